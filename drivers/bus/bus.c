@@ -1,0 +1,281 @@
+/*
+ * A Modbus bus through libmodbus.
+ *
+ * The context is created at bus_open() (which checks the configuration, so a
+ * typo in a site config fails at start with a clear line) but connected only
+ * when the first request needs it: a meter that is switched off at boot must not
+ * keep the daemon from starting. After a connection-level failure the context is
+ * closed and the next request connects again, so a USB adapter that was
+ * re-plugged or a TCP gateway that rebooted comes back without a restart.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <modbus.h>
+
+#include "drivers/bus/bus.h"
+#include "wg_config.h"
+
+#ifdef CONFIG_BUS_RTU
+#define HAVE_RTU 1
+#else
+#define HAVE_RTU 0
+#endif
+#ifdef CONFIG_BUS_TCP
+#define HAVE_TCP 1
+#else
+#define HAVE_TCP 0
+#endif
+
+#define TIMEOUT_MS_MAX 60000
+#define BYTE_TIMEOUT_MS_MIN 50
+
+struct bus {
+	struct bus_cfg cfg;
+	modbus_t *ctx;
+	int connected;
+	char name[160];
+};
+
+/* The rates libmodbus maps to termios; anything else it would silently make 9600. */
+static const unsigned bauds[] = {
+	1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800,
+	921600,
+};
+
+__attribute__((format(printf, 3, 4)))
+static int
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+static int
+terminated(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) != NULL && s[0] != '\0';
+}
+
+static void
+set_timeout(modbus_t *ctx, unsigned ms,
+    int (*set)(modbus_t *, uint32_t, uint32_t))
+{
+	set(ctx, ms / 1000, (ms % 1000) * 1000);
+}
+
+/*
+ * Refuse at open what would only fail later, or worse, work wrongly: a serial
+ * path that does not exist (a typo in the site config) and a baud rate libmodbus
+ * would silently replace by 9600.
+ */
+static int
+check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t i;
+
+	if (!HAVE_RTU)
+		return seterr(err, errlen, "Modbus RTU is not built into this image");
+	if (!terminated(cfg->device, sizeof(cfg->device)))
+		return seterr(err, errlen, "serial device: empty or too long");
+	if (stat(cfg->device, &st) < 0) {
+		seterr(err, errlen, "%s: no such serial port", cfg->device);
+		return -ENOENT;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		seterr(err, errlen, "%s: not a serial port (not a character "
+		    "device)", cfg->device);
+		return -ENOTTY;
+	}
+	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++) {
+		if (bauds[i] == cfg->baud)
+			break;
+	}
+	if (i == sizeof(bauds) / sizeof(bauds[0]))
+		return seterr(err, errlen, "%s: unsupported baud rate %u",
+		    cfg->device, cfg->baud);
+	if (cfg->parity != 'N' && cfg->parity != 'E' && cfg->parity != 'O')
+		return seterr(err, errlen, "%s: parity must be N, E or O",
+		    cfg->device);
+	if (cfg->data_bits != 7 && cfg->data_bits != 8)
+		return seterr(err, errlen, "%s: data bits must be 7 or 8",
+		    cfg->device);
+	if (cfg->stop_bits != 1 && cfg->stop_bits != 2)
+		return seterr(err, errlen, "%s: stop bits must be 1 or 2",
+		    cfg->device);
+	return 0;
+}
+
+static int
+check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
+{
+	if (!HAVE_TCP)
+		return seterr(err, errlen, "Modbus TCP is not built into this image");
+	if (!terminated(cfg->host, sizeof(cfg->host)))
+		return seterr(err, errlen, "TCP host: empty or too long");
+	if (cfg->port < 1 || cfg->port > 65535)
+		return seterr(err, errlen, "%s: port %u out of range 1..65535",
+		    cfg->host, cfg->port);
+	return 0;
+}
+
+int
+bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
+{
+	struct bus *b = NULL;
+	char port[8];
+	unsigned byte_ms;
+	int rc;
+
+	*out = NULL;
+	if (cfg->kind == BUS_RTU)
+		rc = check_rtu(cfg, err, errlen);
+	else if (cfg->kind == BUS_TCP)
+		rc = check_tcp(cfg, err, errlen);
+	else
+		rc = seterr(err, errlen, "unknown bus kind %d", (int)cfg->kind);
+	if (rc < 0)
+		return rc;
+	if (cfg->timeout_ms < 1 || cfg->timeout_ms > TIMEOUT_MS_MAX)
+		return seterr(err, errlen, "timeout_ms %u out of range 1..%d",
+		    cfg->timeout_ms, TIMEOUT_MS_MAX);
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	b->cfg = *cfg;
+	if (cfg->kind == BUS_RTU) {
+		snprintf(b->name, sizeof(b->name), "%s", cfg->device);
+		b->ctx = modbus_new_rtu(cfg->device, (int)cfg->baud, cfg->parity,
+		    (int)cfg->data_bits, (int)cfg->stop_bits);
+	} else {
+		snprintf(port, sizeof(port), "%u", cfg->port);
+		snprintf(b->name, sizeof(b->name),
+		    strchr(cfg->host, ':') != NULL ? "[%s]:%s" : "%s:%s",
+		    cfg->host, port);
+		b->ctx = modbus_new_tcp_pi(cfg->host, port);
+	}
+	if (b->ctx == NULL) {
+		rc = -errno;
+		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(errno));
+		goto out;
+	}
+	set_timeout(b->ctx, cfg->timeout_ms, modbus_set_response_timeout);
+	/*
+	 * RTU: the byte timeout ends a frame. A few character times would be the
+	 * standard's answer, but USB serial adapters deliver bytes in bursts (FTDI's
+	 * latency timer is 16 ms), so take 20 characters and never less than 50 ms.
+	 * TCP: no byte timeout; the response timeout covers the whole answer.
+	 */
+	if (cfg->kind == BUS_RTU) {
+		/* 11 bits per character: 20 characters in ms, rounded up. */
+		byte_ms = (20 * 11 * 1000 + cfg->baud - 1) / cfg->baud;
+		if (byte_ms < BYTE_TIMEOUT_MS_MIN)
+			byte_ms = BYTE_TIMEOUT_MS_MIN;
+		set_timeout(b->ctx, byte_ms, modbus_set_byte_timeout);
+	} else {
+		modbus_set_byte_timeout(b->ctx, 0, 0);
+	}
+	*out = b;
+	b = NULL;
+	rc = 0;
+out:
+	if (b != NULL) {
+		if (b->ctx != NULL)
+			modbus_free(b->ctx);
+		free(b);
+	}
+	return rc;
+}
+
+static void
+disconnect(struct bus *b)
+{
+	if (b->connected) {
+		modbus_close(b->ctx);
+		b->connected = 0;
+	}
+}
+
+/*
+ * After a failed request: a Modbus exception is a proper answer and leaves the
+ * link as it was. Anything else may leave bytes of a late or broken answer
+ * behind, which would be read as the next answer, so flush them. An error from
+ * the operating system (the adapter vanished, the peer reset the connection), or
+ * on TCP a mismatched answer (the stream is out of step), closes the link; the
+ * next request reconnects.
+ */
+static int
+map_error(struct bus *b, int e, int *exc)
+{
+	if (e >= EMBXILFUN && e <= EMBXGTAR) {
+		if (exc != NULL)
+			*exc = e - MODBUS_ENOBASE;
+		return -EPROTO;
+	}
+	modbus_flush(b->ctx);
+	if (e == ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (e < MODBUS_ENOBASE ||
+	    (b->cfg.kind == BUS_TCP && (e == EMBBADDATA || e == EMBMDATA)))
+		disconnect(b);
+	return -EIO;
+}
+
+int
+bus_read(struct bus *b, int unit, int fc, int addr, int count,
+    uint16_t *dst, int *exc)
+{
+	int unit_max = b->cfg.kind == BUS_RTU ? 247 : 255;
+	int unit_min = b->cfg.kind == BUS_RTU ? 1 : 0;
+	int n;
+
+	if (unit < unit_min || unit > unit_max || (fc != 3 && fc != 4) ||
+	    count < 1 || count > 125 || addr < 0 || addr + count - 1 > 65535 ||
+	    dst == NULL)
+		return -EINVAL;
+	if (!b->connected) {
+		if (modbus_connect(b->ctx) < 0)
+			return errno == ETIMEDOUT ? -ETIMEDOUT : -EIO;
+		b->connected = 1;
+	}
+	if (modbus_set_slave(b->ctx, unit) < 0)
+		return -EINVAL;
+	if (fc == 3)
+		n = modbus_read_registers(b->ctx, addr, count, dst);
+	else
+		n = modbus_read_input_registers(b->ctx, addr, count, dst);
+	if (n < 0)
+		return map_error(b, errno, exc);
+	if (n != count)
+		return -EIO;
+	return 0;
+}
+
+const char *
+bus_name(const struct bus *b)
+{
+	return b->name;
+}
+
+void
+bus_close(struct bus *b)
+{
+	if (b == NULL)
+		return;
+	disconnect(b);
+	modbus_free(b->ctx);
+	free(b);
+}

@@ -1,0 +1,42 @@
+/*
+ * A Modbus bus through libmodbus: an RS-485 port (RTU) or a TCP endpoint.
+ * Blocking calls: a bus is used by exactly one worker thread.
+ */
+#ifndef WG_BUS_H
+#define WG_BUS_H
+
+#include <stdint.h>
+
+enum bus_kind { BUS_RTU, BUS_TCP };
+
+struct bus_cfg {
+	enum bus_kind kind;
+	char device[128];	/* RTU: serial device path */
+	unsigned baud;		/* RTU */
+	char parity;		/* 'N', 'E', 'O' */
+	unsigned data_bits;	/* 7, 8 */
+	unsigned stop_bits;	/* 1, 2 */
+	char host[128];		/* TCP */
+	unsigned port;		/* TCP */
+	unsigned timeout_ms;	/* response timeout per request */
+};
+
+struct bus;
+
+/* Returns 0 or -errno; err gets a one-line reason. Does not connect yet. */
+int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
+
+/*
+ * Read count registers (FC3 or FC4) from unit. Connects (or reconnects) as
+ * needed. Returns 0; -ETIMEDOUT (no answer), -EIO (CRC, framing, connection),
+ * -EPROTO (Modbus exception; *exc gets the code if exc is not NULL).
+ */
+int bus_read(struct bus *b, int unit, int fc, int addr, int count,
+    uint16_t *dst, int *exc);
+
+/* Human-readable name: "/dev/ttyUSB0" or "10.0.0.5:502". */
+const char *bus_name(const struct bus *b);
+
+void bus_close(struct bus *b);
+
+#endif

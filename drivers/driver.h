@@ -1,0 +1,52 @@
+/*
+ * Device drivers: a const ops table plus a device (config read-only, data
+ * mutable). Drivers know nothing of storage or uplinks: poll() hands readings to a
+ * sink and returns.
+ */
+#ifndef WG_DRIVER_H
+#define WG_DRIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/bus/bus.h"
+#include "drivers/profile.h"
+#include "firmware/codec/batch.h"
+
+struct device;
+
+/* Receives each reading of a poll; returns 0 or -errno (the poll stops). */
+typedef int (*reading_sink)(void *arg, const struct reading *r);
+
+struct driver_ops {
+	const char *name;
+	/* Prepare a device (plan requests). 0 or -errno with a reason in err. */
+	int (*probe)(struct device *d, char *err, size_t errlen);
+	/* One poll: readings carry ts_ms and dev from the caller. 0 or -errno. */
+	int (*poll)(struct device *d, struct bus *b, int64_t ts_ms,
+	    reading_sink sink, void *arg);
+	void (*close)(struct device *d);
+};
+
+/* Per-device counters (read by the loop for metrics; written by the worker). */
+struct device_health {
+	uint64_t polls, ok, timeouts, io_errors, exceptions, invalid;
+};
+
+struct device {
+	/* config */
+	const struct driver_ops *ops;
+	char name[SCHEMA_NAME_MAX + 1];
+	uint16_t index;			/* device index in the schema */
+	int unit;			/* Modbus unit id 1..247 (TCP: 0..255) */
+	const struct profile *profile;
+	/* data */
+	struct plan_req *plan;
+	size_t n_plan;
+	struct device_health health;
+};
+
+/* Drivers built into this image (Kconfig). NULL if name is unknown or off. */
+const struct driver_ops *driver_find(const char *name);
+
+#endif
