@@ -1,0 +1,452 @@
+#include "firmware/core/config.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "firmware/core/kconfig.h"
+
+/* Error context: the file and the JSON path being validated. */
+struct ctx {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int
+fail(struct ctx *x, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct ctx *x, const char *where, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(x->err, x->errlen, "%s: %s: %s", x->file, where, what);
+	return -EINVAL;
+}
+
+/* Typos must not pass silently: every key of an object must be one we know. */
+static int
+check_keys(struct ctx *x, const char *where, json_t *obj, const char *const *known)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(obj, key, v) {
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (known[i] == NULL)
+			return fail(x, where, "unknown key '%s'", key);
+	}
+	return 0;
+}
+
+static int
+get_str(struct ctx *x, const char *where, json_t *obj, const char *key, int required,
+    char *dst, size_t cap)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+
+	if (v == NULL) {
+		if (required)
+			return fail(x, where, "missing '%s'", key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return fail(x, where, "'%s' must be a string", key);
+	s = json_string_value(v);
+	if (s[0] == '\0')
+		return fail(x, where, "'%s' is empty", key);
+	if (strlen(s) >= cap)
+		return fail(x, where, "'%s' longer than %zu characters", key, cap - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+get_uint(struct ctx *x, const char *where, json_t *obj, const char *key, int required,
+    long min, long max, unsigned *dst)
+{
+	json_t *v = json_object_get(obj, key);
+	json_int_t n;
+
+	if (v == NULL) {
+		if (required)
+			return fail(x, where, "missing '%s'", key);
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return fail(x, where, "'%s' must be an integer", key);
+	n = json_integer_value(v);
+	if (n < min || n > max)
+		return fail(x, where, "%s %lld out of range %ld..%ld", key, (long long)n,
+		    min, max);
+	*dst = (unsigned)n;
+	return 0;
+}
+
+static int
+valid_name(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		    *s == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+parse_mqtt(struct ctx *x, json_t *m, struct cfg_mqtt *q)
+{
+	static const char *const keys[] = { "host", "port", "prefix", "keepalive_s",
+		"client_id", NULL };
+	int rc;
+
+	if (!json_is_object(m))
+		return fail(x, "mqtt", "must be an object");
+	if ((rc = check_keys(x, "mqtt", m, keys)) < 0)
+		return rc;
+	q->port = 1883;
+	q->keepalive_s = 60;
+	strcpy(q->prefix, "wg");
+	if ((rc = get_str(x, "mqtt", m, "host", 1, q->host, sizeof(q->host))) < 0 ||
+	    (rc = get_uint(x, "mqtt", m, "port", 0, 1, 65535, &q->port)) < 0 ||
+	    (rc = get_str(x, "mqtt", m, "prefix", 0, q->prefix, sizeof(q->prefix))) < 0 ||
+	    (rc = get_uint(x, "mqtt", m, "keepalive_s", 0, 5, 3600, &q->keepalive_s)) < 0 ||
+	    (rc = get_str(x, "mqtt", m, "client_id", 0, q->client_id,
+	    sizeof(q->client_id))) < 0)
+		return rc;
+	if (strpbrk(q->prefix, "+#") != NULL)
+		return fail(x, "mqtt", "prefix '%s' contains a wildcard", q->prefix);
+	q->enabled = 1;
+	return 0;
+}
+
+static int
+valid_baud(unsigned b)
+{
+	static const unsigned bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400, 57600,
+		115200, 230400 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+		if (b == bauds[i])
+			return 1;
+	return 0;
+}
+
+static int
+parse_bus(struct ctx *x, json_t *o, size_t i, struct site_config *c)
+{
+	static const char *const keys[] = { "name", "type", "device", "baud", "parity",
+		"data_bits", "stop_bits", "host", "port", "timeout_ms", NULL };
+	struct cfg_bus *b = &c->buses[i];
+	char where[64], type[8] = "", parity[2] = "N";
+	struct stat st;
+	size_t j;
+	int rc;
+
+	snprintf(where, sizeof(where), "buses[%zu]", i);
+	if (!json_is_object(o))
+		return fail(x, where, "must be an object");
+	if ((rc = check_keys(x, where, o, keys)) < 0 ||
+	    (rc = get_str(x, where, o, "name", 1, b->name, sizeof(b->name))) < 0)
+		return rc;
+	snprintf(where, sizeof(where), "buses[%zu] (%s)", i, b->name);
+	if (!valid_name(b->name))
+		return fail(x, where, "name may use only a-z, 0-9, '_' and '-'");
+	for (j = 0; j < i; j++)
+		if (strcmp(c->buses[j].name, b->name) == 0)
+			return fail(x, where, "duplicate bus name (also buses[%zu])", j);
+	b->bus.timeout_ms = 500;
+	if ((rc = get_str(x, where, o, "type", 1, type, sizeof(type))) < 0 ||
+	    (rc = get_uint(x, where, o, "timeout_ms", 0, 10, 10000, &b->bus.timeout_ms)) < 0)
+		return rc;
+	if (strcmp(type, "rtu") == 0) {
+		if (!IS_ENABLED(CONFIG_BUS_RTU))
+			return fail(x, where, "Modbus RTU is not built into this image");
+		b->bus.kind = BUS_RTU;
+		b->bus.baud = 9600;
+		b->bus.data_bits = 8;
+		b->bus.stop_bits = 1;
+		if (json_object_get(o, "host") || json_object_get(o, "port"))
+			return fail(x, where, "'host'/'port' are for type tcp");
+		if ((rc = get_str(x, where, o, "device", 1, b->bus.device,
+		    sizeof(b->bus.device))) < 0 ||
+		    (rc = get_uint(x, where, o, "baud", 0, 1, 1000000, &b->bus.baud)) < 0 ||
+		    (rc = get_str(x, where, o, "parity", 0, parity, sizeof(parity))) < 0 ||
+		    (rc = get_uint(x, where, o, "data_bits", 0, 7, 8, &b->bus.data_bits)) < 0 ||
+		    (rc = get_uint(x, where, o, "stop_bits", 0, 1, 2, &b->bus.stop_bits)) < 0)
+			return rc;
+		if (!valid_baud(b->bus.baud))
+			return fail(x, where, "baud %u is not a standard rate", b->bus.baud);
+		if (strcmp(parity, "N") && strcmp(parity, "E") && strcmp(parity, "O"))
+			return fail(x, where, "parity '%s' is not N, E or O", parity);
+		b->bus.parity = parity[0];
+		if (stat(b->bus.device, &st) == -1)
+			return fail(x, where, "serial port %s: %s", b->bus.device,
+			    strerror(errno));
+		if (!S_ISCHR(st.st_mode))
+			return fail(x, where, "serial port %s is not a character device",
+			    b->bus.device);
+	} else if (strcmp(type, "tcp") == 0) {
+		if (!IS_ENABLED(CONFIG_BUS_TCP))
+			return fail(x, where, "Modbus TCP is not built into this image");
+		b->bus.kind = BUS_TCP;
+		b->bus.port = 502;
+		if (json_object_get(o, "device") || json_object_get(o, "baud") ||
+		    json_object_get(o, "parity") || json_object_get(o, "data_bits") ||
+		    json_object_get(o, "stop_bits"))
+			return fail(x, where, "serial settings are for type rtu");
+		if ((rc = get_str(x, where, o, "host", 1, b->bus.host,
+		    sizeof(b->bus.host))) < 0 ||
+		    (rc = get_uint(x, where, o, "port", 0, 1, 65535, &b->bus.port)) < 0)
+			return rc;
+	} else
+		return fail(x, where, "type '%s' is not rtu or tcp", type);
+	return 0;
+}
+
+/* Profiles are shared by devices of the same model: load each name once. */
+static const struct profile *
+profile_get(struct ctx *x, const char *where, struct site_config *c, const char *name,
+    int *rc)
+{
+	char perr[384];
+	size_t i;
+
+	for (i = 0; i < c->n_profiles; i++)
+		if (strcmp(c->profiles[i].name, name) == 0)
+			return &c->profiles[i];
+	if (profile_load_named(c->profiles_dir, name, &c->profiles[c->n_profiles],
+	    perr, sizeof(perr)) < 0) {
+		*rc = fail(x, where, "profile '%s': %s", name, perr);
+		return NULL;
+	}
+	return &c->profiles[c->n_profiles++];
+}
+
+static int
+parse_device(struct ctx *x, json_t *o, size_t i, struct site_config *c)
+{
+	static const char *const keys[] = { "name", "bus", "unit", "profile", "driver",
+		NULL };
+	struct cfg_device *d = &c->devices[i];
+	char where[64], bus[CFG_NAME_MAX + 1], profile[CFG_NAME_MAX + 1];
+	char driver[CFG_NAME_MAX + 1] = "regmap";
+	unsigned unit;
+	size_t j;
+	int rc = 0, umin, umax;
+
+	snprintf(where, sizeof(where), "devices[%zu]", i);
+	if (!json_is_object(o))
+		return fail(x, where, "must be an object");
+	if ((rc = check_keys(x, where, o, keys)) < 0 ||
+	    (rc = get_str(x, where, o, "name", 1, d->name, sizeof(d->name))) < 0)
+		return rc;
+	snprintf(where, sizeof(where), "devices[%zu] (%s)", i, d->name);
+	if (!valid_name(d->name))
+		return fail(x, where, "name may use only a-z, 0-9, '_' and '-'");
+	for (j = 0; j < i; j++)
+		if (strcmp(c->devices[j].name, d->name) == 0)
+			return fail(x, where, "duplicate device name (also devices[%zu])", j);
+	if ((rc = get_str(x, where, o, "bus", 1, bus, sizeof(bus))) < 0 ||
+	    (rc = get_str(x, where, o, "profile", 1, profile, sizeof(profile))) < 0 ||
+	    (rc = get_str(x, where, o, "driver", 0, driver, sizeof(driver))) < 0)
+		return rc;
+	for (j = 0; j < c->n_buses; j++)
+		if (strcmp(c->buses[j].name, bus) == 0)
+			break;
+	if (j == c->n_buses)
+		return fail(x, where, "bus '%s' is not defined in 'buses'", bus);
+	d->bus = j;
+	/* RTU addresses 1..247 (0 is broadcast); TCP unit ids may be 0..255. */
+	umin = c->buses[j].bus.kind == BUS_RTU ? 1 : 0;
+	umax = c->buses[j].bus.kind == BUS_RTU ? 247 : 255;
+	if ((rc = get_uint(x, where, o, "unit", 1, umin, umax, &unit)) < 0)
+		return rc;
+	d->unit = (int)unit;
+	for (j = 0; j < i; j++)
+		if (c->devices[j].bus == d->bus && c->devices[j].unit == d->unit)
+			return fail(x, where, "unit %d on bus '%s' is also devices[%zu] (%s)",
+			    d->unit, bus, j, c->devices[j].name);
+	if ((d->driver = driver_find(driver)) == NULL)
+		return fail(x, where, "driver '%s' is not built into this image", driver);
+	if ((d->profile = profile_get(x, where, c, profile, &rc)) == NULL)
+		return rc;
+	return 0;
+}
+
+static int
+parse_array(struct ctx *x, json_t *root, const char *key, size_t max, size_t *n)
+{
+	json_t *a = json_object_get(root, key);
+
+	if (a == NULL)
+		return fail(x, key, "missing");
+	if (!json_is_array(a))
+		return fail(x, key, "must be an array");
+	if (json_array_size(a) == 0)
+		return fail(x, key, "is empty");
+	if (json_array_size(a) > max)
+		return fail(x, key, "more than %zu entries", max);
+	*n = json_array_size(a);
+	return 0;
+}
+
+static int
+parse_root(struct ctx *x, json_t *root, struct site_config *c)
+{
+	static const char *const keys[] = { "gateway", "interval_s", "store", "profiles",
+		"mqtt", "buses", "devices", NULL };
+	json_t *v;
+	size_t i, nb, nd;
+	int rc;
+
+	if (!json_is_object(root))
+		return fail(x, "top level", "must be an object");
+	if ((rc = check_keys(x, "top level", root, keys)) < 0 ||
+	    (rc = get_str(x, "gateway", root, "gateway", 1, c->gateway,
+	    sizeof(c->gateway))) < 0)
+		return rc;
+	if (!batch_gw_valid(c->gateway))
+		return fail(x, "gateway", "'%s' may use only A-Z, a-z, 0-9, '.', '_', '-'",
+		    c->gateway);
+	c->interval_s = CONFIG_POLL_INTERVAL_DEFAULT;
+	if ((rc = get_uint(x, "interval_s", root, "interval_s", 0, 1, 3600,
+	    &c->interval_s)) < 0)
+		return rc;
+	if (3600 % c->interval_s != 0)
+		return fail(x, "interval_s", "%u does not divide an hour, so cycles would "
+		    "not align to the clock", c->interval_s);
+	snprintf(c->store, sizeof(c->store), "%s/store.db", CONFIG_STATE_DIR_DEFAULT);
+	snprintf(c->profiles_dir, sizeof(c->profiles_dir), "%s",
+	    CONFIG_PROFILE_DIR_DEFAULT);
+	if ((rc = get_str(x, "store", root, "store", 0, c->store, sizeof(c->store))) < 0 ||
+	    (rc = get_str(x, "profiles", root, "profiles", 0, c->profiles_dir,
+	    sizeof(c->profiles_dir))) < 0)
+		return rc;
+	v = json_object_get(root, "mqtt");
+	if (v == NULL && IS_ENABLED(CONFIG_UPLINK_MQTT))
+		return fail(x, "mqtt", "missing: no broker to send readings to");
+	if (v != NULL && !IS_ENABLED(CONFIG_UPLINK_MQTT))
+		return fail(x, "mqtt", "the MQTT uplink is not built into this image");
+	if (v != NULL && (rc = parse_mqtt(x, v, &c->mqtt)) < 0)
+		return rc;
+	if (c->mqtt.client_id[0] == '\0')
+		snprintf(c->mqtt.client_id, sizeof(c->mqtt.client_id), "wattgate-%.54s",
+		    c->gateway);
+
+	if ((rc = parse_array(x, root, "buses", 64, &nb)) < 0 ||
+	    (rc = parse_array(x, root, "devices", 247, &nd)) < 0)
+		return rc;
+	c->buses = calloc(nb, sizeof(*c->buses));
+	c->devices = calloc(nd, sizeof(*c->devices));
+	c->profiles = calloc(nd, sizeof(*c->profiles));
+	if (c->buses == NULL || c->devices == NULL || c->profiles == NULL)
+		return fail(x, "top level", "out of memory");
+	for (i = 0; i < nb; i++, c->n_buses++)
+		if ((rc = parse_bus(x, json_array_get(json_object_get(root, "buses"), i),
+		    i, c)) < 0)
+			return rc;
+	for (i = 0; i < nd; i++, c->n_devices++)
+		if ((rc = parse_device(x, json_array_get(json_object_get(root, "devices"),
+		    i), i, c)) < 0)
+			return rc;
+	return 0;
+}
+
+int
+config_load(const char *path, struct site_config *c, char *err, size_t errlen)
+{
+	struct ctx x = { .file = path, .err = err, .errlen = errlen };
+	json_error_t jerr;
+	json_t *root;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(path) >= sizeof(c->path))
+		return fail(&x, "path", "too long");
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		/* jansson's position is 1-based line:column of the offending token. */
+		if (jerr.line > 0)
+			snprintf(err, errlen, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+			    jerr.text);
+		else
+			snprintf(err, errlen, "%s: %s", path, jerr.text);
+		return -EINVAL;
+	}
+	rc = parse_root(&x, root, c);
+	json_decref(root);
+	if (rc < 0)
+		config_free(c);
+	return rc;
+}
+
+void
+config_free(struct site_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_profiles; i++)
+		profile_free(&c->profiles[i]);
+	free(c->profiles);
+	free(c->buses);
+	free(c->devices);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+config_schema(const struct site_config *c, struct schema *s)
+{
+	size_t i, j;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->gateway, sizeof(s->gateway), "%s", c->gateway);
+	if ((s->devices = calloc(c->n_devices, sizeof(*s->devices))) == NULL)
+		return -ENOMEM;
+	s->n_devices = c->n_devices;
+	for (i = 0; i < c->n_devices; i++) {
+		const struct profile *p = c->devices[i].profile;
+		struct schema_device *d = &s->devices[i];
+
+		memcpy(d->name, c->devices[i].name, sizeof(d->name));
+		memcpy(d->profile, p->name, sizeof(d->profile));
+		d->n_points = p->n_points;
+		if ((d->points = calloc(p->n_points, sizeof(*d->points))) == NULL) {
+			config_schema_free(s);
+			return -ENOMEM;
+		}
+		for (j = 0; j < p->n_points; j++) {
+			memcpy(d->points[j].name, p->points[j].name, sizeof(d->points[j].name));
+			memcpy(d->points[j].unit, p->points[j].unit, sizeof(d->points[j].unit));
+		}
+	}
+	return 0;
+}
+
+void
+config_schema_free(struct schema *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_devices; i++)
+		free(s->devices[i].points);
+	free(s->devices);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,72 @@
+/*
+ * Site configuration: what this home has (buses, devices, broker, gateway id).
+ * A JSON file (docs/config.md), parsed with jansson and validated completely at
+ * load: unknown keys, missing or out-of-range values, unknown profiles and drivers,
+ * serial ports that do not exist. Every error is one line
+ *   FILE: WHERE: WHAT        e.g. site.json: devices[1] (meter2): unit 300 out of range 1..247
+ * `wattgate --check FILE` runs exactly this.
+ */
+#ifndef WG_CONFIG_H
+#define WG_CONFIG_H
+
+#include <stddef.h>
+
+#include "drivers/bus/bus.h"
+#include "drivers/driver.h"
+#include "drivers/profile.h"
+#include "firmware/codec/batch.h"
+#include "firmware/codec/schema.h"
+
+#define CFG_NAME_MAX SCHEMA_NAME_MAX
+#define CFG_PATH_MAX 256
+
+struct cfg_bus {
+	char name[CFG_NAME_MAX + 1];
+	struct bus_cfg bus;
+};
+
+struct cfg_device {
+	char name[CFG_NAME_MAX + 1];
+	size_t bus;			/* index into buses */
+	int unit;
+	const struct driver_ops *driver;
+	const struct profile *profile;	/* owned by the config */
+};
+
+struct cfg_mqtt {
+	int enabled;
+	char host[128];
+	unsigned port;
+	char prefix[32];
+	unsigned keepalive_s;
+	char client_id[64];
+};
+
+struct site_config {
+	char path[CFG_PATH_MAX];
+	char gateway[BATCH_GW_MAX + 1];
+	unsigned interval_s;
+	char store[CFG_PATH_MAX];
+	char profiles_dir[CFG_PATH_MAX];
+	struct cfg_mqtt mqtt;
+	size_t n_buses;
+	struct cfg_bus *buses;
+	size_t n_devices;
+	struct cfg_device *devices;
+	size_t n_profiles;
+	struct profile *profiles;
+};
+
+/* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */
+int config_load(const char *path, struct site_config *c, char *err, size_t errlen);
+void config_free(struct site_config *c);
+
+/*
+ * The schema this configuration produces (device and point names, units), as
+ * sent to the platform. Points are borrowed from the config; free with
+ * config_schema_free (not schema_free).
+ */
+int config_schema(const struct site_config *c, struct schema *s);
+void config_schema_free(struct schema *s);
+
+#endif

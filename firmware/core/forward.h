@@ -1,0 +1,22 @@
+/*
+ * The forwarder: store -> uplink. Sends stored batches oldest first through a
+ * window of in-flight batches, deletes each from the store when acknowledged, and
+ * after any disconnect starts again from the oldest unacknowledged one (the
+ * receiver drops the duplicates by (gateway, seq)).
+ */
+#ifndef WG_FORWARD_H
+#define WG_FORWARD_H
+
+#include "firmware/core/config.h"
+#include "firmware/store/store.h"
+#include "firmware/uplink/uplink.h"
+
+struct forward;
+
+int forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
+    const struct uplink_ops *ops, struct forward **out);
+/* New batches are in the store. */
+void forward_kick(struct forward *f);
+void forward_stop(struct forward *f);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * Logging, OpenBSD style: the whole contract is these calls. Lines go to stderr
+ * (journald or the launcher adds time and level); each is one line naming where
+ * and what.
+ */
+#ifndef WG_LOG_H
+#define WG_LOG_H
+
+#include <stdarg.h>
+
+void log_init(const char *progname, int verbose);
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_warn appends ": strerror(errno)"; log_warnx does not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only at startup or for a broken invariant. */
+_Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * wattgate: the gateway daemon.
+ *
+ *   wattgate -c SITE.json [-v]   run in the foreground (systemd or the launcher
+ *                                supervises; logs go to stderr)
+ *   wattgate --check SITE.json   validate the site config and exit 0/1
+ *   wattgate --version
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "firmware/core/config.h"
+#include "firmware/core/gateway.h"
+#include "firmware/core/log.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: wattgate -c SITE.json [-v]\n"
+	    "       wattgate --check SITE.json\n"
+	    "       wattgate --version\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	struct site_config cfg;
+	char err[512];
+	int ch, check = 0, verbose = 0;
+	enum gateway_exit ex;
+
+	while ((ch = getopt_long(argc, argv, "c:n:vVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			path = optarg;
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("wattgate %s\n", WG_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("wattgate", verbose);
+	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wattgate: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: ok: gateway %s, %zu device(s) on %zu bus(es), every %u s\n",
+		    path, cfg.gateway, cfg.n_devices, cfg.n_buses, cfg.interval_s);
+		config_free(&cfg);
+		return 0;
+	}
+	ex = gateway_run(&cfg);
+	config_free(&cfg);
+	if (ex == GW_EXIT_RELOAD) {
+		/* Same binary, same arguments, new config; signals unblocked again. */
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv("/proc/self/exe", argv);
+		log_warn("reload: exec");
+		return 1;
+	}
+	return ex == GW_EXIT_STOP ? 0 : 1;
+}

@@ -1,0 +1,272 @@
+#include "firmware/core/poller.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "firmware/core/log.h"
+
+#define QUEUE_CAP 1024
+
+struct item {
+	int done;		/* 0: reading; 1: end of a bus's cycle */
+	size_t bus;
+	struct reading r;	/* r.ts_ms is the cycle for done items too */
+};
+
+struct worker {
+	struct pollers *p;
+	size_t index;
+	const struct cfg_bus *cfg;
+	struct bus *bus;
+	struct device **devs;
+	size_t n_devs;
+	pthread_t thread;
+	int started;
+	/* guarded by p->mu */
+	int busy;
+	int64_t ts;		/* cycle to poll when busy */
+	int last_rc;		/* last bus error logged, to log changes only */
+};
+
+struct pollers {
+	struct loop *loop;
+	struct poller_events ev;
+	int efd;
+	pthread_mutex_t mu;
+	pthread_cond_t work;	/* a worker has a cycle to poll, or stop */
+	pthread_cond_t space;	/* the queue has room */
+	int stop;
+	struct item q[QUEUE_CAP];
+	size_t head, len;
+	struct worker *w;
+	size_t n_alloc;		/* entries of w */
+	size_t n_w;		/* workers with an open bus */
+};
+
+/* Worker side: blocks while the queue is full; returns -ECANCELED on stop. */
+static int
+push(struct pollers *p, const struct item *it)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->len == QUEUE_CAP && !p->stop)
+		pthread_cond_wait(&p->space, &p->mu);
+	if (p->stop) {
+		pthread_mutex_unlock(&p->mu);
+		return -ECANCELED;
+	}
+	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
+	p->len++;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+static void
+wake_loop(struct pollers *p)
+{
+	uint64_t one = 1;
+
+	if (write(p->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("poller: eventfd");
+}
+
+static int
+sink(void *arg, const struct reading *r)
+{
+	struct worker *w = arg;
+	struct item it = { .done = 0, .bus = w->index, .r = *r };
+
+	return push(w->p, &it);
+}
+
+static void
+poll_cycle(struct worker *w, int64_t ts)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->n_devs; i++) {
+		struct device *d = w->devs[i];
+
+		rc = d->ops->poll(d, w->bus, ts, sink, w);
+		if (rc == -ECANCELED)
+			return;
+		if (rc < 0 && rc != w->last_rc)
+			log_warnx("%s: device %s (unit %d): %s", bus_name(w->bus), d->name,
+			    d->unit, strerror(-rc));
+		else if (rc == 0 && w->last_rc < 0)
+			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
+			    d->name, d->unit);
+		w->last_rc = rc;
+		wake_loop(w->p);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pollers *p = w->p;
+	struct item done = { .done = 1, .bus = w->index };
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (!w->busy && !p->stop)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		done.r.ts_ms = w->ts;
+		pthread_mutex_unlock(&p->mu);
+
+		poll_cycle(w, done.r.ts_ms);
+		if (push(p, &done) < 0)
+			return NULL;
+		pthread_mutex_lock(&p->mu);
+		w->busy = 0;
+		pthread_mutex_unlock(&p->mu);
+		wake_loop(p);
+	}
+}
+
+/* Loop side: take everything queued, hand it on outside the lock. */
+static void
+on_event(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct pollers *p = arg;
+	struct item batch[64];
+	uint64_t n;
+	size_t i, k;
+
+	(void)l;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("poller: eventfd");
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		for (k = 0; k < 64 && p->len > 0; k++) {
+			batch[k] = p->q[p->head];
+			p->head = (p->head + 1) % QUEUE_CAP;
+			p->len--;
+		}
+		if (k > 0)
+			pthread_cond_broadcast(&p->space);
+		pthread_mutex_unlock(&p->mu);
+		if (k == 0)
+			return;
+		for (i = 0; i < k; i++) {
+			if (batch[i].done)
+				p->ev.done(p->ev.arg, batch[i].bus, batch[i].r.ts_ms);
+			else
+				p->ev.reading(p->ev.arg, &batch[i].r);
+		}
+	}
+}
+
+int
+pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs,
+    const struct poller_events *ev, struct pollers **out)
+{
+	struct pollers *p;
+	char err[256];
+	size_t i, j;
+	int rc;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return -ENOMEM;
+	p->loop = l;
+	p->ev = *ev;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->space, NULL);
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	p->w = calloc(cfg->n_buses, sizeof(*p->w));
+	p->n_alloc = p->w != NULL ? cfg->n_buses : 0;
+	*out = p;
+	if (p->efd < 0 || p->w == NULL)
+		return -ENOMEM;
+	if ((rc = loop_add(l, p->efd, EPOLLIN, on_event, p)) < 0)
+		return rc;
+	for (i = 0; i < cfg->n_buses; i++) {
+		struct worker *w = &p->w[i];
+
+		w->p = p;
+		w->index = i;
+		w->cfg = &cfg->buses[i];
+		if ((w->devs = calloc(cfg->n_devices, sizeof(*w->devs))) == NULL)
+			return -ENOMEM;
+		for (j = 0; j < cfg->n_devices; j++)
+			if (cfg->devices[j].bus == i)
+				w->devs[w->n_devs++] = &devs[j];
+		if ((rc = bus_open(&w->cfg->bus, &w->bus, err, sizeof(err))) < 0) {
+			log_warnx("bus %s: %s", w->cfg->name, err);
+			return rc;
+		}
+		p->n_w++;
+	}
+	for (i = 0; i < p->n_w; i++) {
+		if ((rc = pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i])) != 0)
+			return -rc;
+		p->w[i].started = 1;
+	}
+	return 0;
+}
+
+size_t
+pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns)
+{
+	size_t i, started = 0;
+
+	*overruns = 0;
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n_w; i++) {
+		if (p->w[i].busy) {
+			(*overruns)++;
+			continue;
+		}
+		p->w[i].busy = 1;
+		p->w[i].ts = ts_ms;
+		started++;
+	}
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	return started;
+}
+
+void
+pollers_stop(struct pollers *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_cond_broadcast(&p->space);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->n_w; i++)
+		if (p->w[i].started)
+			pthread_join(p->w[i].thread, NULL);
+	/* Readings still queued are handed over: stopping loses nothing. */
+	if (p->efd >= 0) {
+		on_event(p->loop, p->efd, EPOLLIN, p);
+		loop_del(p->loop, p->efd);
+		close(p->efd);
+	}
+	for (i = 0; i < p->n_alloc; i++) {
+		if (p->w[i].bus != NULL)
+			bus_close(p->w[i].bus);
+		free(p->w[i].devs);
+	}
+	free(p->w);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->space);
+	free(p);
+}

@@ -1,0 +1,42 @@
+/*
+ * Blocking Modbus I/O lives in one worker thread per bus; the loop never waits on a
+ * device. Workers hand readings to the loop through one bounded queue and an
+ * eventfd. A full queue makes a worker wait (back-pressure), it never drops.
+ *
+ * A bus still busy with the previous cycle when the next tick comes skips that
+ * tick (counted as an overrun): a slow bus delays only itself.
+ */
+#ifndef WG_POLLER_H
+#define WG_POLLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drivers/driver.h"
+#include "firmware/codec/batch.h"
+#include "firmware/core/config.h"
+#include "firmware/core/loop.h"
+
+struct poller_events {
+	void (*reading)(void *arg, const struct reading *r);
+	/* Bus `bus` finished the cycle stamped ts_ms. */
+	void (*done)(void *arg, size_t bus, int64_t ts_ms);
+	void *arg;
+};
+
+struct pollers;
+
+/* devs[i] belongs to bus cfg->devices[i].bus. 0 or -errno. */
+int pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs,
+    const struct poller_events *ev, struct pollers **out);
+
+/*
+ * Start a cycle on every idle bus. Returns how many buses started; *overruns
+ * counts those still busy.
+ */
+size_t pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns);
+
+/* Joins the workers (each finishes its current request first). */
+void pollers_stop(struct pollers *p);
+
+#endif

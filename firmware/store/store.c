@@ -1,0 +1,82 @@
+#include "firmware/store/store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct store_ops *const backends[] = {
+	&store_sqlite_ops,
+};
+
+int
+store_open(const char *name, const char *path, struct store **out, char *err,
+    size_t errlen)
+{
+	struct store *s;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			break;
+	if (i == sizeof(backends) / sizeof(backends[0])) {
+		snprintf(err, errlen, "store: unknown backend '%s'", name);
+		return -EINVAL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return -ENOMEM;
+	s->ops = backends[i];
+	if ((rc = s->ops->open(s, path)) < 0) {
+		snprintf(err, errlen, "%s", s->err);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	s->ops->close(s);
+	free(s);
+}
+
+int
+store_append(struct store *s, struct store_batch *b)
+{
+	return s->ops->append(s, b);
+}
+
+int
+store_peek(struct store *s, uint64_t after_seq, struct store_batch *b)
+{
+	return s->ops->peek(s, after_seq, b);
+}
+
+int
+store_ack(struct store *s, uint64_t seq)
+{
+	return s->ops->ack(s, seq);
+}
+
+int
+store_put_schema(struct store *s, uint32_t id, const char *json)
+{
+	return s->ops->put_schema(s, id, json);
+}
+
+int
+store_get_schema(struct store *s, uint32_t id, char **json)
+{
+	return s->ops->get_schema(s, id, json);
+}
+
+int
+store_stats(struct store *s, struct store_stats *st)
+{
+	return s->ops->stats(s, st);
+}

@@ -1,0 +1,306 @@
+/*
+ * SQLite backend: WAL mode, one row per batch, one transaction per append.
+ *
+ * Why a row per batch and not per reading: a poll cycle is one INSERT of a ~100 B
+ * compressed body instead of ~100 row inserts with their index updates, which is
+ * what keeps bytes written to the SD card per reading low. seq is an AUTOINCREMENT
+ * key so SQLite never hands out a number twice, even after the table was emptied:
+ * the receiver deduplicates on it.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "firmware/store/store.h"
+
+struct sq {
+	sqlite3 *db;
+	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats,
+	    *next;
+	uint8_t *body;		/* copy of the last peeked body */
+	size_t body_cap;
+};
+
+static const char schema_sql[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=NORMAL;"
+	"CREATE TABLE IF NOT EXISTS batch("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" schema_id INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL,"
+	" t_first INTEGER NOT NULL,"
+	" n_readings INTEGER NOT NULL,"
+	" raw_len INTEGER NOT NULL,"
+	" body BLOB NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS schema("
+	" id INTEGER PRIMARY KEY,"
+	" json TEXT NOT NULL);";
+
+static int
+sq_fail(struct store *s, const char *what)
+{
+	struct sq *q = s->priv;
+
+	snprintf(s->err, sizeof(s->err), "store: %s: %s", what,
+	    q && q->db ? sqlite3_errmsg(q->db) : "out of memory");
+	return -EIO;
+}
+
+/* mkdir -p of the database's directory: a fresh board has no state dir yet. */
+static int
+make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *p;
+
+	if (strlen(path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	strcpy(dir, path);
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int
+prepare(struct store *s, sqlite3_stmt **st, const char *sql)
+{
+	struct sq *q = s->priv;
+
+	if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
+	    SQLITE_OK)
+		return sq_fail(s, "prepare");
+	return 0;
+}
+
+static void sq_close(struct store *s);
+
+static int
+sq_open(struct store *s, const char *path)
+{
+	struct sq *q;
+	int rc;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -ENOMEM;
+	s->priv = q;
+	if ((rc = make_parent(path)) < 0) {
+		snprintf(s->err, sizeof(s->err), "store: %s: cannot create its directory: %s",
+		    path, strerror(-rc));
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(q->db, 2000);
+	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, path);
+		goto fail;
+	}
+	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
+	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
+	    (rc = prepare(s, &q->peek, "SELECT seq, schema_id, flags, t_first, n_readings,"
+	    " raw_len, body FROM batch WHERE seq > ? ORDER BY seq LIMIT 1")) < 0 ||
+	    (rc = prepare(s, &q->del, "DELETE FROM batch WHERE seq = ?")) < 0 ||
+	    (rc = prepare(s, &q->put_schema, "INSERT OR IGNORE INTO schema(id, json)"
+	    " VALUES(?,?)")) < 0 ||
+	    (rc = prepare(s, &q->get_schema, "SELECT json FROM schema WHERE id = ?")) < 0 ||
+	    (rc = prepare(s, &q->gc_schema, "DELETE FROM schema WHERE id <> ? AND id NOT IN"
+	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
+	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
+	    " coalesce(sum(length(body)),0) FROM batch")) < 0 ||
+	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
+	    " WHERE name='batch'),0)+1")) < 0)
+		goto fail;
+	return 0;
+fail:
+	sq_close(s);
+	s->priv = NULL;
+	return rc;
+}
+
+static int
+sq_append(struct store *s, struct store_batch *b)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = q->ins;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, b->schema_id);
+	sqlite3_bind_int(st, 2, b->flags);
+	sqlite3_bind_int64(st, 3, b->t_first);
+	sqlite3_bind_int64(st, 4, b->n_readings);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)b->raw_len);
+	sqlite3_bind_blob(st, 6, b->body, (int)b->body_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "append");
+	b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	return 0;
+}
+
+static int
+sq_peek(struct store *s, uint64_t after, struct store_batch *b)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = q->peek;
+	const void *body;
+	size_t len;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return -ENOENT;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return sq_fail(s, "peek");
+	}
+	b->seq = (uint64_t)sqlite3_column_int64(st, 0);
+	b->schema_id = (uint32_t)sqlite3_column_int64(st, 1);
+	b->flags = (uint8_t)sqlite3_column_int(st, 2);
+	b->t_first = sqlite3_column_int64(st, 3);
+	b->n_readings = (uint32_t)sqlite3_column_int64(st, 4);
+	b->raw_len = (size_t)sqlite3_column_int64(st, 5);
+	body = sqlite3_column_blob(st, 6);
+	len = (size_t)sqlite3_column_bytes(st, 6);
+	if (len > q->body_cap) {
+		uint8_t *nb = realloc(q->body, len);
+
+		if (nb == NULL) {
+			sqlite3_reset(st);
+			return -ENOMEM;
+		}
+		q->body = nb;
+		q->body_cap = len;
+	}
+	if (len > 0)
+		memcpy(q->body, body, len);
+	b->body = q->body;
+	b->body_len = len;
+	sqlite3_reset(st);
+	return 0;
+}
+
+static int
+sq_ack(struct store *s, uint64_t seq)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	sqlite3_bind_int64(q->del, 1, (sqlite3_int64)seq);
+	rc = sqlite3_step(q->del);
+	sqlite3_reset(q->del);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "ack");
+}
+
+/*
+ * Stores the schema and drops those no stored batch refers to any more (the
+ * current one is kept): schemas change only with the site config, so this runs
+ * once per start and the table stays tiny.
+ */
+static int
+sq_put_schema(struct store *s, uint32_t id, const char *json)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	sqlite3_bind_int64(q->put_schema, 1, id);
+	sqlite3_bind_text(q->put_schema, 2, json, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q->put_schema);
+	sqlite3_reset(q->put_schema);
+	sqlite3_clear_bindings(q->put_schema);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "schema");
+	sqlite3_bind_int64(q->gc_schema, 1, id);
+	rc = sqlite3_step(q->gc_schema);
+	sqlite3_reset(q->gc_schema);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "schema cleanup");
+}
+
+static int
+sq_get_schema(struct store *s, uint32_t id, char **json)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	sqlite3_bind_int64(q->get_schema, 1, id);
+	rc = sqlite3_step(q->get_schema);
+	if (rc == SQLITE_ROW) {
+		*json = strdup((const char *)sqlite3_column_text(q->get_schema, 0));
+		sqlite3_reset(q->get_schema);
+		return *json ? 0 : -ENOMEM;
+	}
+	sqlite3_reset(q->get_schema);
+	return rc == SQLITE_DONE ? -ENOENT : sq_fail(s, "schema");
+}
+
+static int
+sq_stats(struct store *s, struct store_stats *st)
+{
+	struct sq *q = s->priv;
+
+	memset(st, 0, sizeof(*st));
+	if (sqlite3_step(q->stats) == SQLITE_ROW) {
+		st->batches = (uint64_t)sqlite3_column_int64(q->stats, 0);
+		st->readings = (uint64_t)sqlite3_column_int64(q->stats, 1);
+		st->bytes = (uint64_t)sqlite3_column_int64(q->stats, 2);
+	}
+	sqlite3_reset(q->stats);
+	if (sqlite3_step(q->next) == SQLITE_ROW)
+		st->next_seq = (uint64_t)sqlite3_column_int64(q->next, 0);
+	sqlite3_reset(q->next);
+	return 0;
+}
+
+static void
+sq_close(struct store *s)
+{
+	struct sq *q = s->priv;
+
+	if (q == NULL)
+		return;
+	sqlite3_finalize(q->ins);
+	sqlite3_finalize(q->peek);
+	sqlite3_finalize(q->del);
+	sqlite3_finalize(q->put_schema);
+	sqlite3_finalize(q->get_schema);
+	sqlite3_finalize(q->gc_schema);
+	sqlite3_finalize(q->stats);
+	sqlite3_finalize(q->next);
+	sqlite3_close(q->db);
+	free(q->body);
+	free(q);
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.append = sq_append,
+	.peek = sq_peek,
+	.ack = sq_ack,
+	.put_schema = sq_put_schema,
+	.get_schema = sq_get_schema,
+	.stats = sq_stats,
+	.close = sq_close,
+};

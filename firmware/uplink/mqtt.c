@@ -1,0 +1,343 @@
+/*
+ * MQTT uplink through libmosquitto, hosted in our event loop: the client's socket
+ * is one more fd (mosquitto_socket), driven by mosquitto_loop_read/write/misc; no
+ * thread of libmosquitto's own.
+ *
+ * Topics (docs/mqtt.md): <prefix>/<gw>/b batches (QoS 1), <prefix>/<gw>/s/<id>
+ * schemas (QoS 1, retained), <prefix>/<gw>/status "online"/"offline" (retained,
+ * the offline one as the Last Will).
+ *
+ * Resends come from the store, never from libmosquitto's own queue: on every
+ * disconnect the client is destroyed and made anew, so nothing it held survives,
+ * and the forwarder starts again from the oldest unacknowledged batch.
+ */
+#include <errno.h>
+#include <mosquitto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "firmware/core/log.h"
+#include "firmware/uplink/uplink.h"
+
+#define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	60000
+
+struct inflight {
+	int mid;
+	uint64_t seq;
+};
+
+struct mqtt {
+	struct uplink *u;
+	struct mosquitto *m;
+	int fd;			/* registered socket, -1 if none */
+	uint32_t fd_events;
+	int connected;
+	int reconnect_fd;	/* timerfd: backoff before the next attempt */
+	int misc_fd;		/* timerfd: keepalive and retries (loop_misc) */
+	int64_t backoff_ms;
+	int stopping;
+	char topic_batch[160];
+	char topic_status[160];
+	struct inflight inflight[MQTT_WINDOW];
+	int n_inflight;
+	int last_rc;		/* last connect failure logged, to log changes only */
+};
+
+static void schedule_reconnect(struct mqtt *q);
+
+static void
+unregister_fd(struct mqtt *q)
+{
+	if (q->fd >= 0) {
+		loop_del(q->u->loop, q->fd);
+		q->fd = -1;
+	}
+}
+
+/* The client is made anew for each connection: see the file comment. */
+static void
+drop_client(struct mqtt *q)
+{
+	unregister_fd(q);
+	if (q->m != NULL) {
+		mosquitto_destroy(q->m);
+		q->m = NULL;
+	}
+	q->n_inflight = 0;
+	if (q->connected) {
+		q->connected = 0;
+		q->u->ev.down(q->u->ev.arg);
+	}
+}
+
+static void
+on_connect(struct mosquitto *m, void *arg, int rc)
+{
+	struct mqtt *q = arg;
+
+	if (rc != 0) {
+		log_warnx("mqtt: %s:%u refused the connection: %s", q->u->cfg->mqtt.host,
+		    q->u->cfg->mqtt.port, mosquitto_connack_string(rc));
+		return;		/* on_disconnect follows */
+	}
+	log_info("mqtt: connected to %s:%u", q->u->cfg->mqtt.host, q->u->cfg->mqtt.port);
+	q->connected = 1;
+	q->backoff_ms = BACKOFF_MIN_MS;
+	q->last_rc = 0;
+	mosquitto_publish(m, NULL, q->topic_status, 6, "online", 1, true);
+	q->u->ev.up(q->u->ev.arg);
+}
+
+static void
+on_disconnect(struct mosquitto *m, void *arg, int rc)
+{
+	struct mqtt *q = arg;
+
+	(void)m;
+	if (q->connected && !q->stopping)
+		log_warnx("mqtt: connection to %s:%u lost (%s)", q->u->cfg->mqtt.host,
+		    q->u->cfg->mqtt.port, rc == 0 ? "closed" : mosquitto_strerror(rc));
+	/* Destroying the client inside its own callback is not allowed: defer. */
+	if (!q->stopping)
+		schedule_reconnect(q);
+}
+
+static void
+on_publish(struct mosquitto *m, void *arg, int mid)
+{
+	struct mqtt *q = arg;
+	int i;
+
+	(void)m;
+	for (i = 0; i < q->n_inflight; i++) {
+		if (q->inflight[i].mid != mid)
+			continue;
+		uint64_t seq = q->inflight[i].seq;
+
+		q->inflight[i] = q->inflight[--q->n_inflight];
+		q->u->ev.acked(q->u->ev.arg, seq);
+		return;
+	}
+}
+
+static void
+on_socket(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct mqtt *q = arg;
+	int rc = MOSQ_ERR_SUCCESS;
+
+	(void)l;
+	(void)fd;
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		rc = mosquitto_loop_read(q->m, 1);
+	if (rc == MOSQ_ERR_SUCCESS && q->m != NULL && (events & EPOLLOUT))
+		rc = mosquitto_loop_write(q->m, 1);
+	if (rc != MOSQ_ERR_SUCCESS && q->fd >= 0) {
+		if (q->connected)
+			log_warnx("mqtt: %s", mosquitto_strerror(rc));
+		unregister_fd(q);
+		schedule_reconnect(q);
+	}
+}
+
+/* Before each wait: ask for EPOLLOUT only while libmosquitto has bytes to send. */
+static void
+prepare(struct loop *l, void *arg)
+{
+	struct mqtt *q = arg;
+	uint32_t want;
+
+	if (q->m == NULL || q->fd < 0)
+		return;
+	want = EPOLLIN | (mosquitto_want_write(q->m) ? EPOLLOUT : 0);
+	if (want != q->fd_events && loop_mod(l, q->fd, want) == 0)
+		q->fd_events = want;
+}
+
+static void
+on_misc(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct mqtt *q = arg;
+
+	(void)l;
+	(void)events;
+	loop_timer_ack(fd);
+	if (q->m != NULL && q->fd >= 0 && mosquitto_loop_misc(q->m) != MOSQ_ERR_SUCCESS)
+		on_disconnect(q->m, q, MOSQ_ERR_CONN_LOST);
+}
+
+static int
+attempt(struct mqtt *q)
+{
+	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
+	int rc;
+
+	q->m = mosquitto_new(c->client_id, true, q);
+	if (q->m == NULL)
+		return -ENOMEM;
+	mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
+	mosquitto_will_set(q->m, q->topic_status, 7, "offline", 1, true);
+	mosquitto_connect_callback_set(q->m, on_connect);
+	mosquitto_disconnect_callback_set(q->m, on_disconnect);
+	mosquitto_publish_callback_set(q->m, on_publish);
+	rc = mosquitto_connect_async(q->m, c->host, (int)c->port, (int)c->keepalive_s);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		if (rc != q->last_rc)
+			log_warnx("mqtt: cannot connect to %s:%u: %s", c->host, c->port,
+			    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		q->last_rc = rc;
+		return -ECONNREFUSED;
+	}
+	q->fd = mosquitto_socket(q->m);
+	q->fd_events = EPOLLIN | EPOLLOUT;
+	if (q->fd < 0 || loop_add(q->u->loop, q->fd, q->fd_events, on_socket, q) < 0) {
+		q->fd = -1;
+		return -EIO;
+	}
+	return 0;
+}
+
+static void
+on_reconnect(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct mqtt *q = arg;
+
+	(void)l;
+	(void)events;
+	loop_timer_ack(fd);
+	drop_client(q);
+	if (attempt(q) < 0)
+		schedule_reconnect(q);
+}
+
+/* Exponential backoff with jitter, so 100,000 gateways do not reconnect in step. */
+static void
+schedule_reconnect(struct mqtt *q)
+{
+	int64_t delay = q->backoff_ms / 2 + rand() % (q->backoff_ms / 2 + 1);
+
+	q->backoff_ms = q->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    q->backoff_ms * 2;
+	if (q->connected) {
+		q->connected = 0;
+		q->n_inflight = 0;
+		q->u->ev.down(q->u->ev.arg);
+	}
+	unregister_fd(q);
+	loop_timer_after(q->reconnect_fd, delay, 0);
+}
+
+static int
+mqtt_start(struct uplink *u)
+{
+	const struct site_config *c = u->cfg;
+	struct mqtt *q;
+	int rc;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return -ENOMEM;
+	u->priv = q;
+	q->u = u;
+	q->fd = -1;
+	q->backoff_ms = BACKOFF_MIN_MS;
+	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->mqtt.prefix,
+	    c->gateway);
+	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
+	    c->mqtt.prefix, c->gateway);
+	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	mosquitto_lib_init();
+	q->reconnect_fd = loop_timer_new(CLOCK_MONOTONIC);
+	q->misc_fd = loop_timer_new(CLOCK_MONOTONIC);
+	if (q->reconnect_fd < 0 || q->misc_fd < 0)
+		return -EIO;
+	if ((rc = loop_add(u->loop, q->reconnect_fd, EPOLLIN, on_reconnect, q)) < 0 ||
+	    (rc = loop_add(u->loop, q->misc_fd, EPOLLIN, on_misc, q)) < 0 ||
+	    (rc = loop_prepare_add(u->loop, prepare, q)) < 0 ||
+	    (rc = loop_timer_after(q->misc_fd, 1000, 1000)) < 0)
+		return rc;
+	if (attempt(q) < 0)
+		schedule_reconnect(q);
+	return 0;
+}
+
+static enum uplink_result
+mqtt_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
+{
+	struct mqtt *q = u->priv;
+	int mid, rc;
+
+	if (!q->connected || q->n_inflight == MQTT_WINDOW)
+		return UPLINK_RETRY;
+	rc = mosquitto_publish(q->m, &mid, q->topic_batch, (int)len, buf, 1, false);
+	if (rc == MOSQ_ERR_PAYLOAD_SIZE)
+		return UPLINK_ERROR;
+	if (rc != MOSQ_ERR_SUCCESS)
+		return UPLINK_RETRY;
+	q->inflight[q->n_inflight].mid = mid;
+	q->inflight[q->n_inflight].seq = seq;
+	q->n_inflight++;
+	return UPLINK_OK;
+}
+
+static enum uplink_result
+mqtt_send_schema(struct uplink *u, uint32_t id, const char *json)
+{
+	struct mqtt *q = u->priv;
+	char topic[192];
+
+	if (!q->connected)
+		return UPLINK_RETRY;
+	snprintf(topic, sizeof(topic), "%s/%s/s/%08x", u->cfg->mqtt.prefix,
+	    u->cfg->gateway, id);
+	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
+	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
+}
+
+/*
+ * A clean stop says goodbye: "offline" on the status topic and a DISCONNECT, with
+ * a short bounded wait so the bytes leave before the process does.
+ */
+static void
+mqtt_stop(struct uplink *u)
+{
+	struct mqtt *q = u->priv;
+	int i;
+
+	if (q == NULL)
+		return;
+	q->stopping = 1;
+	if (q->m != NULL && q->connected) {
+		q->connected = 0;	/* the disconnect below is ours, not a loss */
+		mosquitto_publish(q->m, NULL, q->topic_status, 7, "offline", 1, true);
+		mosquitto_disconnect(q->m);
+		for (i = 0; i < 20 && mosquitto_want_write(q->m); i++)
+			if (mosquitto_loop_write(q->m, 1) != MOSQ_ERR_SUCCESS)
+				break;
+	}
+	q->connected = 0;
+	unregister_fd(q);
+	if (q->m != NULL)
+		mosquitto_destroy(q->m);
+	loop_del(u->loop, q->reconnect_fd);
+	loop_del(u->loop, q->misc_fd);
+	close(q->reconnect_fd);
+	close(q->misc_fd);
+	mosquitto_lib_cleanup();
+	free(q);
+	u->priv = NULL;
+}
+
+const struct uplink_ops mqtt_uplink_ops = {
+	.name = "mqtt",
+	.start = mqtt_start,
+	.send_batch = mqtt_send_batch,
+	.send_schema = mqtt_send_schema,
+	.stop = mqtt_stop,
+};

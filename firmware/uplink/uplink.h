@@ -1,0 +1,56 @@
+/*
+ * Uplinks carry batches to the platform. Fluent Bit's output contract: an uplink
+ * answers OK (taken, an ack will follow), RETRY (not now: not connected, window
+ * full) or ERROR (this batch can never go this way); the forwarder (core/forward.c)
+ * owns retries, the in-flight window and the store. Uplinks never touch SQLite.
+ *
+ * An uplink lives in the main loop and reports through events: up (ready to
+ * take batches), down (everything in flight is void: the forwarder resends from
+ * the store), acked (the platform side has the batch with this seq).
+ */
+#ifndef WG_UPLINK_H
+#define WG_UPLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/core/config.h"
+#include "firmware/core/loop.h"
+
+enum uplink_result { UPLINK_OK, UPLINK_RETRY, UPLINK_ERROR };
+
+struct uplink_events {
+	void (*up)(void *arg);
+	void (*down)(void *arg);
+	void (*acked)(void *arg, uint64_t seq);
+	void *arg;
+};
+
+struct uplink;
+
+struct uplink_ops {
+	const char *name;
+	/* Start connecting in the background. 0 or -errno. */
+	int (*start)(struct uplink *u);
+	/* A wrapped batch (header + body). */
+	enum uplink_result (*send_batch)(struct uplink *u, const uint8_t *buf,
+	    size_t len, uint64_t seq);
+	/* The schema batches with this id refer to; sent before them, after each up. */
+	enum uplink_result (*send_schema)(struct uplink *u, uint32_t id,
+	    const char *json);
+	/* Stop, flushing a clean disconnect if connected. */
+	void (*stop)(struct uplink *u);
+};
+
+struct uplink {
+	const struct uplink_ops *ops;
+	struct loop *loop;
+	const struct site_config *cfg;
+	struct uplink_events ev;
+	void *priv;
+};
+
+/* The uplinks built into this image (Kconfig); NULL if none by that name. */
+const struct uplink_ops *uplink_find(const char *name);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * Site config validation: every bad input gives one line naming the file, the
+ * place and the problem, and a good config loads with its defaults.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "firmware/core/config.h"
+
+static char dir[256], file[300];
+
+static int
+setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/wg-config-XXXXXX", t ? t : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(file, sizeof(file), "%s/site.json", dir);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	remove(file);
+	return rmdir(dir) == 0 ? 0 : -1;
+}
+
+/*
+ * A valid config with one substitution: @MQTT@, @BUSES@, @DEVICES@, @EXTRA@ are
+ * replaced by the test's text (or the good default).
+ */
+static void
+write_config(const char *mqtt, const char *buses, const char *devices,
+    const char *extra)
+{
+	FILE *f = fopen(file, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\n  \"gateway\": \"gw-test\",\n  \"profiles\": \"%s/drivers/profiles\",\n"
+	    "  \"store\": \"%s/store.db\",\n%s%s"
+	    "  \"buses\": %s,\n  \"devices\": %s\n}\n", WG_SOURCE_DIR, dir,
+	    mqtt ? mqtt : "  \"mqtt\": {\"host\": \"127.0.0.1\", \"port\": 1883},\n",
+	    extra ? extra : "",
+	    buses ? buses : "[{\"name\": \"rs485\", \"type\": \"rtu\", \"device\": \"/dev/null\"},"
+	    " {\"name\": \"lan\", \"type\": \"tcp\", \"host\": \"127.0.0.1\", \"port\": 5020}]",
+	    devices ? devices : "[{\"name\": \"main\", \"bus\": \"rs485\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}, {\"name\": \"sub\", \"bus\": \"lan\", \"unit\": 2,"
+	    " \"profile\": \"sdm630\"}]");
+	fclose(f);
+}
+
+/* Loading fails, and the one-line error names the file and has every fragment. */
+static void
+expect_error(const char *frag1, const char *frag2)
+{
+	struct site_config c;
+	char err[512];
+
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), -22);
+	if (strstr(err, file) != err || strstr(err, frag1) == NULL ||
+	    (frag2 && strstr(err, frag2) == NULL) || strchr(err, '\n') != NULL)
+		fail_msg("unexpected error: '%s' (want '%s' and '%s')", err, frag1,
+		    frag2 ? frag2 : "");
+}
+
+static void
+test_good(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, NULL, NULL, "  \"interval_s\": 1,\n");
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.gateway, "gw-test");
+	assert_int_equal(c.interval_s, 1);
+	assert_int_equal(c.n_buses, 2);
+	assert_int_equal(c.n_devices, 2);
+	assert_int_equal(c.n_profiles, 1);	/* shared by both devices */
+	assert_ptr_equal(c.devices[0].profile, c.devices[1].profile);
+	assert_int_equal(c.buses[0].bus.kind, BUS_RTU);
+	assert_int_equal(c.buses[0].bus.baud, 9600);
+	assert_int_equal(c.buses[0].bus.parity, 'N');
+	assert_int_equal(c.buses[1].bus.kind, BUS_TCP);
+	assert_int_equal(c.buses[1].bus.port, 5020);
+	assert_int_equal(c.mqtt.port, 1883);
+	assert_string_equal(c.mqtt.prefix, "wg");
+	assert_string_equal(c.mqtt.client_id, "wattgate-gw-test");
+	config_free(&c);
+}
+
+static void
+test_default_interval(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, NULL, NULL, NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.interval_s, 30);
+	config_free(&c);
+}
+
+static void
+test_unknown_profile(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
+	    " \"profile\": \"sdm999\"}]", NULL);
+	expect_error("devices[0] (m)", "sdm999");
+}
+
+static void
+test_missing_broker(void **state)
+{
+	(void)state;
+	write_config("", NULL, NULL, NULL);
+	expect_error("mqtt", "missing");
+}
+
+static void
+test_missing_serial_port(void **state)
+{
+	(void)state;
+	write_config(NULL, "[{\"name\": \"rs485\", \"type\": \"rtu\","
+	    " \"device\": \"/dev/ttyWG404\"}]", "[{\"name\": \"m\", \"bus\": \"rs485\","
+	    " \"unit\": 1, \"profile\": \"sdm630\"}]", NULL);
+	expect_error("buses[0] (rs485)", "/dev/ttyWG404");
+}
+
+static void
+test_duplicate_device(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}, {\"name\": \"m\", \"bus\": \"lan\", \"unit\": 2,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[1] (m)", "duplicate device name");
+}
+
+static void
+test_unit_out_of_range(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"rs485\", \"unit\": 248,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[0] (m)", "unit 248 out of range 1..247");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"rs485\", \"unit\": 0,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[0] (m)", "unit 0 out of range");
+}
+
+static void
+test_same_unit_twice_on_a_bus(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, "[{\"name\": \"a\", \"bus\": \"lan\", \"unit\": 3,"
+	    " \"profile\": \"sdm630\"}, {\"name\": \"b\", \"bus\": \"lan\", \"unit\": 3,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[1] (b)", "unit 3 on bus 'lan'");
+}
+
+static void
+test_interval(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, NULL, "  \"interval_s\": 0,\n");
+	expect_error("interval_s", "out of range 1..3600");
+	write_config(NULL, NULL, NULL, "  \"interval_s\": 7200,\n");
+	expect_error("interval_s", "out of range");
+	write_config(NULL, NULL, NULL, "  \"interval_s\": 7,\n");
+	expect_error("interval_s", "does not divide an hour");
+	write_config(NULL, NULL, NULL, "  \"interval_s\": \"30\",\n");
+	expect_error("interval_s", "must be an integer");
+}
+
+static void
+test_typo_and_syntax(void **state)
+{
+	(void)state;
+	write_config(NULL, NULL, NULL, "  \"intervall_s\": 30,\n");
+	expect_error("top level", "unknown key 'intervall_s'");
+	write_config(NULL, NULL, NULL, "  \"interval_s\": 30,,\n");
+	/* jansson's line:column: the stray comma is on line 6 */
+	expect_error(":6:", NULL);
+}
+
+static void
+test_bus_errors(void **state)
+{
+	(void)state;
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu\", \"device\": \"/dev/null\","
+	    " \"baud\": 9601}]", NULL, NULL);
+	expect_error("buses[0] (x)", "baud 9601");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"can\"}]", NULL, NULL);
+	expect_error("buses[0] (x)", "type 'can'");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"tcp\", \"host\": \"h\","
+	    " \"port\": 70000}]", NULL, NULL);
+	expect_error("buses[0] (x)", "port 70000");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"nowhere\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[0] (m)", "bus 'nowhere'");
+}
+
+static void
+test_bad_gateway_and_missing_file(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, NULL, NULL, NULL);
+	/* Overwrite the gateway id with a topic wildcard. */
+	{
+		FILE *f = fopen(file, "r+");
+
+		assert_non_null(f);
+		fseek(f, 16, SEEK_SET);
+		fputc('#', f);
+		fclose(f);
+	}
+	expect_error("gateway", "may use only");
+	assert_int_equal(config_load("/nonexistent/site.json", &c, err, sizeof(err)), -22);
+	assert_non_null(strstr(err, "/nonexistent/site.json"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_default_interval),
+		cmocka_unit_test(test_unknown_profile),
+		cmocka_unit_test(test_missing_broker),
+		cmocka_unit_test(test_missing_serial_port),
+		cmocka_unit_test(test_duplicate_device),
+		cmocka_unit_test(test_unit_out_of_range),
+		cmocka_unit_test(test_same_unit_twice_on_a_bus),
+		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_typo_and_syntax),
+		cmocka_unit_test(test_bus_errors),
+		cmocka_unit_test(test_bad_gateway_and_missing_file),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
