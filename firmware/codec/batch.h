@@ -1,0 +1,112 @@
+/*
+ * Batch wire format: encode and decode. Specified in docs/batch-format.md; this is
+ * the reference implementation shared by the daemon and the tools.
+ *
+ * A batch is a small header (gateway id, sequence, schema id, flags) and a body of
+ * readings laid out by column (per device: timestamps, then per point its values),
+ * delta-coded as zigzag varints and raw-deflated when that is smaller. Names and
+ * units travel once per configuration in a schema document (schema.h), not per batch.
+ *
+ * Pure functions: no I/O, no globals; allocation only inside zlib.
+ */
+#ifndef WG_BATCH_H
+#define WG_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dec.h"
+
+#define BATCH_VERSION		1
+#define BATCH_GW_MAX		64	/* gateway id length, [A-Za-z0-9._-] */
+#define BATCH_BODY_MAX		(4u << 20)	/* decoded body bound: refuse bigger */
+/* Timestamps are within +-2^62 ms so that every difference fits in int64. */
+#define BATCH_TS_MAX		((int64_t)1 << 62)
+
+/* Header flags */
+#define BATCH_F_DEFLATE		0x01	/* body is raw deflate (RFC 1951) */
+#define BATCH_F_HISTORICAL	0x02	/* backlog, not live */
+#define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL)
+
+/* Reading quality */
+enum quality {
+	Q_OK = 0,
+	Q_INVALID = 1,		/* device gave NaN/inf/"not available": no value */
+};
+
+/* One reading: a point of a device at a time. The reading model of the daemon. */
+struct reading {
+	int64_t ts_ms;		/* unix time, milliseconds, UTC */
+	uint16_t dev;		/* device index in the schema */
+	uint16_t point;		/* point index within that device's profile */
+	uint8_t quality;	/* enum quality; value meaningful only for Q_OK */
+	struct dec v;
+};
+
+struct batch_hdr {
+	char gw[BATCH_GW_MAX + 1];
+	uint64_t seq;		/* per gateway, strictly increasing, boot independent */
+	uint32_t schema_id;
+	uint8_t flags;
+};
+
+/*
+ * Encode readings (any order; n >= 0) into a body. The body is what the store
+ * keeps; batch_wrap() puts a header in front of it at send time.
+ * *flags is only ORed into: it gets BATCH_F_DEFLATE if the body was compressed.
+ * *raw_len gets the length of the uncompressed layout (== *len when not
+ * compressed); batch_wrap() needs it, so store it with the body.
+ * Returns 0; -ENOSPC if cap is too small (batch_body_bound(n) is always
+ * enough); -EINVAL on bad readings (duplicate (dev,point,ts), quality not a
+ * enum quality, a Q_OK value outside dec_in_range(), |ts_ms| > BATCH_TS_MAX);
+ * -EMSGSIZE if the layout would exceed BATCH_BODY_MAX (split the readings);
+ * -ENOMEM. Allocates temporary memory (about 32 bytes per reading + layout).
+ */
+int batch_encode_body(const struct reading *r, size_t n, uint8_t *out,
+    size_t cap, size_t *len, uint8_t *flags, size_t *raw_len);
+
+/*
+ * Header + body: h->flags must include what batch_encode_body() ORed into its
+ * flags, raw_len is its *raw_len. body may lie inside out (it is moved).
+ * Returns 0, -ENOSPC, -EINVAL (bad gateway id, unknown flags, raw_len over
+ * BATCH_BODY_MAX, or body_len != raw_len without BATCH_F_DEFLATE).
+ */
+int batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
+    size_t raw_len, uint8_t *out, size_t cap, size_t *len);
+
+/* Worst-case size of batch_wrap() output around a body of body_len bytes. */
+size_t batch_wrap_bound(size_t body_len);
+
+/*
+ * Worst-case body size for n readings: never more than BATCH_BODY_MAX. Sparse
+ * columns make the true worst case quadratic in n (a presence bitmap per point
+ * over all timestamps), so above ~2,500 readings this is BATCH_BODY_MAX; a
+ * realistic batch needs 1..3 bytes per reading.
+ */
+size_t batch_body_bound(size_t n);
+
+/*
+ * Decode a whole batch (header + body). Readings are written in the order of the
+ * body (by device, then time, then point); values are normalized, Q_INVALID
+ * readings carry 0. Returns 0; -EBADMSG with *err set to a short static reason
+ * ("where: what") for anything malformed (truncated, overlong varint, unknown
+ * version or flag, body over BATCH_BODY_MAX, trailing bytes); -ENOSPC if cap
+ * readings are not enough (*n tells how many are needed; out holds garbage);
+ * -ENOMEM. err may be NULL; it is NULL after success. Allocates only the
+ * inflate buffer (at most BATCH_BODY_MAX) and zlib's state.
+ */
+int batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
+    struct reading *out, size_t cap, size_t *n, const char **err);
+
+/*
+ * Header only (cheap: for dedupe before decoding; no inflate, no allocation).
+ * Same header errors as batch_decode(); for an uncompressed body it also
+ * checks that the body length matches. err may be NULL.
+ */
+int batch_peek_hdr(const uint8_t *in, size_t len, struct batch_hdr *h,
+    const char **err);
+
+/* 1 if s is a valid gateway id. */
+int batch_gw_valid(const char *s);
+
+#endif
