@@ -1,0 +1,267 @@
+/*
+ * The simulated devices: register images, request handling and the served-values
+ * log that the integration tests compare with what reaches the receiver.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "drivers/regmap.h"
+#include "tools/sim/sim.h"
+
+#define EXC_ILLEGAL_FUNCTION	1
+#define EXC_ILLEGAL_ADDRESS	2
+#define EXC_ILLEGAL_VALUE	3
+
+/* The registers of one function code: [lo, hi) covers every point of that fc. */
+struct span {
+	uint32_t lo, hi;
+	uint16_t *regs;		/* hi - lo registers, NULL if no point */
+};
+
+struct sim_dev {
+	unsigned unit;
+	struct profile prof;
+	struct model *model;
+	struct dec *vals;
+	unsigned char *warned;	/* per point: encode failure reported */
+	struct span span[2];	/* [0] FC3 holding, [1] FC4 input */
+};
+
+static void
+dev_free(struct sim_dev *d)
+{
+	if (d == NULL)
+		return;
+	free(d->span[0].regs);
+	free(d->span[1].regs);
+	free(d->warned);
+	free(d->vals);
+	model_free(d->model);
+	profile_free(&d->prof);
+	free(d);
+}
+
+static struct sim_dev *
+dev_find(const struct sim *s, unsigned unit)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_devs; i++)
+		if (s->devs[i]->unit == unit)
+			return s->devs[i];
+	return NULL;
+}
+
+/* Size each function code's register image to the span of its points. */
+static int
+dev_spans(struct sim_dev *d)
+{
+	const struct profile_point *pp;
+	struct span *sp;
+	uint32_t end;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		d->span[i].lo = UINT32_MAX;
+		d->span[i].hi = 0;
+	}
+	for (i = 0; i < d->prof.n_points; i++) {
+		pp = &d->prof.points[i];
+		sp = &d->span[pp->fc == 3 ? 0 : 1];
+		end = (uint32_t)pp->addr + regmap_words(pp->type);
+		if (pp->addr < sp->lo)
+			sp->lo = pp->addr;
+		if (end > sp->hi)
+			sp->hi = end;
+	}
+	for (i = 0; i < 2; i++) {
+		sp = &d->span[i];
+		if (sp->hi == 0) {
+			sp->lo = 0;
+			continue;
+		}
+		if ((sp->regs = calloc(sp->hi - sp->lo, sizeof(*sp->regs))) == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
+    uint64_t seed, char *err, size_t errlen)
+{
+	struct sim_dev *d;
+	int rc;
+
+	if (unit < 1 || unit > 247) {
+		snprintf(err, errlen, "unit %u: not a Modbus unit id (1..247)",
+		    unit);
+		return -EINVAL;
+	}
+	if (dev_find(s, unit) != NULL) {
+		snprintf(err, errlen, "unit %u: given twice", unit);
+		return -EEXIST;
+	}
+	if (s->n_devs == SIM_DEVICES_MAX) {
+		snprintf(err, errlen, "unit %u: more than %d devices", unit,
+		    SIM_DEVICES_MAX);
+		return -ENOSPC;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		goto nomem;
+	d->unit = unit;
+	if ((rc = profile_load_named(dir, profile, &d->prof, err, errlen)) != 0) {
+		free(d);
+		return rc;
+	}
+	/* Different units get different households from one --seed. */
+	d->model = model_new(&d->prof, seed * 0x100000001b3ULL + unit);
+	d->vals = calloc(d->prof.n_points, sizeof(*d->vals));
+	d->warned = calloc(d->prof.n_points, 1);
+	if (d->model == NULL || d->vals == NULL || d->warned == NULL ||
+	    dev_spans(d) != 0) {
+		dev_free(d);
+		goto nomem;
+	}
+	s->devs[s->n_devs++] = d;
+	return 0;
+nomem:
+	snprintf(err, errlen, "unit %u: out of memory", unit);
+	return -ENOMEM;
+}
+
+/*
+ * Recompute every value for time t and encode it into the register images, so
+ * each answer shows the meter as it is now (energy keeps rising between reads).
+ */
+static void
+dev_refresh(struct sim_dev *d, int64_t t)
+{
+	const struct profile_point *pp;
+	struct span *sp;
+	char buf[DEC_STRLEN];
+	uint16_t *regs;
+	size_t i;
+	int rc;
+
+	model_values(d->model, t, d->vals);
+	for (i = 0; i < d->prof.n_points; i++) {
+		pp = &d->prof.points[i];
+		sp = &d->span[pp->fc == 3 ? 0 : 1];
+		regs = sp->regs + (pp->addr - sp->lo);
+		rc = regmap_encode(d->vals[i], pp->type, pp->order, pp->scale,
+		    regs);
+		if (rc == 0)
+			continue;
+		memset(regs, 0, regmap_words(pp->type) * sizeof(*regs));
+		if (!d->warned[i]) {
+			d->warned[i] = 1;
+			if (dec_format(d->vals[i], buf, sizeof(buf)) < 0)
+				snprintf(buf, sizeof(buf), "?");
+			fprintf(stderr, "wattgate-sim: unit %u: %s: cannot encode "
+			    "%s as %s: %s; serving 0\n", d->unit, pp->name, buf,
+			    regmap_type_name(pp->type), strerror(-rc));
+		}
+	}
+}
+
+/*
+ * One log line per point lying fully inside the answered request, with the value
+ * decoded from the registers just served: exactly what a correct gateway gets.
+ */
+static void
+log_answer(struct sim *s, const struct sim_dev *d, int fc, uint32_t addr,
+    uint32_t count, int64_t t)
+{
+	const struct profile_point *pp;
+	const struct span *sp = &d->span[fc == 3 ? 0 : 1];
+	char buf[DEC_STRLEN];
+	struct dec v;
+	size_t i;
+
+	if (s->log == NULL)
+		return;
+	for (i = 0; i < d->prof.n_points; i++) {
+		pp = &d->prof.points[i];
+		if (pp->fc != fc || pp->addr < addr ||
+		    pp->addr + regmap_words(pp->type) > addr + count)
+			continue;
+		if (regmap_decode(sp->regs + (pp->addr - sp->lo), pp->type,
+		    pp->order, pp->scale, &v) != 0 ||
+		    dec_format(v, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "null");
+		fprintf(s->log, "{\"t_ms\":%" PRId64 ",\"unit\":%u,"
+		    "\"point\":\"%s\",\"value\":%s}\n", t, d->unit, pp->name,
+		    buf);
+	}
+	if (fflush(s->log) != 0 && !s->log_failed) {
+		s->log_failed = 1;
+		fprintf(stderr, "wattgate-sim: log: write failed: %s\n",
+		    strerror(errno));
+	}
+}
+
+static size_t
+exception(uint8_t *rsp, uint8_t fc, uint8_t code)
+{
+	rsp[0] = fc | 0x80;
+	rsp[1] = code;
+	return 2;
+}
+
+size_t
+sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
+    int64_t t_ms, uint8_t *rsp)
+{
+	struct sim_dev *d = dev_find(s, unit);
+	const struct span *sp;
+	uint32_t addr, count, i;
+	uint8_t fc;
+
+	if (d == NULL || len < 1)
+		return 0;
+	fc = req[0];
+	if (fc != 3 && fc != 4)
+		return exception(rsp, fc, EXC_ILLEGAL_FUNCTION);
+	if (len != 5)
+		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
+	addr = (uint32_t)req[1] << 8 | req[2];
+	count = (uint32_t)req[3] << 8 | req[4];
+	if (count < 1 || count > PROFILE_READ_MAX)
+		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
+	sp = &d->span[fc - 3];
+	if (sp->regs == NULL || addr < sp->lo || addr + count > sp->hi)
+		return exception(rsp, fc, EXC_ILLEGAL_ADDRESS);
+	dev_refresh(d, t_ms);
+	rsp[0] = fc;
+	rsp[1] = (uint8_t)(2 * count);
+	for (i = 0; i < count; i++) {
+		rsp[2 + 2 * i] = (uint8_t)(sp->regs[addr - sp->lo + i] >> 8);
+		rsp[3 + 2 * i] = (uint8_t)sp->regs[addr - sp->lo + i];
+	}
+	log_answer(s, d, fc, addr, count, t_ms);
+	return 2 + 2 * count;
+}
+
+void
+sim_free(struct sim *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_devs; i++)
+		dev_free(s->devs[i]);
+	s->n_devs = 0;
+}
+
+int64_t
+sim_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

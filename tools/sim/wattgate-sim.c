@@ -1,0 +1,248 @@
+/*
+ * wattgate-sim: Modbus meters for tests, demos and benchmarks.
+ *
+ *   wattgate-sim --profiles DIR --device UNIT:PROFILE [--device ...]
+ *       (--tcp HOST:PORT | --rtu PATH) [--log FILE] [--seed N]
+ *
+ * Prints "wattgate-sim: ready tcp HOST:PORT" or "wattgate-sim: ready rtu PATH" on
+ * stdout once it serves; SIGINT/SIGTERM end it with status 0. See
+ * docs/simulator.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools/sim/rtu.h"
+#include "tools/sim/sim.h"
+#include "tools/sim/tcp.h"
+
+struct opts {
+	const char *profiles, *tcp, *rtu, *log;
+	const char *devices[SIM_DEVICES_MAX];
+	size_t n_devices;
+	uint64_t seed;
+};
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: wattgate-sim --profiles DIR --device UNIT:PROFILE "
+	    "[--device UNIT:PROFILE ...]\n"
+	    "                    (--tcp HOST:PORT | --rtu PATH) [--log FILE] "
+	    "[--seed N]\n");
+}
+
+static int
+parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "profiles", required_argument, NULL, 'p' },
+		{ "device", required_argument, NULL, 'd' },
+		{ "tcp", required_argument, NULL, 't' },
+		{ "rtu", required_argument, NULL, 'r' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': o->profiles = optarg; break;
+		case 't': o->tcp = optarg; break;
+		case 'r': o->rtu = optarg; break;
+		case 'l': o->log = optarg; break;
+		case 'd':
+			if (o->n_devices == SIM_DEVICES_MAX) {
+				fprintf(stderr, "wattgate-sim: --device: more "
+				    "than %d\n", SIM_DEVICES_MAX);
+				return -EINVAL;
+			}
+			o->devices[o->n_devices++] = optarg;
+			break;
+		case 's':
+			if (parse_u64(optarg, UINT64_MAX, &o->seed) != 0) {
+				fprintf(stderr, "wattgate-sim: --seed '%s': not an "
+				    "unsigned integer\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc || o->profiles == NULL || o->n_devices == 0 ||
+	    (o->tcp == NULL) == (o->rtu == NULL)) {
+		fprintf(stderr, "wattgate-sim: need --profiles, at least one "
+		    "--device and exactly one of --tcp, --rtu\n");
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+add_devices(struct sim *s, const struct opts *o)
+{
+	char err[512], unit_s[8];
+	const char *spec, *colon;
+	uint64_t unit;
+	size_t i;
+
+	for (i = 0; i < o->n_devices; i++) {
+		spec = o->devices[i];
+		colon = strchr(spec, ':');
+		if (colon == NULL || colon == spec || colon[1] == '\0' ||
+		    (size_t)(colon - spec) >= sizeof(unit_s)) {
+			fprintf(stderr, "wattgate-sim: --device '%s': expected "
+			    "UNIT:PROFILE\n", spec);
+			return -EINVAL;
+		}
+		memcpy(unit_s, spec, (size_t)(colon - spec));
+		unit_s[colon - spec] = '\0';
+		if (parse_u64(unit_s, 247, &unit) != 0 || unit == 0) {
+			fprintf(stderr, "wattgate-sim: --device '%s': unit must be "
+			    "1..247\n", spec);
+			return -EINVAL;
+		}
+		if (sim_add(s, (unsigned)unit, o->profiles, colon + 1, o->seed,
+		    err, sizeof(err)) != 0) {
+			fprintf(stderr, "wattgate-sim: --device '%s': %s\n", spec,
+			    err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * SIGINT and SIGTERM stay blocked except inside ppoll(), so a signal can never
+ * fall between the check of the flag and the wait.
+ */
+static int
+setup_signals(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0 ||
+	    sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGTERM, &sa, NULL) != 0)
+		return -errno;
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGTERM);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/*
+ * The ready line goes out only once the socket listens or the symlink exists,
+ * so a test that waits for it can connect at once.
+ */
+static int
+serve(struct sim *s, const struct opts *o, const sigset_t *waitmask)
+{
+	char err[512], name[128];
+	struct rtu r;
+	int fd, rc;
+
+	if (o->tcp != NULL) {
+		fd = tcp_listen(o->tcp, name, sizeof(name), err, sizeof(err));
+		if (fd < 0) {
+			fprintf(stderr, "wattgate-sim: %s\n", err);
+			return fd;
+		}
+		printf("wattgate-sim: ready tcp %s\n", name);
+		fflush(stdout);
+		rc = tcp_serve(s, fd, waitmask, &stop);
+		close(fd);
+		return rc;
+	}
+	if ((rc = rtu_open(o->rtu, &r, err, sizeof(err))) != 0) {
+		fprintf(stderr, "wattgate-sim: %s\n", err);
+		return rc;
+	}
+	printf("wattgate-sim: ready rtu %s\n", o->rtu);
+	fflush(stdout);
+	rc = rtu_serve(s, &r, waitmask, &stop);
+	rtu_close(&r);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct sim s;
+	sigset_t waitmask;
+	int rc = 1;
+
+	memset(&o, 0, sizeof(o));
+	memset(&s, 0, sizeof(s));
+	o.seed = 1;
+	if (parse_args(argc, argv, &o) != 0)
+		return 2;
+	if (setup_signals(&waitmask) != 0) {
+		fprintf(stderr, "wattgate-sim: signals: %s\n", strerror(errno));
+		return 1;
+	}
+	if (add_devices(&s, &o) != 0)
+		goto out;
+	/* Appended to: a restarted simulator continues the same record. */
+	if (o.log != NULL && (s.log = fopen(o.log, "ae")) == NULL) {
+		fprintf(stderr, "wattgate-sim: --log %s: %s\n", o.log,
+		    strerror(errno));
+		goto out;
+	}
+	if (serve(&s, &o, &waitmask) == 0)
+		rc = 0;
+out:
+	if (s.log != NULL && fclose(s.log) != 0 && rc == 0) {
+		fprintf(stderr, "wattgate-sim: --log %s: %s\n", o.log,
+		    strerror(errno));
+		rc = 1;
+	}
+	sim_free(&s);
+	return rc;
+}
