@@ -1,0 +1,176 @@
+"""Process harness for integration tests: real mosquitto, simulator, daemon and
+receiver on loopback, each started and stopped by the test itself.
+
+Every process is killed when the test ends (even on failure), and its stderr is kept
+in the test's work directory and printed when a test fails.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+
+class Fail(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    def __init__(self, name, argv, workdir, stdout=None):
+        self.name = name
+        self.err_path = os.path.join(workdir, name + ".stderr")
+        self.out_path = stdout or os.path.join(workdir, name + ".stdout")
+        self.err = open(self.err_path, "w")
+        self.out = open(self.out_path, "w")
+        self.p = subprocess.Popen(argv, stdout=self.out, stderr=self.err,
+                                  stdin=subprocess.DEVNULL)
+
+    def wait_for(self, path, text, timeout=15):
+        """Wait until the file (stdout or stderr) contains text; return that line."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(path) as f:
+                for line in f:
+                    if text in line:
+                        return line.strip()
+            if self.p.poll() is not None:
+                raise Fail("%s exited (%s) before printing %r:\n%s" %
+                           (self.name, self.p.returncode, text, self.stderr()))
+            time.sleep(0.05)
+        raise Fail("%s did not print %r within %ss:\n%s" %
+                   (self.name, text, timeout, self.stderr()))
+
+    def stderr(self):
+        if not self.err.closed:
+            self.err.flush()
+        with open(self.err_path) as f:
+            return f.read()[-4000:]
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+                raise Fail("%s did not stop within %ss of %s" %
+                           (self.name, timeout, signal.Signals(sig).name))
+        self.out.close()
+        self.err.close()
+        return self.p.returncode
+
+
+class Env:
+    """A test's world: work dir, build dir, processes; use as a context manager."""
+
+    def __init__(self, build):
+        self.build = os.path.abspath(build)
+        self.src = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        self.dir = tempfile.mkdtemp(prefix="wg-it-")
+        self.procs = []
+        # Under sanitizers or valgrind the daemon is run through a wrapper.
+        self.wrap = os.environ.get("WG_WRAP", "").split()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        failed = et is not None
+        for p in reversed(self.procs):
+            if p.p.poll() is None:
+                p.p.kill()
+                p.p.wait()
+            if failed:
+                sys.stderr.write("---- %s stderr ----\n%s\n" % (p.name, p.stderr()))
+        if not failed and not os.environ.get("WG_KEEP"):
+            subprocess.call(["rm", "-rf", self.dir])
+        else:
+            sys.stderr.write("work dir kept: %s\n" % self.dir)
+        return False
+
+    def bin(self, *parts):
+        return os.path.join(self.build, *parts)
+
+    def start(self, name, argv, stdout=None):
+        p = Proc(name, argv, self.dir, stdout)
+        self.procs.append(p)
+        return p
+
+    def mosquitto(self, port=None):
+        port = port or free_port()
+        conf = os.path.join(self.dir, "mosquitto-%d.conf" % port)
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\n"
+                    "persistence false\n" % port)
+        p = self.start("mosquitto-%d" % port, ["mosquitto", "-c", conf])
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return p, port
+            except OSError:
+                if p.p.poll() is not None:
+                    raise Fail("mosquitto exited:\n" + p.stderr())
+                time.sleep(0.05)
+        raise Fail("mosquitto did not listen on %d" % port)
+
+    def sim(self, name, devices, where):
+        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path."""
+        argv = [self.bin("tools", "sim", "wattgate-sim"), "--profiles",
+                os.path.join(self.src, "drivers", "profiles"),
+                "--log", os.path.join(self.dir, name + ".log")]
+        for d in devices:
+            argv += ["--device", d]
+        argv += ["--tcp", "127.0.0.1:0"] if where == "tcp" else ["--rtu", where]
+        p = self.start(name, argv)
+        line = p.wait_for(p.out_path, "ready")
+        if where == "tcp":
+            return p, int(line.rsplit(":", 1)[1])
+        return p, where
+
+    def recv(self, port, name="recv"):
+        p = self.start(name, [self.bin("tools", "recv", "wattgate-recv"),
+                              "-h", "127.0.0.1", "-p", str(port)])
+        p.wait_for(p.err_path, "subscribed")
+        return p
+
+    def gateway(self, site, name="gateway"):
+        path = os.path.join(self.dir, name + ".json")
+        with open(path, "w") as f:
+            json.dump(site, f, indent=2)
+        return self.start(name, self.wrap + [
+            self.bin("firmware", "core", "wattgate"), "-c", path])
+
+    def site(self, mqtt_port, buses, devices, interval=1, gateway="gw-test"):
+        return {"gateway": gateway, "interval_s": interval,
+                "store": os.path.join(self.dir, "state", "store.db"),
+                "profiles": os.path.join(self.src, "drivers", "profiles"),
+                "mqtt": {"host": "127.0.0.1", "port": mqtt_port},
+                "buses": buses, "devices": devices}
+
+
+def read_jsonl(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                out.append(json.loads(line, parse_float=Decimal))
+    return out
+
+
+def check(cond, msg, *args):
+    if not cond:
+        raise Fail(msg % args if args else msg)

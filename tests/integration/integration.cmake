@@ -1,0 +1,17 @@
+# Integration tests: real mosquitto, simulator, daemon and receiver on loopback.
+# Debian's python3 is named explicitly (its packages, e.g. pymodbus, live there).
+function(wg_integration_test name script)
+  add_test(NAME ${name}
+    COMMAND ${WG_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${script}
+      ${CMAKE_BINARY_DIR} ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS integration TIMEOUT 300)
+endfunction()
+
+wg_integration_test(e2e test_e2e.py)
+wg_integration_test(cli test_cli.py)
+wg_integration_test(independent test_independent.py)
+
+# The simulator against third-party Modbus clients (mbpoll, pymodbus).
+add_test(NAME sim_selftest COMMAND ${CMAKE_SOURCE_DIR}/tools/sim/selftest.sh
+  $<TARGET_FILE:wattgate-sim> ${CMAKE_SOURCE_DIR}/drivers/profiles)
+set_tests_properties(sim_selftest PROPERTIES LABELS integration TIMEOUT 300)

@@ -1,0 +1,85 @@
+"""Bad input at the command line: `wattgate --check FILE` and `wattgate -c FILE`
+exit with status 1 and print exactly one line naming the file, the place and the
+problem (never a crash); a good file checks out with status 0.
+
+usage: test_cli.py BUILD_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+from harness import Env, Fail, check
+
+
+def cases(env):
+    good = env.site(1883, buses=[
+        {"name": "rs485", "type": "rtu", "device": "/dev/null"},
+        {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": 5020}],
+        devices=[{"name": "m1", "bus": "rs485", "unit": 1, "profile": "sdm630"},
+                 {"name": "m2", "bus": "lan", "unit": 1, "profile": "sdm630"}])
+
+    def variant(change):
+        s = json.loads(json.dumps(good))
+        change(s)
+        return s
+
+    def dev0(**kw):
+        return lambda s: s["devices"][0].update(kw)
+
+    yield "good", good, None
+    yield "unknown profile", variant(dev0(profile="sdm999")), ["devices[0] (m1)", "sdm999"]
+    yield "missing broker", variant(lambda s: s.pop("mqtt")), ["mqtt", "missing"]
+    yield "serial port missing", variant(
+        lambda s: s["buses"][0].update(device="/dev/ttyWG-none")), \
+        ["buses[0] (rs485)", "/dev/ttyWG-none"]
+    yield "duplicate device", variant(dev0(name="m2")), ["devices[1] (m2)", "duplicate"]
+    yield "unit out of range", variant(dev0(unit=300)), ["devices[0] (m1)", "unit 300"]
+    yield "interval too short", variant(lambda s: s.update(interval_s=0)), \
+        ["interval_s", "out of range"]
+    yield "interval too long", variant(lambda s: s.update(interval_s=86400)), \
+        ["interval_s", "out of range"]
+    yield "not json", "{ \"gateway\": ", [":1:"]
+    yield "unknown key", variant(lambda s: s.update(brokr={})), ["unknown key 'brokr'"]
+
+
+def main(build):
+    with Env(build) as env:
+        exe = env.bin("firmware", "core", "wattgate")
+        n = 0
+        for name, site, want in cases(env):
+            path = os.path.join(env.dir, "site-%d.json" % n)
+            n += 1
+            with open(path, "w") as f:
+                f.write(site if isinstance(site, str) else json.dumps(site))
+            for argv in ([exe, "--check", path], [exe, "-c", path]):
+                if want is None and argv[1] == "-c":
+                    continue        # a good config would start the daemon
+                r = subprocess.run(env.wrap + argv, capture_output=True, text=True,
+                                   timeout=60)
+                lines = r.stderr.strip().splitlines()
+                if want is None:
+                    check(r.returncode == 0, "%s: exit %d: %s", name, r.returncode,
+                          r.stderr)
+                    check("ok" in r.stdout, "%s: no ok: %r", name, r.stdout)
+                    continue
+                check(r.returncode == 1, "%s (%s): exit %d, want 1; stderr: %s",
+                      name, argv[1], r.returncode, r.stderr)
+                check(len(lines) == 1, "%s (%s): %d lines on stderr, want 1: %r",
+                      name, argv[1], len(lines), r.stderr)
+                check(path in lines[0], "%s: error does not name the file: %r",
+                      name, lines[0])
+                for w in want:
+                    check(w in lines[0], "%s: %r not in %r", name, w, lines[0])
+        r = subprocess.run(env.wrap + [exe, "--bogus"], capture_output=True, text=True)
+        check(r.returncode == 2, "unknown option: exit %d, want 2", r.returncode)
+        print("cli: %d configs checked; each bad one: exit 1, one line naming file, "
+              "place and problem" % n)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1])
+    except Fail as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)

@@ -1,0 +1,112 @@
+"""wattgate against a Modbus server that is not ours: Debian's pymodbus serving
+the SDM630 register map, over TCP and over RTU through a socat pty pair. Every
+value must arrive at wattgate-recv as the decimal whose f32 is exactly the served
+register content.
+
+usage: test_independent.py BUILD_DIR
+"""
+import collections
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+from decimal import Decimal
+
+from harness import Env, Fail, check, free_port, read_jsonl
+
+CYCLES = 5
+
+
+def values_for(profile):
+    """Meter-like values, several not exactly representable in binary."""
+    base = {"V": 230.1, "A": 5.123, "W": 1178.9, "Hz": 49.98, "kWh": 12345.67,
+            "VA": 1190.5, "var": -120.25, "": 0.97}
+    out = {}
+    for i, p in enumerate(profile["points"]):
+        out[p["name"]] = base.get(p.get("unit", ""), 1.5) + i * 0.01
+    return out
+
+
+def f32(x):
+    return struct.unpack(">f", struct.pack(">f", float(x)))[0]
+
+
+def shortest_f32(x):
+    """Shortest decimal text that reads back to the same f32, computed here in
+    Python, independently of wattgate's C."""
+    for digits in range(1, 10):
+        s = "%.*e" % (digits - 1, f32(x))
+        if f32(float(s)) == f32(x):
+            return s
+    raise AssertionError(x)
+
+
+def main(build):
+    with Env(build) as env:
+        ppath = os.path.join(env.src, "drivers", "profiles", "sdm630.json")
+        profile = json.load(open(ppath))
+        values = values_for(profile)
+        vpath = os.path.join(env.dir, "values.json")
+        json.dump(values, open(vpath, "w"))
+        server = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "pymodbus_meter.py")
+
+        broker, port = env.mosquitto()
+        recv = env.recv(port)
+        tcp_port = free_port()
+        py_tcp = env.start("pymodbus-tcp", ["/usr/bin/python3", server, ppath, vpath,
+                                            "tcp", str(tcp_port), "1"])
+        py_tcp.wait_for(py_tcp.out_path, "ready")
+        a, b = os.path.join(env.dir, "ttyA"), os.path.join(env.dir, "ttyB")
+        socat = env.start("socat", ["socat", "pty,raw,echo=0,link=" + a,
+                                    "pty,raw,echo=0,link=" + b])
+        deadline = time.time() + 10
+        while not (os.path.exists(a) and os.path.exists(b)):
+            check(time.time() < deadline and socat.p.poll() is None,
+                  "socat made no pty pair: %s", socat.stderr())
+            time.sleep(0.05)
+        py_rtu = env.start("pymodbus-rtu", ["/usr/bin/python3", server, ppath, vpath,
+                                            "rtu", a, "5"])
+        py_rtu.wait_for(py_rtu.out_path, "ready")
+        time.sleep(1)       # the serial server opens its port after printing
+
+        gw = env.gateway(env.site(port, buses=[
+            {"name": "rs485", "type": "rtu", "device": b, "baud": 9600,
+             "timeout_ms": 1000},
+            {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": tcp_port}],
+            devices=[{"name": "py_tcp", "bus": "lan", "unit": 1, "profile": "sdm630"},
+                     {"name": "py_rtu", "bus": "rs485", "unit": 5,
+                      "profile": "sdm630"}]))
+        deadline = time.time() + 60
+        while True:
+            per = collections.Counter((r["device"]) for r in read_jsonl(recv.out_path))
+            if min(per.get("py_tcp", 0), per.get("py_rtu", 0)) >= \
+                    CYCLES * len(profile["points"]):
+                break
+            if time.time() > deadline or gw.p.poll() is not None:
+                raise Fail("readings did not arrive: %s\n%s" % (dict(per), gw.stderr()))
+            time.sleep(0.5)
+        check(gw.stop() == 0, "gateway exit")
+        rows = read_jsonl(recv.out_path)
+        for r in rows:
+            want = values[r["quantity"]]
+            check(r.get("quality") is None, "%s", r)
+            check(f32(r["value"]) == f32(want),
+                  "%s %s: received %s, server holds f32(%r)", r["device"],
+                  r["quantity"], r["value"], want)
+            # And it is the shortest such decimal (230.1, not 230.100006103515625).
+            check(Decimal(r["value"]) == Decimal(shortest_f32(want)),
+                  "%s %s: %s is not the shortest decimal of f32(%r) (%s)",
+                  r["device"], r["quantity"], r["value"], want, shortest_f32(want))
+        print("independent: %d readings from pymodbus (TCP and RTU over socat ptys) "
+              "arrived with the served values" % len(rows))
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1])
+    except Fail as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)
