@@ -68,10 +68,15 @@ fail(struct ctx *c, int rc, const char *where, const char *fmt, ...)
 static void
 subpath(char *dst, const char *where, const char *key)
 {
+	int n;
+
 	if (where[0] == '\0')
-		snprintf(dst, WHERE_MAX, "%s", key);
+		n = snprintf(dst, WHERE_MAX, "%s", key);
 	else
-		snprintf(dst, WHERE_MAX, "%s.%s", where, key);
+		n = snprintf(dst, WHERE_MAX, "%s.%s", where, key);
+	/* A path cut short still names the place; mark the cut. */
+	if (n >= WHERE_MAX)
+		dst[WHERE_MAX - 2] = '~';
 }
 
 /*
@@ -174,7 +179,7 @@ get_int(struct ctx *c, json_t *obj, const char *key, const char *where,
 {
 	char w[WHERE_MAX];
 	json_t *v = json_object_get(obj, key);
-	long long x;
+	long long x = 0;
 
 	subpath(w, where, key);
 	if (v == NULL) {
@@ -196,7 +201,7 @@ static int
 get_fc(struct ctx *c, json_t *obj, const char *where, uint8_t *fc)
 {
 	char w[WHERE_MAX];
-	long long x;
+	long long x = 0;
 	int rc;
 
 	rc = get_int(c, obj, "fc", where, 0, LLONG_MIN, LLONG_MAX, &x);
@@ -253,7 +258,7 @@ parse_order(const char *s, int *out)
 static int
 get_type(struct ctx *c, json_t *obj, const char *where, enum reg_type *t)
 {
-	int x, rc;
+	int x = 0, rc;
 
 	rc = get_enum(c, obj, "type", where, parse_type, &x);
 	if (rc == 0)
@@ -264,7 +269,7 @@ get_type(struct ctx *c, json_t *obj, const char *where, enum reg_type *t)
 static int
 get_order(struct ctx *c, json_t *obj, const char *where, enum reg_order *o)
 {
-	int x, rc;
+	int x = 0, rc;
 
 	rc = get_enum(c, obj, "order", where, parse_order, &x);
 	if (rc == 0)
@@ -463,7 +468,7 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 {
 	struct defaults d;
 	json_t *jpoints;
-	long long x;
+	long long x = 0;
 	size_t i, n;
 	int rc;
 
@@ -596,7 +601,7 @@ profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 	json_t *root = NULL;
 	char *buf = NULL;
 	char where[32], text[JSON_ERROR_TEXT_LENGTH];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	memset(p, 0, sizeof(*p));

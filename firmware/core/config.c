@@ -247,7 +247,7 @@ parse_device(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 	struct cfg_device *d = &c->devices[i];
 	char where[64], bus[CFG_NAME_MAX + 1], profile[CFG_NAME_MAX + 1];
 	char driver[CFG_NAME_MAX + 1] = "regmap";
-	unsigned unit;
+	unsigned unit = 0;
 	size_t j;
 	int rc = 0, umin, umax;
 
