@@ -1,0 +1,283 @@
+/*
+ * Receiver pieces around dedupe: the JSON lines (exact field order, escaping,
+ * time, invalid and historical readings), the index check that keeps a bad batch
+ * from printing anything, the bounded pending queue and the gateway table.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tools/recv/gwtab.h"
+#include "tools/recv/output.h"
+#include "tools/recv/pending.h"
+
+static struct schema_point points[] = {
+	{ "voltage_l1", "V" },
+	{ "energy_import", "kWh" },
+};
+
+static struct schema_device devices[] = {
+	{ "meter1", "sdm630", 2, points },
+};
+
+static const struct schema schema = { "gw-0001", 1, devices };
+
+/* Run output_batch into a string (malloc'd). */
+static char *
+render(const struct batch_hdr *h, const struct schema *s,
+    const struct reading *r, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(output_batch(f, h, s, r, n), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void
+test_lines(void **state)
+{
+	struct batch_hdr h = { "gw-0001", 17, 0x1a2b3c4d, 0 };
+	struct reading r[] = {
+		{ 1763827200000LL, 0, 0, Q_OK, { 23041, -2 } },
+		{ 1763827200000LL, 0, 1, Q_INVALID, { 0, 0 } },
+		{ 1763827230123LL, 0, 1, Q_OK, { -15, -3 } },
+	};
+	char *out;
+
+	(void)state;
+	out = render(&h, &schema, r, 3);
+	assert_string_equal(out,
+	    "{\"gateway\":\"gw-0001\",\"device\":\"meter1\",\"quantity\":"
+	    "\"voltage_l1\",\"unit\":\"V\",\"ts\":1763827200000,\"time\":"
+	    "\"2025-11-22T16:00:00.000Z\",\"value\":230.41,\"seq\":17}\n"
+	    "{\"gateway\":\"gw-0001\",\"device\":\"meter1\",\"quantity\":"
+	    "\"energy_import\",\"unit\":\"kWh\",\"ts\":1763827200000,\"time\":"
+	    "\"2025-11-22T16:00:00.000Z\",\"value\":null,\"quality\":"
+	    "\"invalid\",\"seq\":17}\n"
+	    "{\"gateway\":\"gw-0001\",\"device\":\"meter1\",\"quantity\":"
+	    "\"energy_import\",\"unit\":\"kWh\",\"ts\":1763827230123,\"time\":"
+	    "\"2025-11-22T16:00:30.123Z\",\"value\":-0.015,\"seq\":17}\n");
+	free(out);
+
+	h.flags = BATCH_F_HISTORICAL | BATCH_F_DEFLATE;
+	out = render(&h, &schema, r, 1);
+	assert_non_null(strstr(out, ",\"seq\":17,\"historical\":true}\n"));
+	free(out);
+}
+
+static void
+test_escape(void **state)
+{
+	static const char *in[] = {
+		"a\"b\\c", "tab\there\n", "\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac",
+		"bad\xff\xc3(", "\xed\xa0\x80", "\xf0\x9f\x98\x80", "\xe2\x82",
+	};
+	static const char *want[] = {
+		"\"a\\\"b\\\\c\"", "\"tab\\there\\n\"", "\"\\u0001\\u001f\\u007f\"",
+		"\"caf\xc3\xa9 \xe2\x82\xac\"", "\"bad\\ufffd\\ufffd(\"",
+		"\"\\ufffd\\ufffd\\ufffd\"", "\"\xf0\x9f\x98\x80\"",
+		"\"\\ufffd\\ufffd\"",
+	};
+	char *buf;
+	size_t len, i;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		buf = NULL;
+		f = open_memstream(&buf, &len);
+		assert_non_null(f);
+		output_json_string(f, in[i]);
+		assert_int_equal(fclose(f), 0);
+		assert_string_equal(buf, want[i]);
+		free(buf);
+	}
+}
+
+static void
+test_time(void **state)
+{
+	char b[32];
+
+	(void)state;
+	assert_int_equal(output_time(0, b, sizeof(b)), 0);
+	assert_string_equal(b, "1970-01-01T00:00:00.000Z");
+	assert_int_equal(output_time(-1, b, sizeof(b)), 0);
+	assert_string_equal(b, "1969-12-31T23:59:59.999Z");
+	assert_int_equal(output_time(253402300799999LL, b, sizeof(b)), 0);
+	assert_string_equal(b, "9999-12-31T23:59:59.999Z");
+	assert_int_equal(output_time(253402300800000LL, b, sizeof(b)), -ERANGE);
+	assert_int_equal(output_time(INT64_MIN, b, sizeof(b)), -ERANGE);
+	assert_int_equal(output_time(INT64_MAX, b, sizeof(b)), -ERANGE);
+	assert_int_equal(output_time(0, b, 10), -ERANGE);
+}
+
+static void
+test_check(void **state)
+{
+	struct batch_hdr h = { "gw-0001", 9, 0xdeadbeef, 0 };
+	struct reading ok = { 0, 0, 1, Q_OK, { 1, 0 } };
+	struct reading bad_dev = { 0, 1, 0, Q_OK, { 1, 0 } };
+	struct reading bad_pt = { 0, 0, 2, Q_OK, { 1, 0 } };
+	struct reading r[2];
+	char err[160];
+
+	(void)state;
+	r[0] = ok;
+	r[1] = ok;
+	assert_int_equal(output_check(&h, &schema, r, 2, err, sizeof(err)), 0);
+	r[1] = bad_dev;
+	assert_int_equal(output_check(&h, &schema, r, 2, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err,
+	    "seq 9: device 1 not in schema deadbeef (1 devices)");
+	r[1] = bad_pt;
+	assert_int_equal(output_check(&h, &schema, r, 2, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err,
+	    "seq 9: device 0 point 2 not in schema deadbeef (2 points)");
+	r[1] = ok;
+	r[1].quality = 7;
+	assert_int_equal(output_check(&h, &schema, r, 2, err, sizeof(err)),
+	    -EINVAL);
+}
+
+static void
+test_pending(void **state)
+{
+	struct batch_hdr a = { "gw-a", 1, 0x11, 0 }, b = { "gw-b", 1, 0x22, 0 };
+	struct pending_item *it;
+	struct pending q;
+	uint8_t data[100];
+	uint32_t sid = 0;
+
+	(void)state;
+	memset(data, 0x5a, sizeof(data));
+	pending_init(&q, 3, 250);
+	assert_int_equal(pending_push(&q, &a, data, 100), 0);
+	assert_int_equal(pending_push(&q, &b, data, 100), 0);
+	/* Bytes bound: 200 + 100 > 250. */
+	a.seq = 2;
+	assert_int_equal(pending_push(&q, &a, data, 100), -ENOBUFS);
+	assert_int_equal(pending_push(&q, &a, data, 50), 0);
+	/* Count bound. */
+	a.seq = 3;
+	assert_int_equal(pending_push(&q, &a, data, 0), -ENOBUFS);
+	assert_int_equal(q.n, 3);
+	assert_int_equal(q.bytes, 250);
+	assert_true(pending_has(&q, "gw-a", 2));
+	assert_false(pending_has(&q, "gw-a", 3));
+	assert_false(pending_has(&q, "gw-c", 1));
+	assert_int_equal(pending_count(&q, "gw-a", &sid), 2);
+	assert_int_equal(sid, 0x11);
+	/* Oldest first, only the matching gateway and schema. */
+	assert_null(pending_take(&q, "gw-a", 0x22));
+	it = pending_take(&q, "gw-a", 0x11);
+	assert_non_null(it);
+	assert_int_equal(it->h.seq, 1);
+	assert_int_equal(it->len, 100);
+	assert_memory_equal(it->data, data, 100);
+	free(it);
+	it = pending_take(&q, "gw-a", 0x11);
+	assert_int_equal(it->h.seq, 2);
+	free(it);
+	assert_null(pending_take(&q, "gw-a", 0x11));
+	assert_int_equal(q.n, 1);
+	assert_int_equal(q.bytes, 100);
+	/* The tail is right after removals: a push lands after gw-b. */
+	assert_int_equal(pending_push(&q, &a, data, 1), 0);
+	assert_ptr_equal(q.head->next, q.tail);
+	pending_free(&q);
+	assert_int_equal(q.n, 0);
+}
+
+/* A heap copy of the static schema with its own id in the gateway name. */
+static void
+schema_copy(struct schema *s)
+{
+	struct schema_device *d = calloc(1, sizeof(*d));
+	struct schema_point *p = calloc(2, sizeof(*p));
+
+	assert_non_null(d);
+	assert_non_null(p);
+	*s = schema;
+	*d = devices[0];
+	memcpy(p, points, sizeof(points));
+	d->points = p;
+	s->devices = d;
+}
+
+static void
+test_gwtab(void **state)
+{
+	struct gwtab t;
+	struct gw *g, **v;
+	struct schema s;
+	char name[BATCH_GW_MAX + 2];
+	size_t n, i;
+	uint32_t id;
+
+	(void)state;
+	assert_int_equal(gwtab_init(&t, 3000), 0);
+	assert_null(gwtab_get(&t, "gw-1", 0));
+	/* Past the initial buckets: the table grows and keeps everyone. */
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "gw-%zu", i);
+		assert_non_null(gwtab_get(&t, name, 1));
+	}
+	errno = 0;
+	assert_null(gwtab_get(&t, "gw-new", 1));
+	assert_int_equal(errno, ENOBUFS);
+	g = gwtab_get(&t, "gw-1234", 0);
+	assert_non_null(g);
+	assert_string_equal(g->name, "gw-1234");
+	assert_ptr_equal(gwtab_get(&t, "gw-1234", 1), g);
+	v = gwtab_sorted(&t, &n);
+	assert_int_equal(n, 3000);
+	for (i = 1; i < n; i++)
+		assert_true(strcmp(v[i - 1]->name, v[i]->name) < 0);
+	free(v);
+
+	/* Schemas: known ids are kept once, the least recently used goes. */
+	for (id = 1; id <= GWTAB_MAX_SCHEMAS; id++) {
+		schema_copy(&s);
+		assert_int_equal(gwtab_schema_add(&t, g, id, &s), 1);
+	}
+	schema_copy(&s);
+	assert_int_equal(gwtab_schema_add(&t, g, 1, &s), 0);
+	assert_non_null(gwtab_schema(&t, g, 1));	/* 2 is now the oldest */
+	schema_copy(&s);
+	assert_int_equal(gwtab_schema_add(&t, g, 100, &s), 1);
+	assert_int_equal(g->n_schemas, GWTAB_MAX_SCHEMAS);
+	assert_null(gwtab_schema(&t, g, 2));
+	assert_non_null(gwtab_schema(&t, g, 1));
+	assert_string_equal(gwtab_schema(&t, g, 100)->devices[0].points[1].unit,
+	    "kWh");
+	gwtab_free(&t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_pending),
+		cmocka_unit_test(test_gwtab),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,218 @@
+/*
+ * Sequence dedupe: a bounded set of seen seqs as sorted ranges (see dedupe.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/recv/dedupe.h"
+
+void
+dedupe_init(struct dedupe *d, size_t max_ranges)
+{
+	memset(d, 0, sizeof(*d));
+	d->max = max_ranges ? max_ranges : DEDUPE_RANGES_MAX;
+	if (d->max < 2)
+		d->max = 2;
+}
+
+void
+dedupe_free(struct dedupe *d)
+{
+	free(d->r);
+	d->r = NULL;
+	d->n = d->cap = 0;
+}
+
+/* Index of the first range whose last >= seq (d->n if none). */
+static size_t
+find(const struct dedupe *d, uint64_t seq)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->r[mid].last < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+dedupe_check(const struct dedupe *d, uint64_t seq)
+{
+	size_t i = find(d, seq);
+
+	if (i == d->n || d->r[i].first > seq)
+		return DEDUPE_NEW;
+	if (i == 0 && d->gave_up && seq <= d->horizon)
+		return DEDUPE_STALE;
+	return DEDUPE_DUP;
+}
+
+/*
+ * Keep the bound by forgetting the lowest hole: the oldest one, the least likely
+ * to be filled still. Its seqs stay counted as missing (seen does not include
+ * them), and the horizon remembers that a seq at or below it is ambiguous.
+ */
+static void
+give_up_lowest(struct dedupe *d)
+{
+	struct dedupe_range *r = d->r;
+
+	d->given_up += r[1].first - r[0].last - 1;
+	/* A new lowest seq can make this hole lie below older given-up ones. */
+	if (!d->gave_up || r[1].first - 1 > d->horizon)
+		d->horizon = r[1].first - 1;
+	d->gave_up = 1;
+	r[0].last = r[1].last;
+	memmove(&r[1], &r[2], (d->n - 2) * sizeof(*r));
+	d->n--;
+}
+
+/*
+ * Grow geometrically up to max + 1 ranges: one past the bound, so that an insert
+ * can land before give_up_lowest() merges back down (the new seq may itself be
+ * the one that falls into the lowest hole).
+ */
+static int
+reserve(struct dedupe *d)
+{
+	struct dedupe_range *r;
+	size_t cap;
+
+	if (d->n < d->cap)
+		return 0;
+	cap = d->cap ? d->cap * 2 : 4;
+	if (cap > d->max + 1)
+		cap = d->max + 1;
+	if (cap <= d->n)
+		return -ENOMEM;
+	r = realloc(d->r, cap * sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	d->r = r;
+	d->cap = cap;
+	return 0;
+}
+
+int
+dedupe_mark(struct dedupe *d, uint64_t seq)
+{
+	int rc = dedupe_check(d, seq);
+	size_t i;
+	int join_prev, join_next;
+
+	if (rc != DEDUPE_NEW)
+		return rc;
+	i = find(d, seq);
+	/* seq lies strictly between r[i-1] and r[i], so no +1/-1 below wraps. */
+	join_prev = i > 0 && d->r[i - 1].last + 1 == seq;
+	join_next = i < d->n && d->r[i].first - 1 == seq;
+	if (join_prev && join_next) {
+		d->r[i - 1].last = d->r[i].last;
+		memmove(&d->r[i], &d->r[i + 1], (d->n - i - 1) * sizeof(*d->r));
+		d->n--;
+	} else if (join_prev) {
+		d->r[i - 1].last = seq;
+	} else if (join_next) {
+		d->r[i].first = seq;
+	} else {
+		if (reserve(d) < 0)
+			return -ENOMEM;
+		memmove(&d->r[i + 1], &d->r[i], (d->n - i) * sizeof(*d->r));
+		d->r[i].first = d->r[i].last = seq;
+		d->n++;
+		if (d->n > d->max)
+			give_up_lowest(d);
+	}
+	d->seen++;
+	return DEDUPE_NEW;
+}
+
+uint64_t
+dedupe_lowest(const struct dedupe *d)
+{
+	return d->n ? d->r[0].first : 0;
+}
+
+uint64_t
+dedupe_highest(const struct dedupe *d)
+{
+	return d->n ? d->r[d->n - 1].last : 0;
+}
+
+/* (highest - lowest + 1) - seen, arranged so that 0..UINT64_MAX cannot wrap. */
+uint64_t
+dedupe_missing(const struct dedupe *d)
+{
+	if (d->n == 0)
+		return 0;
+	return (dedupe_highest(d) - dedupe_lowest(d)) - (d->seen - 1);
+}
+
+size_t
+dedupe_holes(const struct dedupe *d)
+{
+	return d->n ? d->n - 1 : 0;
+}
+
+/* Append to buf at *pos like snprintf: 0, or -1 (buf unchanged) if it does not fit. */
+__attribute__((format(printf, 4, 5)))
+static int
+put(char *buf, size_t len, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(buf + *pos, len - *pos, fmt, ap);
+	va_end(ap);
+	if (w < 0 || (size_t)w >= len - *pos) {
+		buf[*pos] = '\0';
+		return -1;
+	}
+	*pos += (size_t)w;
+	return 0;
+}
+
+size_t
+dedupe_format_gaps(const struct dedupe *d, char *buf, size_t len)
+{
+	static const char more[] = ", ...";
+	size_t pos = 0, keep, i;
+	int full = 0;
+
+	if (len < sizeof(more)) {
+		if (len)
+			buf[0] = '\0';
+		return 0;
+	}
+	/* Leave room for ", ..." so that a truncated list says so. */
+	keep = len - (sizeof(more) - 1);
+	buf[0] = '\0';
+	/* Given-up holes lie below every listed one: they come first. */
+	if (d->gave_up)
+		full = put(buf, keep, &pos, "%" PRIu64 " at or below %" PRIu64
+		    " (not listed)", d->given_up, d->horizon) < 0;
+	for (i = 1; i < d->n && !full; i++) {
+		uint64_t a = d->r[i - 1].last + 1, b = d->r[i].first - 1;
+		const char *sep = pos ? ", " : "";
+
+		if (a == b)
+			full = put(buf, keep, &pos, "%s%" PRIu64, sep, a) < 0;
+		else
+			full = put(buf, keep, &pos, "%s%" PRIu64 "-%" PRIu64, sep,
+			    a, b) < 0;
+	}
+	if (full)
+		pos += (size_t)snprintf(buf + pos, len - pos, "%s...",
+		    pos ? ", " : "");
+	return pos;
+}
