@@ -174,3 +174,14 @@ def read_jsonl(path):
 def check(cond, msg, *args):
     if not cond:
         raise Fail(msg % args if args else msg)
+
+
+def run(main):
+    """Entry point of a test script: main(BUILD_DIR); a Fail prints one line, exit 1."""
+    if len(sys.argv) != 2:
+        sys.exit("usage: %s BUILD_DIR" % sys.argv[0])
+    try:
+        main(sys.argv[1])
+    except Fail as e:
+        print("FAIL: %s" % e)
+        sys.exit(1)

@@ -7,9 +7,8 @@ usage: test_cli.py BUILD_DIR
 import json
 import os
 import subprocess
-import sys
 
-from harness import Env, Fail, check
+from harness import run, Env, check
 
 
 def cases(env):
@@ -78,8 +77,4 @@ def main(build):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run(main)

@@ -11,11 +11,9 @@ usage: test_e2e.py BUILD_DIR
 import collections
 import json
 import os
-import signal
-import sys
 import time
 
-from harness import Env, Fail, check, read_jsonl
+from harness import run, Env, Fail, check, read_jsonl
 
 CYCLES = 30
 
@@ -128,8 +126,4 @@ def main(build):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run(main)

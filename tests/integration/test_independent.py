@@ -9,12 +9,10 @@ import collections
 import json
 import os
 import struct
-import subprocess
-import sys
 import time
 from decimal import Decimal
 
-from harness import Env, Fail, check, free_port, read_jsonl
+from harness import run, Env, Fail, check, free_port, read_jsonl
 
 CYCLES = 5
 
@@ -105,8 +103,4 @@ def main(build):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run(main)

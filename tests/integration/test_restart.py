@@ -11,14 +11,12 @@ SIGHUP reloads the config (valid) or keeps the running one (invalid).
 usage: test_restart.py BUILD_DIR
 """
 import collections
-import json
 import os
 import signal
 import sqlite3
-import sys
 import time
 
-from harness import Env, Fail, check, free_port, read_jsonl
+from harness import run, Env, Fail, check, free_port, read_jsonl
 
 
 def stored_batches(db):
@@ -103,8 +101,4 @@ def main(build):
 
 
 if __name__ == "__main__":
-    try:
-        main(sys.argv[1])
-    except Fail as e:
-        print("FAIL: %s" % e)
-        sys.exit(1)
+    run(main)

@@ -62,7 +62,7 @@ rtu_open(const char *link, struct rtu *r, char *err, size_t errlen)
 	r->master = r->slave = r->notify = -1;
 	r->link[0] = '\0';
 	if (strlen(link) >= sizeof(r->link)) {
-		snprintf(err, errlen, "--rtu %s: path too long", link);
+		snprintf(err, errlen, "--rtu %.64s...: path too long", link);
 		return -ENAMETOOLONG;
 	}
 	r->master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
