@@ -1,12 +1,13 @@
 /*
- * Batch wire format v1 (docs/batch-format.md): header, columnar body, deflate.
+ * Batch wire format v1 (docs/batch-format.md): the encoder and the header.
  *
  * The encoder sorts, lays the body out column by column (a point's values over
  * time sit next to each other, so deltas are small and deflate finds repeats)
- * and keeps the deflated form only when it is smaller. The decoder trusts
- * nothing: every count is checked against the bytes that remain before it is
- * used, and the only allocation is the inflate buffer, whose size is bounded by
- * BATCH_BODY_MAX.
+ * and keeps the deflated form only when it is smaller. A live batch has one
+ * value per column, so what a column costs besides its value matters there:
+ * the points of a device go as runs of consecutive indices, and a plain column
+ * (every timestamp, every reading OK) costs two bits besides its values. The
+ * decoder is batch_dec.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,15 +16,19 @@
 #include <zlib.h>
 
 #include "firmware/codec/batch.h"
+#include "firmware/codec/batch_layout.h"
 #include "firmware/codec/varint.h"
 
-/* Column mode bits */
-#define COL_PRESENCE	0x01
-#define COL_INVALID	0x02
-#define COL_PERVALUE_EXP 0x04
-#define COL_KNOWN	(COL_PRESENCE | COL_INVALID | COL_PERVALUE_EXP)
-
 #define HDR_FIXED_MAX	(3 + BATCH_GW_MAX + VARINT_MAX + 4 + VARINT_MAX)
+
+/* How an encoded column is written: the outcome of col_plan(). */
+struct col_plan {
+	uint8_t code;		/* 0..CODE_PLAIN_MAX or CODE_ESCAPE */
+	uint8_t mode;		/* mode byte, with CODE_ESCAPE */
+	int16_t e;		/* shared exponent, unless COL_PERVALUE_EXP */
+	size_t n_ok;		/* readings with a value */
+	size_t cost;		/* bytes, besides the column's code */
+};
 
 int
 batch_gw_valid(const char *s)
@@ -42,27 +47,6 @@ batch_gw_valid(const char *s)
 	return i > 0;
 }
 
-static int
-ts_valid(int64_t ts)
-{
-	return ts >= -BATCH_TS_MAX && ts <= BATCH_TS_MAX;
-}
-
-/* (dev, ts, point): the order of the timestamp list and of decoded output. */
-static int
-cmp_dev_ts_point(const void *pa, const void *pb)
-{
-	const struct reading *a = pa, *b = pb;
-
-	if (a->dev != b->dev)
-		return a->dev < b->dev ? -1 : 1;
-	if (a->ts_ms != b->ts_ms)
-		return a->ts_ms < b->ts_ms ? -1 : 1;
-	if (a->point != b->point)
-		return a->point < b->point ? -1 : 1;
-	return 0;
-}
-
 /* (point, ts) within one device: the column order of the body. */
 static int
 cmp_point_ts(const void *pa, const void *pb)
@@ -76,31 +60,36 @@ cmp_point_ts(const void *pa, const void *pb)
 	return 0;
 }
 
-/* The exponent a column's values are scaled to: the smallest among nonzero values. */
-static int16_t
-col_exponent(const struct reading *c, size_t k)
+/*
+ * The smallest exponent among the nonzero values of c[0..k) into *e: every
+ * value is an integer multiple of 10^*e. Returns 0 (and leaves *e) when there
+ * is no nonzero value: then any exponent is exact.
+ */
+static int
+col_exponent(const struct reading *c, size_t k, int16_t *e)
 {
-	int16_t e = 0;
 	int any = 0;
 	size_t i;
 
 	for (i = 0; i < k; i++) {
 		if (c[i].quality != Q_OK || c[i].v.m == 0)
 			continue;
-		if (!any || c[i].v.e < e)
-			e = c[i].v.e;
+		if (!any || c[i].v.e < *e)
+			*e = c[i].v.e;
 		any = 1;
 	}
-	return e;
+	return any;
 }
 
-/* m * 10^(e - to), or -ERANGE when it leaves int64. */
+/* m * 10^(e - to), or -ERANGE when it is not an integer or leaves int64. */
 static int
 scale(struct dec v, int16_t to, int64_t *out)
 {
 	int64_t m = v.m;
 	int i;
 
+	if (m != 0 && to > v.e)
+		return -ERANGE;
 	if (m != 0)
 		for (i = to; i < v.e; i++)
 			if (__builtin_mul_overflow(m, 10, &m))
@@ -110,29 +99,98 @@ scale(struct dec v, int16_t to, int64_t *out)
 }
 
 /*
- * Values of one column with a shared exponent (e_col, then deltas). With
- * write == 0 only checks: -ERANGE when some scaled mantissa or delta does not
- * fit in int64, and the caller falls back to per-value exponents.
+ * The values of a column on the shared exponent e: deltas from pred, then
+ * from each other. Counts their bytes into *bytes, writes them if w is not
+ * NULL, and gives the first scaled mantissa in *first (the next column's
+ * prediction). -ERANGE when a scaled mantissa or a delta leaves int64: the
+ * caller tries another exponent or falls back to per-value exponents.
  */
 static int
-col_values_shared(struct wbuf *w, const struct reading *c, size_t k, int write)
+col_values(struct wbuf *w, const struct reading *c, size_t k, int16_t e,
+    int64_t pred, int64_t *first, size_t *bytes)
 {
-	int16_t e = col_exponent(c, k);
-	int64_t m, prev = 0, d;
-	size_t i;
+	int64_t m, prev = pred, d;
+	size_t i, j = 0;
 
-	if (write)
-		wbuf_svarint(w, e);
+	*bytes = 0;
 	for (i = 0; i < k; i++) {
 		if (c[i].quality != Q_OK)
 			continue;
-		if (scale(c[i].v, e, &m) < 0 || __builtin_sub_overflow(m, prev, &d))
+		if (scale(c[i].v, e, &m) < 0 ||
+		    __builtin_sub_overflow(m, prev, &d))
 			return -ERANGE;
-		if (write)
+		if (j++ == 0)
+			*first = m;
+		*bytes += svarint_len(d);
+		if (w != NULL)
 			wbuf_svarint(w, d);
 		prev = m;
 	}
 	return 0;
+}
+
+/* Keep exponent e (with code) in *pl if the column is cheapest that way. */
+static void
+col_try(const struct reading *c, size_t k, const struct col_pred *p,
+    uint8_t code, int16_t e, size_t overhead, struct col_plan *pl, int *have)
+{
+	int64_t first;
+	size_t bytes;
+
+	if (e < -DEC_EXP_MAX || e > DEC_EXP_MAX ||
+	    col_values(NULL, c, k, e, col_pred_for(p, e), &first, &bytes) < 0)
+		return;
+	if (*have && bytes + overhead >= pl->cost)
+		return;
+	pl->code = code;
+	pl->e = e;
+	pl->cost = bytes + overhead;
+	*have = 1;
+}
+
+/*
+ * How to write the column c[0..k) of a block with n_ts timestamps and
+ * exponent e_base: the cheapest of the plain codes (when every reading is
+ * there and OK; ties go to the larger exponent, the shorter mantissa), an
+ * escape with the column's own exponent or the predicting column's, and per-
+ * value exponents when no shared exponent fits in int64.
+ */
+static void
+col_plan(const struct reading *c, size_t k, size_t n_ts, int16_t e_base,
+    const struct col_pred *p, struct col_plan *pl)
+{
+	size_t i, esc;
+	int16_t emin = e_base;
+	int code, have = 0;
+
+	pl->mode = 0;
+	pl->n_ok = 0;
+	for (i = 0; i < k; i++)
+		if (c[i].quality == Q_OK)
+			pl->n_ok++;
+	if (k < n_ts)
+		pl->mode |= COL_PRESENCE;
+	if (pl->n_ok < k)
+		pl->mode |= COL_INVALID;
+	col_exponent(c, k, &emin);
+	if (pl->mode == 0)
+		for (code = CODE_PLAIN_MAX; code >= 0; code--)
+			col_try(c, k, p, (uint8_t)code, (int16_t)(e_base + code),
+			    0, pl, &have);
+	if (pl->n_ok == 0) {
+		pl->code = CODE_ESCAPE;
+		return;
+	}
+	esc = 1 + ((pl->mode & COL_PRESENCE) ? (n_ts + 7) / 8 : 0) +
+	    ((pl->mode & COL_INVALID) ? (k + 7) / 8 : 0);
+	col_try(c, k, p, CODE_ESCAPE, emin, esc + svarint_len(emin), pl, &have);
+	if (p->m != 0 && p->e < emin)
+		col_try(c, k, p, CODE_ESCAPE, (int16_t)p->e,
+		    esc + svarint_len(p->e), pl, &have);
+	if (!have) {
+		pl->code = CODE_ESCAPE;
+		pl->mode |= COL_PERVALUE_EXP;
+	}
 }
 
 /*
@@ -140,7 +198,7 @@ col_values_shared(struct wbuf *w, const struct reading *c, size_t k, int write)
  * because the next write may move the buffer.
  */
 static size_t
-col_bitmap(struct wbuf *w, size_t nbits)
+wbuf_bitmap(struct wbuf *w, size_t nbits)
 {
 	size_t at = w->len;
 	uint8_t *b = wbuf_reserve(w, (nbits + 7) / 8);
@@ -150,48 +208,154 @@ col_bitmap(struct wbuf *w, size_t nbits)
 	return at;
 }
 
+static void
+wbuf_setbits(struct wbuf *w, size_t at, size_t bit, unsigned v)
+{
+	if (!w->err)
+		w->p[at + bit / 8] |= (uint8_t)(v << (bit % 8));
+}
+
 /*
- * One column: the readings c[0..k) of one point, ascending in time, against the
- * device's timestamp list ts[0..n_ts).
+ * One column as planned: the readings c[0..k) of one point, ascending in
+ * time, against the device's timestamp list ts[0..n_ts). Updates the
+ * prediction for the next column.
  */
 static void
 enc_column(struct wbuf *w, const struct reading *c, size_t k,
-    const int64_t *ts, size_t n_ts)
+    const int64_t *ts, size_t n_ts, const struct col_plan *pl,
+    struct col_pred *p)
 {
-	size_t i, j, pres = 0, inv = 0;
-	uint8_t mode = 0;
+	size_t i, j, pres = 0, inv = 0, bytes;
+	int64_t first = 0;
 
-	if (k < n_ts)
-		mode |= COL_PRESENCE;
-	for (i = 0; i < k; i++)
-		if (c[i].quality != Q_OK)
-			mode |= COL_INVALID;
-	if (col_values_shared(w, c, k, 0) < 0)
-		mode |= COL_PERVALUE_EXP;
-	wbuf_varint(w, c[0].point);
-	wbuf_u8(w, mode);
-	if (mode & COL_PRESENCE)
-		pres = col_bitmap(w, n_ts);
-	if (mode & COL_INVALID)
-		inv = col_bitmap(w, k);
-	for (i = 0, j = 0; i < k && !w->err; i++) {
-		while (ts[j] != c[i].ts_ms)
-			j++;
-		if (mode & COL_PRESENCE)
-			w->p[pres + j / 8] |= (uint8_t)(1u << (j % 8));
-		if ((mode & COL_INVALID) && c[i].quality != Q_OK)
-			w->p[inv + i / 8] |= (uint8_t)(1u << (i % 8));
+	if (pl->code == CODE_ESCAPE) {
+		wbuf_u8(w, pl->mode);
+		if (pl->mode & COL_PRESENCE)
+			pres = wbuf_bitmap(w, n_ts);
+		if (pl->mode & COL_INVALID)
+			inv = wbuf_bitmap(w, k);
+		for (i = 0, j = 0; i < k; i++) {
+			while (ts[j] != c[i].ts_ms)
+				j++;
+			if (pl->mode & COL_PRESENCE)
+				wbuf_setbits(w, pres, j, 1);
+			if (c[i].quality != Q_OK)
+				wbuf_setbits(w, inv, i, 1);
+		}
+		if (pl->n_ok > 0 && !(pl->mode & COL_PERVALUE_EXP))
+			wbuf_svarint(w, pl->e);
 	}
-	if (!(mode & COL_PERVALUE_EXP)) {
-		col_values_shared(w, c, k, 1);
+	if (pl->mode & COL_PERVALUE_EXP) {
+		for (i = 0; i < k; i++) {
+			if (c[i].quality != Q_OK)
+				continue;
+			wbuf_svarint(w, c[i].v.e);
+			wbuf_svarint(w, c[i].v.m);
+		}
 		return;
 	}
-	for (i = 0; i < k; i++) {
-		if (c[i].quality != Q_OK)
+	if (pl->n_ok == 0)
+		return;
+	col_values(w, c, k, pl->e, col_pred_for(p, pl->e), &first, &bytes);
+	p->e = pl->e;
+	p->m = first;
+}
+
+/*
+ * The points of a block (r sorted by point) as runs of consecutive indices:
+ * a count, then per run the gap after the previous run and its length - 1.
+ * Returns the number of columns.
+ */
+static size_t
+enc_runs(struct wbuf *w, const struct reading *r, size_t n)
+{
+	size_t i, n_cols = 0, n_runs = 0;
+	long first = 0, end = -1;	/* end: the last point of the last run */
+
+	for (i = 0; i < n; i++) {
+		if (i > 0 && r[i].point == r[i - 1].point)
 			continue;
-		wbuf_svarint(w, c[i].v.e);
-		wbuf_svarint(w, c[i].v.m);
+		n_cols++;
+		if (i == 0 || r[i].point != r[i - 1].point + 1)
+			n_runs++;
 	}
+	wbuf_varint(w, n_runs);
+	for (i = 0; i <= n; i++) {
+		if (i > 0 && i < n && r[i].point <= r[i - 1].point + 1)
+			continue;	/* same column, or the run goes on */
+		if (i > 0) {
+			wbuf_varint(w, (uint64_t)(first - end - 1));
+			wbuf_varint(w, (uint64_t)(r[i - 1].point - first));
+			end = r[i - 1].point;
+		}
+		if (i < n)
+			first = r[i].point;
+	}
+	return n_cols;
+}
+
+/*
+ * The block's exponent. A plain column (all there, all OK) has the smallest
+ * exponent of its nonzero values; e_base is the smallest of these for which
+ * the most plain columns have theirs within e_base .. e_base +
+ * CODE_PLAIN_MAX, 0 without such columns. Those columns then cost nothing
+ * for their exponent, and one column far off (0.000001 among values in
+ * tenths) is escaped rather than scaling all the others.
+ */
+static int16_t
+block_exponent(const struct reading *r, size_t n, size_t n_ts)
+{
+	static const size_t span = 2 * DEC_EXP_MAX + 1;
+	size_t count[2 * DEC_EXP_MAX + 1 + CODE_PLAIN_MAX];
+	size_t i, j, in, best = 0;
+	int16_t e = 0, ce = 0;
+
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < n; i = j) {
+		int ok = 1;
+
+		for (j = i; j < n && r[j].point == r[i].point; j++)
+			if (r[j].quality != Q_OK)
+				ok = 0;
+		if (ok && j - i == n_ts && col_exponent(r + i, j - i, &ce))
+			count[ce + DEC_EXP_MAX]++;
+	}
+	for (i = 0; i < span; i++) {
+		if (count[i] == 0)
+			continue;
+		for (in = 0, j = i; j <= i + CODE_PLAIN_MAX; j++)
+			in += count[j];
+		if (in > best) {
+			best = in;
+			e = (int16_t)((long)i - DEC_EXP_MAX);
+		}
+	}
+	return e;
+}
+
+/*
+ * A device's timestamp list: an offset from base, then deltas of deltas.
+ * Every timestamp is within +-2^62, but two of them can still be 2^63 apart,
+ * which no svarint holds: such a batch is refused.
+ */
+static int
+enc_timestamps(struct wbuf *w, const int64_t *tsl, size_t n_ts, int64_t base)
+{
+	int64_t d, dprev = 0;
+	size_t i;
+
+	for (i = 0; i < n_ts; i++) {
+		if (__builtin_sub_overflow(tsl[i], i > 0 ? tsl[i - 1] : base, &d)) {
+			if (!w->err)
+				w->err = -EINVAL;
+			return -EINVAL;
+		}
+		/* x_0 is the offset from base; both deltas are in 1..2^63-1 */
+		wbuf_svarint(w, i == 0 ? d : d - dprev);
+		if (i > 0)
+			dprev = d;
+	}
+	return 0;
 }
 
 /*
@@ -202,29 +366,29 @@ static void
 enc_block(struct wbuf *w, struct reading *r, size_t n, int64_t base,
     int64_t *tsl)
 {
-	size_t n_ts = 0, n_cols = 0, i, j;
+	struct col_pred p = { .e = 0, .m = 0 };
+	struct col_plan pl;
+	size_t n_ts = 0, n_cols, codes, ci, i, j;
+	int16_t e_base;
 
 	for (i = 0; i < n; i++)
 		if (n_ts == 0 || tsl[n_ts - 1] != r[i].ts_ms)
 			tsl[n_ts++] = r[i].ts_ms;
 	wbuf_varint(w, r[0].dev);
 	wbuf_varint(w, n_ts);
-	wbuf_svarint(w, tsl[0] - base);
-	for (i = 1; i < n_ts; i++) {
-		int64_t d = tsl[i] - tsl[i - 1];
-		int64_t dprev = i > 1 ? tsl[i - 1] - tsl[i - 2] : 0;
-
-		wbuf_svarint(w, d - dprev);
-	}
+	if (enc_timestamps(w, tsl, n_ts, base) < 0)
+		return;
 	qsort(r, n, sizeof(*r), cmp_point_ts);
-	for (i = 0; i < n; i++)
-		if (i == 0 || r[i].point != r[i - 1].point)
-			n_cols++;
-	wbuf_varint(w, n_cols);
-	for (i = 0; i < n; i = j) {
+	n_cols = enc_runs(w, r, n);
+	e_base = block_exponent(r, n, n_ts);
+	wbuf_svarint(w, e_base);
+	codes = wbuf_bitmap(w, CODE_BITS * n_cols);
+	for (i = 0, ci = 0; i < n; i = j, ci++) {
 		for (j = i + 1; j < n && r[j].point == r[i].point; j++)
 			;
-		enc_column(w, r + i, j - i, tsl, n_ts);
+		col_plan(r + i, j - i, n_ts, e_base, &p, &pl);
+		wbuf_setbits(w, codes, CODE_BITS * ci, pl.code);
+		enc_column(w, r + i, j - i, tsl, n_ts, &pl, &p);
 	}
 }
 
@@ -285,8 +449,8 @@ batch_encode_body(const struct reading *in, size_t n, uint8_t *out,
 {
 	struct wbuf w = { .limit = BATCH_BODY_MAX };
 	struct reading *r = NULL;
-	int64_t *tsl = NULL, base = 0;
-	size_t a, b, n_blocks = 0;
+	int64_t *tsl = NULL, base_s = 0;
+	size_t a, b;
 	long zlen;
 	int rc;
 
@@ -299,20 +463,17 @@ batch_encode_body(const struct reading *in, size_t n, uint8_t *out,
 		}
 		if ((rc = enc_prepare(in, n, r)) < 0)
 			goto out;
-		base = r[0].ts_ms;
-		for (a = 0; a < n; a++) {
-			if (r[a].ts_ms < base)
-				base = r[a].ts_ms;
-			if (a == 0 || r[a].dev != r[a - 1].dev)
-				n_blocks++;
-		}
+		base_s = r[0].ts_ms;
+		for (a = 1; a < n; a++)
+			if (r[a].ts_ms < base_s)
+				base_s = r[a].ts_ms;
+		base_s /= BASE_UNIT_MS;	/* toward zero: within +-BATCH_TS_MAX */
 	}
-	wbuf_svarint(&w, base);
-	wbuf_varint(&w, n_blocks);
+	wbuf_svarint(&w, base_s);
 	for (a = 0; a < n; a = b) {
 		for (b = a + 1; b < n && r[b].dev == r[a].dev; b++)
 			;
-		enc_block(&w, r + a, b - a, base, tsl);
+		enc_block(&w, r + a, b - a, base_s * BASE_UNIT_MS, tsl);
 	}
 	if ((rc = w.err) < 0)
 		goto out;
@@ -343,17 +504,18 @@ size_t
 batch_body_bound(size_t n)
 {
 	/*
-	 * Per reading at worst: its own block (dev 3, n_ts 10, n_cols 10), its own
-	 * timestamp (10), its own column (point 3, mode 1, e_col 2, 2 bytes of
-	 * bitmap rounding), a value (e 2, m 10) and 1 for its invalid bit.
-	 * Presence bitmaps add ceil(n_ts/8) per column: quadratic in n. The
-	 * encoder refuses layouts over BATCH_BODY_MAX, so that caps the bound.
+	 * Per reading at worst: its own block (dev 3, n_ts 10, n_runs 10, a run
+	 * 6, e_base 2, 1 byte of code rounding), its own timestamp (10), its own
+	 * escaped column (mode 1, 2 bytes of bitmap rounding, e_col 2), a value
+	 * (e 2, m 10) and 1 for its invalid bit. Presence bitmaps add
+	 * ceil(n_ts/8) per column: quadratic in n. The encoder refuses layouts
+	 * over BATCH_BODY_MAX, so that caps the bound.
 	 */
 	size_t bound;
 
 	if (n >= 8192)		/* n * n/8 alone passes the cap; keeps 32-bit size_t safe */
 		return BATCH_BODY_MAX;
-	bound = 20 + 54 * n + n * ((n + 7) / 8);
+	bound = 20 + 60 * n + n * ((n + 7) / 8);
 	return bound < BATCH_BODY_MAX ? bound : BATCH_BODY_MAX;
 }
 
@@ -395,386 +557,3 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	return 0;
 }
 
-/*
- * The header, up to the first body byte. Shared by batch_peek_hdr() so that a
- * receiver can drop a duplicate (gateway, seq) before paying for inflate.
- */
-static int
-dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
-{
-	uint8_t v, gl, s[4];
-	uint64_t u;
-	size_t i;
-
-	if (rbuf_u8(r, &v, "header: truncated") < 0)
-		return -EBADMSG;
-	if (v != BATCH_VERSION)
-		return rbuf_fail(r, "header: unknown version");
-	if (rbuf_u8(r, &h->flags, "header: truncated") < 0)
-		return -EBADMSG;
-	if (h->flags & ~BATCH_F_KNOWN)
-		return rbuf_fail(r, "header: unknown flag bit");
-	if (rbuf_u8(r, &gl, "header: truncated") < 0)
-		return -EBADMSG;
-	if (gl == 0 || gl > BATCH_GW_MAX)
-		return rbuf_fail(r, "header: gateway id length not in 1..64");
-	if (rbuf_left(r) < gl)
-		return rbuf_fail(r, "header: truncated gateway id");
-	memcpy(h->gw, r->p + r->pos, gl);
-	h->gw[gl] = '\0';
-	r->pos += gl;
-	if (strlen(h->gw) != gl || !batch_gw_valid(h->gw))
-		return rbuf_fail(r, "header: gateway id: bad character");
-	if (RBUF_VARINT(r, &h->seq, "header: seq") < 0)
-		return -EBADMSG;
-	for (i = 0; i < 4; i++)
-		if (rbuf_u8(r, &s[i], "header: truncated schema id") < 0)
-			return -EBADMSG;
-	h->schema_id = (uint32_t)s[0] | (uint32_t)s[1] << 8 |
-	    (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
-	if (RBUF_VARINT(r, &u, "header: body_len") < 0)
-		return -EBADMSG;
-	if (u > BATCH_BODY_MAX)
-		return rbuf_fail(r, "header: body_len over BATCH_BODY_MAX");
-	if (!(h->flags & BATCH_F_DEFLATE) && u != rbuf_left(r))
-		return rbuf_fail(r, u > rbuf_left(r) ? "body: truncated" :
-		    "body: trailing bytes");
-	*body_len = (size_t)u;
-	return 0;
-}
-
-int
-batch_peek_hdr(const uint8_t *in, size_t len, struct batch_hdr *h,
-    const char **err)
-{
-	struct rbuf r = { .p = in, .len = len };
-	struct batch_hdr tmp;
-	size_t body_len;
-
-	if (dec_hdr(&r, &tmp, &body_len) < 0) {
-		if (err != NULL)
-			*err = r.err;
-		return -EBADMSG;
-	}
-	*h = tmp;
-	return 0;
-}
-
-/*
- * Inflate exactly body_len bytes; the stream must end there and use all input.
- * A second call with a one-byte sink tells "ends exactly here" from "has more".
- */
-static int
-dec_inflate(const uint8_t *in, size_t len, uint8_t *out, size_t body_len,
-    const char **err)
-{
-	z_stream zs;
-	uint8_t sink;
-	int zrc, rc = -EBADMSG;
-
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, -15) != Z_OK) {
-		*err = "body: inflate: out of memory";
-		return -ENOMEM;
-	}
-	zs.next_in = (Bytef *)(uintptr_t)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)body_len;
-	zrc = inflate(&zs, Z_FINISH);
-	if (zrc != Z_STREAM_END && zs.avail_out == 0) {
-		zs.next_out = &sink;
-		zs.avail_out = 1;
-		zrc = inflate(&zs, Z_FINISH);
-		if (zs.avail_out == 0) {
-			*err = "body: inflates to more than body_len";
-			goto out;
-		}
-	}
-	if (zrc == Z_MEM_ERROR) {
-		*err = "body: inflate: out of memory";
-		rc = -ENOMEM;
-	} else if (zrc == Z_DATA_ERROR || zrc == Z_NEED_DICT)
-		*err = "body: bad deflate stream";
-	else if (zrc != Z_STREAM_END)
-		*err = "body: truncated deflate stream";
-	else if (zs.total_out != body_len)
-		*err = "body: inflates to less than body_len";
-	else if (zs.avail_in != 0)
-		*err = "body: trailing bytes after deflate stream";
-	else
-		rc = 0;
-out:
-	inflateEnd(&zs);
-	return rc;
-}
-
-struct dec_ctx {
-	struct rbuf r;
-	struct reading *out;
-	size_t cap;
-	size_t n;		/* readings decoded, also those beyond cap */
-};
-
-/*
- * Next timestamp of a device: the first is an offset from base, later ones a
- * delta-of-delta. Checked arithmetic: the deltas come off the wire.
- */
-static int
-ts_next(struct rbuf *r, size_t i, int64_t base, int64_t *ts, int64_t *d)
-{
-	int64_t x, nd;
-
-	if (RBUF_SVARINT(r, &x, "body: timestamp") < 0)
-		return -EBADMSG;
-	if (i == 0) {
-		*d = 0;
-		if (__builtin_add_overflow(base, x, ts))
-			return rbuf_fail(r, "body: timestamp out of range");
-	} else {
-		if (__builtin_add_overflow(*d, x, &nd) || nd <= 0)
-			return rbuf_fail(r, "body: timestamps not ascending");
-		if (__builtin_add_overflow(*ts, nd, ts))
-			return rbuf_fail(r, "body: timestamp out of range");
-		*d = nd;
-	}
-	if (!ts_valid(*ts))
-		return rbuf_fail(r, "body: timestamp out of range");
-	return 0;
-}
-
-/* Take a bitmap of nbits bits; padding bits must be 0. Returns its popcount. */
-static int
-dec_bitmap(struct rbuf *r, size_t nbits, const uint8_t **bm, size_t *ones)
-{
-	size_t nb = (nbits + 7) / 8, i;
-
-	if (rbuf_left(r) < nb)
-		return rbuf_fail(r, "body: truncated bitmap");
-	*bm = r->p + r->pos;
-	r->pos += nb;
-	if ((nbits % 8) != 0 && ((*bm)[nb - 1] >> (nbits % 8)) != 0)
-		return rbuf_fail(r, "body: bitmap padding bits not zero");
-	*ones = 0;
-	for (i = 0; i < nb; i++)
-		*ones += (size_t)__builtin_popcount((*bm)[i]);
-	return 0;
-}
-
-static int
-bit(const uint8_t *bm, size_t i)
-{
-	return (bm[i / 8] >> (i % 8)) & 1;
-}
-
-static void
-emit(struct dec_ctx *c, const struct reading *rd)
-{
-	if (c->n < c->cap)
-		c->out[c->n] = *rd;
-	c->n++;
-}
-
-/* One value of a column: shared exponent and running delta, or its own pair. */
-static int
-dec_value(struct rbuf *r, uint8_t mode, int64_t e_col, int64_t *prev,
-    struct dec *v)
-{
-	int64_t e, m;
-
-	if (mode & COL_PERVALUE_EXP) {
-		if (RBUF_SVARINT(r, &e, "body: value exponent") < 0 ||
-		    RBUF_SVARINT(r, &m, "body: value") < 0)
-			return -EBADMSG;
-		if (e < -DEC_EXP_MAX || e > DEC_EXP_MAX)
-			return rbuf_fail(r, "body: value exponent out of range");
-	} else {
-		if (RBUF_SVARINT(r, &m, "body: value") < 0)
-			return -EBADMSG;
-		if (__builtin_add_overflow(*prev, m, &m))
-			return rbuf_fail(r, "body: value delta overflows");
-		*prev = m;
-		e = e_col;
-	}
-	v->m = m;
-	v->e = (int16_t)e;
-	*v = dec_normalize(*v);
-	if (!dec_in_range(*v))
-		return rbuf_fail(r, "body: value exponent out of range");
-	return 0;
-}
-
-/*
- * One column of a block. The device's timestamps are decoded again from
- * ts_at for each column instead of being kept in an array: no allocation
- * sized by the wire, and a column costs at least n_ts/8 bytes, so the work
- * stays linear in the input.
- */
-static int
-dec_column(struct dec_ctx *c, struct reading *rd, const struct rbuf *ts_at,
-    size_t n_ts, int64_t base)
-{
-	struct rbuf *r = &c->r, tr = *ts_at;
-	const uint8_t *pres = NULL, *inv = NULL;
-	size_t n_present = n_ts, n_invalid = 0, i, j;
-	int64_t e_col = 0, prev = 0, ts = 0, d = 0;
-	uint8_t mode;
-
-	if (rbuf_u8(r, &mode, "body: truncated column") < 0)
-		return -EBADMSG;
-	if (mode & ~COL_KNOWN)
-		return rbuf_fail(r, "body: unknown column mode bit");
-	if ((mode & COL_PRESENCE) && dec_bitmap(r, n_ts, &pres, &n_present) < 0)
-		return -EBADMSG;
-	if (n_present == 0)
-		return rbuf_fail(r, "body: column without readings");
-	if ((mode & COL_INVALID) && dec_bitmap(r, n_present, &inv, &n_invalid) < 0)
-		return -EBADMSG;
-	if (!(mode & COL_PERVALUE_EXP)) {
-		if (RBUF_SVARINT(r, &e_col, "body: column exponent") < 0)
-			return -EBADMSG;
-		if (e_col < -DEC_EXP_MAX || e_col > DEC_EXP_MAX ||
-		    (n_present == n_invalid && e_col != 0))
-			return rbuf_fail(r, "body: bad column exponent");
-	}
-	if (n_present - n_invalid > rbuf_left(r))
-		return rbuf_fail(r, "body: truncated values");
-	for (i = 0, j = 0; i < n_ts; i++) {
-		if (ts_next(&tr, i, base, &ts, &d) < 0)
-			return rbuf_fail(r, tr.err);
-		if (pres != NULL && !bit(pres, i))
-			continue;
-		rd->ts_ms = ts;
-		rd->quality = inv != NULL && bit(inv, j) ? Q_INVALID : Q_OK;
-		rd->v = dec_from_int(0);
-		j++;
-		if (rd->quality == Q_OK &&
-		    dec_value(r, mode, e_col, &prev, &rd->v) < 0)
-			return -EBADMSG;
-		emit(c, rd);
-	}
-	return 0;
-}
-
-/*
- * One device block; its readings come out column by column and are then
- * sorted into (ts, point) order, the order batch_decode() promises.
- */
-static int
-dec_block(struct dec_ctx *c, int64_t base, long *prev_dev)
-{
-	struct rbuf *r = &c->r, ts_at;
-	uint64_t dev, n_ts, n_cols, point;
-	int64_t ts = 0, d = 0;
-	long prev_point = -1;
-	size_t first = c->n, i;
-	struct reading rd;
-
-	if (RBUF_VARINT(r, &dev, "body: device index") < 0)
-		return -EBADMSG;
-	if (dev > UINT16_MAX || (long)dev <= *prev_dev)
-		return rbuf_fail(r, "body: device index not ascending or over 65535");
-	*prev_dev = (long)dev;
-	if (RBUF_VARINT(r, &n_ts, "body: timestamp count") < 0)
-		return -EBADMSG;
-	if (n_ts == 0 || n_ts > rbuf_left(r))
-		return rbuf_fail(r, "body: bad timestamp count");
-	ts_at = *r;
-	for (i = 0; i < n_ts; i++)
-		if (ts_next(r, i, base, &ts, &d) < 0)
-			return -EBADMSG;
-	if (RBUF_VARINT(r, &n_cols, "body: column count") < 0)
-		return -EBADMSG;
-	if (n_cols == 0 || n_cols > rbuf_left(r))
-		return rbuf_fail(r, "body: bad column count");
-	memset(&rd, 0, sizeof(rd));
-	rd.dev = (uint16_t)dev;
-	for (i = 0; i < n_cols; i++) {
-		if (RBUF_VARINT(r, &point, "body: point index") < 0)
-			return -EBADMSG;
-		if (point > UINT16_MAX || (long)point <= prev_point)
-			return rbuf_fail(r, "body: point index not ascending or over 65535");
-		prev_point = (long)point;
-		rd.point = (uint16_t)point;
-		if (dec_column(c, &rd, &ts_at, (size_t)n_ts, base) < 0)
-			return -EBADMSG;
-	}
-	if (c->n > first && c->n <= c->cap)
-		qsort(c->out + first, c->n - first, sizeof(*c->out),
-		    cmp_dev_ts_point);
-	return 0;
-}
-
-static int
-dec_layout(struct dec_ctx *c)
-{
-	struct rbuf *r = &c->r;
-	uint64_t n_blocks, i;
-	int64_t base;
-	long prev_dev = -1;
-
-	if (RBUF_SVARINT(r, &base, "body: base timestamp") < 0)
-		return -EBADMSG;
-	if (!ts_valid(base))
-		return rbuf_fail(r, "body: base timestamp out of range");
-	if (RBUF_VARINT(r, &n_blocks, "body: block count") < 0)
-		return -EBADMSG;
-	if (n_blocks > rbuf_left(r))
-		return rbuf_fail(r, "body: bad block count");
-	for (i = 0; i < n_blocks; i++)
-		if (dec_block(c, base, &prev_dev) < 0)
-			return -EBADMSG;
-	if (rbuf_left(r) != 0)
-		return rbuf_fail(r, "body: trailing bytes");
-	return 0;
-}
-
-int
-batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
-    struct reading *out, size_t cap, size_t *n, const char **err)
-{
-	struct rbuf hr = { .p = in, .len = len };
-	struct dec_ctx c = { .out = out, .cap = cap };
-	const char *why = NULL;
-	uint8_t *buf = NULL;
-	size_t body_len;
-	int rc;
-
-	if ((rc = dec_hdr(&hr, h, &body_len)) < 0) {
-		why = hr.err;
-		goto out;
-	}
-	c.r.p = in + hr.pos;
-	c.r.len = body_len;
-	if (h->flags & BATCH_F_DEFLATE) {
-		/* Also keeps the length within zlib's uInt. */
-		if (len - hr.pos > 2 * (size_t)BATCH_BODY_MAX) {
-			why = "body: deflate stream over 2 * BATCH_BODY_MAX";
-			rc = -EBADMSG;
-			goto out;
-		}
-		if ((buf = malloc(body_len + 1)) == NULL) {
-			why = "body: out of memory";
-			rc = -ENOMEM;
-			goto out;
-		}
-		rc = dec_inflate(in + hr.pos, len - hr.pos, buf, body_len, &why);
-		if (rc < 0)
-			goto out;
-		c.r.p = buf;
-	}
-	if ((rc = dec_layout(&c)) < 0) {
-		why = c.r.err;
-		goto out;
-	}
-	*n = c.n;
-	if (c.n > cap) {
-		why = "more readings than cap";
-		rc = -ENOSPC;
-	}
-out:
-	if (err != NULL)
-		*err = why;
-	free(buf);
-	return rc;
-}

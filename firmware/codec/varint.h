@@ -104,6 +104,25 @@ wbuf_svarint(struct wbuf *w, int64_t v)
 	wbuf_varint(w, zigzag(v));
 }
 
+/* Bytes of the varint of v: the encoder compares layouts by their cost. */
+static inline size_t
+varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v > 0x7f) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static inline size_t
+svarint_len(int64_t v)
+{
+	return varint_len(zigzag(v));
+}
+
 /* Varint into a plain buffer known to have VARINT_MAX bytes; returns its length. */
 static inline size_t
 varint_put(uint8_t *q, uint64_t v)

@@ -214,7 +214,8 @@ test_multi_device_sparse(void **state)
 
 /*
  * Values no shared exponent can hold: 9e18 and 1e-300 in one column, and a
- * delta INT64_MAX - INT64_MIN. The mode byte must say PERVALUE_EXP.
+ * delta INT64_MAX - INT64_MIN. The column must be escaped, its mode byte
+ * PERVALUE_EXP.
  */
 static void
 test_pervalue_exponent(void **state)
@@ -233,22 +234,100 @@ test_pervalue_exponent(void **state)
 	(void)state;
 	round_trip(r, 3);
 	round_trip(r2, 2);
-	/* base(6) n_blocks dev n_ts ts0 dd(2) dd n_cols point -> mode at 15 */
+	/*
+	 * base(5) dev n_ts x0 x1(2) x2 n_runs gap len e_base(2: -300) -> the
+	 * codes at 16 (column 0 escaped), its mode at 17
+	 */
 	assert_int_equal(batch_encode_body(r, 3, body, sizeof(body), &len, &flags,
 	    &raw), 0);
 	assert_int_equal(flags, 0);
-	assert_int_equal(body[15], 0x04);
-	/* base(6) n_blocks dev n_ts ts0 dd n_cols point -> mode at 13 */
+	assert_int_equal(body[16], 0x03);
+	assert_int_equal(body[17], 0x04);
+	/* base(5) dev n_ts x0 x1 n_runs gap len e_base -> codes at 13, mode 14 */
 	assert_int_equal(batch_encode_body(r2, 2, body, sizeof(body), &len, &flags,
 	    &raw), 0);
 	assert_int_equal(flags, 0);
-	assert_int_equal(body[13], 0x04);
-	/* the shared-exponent path when it fits */
+	assert_int_equal(body[13], 0x03);
+	assert_int_equal(body[14], 0x04);
+	/* the shared exponent when it fits: a plain column on e_base 4 */
 	r[1] = rd(0, 0, T0 + 1000, 1, 10);
 	assert_int_equal(batch_encode_body(r, 3, body, sizeof(body), &len, &flags,
 	    &raw), 0);
+	assert_int_equal(body[14], 0x08);
 	assert_int_equal(body[15], 0x00);
 	round_trip(r, 3);
+}
+
+/*
+ * Columns of every kind in one block: an exponent far from the others (its
+ * own, escaped), all invalid, all zero, sparse with an invalid reading,
+ * per-value exponents; then zeros between predicted columns.
+ */
+static struct reading shapes[32];
+
+static size_t
+shape_readings(void)
+{
+	size_t n = 0;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		int64_t ts = T0 + 30000LL * k;
+
+		shapes[n++] = rd(5, 0, ts, 2304 + k, -1);
+		shapes[n++] = rd(5, 1, ts, 2311 - k, -1);
+		shapes[n++] = rd(5, 2, ts, 15 + k, 30);
+		shapes[n++] = rd_invalid(5, 3, ts);
+		shapes[n++] = rd(5, 4, ts, 0, 0);
+		if (k != 1)
+			shapes[n++] = k == 0 ? rd(5, 6, ts, 7, -3) :
+			    rd_invalid(5, 6, ts);
+		shapes[n++] = rd(5, 9, ts, k == 0 ? 9 : 1, k == 0 ? 18 : -300);
+		shapes[n++] = rd(5, 10, ts, 5, -1);
+	}
+	shapes[n++] = rd(7, 65535, T0 + 5, -1, 0);
+	return n;
+}
+
+static void
+test_column_shapes(void **state)
+{
+	struct reading r[4];
+	size_t n = shape_readings();
+
+	(void)state;
+	round_trip(shapes, n);
+	/* zeros between and after predicted columns, on other exponents */
+	r[0] = rd(0, 0, T0, 871401, -2);
+	r[1] = rd(0, 1, T0, 0, 0);
+	r[2] = rd(0, 2, T0, 871401, -2);
+	r[3] = rd(0, 3, T0, -871401, -2);
+	round_trip(r, 4);
+}
+
+/*
+ * Timestamps: negative ones with milliseconds (the base is in seconds,
+ * rounded toward zero) and the extremes, which are fine in separate blocks
+ * but 2^63 ms apart in one device's list, which the format cannot hold.
+ */
+static void
+test_timestamps(void **state)
+{
+	struct reading r[3] = {
+		rd(0, 0, -1500, 1, 0), rd(0, 0, -999, 2, 0), rd(1, 0, 1001, 3, 0),
+	};
+	uint8_t flags = 0, body[64];
+	size_t len, raw;
+
+	(void)state;
+	round_trip(r, 3);
+	r[0] = rd(0, 0, -BATCH_TS_MAX, 1, 0);
+	r[1] = rd(1, 0, BATCH_TS_MAX, 2, 0);
+	r[2] = rd(1, 1, BATCH_TS_MAX - 1, 3, 0);
+	round_trip(r, 3);
+	r[1].dev = 0;
+	assert_int_equal(batch_encode_body(r, 3, body, sizeof(body), &len,
+	    &flags, &raw), -EINVAL);
 }
 
 static void
@@ -260,29 +339,33 @@ test_empty(void **state)
 	(void)state;
 	assert_int_equal(batch_encode_body(NULL, 0, body, sizeof(body), &len,
 	    &flags, &raw), 0);
-	assert_int_equal(len, 2);
-	assert_int_equal(raw, 2);
+	assert_int_equal(len, 1);	/* base 0, no block */
+	assert_int_equal(raw, 1);
 	assert_int_equal(flags, 0);
 	assert_int_equal(body[0], 0);
-	assert_int_equal(body[1], 0);
 	round_trip(NULL, 0);
 }
 
 /* The worked example of docs/batch-format.md, byte for byte. */
+#define DOC_N 9
 static const uint8_t doc_example[] = {
-	/* header: version, flags, gateway "gw-1", seq 5, schema id, body_len 42 */
-	0x01, 0x00, 0x04, 'g', 'w', '-', '1', 0x05, 0xd4, 0xc3, 0xb2, 0xa1, 0x2a,
-	/* base_ts_ms 1700000000000, 2 blocks */
-	0x80, 0xa0, 0xab, 0xfe, 0xf9, 0x62, 0x02,
-	/* device 0: 3 timestamps (+0, dd +30000, dd 0), 2 columns */
-	0x00, 0x03, 0x00, 0xe0, 0xd4, 0x03, 0x00, 0x02,
-	/* point 0: mode 0, e_col -1, deltas 2304, +2, -1 */
-	0x00, 0x00, 0x01, 0x80, 0x24, 0x04, 0x01,
-	/* point 3: presence 101, invalid 10, e_col -2, delta 125 */
-	0x03, 0x03, 0x05, 0x02, 0x03, 0xfa, 0x01,
-	/* device 2: 1 timestamp (+30000), 1 column: point 0, e_col -2, 1234567 */
-	0x02, 0x01, 0xe0, 0xd4, 0x03, 0x01, 0x00, 0x00, 0x03, 0x8e, 0xda, 0x96,
-	0x01,
+	/* header: version, flags, gateway "gw-1", seq 5, schema id, body_len 46 */
+	0x01, 0x00, 0x04, 'g', 'w', '-', '1', 0x05, 0xd4, 0xc3, 0xb2, 0xa1, 0x2e,
+	/* base 1700000000 s */
+	0x80, 0xc4, 0x9f, 0xd5, 0x0c,
+	/* device 0: 3 timestamps (+0, dd +30000, dd 0) */
+	0x00, 0x03, 0x00, 0xe0, 0xd4, 0x03, 0x00,
+	/* runs: points 0..1, 3; e_base -1; codes 0, 0, escape */
+	0x02, 0x00, 0x01, 0x01, 0x00, 0x01, 0x30,
+	/* point 0: 2304 (predicted 0), +2, -1 */
+	0x80, 0x24, 0x04, 0x01,
+	/* point 1: +7 from point 0's 2304, -1, -1 */
+	0x0e, 0x01, 0x01,
+	/* point 3: mode PRESENCE|INVALID, presence 101, invalid 10, e -2, 125 */
+	0x03, 0x05, 0x02, 0x03, 0xfa, 0x01,
+	/* device 2: 1 timestamp (+30000), run 0..0, e_base -2, code 0, 1234567 */
+	0x02, 0x01, 0xe0, 0xd4, 0x03, 0x01, 0x00, 0x00, 0x03, 0x00,
+	0x8e, 0xda, 0x96, 0x01,
 };
 
 static void
@@ -291,32 +374,38 @@ doc_readings(struct reading *r)
 	r[0] = rd_f32(0, 0, T0, 230.4f);
 	r[1] = rd_f32(0, 0, T0 + 30000, 230.6f);
 	r[2] = rd_f32(0, 0, T0 + 60000, 230.5f);
-	r[3] = rd(0, 3, T0, 125, -2);
-	r[4] = rd_invalid(0, 3, T0 + 60000);
-	r[5] = rd(2, 0, T0 + 30000, 1234567, -2);
+	r[3] = rd_f32(0, 1, T0, 231.1f);
+	r[4] = rd_f32(0, 1, T0 + 30000, 231.0f);
+	r[5] = rd_f32(0, 1, T0 + 60000, 230.9f);
+	r[6] = rd(0, 3, T0, 125, -2);
+	r[7] = rd_invalid(0, 3, T0 + 60000);
+	r[8] = rd(2, 0, T0 + 30000, 1234567, -2);
 }
 
 static void
 test_doc_example(void **state)
 {
 	struct batch_hdr h = { .gw = "gw-1", .seq = 5, .schema_id = 0xa1b2c3d4 };
-	struct reading r[6];
+	struct reading r[DOC_N];
 	uint8_t *msg;
 	size_t len, i;
 
 	(void)state;
 	doc_readings(r);
-	msg = make_batch(r, 6, &h, &len, &h.flags);
+	msg = make_batch(r, DOC_N, &h, &len, &h.flags);
 	assert_int_equal(h.flags, 0);
 	for (i = 0; i < len; i++)
 		printf("%02x%s", msg[i], i + 1 == len ? "\n" : " ");
 	assert_int_equal(len, sizeof(doc_example));
 	assert_memory_equal(msg, doc_example, sizeof(doc_example));
-	check_decode(doc_example, sizeof(doc_example), r, 6, &h);
+	check_decode(doc_example, sizeof(doc_example), r, DOC_N, &h);
 	free(msg);
 }
 
-/* A long steady series deflates; every prefix of it and of a raw one must fail. */
+/*
+ * A long steady series deflates; every prefix of it, of a raw one and of one
+ * with every kind of column must fail.
+ */
 static void
 test_truncation(void **state)
 {
@@ -331,9 +420,10 @@ test_truncation(void **state)
 	(void)state;
 	for (k = 0; k < 40; k++)
 		n += meter_cycle(r + n, 1, T0 + 30000LL * k, k);
-	for (pass = 0; pass < 2; pass++) {
+	for (pass = 0; pass < 3; pass++) {
 		msg = pass == 0 ? make_batch(r, n, &hdr0, &len, &flags) :
-		    make_batch(r, 13, &hdr0, &len, &flags);
+		    pass == 1 ? make_batch(r, 13, &hdr0, &len, &flags) :
+		    make_batch(shapes, shape_readings(), &hdr0, &len, &flags);
 		assert_int_equal(flags & BATCH_F_DEFLATE, pass == 0 ? BATCH_F_DEFLATE : 0);
 		for (cut = 0; cut < len; cut++) {
 			err = NULL;
@@ -347,8 +437,9 @@ test_truncation(void **state)
 }
 
 /*
- * Random byte flips, insertions and deletions of valid batches (deflated and
- * raw) never crash; whatever decodes has at most cap readings written.
+ * Random byte flips, insertions and deletions of valid batches (deflated, raw,
+ * and raw with every kind of column) never crash; whatever decodes has at
+ * most cap readings written.
  */
 static void
 test_mutations(void **state)
@@ -356,8 +447,8 @@ test_mutations(void **state)
 	static struct reading out[4096];
 	struct reading r[13 * 30 + 2];
 	struct batch_hdr h;
-	size_t n = 0, len[2], got, i;
-	uint8_t *msg[2], buf[8192];
+	size_t n = 0, len[3], got, i;
+	uint8_t *msg[3], buf[8192];
 	const char *err;
 	int k, ok = 0, rc;
 
@@ -368,10 +459,12 @@ test_mutations(void **state)
 	r[n++] = rd(3, 4, T0 + 5, 1, -300);
 	msg[0] = make_batch(r, n, &hdr0, &len[0], NULL);
 	msg[1] = make_batch(r + n - 8, 8, &hdr0, &len[1], NULL);
+	msg[2] = make_batch(shapes, shape_readings(), &hdr0, &len[2], NULL);
 	assert_true(msg[0][1] & BATCH_F_DEFLATE);
 	assert_false(msg[1][1] & BATCH_F_DEFLATE);
-	for (i = 0; i < 10000; i++) {
-		int which = (int)(i % 2), edits = 1 + (int)(rng() % 4), e;
+	assert_false(msg[2][1] & BATCH_F_DEFLATE);
+	for (i = 0; i < 15000; i++) {
+		int which = (int)(i % 3), edits = 1 + (int)(rng() % 4), e;
 		size_t l = len[which];
 
 		memcpy(buf, msg[which], l);
@@ -412,9 +505,10 @@ test_mutations(void **state)
 			fail_msg("mutation %zu: rc %d", i, rc);
 		}
 	}
-	printf("mutations: %d of 10000 still decode\n", ok);
+	printf("mutations: %d of 15000 still decode\n", ok);
 	free(msg[0]);
 	free(msg[1]);
+	free(msg[2]);
 }
 
 /* Random readings of every shape: round trips and the body bound holds. */
@@ -613,56 +707,127 @@ test_bad_header(void **state)
 }
 
 /* Hand-made bodies (raw, behind a fixed header) that break one rule each. */
+static size_t
+body_msg(uint8_t *m, const char *body, size_t blen)
+{
+	static const uint8_t h[] = { 1, 0, 1, 'g', 0, 0, 0, 0, 0 };
+
+	assert_true(blen < 128);
+	memcpy(m, h, sizeof(h));
+	m[9] = (uint8_t)blen;
+	memcpy(m + 10, body, blen);
+	return 10 + blen;
+}
+
 static void
 expect_bad_body(const char *body, size_t blen, const char *why)
 {
-	uint8_t m[128] = { 1, 0, 1, 'g', 0, 0, 0, 0, 0 };
+	uint8_t m[160];
 
-	m[9] = (uint8_t)blen;
-	memcpy(m + 10, body, blen);
-	expect_bad_(m, 10 + blen, why, 0);
+	expect_bad_(m, body_msg(m, body, blen), why, 0);
+}
+
+/* A hand-made body that must decode to n readings; returns the first ones. */
+static void
+expect_good_body(const char *body, size_t blen, size_t n, struct reading *out)
+{
+	struct batch_hdr h;
+	const char *err = NULL;
+	uint8_t m[160];
+	size_t got = 0, len = body_msg(m, body, blen);
+
+	if (batch_decode(m, len, &h, out, 8, &got, &err) != 0)
+		fail_msg("expected to decode, got \"%s\"", err ? err : "");
+	assert_int_equal(got, n);
 }
 
 static void
 test_bad_body(void **state)
 {
+	struct reading out[8];
+
 	(void)state;
-	/* base 0, 1 block: dev 0, n_ts 2: 0, +30 s; 1 col: point 0 mode 0 e 0 deltas 1 1 */
-#define OK_BODY "\x00\x01\x00\x02\x00\xe0\xd4\x03\x01\x00\x00\x00\x02\x02"
-	expect_bad_body(OK_BODY "\x00", 15, "body: trailing bytes");
-	expect_bad_body("\x00\x02\x00\x01\x00\x01\x00\x00\x00\x02"
-	    "\x00\x01\x00\x01\x00\x00\x00\x02", 18, "device index not ascending");
-	expect_bad_body("\x00\x01\x00\x01\x00\x02\x00\x00\x00\x02"
-	    "\x00\x00\x00\x02", 14, "point index not ascending");
-	expect_bad_body("\x00\x01\x00\x02\x00\x00\x01\x00\x00\x00\x02\x02", 12,
-	    "timestamps not ascending");
-	expect_bad_body("\x00\x01\x00\x02\x00\x02\x01\x00\x01\x07\x00\x00", 12,
-	    "bitmap padding");
-	expect_bad_body("\x00\x01\x00\x02\x00\x02\x01\x00\x01\x00\x00", 11,
-	    "column without readings");
-	expect_bad_body("\x00\x01\x00\x02\x00\x02\x01\x00\x08\x00\x00", 11,
-	    "unknown column mode");
-	expect_bad_body("\x00\x01\x00\x01\x00\x01\x00\x02\x01\x02", 10,
-	    "bad column exponent");	/* all invalid, e_col 1 */
-	expect_bad_body("\x00\x01\x00\x01\x00\x01\x00\x00\xa2\x06\x02", 11,
-	    "bad column exponent");	/* e_col 401 */
-	expect_bad_body("\x00\x05\x00", 3, "bad block count");
-	expect_bad_body("\x00\x01\x00\x00\x01", 5, "bad timestamp count");
-	expect_bad_body("\x00\x01\x00\x01\x00\x00", 6, "bad column count");
-	expect_bad_body("\x00\x01\x80\x80\x04\x01\x00\x01\x00\x00\x00\x02", 12,
+	/*
+	 * base 0; dev 0, n_ts 2: +0, +30 s; 1 run: gap 0, length 1; e_base 0;
+	 * codes: plain 0; deltas 1 1
+	 */
+#define OK_BODY "\x00\x00\x02\x00\xe0\xd4\x03\x01\x00\x00\x00\x00\x02\x02"
+	expect_good_body(OK_BODY, 14, 2, out);
+	assert_int_equal(out[1].ts_ms, 30000);
+	assert_int_equal(out[1].v.m, 2);
+	/* a byte after the last block is the start of a block */
+	expect_bad_body(OK_BODY "\x00", 15, "device index not ascending");
+	expect_bad_body(OK_BODY "\x01", 15, "timestamp count: truncated");
+	expect_bad_body("\x00\x01\x01\x00\x01\x00\x00\x00\x00\x02"
+	    "\x00\x01\x00\x01\x00\x00\x00\x00\x02", 19,
+	    "device index not ascending");
+	expect_bad_body("\x00\x80\x80\x04\x01\x00\x01\x00\x00\x00\x00\x02", 12,
 	    "over 65535");
-	expect_bad_body("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02\x00", 11,
+	expect_bad_body("\x00\x00\x00\x01", 4, "bad timestamp count");
+	expect_bad_body("\x00\x00\x02\x00\x00\x01\x00\x00\x00\x00\x02\x02", 12,
+	    "timestamps not ascending");
+	/* runs: none; more than the bytes allow; past point 65535 */
+	expect_bad_body("\x00\x00\x01\x00\x00\x00\x00\x02", 8, "bad run count");
+	expect_bad_body("\x00\x00\x01\x00\x03\x00\x00\x00\x00\x02", 10,
+	    "bad run count");
+	expect_bad_body("\x00\x00\x01\x00\x01\xff\xff\x03\x01\x00\x00\x02\x02",
+	    13, "point index over 65535");
+	expect_bad_body("\x00\x00\x01\x00\x01\x80\x80\x04\x00\x00\x00\x02", 12,
+	    "point index over 65535");	/* gap 65536 */
+	expect_good_body("\x00\x00\x01\x00\x01\xfe\xff\x03\x01\x00\x00\x02\x02",
+	    13, 2, out);			/* 65534, 65535 */
+	assert_int_equal(out[1].point, 65535);
+	/* two runs, 1 and 3..4: gap 2 after the first */
+	expect_good_body("\x00\x00\x01\x00\x02\x01\x00\x01\x01\x00\x00"
+	    "\x02\x04\x06", 14, 3, out);
+	assert_int_equal(out[0].point, 1);
+	assert_int_equal(out[1].point, 3);
+	assert_int_equal(out[2].point, 4);
+	/* the second column predicted from the first: 1, then 2 + 1 */
+	assert_int_equal(out[1].v.m, 3);
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\xa2\x06\x00\x02", 11,
+	    "block exponent out of range");
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x04\x02", 10,
+	    "bitmap padding");		/* code bits of a second column */
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00", 8,
+	    "truncated bitmap");
+	/* escaped columns: mode bits, presence, invalid, exponent */
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x03\x08\x00\x02", 12,
+	    "unknown column mode");
+	expect_bad_body("\x00\x00\x02\x00\x02\x01\x00\x00\x00\x03\x01\x00", 12,
+	    "column without readings");
+	expect_bad_body("\x00\x00\x02\x00\x02\x01\x00\x00\x00\x03\x01\x07"
+	    "\x00\x02", 14, "bitmap padding");
+	expect_good_body("\x00\x00\x02\x00\x02\x01\x00\x00\x00\x03\x03\x02"
+	    "\x01", 13, 1, out);		/* one present reading, invalid */
+	assert_int_equal(out[0].quality, Q_INVALID);
+	assert_int_equal(out[0].ts_ms, 1);
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x03\x00\xa2\x06\x02",
+	    13, "column exponent out of range");
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\xa0\x06\x01\x02", 11,
+	    "column exponent out of range");	/* e_base 400 + code 1 */
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x03\x00", 10,
+	    "column exponent: truncated");
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x03\x00\x00", 11,
+	    "truncated values");
+	/* base timestamp: overlong, out of range; a timestamp out of range */
+	expect_bad_body("\x80\x80\x80\x80\x80\x80\x80\x80\x80\x02", 10,
 	    "base timestamp: overlong");
-	expect_bad_body("\x82\x80\x80\x80\x80\x80\x80\x80\x80\x01\x00", 11,
+	expect_bad_body("\xf8\xa7\x8d\xaf\xba\x93\xb1\x10", 8,
 	    "base timestamp out of range");
-	/* value delta overflow: INT64_MAX then +1 */
-	expect_bad_body("\x00\x01\x00\x02\x00\x02\x01\x00\x00\x00"
+	expect_good_body("\xf6\xa7\x8d\xaf\xba\x93\xb1\x10", 8, 0, out);
+	expect_bad_body("\xf6\xa7\x8d\xaf\xba\x93\xb1\x10\x00\x01\xd0\x0f"
+	    "\x01\x00\x00\x00\x00\x02", 18, "timestamp out of range");
+	/* value delta overflow: INT64_MAX then +1, in a column and across two */
+	expect_bad_body("\x00\x00\x02\x00\x02\x01\x00\x00\x00\x00"
 	    "\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02", 21, "delta overflows");
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x01\x00\x00"
+	    "\xfe\xff\xff\xff\xff\xff\xff\xff\xff\x01\x02", 20, "delta overflows");
 	/* per-value exponent 401 */
-	expect_bad_body("\x00\x01\x00\x01\x00\x01\x00\x04\xa2\x06\x02", 11,
-	    "value exponent out of range");
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\x00\x03\x04\xa2\x06\x02",
+	    13, "value exponent out of range");
 	/* shared exponent 400, mantissa 10 -> 1e401 */
-	expect_bad_body("\x00\x01\x00\x01\x00\x01\x00\x00\xa0\x06\x14", 11,
+	expect_bad_body("\x00\x00\x01\x00\x01\x00\x00\xa0\x06\x00\x14", 11,
 	    "value exponent out of range");
 	expect_bad_body(OK_BODY, 13, "truncated");
 #undef OK_BODY
@@ -731,28 +896,65 @@ test_enospc(void **state)
 	free(msg);
 }
 
+/* One poll of the shipped SDM630 profile (21 points), from tools/sim/model.c. */
+static const struct { int64_t m; int e; } sdm630_cycle[21] = {
+	{ 23056, -2 }, { 22995, -2 }, { 22822, -2 }, { 361, -3 }, { 402, -3 },
+	{ 6779, -3 }, { 773, -1 }, { 899, -1 }, { 1462, 0 }, { 929, -3 },
+	{ 972, -3 }, { 945, -3 }, { 7542, -3 }, { 16292, -1 }, { 17227, -1 },
+	{ 5581, -1 }, { 946, -3 }, { 4996, -2 }, { 871401, -2 }, { 0, 0 },
+	{ 871401, -2 },
+};
+
+/* Bytes of an MQTT PUBLISH (QoS 1) of a batch on "wg/gw-demo/b". */
+static size_t
+publish_size(size_t len)
+{
+	return 1 + (len + 16 < 128 ? 1 : 2) + 2 + 12 + 2 + len;
+}
+
 /*
- * What the fleet pays: one live cycle, and a steady backlog block of 120
- * cycles of 13 slowly varying values (random walks of a few LSB).
+ * What the fleet pays: live cycles, where a column costs its value and two
+ * bits, and a steady backlog block of 120 cycles of 13 slowly varying values
+ * (random walks of a few LSB).
  */
 static void
 test_size(void **state)
 {
 	static struct reading r[13 * 120];
+	struct batch_hdr h = { .gw = "gw-demo", .seq = 1000 };
 	float v[13] = { 230.4f, 231.1f, 229.8f, 5.23f, 3.1f, 0.87f, 1204.5f,
 	    716.3f, 199.2f, 2120.0f, 49.98f, 12345.678f, 234.5f };
 	float step[13] = { 0.1f, 0.1f, 0.1f, 0.01f, 0.01f, 0.01f, 0.1f, 0.1f,
 	    0.1f, 0.1f, 0.01f, 0.001f, 0.0f };
-	size_t n = 0, len;
+	uint8_t flags = 0, body[256];
+	size_t n = 0, len, raw;
 	uint8_t *msg;
 	int k, i;
 
 	(void)state;
+	rng_state = 0x2545f4914f6cdd1dULL;	/* the same walks whatever ran before */
 	msg = make_batch(r, meter_cycle(r, 0, T0, 0), &hdr0, &len, NULL);
 	printf("one 13-value cycle: %zu bytes with header (%.2f B/reading)\n", len,
 	    (double)len / 13);
-	assert_true(len < 13 * 7 + 20);
+	assert_true(len <= 60);
 	free(msg);
+	for (i = 0; i < 21; i++)
+		r[i] = rd(0, (uint16_t)i, T0, sdm630_cycle[i].m, sdm630_cycle[i].e);
+	msg = make_batch(r, 21, &h, &len, NULL);
+	printf("one SDM630 cycle: %zu bytes with header, %.2f B/reading as a "
+	    "PUBLISH\n", len, (double)publish_size(len) / 21);
+	assert_true(publish_size(len) <= 96);
+	check_decode(msg, len, r, 21, &h);
+	free(msg);
+	/*
+	 * 21 zeros: base(5) dev n_ts x0, one run (3), e_base, 6 bytes of codes,
+	 * and one byte per value (before deflate, which shrinks this one)
+	 */
+	for (i = 0; i < 21; i++)
+		r[i] = rd(0, (uint16_t)i, T0, 0, 0);
+	assert_int_equal(batch_encode_body(r, 21, body, sizeof(body), &len,
+	    &flags, &raw), 0);
+	assert_int_equal(raw, 5 + 3 + 3 + 1 + 6 + 21);
 	for (k = 0; k < 120; k++) {
 		for (i = 0; i < 13; i++) {
 			if (i == 11)	/* energy counter only goes up */
@@ -765,7 +967,7 @@ test_size(void **state)
 	msg = make_batch(r, n, &hdr0, &len, NULL);
 	printf("120 cycles x 13 points: %zu bytes with header (%.2f B/reading)\n",
 	    len, (double)len / (double)n);
-	assert_true(len < 3 * n);
+	assert_true(len * 100 < 95 * n);
 	check_decode(msg, len, r, n, &hdr0);
 	free(msg);
 }
@@ -778,6 +980,8 @@ main(void)
 		cmocka_unit_test(test_multi_device_sparse),
 		cmocka_unit_test(test_pervalue_exponent),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_column_shapes),
+		cmocka_unit_test(test_timestamps),
 		cmocka_unit_test(test_doc_example),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_mutations),
