@@ -44,6 +44,7 @@ struct device {
 	struct plan_req *plan;
 	size_t n_plan;
 	struct device_health health;
+	int last_err;			/* last poll result, to log changes only */
 };
 
 /* Drivers built into this image (Kconfig). NULL if name is unknown or off. */

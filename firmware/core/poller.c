@@ -30,7 +30,6 @@ struct worker {
 	/* guarded by p->mu */
 	int busy;
 	int64_t ts;		/* cycle to poll when busy */
-	int last_rc;		/* last bus error logged, to log changes only */
 };
 
 struct pollers {
@@ -48,23 +47,6 @@ struct pollers {
 	size_t n_w;		/* workers with an open bus */
 };
 
-/* Worker side: blocks while the queue is full; returns -ECANCELED on stop. */
-static int
-push(struct pollers *p, const struct item *it)
-{
-	pthread_mutex_lock(&p->mu);
-	while (p->len == QUEUE_CAP && !p->stop)
-		pthread_cond_wait(&p->space, &p->mu);
-	if (p->stop) {
-		pthread_mutex_unlock(&p->mu);
-		return -ECANCELED;
-	}
-	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
-	p->len++;
-	pthread_mutex_unlock(&p->mu);
-	return 0;
-}
-
 static void
 wake_loop(struct pollers *p)
 {
@@ -72,6 +54,33 @@ wake_loop(struct pollers *p)
 
 	if (write(p->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 		log_warn("poller: eventfd");
+}
+
+/*
+ * Worker side. The loop is woken when the queue goes from empty to non-empty,
+ * and it always drains it completely, so a full queue always has a wake-up
+ * pending: workers waiting for space cannot deadlock the loop.
+ * A stop cancels only a push that would have to wait: readings already read
+ * from a device are handed over, not dropped.
+ */
+static int
+push(struct pollers *p, const struct item *it)
+{
+	int was_empty;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->len == QUEUE_CAP && !p->stop)
+		pthread_cond_wait(&p->space, &p->mu);
+	if (p->len == QUEUE_CAP) {
+		pthread_mutex_unlock(&p->mu);
+		return -ECANCELED;
+	}
+	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
+	was_empty = p->len++ == 0;
+	pthread_mutex_unlock(&p->mu);
+	if (was_empty)
+		wake_loop(p);
+	return 0;
 }
 
 static int
@@ -83,26 +92,38 @@ sink(void *arg, const struct reading *r)
 	return push(w->p, &it);
 }
 
+static int
+stopping(struct pollers *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->mu);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
+/* A stop is honoured between devices: at most one device's requests delay it. */
 static void
 poll_cycle(struct worker *w, int64_t ts)
 {
 	size_t i;
 	int rc;
 
-	for (i = 0; i < w->n_devs; i++) {
+	for (i = 0; i < w->n_devs && !stopping(w->p); i++) {
 		struct device *d = w->devs[i];
 
 		rc = d->ops->poll(d, w->bus, ts, sink, w);
 		if (rc == -ECANCELED)
 			return;
-		if (rc < 0 && rc != w->last_rc)
+		/* Logged on change only, per device: one dead meter, one line. */
+		if (rc < 0 && rc != d->last_err)
 			log_warnx("%s: device %s (unit %d): %s", bus_name(w->bus), d->name,
 			    d->unit, strerror(-rc));
-		else if (rc == 0 && w->last_rc < 0)
+		else if (rc == 0 && d->last_err < 0)
 			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
 			    d->name, d->unit);
-		w->last_rc = rc;
-		wake_loop(w->p);
+		d->last_err = rc;
 	}
 }
 
@@ -130,7 +151,6 @@ worker_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		w->busy = 0;
 		pthread_mutex_unlock(&p->mu);
-		wake_loop(p);
 	}
 }
 

@@ -126,10 +126,10 @@ class Env:
                 time.sleep(0.05)
         raise Fail("mosquitto did not listen on %d" % port)
 
-    def sim(self, name, devices, where):
+    def sim(self, name, devices, where, profiles=None):
         """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path."""
         argv = [self.bin("tools", "sim", "wattgate-sim"), "--profiles",
-                os.path.join(self.src, "drivers", "profiles"),
+                profiles or os.path.join(self.src, "drivers", "profiles"),
                 "--log", os.path.join(self.dir, name + ".log")]
         for d in devices:
             argv += ["--device", d]

@@ -16,3 +16,4 @@ add_test(NAME sim_selftest COMMAND ${CMAKE_SOURCE_DIR}/tools/sim/selftest.sh
   $<TARGET_FILE:wattgate-sim> ${CMAKE_SOURCE_DIR}/drivers/profiles)
 set_tests_properties(sim_selftest PROPERTIES LABELS integration TIMEOUT 300)
 wg_integration_test(restart test_restart.py)
+wg_integration_test(backpressure test_backpressure.py)
