@@ -30,6 +30,8 @@ struct collector {
 	int64_t ts;		/* open cycle */
 	size_t pending;		/* buses of the open cycle not done yet */
 	uint64_t cycles, readings, overruns, missed;
+	uint64_t dropped;	/* buffer full while the store refused: counted */
+	uint64_t dropped_logged;
 };
 
 struct gateway {
@@ -55,6 +57,11 @@ commit(struct gateway *g)
 	uint8_t flags = 0;
 	int rc;
 
+	if (c->dropped != c->dropped_logged) {
+		log_warnx("collector: %llu readings dropped so far: store failing and "
+		    "memory buffer full", (unsigned long long)c->dropped);
+		c->dropped_logged = c->dropped;
+	}
 	if (c->n == 0)
 		return;
 	rc = batch_encode_body(c->r, c->n, c->body, c->body_cap, &len, &flags, &raw_len);
@@ -96,8 +103,8 @@ on_reading(void *arg, const struct reading *r)
 	if (c->n == c->cap)
 		commit(g);
 	if (c->n == c->cap) {
-		/* Only if the store refuses and the buffer is full: counted and logged. */
-		log_warnx("collector: buffer full and store failing: reading dropped");
+		/* Only if the store refuses and the buffer is full: counted, logged per commit. */
+		c->dropped++;
 		return;
 	}
 	c->r[c->n++] = *r;
@@ -257,7 +264,7 @@ teardown(struct gateway *g)
 	free(g->devs);
 	free(g->col.r);
 	free(g->col.body);
-	if (g->sigfd > 0)
+	if (g->sigfd >= 0)
 		close(g->sigfd);
 	loop_free(g->loop);
 }

@@ -17,6 +17,22 @@
 #include "firmware/core/gateway.h"
 #include "firmware/core/log.h"
 
+/*
+ * Blocked from the start (and inherited across the SIGHUP re-exec): the loop
+ * takes them from a signalfd, and a SIGHUP during startup must not kill us.
+ */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static void
 usage(FILE *f)
 {
@@ -70,6 +86,8 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init("wattgate", verbose);
+	if (!check)
+		block_signals();
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wattgate: %s\n", err);
 		return 1;
@@ -83,11 +101,11 @@ main(int argc, char *argv[])
 	ex = gateway_run(&cfg);
 	config_free(&cfg);
 	if (ex == GW_EXIT_RELOAD) {
-		/* Same binary, same arguments, new config; signals unblocked again. */
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/*
+		 * Same binary, same arguments, new config. The signal mask stays blocked
+		 * across exec, so a signal arriving now stays pending for the new image
+		 * instead of killing us with its default action.
+		 */
 		execv("/proc/self/exe", argv);
 		log_warn("reload: exec");
 		return 1;
