@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	60000
+#define STABLE_MS	60000	/* a link up this long resets the backoff */
 
 struct inflight {
 	int mid;
@@ -47,7 +49,17 @@ struct mqtt {
 	struct inflight inflight[MQTT_WINDOW];
 	int n_inflight;
 	int last_rc;		/* last connect failure logged, to log changes only */
+	int64_t up_since;	/* CLOCK_MONOTONIC ms of the last CONNACK */
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static void schedule_reconnect(struct mqtt *q);
 
@@ -88,7 +100,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	}
 	log_info("mqtt: connected to %s:%u", q->u->cfg->mqtt.host, q->u->cfg->mqtt.port);
 	q->connected = 1;
-	q->backoff_ms = BACKOFF_MIN_MS;
+	q->up_since = mono_ms();
 	q->last_rc = 0;
 	mosquitto_publish(m, NULL, q->topic_status, 6, "online", 1, true);
 	q->u->ev.up(q->u->ev.arg);
@@ -168,8 +180,11 @@ on_misc(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)events;
 	loop_timer_ack(fd);
-	if (q->m != NULL && q->fd >= 0 && mosquitto_loop_misc(q->m) != MOSQ_ERR_SUCCESS)
-		on_disconnect(q->m, q, MOSQ_ERR_CONN_LOST);
+	/* libmosquitto reports a keepalive timeout through on_disconnect itself;
+	 * this catches any error it returns without doing so. */
+	if (q->m != NULL && q->fd >= 0 && mosquitto_loop_misc(q->m) != MOSQ_ERR_SUCCESS &&
+	    q->fd >= 0)
+		schedule_reconnect(q);
 }
 
 static int
@@ -217,11 +232,19 @@ on_reconnect(struct loop *l, int fd, uint32_t events, void *arg)
 		schedule_reconnect(q);
 }
 
-/* Exponential backoff with jitter, so 100,000 gateways do not reconnect in step. */
+/*
+ * Exponential backoff with jitter, so 100,000 gateways do not reconnect in step.
+ * Only a link that stayed up for a while resets it: a broker that accepts and
+ * then drops us (client id taken, ACL kick, overload) is not hammered.
+ */
 static void
 schedule_reconnect(struct mqtt *q)
 {
-	int64_t delay = q->backoff_ms / 2 + rand() % (q->backoff_ms / 2 + 1);
+	int64_t delay;
+
+	if (q->connected && mono_ms() - q->up_since >= STABLE_MS)
+		q->backoff_ms = BACKOFF_MIN_MS;
+	delay = q->backoff_ms / 2 + rand() % (q->backoff_ms / 2 + 1);
 
 	q->backoff_ms = q->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    q->backoff_ms * 2;
@@ -232,6 +255,20 @@ schedule_reconnect(struct mqtt *q)
 	}
 	unregister_fd(q);
 	loop_timer_after(q->reconnect_fd, delay, 0);
+}
+
+/*
+ * Identical images booting after the same power cut have the same pid and
+ * clock: seed the jitter from the kernel's entropy instead.
+ */
+static void
+seed_jitter(void)
+{
+	unsigned seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	srand(seed);
 }
 
 static int
@@ -251,7 +288,7 @@ mqtt_start(struct uplink *u)
 	    c->gateway);
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
 	    c->mqtt.prefix, c->gateway);
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
+	seed_jitter();
 	mosquitto_lib_init();
 	q->reconnect_fd = loop_timer_new(CLOCK_MONOTONIC);
 	q->misc_fd = loop_timer_new(CLOCK_MONOTONIC);
