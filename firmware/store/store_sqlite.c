@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "firmware/store/store.h"
 
@@ -25,9 +26,15 @@ struct sq {
 	size_t body_cap;
 };
 
+/*
+ * synchronous=FULL: a commit is on the card before the batch can be sent, so a
+ * power cut can never roll back a batch the platform already acknowledged (and
+ * with it the sequence counter, which would then hand out a used number).
+ * One fsync per 30 s cycle is nothing for flash.
+ */
 static const char schema_sql[] =
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=NORMAL;"
+	"PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS batch("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" schema_id INTEGER NOT NULL,"
@@ -39,6 +46,41 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema("
 	" id INTEGER PRIMARY KEY,"
 	" json TEXT NOT NULL);";
+
+/*
+ * A store made anew (first boot, replaced card, deleted or quarantined file)
+ * starts its sequence at the wall clock in ms, not at 1: the receiver has seen
+ * the old store's numbers and would drop new batches carrying them as
+ * duplicates. The old store used at most one number per poll cycle since its
+ * own start, so "now" is past them. With no valid clock (no RTC, no NTP yet)
+ * there is nothing better than 1; that is logged by the caller's clock checks.
+ */
+#define CLOCK_VALID_MS INT64_C(1577836800000)	/* 2020-01-01 */
+
+static int sq_fail(struct store *s, const char *what);
+
+static int
+seed_sequence(struct store *s)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	struct timespec ts;
+	int64_t now;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (now < CLOCK_VALID_MS)
+		return 0;
+	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq) SELECT"
+	    " 'batch', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE"
+	    " name = 'batch')", -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "sequence");
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
+}
 
 static int
 sq_fail(struct store *s, const char *what)
@@ -113,6 +155,8 @@ sq_open(struct store *s, const char *path)
 		rc = sq_fail(s, path);
 		goto fail;
 	}
+	if ((rc = seed_sequence(s)) < 0)
+		goto fail;
 	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
 	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
 	    (rc = prepare(s, &q->peek, "SELECT seq, schema_id, flags, t_first, n_readings,"

@@ -115,6 +115,25 @@ test_seq_survives_restart_and_empty_store(void **state)
 }
 
 static void
+test_new_store_does_not_restart_at_one(void **state)
+{
+	struct store *s = open_store();
+	uint64_t first, second;
+
+	(void)state;
+	/* A store made anew (replaced card, deleted file) must not reuse the numbers
+	 * an earlier store gave the receiver: it starts from the wall clock. */
+	first = append(s, "a", 1);
+	store_close(s);
+	assert_int_equal(remove(path), 0);
+	s = open_store();
+	second = append(s, "b", 1);
+	store_close(s);
+	assert_true(first > UINT64_C(1577836800000));	/* 2020 in ms */
+	assert_true(second >= first);
+}
+
+static void
 test_unacked_batches_survive_reopen(void **state)
 {
 	struct store *s = open_store();
@@ -166,6 +185,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_peek_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seq_survives_restart_and_empty_store,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_store_does_not_restart_at_one,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacked_batches_survive_reopen, setup,
 		    teardown),
