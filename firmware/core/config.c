@@ -131,6 +131,9 @@ parse_mqtt(struct ctx *x, json_t *m, struct cfg_mqtt *q)
 		return rc;
 	if (strpbrk(q->prefix, "+#") != NULL)
 		return fail(x, "mqtt", "prefix '%s' contains a wildcard", q->prefix);
+	if (q->prefix[0] == '/' || q->prefix[strlen(q->prefix) - 1] == '/' ||
+	    strstr(q->prefix, "//") != NULL)
+		return fail(x, "mqtt", "prefix '%s' has an empty topic level", q->prefix);
 	q->enabled = 1;
 	return 0;
 }
@@ -202,6 +205,12 @@ parse_bus(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 		if (!S_ISCHR(st.st_mode))
 			return fail(x, where, "serial port %s is not a character device",
 			    b->bus.device);
+		/* Two workers on one RS-485 line would garble each other's frames. */
+		for (j = 0; j < i; j++)
+			if (c->buses[j].bus.kind == BUS_RTU &&
+			    strcmp(c->buses[j].bus.device, b->bus.device) == 0)
+				return fail(x, where, "serial port %s is also buses[%zu] (%s)",
+				    b->bus.device, j, c->buses[j].name);
 	} else if (strcmp(type, "tcp") == 0) {
 		if (!IS_ENABLED(CONFIG_BUS_TCP))
 			return fail(x, where, "Modbus TCP is not built into this image");
@@ -366,6 +375,18 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 		if ((rc = parse_device(x, json_array_get(json_object_get(root, "devices"),
 		    i), i, c)) < 0)
 			return rc;
+	for (i = 0; i < c->n_buses; i++) {
+		char where[64];
+		size_t j;
+
+		for (j = 0; j < c->n_devices; j++)
+			if (c->devices[j].bus == i)
+				break;
+		if (j == c->n_devices) {
+			snprintf(where, sizeof(where), "buses[%zu] (%s)", i, c->buses[i].name);
+			return fail(x, where, "no device uses this bus");
+		}
+	}
 	return 0;
 }
 

@@ -79,8 +79,15 @@ forward_kick(struct forward *f)
 			log_warnx("%s", f->store->err);
 			return;
 		}
-		if (ensure_schema(f, b.schema_id) < 0)
+		if ((rc = ensure_schema(f, b.schema_id)) == -EAGAIN)
 			return;
+		if (rc < 0) {
+			/* Undecodable without its schema: kept in the store, not sent,
+			 * and it does not hold back the batches behind it. */
+			f->errors++;
+			f->cursor = b.seq;
+			continue;
+		}
 		memset(&h, 0, sizeof(h));
 		memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
 		h.seq = b.seq;

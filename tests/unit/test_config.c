@@ -215,6 +215,15 @@ test_bus_errors(void **state)
 	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"nowhere\", \"unit\": 1,"
 	    " \"profile\": \"sdm630\"}]", NULL);
 	expect_error("devices[0] (m)", "bus 'nowhere'");
+	write_config(NULL, "[{\"name\": \"a\", \"type\": \"rtu\", \"device\": \"/dev/null\"},"
+	    " {\"name\": \"b\", \"type\": \"rtu\", \"device\": \"/dev/null\"}]", NULL, NULL);
+	expect_error("buses[1] (b)", "also buses[0] (a)");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("buses[0] (rs485)", "no device uses this bus");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"prefix\": \"a/b/\"},\n", NULL, NULL,
+	    NULL);
+	expect_error("mqtt", "empty topic level");
 }
 
 static void
