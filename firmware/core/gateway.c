@@ -288,6 +288,8 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("%s", err);
 		goto out;
 	}
+	if (g.store->alarm[0] != '\0')
+		log_warnx("ALARM: %s", g.store->alarm);
 	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));
 		goto out;

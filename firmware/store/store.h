@@ -26,7 +26,7 @@ struct store_batch {
 };
 
 struct store_stats {
-	uint64_t batches;	/* waiting for an ack */
+	uint64_t batches;	/* on disk (acknowledged ones until their delete commits) */
 	uint64_t readings;
 	uint64_t bytes;		/* body bytes */
 	uint64_t next_seq;	/* what the next append will get */
@@ -58,7 +58,10 @@ void store_close(struct store *s);
 int store_append(struct store *s, struct store_batch *b);
 /* The oldest batch with seq > after_seq: 0, -ENOENT if none, -errno. */
 int store_peek(struct store *s, uint64_t after_seq, struct store_batch *b);
-/* Delete an acknowledged batch. Acking an absent seq is not an error. */
+/*
+ * An acknowledged batch: never returned by store_peek again, deleted with the
+ * next append's transaction (or at close). Acking an absent seq is not an error.
+ */
 int store_ack(struct store *s, uint64_t seq);
 /* Schemas the stored batches refer to; kept until no batch needs them. */
 int store_put_schema(struct store *s, uint32_t id, const char *json);
@@ -71,6 +74,7 @@ struct store {
 	const struct store_ops *ops;
 	void *priv;
 	char err[256];
+	char alarm[512];	/* set by open if the database had to be quarantined */
 };
 
 extern const struct store_ops store_sqlite_ops;

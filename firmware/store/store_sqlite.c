@@ -18,12 +18,22 @@
 
 #include "firmware/store/store.h"
 
+#define ACKS_MAX 1024
+
 struct sq {
 	sqlite3 *db;
 	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats,
 	    *next;
 	uint8_t *body;		/* copy of the last peeked body */
 	size_t body_cap;
+	/*
+	 * Acknowledged batches not deleted yet: the deletes ride in the next
+	 * cycle's append transaction, so steady state costs one transaction (one
+	 * WAL sync) per cycle, not two. A crash before then only means those
+	 * batches are sent again, and the receiver drops them as duplicates.
+	 */
+	uint64_t acked[ACKS_MAX];
+	size_t n_acked;
 };
 
 /*
@@ -131,11 +141,80 @@ prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 
 static void sq_close(struct store *s);
 
+/* Corruption, as opposed to I/O trouble or a full disk: only this is quarantined. */
+static int
+corrupt(sqlite3 *db)
+{
+	int e = db != NULL ? sqlite3_errcode(db) : SQLITE_OK;
+
+	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
+}
+
+/* Open, set up and check; on corruption *is_corrupt is set. */
+static int
+open_db(struct store *s, const char *path, int *is_corrupt)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc;
+
+	*is_corrupt = 0;
+	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(q->db, 2000);
+	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	/* quick_check reads every page once: a damaged card shows here, at start,
+	 * not as a failed append in the middle of an outage. */
+	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok")) {
+		snprintf(s->err, sizeof(s->err), "store: %s: quick_check: %s", path,
+		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
+		    sqlite3_errmsg(q->db));
+		sqlite3_finalize(st);
+		*is_corrupt = 1;
+		return -EIO;
+	}
+	sqlite3_finalize(st);
+	return seed_sequence(s);
+fail:
+	*is_corrupt = corrupt(q->db);
+	return sq_fail(s, path);
+}
+
+/*
+ * A corrupt database is renamed, with its WAL, to PATH.corrupt-<unix time> for
+ * forensics, and a fresh one takes its place: the daemon keeps polling and
+ * storing instead of crash-looping on a file it cannot use. The caller raises
+ * the alarm (store->alarm).
+ */
+static int
+quarantine(struct store *s, const char *path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char from[PATH_MAX], to[PATH_MAX + 32];
+	long now = (long)time(NULL);
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(from, sizeof(from), "%s%s", path, suffix[i]);
+		snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, now, suffix[i]);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			return -errno;
+	}
+	snprintf(s->alarm, sizeof(s->alarm), "%s; moved to %s.corrupt-%ld, started a "
+	    "fresh store", s->err, path, now);
+	return 0;
+}
+
 static int
 sq_open(struct store *s, const char *path)
 {
 	struct sq *q;
-	int rc;
+	int rc, is_corrupt;
 
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -ENOMEM;
@@ -145,17 +224,17 @@ sq_open(struct store *s, const char *path)
 		    path, strerror(-rc));
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		rc = sq_fail(s, path);
-		goto fail;
+	if ((rc = open_db(s, path, &is_corrupt)) < 0 && is_corrupt) {
+		sqlite3_close(q->db);
+		q->db = NULL;
+		if ((rc = quarantine(s, path)) < 0) {
+			snprintf(s->err, sizeof(s->err), "store: %s is corrupt and cannot be "
+			    "moved aside: %s", path, strerror(-rc));
+			goto fail;
+		}
+		rc = open_db(s, path, &is_corrupt);
 	}
-	sqlite3_busy_timeout(q->db, 2000);
-	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = sq_fail(s, path);
-		goto fail;
-	}
-	if ((rc = seed_sequence(s)) < 0)
+	if (rc < 0)
 		goto fail;
 	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
 	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
@@ -179,25 +258,78 @@ fail:
 	return rc;
 }
 
+/* The pending deletes, inside the caller's transaction. */
+static int
+delete_acked(struct store *s)
+{
+	struct sq *q = s->priv;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < q->n_acked; i++) {
+		sqlite3_bind_int64(q->del, 1, (sqlite3_int64)q->acked[i]);
+		rc = sqlite3_step(q->del);
+		sqlite3_reset(q->del);
+		if (rc != SQLITE_DONE)
+			return sq_fail(s, "ack");
+	}
+	return 0;
+}
+
+/* BEGIN; work (optional append); the pending deletes; COMMIT — or ROLLBACK. */
+static int
+transaction(struct store *s, struct store_batch *b)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, "begin");
+	if (b != NULL) {
+		sqlite3_stmt *st = q->ins;
+
+		sqlite3_bind_int64(st, 1, b->schema_id);
+		sqlite3_bind_int(st, 2, b->flags);
+		sqlite3_bind_int64(st, 3, b->t_first);
+		sqlite3_bind_int64(st, 4, b->n_readings);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)b->raw_len);
+		sqlite3_bind_blob(st, 6, b->body, (int)b->body_len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc != SQLITE_DONE) {
+			rc = sq_fail(s, "append");
+			goto rollback;
+		}
+		b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	}
+	if ((rc = delete_acked(s)) < 0)
+		goto rollback;
+	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "commit");
+		goto rollback;
+	}
+	q->n_acked = 0;
+	return 0;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 static int
 sq_append(struct store *s, struct store_batch *b)
 {
-	struct sq *q = s->priv;
-	sqlite3_stmt *st = q->ins;
-	int rc;
+	return transaction(s, b);
+}
 
-	sqlite3_bind_int64(st, 1, b->schema_id);
-	sqlite3_bind_int(st, 2, b->flags);
-	sqlite3_bind_int64(st, 3, b->t_first);
-	sqlite3_bind_int64(st, 4, b->n_readings);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)b->raw_len);
-	sqlite3_bind_blob(st, 6, b->body, (int)b->body_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_DONE)
-		return sq_fail(s, "append");
-	b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+static int
+is_acked(const struct sq *q, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_acked; i++)
+		if (q->acked[i] == seq)
+			return 1;
 	return 0;
 }
 
@@ -210,8 +342,15 @@ sq_peek(struct store *s, uint64_t after, struct store_batch *b)
 	size_t len;
 	int rc;
 
+again:
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && is_acked(q, (uint64_t)sqlite3_column_int64(st, 0))) {
+		/* acknowledged, its delete still pending: not to be sent again */
+		after = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		goto again;
+	}
 	if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
 		return -ENOENT;
@@ -252,10 +391,13 @@ sq_ack(struct store *s, uint64_t seq)
 	struct sq *q = s->priv;
 	int rc;
 
-	sqlite3_bind_int64(q->del, 1, (sqlite3_int64)seq);
-	rc = sqlite3_step(q->del);
-	sqlite3_reset(q->del);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, "ack");
+	if (is_acked(q, seq))
+		return 0;
+	/* A long drain with no cycle in between: delete in a transaction of its own. */
+	if (q->n_acked == ACKS_MAX && (rc = transaction(s, NULL)) < 0)
+		return rc;
+	q->acked[q->n_acked++] = seq;
+	return 0;
 }
 
 /*
@@ -324,6 +466,8 @@ sq_close(struct store *s)
 
 	if (q == NULL)
 		return;
+	if (q->db != NULL && q->n_acked > 0 && q->ins != NULL)
+		transaction(s, NULL);
 	sqlite3_finalize(q->ins);
 	sqlite3_finalize(q->peek);
 	sqlite3_finalize(q->del);

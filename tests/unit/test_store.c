@@ -151,6 +151,130 @@ test_unacked_batches_survive_reopen(void **state)
 }
 
 static void
+test_acks_ride_in_the_next_append(void **state)
+{
+	struct store *s = open_store();
+	struct store_batch b;
+	struct store_stats st;
+	uint64_t a, c;
+
+	(void)state;
+	a = append(s, "one", 1);
+	c = append(s, "two", 1);
+	assert_int_equal(store_ack(s, a), 0);
+	/* Not deleted yet (no transaction of its own), but never peeked again. */
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 2);
+	assert_int_equal(store_peek(s, 0, &b), 0);
+	assert_int_equal(b.seq, c);
+	/* The next cycle's append commits the delete with it. */
+	append(s, "three", 1);
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 2);
+	/* At close the pending deletes are committed too. */
+	assert_int_equal(store_ack(s, c), 0);
+	store_close(s);
+	s = open_store();
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 1);
+	assert_int_equal(store_peek(s, 0, &b), 0);
+	assert_memory_equal(b.body, "three", 5);
+	store_close(s);
+}
+
+static void
+test_many_acks_without_appends(void **state)
+{
+	struct store *s = open_store();
+	struct store_batch b;
+	uint64_t seq[1500];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1500; i++)
+		seq[i] = append(s, "x", 1);
+	/* A drain with no cycle in between: more acks than are held in memory. */
+	for (i = 0; i < 1500; i++)
+		assert_int_equal(store_ack(s, seq[i]), 0);
+	assert_int_equal(store_peek(s, 0, &b), -ENOENT);
+	store_close(s);
+	s = open_store();
+	assert_int_equal(store_peek(s, 0, &b), -ENOENT);
+	store_close(s);
+}
+
+/* Count files in dir whose name starts with prefix. */
+static int
+count_prefixed(const char *d, const char *prefix)
+{
+	char cmd[700], out[32];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ls '%s' | grep -c '^%s'", d, prefix);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (fgets(out, sizeof(out), f) == NULL)
+		out[0] = '\0';
+	pclose(f);
+	return atoi(out);
+}
+
+static void
+test_garbage_file_is_quarantined(void **state)
+{
+	struct store *s;
+	char sub[300];
+	FILE *f;
+
+	(void)state;
+	s = open_store();	/* creates the directory */
+	store_close(s);
+	assert_int_equal(remove(path), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not an SQLite database, it is what a bad card returns\n", f);
+	fclose(f);
+	s = open_store();
+	assert_non_null(strstr(s->alarm, "moved to"));
+	append(s, "fresh", 1);
+	store_close(s);
+	snprintf(sub, sizeof(sub), "%s/state/sub", dir);
+	assert_int_equal(count_prefixed(sub, "store.db.corrupt-"), 1);
+}
+
+static void
+test_damaged_page_is_quarantined(void **state)
+{
+	struct store *s = open_store();
+	struct store_batch b;
+	char big[3000], sub[300];
+	FILE *f;
+	int i;
+
+	(void)state;
+	memset(big, 'z', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 40; i++)
+		append(s, big, 1);
+	store_close(s);		/* checkpoints the WAL into the file */
+	f = fopen(path, "r+");
+	assert_non_null(f);
+	/* Scribble over the cell pointers of page 10, a leaf of table batch (pages
+	 * 2-4 are the roots of batch, sqlite_sequence and schema). */
+	fseek(f, 4096 * 9 + 8, SEEK_SET);
+	for (i = 0; i < 64; i++)
+		fputc(0xA5, f);
+	fclose(f);
+	s = open_store();
+	if (strstr(s->alarm, "moved to") == NULL)
+		fail_msg("not quarantined: alarm '%s' err '%s'", s->alarm, s->err);
+	assert_int_equal(store_peek(s, 0, &b), -ENOENT);	/* fresh */
+	store_close(s);
+	snprintf(sub, sizeof(sub), "%s/state/sub", dir);
+	assert_int_equal(count_prefixed(sub, "store.db.corrupt-"), 1);
+}
+
+static void
 test_schemas(void **state)
 {
 	struct store *s = open_store();
@@ -189,6 +313,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_new_store_does_not_restart_at_one,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacked_batches_survive_reopen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_acks_ride_in_the_next_append, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_many_acks_without_appends, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_file_is_quarantined, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_page_is_quarantined, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_schemas, setup, teardown),
 		cmocka_unit_test(test_bad_path),
