@@ -17,3 +17,4 @@ add_test(NAME sim_selftest COMMAND ${CMAKE_SOURCE_DIR}/tools/sim/selftest.sh
 set_tests_properties(sim_selftest PROPERTIES LABELS integration TIMEOUT 300)
 wg_integration_test(restart test_restart.py)
 wg_integration_test(backpressure test_backpressure.py)
+wg_integration_test(corrupt test_corrupt.py)
