@@ -43,6 +43,7 @@ struct sq {
  * One fsync per 30 s cycle is nothing for flash.
  */
 static const char schema_sql[] =
+	"PRAGMA page_size=1024;"
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS batch("

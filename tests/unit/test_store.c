@@ -259,10 +259,15 @@ test_damaged_page_is_quarantined(void **state)
 	store_close(s);		/* checkpoints the WAL into the file */
 	f = fopen(path, "r+");
 	assert_non_null(f);
-	/* Scribble over the cell pointers of page 10, a leaf of table batch (pages
-	 * 2-4 are the roots of batch, sqlite_sequence and schema). */
-	fseek(f, 4096 * 9 + 8, SEEK_SET);
-	for (i = 0; i < 64; i++)
+	/* The page size is bytes 16-17 of the header (big-endian). Page 2 is the
+	 * root of table batch, an interior page with 40 rows: scribble over its
+	 * right-child and cell pointers. */
+	fseek(f, 16, SEEK_SET);
+	i = fgetc(f) << 8;
+	i |= fgetc(f);
+	assert_true(i >= 512 && i <= 32768);
+	fseek(f, (long)i + 8, SEEK_SET);
+	for (int k = 0; k < 64; k++)
 		fputc(0xA5, f);
 	fclose(f);
 	s = open_store();
