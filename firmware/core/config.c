@@ -319,8 +319,8 @@ parse_array(struct ctx *x, json_t *root, const char *key, size_t max, size_t *n)
 static int
 parse_root(struct ctx *x, json_t *root, struct site_config *c)
 {
-	static const char *const keys[] = { "gateway", "interval_s", "store", "profiles",
-		"mqtt", "buses", "devices", NULL };
+	static const char *const keys[] = { "gateway", "interval_s", "backlog_rate",
+		"store", "profiles", "mqtt", "buses", "devices", NULL };
 	json_t *v;
 	size_t i, nb, nd;
 	int rc;
@@ -337,6 +337,10 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	c->interval_s = CONFIG_POLL_INTERVAL_DEFAULT;
 	if ((rc = get_uint(x, "interval_s", root, "interval_s", 0, 1, 3600,
 	    &c->interval_s)) < 0)
+		return rc;
+	c->backlog_rate = 5000;
+	if ((rc = get_uint(x, "backlog_rate", root, "backlog_rate", 0, 0, 10000000,
+	    &c->backlog_rate)) < 0)
 		return rc;
 	if (3600 % c->interval_s != 0)
 		return fail(x, "interval_s", "%u does not divide an hour, so cycles would "

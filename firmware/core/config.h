@@ -46,6 +46,7 @@ struct site_config {
 	char path[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
 	unsigned interval_s;
+	unsigned backlog_rate;		/* readings/s for draining the backlog; 0: no limit */
 	char store[CFG_PATH_MAX];
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;

@@ -1,26 +1,65 @@
+/*
+ * Store -> uplink, live first.
+ *
+ * When the link comes up, everything already in the store is backlog; batches
+ * committed from then on are live. Live batches go out as soon as they are
+ * committed and may use the whole in-flight window. The backlog drains oldest
+ * first behind them: paced by a token bucket in readings per second (so a slow
+ * LTE uplink is not saturated and 100,000 gateways returning from a broker outage
+ * do not all drain at full speed), never taking the last window slots (so a live
+ * batch never waits behind a full window of backlog), and flagged historical.
+ *
+ * Every batch stays in the store until acknowledged; after a disconnect both
+ * cursors start again from the store (the receiver drops the duplicates by
+ * gateway and sequence).
+ */
 #include "firmware/core/forward.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "firmware/codec/batch.h"
 #include "firmware/core/log.h"
 
 #define SCHEMAS_SENT_MAX 8
+#define WINDOW		16	/* batches in flight */
+#define LIVE_RESERVE	4	/* window slots the backlog leaves free */
 
 struct forward {
 	const struct site_config *cfg;
 	struct store *store;
+	struct loop *loop;
 	struct uplink up;
 	int connected;
-	uint64_t cursor;	/* highest seq handed to the uplink this connection */
+	uint64_t live_from;	/* first seq committed after the link came up */
+	uint64_t live_cursor;	/* highest live seq handed to the uplink */
+	uint64_t backlog_cursor;	/* highest backlog seq handed to the uplink */
+	int backlog_done;	/* nothing below live_from left to send */
+	unsigned inflight;
+	/* token bucket for the backlog, in readings */
+	double tokens;
+	int64_t tokens_at;	/* CLOCK_MONOTONIC ms of the last refill */
+	int pace_fd;		/* timerfd: wake when enough tokens for the next batch */
+	int pace_armed;
 	uint32_t sent_schema[SCHEMAS_SENT_MAX];
 	size_t n_sent_schema;
 	uint8_t *buf;		/* wrapped batch */
 	size_t cap;
 	uint64_t sent, acked, errors;
 };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Each connection sends a batch's schema once, before the first batch using it. */
 static int
@@ -63,70 +102,149 @@ grow(struct forward *f, size_t need)
 	return 0;
 }
 
-void
-forward_kick(struct forward *f)
+/*
+ * Frame and hand one stored batch to the uplink. Returns 1 if it went (or was
+ * set aside for good on this connection), 0 if the uplink said "not now".
+ */
+static int
+send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 {
-	struct store_batch b;
 	struct batch_hdr h;
 	size_t len;
 	int rc;
 
-	while (f->connected) {
-		rc = store_peek(f->store, f->cursor, &b);
-		if (rc == -ENOENT)
-			return;
-		if (rc < 0) {
-			log_warnx("%s", f->store->err);
-			return;
-		}
-		if ((rc = ensure_schema(f, b.schema_id)) == -EAGAIN)
-			return;
-		if (rc < 0) {
-			/* Undecodable without its schema: kept in the store, not sent,
-			 * and it does not hold back the batches behind it. */
-			f->errors++;
-			f->cursor = b.seq;
-			continue;
-		}
-		memset(&h, 0, sizeof(h));
-		memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
-		h.seq = b.seq;
-		h.schema_id = b.schema_id;
-		h.flags = b.flags;
-		if (grow(f, batch_wrap_bound(b.body_len)) < 0 ||
-		    batch_wrap(&h, b.body, b.body_len, b.raw_len, f->buf, f->cap, &len) < 0) {
-			log_warnx("forward: batch %llu cannot be framed; kept in the store",
-			    (unsigned long long)b.seq);
-			f->errors++;
-			f->cursor = b.seq;
-			continue;
-		}
-		switch (f->up.ops->send_batch(&f->up, f->buf, len, b.seq)) {
-		case UPLINK_OK:
-			f->cursor = b.seq;
-			f->sent++;
-			break;
-		case UPLINK_RETRY:
-			return;
-		case UPLINK_ERROR:
-			/* Kept, and tried again on the next connection. */
-			log_warnx("forward: %s refuses batch %llu (%zu bytes); kept in the store",
-			    f->up.ops->name, (unsigned long long)b.seq, len);
-			f->errors++;
-			f->cursor = b.seq;
-			break;
-		}
+	if ((rc = ensure_schema(f, b->schema_id)) == -EAGAIN)
+		return 0;
+	if (rc < 0) {
+		/* Undecodable without its schema: kept in the store, not sent, and it
+		 * does not hold back the batches behind it. */
+		f->errors++;
+		return 1;
 	}
+	memset(&h, 0, sizeof(h));
+	memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
+	h.seq = b->seq;
+	h.schema_id = b->schema_id;
+	h.flags = b->flags | extra_flags;
+	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
+	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
+		log_warnx("forward: batch %llu cannot be framed; kept in the store",
+		    (unsigned long long)b->seq);
+		f->errors++;
+		return 1;
+	}
+	switch (f->up.ops->send_batch(&f->up, f->buf, len, b->seq)) {
+	case UPLINK_OK:
+		f->sent++;
+		f->inflight++;
+		return 1;
+	case UPLINK_RETRY:
+		return 0;
+	case UPLINK_ERROR:
+		/* Kept, and tried again on the next connection. */
+		log_warnx("forward: %s refuses batch %llu (%zu bytes); kept in the store",
+		    f->up.ops->name, (unsigned long long)b->seq, len);
+		f->errors++;
+		return 1;
+	}
+	return 0;
+}
+
+/* Refill; 1 if a batch of n readings may go now, else arm the pacing timer. */
+static int
+take_tokens(struct forward *f, uint32_t n)
+{
+	double rate = f->cfg->backlog_rate, burst = rate > n ? rate : n;
+	int64_t now = mono_ms();
+
+	if (rate == 0)
+		return 1;
+	f->tokens += (double)(now - f->tokens_at) * rate / 1000.0;
+	if (f->tokens > burst)
+		f->tokens = burst;
+	f->tokens_at = now;
+	if (f->tokens >= n) {
+		f->tokens -= n;
+		return 1;
+	}
+	if (!f->pace_armed) {
+		loop_timer_after(f->pace_fd, (int64_t)((n - f->tokens) * 1000.0 / rate) + 1,
+		    0);
+		f->pace_armed = 1;
+	}
+	return 0;
+}
+
+static int
+store_error(struct forward *f, int rc)
+{
+	if (rc != -ENOENT)
+		log_warnx("%s", f->store->err);
+	return rc;
+}
+
+void
+forward_kick(struct forward *f)
+{
+	struct store_batch b;
+	int rc;
+
+	/* Live: everything committed since the link came up, at once. */
+	while (f->connected && f->inflight < WINDOW) {
+		if ((rc = store_peek(f->store, f->live_cursor, &b)) < 0) {
+			store_error(f, rc);
+			break;
+		}
+		if (!send_one(f, &b, 0))
+			return;
+		f->live_cursor = b.seq;
+	}
+	/* Backlog: oldest first, paced, historical, leaving room for live. */
+	while (f->connected && !f->backlog_done && !f->pace_armed &&
+	    f->inflight < WINDOW - LIVE_RESERVE) {
+		if ((rc = store_peek(f->store, f->backlog_cursor, &b)) < 0 ||
+		    b.seq >= f->live_from) {
+			if (rc < 0)
+				store_error(f, rc);
+			if (rc == -ENOENT || rc == 0)
+				f->backlog_done = 1;
+			break;
+		}
+		if (!take_tokens(f, b.n_readings))
+			break;
+		if (!send_one(f, &b, BATCH_F_HISTORICAL))
+			return;
+		f->backlog_cursor = b.seq;
+	}
+}
+
+static void
+on_pace(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct forward *f = arg;
+
+	(void)l;
+	(void)events;
+	loop_timer_ack(fd);
+	f->pace_armed = 0;
+	forward_kick(f);
 }
 
 static void
 on_up(void *arg)
 {
 	struct forward *f = arg;
+	struct store_stats st;
 
 	f->connected = 1;
-	f->cursor = 0;
+	f->inflight = 0;
 	f->n_sent_schema = 0;
+	f->live_from = store_stats(f->store, &st) == 0 ? st.next_seq : 0;
+	f->live_cursor = f->live_from > 0 ? f->live_from - 1 : 0;
+	f->backlog_cursor = 0;
+	f->backlog_done = 0;
+	f->tokens = 0;
+	f->tokens_at = mono_ms();
 	forward_kick(f);
 }
 
@@ -136,7 +254,11 @@ on_down(void *arg)
 	struct forward *f = arg;
 
 	f->connected = 0;
-	f->cursor = 0;
+	f->inflight = 0;
+	if (f->pace_armed) {
+		loop_timer_disarm(f->pace_fd);
+		f->pace_armed = 0;
+	}
 }
 
 static void
@@ -148,6 +270,8 @@ on_acked(void *arg, uint64_t seq)
 	if ((rc = store_ack(f->store, seq)) < 0)
 		log_warnx("%s", f->store->err);
 	f->acked++;
+	if (f->inflight > 0)
+		f->inflight--;
 	forward_kick(f);
 }
 
@@ -160,8 +284,10 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -ENOMEM;
+	*out = f;
 	f->cfg = cfg;
 	f->store = st;
+	f->loop = l;
 	f->up.ops = ops;
 	f->up.loop = l;
 	f->up.cfg = cfg;
@@ -169,10 +295,11 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 	f->up.ev.down = on_down;
 	f->up.ev.acked = on_acked;
 	f->up.ev.arg = f;
-	*out = f;
-	if ((rc = ops->start(&f->up)) < 0)
+	if ((f->pace_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
+		return f->pace_fd;
+	if ((rc = loop_add(l, f->pace_fd, EPOLLIN, on_pace, f)) < 0)
 		return rc;
-	return 0;
+	return ops->start(&f->up);
 }
 
 void
@@ -183,6 +310,10 @@ forward_stop(struct forward *f)
 	f->connected = 0;
 	if (f->up.priv != NULL)
 		f->up.ops->stop(&f->up);
+	if (f->pace_fd >= 0) {
+		loop_del(f->loop, f->pace_fd);
+		close(f->pace_fd);
+	}
 	free(f->buf);
 	free(f);
 }
