@@ -69,6 +69,8 @@ commit(struct gateway *g)
 		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
 		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
 		    c->n, strerror(-rc));
+		c->dropped += c->n;
+		c->dropped_logged = c->dropped;
 		c->n = 0;
 		return;
 	}
