@@ -177,11 +177,12 @@ def check(cond, msg, *args):
 
 
 def run(main):
-    """Entry point of a test script: main(BUILD_DIR); a Fail prints one line, exit 1."""
-    if len(sys.argv) != 2:
-        sys.exit("usage: %s BUILD_DIR" % sys.argv[0])
+    """Entry point of a test script: main(BUILD_DIR[, ARG]); a Fail prints one line,
+    exit 1. The optional ARG (a scenario name) is passed only when given."""
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: %s BUILD_DIR [ARG]" % sys.argv[0])
     try:
-        main(sys.argv[1])
+        main(*sys.argv[1:])
     except Fail as e:
         print("FAIL: %s" % e)
         sys.exit(1)
