@@ -186,3 +186,12 @@ def run(main):
     except Fail as e:
         print("FAIL: %s" % e)
         sys.exit(1)
+
+
+def wait(cond, timeout, what, step=0.1):
+    """Poll cond() until it is true; Fail naming `what` after timeout seconds."""
+    deadline = time.time() + timeout
+    while not cond():
+        if time.time() > deadline:
+            raise Fail("timed out: " + what)
+        time.sleep(step)

@@ -42,7 +42,7 @@ import sqlite3
 import sys
 import time
 
-from harness import run, Env, Fail, check, free_port, read_jsonl
+from harness import run, wait, Env, Fail, check, free_port, read_jsonl
 
 INTERVAL_S = 1
 SUMMARY = re.compile(r"wattgate-recv: (\S+): batches (\d+) \(seq (\d+)\.\.(\d+)\), "
@@ -62,13 +62,6 @@ def stored(db):
         return 0
     return db_query(db, "SELECT count(*) FROM batch")
 
-
-def wait(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise Fail("timed out: " + what)
-        time.sleep(0.2)
 
 
 class Broker:

@@ -33,20 +33,13 @@ import sqlite3
 import sys
 import time
 
-from harness import run, Env, Fail, check, free_port, read_jsonl
+from harness import run, wait, Env, Fail, check, read_jsonl
 
 INTERVAL_S = 1
 STORED = re.compile(r"readings stored as batch (\d+)")
 SUMMARY = re.compile(r"wattgate-recv: gw-test: batches (\d+) \(seq (\d+)\.\.(\d+)\), "
                      r"readings (\d+), duplicates (\d+), gaps (\d+)")
 
-
-def wait(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise Fail("timed out: " + what)
-        time.sleep(0.1)
 
 
 def db_one(db, sql, ro=False):

@@ -16,7 +16,7 @@ import signal
 import sqlite3
 import time
 
-from harness import run, Env, Fail, check, free_port, read_jsonl
+from harness import run, wait, Env, check, free_port, read_jsonl
 
 
 def stored_batches(db):
@@ -26,13 +26,6 @@ def stored_batches(db):
     finally:
         con.close()
 
-
-def wait(cond, timeout, what):
-    deadline = time.time() + timeout
-    while not cond():
-        if time.time() > deadline:
-            raise Fail("timed out: " + what)
-        time.sleep(0.2)
 
 
 def main(build):
