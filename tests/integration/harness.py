@@ -153,6 +153,17 @@ class Env:
         return self.start(name, self.wrap + [
             self.bin("firmware", "core", "wattgate"), "-c", path])
 
+    def one_meter(self, mqtt_port, interval=1):
+        """The common world: one SDM630 "meter" (unit 1) on a TCP simulator, and
+        a site config polling it. Returns (simulator Proc, site dict)."""
+        sim, sim_port = self.sim("sim", ["1:sdm630"], "tcp")
+        site = self.site(mqtt_port, interval=interval,
+                         buses=[{"name": "lan", "type": "tcp", "host": "127.0.0.1",
+                                 "port": sim_port}],
+                         devices=[{"name": "meter", "bus": "lan", "unit": 1,
+                                   "profile": "sdm630"}])
+        return sim, site
+
     def site(self, mqtt_port, buses, devices, interval=1, gateway="gw-test"):
         return {"gateway": gateway, "interval_s": interval,
                 "store": os.path.join(self.dir, "state", "store.db"),

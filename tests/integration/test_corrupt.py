@@ -15,11 +15,7 @@ def main(build):
     with Env(build) as env:
         broker, port = env.mosquitto()
         recv = env.recv(port)
-        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
-        site = env.site(port, buses=[{"name": "lan", "type": "tcp",
-                                      "host": "127.0.0.1", "port": sim_port}],
-                        devices=[{"name": "meter", "bus": "lan", "unit": 1,
-                                  "profile": "sdm630"}])
+        sim, site = env.one_meter(port)
         os.makedirs(os.path.dirname(site["store"]))
         with open(site["store"], "wb") as f:
             f.write(b"\x00garbage from a dying SD card\xff" * 300)

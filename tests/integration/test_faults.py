@@ -172,12 +172,7 @@ def compare_all(log, got):
 
 
 def world(env, port):
-    sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
-    site = env.site(port, interval=INTERVAL_S,
-                    buses=[{"name": "lan", "type": "tcp", "host": "127.0.0.1",
-                            "port": sim_port}],
-                    devices=[{"name": "meter", "bus": "lan", "unit": 1,
-                              "profile": "sdm630"}])
+    sim, site = env.one_meter(port, interval=INTERVAL_S)
     return sim, site
 
 

@@ -17,11 +17,7 @@ OUTAGE = 12         # cycles stored while the broker is down
 def main(build):
     with Env(build) as env:
         port = free_port()
-        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
-        site = env.site(port, buses=[{"name": "lan", "type": "tcp",
-                                      "host": "127.0.0.1", "port": sim_port}],
-                        devices=[{"name": "meter", "bus": "lan", "unit": 1,
-                                  "profile": "sdm630"}])
+        sim, site = env.one_meter(port)
         site["backlog_rate"] = RATE
         gw = env.gateway(site)
         time.sleep(OUTAGE + 0.5)

@@ -88,12 +88,7 @@ def main(build):
         check(os.path.exists(shim), "no shim at %s", shim)
         broker, port = env.mosquitto()
         recv = env.recv(port)
-        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
-        site = env.site(port, interval=INTERVAL_S,
-                        buses=[{"name": "lan", "type": "tcp", "host": "127.0.0.1",
-                                "port": sim_port}],
-                        devices=[{"name": "meter", "bus": "lan", "unit": 1,
-                                  "profile": "sdm630"}])
+        sim, site = env.one_meter(port, interval=INTERVAL_S)
         db = site["store"]
         cfg = os.path.join(env.dir, "site.json")
         with open(cfg, "w") as f:

@@ -31,11 +31,7 @@ def stored_batches(db):
 def main(build):
     with Env(build) as env:
         port = free_port()          # nothing listens here yet
-        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
-        site = env.site(port, buses=[{"name": "lan", "type": "tcp",
-                                      "host": "127.0.0.1", "port": sim_port}],
-                        devices=[{"name": "meter", "bus": "lan", "unit": 1,
-                                  "profile": "sdm630"}])
+        sim, site = env.one_meter(port)
         db = site["store"]
         gw = env.gateway(site, "gw1")
         wait(lambda: os.path.exists(db) and stored_batches(db) >= 3, 30,
