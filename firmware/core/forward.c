@@ -275,6 +275,14 @@ on_acked(void *arg, uint64_t seq)
 	forward_kick(f);
 }
 
+void
+forward_counts(const struct forward *f, struct forward_counts *c)
+{
+	c->sent = f->sent;
+	c->acked = f->acked;
+	c->errors = f->errors;
+}
+
 int
 forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
     const struct uplink_ops *ops, struct forward **out)

@@ -17,6 +17,12 @@ int forward_start(struct loop *l, const struct site_config *cfg, struct store *s
     const struct uplink_ops *ops, struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
+
+struct forward_counts {
+	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */
+};
+
+void forward_counts(const struct forward *f, struct forward_counts *c);
 void forward_stop(struct forward *f);
 
 #endif

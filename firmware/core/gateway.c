@@ -249,6 +249,23 @@ setup_signals(struct gateway *g)
 	return loop_add(g->loop, g->sigfd, EPOLLIN, on_signal, g);
 }
 
+/* What this run did, once at stop: the counted drops and errors in one place. */
+static void
+log_summary(struct gateway *g)
+{
+	const struct collector *c = &g->col;
+	struct forward_counts fc;
+
+	forward_counts(g->fwd, &fc);
+	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
+	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
+	    "%llu ticks missed", (unsigned long long)c->cycles,
+	    (unsigned long long)c->readings, (unsigned long long)c->dropped,
+	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
+	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
+	    (unsigned long long)c->missed);
+}
+
 static void
 teardown(struct gateway *g)
 {
@@ -258,6 +275,8 @@ teardown(struct gateway *g)
 	pollers_stop(g->pollers);	/* hands over what is still queued */
 	if (g->store != NULL)
 		commit(g);
+	if (g->fwd != NULL)
+		log_summary(g);
 	forward_stop(g->fwd);
 	store_close(g->store);
 	for (i = 0; g->devs != NULL && i < g->cfg->n_devices; i++)
