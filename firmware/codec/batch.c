@@ -19,7 +19,7 @@
 #include "firmware/codec/batch_layout.h"
 #include "firmware/codec/varint.h"
 
-#define HDR_FIXED_MAX	(3 + BATCH_GW_MAX + VARINT_MAX + 4 + VARINT_MAX)
+#define HDR_FIXED_MAX	(3 + BATCH_GW_MAX + 2 * VARINT_MAX + 4 + VARINT_MAX)
 
 /* How an encoded column is written: the outcome of col_plan(). */
 struct col_plan {
@@ -534,7 +534,8 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 
 	if (!batch_gw_valid(h->gw) || (h->flags & ~BATCH_F_KNOWN) ||
 	    raw_len > BATCH_BODY_MAX ||
-	    (!(h->flags & BATCH_F_DEFLATE) && body_len != raw_len))
+	    (!(h->flags & BATCH_F_DEFLATE) && body_len != raw_len) ||
+	    ((h->flags & BATCH_F_SPAN) && h->seq_last <= h->seq))
 		return -EINVAL;
 	gl = strlen(h->gw);
 	hdr[n++] = BATCH_VERSION;
@@ -543,6 +544,8 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	memcpy(hdr + n, h->gw, gl);
 	n += gl;
 	n += varint_put(hdr + n, h->seq);
+	if (h->flags & BATCH_F_SPAN)
+		n += varint_put(hdr + n, h->seq_last - h->seq);
 	hdr[n++] = (uint8_t)h->schema_id;
 	hdr[n++] = (uint8_t)(h->schema_id >> 8);
 	hdr[n++] = (uint8_t)(h->schema_id >> 16);

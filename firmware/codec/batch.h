@@ -26,7 +26,8 @@
 /* Header flags */
 #define BATCH_F_DEFLATE		0x01	/* body is raw deflate (RFC 1951) */
 #define BATCH_F_HISTORICAL	0x02	/* backlog, not live */
-#define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL)
+#define BATCH_F_SPAN		0x04	/* merged batch: covers seq..seq_last */
+#define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL | BATCH_F_SPAN)
 
 /* Reading quality */
 enum quality {
@@ -46,6 +47,11 @@ struct reading {
 struct batch_hdr {
 	char gw[BATCH_GW_MAX + 1];
 	uint64_t seq;		/* per gateway, strictly increasing, boot independent */
+	/*
+	 * With BATCH_F_SPAN: the batch stands for every seq in seq..seq_last
+	 * (seq_last > seq), a backlog merged into one batch. Else equal to seq.
+	 */
+	uint64_t seq_last;
 	uint32_t schema_id;
 	uint8_t flags;
 };
@@ -68,8 +74,10 @@ int batch_encode_body(const struct reading *r, size_t n, uint8_t *out,
 /*
  * Header + body: h->flags must include what batch_encode_body() ORed into its
  * flags, raw_len is its *raw_len. body may lie inside out (it is moved).
+ * h->seq_last is read only with BATCH_F_SPAN.
  * Returns 0, -ENOSPC, -EINVAL (bad gateway id, unknown flags, raw_len over
- * BATCH_BODY_MAX, or body_len != raw_len without BATCH_F_DEFLATE).
+ * BATCH_BODY_MAX, body_len != raw_len without BATCH_F_DEFLATE, or
+ * BATCH_F_SPAN with seq_last <= seq).
  */
 int batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
     size_t raw_len, uint8_t *out, size_t cap, size_t *len);
@@ -97,6 +105,14 @@ size_t batch_body_bound(size_t n);
  */
 int batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
     struct reading *out, size_t cap, size_t *n, const char **err);
+
+/*
+ * A body as batch_encode_body() made it (flags: its BATCH_F_DEFLATE; raw_len:
+ * its *raw_len), without a header: what the store keeps, decoded to merge
+ * stored batches. Same outcomes as batch_decode().
+ */
+int batch_decode_body(const uint8_t *body, size_t body_len, size_t raw_len,
+    uint8_t flags, struct reading *out, size_t cap, size_t *n, const char **err);
 
 /*
  * Header only (cheap: for dedupe before decoding; no inflate, no allocation).

@@ -49,6 +49,16 @@ dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
 		return rbuf_fail(r, "header: gateway id: bad character");
 	if (RBUF_VARINT(r, &h->seq, "header: seq") < 0)
 		return -EBADMSG;
+	h->seq_last = h->seq;
+	if (h->flags & BATCH_F_SPAN) {
+		if (RBUF_VARINT(r, &u, "header: span") < 0)
+			return -EBADMSG;
+		if (u == 0)
+			return rbuf_fail(r, "header: span of 0");
+		if (u > UINT64_MAX - h->seq)
+			return rbuf_fail(r, "header: span past the largest seq");
+		h->seq_last = h->seq + u;
+	}
 	for (i = 0; i < 4; i++)
 		if (rbuf_u8(r, &s[i], "header: truncated schema id") < 0)
 			return -EBADMSG;
@@ -437,52 +447,82 @@ dec_layout(struct dec_ctx *c)
 	return 0;
 }
 
-int
-batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
-    struct reading *out, size_t cap, size_t *n, const char **err)
+/* The body of a batch: in[0..len) is raw deflate if flags say so. */
+static int
+dec_body(const uint8_t *in, size_t len, size_t body_len, uint8_t flags,
+    struct reading *out, size_t cap, size_t *n, const char **why)
 {
-	struct rbuf hr = { .p = in, .len = len };
 	struct dec_ctx c = { .out = out, .cap = cap };
-	const char *why = NULL;
 	uint8_t *buf = NULL;
-	size_t body_len;
 	int rc;
 
-	if ((rc = dec_hdr(&hr, h, &body_len)) < 0) {
-		why = hr.err;
-		goto out;
-	}
-	c.r.p = in + hr.pos;
+	c.r.p = in;
 	c.r.len = body_len;
-	if (h->flags & BATCH_F_DEFLATE) {
+	if (body_len > BATCH_BODY_MAX) {
+		*why = "header: body_len over BATCH_BODY_MAX";
+		return -EBADMSG;
+	}
+	if (!(flags & BATCH_F_DEFLATE) && len != body_len) {
+		*why = len > body_len ? "body: trailing bytes" : "body: truncated";
+		return -EBADMSG;
+	}
+	if (flags & BATCH_F_DEFLATE) {
 		/* Also keeps the length within zlib's uInt. */
-		if (len - hr.pos > 2 * (size_t)BATCH_BODY_MAX) {
-			why = "body: deflate stream over 2 * BATCH_BODY_MAX";
-			rc = -EBADMSG;
-			goto out;
+		if (len > 2 * (size_t)BATCH_BODY_MAX) {
+			*why = "body: deflate stream over 2 * BATCH_BODY_MAX";
+			return -EBADMSG;
 		}
 		if ((buf = malloc(body_len + 1)) == NULL) {
-			why = "body: out of memory";
-			rc = -ENOMEM;
-			goto out;
+			*why = "body: out of memory";
+			return -ENOMEM;
 		}
-		rc = dec_inflate(in + hr.pos, len - hr.pos, buf, body_len, &why);
+		rc = dec_inflate(in, len, buf, body_len, why);
 		if (rc < 0)
 			goto out;
 		c.r.p = buf;
 	}
 	if ((rc = dec_layout(&c)) < 0) {
-		why = c.r.err;
+		*why = c.r.err;
 		goto out;
 	}
 	*n = c.n;
 	if (c.n > cap) {
-		why = "more readings than cap";
+		*why = "more readings than cap";
 		rc = -ENOSPC;
 	}
 out:
+	free(buf);
+	return rc;
+}
+
+int
+batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
+    struct reading *out, size_t cap, size_t *n, const char **err)
+{
+	struct rbuf hr = { .p = in, .len = len };
+	const char *why = NULL;
+	size_t body_len;
+	int rc;
+
+	if ((rc = dec_hdr(&hr, h, &body_len)) < 0)
+		why = hr.err;
+	else
+		rc = dec_body(in + hr.pos, len - hr.pos, body_len, h->flags, out, cap,
+		    n, &why);
 	if (err != NULL)
 		*err = why;
-	free(buf);
+	return rc;
+}
+
+int
+batch_decode_body(const uint8_t *body, size_t body_len, size_t raw_len,
+    uint8_t flags, struct reading *out, size_t cap, size_t *n, const char **err)
+{
+	const char *why = NULL;
+	int rc;
+
+	rc = dec_body(body, body_len, raw_len, flags, out, cap, n, &why);
+	if (err != NULL)
+		*err = why;
 	return rc;
 }

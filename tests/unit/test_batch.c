@@ -638,7 +638,7 @@ test_bad_header(void **state)
 	m[0] = 2;
 	expect_bad(m, sizeof(doc_example), "unknown version");
 	m[0] = 1;
-	m[1] = 0x04;
+	m[1] = 0x08;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
 	m[1] = 0x80;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
@@ -696,7 +696,7 @@ test_bad_header(void **state)
 	strcpy(h.gw, "bad id");
 	assert_int_equal(batch_wrap(&h, m, 2, 2, m, sizeof(m), &len), -EINVAL);
 	strcpy(h.gw, "gw");
-	h.flags = 0x08;
+	h.flags = 0x40;
 	assert_int_equal(batch_wrap(&h, m, 2, 2, m, sizeof(m), &len), -EINVAL);
 	h.flags = 0;
 	assert_int_equal(batch_wrap(&h, m, 2, 3, m, sizeof(m), &len), -EINVAL);

@@ -47,7 +47,7 @@ render(const struct batch_hdr *h, const struct schema *s,
 static void
 test_lines(void **state)
 {
-	struct batch_hdr h = { "gw-0001", 17, 0x1a2b3c4d, 0 };
+	struct batch_hdr h = { .gw = "gw-0001", .seq = 17, .schema_id = 0x1a2b3c4d };
 	struct reading r[] = {
 		{ 1763827200000LL, 0, 0, Q_OK, { 23041, -2 } },
 		{ 1763827200000LL, 0, 1, Q_INVALID, { 0, 0 } },
@@ -126,7 +126,7 @@ test_time(void **state)
 static void
 test_check(void **state)
 {
-	struct batch_hdr h = { "gw-0001", 9, 0xdeadbeef, 0 };
+	struct batch_hdr h = { .gw = "gw-0001", .seq = 9, .schema_id = 0xdeadbeef };
 	struct reading ok = { 0, 0, 1, Q_OK, { 1, 0 } };
 	struct reading bad_dev = { 0, 1, 0, Q_OK, { 1, 0 } };
 	struct reading bad_pt = { 0, 0, 2, Q_OK, { 1, 0 } };
@@ -156,7 +156,8 @@ test_check(void **state)
 static void
 test_pending(void **state)
 {
-	struct batch_hdr a = { "gw-a", 1, 0x11, 0 }, b = { "gw-b", 1, 0x22, 0 };
+	struct batch_hdr a = { .gw = "gw-a", .seq = 1, .schema_id = 0x11 },
+	    b = { .gw = "gw-b", .seq = 1, .schema_id = 0x22 };
 	struct pending_item *it;
 	struct pending q;
 	uint8_t data[100];
