@@ -241,6 +241,44 @@ test_format_truncates(void **state)
 	dedupe_free(&d);
 }
 
+/* Merged batches: spans join, fill holes, and a partial overlap is told apart. */
+static void
+test_spans(void **state)
+{
+	struct dedupe d;
+
+	(void)state;
+	dedupe_init(&d, 0);
+	assert_int_equal(dedupe_mark_range(&d, 100, 219), DEDUPE_NEW);
+	assert_int_equal(dedupe_mark(&d, 220), DEDUPE_NEW);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(dedupe_mark_range(&d, 100, 219), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 150, 160), DEDUPE_DUP);
+	assert_int_equal(dedupe_check(&d, 219), DEDUPE_DUP);
+	/* live seqs after a hole, then the span that fills it */
+	assert_int_equal(dedupe_mark(&d, 300), DEDUPE_NEW);
+	gaps_are(&d, "221-299");
+	assert_int_equal(dedupe_mark_range(&d, 230, 239), DEDUPE_NEW);
+	gaps_are(&d, "221-229, 240-299");
+	assert_int_equal(dedupe_mark_range(&d, 240, 299), DEDUPE_NEW);
+	gaps_are(&d, "221-229");
+	assert_int_equal(d.n, 2);
+	assert_int_equal(dedupe_missing(&d), 9);
+	/* partly seen: its new seqs are marked, the old not counted twice */
+	assert_int_equal(dedupe_check_range(&d, 225, 235), DEDUPE_OVERLAP);
+	assert_int_equal(dedupe_mark_range(&d, 215, 305), DEDUPE_OVERLAP);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(dedupe_missing(&d), 0);
+	assert_int_equal(d.seen, 305 - 100 + 1);
+	assert_int_equal(dedupe_mark_range(&d, 0, 99), DEDUPE_NEW);
+	assert_int_equal(dedupe_mark_range(&d, UINT64_MAX - 5, UINT64_MAX),
+	    DEDUPE_NEW);
+	assert_int_equal(dedupe_check_range(&d, UINT64_MAX - 1, UINT64_MAX),
+	    DEDUPE_DUP);
+	assert_int_equal(d.n, 2);
+	dedupe_free(&d);
+}
+
 int
 main(void)
 {
@@ -253,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_floor_compaction),
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_format_truncates),
+		cmocka_unit_test(test_spans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,15 +45,23 @@ find(const struct dedupe *d, uint64_t seq)
 }
 
 int
+dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last)
+{
+	size_t i = find(d, first);
+
+	if (i == d->n || d->r[i].first > last)
+		return DEDUPE_NEW;
+	if (i == 0 && d->gave_up && last <= d->horizon)
+		return DEDUPE_STALE;
+	if (d->r[i].first <= first && d->r[i].last >= last)
+		return DEDUPE_DUP;
+	return DEDUPE_OVERLAP;
+}
+
+int
 dedupe_check(const struct dedupe *d, uint64_t seq)
 {
-	size_t i = find(d, seq);
-
-	if (i == d->n || d->r[i].first > seq)
-		return DEDUPE_NEW;
-	if (i == 0 && d->gave_up && seq <= d->horizon)
-		return DEDUPE_STALE;
-	return DEDUPE_DUP;
+	return dedupe_check_range(d, seq, seq);
 }
 
 /*
@@ -102,38 +110,53 @@ reserve(struct dedupe *d)
 	return 0;
 }
 
+/*
+ * Union of first..last with the ranges: the ranges it touches or adjoins
+ * (r[i..j)) become one, or it is inserted at i if it touches none.
+ */
 int
-dedupe_mark(struct dedupe *d, uint64_t seq)
+dedupe_mark_range(struct dedupe *d, uint64_t first, uint64_t last)
 {
-	int rc = dedupe_check(d, seq);
-	size_t i;
-	int join_prev, join_next;
+	int rc = dedupe_check_range(d, first, last);
+	uint64_t lo = first, hi = last, had = 0;
+	size_t i, j;
 
-	if (rc != DEDUPE_NEW)
+	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP)
 		return rc;
-	i = find(d, seq);
-	/* seq lies strictly between r[i-1] and r[i], so no +1/-1 below wraps. */
-	join_prev = i > 0 && d->r[i - 1].last + 1 == seq;
-	join_next = i < d->n && d->r[i].first - 1 == seq;
-	if (join_prev && join_next) {
-		d->r[i - 1].last = d->r[i].last;
-		memmove(&d->r[i], &d->r[i + 1], (d->n - i - 1) * sizeof(*d->r));
-		d->n--;
-	} else if (join_prev) {
-		d->r[i - 1].last = seq;
-	} else if (join_next) {
-		d->r[i].first = seq;
-	} else {
+	i = find(d, first > 0 ? first - 1 : 0);
+	for (j = i; j < d->n && (d->r[j].first == 0 || d->r[j].first - 1 <= last);
+	    j++) {
+		uint64_t a = d->r[j].first > first ? d->r[j].first : first;
+		uint64_t b = d->r[j].last < last ? d->r[j].last : last;
+
+		if (a <= b)
+			had += b - a + 1;
+		if (d->r[j].first < lo)
+			lo = d->r[j].first;
+		if (d->r[j].last > hi)
+			hi = d->r[j].last;
+	}
+	if (j == i) {
 		if (reserve(d) < 0)
 			return -ENOMEM;
 		memmove(&d->r[i + 1], &d->r[i], (d->n - i) * sizeof(*d->r));
-		d->r[i].first = d->r[i].last = seq;
 		d->n++;
-		if (d->n > d->max)
-			give_up_lowest(d);
+	} else if (j > i + 1) {
+		memmove(&d->r[i + 1], &d->r[j], (d->n - j) * sizeof(*d->r));
+		d->n -= j - i - 1;
 	}
-	d->seen++;
-	return DEDUPE_NEW;
+	d->r[i].first = lo;
+	d->r[i].last = hi;
+	d->seen += last - first + 1 - had;
+	if (d->n > d->max)
+		give_up_lowest(d);
+	return rc;
+}
+
+int
+dedupe_mark(struct dedupe *d, uint64_t seq)
+{
+	return dedupe_mark_range(d, seq, seq);
 }
 
 uint64_t

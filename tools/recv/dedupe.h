@@ -23,6 +23,7 @@
 #define DEDUPE_NEW	0	/* not seen: output it */
 #define DEDUPE_DUP	1	/* already output: drop */
 #define DEDUPE_STALE	2	/* at or below a given-up hole: cannot tell, drop */
+#define DEDUPE_OVERLAP	3	/* a span partly seen: the sender broke its promise */
 
 struct dedupe_range {
 	uint64_t first, last;		/* inclusive */
@@ -49,6 +50,17 @@ int dedupe_check(const struct dedupe *d, uint64_t seq);
  * set changes only for DEDUPE_NEW), or -ENOMEM (nothing changed).
  */
 int dedupe_mark(struct dedupe *d, uint64_t seq);
+
+/*
+ * The same for a span first..last (first <= last), a merged batch: DEDUPE_NEW
+ * if no seq of it was seen, DEDUPE_DUP if all were (in one range), else
+ * DEDUPE_OVERLAP, or DEDUPE_STALE if it lies at or below a given-up hole.
+ * A gateway never sends a seq both alone and in a span, nor in two different
+ * spans, so an overlap means readings arrive twice or were lost.
+ */
+int dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last);
+/* Marks the seqs of the span not seen yet (for NEW and OVERLAP); as above. */
+int dedupe_mark_range(struct dedupe *d, uint64_t first, uint64_t last);
 
 /* Lowest and highest seq seen; 0 if none (check d->seen). */
 uint64_t dedupe_lowest(const struct dedupe *d);

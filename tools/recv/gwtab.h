@@ -28,6 +28,7 @@ struct gw {
 	char name[BATCH_GW_MAX + 1];
 	struct dedupe seqs;
 	uint64_t batches, readings, duplicates, stale;
+	uint64_t overlaps;	/* spans partly seen before: a gateway bug */
 	size_t n_schemas;
 	struct gw_schema *schemas;	/* grows up to GWTAB_MAX_SCHEMAS */
 };

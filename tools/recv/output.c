@@ -161,6 +161,8 @@ output_batch(FILE *f, const struct batch_hdr *h, const struct schema *s,
 		else
 			fputs(",\"value\":null,\"quality\":\"invalid\"", f);
 		fprintf(f, ",\"seq\":%" PRIu64, h->seq);
+		if (h->flags & BATCH_F_SPAN)
+			fprintf(f, ",\"seq_last\":%" PRIu64, h->seq_last);
 		if (h->flags & BATCH_F_HISTORICAL)
 			fputs(",\"historical\":true", f);
 		fputs("}\n", f);

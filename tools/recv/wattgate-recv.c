@@ -108,7 +108,8 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		rv->bad_batches++;
 		return;
 	}
-	if (dedupe_check(&g->seqs, h.seq) != DEDUPE_NEW) {
+	rc = dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP) {
 		g->duplicates++;
 		return;
 	}
@@ -123,7 +124,7 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		stop = 1;
 		return;
 	}
-	if (dedupe_mark(&g->seqs, h.seq) < 0)
+	if (dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
 		warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
 		    h.seq);
 	g->batches++;
@@ -165,8 +166,17 @@ on_batch(struct recv *rv, const char *topic, const char *gw,
 		rv->dropped++;
 		return;
 	}
-	rc = dedupe_check(&g->seqs, h.seq);
-	if (rc != DEDUPE_NEW) {
+	rc = dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	if (rc == DEDUPE_OVERLAP) {
+		/*
+		 * A gateway never sends a seq twice in different batches: printed,
+		 * since dropping could lose readings, and counted in the summary.
+		 */
+		warnx("%s: seq %" PRIu64 "..%" PRIu64 ": partly seen before; "
+		    "printed, some readings may now be printed twice", topic, h.seq,
+		    h.seq_last);
+		g->overlaps++;
+	} else if (rc != DEDUPE_NEW) {
 		if (rc == DEDUPE_STALE)
 			g->stale++;
 		else
@@ -496,6 +506,8 @@ summary(struct recv *rv)
 			    g->name, g->duplicates);
 		if (g->stale)
 			fprintf(stderr, ", stale %" PRIu64, g->stale);
+		if (g->overlaps)
+			fprintf(stderr, ", overlaps %" PRIu64, g->overlaps);
 		fputc('\n', stderr);
 		if (dedupe_missing(&g->seqs) > 0) {
 			dedupe_format_gaps(&g->seqs, gaps, sizeof(gaps));
