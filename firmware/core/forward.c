@@ -24,6 +24,7 @@
 
 #include "firmware/codec/batch.h"
 #include "firmware/core/log.h"
+#include "firmware/store/merge.h"
 
 #define SCHEMAS_SENT_MAX 8
 #define WINDOW		16	/* batches in flight */
@@ -113,6 +114,15 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	size_t len;
 	int rc;
 
+	/*
+	 * A pending batch may still be merged into a span: it is sealed, durably,
+	 * before it can reach the platform (merge.h). Only if on_up's merge failed.
+	 */
+	if (b->pending && (rc = store_merge(f->store, b->seq, b->seq_last, NULL)) < 0) {
+		log_warnx("%s; batch %llu held back", f->store->err,
+		    (unsigned long long)b->seq);
+		return 0;
+	}
 	if ((rc = ensure_schema(f, b->schema_id)) == -EAGAIN)
 		return 0;
 	if (rc < 0) {
@@ -124,8 +134,9 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	memset(&h, 0, sizeof(h));
 	memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
 	h.seq = b->seq;
+	h.seq_last = b->seq_last;
 	h.schema_id = b->schema_id;
-	h.flags = b->flags | extra_flags;
+	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0);
 	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
 	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
 		log_warnx("forward: batch %llu cannot be framed; kept in the store",
@@ -235,7 +246,14 @@ on_up(void *arg)
 {
 	struct forward *f = arg;
 	struct store_stats st;
+	struct merge_result res;
 
+	/* The backlog that built up while down goes out merged, in spans. */
+	if (merge_pending(f->store, 1, &res) < 0)
+		log_warnx("%s; the backlog goes out unmerged", f->store->err);
+	else if (res.made > 0)
+		log_info("backlog: %llu cycles merged into %llu batches",
+		    (unsigned long long)res.merged, (unsigned long long)res.made);
 	f->connected = 1;
 	f->inflight = 0;
 	f->n_sent_schema = 0;
@@ -273,6 +291,12 @@ on_acked(void *arg, uint64_t seq)
 	if (f->inflight > 0)
 		f->inflight--;
 	forward_kick(f);
+}
+
+int
+forward_connected(const struct forward *f)
+{
+	return f != NULL && f->connected;
 }
 
 void

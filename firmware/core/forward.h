@@ -17,6 +17,8 @@ int forward_start(struct loop *l, const struct site_config *cfg, struct store *s
     const struct uplink_ops *ops, struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
+/* 1 while the uplink is connected: what is committed now goes out live. */
+int forward_connected(const struct forward *f);
 
 struct forward_counts {
 	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */

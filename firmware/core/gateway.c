@@ -13,6 +13,7 @@
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
 #include "firmware/core/sched.h"
+#include "firmware/store/merge.h"
 #include "firmware/store/store.h"
 #include "firmware/uplink/uplink.h"
 
@@ -32,6 +33,7 @@ struct collector {
 	uint64_t cycles, readings, overruns, missed;
 	uint64_t dropped;	/* buffer full while the store refused: counted */
 	uint64_t dropped_logged;
+	uint64_t unmerged;	/* readings in pending (never sent) batches */
 };
 
 struct gateway {
@@ -47,6 +49,28 @@ struct gateway {
 	enum gateway_exit exit;
 	int sigfd;
 };
+
+/*
+ * Merge what the link-down cycles left pending into large batches: a full run
+ * now and then during an outage (one extra transaction per ~80 min), all of it
+ * when the link comes back (forward.c).
+ */
+static void
+merge_backlog(struct gateway *g)
+{
+	struct merge_result res;
+
+	if (merge_pending(g->store, 0, &res) < 0) {
+		log_warnx("%s; the backlog stays unmerged for now", g->store->err);
+		return;
+	}
+	g->col.unmerged = res.left;
+	if (res.made > 0 || res.sealed > 0)
+		log_debug("merge: %llu batches into %llu, %llu left as they were, "
+		    "%llu readings still pending", (unsigned long long)res.merged,
+		    (unsigned long long)res.made, (unsigned long long)res.sealed,
+		    (unsigned long long)res.left);
+}
 
 static void
 commit(struct gateway *g)
@@ -84,6 +108,8 @@ commit(struct gateway *g)
 	b.raw_len = raw_len;
 	b.body = c->body;
 	b.body_len = len;
+	/* Committed while the link is down: a backlog batch, to be merged. */
+	b.pending = !forward_connected(g->fwd);
 	if ((rc = store_append(g->store, &b)) < 0) {
 		/* Kept in memory and retried with the next commit. */
 		log_warnx("%s; %zu readings kept in memory", g->store->err, c->n);
@@ -92,6 +118,8 @@ commit(struct gateway *g)
 	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
 	    (long long)c->ts, c->n, (unsigned long long)b.seq, len);
 	c->readings += c->n;
+	if (b.pending && (c->unmerged += c->n) >= MERGE_READINGS)
+		merge_backlog(g);
 	c->n = 0;
 	forward_kick(g->fwd);
 }
@@ -319,6 +347,7 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("no uplink is built into this image");
 		goto out;
 	}
+	merge_backlog(&g);
 	if ((rc = forward_start(g.loop, cfg, g.store, up, &g.fwd)) < 0 ||
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
 	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, on_tick, &g,

@@ -54,7 +54,22 @@ store_append(struct store *s, struct store_batch *b)
 int
 store_peek(struct store *s, uint64_t after_seq, struct store_batch *b)
 {
-	return s->ops->peek(s, after_seq, b);
+	return s->ops->peek(s, after_seq, 0, b);
+}
+
+int
+store_peek_pending(struct store *s, uint64_t after_seq, struct store_batch *b)
+{
+	return s->ops->peek(s, after_seq, 1, b);
+}
+
+int
+store_merge(struct store *s, uint64_t first, uint64_t last,
+    struct store_batch *merged)
+{
+	if (last < first)
+		return -EINVAL;
+	return s->ops->merge(s, first, last, merged);
 }
 
 int

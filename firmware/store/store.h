@@ -16,6 +16,14 @@
 
 struct store_batch {
 	uint64_t seq;		/* assigned by store_append */
+	uint64_t seq_last;	/* > seq for a merged batch (store_merge), else seq */
+	/*
+	 * Never handed to the uplink: may still be merged. Set by the caller of
+	 * store_append for a batch committed while the link is down; cleared by
+	 * store_merge. A batch is sent only once it is not pending, so a seq
+	 * that may have reached the platform is never merged into a span.
+	 */
+	uint8_t pending;
 	uint32_t schema_id;
 	uint8_t flags;		/* BATCH_F_* of the body */
 	int64_t t_first;	/* oldest reading, unix ms */
@@ -30,6 +38,7 @@ struct store_stats {
 	uint64_t readings;
 	uint64_t bytes;		/* body bytes */
 	uint64_t next_seq;	/* what the next append will get */
+	uint64_t pending_readings;	/* in pending batches */
 };
 
 struct store;
@@ -38,7 +47,10 @@ struct store_ops {
 	const char *name;
 	int (*open)(struct store *s, const char *path);
 	int (*append)(struct store *s, struct store_batch *b);
-	int (*peek)(struct store *s, uint64_t after_seq, struct store_batch *b);
+	int (*peek)(struct store *s, uint64_t after_seq, int pending_only,
+	    struct store_batch *b);
+	int (*merge)(struct store *s, uint64_t first, uint64_t last,
+	    struct store_batch *merged);
 	int (*ack)(struct store *s, uint64_t seq);
 	int (*put_schema)(struct store *s, uint32_t id, const char *json);
 	int (*get_schema)(struct store *s, uint32_t id, char **json);
@@ -58,6 +70,16 @@ void store_close(struct store *s);
 int store_append(struct store *s, struct store_batch *b);
 /* The oldest batch with seq > after_seq: 0, -ENOENT if none, -errno. */
 int store_peek(struct store *s, uint64_t after_seq, struct store_batch *b);
+/* The same among pending batches only. */
+int store_peek_pending(struct store *s, uint64_t after_seq, struct store_batch *b);
+/*
+ * In one transaction: the pending batches first..last (consecutive seqs, all
+ * pending, as store_peek_pending returned them) are replaced by merged, which
+ * gets seq = first, seq_last = last and is not pending. With merged NULL they
+ * are kept as they are and only stop being pending. 0 or -errno.
+ */
+int store_merge(struct store *s, uint64_t first, uint64_t last,
+    struct store_batch *merged);
 /*
  * An acknowledged batch: never returned by store_peek again, deleted with the
  * next append's transaction (or at close). Acking an absent seq is not an error.

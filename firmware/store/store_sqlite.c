@@ -19,11 +19,13 @@
 #include "firmware/store/store.h"
 
 #define ACKS_MAX 1024
+#define PEEK_COLUMNS	"seq, coalesce(seq_last, seq), pending, schema_id, flags," \
+	" t_first, n_readings, raw_len, body"
 
 struct sq {
 	sqlite3 *db;
-	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats,
-	    *next;
+	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *seal,
+	    *put_schema, *get_schema, *gc_schema, *stats, *next;
 	uint8_t *body;		/* copy of the last peeked body */
 	size_t body_cap;
 	/*
@@ -48,6 +50,8 @@ static const char schema_sql[] =
 	"PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS batch("
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq_last INTEGER,"		/* NULL: seq */
+	" pending INTEGER NOT NULL DEFAULT 0,"
 	" schema_id INTEGER NOT NULL,"
 	" flags INTEGER NOT NULL,"
 	" t_first INTEGER NOT NULL,"
@@ -69,6 +73,28 @@ static const char schema_sql[] =
 #define CLOCK_VALID_MS INT64_C(1577836800000)	/* 2020-01-01 */
 
 static int sq_fail(struct store *s, const char *what);
+
+/*
+ * A store written before batches could be merged lacks seq_last and pending:
+ * added (after body, so reading them costs more there; such stores drain away).
+ */
+static int
+migrate(struct store *s)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT pending FROM batch", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	if (sqlite3_exec(q->db, "ALTER TABLE batch ADD COLUMN seq_last INTEGER;"
+	    "ALTER TABLE batch ADD COLUMN pending INTEGER NOT NULL DEFAULT 0", NULL,
+	    NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, "adding merge columns");
+	return 0;
+}
 
 static int
 seed_sequence(struct store *s)
@@ -180,6 +206,8 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 		return -EIO;
 	}
 	sqlite3_finalize(st);
+	if ((rc = migrate(s)) < 0)
+		return rc;
 	return seed_sequence(s);
 fail:
 	*is_corrupt = corrupt(q->db);
@@ -237,18 +265,26 @@ sq_open(struct store *s, const char *path)
 	}
 	if (rc < 0)
 		goto fail;
-	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
-	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
-	    (rc = prepare(s, &q->peek, "SELECT seq, schema_id, flags, t_first, n_readings,"
-	    " raw_len, body FROM batch WHERE seq > ? ORDER BY seq LIMIT 1")) < 0 ||
+	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(seq, seq_last, pending,"
+	    " schema_id, flags, t_first, n_readings, raw_len, body)"
+	    " VALUES(?,?,?,?,?,?,?,?,?)")) < 0 ||
+	    (rc = prepare(s, &q->peek, "SELECT " PEEK_COLUMNS " FROM batch WHERE"
+	    " seq > ? ORDER BY seq LIMIT 1")) < 0 ||
+	    (rc = prepare(s, &q->peek_pending, "SELECT " PEEK_COLUMNS " FROM batch"
+	    " WHERE seq > ? AND pending = 1 ORDER BY seq LIMIT 1")) < 0 ||
 	    (rc = prepare(s, &q->del, "DELETE FROM batch WHERE seq = ?")) < 0 ||
+	    (rc = prepare(s, &q->del_range, "DELETE FROM batch WHERE seq BETWEEN ?"
+	    " AND ? AND pending = 1")) < 0 ||
+	    (rc = prepare(s, &q->seal, "UPDATE batch SET pending = 0 WHERE seq BETWEEN"
+	    " ? AND ? AND pending = 1")) < 0 ||
 	    (rc = prepare(s, &q->put_schema, "INSERT OR IGNORE INTO schema(id, json)"
 	    " VALUES(?,?)")) < 0 ||
 	    (rc = prepare(s, &q->get_schema, "SELECT json FROM schema WHERE id = ?")) < 0 ||
 	    (rc = prepare(s, &q->gc_schema, "DELETE FROM schema WHERE id <> ? AND id NOT IN"
 	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
 	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
-	    " coalesce(sum(length(body)),0) FROM batch")) < 0 ||
+	    " coalesce(sum(length(body)),0), coalesce(sum(n_readings * pending),0)"
+	    " FROM batch")) < 0 ||
 	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
 	    " WHERE name='batch'),0)+1")) < 0)
 		goto fail;
@@ -277,34 +313,79 @@ delete_acked(struct store *s)
 	return 0;
 }
 
-/* BEGIN; work (optional append); the pending deletes; COMMIT — or ROLLBACK. */
+/* One row; seq 0 lets SQLite assign it (b->seq gets it), seq_last 0 means seq. */
 static int
-transaction(struct store *s, struct store_batch *b)
+insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = q->ins;
+	int rc;
+
+	if (seq != 0)
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	else
+		sqlite3_bind_null(st, 1);
+	if (seq_last > seq)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq_last);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int(st, 3, b->pending ? 1 : 0);
+	sqlite3_bind_int64(st, 4, b->schema_id);
+	sqlite3_bind_int(st, 5, b->flags);
+	sqlite3_bind_int64(st, 6, b->t_first);
+	sqlite3_bind_int64(st, 7, b->n_readings);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)b->raw_len);
+	sqlite3_bind_blob(st, 9, b->body, (int)b->body_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "append");
+	b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	b->seq_last = seq_last > b->seq ? seq_last : b->seq;
+	return 0;
+}
+
+/* Bind first, last to st and step it once. */
+static int
+range_step(struct store *s, sqlite3_stmt *st, uint64_t first, uint64_t last,
+    const char *what)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)first);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)last);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
+}
+
+struct work {
+	struct store_batch *b;	/* appended (or the merged batch) */
+	uint64_t first, last;	/* merge: the pending batches it replaces */
+	int merge;
+};
+
+/* BEGIN; the work; the pending deletes; COMMIT — or ROLLBACK. */
+static int
+transaction(struct store *s, const struct work *w)
 {
 	struct sq *q = s->priv;
 	int rc;
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
-	if (b != NULL) {
-		sqlite3_stmt *st = q->ins;
-
-		sqlite3_bind_int64(st, 1, b->schema_id);
-		sqlite3_bind_int(st, 2, b->flags);
-		sqlite3_bind_int64(st, 3, b->t_first);
-		sqlite3_bind_int64(st, 4, b->n_readings);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)b->raw_len);
-		sqlite3_bind_blob(st, 6, b->body, (int)b->body_len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		if (rc != SQLITE_DONE) {
-			rc = sq_fail(s, "append");
-			goto rollback;
-		}
-		b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	if (w != NULL && w->merge && w->b == NULL)
+		rc = range_step(s, q->seal, w->first, w->last, "seal");
+	else if (w != NULL && w->merge) {
+		if ((rc = range_step(s, q->del_range, w->first, w->last, "merge")) == 0)
+			rc = insert(s, w->b, w->first, w->last);
 	}
-	if ((rc = delete_acked(s)) < 0)
+	else if (w != NULL)
+		rc = insert(s, w->b, 0, 0);
+	else
+		rc = 0;
+	if (rc != 0 || (rc = delete_acked(s)) < 0)
 		goto rollback;
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = sq_fail(s, "commit");
@@ -320,7 +401,20 @@ rollback:
 static int
 sq_append(struct store *s, struct store_batch *b)
 {
-	return transaction(s, b);
+	struct work w = { .b = b };
+
+	return transaction(s, &w);
+}
+
+static int
+sq_merge(struct store *s, uint64_t first, uint64_t last,
+    struct store_batch *merged)
+{
+	struct work w = { .b = merged, .first = first, .last = last, .merge = 1 };
+
+	if (merged != NULL)
+		merged->pending = 0;
+	return transaction(s, &w);
 }
 
 static int
@@ -335,10 +429,10 @@ is_acked(const struct sq *q, uint64_t seq)
 }
 
 static int
-sq_peek(struct store *s, uint64_t after, struct store_batch *b)
+sq_peek(struct store *s, uint64_t after, int pending_only, struct store_batch *b)
 {
 	struct sq *q = s->priv;
-	sqlite3_stmt *st = q->peek;
+	sqlite3_stmt *st = pending_only ? q->peek_pending : q->peek;
 	const void *body;
 	size_t len;
 	int rc;
@@ -361,13 +455,15 @@ again:
 		return sq_fail(s, "peek");
 	}
 	b->seq = (uint64_t)sqlite3_column_int64(st, 0);
-	b->schema_id = (uint32_t)sqlite3_column_int64(st, 1);
-	b->flags = (uint8_t)sqlite3_column_int(st, 2);
-	b->t_first = sqlite3_column_int64(st, 3);
-	b->n_readings = (uint32_t)sqlite3_column_int64(st, 4);
-	b->raw_len = (size_t)sqlite3_column_int64(st, 5);
-	body = sqlite3_column_blob(st, 6);
-	len = (size_t)sqlite3_column_bytes(st, 6);
+	b->seq_last = (uint64_t)sqlite3_column_int64(st, 1);
+	b->pending = (uint8_t)sqlite3_column_int(st, 2);
+	b->schema_id = (uint32_t)sqlite3_column_int64(st, 3);
+	b->flags = (uint8_t)sqlite3_column_int(st, 4);
+	b->t_first = sqlite3_column_int64(st, 5);
+	b->n_readings = (uint32_t)sqlite3_column_int64(st, 6);
+	b->raw_len = (size_t)sqlite3_column_int64(st, 7);
+	body = sqlite3_column_blob(st, 8);
+	len = (size_t)sqlite3_column_bytes(st, 8);
 	if (len > q->body_cap) {
 		uint8_t *nb = realloc(q->body, len);
 
@@ -452,6 +548,7 @@ sq_stats(struct store *s, struct store_stats *st)
 		st->batches = (uint64_t)sqlite3_column_int64(q->stats, 0);
 		st->readings = (uint64_t)sqlite3_column_int64(q->stats, 1);
 		st->bytes = (uint64_t)sqlite3_column_int64(q->stats, 2);
+		st->pending_readings = (uint64_t)sqlite3_column_int64(q->stats, 3);
 	}
 	sqlite3_reset(q->stats);
 	if (sqlite3_step(q->next) == SQLITE_ROW)
@@ -471,7 +568,10 @@ sq_close(struct store *s)
 		transaction(s, NULL);
 	sqlite3_finalize(q->ins);
 	sqlite3_finalize(q->peek);
+	sqlite3_finalize(q->peek_pending);
 	sqlite3_finalize(q->del);
+	sqlite3_finalize(q->del_range);
+	sqlite3_finalize(q->seal);
 	sqlite3_finalize(q->put_schema);
 	sqlite3_finalize(q->get_schema);
 	sqlite3_finalize(q->gc_schema);
@@ -487,6 +587,7 @@ const struct store_ops store_sqlite_ops = {
 	.open = sq_open,
 	.append = sq_append,
 	.peek = sq_peek,
+	.merge = sq_merge,
 	.ack = sq_ack,
 	.put_schema = sq_put_schema,
 	.get_schema = sq_get_schema,
