@@ -30,6 +30,26 @@
 #define WINDOW		16	/* batches in flight */
 #define LIVE_RESERVE	4	/* window slots the backlog leaves free */
 
+/*
+ * One drain of the backlog, from link-up to the PUBACK of its last batch, and
+ * the live batches acknowledged meanwhile: logged when it ends, so the cost
+ * of a drain for live data is visible in the field (and in tools/bench).
+ */
+struct drain {
+	int active;
+	int64_t started;	/* CLOCK_MONOTONIC ms */
+	int64_t started_wall, ended_wall;
+	uint64_t readings, batches, bytes;
+	/*
+	 * Live batches polled or acknowledged during the drain; reported once the
+	 * first live batch polled after it is acknowledged.
+	 */
+	int watch;
+	uint64_t live;
+	int64_t live_max_ms;	/* their worst poll -> PUBACK */
+	int64_t live_ms[64];	/* and the first 64 of them, for percentiles */
+};
+
 struct forward {
 	const struct site_config *cfg;
 	struct store *store;
@@ -41,6 +61,13 @@ struct forward {
 	uint64_t backlog_cursor;	/* highest backlog seq handed to the uplink */
 	int backlog_done;	/* nothing below live_from left to send */
 	unsigned inflight;
+	struct flight {
+		uint64_t seq;
+		int64_t t_first;	/* poll time of a live batch (wall ms) */
+		uint32_t n_readings;
+		int historical;
+	} flight[WINDOW];
+	struct drain drain;
 	/* token bucket for the backlog, in readings */
 	double tokens;
 	int64_t tokens_at;	/* CLOCK_MONOTONIC ms of the last refill */
@@ -59,6 +86,15 @@ mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -146,6 +182,12 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	}
 	switch (f->up.ops->send_batch(&f->up, f->buf, len, b->seq)) {
 	case UPLINK_OK:
+		f->flight[f->inflight].seq = b->seq;
+		f->flight[f->inflight].t_first = b->t_first;
+		f->flight[f->inflight].n_readings = b->n_readings;
+		f->flight[f->inflight].historical = extra_flags & BATCH_F_HISTORICAL;
+		if (f->flight[f->inflight].historical)
+			f->drain.bytes += len;
 		f->sent++;
 		f->inflight++;
 		return 1;
@@ -247,6 +289,7 @@ on_up(void *arg)
 	struct forward *f = arg;
 	struct store_stats st;
 	struct merge_result res;
+	int64_t t0 = mono_ms();
 
 	/* The backlog that built up while down goes out merged, in spans. */
 	if (merge_pending(f->store, 1, &res) < 0)
@@ -258,6 +301,10 @@ on_up(void *arg)
 	f->inflight = 0;
 	f->n_sent_schema = 0;
 	f->live_from = store_stats(f->store, &st) == 0 ? st.next_seq : 0;
+	memset(&f->drain, 0, sizeof(f->drain));
+	f->drain.active = st.batches > 0;
+	f->drain.started = t0;
+	f->drain.started_wall = wall_ms();
 	f->live_cursor = f->live_from > 0 ? f->live_from - 1 : 0;
 	f->backlog_cursor = 0;
 	f->backlog_done = 0;
@@ -279,18 +326,91 @@ on_down(void *arg)
 	}
 }
 
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The backlog is out when nothing of it is left to send or in flight. */
+static void
+drain_check(struct forward *f)
+{
+	struct drain *d = &f->drain;
+	size_t i;
+
+	if (!d->active || !f->backlog_done)
+		return;
+	for (i = 0; i < f->inflight; i++)
+		if (f->flight[i].historical)
+			return;
+	d->active = 0;
+	if (d->batches == 0)
+		return;
+	d->ended_wall = wall_ms();
+	d->watch = 1;
+	log_info("backlog drained: %llu readings in %llu batches, %llu bytes, %lld "
+	    "ms", (unsigned long long)d->readings, (unsigned long long)d->batches,
+	    (unsigned long long)d->bytes, (long long)(mono_ms() - d->started));
+}
+
+/* A live batch polled at t_first was acknowledged ms later. */
+static void
+drain_live(struct drain *d, int64_t t_first, int64_t ms)
+{
+	int64_t p50 = 0, p99 = 0;
+	size_t n;
+
+	if (d->active || (d->watch && t_first <= d->ended_wall)) {
+		if (d->live < 64)
+			d->live_ms[d->live] = ms;
+		if (ms > d->live_max_ms)
+			d->live_max_ms = ms;
+		d->live++;
+		return;
+	}
+	if (!d->watch)
+		return;
+	d->watch = 0;
+	n = d->live < 64 ? (size_t)d->live : 64;
+	if (n > 0) {
+		qsort(d->live_ms, n, sizeof(d->live_ms[0]), cmp_i64);
+		p50 = d->live_ms[n / 2];
+		p99 = d->live_ms[(n * 99) / 100];
+	}
+	log_info("live during the drain: %llu batches, poll to PUBACK p50 %lld ms, "
+	    "p99 %lld ms, max %lld ms", (unsigned long long)d->live, (long long)p50,
+	    (long long)p99, (long long)d->live_max_ms);
+}
+
 static void
 on_acked(void *arg, uint64_t seq)
 {
 	struct forward *f = arg;
+	struct drain *d = &f->drain;
+	unsigned i;
 	int rc;
 
 	if ((rc = store_ack(f->store, seq)) < 0)
 		log_warnx("%s", f->store->err);
 	f->acked++;
-	if (f->inflight > 0)
-		f->inflight--;
+	for (i = 0; i < f->inflight && f->flight[i].seq != seq; i++)
+		;
+	if (i < f->inflight) {
+		struct flight *fl = &f->flight[i];
+
+		if (fl->historical) {
+			d->readings += fl->n_readings;
+			d->batches++;
+		} else {
+			drain_live(d, fl->t_first, wall_ms() - fl->t_first);
+		}
+		f->flight[i] = f->flight[--f->inflight];
+	}
 	forward_kick(f);
+	drain_check(f);
 }
 
 int
