@@ -320,7 +320,8 @@ static int
 parse_root(struct ctx *x, json_t *root, struct site_config *c)
 {
 	static const char *const keys[] = { "gateway", "interval_s", "backlog_rate",
-		"store", "profiles", "mqtt", "buses", "devices", NULL };
+		"store", "store_max_mb", "store_max_days", "profiles", "mqtt", "buses",
+		"devices", NULL };
 	json_t *v;
 	size_t i, nb, nd;
 	int rc;
@@ -341,6 +342,15 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	c->backlog_rate = 5000;
 	if ((rc = get_uint(x, "backlog_rate", root, "backlog_rate", 0, 0, 10000000,
 	    &c->backlog_rate)) < 0)
+		return rc;
+	/* A 4 GB card: the system, two A/B images and logs leave room for this. */
+	c->store_max_mb = 512;
+	if ((rc = get_uint(x, "store_max_mb", root, "store_max_mb", 0, 1, 1048576,
+	    &c->store_max_mb)) < 0)
+		return rc;
+	c->store_max_days = 365;
+	if ((rc = get_uint(x, "store_max_days", root, "store_max_days", 0, 1, 3650,
+	    &c->store_max_days)) < 0)
 		return rc;
 	if (3600 % c->interval_s != 0)
 		return fail(x, "interval_s", "%u does not divide an hour, so cycles would "

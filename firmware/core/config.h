@@ -48,6 +48,8 @@ struct site_config {
 	unsigned interval_s;
 	unsigned backlog_rate;		/* readings/s for draining the backlog; 0: no limit */
 	char store[CFG_PATH_MAX];
+	unsigned store_max_mb;		/* budget of stored batch bytes */
+	unsigned store_max_days;	/* readings older than this are evicted */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
 	size_t n_buses;

@@ -75,6 +75,7 @@ struct forward {
 	int pace_armed;
 	uint32_t sent_schema[SCHEMAS_SENT_MAX];
 	size_t n_sent_schema;
+	char *metrics;		/* latest counters not sent yet */
 	uint8_t *buf;		/* wrapped batch */
 	size_t cap;
 	uint64_t sent, acked, errors;
@@ -124,6 +125,8 @@ ensure_schema(struct forward *f, uint32_t id)
 	f->sent_schema[f->n_sent_schema++] = id;
 	return 0;
 }
+
+static void send_metrics(struct forward *f);
 
 static int
 grow(struct forward *f, size_t need)
@@ -310,6 +313,7 @@ on_up(void *arg)
 	f->backlog_done = 0;
 	f->tokens = 0;
 	f->tokens_at = mono_ms();
+	send_metrics(f);
 	forward_kick(f);
 }
 
@@ -413,6 +417,28 @@ on_acked(void *arg, uint64_t seq)
 	drain_check(f);
 }
 
+static void
+send_metrics(struct forward *f)
+{
+	if (f->metrics != NULL && f->connected &&
+	    f->up.ops->send_metrics(&f->up, f->metrics) == UPLINK_OK) {
+		free(f->metrics);
+		f->metrics = NULL;
+	}
+}
+
+void
+forward_metrics(struct forward *f, const char *json)
+{
+	char *m;
+
+	if (f == NULL || (m = strdup(json)) == NULL)
+		return;
+	free(f->metrics);
+	f->metrics = m;
+	send_metrics(f);
+}
+
 int
 forward_connected(const struct forward *f)
 {
@@ -466,6 +492,7 @@ forward_stop(struct forward *f)
 		loop_del(f->loop, f->pace_fd);
 		close(f->pace_fd);
 	}
+	free(f->metrics);
 	free(f->buf);
 	free(f);
 }

@@ -17,6 +17,8 @@ int forward_start(struct loop *l, const struct site_config *cfg, struct store *s
     const struct uplink_ops *ops, struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
+/* Report counters (a JSON object): sent now if connected, else at the next up. */
+void forward_metrics(struct forward *f, const char *json);
 /* 1 while the uplink is connected: what is committed now goes out live. */
 int forward_connected(const struct forward *f);
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,6 +14,7 @@
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
 #include "firmware/core/sched.h"
+#include "firmware/store/budget.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/store.h"
 #include "firmware/uplink/uplink.h"
@@ -34,6 +36,7 @@ struct collector {
 	uint64_t dropped;	/* buffer full while the store refused: counted */
 	uint64_t dropped_logged;
 	uint64_t unmerged;	/* readings in pending (never sent) batches */
+	struct budget_counts budget;	/* what the store budget removed */
 };
 
 struct gateway {
@@ -70,6 +73,36 @@ merge_backlog(struct gateway *g)
 		    "%llu readings still pending", (unsigned long long)res.merged,
 		    (unsigned long long)res.made, (unsigned long long)res.sealed,
 		    (unsigned long long)res.left);
+}
+
+/*
+ * The store budget after each commit; what it removed is logged there and
+ * reported to the platform as the retained metrics message.
+ */
+static void
+apply_budget(struct gateway *g)
+{
+	struct collector *c = &g->col;
+	struct budget_counts before = c->budget;
+	int64_t now = sched_now_ms();
+	char json[320];
+
+	/* No age limit while the clock cannot be trusted (no RTC, before NTP). */
+	if (budget_apply(g->store, (uint64_t)g->cfg->store_max_mb << 20,
+	    (int64_t)g->cfg->store_max_days * 86400000, now > INT64_C(1577836800000) ?
+	    now : 0, &c->budget) < 0)
+		log_warnx("%s; store budget not applied", g->store->err);
+	if (memcmp(&before, &c->budget, sizeof(before)) == 0)
+		return;
+	snprintf(json, sizeof(json), "{\"store\":{\"thinned_batches\":%llu,"
+	    "\"thinned_readings\":%llu,\"evicted_batches\":%llu,"
+	    "\"evicted_readings\":%llu,\"max_mb\":%u,\"max_days\":%u}}",
+	    (unsigned long long)c->budget.thinned_batches,
+	    (unsigned long long)c->budget.thinned_readings,
+	    (unsigned long long)c->budget.evicted_batches,
+	    (unsigned long long)c->budget.evicted_readings, g->cfg->store_max_mb,
+	    g->cfg->store_max_days);
+	forward_metrics(g->fwd, json);
 }
 
 static void
@@ -121,6 +154,7 @@ commit(struct gateway *g)
 	if (b.pending && (c->unmerged += c->n) >= MERGE_READINGS)
 		merge_backlog(g);
 	c->n = 0;
+	apply_budget(g);
 	forward_kick(g->fwd);
 }
 
@@ -287,11 +321,14 @@ log_summary(struct gateway *g)
 	forward_counts(g->fwd, &fc);
 	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
 	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
-	    "%llu ticks missed", (unsigned long long)c->cycles,
+	    "%llu ticks missed; store budget: %llu readings thinned, %llu evicted",
+	    (unsigned long long)c->cycles,
 	    (unsigned long long)c->readings, (unsigned long long)c->dropped,
 	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
 	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
-	    (unsigned long long)c->missed);
+	    (unsigned long long)c->missed,
+	    (unsigned long long)c->budget.thinned_readings,
+	    (unsigned long long)c->budget.evicted_readings);
 }
 
 static void

@@ -73,6 +73,12 @@ store_merge(struct store *s, uint64_t first, uint64_t last,
 }
 
 int
+store_rewrite(struct store *s, uint64_t seq, const struct store_batch *b)
+{
+	return s->ops->rewrite(s, seq, b);
+}
+
+int
 store_ack(struct store *s, uint64_t seq)
 {
 	return s->ops->ack(s, seq);

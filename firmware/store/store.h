@@ -24,6 +24,7 @@ struct store_batch {
 	 * that may have reached the platform is never merged into a span.
 	 */
 	uint8_t pending;
+	uint8_t thinned;	/* downsampled once by the budget (budget.h) */
 	uint32_t schema_id;
 	uint8_t flags;		/* BATCH_F_* of the body */
 	int64_t t_first;	/* oldest reading, unix ms */
@@ -51,6 +52,7 @@ struct store_ops {
 	    struct store_batch *b);
 	int (*merge)(struct store *s, uint64_t first, uint64_t last,
 	    struct store_batch *merged);
+	int (*rewrite)(struct store *s, uint64_t seq, const struct store_batch *b);
 	int (*ack)(struct store *s, uint64_t seq);
 	int (*put_schema)(struct store *s, uint32_t id, const char *json);
 	int (*get_schema)(struct store *s, uint32_t id, char **json);
@@ -80,6 +82,12 @@ int store_peek_pending(struct store *s, uint64_t after_seq, struct store_batch *
  */
 int store_merge(struct store *s, uint64_t first, uint64_t last,
     struct store_batch *merged);
+/*
+ * The budget's tool: batch seq gets b's body (flags, t_first, n_readings,
+ * raw_len, body) and is marked thinned, keeping its seqs; with b NULL it is
+ * deleted. One transaction. 0 or -errno.
+ */
+int store_rewrite(struct store *s, uint64_t seq, const struct store_batch *b);
 /*
  * An acknowledged batch: never returned by store_peek again, deleted with the
  * next append's transaction (or at close). Acking an absent seq is not an error.

@@ -20,11 +20,11 @@
 
 #define ACKS_MAX 1024
 #define PEEK_COLUMNS	"seq, coalesce(seq_last, seq), pending, schema_id, flags," \
-	" t_first, n_readings, raw_len, body"
+	" t_first, n_readings, raw_len, body, thinned"
 
 struct sq {
 	sqlite3 *db;
-	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *seal,
+	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *del_range_any, *seal, *thin,
 	    *put_schema, *get_schema, *gc_schema, *stats, *next;
 	uint8_t *body;		/* copy of the last peeked body */
 	size_t body_cap;
@@ -52,6 +52,7 @@ static const char schema_sql[] =
 	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" seq_last INTEGER,"		/* NULL: seq */
 	" pending INTEGER NOT NULL DEFAULT 0,"
+	" thinned INTEGER NOT NULL DEFAULT 0,"
 	" schema_id INTEGER NOT NULL,"
 	" flags INTEGER NOT NULL,"
 	" t_first INTEGER NOT NULL,"
@@ -84,13 +85,14 @@ migrate(struct store *s)
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(q->db, "SELECT pending FROM batch", -1, &st, NULL) ==
+	if (sqlite3_prepare_v2(q->db, "SELECT thinned FROM batch", -1, &st, NULL) ==
 	    SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
 	if (sqlite3_exec(q->db, "ALTER TABLE batch ADD COLUMN seq_last INTEGER;"
-	    "ALTER TABLE batch ADD COLUMN pending INTEGER NOT NULL DEFAULT 0", NULL,
+	    "ALTER TABLE batch ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
+	    "ALTER TABLE batch ADD COLUMN thinned INTEGER NOT NULL DEFAULT 0", NULL,
 	    NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "adding merge columns");
 	return 0;
@@ -275,6 +277,10 @@ sq_open(struct store *s, const char *path)
 	    (rc = prepare(s, &q->del, "DELETE FROM batch WHERE seq = ?")) < 0 ||
 	    (rc = prepare(s, &q->del_range, "DELETE FROM batch WHERE seq BETWEEN ?"
 	    " AND ? AND pending = 1")) < 0 ||
+	    (rc = prepare(s, &q->del_range_any, "DELETE FROM batch WHERE seq BETWEEN ?"
+	    " AND ?")) < 0 ||
+	    (rc = prepare(s, &q->thin, "UPDATE batch SET thinned = 1, flags = ?,"
+	    " t_first = ?, n_readings = ?, raw_len = ?, body = ? WHERE seq = ?")) < 0 ||
 	    (rc = prepare(s, &q->seal, "UPDATE batch SET pending = 0 WHERE seq BETWEEN"
 	    " ? AND ? AND pending = 1")) < 0 ||
 	    (rc = prepare(s, &q->put_schema, "INSERT OR IGNORE INTO schema(id, json)"
@@ -364,7 +370,28 @@ struct work {
 	struct store_batch *b;	/* appended (or the merged batch) */
 	uint64_t first, last;	/* merge: the pending batches it replaces */
 	int merge;
+	const struct store_batch *thin;	/* rewrite of batch first; */
+	int drop;			/* or its delete */
 };
+
+static int
+thin(struct store *s, uint64_t seq, const struct store_batch *b)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = q->thin;
+	int rc;
+
+	sqlite3_bind_int(st, 1, b->flags);
+	sqlite3_bind_int64(st, 2, b->t_first);
+	sqlite3_bind_int64(st, 3, b->n_readings);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)b->raw_len);
+	sqlite3_bind_blob(st, 5, b->body, (int)b->body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)seq);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "rewrite");
+}
 
 /* BEGIN; the work; the pending deletes; COMMIT — or ROLLBACK. */
 static int
@@ -375,7 +402,11 @@ transaction(struct store *s, const struct work *w)
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
-	if (w != NULL && w->merge && w->b == NULL)
+	if (w != NULL && w->thin != NULL)
+		rc = thin(s, w->first, w->thin);
+	else if (w != NULL && w->drop)
+		rc = range_step(s, q->del_range_any, w->first, w->first, "evict");
+	else if (w != NULL && w->merge && w->b == NULL)
 		rc = range_step(s, q->seal, w->first, w->last, "seal");
 	else if (w != NULL && w->merge) {
 		if ((rc = range_step(s, q->del_range, w->first, w->last, "merge")) == 0)
@@ -402,6 +433,14 @@ static int
 sq_append(struct store *s, struct store_batch *b)
 {
 	struct work w = { .b = b };
+
+	return transaction(s, &w);
+}
+
+static int
+sq_rewrite(struct store *s, uint64_t seq, const struct store_batch *b)
+{
+	struct work w = { .first = seq, .thin = b, .drop = b == NULL };
 
 	return transaction(s, &w);
 }
@@ -462,6 +501,7 @@ again:
 	b->t_first = sqlite3_column_int64(st, 5);
 	b->n_readings = (uint32_t)sqlite3_column_int64(st, 6);
 	b->raw_len = (size_t)sqlite3_column_int64(st, 7);
+	b->thinned = (uint8_t)sqlite3_column_int(st, 9);
 	body = sqlite3_column_blob(st, 8);
 	len = (size_t)sqlite3_column_bytes(st, 8);
 	if (len > q->body_cap) {
@@ -572,6 +612,8 @@ sq_close(struct store *s)
 	sqlite3_finalize(q->del);
 	sqlite3_finalize(q->del_range);
 	sqlite3_finalize(q->seal);
+	sqlite3_finalize(q->thin);
+	sqlite3_finalize(q->del_range_any);
 	sqlite3_finalize(q->put_schema);
 	sqlite3_finalize(q->get_schema);
 	sqlite3_finalize(q->gc_schema);
@@ -588,6 +630,7 @@ const struct store_ops store_sqlite_ops = {
 	.append = sq_append,
 	.peek = sq_peek,
 	.merge = sq_merge,
+	.rewrite = sq_rewrite,
 	.ack = sq_ack,
 	.put_schema = sq_put_schema,
 	.get_schema = sq_get_schema,

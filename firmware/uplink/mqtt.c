@@ -4,7 +4,8 @@
  * thread of libmosquitto's own.
  *
  * Topics (docs/mqtt.md): <prefix>/<gw>/b batches (QoS 1), <prefix>/<gw>/s/<id>
- * schemas (QoS 1, retained), <prefix>/<gw>/status "online"/"offline" (retained,
+ * schemas (QoS 1, retained), <prefix>/<gw>/metrics (JSON counters, QoS 1,
+ * retained), <prefix>/<gw>/status "online"/"offline" (retained,
  * the offline one as the Last Will).
  *
  * Resends come from the store, never from libmosquitto's own queue: on every
@@ -324,6 +325,20 @@ mqtt_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
 }
 
 static enum uplink_result
+mqtt_send_metrics(struct uplink *u, const char *json)
+{
+	struct mqtt *q = u->priv;
+	char topic[192];
+
+	if (!q->connected)
+		return UPLINK_RETRY;
+	snprintf(topic, sizeof(topic), "%s/%s/metrics", u->cfg->mqtt.prefix,
+	    u->cfg->gateway);
+	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
+	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
+}
+
+static enum uplink_result
 mqtt_send_schema(struct uplink *u, uint32_t id, const char *json)
 {
 	struct mqtt *q = u->priv;
@@ -376,5 +391,6 @@ const struct uplink_ops mqtt_uplink_ops = {
 	.start = mqtt_start,
 	.send_batch = mqtt_send_batch,
 	.send_schema = mqtt_send_schema,
+	.send_metrics = mqtt_send_metrics,
 	.stop = mqtt_stop,
 };

@@ -38,6 +38,8 @@ struct uplink_ops {
 	/* The schema batches with this id refer to; sent before them, after each up. */
 	enum uplink_result (*send_schema)(struct uplink *u, uint32_t id,
 	    const char *json);
+	/* The gateway's counters as a JSON object (retained: the latest stands). */
+	enum uplink_result (*send_metrics)(struct uplink *u, const char *json);
 	/* Stop, flushing a clean disconnect if connected. */
 	void (*stop)(struct uplink *u);
 };
