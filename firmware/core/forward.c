@@ -150,6 +150,17 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	return 0;
 }
 
+int
+forward_send_volatile(struct forward *f, const struct store_batch *b)
+{
+	if (!f->connected || f->inflight >= WINDOW)
+		return 0;
+	/* Its schema must be on this connection already: nothing is set aside. */
+	if (ensure_schema(f, b->schema_id) < 0)
+		return 0;
+	return send_one(f, b, BATCH_F_VOLATILE);
+}
+
 /* Refill; 1 if a batch of n readings may go now, else arm the pacing timer. */
 static int
 take_tokens(struct forward *f, uint32_t n)
@@ -267,11 +278,13 @@ on_acked(void *arg, uint64_t seq)
 	struct forward *f = arg;
 	int rc;
 
+	if (f->inflight > 0)
+		f->inflight--;
+	if (seq == 0)
+		return;		/* volatile: nothing stored to ack, nothing new */
 	if ((rc = store_ack(f->store, seq)) < 0)
 		log_warnx("%s", f->store->err);
 	f->acked++;
-	if (f->inflight > 0)
-		f->inflight--;
 	forward_kick(f);
 }
 

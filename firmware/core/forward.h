@@ -17,6 +17,11 @@ int forward_start(struct loop *l, const struct site_config *cfg, struct store *s
     const struct uplink_ops *ops, struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
+/*
+ * A batch held in memory (store refusing writes) sent live now, with
+ * BATCH_F_VOLATILE and seq 0. 1 if it went, 0 if not now. Not resent.
+ */
+int forward_send_volatile(struct forward *f, const struct store_batch *b);
 
 struct forward_counts {
 	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */

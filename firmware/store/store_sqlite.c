@@ -8,6 +8,7 @@
  * the receiver deduplicates on it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,13 +16,26 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "firmware/store/store.h"
 
 #define ACKS_MAX 1024
 
+/*
+ * A full disk locks a WAL store up completely: even a DELETE needs new WAL
+ * frames (measured on a full tmpfs: SQLITE_FULL for INSERT and DELETE alike).
+ * So a reserve file of this size is kept beside the database and released
+ * when the disk is full: then the deletes commit and a TRUNCATE checkpoint
+ * gives the WAL's space (up to ~1 MiB at 1 KiB pages) back; after that the
+ * reserve is taken again.
+ */
+#define RESERVE_BYTES	(64 * 1024)
+
 struct sq {
-	sqlite3 *db;
+	char path[PATH_MAX];
+	char reserve[PATH_MAX + 16];
+	sqlite3 *db;		/* NULL after a failed write: reopened on the next */
 	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats,
 	    *next;
 	uint8_t *body;		/* copy of the last peeked body */
@@ -93,13 +107,20 @@ seed_sequence(struct store *s)
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
 }
 
+/* -ENOSPC disk full, -EROFS read-only, else -EIO: the caller's policy differs. */
 static int
 sq_fail(struct store *s, const char *what)
 {
 	struct sq *q = s->priv;
+	int e = q && q->db ? sqlite3_errcode(q->db) : SQLITE_NOMEM;
+	int x = q && q->db ? sqlite3_system_errno(q->db) : 0;
 
 	snprintf(s->err, sizeof(s->err), "store: %s: %s", what,
 	    q && q->db ? sqlite3_errmsg(q->db) : "out of memory");
+	if (e == SQLITE_FULL || x == ENOSPC)
+		return -ENOSPC;
+	if (e == SQLITE_READONLY || x == EROFS)
+		return -EROFS;
 	return -EIO;
 }
 
@@ -141,6 +162,8 @@ prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 }
 
 static void sq_close(struct store *s);
+static int prepare_all(struct store *s);
+static void take_reserve(struct sq *q);
 
 /* Corruption, as opposed to I/O trouble or a full disk: only this is quarantined. */
 static int
@@ -220,6 +243,12 @@ sq_open(struct store *s, const char *path)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -ENOMEM;
 	s->priv = q;
+	if (snprintf(q->path, sizeof(q->path), "%s", path) >= (int)sizeof(q->path)) {
+		snprintf(s->err, sizeof(s->err), "store: %s: path too long", path);
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	snprintf(q->reserve, sizeof(q->reserve), "%s-reserve", path);
 	if ((rc = make_parent(path)) < 0) {
 		snprintf(s->err, sizeof(s->err), "store: %s: cannot create its directory: %s",
 		    path, strerror(-rc));
@@ -235,8 +264,22 @@ sq_open(struct store *s, const char *path)
 		}
 		rc = open_db(s, path, &is_corrupt);
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = prepare_all(s)) < 0)
 		goto fail;
+	take_reserve(q);
+	return 0;
+fail:
+	sq_close(s);
+	s->priv = NULL;
+	return rc;
+}
+
+static int
+prepare_all(struct store *s)
+{
+	struct sq *q = s->priv;
+	int rc;
+
 	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
 	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
 	    (rc = prepare(s, &q->peek, "SELECT seq, schema_id, flags, t_first, n_readings,"
@@ -251,12 +294,74 @@ sq_open(struct store *s, const char *path)
 	    " coalesce(sum(length(body)),0) FROM batch")) < 0 ||
 	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
 	    " WHERE name='batch'),0)+1")) < 0)
-		goto fail;
+		return rc;
 	return 0;
-fail:
-	sq_close(s);
-	s->priv = NULL;
-	return rc;
+}
+
+/* Statements and connection go; the pending acks stay for the next open. */
+static void
+release(struct sq *q)
+{
+	sqlite3_stmt **st[] = { &q->ins, &q->peek, &q->del, &q->put_schema,
+	    &q->get_schema, &q->gc_schema, &q->stats, &q->next };
+	size_t i;
+
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
+	sqlite3_close(q->db);
+	q->db = NULL;
+}
+
+/*
+ * After a failed write the files are closed (see store.h); each later call
+ * tries to open them again. A database that has turned corrupt meanwhile is
+ * not quarantined here: the next start does that.
+ */
+static int
+reopen(struct store *s)
+{
+	struct sq *q = s->priv;
+	int rc, is_corrupt;
+
+	if (q->db != NULL)
+		return 0;
+	if ((rc = open_db(s, q->path, &is_corrupt)) < 0 ||
+	    (rc = prepare_all(s)) < 0) {
+		release(q);
+		return rc;
+	}
+	return 0;
+}
+
+/* Best effort: without it a full disk can still be survived, only less well. */
+static void
+take_reserve(struct sq *q)
+{
+	int fd;
+
+	if (access(q->reserve, F_OK) == 0)
+		return;
+	if ((fd = open(q->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return;
+	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0) {
+		close(fd);
+		unlink(q->reserve);
+		return;
+	}
+	close(fd);
+}
+
+static int
+is_acked(const struct sq *q, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < q->n_acked; i++)
+		if (q->acked[i] == seq)
+			return 1;
+	return 0;
 }
 
 /* The pending deletes, inside the caller's transaction. */
@@ -277,16 +382,18 @@ delete_acked(struct store *s)
 	return 0;
 }
 
-/* BEGIN; work (optional append); the pending deletes; COMMIT — or ROLLBACK. */
+/* BEGIN; n appends; the pending deletes; COMMIT — or ROLLBACK. */
 static int
-transaction(struct store *s, struct store_batch *b)
+transaction(struct store *s, struct store_batch *bv, size_t n)
 {
 	struct sq *q = s->priv;
+	size_t i;
 	int rc;
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
-	if (b != NULL) {
+	for (i = 0; i < n; i++) {
+		struct store_batch *b = &bv[i];
 		sqlite3_stmt *st = q->ins;
 
 		sqlite3_bind_int64(st, 1, b->schema_id);
@@ -318,20 +425,88 @@ rollback:
 }
 
 static int
-sq_append(struct store *s, struct store_batch *b)
+sq_append(struct store *s, struct store_batch *b, size_t n)
 {
-	return transaction(s, b);
+	struct sq *q = s->priv;
+	int rc;
+
+	if ((rc = reopen(s)) < 0)
+		return rc;
+	if ((rc = transaction(s, b, n)) < 0)
+		release(q);
+	return rc;
 }
 
+/*
+ * The oldest unacknowledged batches, until min_bytes of bodies: one SELECT
+ * walks them in seq order, one DELETE takes them (and the pending acks) in
+ * the same transaction. Then the reserve goes back to the file system for the
+ * checkpoint that truncates the WAL, and is taken again.
+ */
 static int
-is_acked(const struct sq *q, uint64_t seq)
+sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
 {
-	size_t i;
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = NULL;
+	uint64_t bytes = 0, last = 0;
+	int rc;
 
-	for (i = 0; i < q->n_acked; i++)
-		if (q->acked[i] == seq)
-			return 1;
-	return 0;
+	if ((rc = reopen(s)) < 0)
+		return rc;
+	unlink(q->reserve);
+	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "evict");
+		goto out;
+	}
+	if (min_bytes > 0) {
+		if (sqlite3_prepare_v2(q->db, "SELECT seq, n_readings, length(body)"
+		    " FROM batch ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+			rc = sq_fail(s, "evict");
+			goto rollback;
+		}
+		while (bytes < min_bytes && sqlite3_step(st) == SQLITE_ROW) {
+			last = (uint64_t)sqlite3_column_int64(st, 0);
+			if (is_acked(q, last))
+				continue;
+			ev->batches++;
+			ev->readings += (uint64_t)sqlite3_column_int64(st, 1);
+			bytes += (uint64_t)sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (last > 0) {
+		char sql[80];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM batch WHERE seq <= %llu",
+		    (unsigned long long)last);
+		if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = sq_fail(s, "evict");
+			goto rollback;
+		}
+	}
+	if ((rc = delete_acked(s)) < 0)
+		goto rollback;
+	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "evict");
+		goto rollback;
+	}
+	q->n_acked = 0;
+	if (sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) !=
+	    SQLITE_OK) {
+		rc = sq_fail(s, "checkpoint");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	ev->batches = ev->readings = 0;
+out:
+	if (rc < 0)
+		release(q);
+	take_reserve(q);
+	return rc;
 }
 
 static int
@@ -343,6 +518,8 @@ sq_peek(struct store *s, uint64_t after, struct store_batch *b)
 	size_t len;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 again:
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(st);
@@ -395,7 +572,8 @@ sq_ack(struct store *s, uint64_t seq)
 	if (is_acked(q, seq))
 		return 0;
 	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && (rc = transaction(s, NULL)) < 0)
+	if (q->n_acked == ACKS_MAX && ((rc = reopen(s)) < 0 ||
+	    (rc = transaction(s, NULL, 0)) < 0))
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;
@@ -412,6 +590,8 @@ sq_put_schema(struct store *s, uint32_t id, const char *json)
 	struct sq *q = s->priv;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 	sqlite3_bind_int64(q->put_schema, 1, id);
 	sqlite3_bind_text(q->put_schema, 2, json, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q->put_schema);
@@ -431,6 +611,8 @@ sq_get_schema(struct store *s, uint32_t id, char **json)
 	struct sq *q = s->priv;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 	sqlite3_bind_int64(q->get_schema, 1, id);
 	rc = sqlite3_step(q->get_schema);
 	if (rc == SQLITE_ROW) {
@@ -448,6 +630,8 @@ sq_stats(struct store *s, struct store_stats *st)
 	struct sq *q = s->priv;
 
 	memset(st, 0, sizeof(*st));
+	if (reopen(s) < 0)
+		return -EAGAIN;
 	if (sqlite3_step(q->stats) == SQLITE_ROW) {
 		st->batches = (uint64_t)sqlite3_column_int64(q->stats, 0);
 		st->readings = (uint64_t)sqlite3_column_int64(q->stats, 1);
@@ -468,16 +652,8 @@ sq_close(struct store *s)
 	if (q == NULL)
 		return;
 	if (q->db != NULL && q->n_acked > 0 && q->ins != NULL)
-		transaction(s, NULL);
-	sqlite3_finalize(q->ins);
-	sqlite3_finalize(q->peek);
-	sqlite3_finalize(q->del);
-	sqlite3_finalize(q->put_schema);
-	sqlite3_finalize(q->get_schema);
-	sqlite3_finalize(q->gc_schema);
-	sqlite3_finalize(q->stats);
-	sqlite3_finalize(q->next);
-	sqlite3_close(q->db);
+		transaction(s, NULL, 0);
+	release(q);
 	free(q->body);
 	free(q);
 }
@@ -486,6 +662,7 @@ const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.append = sq_append,
+	.evict_oldest = sq_evict_oldest,
 	.peek = sq_peek,
 	.ack = sq_ack,
 	.put_schema = sq_put_schema,

@@ -696,7 +696,7 @@ test_bad_header(void **state)
 	strcpy(h.gw, "bad id");
 	assert_int_equal(batch_wrap(&h, m, 2, 2, m, sizeof(m), &len), -EINVAL);
 	strcpy(h.gw, "gw");
-	h.flags = 0x08;
+	h.flags = 0x10;
 	assert_int_equal(batch_wrap(&h, m, 2, 2, m, sizeof(m), &len), -EINVAL);
 	h.flags = 0;
 	assert_int_equal(batch_wrap(&h, m, 2, 3, m, sizeof(m), &len), -EINVAL);
