@@ -13,6 +13,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "tools/recv/dedupe.h"
+#include "tools/recv/volkeys.h"
 
 #define GWTAB_MAX_GATEWAYS	100000	/* the fleet */
 #define GWTAB_MAX_SCHEMAS	16	/* per gateway; the least recently used goes */
@@ -28,6 +29,9 @@ struct gw {
 	char name[BATCH_GW_MAX + 1];
 	struct dedupe seqs;
 	uint64_t batches, readings, duplicates, stale;
+	struct volkeys vol;		/* allocated at its first volatile batch */
+	uint64_t vol_readings;		/* printed from volatile batches */
+	uint64_t vol_dropped;		/* dropped: already printed volatile */
 	size_t n_schemas;
 	struct gw_schema *schemas;	/* grows up to GWTAB_MAX_SCHEMAS */
 };
