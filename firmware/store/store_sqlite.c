@@ -492,8 +492,12 @@ sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
 		goto rollback;
 	}
 	q->n_acked = 0;
-	if (sqlite3_exec(q->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	/* Not waiting for readers: the loop must not stall behind one. */
+	sqlite3_busy_timeout(q->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+	    NULL);
+	sqlite3_busy_timeout(q->db, 2000);
+	if (rc != SQLITE_OK) {
 		rc = sq_fail(s, "checkpoint");
 		goto out;
 	}
