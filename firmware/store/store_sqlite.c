@@ -180,13 +180,20 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, persist = 1;
 
 	*is_corrupt = 0;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(q->db, 2000);
+	/*
+	 * The WAL and -shm files stay when the connection closes (after a failed
+	 * write it does, see release()): recreating them is one more thing a
+	 * full disk can refuse, and a deleted -shm that some reader still holds
+	 * keeps the file system from being remounted read-only.
+	 */
+	sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	/* quick_check reads every page once: a damaged card shows here, at start,
