@@ -164,6 +164,7 @@ prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 static void sq_close(struct store *s);
 static int prepare_all(struct store *s);
 static void take_reserve(struct sq *q);
+static void release(struct sq *q);
 
 /* Corruption, as opposed to I/O trouble or a full disk: only this is quarantined. */
 static int
@@ -180,20 +181,13 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
-	int rc, persist = 1;
+	int rc;
 
 	*is_corrupt = 0;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(q->db, 2000);
-	/*
-	 * The WAL and -shm files stay when the connection closes (after a failed
-	 * write it does, see release()): recreating them is one more thing a
-	 * full disk can refuse, and a deleted -shm that some reader still holds
-	 * keeps the file system from being remounted read-only.
-	 */
-	sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	/* quick_check reads every page once: a damaged card shows here, at start,
@@ -303,6 +297,22 @@ prepare_all(struct store *s)
 	    " WHERE name='batch'),0)+1")) < 0)
 		return rc;
 	return 0;
+}
+
+/*
+ * After a failed write the connection goes, but the WAL and -shm files stay
+ * (at a clean close SQLite deletes them): recreating them is one more thing a
+ * full disk can refuse, and a deleted -shm that a reader still holds keeps the
+ * file system from being remounted read-only.
+ */
+static void
+release_failed(struct sq *q)
+{
+	int persist = 1;
+
+	if (q->db != NULL)
+		sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	release(q);
 }
 
 /* Statements and connection go; the pending acks stay for the next open. */
@@ -440,7 +450,7 @@ sq_append(struct store *s, struct store_batch *b, size_t n)
 	if ((rc = reopen(s)) < 0)
 		return rc;
 	if ((rc = transaction(s, b, n)) < 0)
-		release(q);
+		release_failed(q);
 	return rc;
 }
 
@@ -515,7 +525,7 @@ rollback:
 	ev->batches = ev->readings = 0;
 out:
 	if (rc < 0)
-		release(q);
+		release_failed(q);
 	take_reserve(q);
 	return rc;
 }
