@@ -27,7 +27,15 @@
 #define BATCH_F_DEFLATE		0x01	/* body is raw deflate (RFC 1951) */
 #define BATCH_F_HISTORICAL	0x02	/* backlog, not live */
 #define BATCH_F_SPAN		0x04	/* merged batch: covers seq..seq_last */
-#define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL | BATCH_F_SPAN)
+/*
+ * Sent from the gateway's memory while its store refuses writes (disk full,
+ * read-only): the seq is 0 and means nothing. The same readings come again
+ * later in a stored batch with a real seq; the receiver drops them there by
+ * (dev, point, ts). docs/batch-format.md, 3.
+ */
+#define BATCH_F_VOLATILE	0x08
+#define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL | BATCH_F_SPAN | \
+				 BATCH_F_VOLATILE)
 
 /* Reading quality */
 enum quality {

@@ -157,7 +157,8 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	 * A pending batch may still be merged into a span: it is sealed, durably,
 	 * before it can reach the platform (merge.h). Only if on_up's merge failed.
 	 */
-	if (b->pending && (rc = store_merge(f->store, b->seq, b->seq_last, NULL)) < 0) {
+	if (b->pending && !(extra_flags & BATCH_F_VOLATILE) &&
+	    (rc = store_merge(f->store, b->seq, b->seq_last, NULL)) < 0) {
 		log_warnx("%s; batch %llu held back", f->store->err,
 		    (unsigned long long)b->seq);
 		return 0;
@@ -204,6 +205,17 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 		return 1;
 	}
 	return 0;
+}
+
+int
+forward_send_volatile(struct forward *f, const struct store_batch *b)
+{
+	if (!f->connected || f->inflight >= WINDOW)
+		return 0;
+	/* Its schema must be on this connection already: nothing is set aside. */
+	if (ensure_schema(f, b->schema_id) < 0)
+		return 0;
+	return send_one(f, b, BATCH_F_VOLATILE);
 }
 
 /* Refill; 1 if a batch of n readings may go now, else arm the pacing timer. */
@@ -397,15 +409,14 @@ on_acked(void *arg, uint64_t seq)
 	unsigned i;
 	int rc;
 
-	if ((rc = store_ack(f->store, seq)) < 0)
-		log_warnx("%s", f->store->err);
-	f->acked++;
 	for (i = 0; i < f->inflight && f->flight[i].seq != seq; i++)
 		;
 	if (i < f->inflight) {
 		struct flight *fl = &f->flight[i];
 
-		if (fl->historical) {
+		if (seq == 0)
+			;	/* volatile */
+		else if (fl->historical) {
 			d->readings += fl->n_readings;
 			d->batches++;
 		} else {
@@ -413,6 +424,11 @@ on_acked(void *arg, uint64_t seq)
 		}
 		f->flight[i] = f->flight[--f->inflight];
 	}
+	if (seq == 0)
+		return;		/* volatile: nothing stored to ack, nothing new */
+	if ((rc = store_ack(f->store, seq)) < 0)
+		log_warnx("%s", f->store->err);
+	f->acked++;
 	forward_kick(f);
 	drain_check(f);
 }

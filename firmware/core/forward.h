@@ -21,6 +21,11 @@ void forward_kick(struct forward *f);
 void forward_metrics(struct forward *f, const char *json);
 /* 1 while the uplink is connected: what is committed now goes out live. */
 int forward_connected(const struct forward *f);
+/*
+ * A batch held in memory (store refusing writes) sent live now, with
+ * BATCH_F_VOLATILE and seq 0. 1 if it went, 0 if not now. Not resent.
+ */
+int forward_send_volatile(struct forward *f, const struct store_batch *b);
 
 struct forward_counts {
 	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */

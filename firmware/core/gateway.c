@@ -11,6 +11,7 @@
 
 #include "firmware/codec/batch.h"
 #include "firmware/core/forward.h"
+#include "firmware/core/hold.h"
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
 #include "firmware/core/sched.h"
@@ -33,7 +34,7 @@ struct collector {
 	int64_t ts;		/* open cycle */
 	size_t pending;		/* buses of the open cycle not done yet */
 	uint64_t cycles, readings, overruns, missed;
-	uint64_t dropped;	/* buffer full while the store refused: counted */
+	uint64_t dropped;	/* encode failures and a full buffer: counted */
 	uint64_t dropped_logged;
 	uint64_t unmerged;	/* readings in pending (never sent) batches */
 	struct budget_counts budget;	/* what the store budget removed */
@@ -44,6 +45,7 @@ struct gateway {
 	struct loop *loop;
 	struct store *store;
 	struct forward *fwd;
+	struct hold *hold;	/* cycles the store refused */
 	struct pollers *pollers;
 	struct sched *sched;
 	struct device *devs;
@@ -115,8 +117,8 @@ commit(struct gateway *g)
 	int rc;
 
 	if (c->dropped != c->dropped_logged) {
-		log_warnx("collector: %llu readings dropped so far: store failing and "
-		    "memory buffer full", (unsigned long long)c->dropped);
+		log_warnx("collector: %llu readings dropped so far: cycle buffer full",
+		    (unsigned long long)c->dropped);
 		c->dropped_logged = c->dropped;
 	}
 	if (c->n == 0)
@@ -143,19 +145,17 @@ commit(struct gateway *g)
 	b.body_len = len;
 	/* Committed while the link is down: a backlog batch, to be merged. */
 	b.pending = !forward_connected(g->fwd);
-	if ((rc = store_append(g->store, &b)) < 0) {
-		/* Kept in memory and retried with the next commit. */
-		log_warnx("%s; %zu readings kept in memory", g->store->err, c->n);
-		return;
+	/* Stored, or held in memory and sent live while the store refuses. */
+	if (hold_commit(g->hold, g->store, g->fwd, &b) == 1) {
+		log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
+		    (long long)c->ts, c->n, (unsigned long long)b.seq, len);
+		if (b.pending && (c->unmerged += c->n) >= MERGE_READINGS)
+			merge_backlog(g);
+		apply_budget(g);
+		forward_kick(g->fwd);
 	}
-	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
-	    (long long)c->ts, c->n, (unsigned long long)b.seq, len);
 	c->readings += c->n;
-	if (b.pending && (c->unmerged += c->n) >= MERGE_READINGS)
-		merge_backlog(g);
 	c->n = 0;
-	apply_budget(g);
-	forward_kick(g->fwd);
 }
 
 static void
@@ -317,8 +317,10 @@ log_summary(struct gateway *g)
 {
 	const struct collector *c = &g->col;
 	struct forward_counts fc;
+	struct hold_counts hc;
 
 	forward_counts(g->fwd, &fc);
+	hold_counts(g->hold, &hc);
 	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
 	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
 	    "%llu ticks missed; store budget: %llu readings thinned, %llu evicted",
@@ -329,6 +331,11 @@ log_summary(struct gateway *g)
 	    (unsigned long long)c->missed,
 	    (unsigned long long)c->budget.thinned_readings,
 	    (unsigned long long)c->budget.evicted_readings);
+	log_info("store outages: %llu, %llu cycles held in memory, %llu readings "
+	    "dropped (memory full), %llu evicted (disk full)%s",
+	    (unsigned long long)hc.outages, (unsigned long long)hc.held,
+	    (unsigned long long)hc.dropped, (unsigned long long)hc.evicted,
+	    hc.active ? "; the cycles still held are lost now" : "");
 }
 
 static void
@@ -343,6 +350,7 @@ teardown(struct gateway *g)
 	if (g->fwd != NULL)
 		log_summary(g);
 	forward_stop(g->fwd);
+	hold_free(g->hold);
 	store_close(g->store);
 	for (i = 0; g->devs != NULL && i < g->cfg->n_devices; i++)
 		if (g->devs[i].ops != NULL)
@@ -376,7 +384,8 @@ gateway_run(const struct site_config *cfg)
 	}
 	if (g.store->alarm[0] != '\0')
 		log_warnx("ALARM: %s", g.store->alarm);
-	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0) {
+	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0 ||
+	    (rc = hold_new(0, &g.hold)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));
 		goto out;
 	}

@@ -48,7 +48,20 @@ store_close(struct store *s)
 int
 store_append(struct store *s, struct store_batch *b)
 {
-	return s->ops->append(s, b);
+	return s->ops->append(s, b, 1);
+}
+
+int
+store_append_many(struct store *s, struct store_batch *b, size_t n)
+{
+	return s->ops->append(s, b, n);
+}
+
+int
+store_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
+{
+	ev->batches = ev->readings = 0;
+	return s->ops->evict_oldest(s, min_bytes, ev);
 }
 
 int

@@ -42,12 +42,20 @@ struct store_stats {
 	uint64_t pending_readings;	/* in pending batches */
 };
 
+/* What store_evict_oldest() deleted without an acknowledgement: counted loss. */
+struct store_evicted {
+	uint64_t batches;
+	uint64_t readings;
+};
+
 struct store;
 
 struct store_ops {
 	const char *name;
 	int (*open)(struct store *s, const char *path);
-	int (*append)(struct store *s, struct store_batch *b);
+	int (*append)(struct store *s, struct store_batch *b, size_t n);
+	int (*evict_oldest)(struct store *s, uint64_t min_bytes,
+	    struct store_evicted *ev);
 	int (*peek)(struct store *s, uint64_t after_seq, int pending_only,
 	    struct store_batch *b);
 	int (*merge)(struct store *s, uint64_t first, uint64_t last,
@@ -68,8 +76,24 @@ int store_open(const char *name, const char *path, struct store **out, char *err
     size_t errlen);
 void store_close(struct store *s);
 
-/* Commit b (one transaction); sets b->seq. 0 or -errno. */
+/*
+ * Commit b (one transaction); sets b->seq. 0 or -errno: -ENOSPC disk full,
+ * -EROFS read-only, -EIO other trouble; s->err says which in one line.
+ * After a failed write a backend releases its files (so the state filesystem
+ * can be remounted, checked or swapped) and opens them again on the next call.
+ */
 int store_append(struct store *s, struct store_batch *b);
+/* n batches in one transaction (the cycles held in memory through an outage). */
+int store_append_many(struct store *s, struct store_batch *b, size_t n);
+/*
+ * Make room on a full disk: commit the pending acknowledged deletes, then
+ * delete the oldest unacknowledged batches until at least min_bytes of bodies
+ * are gone (0: none), then hand the freed space back to the file system.
+ * *ev counts what went unacknowledged: the caller logs it as a counted drop.
+ * This is the one hook a storage budget policy plugs into. 0 or -errno.
+ */
+int store_evict_oldest(struct store *s, uint64_t min_bytes,
+    struct store_evicted *ev);
 /* The oldest batch with seq > after_seq: 0, -ENOENT if none, -errno. */
 int store_peek(struct store *s, uint64_t after_seq, struct store_batch *b);
 /* The same among pending batches only. */

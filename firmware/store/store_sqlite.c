@@ -8,6 +8,7 @@
  * the receiver deduplicates on it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -15,15 +16,28 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "firmware/store/store.h"
 
 #define ACKS_MAX 1024
+
+/*
+ * A full disk locks a WAL store up completely: even a DELETE needs new WAL
+ * frames (measured on a full tmpfs: SQLITE_FULL for INSERT and DELETE alike).
+ * So a reserve file of this size is kept beside the database and released
+ * when the disk is full: then the deletes commit and a TRUNCATE checkpoint
+ * gives the WAL's space (up to ~1 MiB at 1 KiB pages) back; after that the
+ * reserve is taken again.
+ */
+#define RESERVE_BYTES	(64 * 1024)
 #define PEEK_COLUMNS	"seq, coalesce(seq_last, seq), pending, schema_id, flags," \
 	" t_first, n_readings, raw_len, body, thinned"
 
 struct sq {
-	sqlite3 *db;
+	char path[PATH_MAX];
+	char reserve[PATH_MAX + 16];
+	sqlite3 *db;		/* NULL after a failed write: reopened on the next */
 	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *del_range_any, *seal, *thin,
 	    *put_schema, *get_schema, *gc_schema, *stats, *next;
 	uint8_t *body;		/* copy of the last peeked body */
@@ -121,17 +135,23 @@ seed_sequence(struct store *s)
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
 }
 
+/* -ENOSPC disk full, -EROFS read-only, else -EIO: the caller's policy differs. */
 static int
 sq_fail(struct store *s, const char *what)
 {
 	struct sq *q = s->priv;
+	int e = q && q->db ? sqlite3_errcode(q->db) : SQLITE_NOMEM;
+	int x = q && q->db ? sqlite3_system_errno(q->db) : 0;
 
 	snprintf(s->err, sizeof(s->err), "store: %s: %s", what,
 	    q && q->db ? sqlite3_errmsg(q->db) : "out of memory");
+	if (e == SQLITE_FULL || x == ENOSPC)
+		return -ENOSPC;
+	if (e == SQLITE_READONLY || x == EROFS)
+		return -EROFS;
 	return -EIO;
 }
 
-/* mkdir -p of the database's directory: a fresh board has no state dir yet. */
 static int
 make_parent(const char *path)
 {
@@ -169,6 +189,9 @@ prepare(struct store *s, sqlite3_stmt **st, const char *sql)
 }
 
 static void sq_close(struct store *s);
+static int prepare_all(struct store *s);
+static void take_reserve(struct sq *q);
+static void release(struct sq *q);
 
 /* Corruption, as opposed to I/O trouble or a full disk: only this is quarantined. */
 static int
@@ -250,6 +273,12 @@ sq_open(struct store *s, const char *path)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return -ENOMEM;
 	s->priv = q;
+	if (snprintf(q->path, sizeof(q->path), "%s", path) >= (int)sizeof(q->path)) {
+		snprintf(s->err, sizeof(s->err), "store: %s: path too long", path);
+		rc = -ENAMETOOLONG;
+		goto fail;
+	}
+	snprintf(q->reserve, sizeof(q->reserve), "%s-reserve", path);
 	if ((rc = make_parent(path)) < 0) {
 		snprintf(s->err, sizeof(s->err), "store: %s: cannot create its directory: %s",
 		    path, strerror(-rc));
@@ -265,8 +294,22 @@ sq_open(struct store *s, const char *path)
 		}
 		rc = open_db(s, path, &is_corrupt);
 	}
-	if (rc < 0)
+	if (rc < 0 || (rc = prepare_all(s)) < 0)
 		goto fail;
+	take_reserve(q);
+	return 0;
+fail:
+	sq_close(s);
+	s->priv = NULL;
+	return rc;
+}
+
+static int
+prepare_all(struct store *s)
+{
+	struct sq *q = s->priv;
+	int rc;
+
 	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(seq, seq_last, pending,"
 	    " schema_id, flags, t_first, n_readings, raw_len, body)"
 	    " VALUES(?,?,?,?,?,?,?,?,?)")) < 0 ||
@@ -293,13 +336,81 @@ sq_open(struct store *s, const char *path)
 	    " FROM batch")) < 0 ||
 	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
 	    " WHERE name='batch'),0)+1")) < 0)
-		goto fail;
+		return rc;
 	return 0;
-fail:
-	sq_close(s);
-	s->priv = NULL;
-	return rc;
 }
+/*
+ * After a failed write the connection goes, but the WAL and -shm files stay
+ * (at a clean close SQLite deletes them): recreating them is one more thing a
+ * full disk can refuse, and a deleted -shm that a reader still holds keeps the
+ * file system from being remounted read-only.
+ */
+static void
+release_failed(struct sq *q)
+{
+	int persist = 1;
+
+	if (q->db != NULL)
+		sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	release(q);
+}
+
+/* Statements and connection go; the pending acks stay for the next open. */
+static void
+release(struct sq *q)
+{
+	sqlite3_stmt **st[] = { &q->ins, &q->peek, &q->peek_pending, &q->del,
+	    &q->del_range, &q->del_range_any, &q->seal, &q->thin, &q->put_schema,
+	    &q->get_schema, &q->gc_schema, &q->stats, &q->next };
+	size_t i;
+
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		sqlite3_finalize(*st[i]);
+		*st[i] = NULL;
+	}
+	sqlite3_close(q->db);
+	q->db = NULL;
+}
+
+/*
+ * After a failed write the files are closed (see store.h); each later call
+ * tries to open them again. A database that has turned corrupt meanwhile is
+ * not quarantined here: the next start does that.
+ */
+static int
+reopen(struct store *s)
+{
+	struct sq *q = s->priv;
+	int rc, is_corrupt;
+
+	if (q->db != NULL)
+		return 0;
+	if ((rc = open_db(s, q->path, &is_corrupt)) < 0 ||
+	    (rc = prepare_all(s)) < 0) {
+		release(q);
+		return rc;
+	}
+	return 0;
+}
+
+/* Best effort: without it a full disk can still be survived, only less well. */
+static void
+take_reserve(struct sq *q)
+{
+	int fd;
+
+	if (access(q->reserve, F_OK) == 0)
+		return;
+	if ((fd = open(q->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return;
+	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0) {
+		close(fd);
+		unlink(q->reserve);
+		return;
+	}
+	close(fd);
+}
+
 
 /* The pending deletes, inside the caller's transaction. */
 static int
@@ -368,6 +479,7 @@ range_step(struct store *s, sqlite3_stmt *st, uint64_t first, uint64_t last,
 
 struct work {
 	struct store_batch *b;	/* appended (or the merged batch) */
+	size_t n;		/* appends: b[0..n) */
 	uint64_t first, last;	/* merge: the pending batches it replaces */
 	int merge;
 	const struct store_batch *thin;	/* rewrite of batch first; */
@@ -398,6 +510,7 @@ static int
 transaction(struct store *s, const struct work *w)
 {
 	struct sq *q = s->priv;
+	size_t i;
 	int rc;
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -412,10 +525,9 @@ transaction(struct store *s, const struct work *w)
 		if ((rc = range_step(s, q->del_range, w->first, w->last, "merge")) == 0)
 			rc = insert(s, w->b, w->first, w->last);
 	}
-	else if (w != NULL)
-		rc = insert(s, w->b, 0, 0);
 	else
-		rc = 0;
+		for (rc = 0, i = 0; w != NULL && i < w->n && rc == 0; i++)
+			rc = insert(s, &w->b[i], 0, 0);
 	if (rc != 0 || (rc = delete_acked(s)) < 0)
 		goto rollback;
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -429,12 +541,26 @@ rollback:
 	return rc;
 }
 
+/* A write: the files are opened again if a failed one closed them. */
 static int
-sq_append(struct store *s, struct store_batch *b)
+write_tx(struct store *s, const struct work *w)
 {
-	struct work w = { .b = b };
+	struct sq *q = s->priv;
+	int rc;
 
-	return transaction(s, &w);
+	if ((rc = reopen(s)) < 0)
+		return rc;
+	if ((rc = transaction(s, w)) < 0)
+		release_failed(q);
+	return rc;
+}
+
+static int
+sq_append(struct store *s, struct store_batch *b, size_t n)
+{
+	struct work w = { .b = b, .n = n };
+
+	return write_tx(s, &w);
 }
 
 static int
@@ -442,7 +568,7 @@ sq_rewrite(struct store *s, uint64_t seq, const struct store_batch *b)
 {
 	struct work w = { .first = seq, .thin = b, .drop = b == NULL };
 
-	return transaction(s, &w);
+	return write_tx(s, &w);
 }
 
 static int
@@ -453,7 +579,7 @@ sq_merge(struct store *s, uint64_t first, uint64_t last,
 
 	if (merged != NULL)
 		merged->pending = 0;
-	return transaction(s, &w);
+	return write_tx(s, &w);
 }
 
 static int
@@ -467,6 +593,82 @@ is_acked(const struct sq *q, uint64_t seq)
 	return 0;
 }
 
+/*
+ * The oldest unacknowledged batches, until min_bytes of bodies: one SELECT
+ * walks them in seq order, one DELETE takes them (and the pending acks) in
+ * the same transaction. Then the reserve goes back to the file system for the
+ * checkpoint that truncates the WAL, and is taken again.
+ */
+static int
+sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st = NULL;
+	uint64_t bytes = 0, last = 0;
+	int rc;
+
+	if ((rc = reopen(s)) < 0)
+		return rc;
+	unlink(q->reserve);
+	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "evict");
+		goto out;
+	}
+	if (min_bytes > 0) {
+		if (sqlite3_prepare_v2(q->db, "SELECT seq, n_readings, length(body)"
+		    " FROM batch ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
+			rc = sq_fail(s, "evict");
+			goto rollback;
+		}
+		while (bytes < min_bytes && sqlite3_step(st) == SQLITE_ROW) {
+			last = (uint64_t)sqlite3_column_int64(st, 0);
+			if (is_acked(q, last))
+				continue;
+			ev->batches++;
+			ev->readings += (uint64_t)sqlite3_column_int64(st, 1);
+			bytes += (uint64_t)sqlite3_column_int64(st, 2);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (last > 0) {
+		char sql[80];
+
+		snprintf(sql, sizeof(sql), "DELETE FROM batch WHERE seq <= %llu",
+		    (unsigned long long)last);
+		if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = sq_fail(s, "evict");
+			goto rollback;
+		}
+	}
+	if ((rc = delete_acked(s)) < 0)
+		goto rollback;
+	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sq_fail(s, "evict");
+		goto rollback;
+	}
+	q->n_acked = 0;
+	/* Not waiting for readers: the loop must not stall behind one. */
+	sqlite3_busy_timeout(q->db, 0);
+	rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+	    NULL);
+	sqlite3_busy_timeout(q->db, 2000);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(s, "checkpoint");
+		goto out;
+	}
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	ev->batches = ev->readings = 0;
+out:
+	if (rc < 0)
+		release_failed(q);
+	take_reserve(q);
+	return rc;
+}
+
 static int
 sq_peek(struct store *s, uint64_t after, int pending_only, struct store_batch *b)
 {
@@ -476,6 +678,8 @@ sq_peek(struct store *s, uint64_t after, int pending_only, struct store_batch *b
 	size_t len;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 again:
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(st);
@@ -531,7 +735,8 @@ sq_ack(struct store *s, uint64_t seq)
 	if (is_acked(q, seq))
 		return 0;
 	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && (rc = transaction(s, NULL)) < 0)
+	if (q->n_acked == ACKS_MAX && ((rc = reopen(s)) < 0 ||
+	    (rc = transaction(s, NULL)) < 0))
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;
@@ -548,6 +753,8 @@ sq_put_schema(struct store *s, uint32_t id, const char *json)
 	struct sq *q = s->priv;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 	sqlite3_bind_int64(q->put_schema, 1, id);
 	sqlite3_bind_text(q->put_schema, 2, json, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q->put_schema);
@@ -567,6 +774,8 @@ sq_get_schema(struct store *s, uint32_t id, char **json)
 	struct sq *q = s->priv;
 	int rc;
 
+	if ((rc = reopen(s)) < 0)
+		return rc;
 	sqlite3_bind_int64(q->get_schema, 1, id);
 	rc = sqlite3_step(q->get_schema);
 	if (rc == SQLITE_ROW) {
@@ -584,6 +793,8 @@ sq_stats(struct store *s, struct store_stats *st)
 	struct sq *q = s->priv;
 
 	memset(st, 0, sizeof(*st));
+	if (reopen(s) < 0)
+		return -EAGAIN;
 	if (sqlite3_step(q->stats) == SQLITE_ROW) {
 		st->batches = (uint64_t)sqlite3_column_int64(q->stats, 0);
 		st->readings = (uint64_t)sqlite3_column_int64(q->stats, 1);
@@ -606,20 +817,7 @@ sq_close(struct store *s)
 		return;
 	if (q->db != NULL && q->n_acked > 0 && q->ins != NULL)
 		transaction(s, NULL);
-	sqlite3_finalize(q->ins);
-	sqlite3_finalize(q->peek);
-	sqlite3_finalize(q->peek_pending);
-	sqlite3_finalize(q->del);
-	sqlite3_finalize(q->del_range);
-	sqlite3_finalize(q->seal);
-	sqlite3_finalize(q->thin);
-	sqlite3_finalize(q->del_range_any);
-	sqlite3_finalize(q->put_schema);
-	sqlite3_finalize(q->get_schema);
-	sqlite3_finalize(q->gc_schema);
-	sqlite3_finalize(q->stats);
-	sqlite3_finalize(q->next);
-	sqlite3_close(q->db);
+	release(q);
 	free(q->body);
 	free(q);
 }
@@ -628,6 +826,7 @@ const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
 	.append = sq_append,
+	.evict_oldest = sq_evict_oldest,
 	.peek = sq_peek,
 	.merge = sq_merge,
 	.rewrite = sq_rewrite,

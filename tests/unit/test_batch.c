@@ -638,7 +638,7 @@ test_bad_header(void **state)
 	m[0] = 2;
 	expect_bad(m, sizeof(doc_example), "unknown version");
 	m[0] = 1;
-	m[1] = 0x08;
+	m[1] = 0x10;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
 	m[1] = 0x80;
 	expect_bad(m, sizeof(doc_example), "unknown flag");

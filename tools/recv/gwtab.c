@@ -37,6 +37,7 @@ gw_free(struct gw *g)
 		schema_free(&g->schemas[i].s);
 	free(g->schemas);
 	dedupe_free(&g->seqs);
+	volkeys_free(&g->vol);
 	free(g);
 }
 

@@ -13,6 +13,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "tools/recv/dedupe.h"
+#include "tools/recv/volkeys.h"
 
 #define GWTAB_MAX_GATEWAYS	100000	/* the fleet */
 #define GWTAB_MAX_SCHEMAS	16	/* per gateway; the least recently used goes */
@@ -29,6 +30,9 @@ struct gw {
 	struct dedupe seqs;
 	uint64_t batches, readings, duplicates, stale;
 	uint64_t overlaps;	/* spans partly seen before: a gateway bug */
+	struct volkeys vol;		/* allocated at its first volatile batch */
+	uint64_t vol_readings;		/* printed from volatile batches */
+	uint64_t vol_dropped;		/* dropped: already printed volatile */
 	size_t n_schemas;
 	struct gw_schema *schemas;	/* grows up to GWTAB_MAX_SCHEMAS */
 };

@@ -73,6 +73,38 @@ on_signal(int sig)
 }
 
 /*
+ * Volatile batches (sent from a gateway's memory while its store refused
+ * writes) have no seq: their readings are remembered by key, and dropped from
+ * whatever batch of that gateway brings them again. Compacts r; returns how
+ * many remain.
+ */
+static size_t
+filter_volatile(struct gw *g, const struct batch_hdr *h, struct reading *r,
+    size_t n)
+{
+	int vol = (h->flags & BATCH_F_VOLATILE) != 0;
+	size_t i, k = 0;
+
+	if (vol && g->vol.ring == NULL && volkeys_init(&g->vol, 0) < 0)
+		warnx("%s: no memory for volatile keys: their stored copies will "
+		    "be printed again", g->name);
+	if (g->vol.ring == NULL)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (volkeys_has(&g->vol, r[i].dev, r[i].point, r[i].ts_ms)) {
+			g->vol_dropped++;
+			continue;
+		}
+		if (vol) {
+			volkeys_add(&g->vol, r[i].dev, r[i].point, r[i].ts_ms);
+			g->vol_readings++;
+		}
+		r[k++] = r[i];
+	}
+	return k;
+}
+
+/*
  * Decode, check, print and mark one batch whose schema is known. A batch is
  * marked seen only once it was printed: one that fails here can still come
  * right on a later delivery.
@@ -85,7 +117,7 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 	const char *why = NULL;
 	char err[192];
 	size_t n = 0;
-	int rc;
+	int rc, vol;
 
 	rc = batch_decode(p, len, &h, rv->r, rv->cap, &n, &why);
 	if (rc == -ENOSPC && n <= RECV_READINGS_MAX) {
@@ -108,7 +140,8 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		rv->bad_batches++;
 		return;
 	}
-	rc = dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	vol = (h.flags & BATCH_F_VOLATILE) != 0;
+	rc = vol ? DEDUPE_NEW : dedupe_check_range(&g->seqs, h.seq, h.seq_last);
 	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP) {
 		g->duplicates++;
 		return;
@@ -118,13 +151,14 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		rv->bad_batches++;
 		return;
 	}
+	n = filter_volatile(g, &h, rv->r, n);
 	if (output_batch(stdout, &h, s, rv->r, n) < 0 || fflush(stdout) != 0) {
 		warnx("stdout: %s", strerror(errno));
 		rv->exit_code = 1;
 		stop = 1;
 		return;
 	}
-	if (dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
+	if (!vol && dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
 		warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
 		    h.seq);
 	g->batches++;
@@ -166,7 +200,8 @@ on_batch(struct recv *rv, const char *topic, const char *gw,
 		rv->dropped++;
 		return;
 	}
-	rc = dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	rc = h.flags & BATCH_F_VOLATILE ? DEDUPE_NEW :
+	    dedupe_check_range(&g->seqs, h.seq, h.seq_last);
 	if (rc == DEDUPE_OVERLAP) {
 		/*
 		 * A gateway never sends a seq twice in different batches: printed,
@@ -190,7 +225,7 @@ on_batch(struct recv *rv, const char *topic, const char *gw,
 		deliver(rv, g, s, p, len);
 		return;
 	}
-	if (pending_has(&rv->pending, gw, h.seq)) {
+	if (!(h.flags & BATCH_F_VOLATILE) && pending_has(&rv->pending, gw, h.seq)) {
 		g->duplicates++;
 		return;
 	}
@@ -491,7 +526,8 @@ summary(struct recv *rv)
 
 		held = pending_count(&rv->pending, g->name, &sid);
 		/* A gateway known only by its retained schema sent nothing. */
-		if (!g->seqs.seen && !g->duplicates && !g->stale && !held)
+		if (!g->seqs.seen && !g->duplicates && !g->stale && !held &&
+		    g->vol.ring == NULL)
 			continue;
 		if (g->seqs.seen)
 			fprintf(stderr, "wattgate-recv: %s: batches %" PRIu64
@@ -509,6 +545,10 @@ summary(struct recv *rv)
 		if (g->overlaps)
 			fprintf(stderr, ", overlaps %" PRIu64, g->overlaps);
 		fputc('\n', stderr);
+		if (g->vol.ring != NULL)
+			warnx("%s: volatile readings %" PRIu64 ", dropped as sent "
+			    "before %" PRIu64 ", keys forgotten %" PRIu64, g->name,
+			    g->vol_readings, g->vol_dropped, g->vol.forgotten);
 		if (dedupe_missing(&g->seqs) > 0) {
 			dedupe_format_gaps(&g->seqs, gaps, sizeof(gaps));
 			warnx("%s: gaps: %s", g->name, gaps);
