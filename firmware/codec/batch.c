@@ -519,6 +519,18 @@ batch_body_bound(size_t n)
 	return bound < BATCH_BODY_MAX ? bound : BATCH_BODY_MAX;
 }
 
+int64_t
+batch_t_first(const struct reading *r, size_t n)
+{
+	int64_t t = r[0].ts_ms;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (r[i].ts_ms < t)
+			t = r[i].ts_ms;
+	return t;
+}
+
 size_t
 batch_wrap_bound(size_t body_len)
 {

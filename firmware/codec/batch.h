@@ -90,6 +90,9 @@ int batch_encode_body(const struct reading *r, size_t n, uint8_t *out,
 int batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
     size_t raw_len, uint8_t *out, size_t cap, size_t *len);
 
+/* The oldest timestamp of r[0..n) (n >= 1): a stored batch's t_first. */
+int64_t batch_t_first(const struct reading *r, size_t n);
+
 /* Worst-case size of batch_wrap() output around a body of body_len bytes. */
 size_t batch_wrap_bound(size_t body_len);
 

@@ -414,12 +414,11 @@ on_acked(void *arg, uint64_t seq)
 	if (i < f->inflight) {
 		struct flight *fl = &f->flight[i];
 
-		if (seq == 0)
-			;	/* volatile */
-		else if (fl->historical) {
+		/* seq 0: volatile, part of neither the drain nor live latency */
+		if (seq != 0 && fl->historical) {
 			d->readings += fl->n_readings;
 			d->batches++;
-		} else {
+		} else if (seq != 0) {
 			drain_live(d, fl->t_first, wall_ms() - fl->t_first);
 		}
 		f->flight[i] = f->flight[--f->inflight];

@@ -112,7 +112,7 @@ commit(struct gateway *g)
 {
 	struct collector *c = &g->col;
 	struct store_batch b = { 0 };
-	size_t len, raw_len, i;
+	size_t len, raw_len;
 	uint8_t flags = 0;
 	int rc;
 
@@ -135,10 +135,7 @@ commit(struct gateway *g)
 	}
 	b.schema_id = g->schema_id;
 	b.flags = flags;
-	b.t_first = c->r[0].ts_ms;
-	for (i = 1; i < c->n; i++)
-		if (c->r[i].ts_ms < b.t_first)
-			b.t_first = c->r[i].ts_ms;
+	b.t_first = batch_t_first(c->r, c->n);
 	b.n_readings = (uint32_t)c->n;
 	b.raw_len = raw_len;
 	b.body = c->body;

@@ -107,7 +107,7 @@ thin_batch(struct store *s, const struct store_batch *b, struct budget_counts *c
 	struct reading *r = NULL;
 	struct schema sc, *scp = NULL;
 	uint8_t *body = NULL;
-	size_t n, k, len, raw_len, i;
+	size_t n, k, len, raw_len;
 	char *json = NULL, err[128];
 	uint64_t seq = b->seq;
 	uint32_t id;
@@ -143,10 +143,7 @@ thin_batch(struct store *s, const struct store_batch *b, struct budget_counts *c
 	if (rc == 0 && len >= b->body_len)
 		rc = 1;		/* irregular times can cost more than they save */
 	if (rc == 0) {
-		nb.t_first = r[0].ts_ms;
-		for (i = 1; i < k; i++)
-			if (r[i].ts_ms < nb.t_first)
-				nb.t_first = r[i].ts_ms;
+		nb.t_first = batch_t_first(r, k);
 		nb.n_readings = (uint32_t)k;
 		nb.raw_len = raw_len;
 		nb.body = body;

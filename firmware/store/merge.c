@@ -60,7 +60,7 @@ static int
 flush(struct store *s, struct run *u, struct merge_result *res)
 {
 	struct store_batch m = { 0 };
-	size_t i, len, raw_len;
+	size_t len, raw_len;
 	uint8_t flags = 0;
 	int rc;
 
@@ -86,10 +86,7 @@ flush(struct store *s, struct run *u, struct merge_result *res)
 	if (u->rows > 1 && !u->broken) {
 		m.schema_id = u->schema_id;
 		m.flags = flags;
-		m.t_first = u->r[0].ts_ms;
-		for (i = 1; i < u->n; i++)
-			if (u->r[i].ts_ms < m.t_first)
-				m.t_first = u->r[i].ts_ms;
+		m.t_first = batch_t_first(u->r, u->n);
 		m.n_readings = (uint32_t)u->n;
 		m.raw_len = raw_len;
 		m.body = u->body;

@@ -19,35 +19,20 @@
 #include "firmware/codec/schema.h"
 #include "firmware/store/budget.h"
 #include "firmware/store/store.h"
+#include "tests/unit/store_tmp.h"
 
 #define T0	INT64_C(1763827200000)
 #define CYCLES	64
 #define POINTS	3	/* V, A, kWh */
 
-static char dir[256], path[300];
 static uint32_t sid;
+
 
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/wg-budget-XXXXXX", t ? t : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[400];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return store_tmp_setup("store.db");
 }
 
 static struct store *
@@ -60,7 +45,7 @@ open_with_schema(void)
 	struct store *st = NULL;
 	char err[256], *json;
 
-	assert_int_equal(store_open("sqlite", path, &st, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &st, err, sizeof(err)), 0);
 	assert_int_equal(schema_to_json(&s, &json, &sid), 0);
 	assert_int_equal(store_put_schema(st, sid, json), 0);
 	free(json);
@@ -193,8 +178,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_thin_then_evict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thin_then_evict, setup, store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_age, setup, store_tmp_teardown),
 		cmocka_unit_test(test_counter_units),
 	};
 

@@ -17,32 +17,16 @@
 #include "firmware/codec/batch.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/store.h"
+#include "tests/unit/store_tmp.h"
 
 #define T0	INT64_C(1763827200000)
 
-static char dir[256], path[300];
 
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/wg-merge-XXXXXX", t ? t : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[400];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return store_tmp_setup("store.db");
 }
 
 /* One cycle of npoints readings of device 0 at T0 + cycle * 30 s. */
@@ -109,7 +93,7 @@ test_runs_merge_into_spans(void **state)
 	int i;
 
 	(void)state;
-	assert_int_equal(store_open("sqlite", path, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)), 0);
 	/* 0..4 pending, 5 sent live (not pending), 6..11 pending */
 	for (i = 0; i < 12; i++)
 		seq[i] = append_cycle(s, i, 10, i != 5);
@@ -149,7 +133,7 @@ test_runs_merge_into_spans(void **state)
 
 	/* Spans survive a reopen; new seqs continue after the last one. */
 	store_close(s);
-	assert_int_equal(store_open("sqlite", path, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)), 0);
 	assert_int_equal(store_peek(s, seq[5], &b), 0);
 	assert_int_equal(b.seq_last, seq[11]);
 	assert_int_equal(append_cycle(s, 12, 10, 1), seq[11] + 1);
@@ -173,7 +157,7 @@ test_runs_are_bounded(void **state)
 	uint64_t first;
 
 	(void)state;
-	assert_int_equal(store_open("sqlite", path, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)), 0);
 	first = append_cycle(s, 0, 50, 1);
 	for (i = 1; i < 4 * per_run + 3; i++)
 		append_cycle(s, i, 50, 1);
@@ -203,7 +187,7 @@ test_undecodable_run_is_sealed(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(store_open("sqlite", path, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)), 0);
 	append_cycle(s, 0, 10, 1);
 	assert_int_equal(store_append(s, &b), 0);
 	append_cycle(s, 2, 10, 1);
@@ -219,10 +203,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_runs_merge_into_spans, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_runs_are_bounded, setup, teardown),
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_runs_are_bounded, setup, store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_undecodable_run_is_sealed, setup,
-		    teardown),
+		    store_tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

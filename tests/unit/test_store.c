@@ -12,31 +12,15 @@
 #include <unistd.h>
 
 #include "firmware/store/store.h"
+#include "tests/unit/store_tmp.h"
 
-static char dir[256], path[300];
 
 static int
 setup(void **state)
 {
-	const char *t = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/wg-store-XXXXXX", t ? t : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		return -1;
 	/* A directory that does not exist yet: the store makes it. */
-	snprintf(path, sizeof(path), "%s/state/sub/store.db", dir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	char cmd[400];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return store_tmp_setup("state/sub/store.db");
 }
 
 static struct store *
@@ -45,7 +29,7 @@ open_store(void)
 	struct store *s = NULL;
 	char err[256];
 
-	assert_int_equal(store_open("sqlite", path, &s, err, sizeof(err)), 0);
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)), 0);
 	return s;
 }
 
@@ -125,7 +109,7 @@ test_new_store_does_not_restart_at_one(void **state)
 	 * an earlier store gave the receiver: it starts from the wall clock. */
 	first = append(s, "a", 1);
 	store_close(s);
-	assert_int_equal(remove(path), 0);
+	assert_int_equal(remove(store_tmp_path), 0);
 	s = open_store();
 	second = append(s, "b", 1);
 	store_close(s);
@@ -229,8 +213,8 @@ test_garbage_file_is_quarantined(void **state)
 	(void)state;
 	s = open_store();	/* creates the directory */
 	store_close(s);
-	assert_int_equal(remove(path), 0);
-	f = fopen(path, "w");
+	assert_int_equal(remove(store_tmp_path), 0);
+	f = fopen(store_tmp_path, "w");
 	assert_non_null(f);
 	fputs("this is not an SQLite database, it is what a bad card returns\n", f);
 	fclose(f);
@@ -238,7 +222,7 @@ test_garbage_file_is_quarantined(void **state)
 	assert_non_null(strstr(s->alarm, "moved to"));
 	append(s, "fresh", 1);
 	store_close(s);
-	snprintf(sub, sizeof(sub), "%s/state/sub", dir);
+	snprintf(sub, sizeof(sub), "%s/state/sub", store_tmp_dir);
 	assert_int_equal(count_prefixed(sub, "store.db.corrupt-"), 1);
 }
 
@@ -257,7 +241,7 @@ test_damaged_page_is_quarantined(void **state)
 	for (i = 0; i < 40; i++)
 		append(s, big, 1);
 	store_close(s);		/* checkpoints the WAL into the file */
-	f = fopen(path, "r+");
+	f = fopen(store_tmp_path, "r+");
 	assert_non_null(f);
 	/* The page size is bytes 16-17 of the header (big-endian). Page 2 is the
 	 * root of table batch, an interior page with 40 rows: scribble over its
@@ -275,7 +259,7 @@ test_damaged_page_is_quarantined(void **state)
 		fail_msg("not quarantined: alarm '%s' err '%s'", s->alarm, s->err);
 	assert_int_equal(store_peek(s, 0, &b), -ENOENT);	/* fresh */
 	store_close(s);
-	snprintf(sub, sizeof(sub), "%s/state/sub", dir);
+	snprintf(sub, sizeof(sub), "%s/state/sub", store_tmp_dir);
 	assert_int_equal(count_prefixed(sub, "store.db.corrupt-"), 1);
 }
 
@@ -304,7 +288,7 @@ test_bad_path(void **state)
 	assert_true(store_open("sqlite", "/proc/no/such/dir/store.db", &s, err,
 	    sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/proc/no/such/dir/store.db"));
-	assert_true(store_open("tape", path, &s, err, sizeof(err)) < 0);
+	assert_true(store_open("tape", store_tmp_path, &s, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "tape"));
 }
 
@@ -312,22 +296,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_append_peek_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_peek_ack, setup,
+		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_seq_survives_restart_and_empty_store,
-		    setup, teardown),
+		    setup, store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_new_store_does_not_restart_at_one,
-		    setup, teardown),
+		    setup, store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_unacked_batches_survive_reopen, setup,
-		    teardown),
+		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_acks_ride_in_the_next_append, setup,
-		    teardown),
+		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_many_acks_without_appends, setup,
-		    teardown),
+		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_file_is_quarantined, setup,
-		    teardown),
+		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_page_is_quarantined, setup,
-		    teardown),
-		cmocka_unit_test_setup_teardown(test_schemas, setup, teardown),
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_schemas, setup, store_tmp_teardown),
 		cmocka_unit_test(test_bad_path),
 	};
 

@@ -17,6 +17,7 @@ Prints key=value lines (medians over the runs):
   backlog_bytes_per_reading (MQTT PUBLISH bytes of the drained batches),
   store_bytes_per_reading (the backlog's database file), drain_runs.
 """
+import json
 import os
 import re
 import shutil
@@ -96,7 +97,6 @@ def main():
         os.makedirs(os.path.dirname(backlog))
         gen = os.path.join(env.dir, "backlog.json")
         with open(gen, "w") as f:
-            import json
             json.dump(dict(site, store=backlog), f)
         out = subprocess.run([env.bin("tools", "bench", "bench_backlog"), gen, "7"],
                              check=True, capture_output=True, text=True).stdout
