@@ -10,6 +10,7 @@
 
 #include "firmware/codec/batch.h"
 #include "firmware/core/forward.h"
+#include "firmware/core/hold.h"
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
 #include "firmware/core/sched.h"
@@ -21,7 +22,14 @@
  * one batch, in one transaction, when the last bus reports done. A bus that has
  * not finished by the next tick does not hold the cycle back: what has arrived is
  * committed then, and its late readings go with the next commit, timestamps intact.
+ *
+ * Until the wall clock is valid, cycles are stamped on the boot clock and their
+ * readings go to the hold instead of the store; when it becomes valid they are
+ * repaired and stored first, oldest first, before any later cycle
+ * (docs/clock.md).
  */
+#define HOLD_CHUNK	1024	/* repaired readings per stored batch */
+
 struct collector {
 	struct reading *r;
 	size_t n, cap;
@@ -32,6 +40,16 @@ struct collector {
 	uint64_t cycles, readings, overruns, missed;
 	uint64_t dropped;	/* buffer full while the store refused: counted */
 	uint64_t dropped_logged;
+	/* wall clock */
+	int held;		/* the buffered readings carry boot-clock stamps */
+	int valid;		/* the wall clock became valid in this run */
+	int64_t offset;		/* wall - boot then */
+	int64_t held_last;	/* last held cycle (boot ms): later stamps are wall */
+	struct hold hold;
+	uint64_t hold_dropped_logged, skipped, ahead;
+	struct reading *chunk;	/* scratch for storing the repaired hold */
+	uint8_t *chunk_body;
+	size_t chunk_body_cap;
 };
 
 struct gateway {
@@ -48,8 +66,14 @@ struct gateway {
 	int sigfd;
 };
 
-static void
-commit(struct gateway *g)
+/*
+ * Encode and store n readings as one batch: 0; -EIO if the store refused (the
+ * caller keeps them); -EINVAL if they cannot be encoded (a broken invariant:
+ * duplicate reading, undersized buffer), then they are counted as dropped.
+ */
+static int
+store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *body,
+    size_t body_cap)
 {
 	struct collector *c = &g->col;
 	struct store_batch b = { 0 };
@@ -57,50 +81,131 @@ commit(struct gateway *g)
 	uint8_t flags = 0;
 	int rc;
 
+	rc = batch_encode_body(r, n, body, body_cap, &len, &flags, &raw_len);
+	if (rc < 0) {
+		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
+		    n, strerror(-rc));
+		c->dropped += n;
+		c->dropped_logged = c->dropped;
+		return -EINVAL;
+	}
+	b.schema_id = g->schema_id;
+	b.flags = flags;
+	b.t_first = r[0].ts_ms;
+	for (i = 1; i < n; i++)
+		if (r[i].ts_ms < b.t_first)
+			b.t_first = r[i].ts_ms;
+	b.n_readings = (uint32_t)n;
+	b.raw_len = raw_len;
+	b.body = body;
+	b.body_len = len;
+	if ((rc = store_append(g->store, &b)) < 0) {
+		log_warnx("%s; %zu readings kept in memory", g->store->err, n);
+		return -EIO;
+	}
+	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
+	    (long long)r[0].ts_ms, n, (unsigned long long)b.seq, len);
+	c->readings += n;
+	return 0;
+}
+
+static void
+log_hold_drops(struct collector *c)
+{
+	if (c->hold.dropped == c->hold_dropped_logged)
+		return;
+	log_warnx("collector: %llu held readings dropped so far: the wall clock is "
+	    "not valid yet and the hold is full (%zu readings); the oldest go",
+	    (unsigned long long)c->hold.dropped, c->hold.max);
+	c->hold_dropped_logged = c->hold.dropped;
+}
+
+/*
+ * The repaired hold goes to the store before anything newer, in batches of
+ * HOLD_CHUNK readings. 0 when the hold is empty, -EIO if the store refused (the
+ * rest stays held and is retried with the next commit, newer readings wait).
+ */
+static int
+flush_hold(struct gateway *g)
+{
+	struct collector *c = &g->col;
+	size_t n;
+	int rc;
+
+	if (c->hold.n == 0 || !c->hold.repaired)
+		return 0;
+	if (c->chunk == NULL) {
+		c->chunk_body_cap = batch_body_bound(HOLD_CHUNK);
+		c->chunk = calloc(HOLD_CHUNK, sizeof(*c->chunk));
+		c->chunk_body = malloc(c->chunk_body_cap);
+		if (c->chunk == NULL || c->chunk_body == NULL) {
+			log_warnx("collector: no memory to store %zu held readings; kept",
+			    c->hold.n);
+			return -EIO;
+		}
+	}
+	while ((n = hold_peek(&c->hold, c->chunk, HOLD_CHUNK)) > 0) {
+		if ((rc = store_readings(g, c->chunk, n, c->chunk_body,
+		    c->chunk_body_cap)) == -EIO)
+			return rc;
+		hold_pop(&c->hold, n);
+	}
+	free(c->chunk);
+	free(c->chunk_body);
+	c->chunk = NULL;
+	c->chunk_body = NULL;
+	return 0;
+}
+
+static void
+commit(struct gateway *g)
+{
+	struct collector *c = &g->col;
+	int rc;
+
 	if (c->dropped != c->dropped_logged) {
 		log_warnx("collector: %llu readings dropped so far: store failing and "
 		    "memory buffer full", (unsigned long long)c->dropped);
 		c->dropped_logged = c->dropped;
 	}
-	if (c->n == 0)
-		return;
-	rc = batch_encode_body(c->r, c->n, c->body, c->body_cap, &len, &flags, &raw_len);
-	if (rc < 0) {
-		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
-		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
-		    c->n, strerror(-rc));
-		c->dropped += c->n;
-		c->dropped_logged = c->dropped;
+	if (c->held) {
+		if (hold_put(&c->hold, c->r, c->n) < 0)
+			log_warnx("collector: no memory to grow the hold");
 		c->n = 0;
+		log_hold_drops(c);
 		return;
 	}
-	b.schema_id = g->schema_id;
-	b.flags = flags;
-	b.t_first = c->r[0].ts_ms;
-	for (i = 1; i < c->n; i++)
-		if (c->r[i].ts_ms < b.t_first)
-			b.t_first = c->r[i].ts_ms;
-	b.n_readings = (uint32_t)c->n;
-	b.raw_len = raw_len;
-	b.body = c->body;
-	b.body_len = len;
-	if ((rc = store_append(g->store, &b)) < 0) {
-		/* Kept in memory and retried with the next commit. */
-		log_warnx("%s; %zu readings kept in memory", g->store->err, c->n);
+	if (flush_hold(g) < 0) {
+		if (c->n > 0)
+			log_warnx("collector: %zu readings wait behind the held ones", c->n);
 		return;
 	}
-	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
-	    (long long)c->ts, c->n, (unsigned long long)b.seq, len);
-	c->readings += c->n;
+	if (c->n == 0) {
+		forward_kick(g->fwd);
+		return;
+	}
+	/* Kept in memory and retried with the next commit if the store refuses. */
+	if ((rc = store_readings(g, c->r, c->n, c->body, c->body_cap)) == -EIO)
+		return;
 	c->n = 0;
 	forward_kick(g->fwd);
 }
 
+/* A late reading of a cycle held before the clock became valid: repair it. */
+static int64_t
+repair_late(const struct collector *c, int64_t ts)
+{
+	return c->valid && ts <= c->held_last ? clock_repair(ts, c->offset) : ts;
+}
+
 static void
-on_reading(void *arg, const struct reading *r)
+on_reading(void *arg, const struct reading *in)
 {
 	struct gateway *g = arg;
 	struct collector *c = &g->col;
+	struct reading rr = *in, *r = &rr;
+
+	r->ts_ms = repair_late(c, r->ts_ms);
 
 	if (c->n == c->cap)
 		commit(g);
@@ -119,6 +224,7 @@ on_done(void *arg, size_t bus, int64_t ts)
 	struct collector *c = &g->col;
 
 	(void)bus;
+	ts = repair_late(c, ts);
 	if (ts != c->ts || c->pending == 0)
 		return;		/* a late bus of an already committed cycle */
 	if (--c->pending == 0) {
@@ -128,19 +234,29 @@ on_done(void *arg, size_t bus, int64_t ts)
 }
 
 static void
-on_tick(int64_t tick, uint64_t missed, void *arg)
+on_tick(void *arg, const struct sched_wake *w)
 {
 	struct gateway *g = arg;
 	struct collector *c = &g->col;
+	int64_t tick = w->tick;
 	size_t overruns;
 
-	if (missed > 0) {
-		log_warnx("scheduler: %llu cycles missed (clock step or stall)",
-		    (unsigned long long)missed);
-		c->missed += missed;
+	if (w->missed > 0) {
+		log_warnx("scheduler: %llu cycles missed (stall or suspend)",
+		    (unsigned long long)w->missed);
+		c->missed += w->missed;
 	}
+	if (w->skipped > 0) {
+		log_info("scheduler: %llu cycles skipped by a forward clock step",
+		    (unsigned long long)w->skipped);
+		c->skipped += w->skipped;
+	}
+	c->ahead += (uint64_t)w->ahead;
 	if (c->pending > 0)
 		commit(g);
+	c->held = w->held;
+	if (w->held)
+		c->held_last = tick;
 	c->ts = tick;
 	c->pending = pollers_trigger(g->pollers, tick, &overruns);
 	if (overruns > 0) {
@@ -148,6 +264,36 @@ on_tick(int64_t tick, uint64_t missed, void *arg)
 		log_warnx("cycle %lld: %zu bus(es) still busy with the previous cycle",
 		    (long long)tick, overruns);
 	}
+}
+
+/*
+ * The wall clock is valid: what is held (and what is buffered of the cycle
+ * under way) gets wall stamps, and is stored before anything newer. The
+ * cycle under way is committed when its buses are done, as usual; late
+ * readings of held cycles are repaired as they come (repair_late).
+ */
+static void
+on_clock_valid(void *arg, int64_t offset)
+{
+	struct gateway *g = arg;
+	struct collector *c = &g->col;
+	size_t i;
+
+	c->valid = 1;
+	c->offset = offset;
+	if (!c->held)
+		return;
+	c->held = 0;
+	for (i = 0; i < c->n; i++)
+		c->r[i].ts_ms = clock_repair(c->r[i].ts_ms, offset);
+	if (c->pending > 0)
+		c->ts = clock_repair(c->ts, offset);
+	log_info("collector: %zu held readings get wall-clock stamps (%+lld ms)%s",
+	    c->hold.n + c->n, (long long)offset, c->hold.dropped > 0 ?
+	    "; the oldest were dropped while held" : "");
+	hold_repair(&c->hold, offset);
+	if (c->pending == 0)
+		commit(g);
 }
 
 /*
@@ -264,6 +410,12 @@ log_summary(struct gateway *g)
 	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
 	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
 	    (unsigned long long)c->missed);
+	if (c->skipped || c->ahead || c->hold.dropped || c->hold.n)
+		log_info("this run's clock: %llu ticks skipped by forward steps, %llu "
+		    "stamped ahead after backward steps; %llu held readings dropped "
+		    "(hold full), %zu lost at stop (the wall clock never became valid)",
+		    (unsigned long long)c->skipped, (unsigned long long)c->ahead,
+		    (unsigned long long)c->hold.dropped, c->hold.n);
 }
 
 static void
@@ -285,6 +437,9 @@ teardown(struct gateway *g)
 	free(g->devs);
 	free(g->col.r);
 	free(g->col.body);
+	hold_free(&g->col.hold);
+	free(g->col.chunk);
+	free(g->col.chunk_body);
 	if (g->sigfd >= 0)
 		close(g->sigfd);
 	loop_free(g->loop);
@@ -295,12 +450,14 @@ gateway_run(const struct site_config *cfg)
 {
 	struct gateway g = { .cfg = cfg, .exit = GW_EXIT_ERROR, .sigfd = -1 };
 	struct poller_events pev = { on_reading, on_done, &g };
+	struct sched_events sev = { on_tick, on_clock_valid, &g };
 	const struct uplink_ops *up;
 	char err[512];
 	int rc;
 
 	if ((g.loop = loop_new()) == NULL)
 		fatal("event loop");
+	hold_init(&g.col.hold, 0);
 	if ((rc = setup_signals(&g)) < 0) {
 		log_warnx("signals: %s", strerror(-rc));
 		goto out;
@@ -321,7 +478,7 @@ gateway_run(const struct site_config *cfg)
 	}
 	if ((rc = forward_start(g.loop, cfg, g.store, up, &g.fwd)) < 0 ||
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
-	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, on_tick, &g,
+	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, &sev,
 	    &g.sched)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));
 		goto out;
