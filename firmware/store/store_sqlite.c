@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/store/store.h"
 
 #define ACKS_MAX 1024
@@ -34,6 +35,7 @@ struct sq {
 	 */
 	uint64_t acked[ACKS_MAX];
 	size_t n_acked;
+	int seeded;		/* the sequence has a start (seed_sequence) */
 };
 
 /*
@@ -63,34 +65,39 @@ static const char schema_sql[] =
  * starts its sequence at the wall clock in ms, not at 1: the receiver has seen
  * the old store's numbers and would drop new batches carrying them as
  * duplicates. The old store used at most one number per poll cycle since its
- * own start, so "now" is past them. With no valid clock (no RTC, no NTP yet)
- * there is nothing better than 1; that is logged by the caller's clock checks.
+ * own start, so "now" is past them.
+ *
+ * A board without RTC opens its store in 1970: then the seed waits for the
+ * first append (seed_sequence runs again in its transaction), and the gateway
+ * appends nothing before the wall clock is valid (it holds those readings in
+ * memory, docs/clock.md). Only an append with the clock still invalid starts
+ * at 1, which the daemon never does.
  */
-#define CLOCK_VALID_MS INT64_C(1577836800000)	/* 2020-01-01 */
 
 static int sq_fail(struct store *s, const char *what);
 
+/* 1 if the sequence has its start now (in the caller's transaction, if any). */
 static int
 seed_sequence(struct store *s)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
-	struct timespec ts;
-	int64_t now;
+	struct clock_pair now;
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (now < CLOCK_VALID_MS)
+	if (q->seeded)
+		return 0;
+	clock_read(&now);
+	if (!clock_wall_valid(now.wall))
 		return 0;
 	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq) SELECT"
 	    " 'batch', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE"
 	    " name = 'batch')", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "sequence");
-	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 1, now.wall);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
+	return rc == SQLITE_DONE ? 1 : sq_fail(s, "sequence");
 }
 
 static int
@@ -180,7 +187,10 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 		return -EIO;
 	}
 	sqlite3_finalize(st);
-	return seed_sequence(s);
+	if ((rc = seed_sequence(s)) < 0)
+		return rc;
+	q->seeded = rc;
+	return 0;
 fail:
 	*is_corrupt = corrupt(q->db);
 	return sq_fail(s, path);
@@ -282,13 +292,16 @@ static int
 transaction(struct store *s, struct store_batch *b)
 {
 	struct sq *q = s->priv;
-	int rc;
+	int rc, seeded = q->seeded;
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
 	if (b != NULL) {
 		sqlite3_stmt *st = q->ins;
 
+		if ((rc = seed_sequence(s)) < 0)
+			goto rollback;
+		seeded |= rc;
 		sqlite3_bind_int64(st, 1, b->schema_id);
 		sqlite3_bind_int(st, 2, b->flags);
 		sqlite3_bind_int64(st, 3, b->t_first);
@@ -311,6 +324,7 @@ transaction(struct store *s, struct store_batch *b)
 		goto rollback;
 	}
 	q->n_acked = 0;
+	q->seeded = seeded;
 	return 0;
 rollback:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
