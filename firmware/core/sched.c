@@ -190,9 +190,10 @@ log_step(const struct sched *s, const struct sched_wake *w)
 		log_warnx("wall clock stepped forward %.3f s: the schedule re-aligns, the "
 		    "ticks in between are skipped", secs);
 	else
-		log_warnx("wall clock stepped back %.3f s: cycles go on every %lld ms "
-		    "stamped after the last one until the wall clock catches up", -secs,
-		    (long long)s->st.interval);
+		log_warnx("wall clock stepped back %.3f s: cycles go on every %lld ms, "
+		    "stamped %lld ms apart after the last one until the stamps meet the "
+		    "wall clock", -secs, (long long)s->st.interval,
+		    (long long)(s->st.interval / 2 > 0 ? s->st.interval / 2 : 1));
 }
 
 static void
