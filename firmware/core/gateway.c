@@ -83,6 +83,7 @@ store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *bo
 
 	rc = batch_encode_body(r, n, body, body_cap, &len, &flags, &raw_len);
 	if (rc < 0) {
+		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
 		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
 		    n, strerror(-rc));
 		c->dropped += n;
@@ -161,7 +162,7 @@ static void
 commit(struct gateway *g)
 {
 	struct collector *c = &g->col;
-	int rc;
+	int rc, flushed;
 
 	if (c->dropped != c->dropped_logged) {
 		log_warnx("collector: %llu readings dropped so far: store failing and "
@@ -175,13 +176,15 @@ commit(struct gateway *g)
 		log_hold_drops(c);
 		return;
 	}
+	flushed = c->hold.n > 0;
 	if (flush_hold(g) < 0) {
 		if (c->n > 0)
 			log_warnx("collector: %zu readings wait behind the held ones", c->n);
 		return;
 	}
 	if (c->n == 0) {
-		forward_kick(g->fwd);
+		if (flushed)
+			forward_kick(g->fwd);
 		return;
 	}
 	/* Kept in memory and retried with the next commit if the store refuses. */

@@ -302,6 +302,7 @@ transaction(struct store *s, struct store_batch *b)
 		if ((rc = seed_sequence(s)) < 0)
 			goto rollback;
 		seeded |= rc;
+
 		sqlite3_bind_int64(st, 1, b->schema_id);
 		sqlite3_bind_int(st, 2, b->flags);
 		sqlite3_bind_int64(st, 3, b->t_first);
