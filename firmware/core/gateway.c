@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "firmware/codec/batch.h"
+#include "firmware/core/clock.h"
 #include "firmware/core/forward.h"
 #include "firmware/core/hold.h"
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
+#include "firmware/core/presync.h"
 #include "firmware/core/sched.h"
 #include "firmware/store/budget.h"
 #include "firmware/store/merge.h"
@@ -25,7 +27,15 @@
  * one batch, in one transaction, when the last bus reports done. A bus that has
  * not finished by the next tick does not hold the cycle back: what has arrived is
  * committed then, and its late readings go with the next commit, timestamps intact.
+ *
+ * Until the wall clock is valid, cycles are stamped on the boot clock and their
+ * readings go to the presync hold instead of the store; when it becomes valid
+ * they are repaired and stored first, oldest first, before any later cycle
+ * (docs/clock.md). A store that refuses writes is another matter: its cycles
+ * are held by hold.c and sent live meanwhile.
  */
+#define PRESYNC_CHUNK	1024	/* repaired readings per stored batch */
+
 struct collector {
 	struct reading *r;
 	size_t n, cap;
@@ -38,6 +48,16 @@ struct collector {
 	uint64_t dropped_logged;
 	uint64_t unmerged;	/* readings in pending (never sent) batches */
 	struct budget_counts budget;	/* what the store budget removed */
+	/* wall clock */
+	int held;		/* the buffered readings carry boot-clock stamps */
+	int valid;		/* the wall clock became valid in this run */
+	int64_t offset;		/* wall - boot then */
+	int64_t held_last;	/* last held cycle (boot ms): later stamps are wall */
+	struct presync presync;
+	uint64_t presync_dropped_logged, skipped, ahead;
+	struct reading *chunk;	/* scratch for storing the repaired presync hold */
+	uint8_t *chunk_body;
+	size_t chunk_body_cap;
 };
 
 struct gateway {
@@ -86,13 +106,14 @@ apply_budget(struct gateway *g)
 {
 	struct collector *c = &g->col;
 	struct budget_counts before = c->budget;
-	int64_t now = sched_now_ms();
+	struct clock_pair now;
 	char json[320];
 
+	clock_read(&now);
 	/* No age limit while the clock cannot be trusted (no RTC, before NTP). */
 	if (budget_apply(g->store, (uint64_t)g->cfg->store_max_mb << 20,
-	    (int64_t)g->cfg->store_max_days * 86400000, now > INT64_C(1577836800000) ?
-	    now : 0, &c->budget) < 0)
+	    (int64_t)g->cfg->store_max_days * 86400000, clock_wall_valid(now.wall) ?
+	    now.wall : 0, &c->budget) < 0)
 		log_warnx("%s; store budget not applied", g->store->err);
 	if (memcmp(&before, &c->budget, sizeof(before)) == 0)
 		return;
@@ -107,8 +128,15 @@ apply_budget(struct gateway *g)
 	forward_metrics(g->fwd, json);
 }
 
-static void
-commit(struct gateway *g)
+/*
+ * Encode and commit n readings as one batch: stored, or held in memory and sent
+ * live while the store refuses (hold.c). 0, or -EINVAL if they cannot be
+ * encoded (a broken invariant: duplicate reading, undersized buffer); then
+ * they are counted as dropped.
+ */
+static int
+store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *body,
+    size_t body_cap)
 {
 	struct collector *c = &g->col;
 	struct store_batch b = { 0 };
@@ -116,55 +144,128 @@ commit(struct gateway *g)
 	uint8_t flags = 0;
 	int rc;
 
+	rc = batch_encode_body(r, n, body, body_cap, &len, &flags, &raw_len);
+	if (rc < 0) {
+		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
+		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
+		    n, strerror(-rc));
+		c->dropped += n;
+		c->dropped_logged = c->dropped;
+		return -EINVAL;
+	}
+	b.schema_id = g->schema_id;
+	b.flags = flags;
+	b.t_first = batch_t_first(r, n);
+	b.n_readings = (uint32_t)n;
+	b.raw_len = raw_len;
+	b.body = body;
+	b.body_len = len;
+	/* Committed while the link is down: a backlog batch, to be merged. */
+	b.pending = !forward_connected(g->fwd);
+	c->readings += n;
+	if (hold_commit(g->hold, g->store, g->fwd, &b) != 1)
+		return 0;
+	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
+	    (long long)r[0].ts_ms, n, (unsigned long long)b.seq, len);
+	if (b.pending && (c->unmerged += n) >= MERGE_READINGS)
+		merge_backlog(g);
+	apply_budget(g);
+	forward_kick(g->fwd);
+	return 0;
+}
+
+static void
+log_presync_drops(struct collector *c)
+{
+	if (c->presync.dropped == c->presync_dropped_logged)
+		return;
+	log_warnx("collector: %llu held readings dropped so far: the wall clock is "
+	    "not valid yet and the hold is full (%zu readings); the oldest go",
+	    (unsigned long long)c->presync.dropped, c->presync.max);
+	c->presync_dropped_logged = c->presync.dropped;
+}
+
+/*
+ * The repaired presync hold goes to the store before anything newer, in
+ * batches of PRESYNC_CHUNK readings. 0 when it is empty, -ENOMEM if there is
+ * no memory to do it now (the rest stays held, newer readings wait).
+ */
+static int
+flush_presync(struct gateway *g)
+{
+	struct collector *c = &g->col;
+	size_t n;
+
+	if (c->presync.n == 0 || !c->presync.repaired)
+		return 0;
+	if (c->chunk == NULL) {
+		c->chunk_body_cap = batch_body_bound(PRESYNC_CHUNK);
+		c->chunk = calloc(PRESYNC_CHUNK, sizeof(*c->chunk));
+		c->chunk_body = malloc(c->chunk_body_cap);
+		if (c->chunk == NULL || c->chunk_body == NULL) {
+			log_warnx("collector: no memory to store %zu held readings; kept",
+			    c->presync.n);
+			return -ENOMEM;
+		}
+	}
+	while ((n = presync_peek(&c->presync, c->chunk, PRESYNC_CHUNK)) > 0) {
+		store_readings(g, c->chunk, n, c->chunk_body, c->chunk_body_cap);
+		presync_pop(&c->presync, n);
+	}
+	free(c->chunk);
+	free(c->chunk_body);
+	c->chunk = NULL;
+	c->chunk_body = NULL;
+	return 0;
+}
+
+static void
+commit(struct gateway *g)
+{
+	struct collector *c = &g->col;
+
 	if (c->dropped != c->dropped_logged) {
 		log_warnx("collector: %llu readings dropped so far: cycle buffer full",
 		    (unsigned long long)c->dropped);
 		c->dropped_logged = c->dropped;
 	}
-	if (c->n == 0)
-		return;
-	rc = batch_encode_body(c->r, c->n, c->body, c->body_cap, &len, &flags, &raw_len);
-	if (rc < 0) {
-		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
-		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
-		    c->n, strerror(-rc));
-		c->dropped += c->n;
-		c->dropped_logged = c->dropped;
+	if (c->held) {
+		if (presync_put(&c->presync, c->r, c->n) < 0)
+			log_warnx("collector: no memory to grow the presync hold");
 		c->n = 0;
+		log_presync_drops(c);
 		return;
 	}
-	b.schema_id = g->schema_id;
-	b.flags = flags;
-	b.t_first = batch_t_first(c->r, c->n);
-	b.n_readings = (uint32_t)c->n;
-	b.raw_len = raw_len;
-	b.body = c->body;
-	b.body_len = len;
-	/* Committed while the link is down: a backlog batch, to be merged. */
-	b.pending = !forward_connected(g->fwd);
-	/* Stored, or held in memory and sent live while the store refuses. */
-	if (hold_commit(g->hold, g->store, g->fwd, &b) == 1) {
-		log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
-		    (long long)c->ts, c->n, (unsigned long long)b.seq, len);
-		if (b.pending && (c->unmerged += c->n) >= MERGE_READINGS)
-			merge_backlog(g);
-		apply_budget(g);
-		forward_kick(g->fwd);
+	if (flush_presync(g) < 0) {
+		if (c->n > 0)
+			log_warnx("collector: %zu readings wait behind the held ones", c->n);
+		return;
 	}
-	c->readings += c->n;
+	if (c->n > 0)
+		store_readings(g, c->r, c->n, c->body, c->body_cap);
 	c->n = 0;
 }
 
+/* A late reading of a cycle held before the clock became valid: repair it. */
+static int64_t
+repair_late(const struct collector *c, int64_t ts)
+{
+	return c->valid && ts <= c->held_last ? clock_repair(ts, c->offset) : ts;
+}
+
 static void
-on_reading(void *arg, const struct reading *r)
+on_reading(void *arg, const struct reading *in)
 {
 	struct gateway *g = arg;
 	struct collector *c = &g->col;
+	struct reading rr = *in, *r = &rr;
+
+	r->ts_ms = repair_late(c, r->ts_ms);
 
 	if (c->n == c->cap)
 		commit(g);
 	if (c->n == c->cap) {
-		/* Only if the store refuses and the buffer is full: counted, logged per commit. */
+		/* Only if held readings wait for memory and the buffer is full: counted. */
 		c->dropped++;
 		return;
 	}
@@ -178,6 +279,7 @@ on_done(void *arg, size_t bus, int64_t ts)
 	struct collector *c = &g->col;
 
 	(void)bus;
+	ts = repair_late(c, ts);
 	if (ts != c->ts || c->pending == 0)
 		return;		/* a late bus of an already committed cycle */
 	if (--c->pending == 0) {
@@ -187,19 +289,29 @@ on_done(void *arg, size_t bus, int64_t ts)
 }
 
 static void
-on_tick(int64_t tick, uint64_t missed, void *arg)
+on_tick(void *arg, const struct sched_wake *w)
 {
 	struct gateway *g = arg;
 	struct collector *c = &g->col;
+	int64_t tick = w->tick;
 	size_t overruns;
 
-	if (missed > 0) {
-		log_warnx("scheduler: %llu cycles missed (clock step or stall)",
-		    (unsigned long long)missed);
-		c->missed += missed;
+	if (w->missed > 0) {
+		log_warnx("scheduler: %llu cycles missed (stall or suspend)",
+		    (unsigned long long)w->missed);
+		c->missed += w->missed;
 	}
+	if (w->skipped > 0) {
+		log_info("scheduler: %llu cycles skipped by a forward clock step",
+		    (unsigned long long)w->skipped);
+		c->skipped += w->skipped;
+	}
+	c->ahead += (uint64_t)w->ahead;
 	if (c->pending > 0)
 		commit(g);
+	c->held = w->held;
+	if (w->held)
+		c->held_last = tick;
 	c->ts = tick;
 	c->pending = pollers_trigger(g->pollers, tick, &overruns);
 	if (overruns > 0) {
@@ -207,6 +319,36 @@ on_tick(int64_t tick, uint64_t missed, void *arg)
 		log_warnx("cycle %lld: %zu bus(es) still busy with the previous cycle",
 		    (long long)tick, overruns);
 	}
+}
+
+/*
+ * The wall clock is valid: what is held (and what is buffered of the cycle
+ * under way) gets wall stamps, and is stored before anything newer. The
+ * cycle under way is committed when its buses are done, as usual; late
+ * readings of held cycles are repaired as they come (repair_late).
+ */
+static void
+on_clock_valid(void *arg, int64_t offset)
+{
+	struct gateway *g = arg;
+	struct collector *c = &g->col;
+	size_t i;
+
+	c->valid = 1;
+	c->offset = offset;
+	if (!c->held)
+		return;
+	c->held = 0;
+	for (i = 0; i < c->n; i++)
+		c->r[i].ts_ms = clock_repair(c->r[i].ts_ms, offset);
+	if (c->pending > 0)
+		c->ts = clock_repair(c->ts, offset);
+	log_info("collector: %zu held readings get wall-clock stamps (%+lld ms)%s",
+	    c->presync.n + c->n, (long long)offset, c->presync.dropped > 0 ?
+	    "; the oldest were dropped while held" : "");
+	presync_repair(&c->presync, offset);
+	if (c->pending == 0)
+		commit(g);
 }
 
 /*
@@ -333,6 +475,12 @@ log_summary(struct gateway *g)
 	    (unsigned long long)hc.outages, (unsigned long long)hc.held,
 	    (unsigned long long)hc.dropped, (unsigned long long)hc.evicted,
 	    hc.active ? "; the cycles still held are lost now" : "");
+	if (c->skipped || c->ahead || c->presync.dropped || c->presync.n)
+		log_info("this run's clock: %llu ticks skipped by forward steps, %llu "
+		    "stamped ahead after backward steps; %llu held readings dropped "
+		    "(hold full), %zu lost at stop (the wall clock never became valid)",
+		    (unsigned long long)c->skipped, (unsigned long long)c->ahead,
+		    (unsigned long long)c->presync.dropped, c->presync.n);
 }
 
 static void
@@ -355,6 +503,9 @@ teardown(struct gateway *g)
 	free(g->devs);
 	free(g->col.r);
 	free(g->col.body);
+	presync_free(&g->col.presync);
+	free(g->col.chunk);
+	free(g->col.chunk_body);
 	if (g->sigfd >= 0)
 		close(g->sigfd);
 	loop_free(g->loop);
@@ -365,12 +516,14 @@ gateway_run(const struct site_config *cfg)
 {
 	struct gateway g = { .cfg = cfg, .exit = GW_EXIT_ERROR, .sigfd = -1 };
 	struct poller_events pev = { on_reading, on_done, &g };
+	struct sched_events sev = { on_tick, on_clock_valid, &g };
 	const struct uplink_ops *up;
 	char err[512];
 	int rc;
 
 	if ((g.loop = loop_new()) == NULL)
 		fatal("event loop");
+	presync_init(&g.col.presync, 0);
 	if ((rc = setup_signals(&g)) < 0) {
 		log_warnx("signals: %s", strerror(-rc));
 		goto out;
@@ -393,7 +546,7 @@ gateway_run(const struct site_config *cfg)
 	merge_backlog(&g);
 	if ((rc = forward_start(g.loop, cfg, g.store, up, &g.fwd)) < 0 ||
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
-	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, on_tick, &g,
+	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, &sev,
 	    &g.sched)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));
 		goto out;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/store/store.h"
 
 #define ACKS_MAX 1024
@@ -50,6 +51,7 @@ struct sq {
 	 */
 	uint64_t acked[ACKS_MAX];
 	size_t n_acked;
+	int seeded;		/* the sequence has a start (seed_sequence) */
 };
 
 /*
@@ -82,10 +84,14 @@ static const char schema_sql[] =
  * starts its sequence at the wall clock in ms, not at 1: the receiver has seen
  * the old store's numbers and would drop new batches carrying them as
  * duplicates. The old store used at most one number per poll cycle since its
- * own start, so "now" is past them. With no valid clock (no RTC, no NTP yet)
- * there is nothing better than 1; that is logged by the caller's clock checks.
+ * own start, so "now" is past them.
+ *
+ * A board without RTC opens its store in 1970: then the seed waits for the
+ * first append (seed_sequence runs again in its transaction), and the gateway
+ * appends nothing before the wall clock is valid (it holds those readings in
+ * memory, docs/clock.md). Only an append with the clock still invalid starts
+ * at 1, which the daemon never does.
  */
-#define CLOCK_VALID_MS INT64_C(1577836800000)	/* 2020-01-01 */
 
 static int sq_fail(struct store *s, const char *what);
 
@@ -112,27 +118,28 @@ migrate(struct store *s)
 	return 0;
 }
 
+/* 1 if the sequence has its start now (in the caller's transaction, if any). */
 static int
 seed_sequence(struct store *s)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
-	struct timespec ts;
-	int64_t now;
+	struct clock_pair now;
 	int rc;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (now < CLOCK_VALID_MS)
+	if (q->seeded)
+		return 0;
+	clock_read(&now);
+	if (!clock_wall_valid(now.wall))
 		return 0;
 	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq) SELECT"
 	    " 'batch', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE"
 	    " name = 'batch')", -1, &st, NULL) != SQLITE_OK)
 		return sq_fail(s, "sequence");
-	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 1, now.wall);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
+	return rc == SQLITE_DONE ? 1 : sq_fail(s, "sequence");
 }
 
 /* -ENOSPC disk full, -EROFS read-only, else -EIO: the caller's policy differs. */
@@ -231,9 +238,10 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 		return -EIO;
 	}
 	sqlite3_finalize(st);
-	if ((rc = migrate(s)) < 0)
+	if ((rc = migrate(s)) < 0 || (rc = seed_sequence(s)) < 0)
 		return rc;
-	return seed_sequence(s);
+	q->seeded = rc;
+	return 0;
 fail:
 	*is_corrupt = corrupt(q->db);
 	return sq_fail(s, path);
@@ -510,11 +518,17 @@ static int
 transaction(struct store *s, const struct work *w)
 {
 	struct sq *q = s->priv;
+	int rc, seeded = q->seeded;
 	size_t i;
-	int rc;
 
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
+	/* Appends of a store opened before the clock was valid: seed it now. */
+	if (w != NULL && w->n > 0 && !seeded) {
+		if ((rc = seed_sequence(s)) < 0)
+			goto rollback;
+		seeded = rc;
+	}
 	if (w != NULL && w->thin != NULL)
 		rc = thin(s, w->first, w->thin);
 	else if (w != NULL && w->drop)
@@ -535,6 +549,7 @@ transaction(struct store *s, const struct work *w)
 		goto rollback;
 	}
 	q->n_acked = 0;
+	q->seeded = seeded;
 	return 0;
 rollback:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);

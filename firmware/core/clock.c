@@ -1,0 +1,58 @@
+#include "firmware/core/clock.h"
+
+#include <time.h>
+
+/* 2020-01-01T00:00:00Z */
+#define CLOCK_FLOOR_MS	INT64_C(1577836800000)
+
+#ifndef WG_BUILD_EPOCH
+#define WG_BUILD_EPOCH	0
+#endif
+
+static int64_t
+ms_of(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+clock_read(struct clock_pair *p)
+{
+	p->wall = ms_of(CLOCK_REALTIME);
+	p->boot = ms_of(CLOCK_BOOTTIME);
+}
+
+/*
+ * WG_BUILD_EPOCH is the configure time (or SOURCE_DATE_EPOCH for reproducible
+ * builds): no image runs before it was built, so an earlier clock is unset.
+ */
+int64_t
+clock_valid_from_ms(void)
+{
+	int64_t built = (int64_t)WG_BUILD_EPOCH * 1000;
+
+	return built > CLOCK_FLOOR_MS ? built : CLOCK_FLOOR_MS;
+}
+
+int
+clock_wall_valid(int64_t wall_ms)
+{
+	return wall_ms >= clock_valid_from_ms();
+}
+
+int64_t
+clock_watch(struct clock_watch *w, const struct clock_pair *p)
+{
+	int64_t off = p->wall - p->boot, step = 0;
+
+	if (w->primed && (off - w->offset > CLOCK_STEP_MS ||
+	    w->offset - off > CLOCK_STEP_MS))
+		step = off - w->offset;
+	/* Follow small drift too, so that slow changes never add up to a "step". */
+	w->offset = off;
+	w->primed = 1;
+	return step;
+}
