@@ -16,6 +16,7 @@
 #include "drivers/profile.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
+#include "firmware/store/store.h"
 
 #define CFG_NAME_MAX SCHEMA_NAME_MAX
 #define CFG_PATH_MAX 256
@@ -48,6 +49,7 @@ struct site_config {
 	unsigned interval_s;
 	unsigned backlog_rate;		/* readings/s for draining the backlog; 0: no limit */
 	char store[CFG_PATH_MAX];
+	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
 	size_t n_buses;

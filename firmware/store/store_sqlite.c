@@ -3,8 +3,8 @@
  *
  * Why a row per batch and not per reading: a poll cycle is one INSERT of a ~100 B
  * compressed body instead of ~100 row inserts with their index updates, which is
- * what keeps bytes written to the SD card per reading low. seq is an AUTOINCREMENT
- * key so SQLite never hands out a number twice, even after the table was emptied:
+ * what keeps bytes written to the SD card per reading low. seq is assigned here,
+ * never twice, even after the table was emptied or a power cut (store_durable.c):
  * the receiver deduplicates on it.
  */
 #include <errno.h>
@@ -17,13 +17,15 @@
 #include <time.h>
 
 #include "firmware/store/store.h"
+#include "firmware/store/store_durable.h"
 
 #define ACKS_MAX 1024
 
 struct sq {
 	sqlite3 *db;
-	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats,
-	    *next;
+	sqlite3_stmt *ins, *peek, *del, *put_schema, *get_schema, *gc_schema, *stats;
+	uint64_t last_seq;	/* the highest number handed out */
+	int unsynced;		/* store_sync normal: a commit not fsynced yet */
 	uint8_t *body;		/* copy of the last peeked body */
 	size_t body_cap;
 	/*
@@ -37,17 +39,15 @@ struct sq {
 };
 
 /*
- * synchronous=FULL: a commit is on the card before the batch can be sent, so a
- * power cut can never roll back a batch the platform already acknowledged (and
- * with it the sequence counter, which would then hand out a used number).
- * One fsync per 30 s cycle is nothing for flash.
+ * synchronous=FULL for store_sync "full": a commit is on the card before the
+ * batch can be sent. NORMAL for "normal": the commit is synced before the next
+ * transaction instead (store_durable.c). Both are one fsync per cycle.
  */
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS batch("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER PRIMARY KEY,"
 	" schema_id INTEGER NOT NULL,"
 	" flags INTEGER NOT NULL,"
 	" t_first INTEGER NOT NULL,"
@@ -56,42 +56,10 @@ static const char schema_sql[] =
 	" body BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS schema("
 	" id INTEGER PRIMARY KEY,"
-	" json TEXT NOT NULL);";
-
-/*
- * A store made anew (first boot, replaced card, deleted or quarantined file)
- * starts its sequence at the wall clock in ms, not at 1: the receiver has seen
- * the old store's numbers and would drop new batches carrying them as
- * duplicates. The old store used at most one number per poll cycle since its
- * own start, so "now" is past them. With no valid clock (no RTC, no NTP yet)
- * there is nothing better than 1; that is logged by the caller's clock checks.
- */
-#define CLOCK_VALID_MS INT64_C(1577836800000)	/* 2020-01-01 */
+	" json TEXT NOT NULL);"
+	DURABLE_SCHEMA;
 
 static int sq_fail(struct store *s, const char *what);
-
-static int
-seed_sequence(struct store *s)
-{
-	struct sq *q = s->priv;
-	sqlite3_stmt *st;
-	struct timespec ts;
-	int64_t now;
-	int rc;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (now < CLOCK_VALID_MS)
-		return 0;
-	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq) SELECT"
-	    " 'batch', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE"
-	    " name = 'batch')", -1, &st, NULL) != SQLITE_OK)
-		return sq_fail(s, "sequence");
-	sqlite3_bind_int64(st, 1, now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sq_fail(s, "sequence");
-}
 
 static int
 sq_fail(struct store *s, const char *what)
@@ -151,6 +119,25 @@ corrupt(sqlite3 *db)
 	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
 }
 
+/* Where numbering stands, with a skip after a power cut that may have cost one. */
+static int
+open_sequence(struct store *s)
+{
+	struct sq *q = s->priv;
+	struct durable_open d;
+	int rc;
+
+	if ((rc = durable_open(q->db, s->opts.sync, &d, s->err, sizeof(s->err))) < 0)
+		return rc;
+	q->last_seq = d.last_seq;
+	if (d.skipped != 0)
+		snprintf(s->notice, sizeof(s->notice), "store: the last run may have lost "
+		    "its last commit at a power cut; sequence number %llu skipped, so a "
+		    "batch already sent is never numbered twice",
+		    (unsigned long long)d.skipped);
+	return 0;
+}
+
 /* Open, set up and check; on corruption *is_corrupt is set. */
 static int
 open_db(struct store *s, const char *path, int *is_corrupt)
@@ -164,7 +151,10 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(q->db, 2000);
-	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(q->db, s->opts.sync == STORE_SYNC_FULL ?
+	    "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK)
 		goto fail;
 	/* quick_check reads every page once: a damaged card shows here, at start,
 	 * not as a failed append in the middle of an outage. */
@@ -180,7 +170,7 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 		return -EIO;
 	}
 	sqlite3_finalize(st);
-	return seed_sequence(s);
+	return open_sequence(s);
 fail:
 	*is_corrupt = corrupt(q->db);
 	return sq_fail(s, path);
@@ -237,8 +227,8 @@ sq_open(struct store *s, const char *path)
 	}
 	if (rc < 0)
 		goto fail;
-	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(schema_id, flags, t_first,"
-	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?)")) < 0 ||
+	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(seq, schema_id, flags, t_first,"
+	    " n_readings, raw_len, body) VALUES(?,?,?,?,?,?,?)")) < 0 ||
 	    (rc = prepare(s, &q->peek, "SELECT seq, schema_id, flags, t_first, n_readings,"
 	    " raw_len, body FROM batch WHERE seq > ? ORDER BY seq LIMIT 1")) < 0 ||
 	    (rc = prepare(s, &q->del, "DELETE FROM batch WHERE seq = ?")) < 0 ||
@@ -248,9 +238,7 @@ sq_open(struct store *s, const char *path)
 	    (rc = prepare(s, &q->gc_schema, "DELETE FROM schema WHERE id <> ? AND id NOT IN"
 	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
 	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
-	    " coalesce(sum(length(body)),0) FROM batch")) < 0 ||
-	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
-	    " WHERE name='batch'),0)+1")) < 0)
+	    " coalesce(sum(length(body)),0) FROM batch")) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -277,24 +265,41 @@ delete_acked(struct store *s)
 	return 0;
 }
 
-/* BEGIN; work (optional append); the pending deletes; COMMIT — or ROLLBACK. */
+/*
+ * BEGIN; the pending deletes; the append (if any); COMMIT — or ROLLBACK.
+ *
+ * Deletes first: in steady state the table holds just the batch acknowledged
+ * since the last cycle, and a cycle's body (~500 B for 100 readings) does not
+ * fit beside it in a 1 KiB page. Inserted first, it splits the page and the
+ * delete merges it back: four pages (WAL frames) per cycle instead of one.
+ *
+ * With store_sync "normal" the previous commit is fsynced here, before this
+ * one writes: so a power cut takes at most the last commit (store_durable.c).
+ * closing: also mark the run as ended cleanly.
+ */
 static int
-transaction(struct store *s, struct store_batch *b)
+transaction(struct store *s, struct store_batch *b, int closing)
 {
 	struct sq *q = s->priv;
 	int rc;
 
+	if (q->unsynced && durable_sync(q->db) < 0)
+		return sq_fail(s, "sync");
+	q->unsynced = 0;
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
+	if ((rc = delete_acked(s)) < 0)
+		goto rollback;
 	if (b != NULL) {
 		sqlite3_stmt *st = q->ins;
 
-		sqlite3_bind_int64(st, 1, b->schema_id);
-		sqlite3_bind_int(st, 2, b->flags);
-		sqlite3_bind_int64(st, 3, b->t_first);
-		sqlite3_bind_int64(st, 4, b->n_readings);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)b->raw_len);
-		sqlite3_bind_blob(st, 6, b->body, (int)b->body_len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)(q->last_seq + 1));
+		sqlite3_bind_int64(st, 2, b->schema_id);
+		sqlite3_bind_int(st, 3, b->flags);
+		sqlite3_bind_int64(st, 4, b->t_first);
+		sqlite3_bind_int64(st, 5, b->n_readings);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)b->raw_len);
+		sqlite3_bind_blob(st, 7, b->body, (int)b->body_len, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -302,15 +307,22 @@ transaction(struct store *s, struct store_batch *b)
 			rc = sq_fail(s, "append");
 			goto rollback;
 		}
-		b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	} else if (closing || q->n_acked > 0) {
+		/* No new row says how far numbering went: the floor does. */
+		if ((closing ? durable_clean(q->db, q->last_seq) :
+		    durable_floor(q->db, q->last_seq)) < 0) {
+			rc = sq_fail(s, "sequence floor");
+			goto rollback;
+		}
 	}
-	if ((rc = delete_acked(s)) < 0)
-		goto rollback;
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		rc = sq_fail(s, "commit");
 		goto rollback;
 	}
+	if (b != NULL)
+		b->seq = ++q->last_seq;
 	q->n_acked = 0;
+	q->unsynced = s->opts.sync == STORE_SYNC_NORMAL;
 	return 0;
 rollback:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
@@ -320,7 +332,7 @@ rollback:
 static int
 sq_append(struct store *s, struct store_batch *b)
 {
-	return transaction(s, b);
+	return transaction(s, b, 0);
 }
 
 static int
@@ -395,7 +407,7 @@ sq_ack(struct store *s, uint64_t seq)
 	if (is_acked(q, seq))
 		return 0;
 	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && (rc = transaction(s, NULL)) < 0)
+	if (q->n_acked == ACKS_MAX && (rc = transaction(s, NULL, 0)) < 0)
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;
@@ -454,9 +466,7 @@ sq_stats(struct store *s, struct store_stats *st)
 		st->bytes = (uint64_t)sqlite3_column_int64(q->stats, 2);
 	}
 	sqlite3_reset(q->stats);
-	if (sqlite3_step(q->next) == SQLITE_ROW)
-		st->next_seq = (uint64_t)sqlite3_column_int64(q->next, 0);
-	sqlite3_reset(q->next);
+	st->next_seq = q->last_seq + 1;
 	return 0;
 }
 
@@ -467,8 +477,9 @@ sq_close(struct store *s)
 
 	if (q == NULL)
 		return;
-	if (q->db != NULL && q->n_acked > 0 && q->ins != NULL)
-		transaction(s, NULL);
+	/* The pending deletes and the clean mark, synced: the next start skips nothing. */
+	if (q->db != NULL && q->ins != NULL && transaction(s, NULL, 1) == 0)
+		durable_sync(q->db);
 	sqlite3_finalize(q->ins);
 	sqlite3_finalize(q->peek);
 	sqlite3_finalize(q->del);
@@ -476,7 +487,6 @@ sq_close(struct store *s)
 	sqlite3_finalize(q->get_schema);
 	sqlite3_finalize(q->gc_schema);
 	sqlite3_finalize(q->stats);
-	sqlite3_finalize(q->next);
 	sqlite3_close(q->db);
 	free(q->body);
 	free(q);
