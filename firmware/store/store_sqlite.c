@@ -269,9 +269,10 @@ delete_acked(struct store *s)
  * BEGIN; the pending deletes; the append (if any); COMMIT — or ROLLBACK.
  *
  * Deletes first: in steady state the table holds just the batch acknowledged
- * since the last cycle, and a cycle's body (~500 B for 100 readings) does not
- * fit beside it in a 1 KiB page. Inserted first, it splits the page and the
- * delete merges it back: four pages (WAL frames) per cycle instead of one.
+ * since the last cycle. A body of 105 demo readings is ~270 B and two fit in
+ * a 1 KiB page, but one over ~480 B (a bigger site, noisier values) does not:
+ * inserted first, it would split the page and the delete merge it back,
+ * several pages (WAL frames) per cycle instead of one.
  *
  * With store_sync "normal" the previous commit is fsynced here, before this
  * one writes: so a power cut takes at most the last commit (store_durable.c).

@@ -217,8 +217,8 @@ wal_size(void)
 /*
  * Flash wear: in steady state a cycle acks the last batch and appends one, in
  * one transaction that writes one page (a WAL frame of 1 KiB + 24 B): no
- * second transaction, no sequence page, no page split (a ~500 B body of 100
- * readings does not fit beside the acknowledged one).
+ * second transaction, no sequence page, no page split (a 500 B body, as of a
+ * bigger site, does not fit beside the acknowledged one in a 1 KiB page).
  */
 static void
 test_steady_cycle_writes_one_page(void **state)
