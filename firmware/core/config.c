@@ -316,12 +316,34 @@ parse_array(struct ctx *x, json_t *root, const char *key, size_t max, size_t *n)
 	return 0;
 }
 
+/*
+ * "normal" (default): a power cut may lose the last committed cycle, never
+ * more, and never a sequence number the receiver has seen; "full": nothing
+ * committed is lost (firmware/store/store.h).
+ */
+static int
+parse_store_sync(struct ctx *x, json_t *root, enum store_sync *dst)
+{
+	char v[16] = "normal";
+	int rc;
+
+	if ((rc = get_str(x, "store_sync", root, "store_sync", 0, v, sizeof(v))) < 0)
+		return rc;
+	if (strcmp(v, "normal") == 0)
+		*dst = STORE_SYNC_NORMAL;
+	else if (strcmp(v, "full") == 0)
+		*dst = STORE_SYNC_FULL;
+	else
+		return fail(x, "store_sync", "'%s' is neither \"normal\" nor \"full\"", v);
+	return 0;
+}
+
 static int
 parse_root(struct ctx *x, json_t *root, struct site_config *c)
 {
 	static const char *const keys[] = { "gateway", "interval_s", "backlog_rate",
-		"store", "store_max_mb", "store_max_days", "profiles", "mqtt", "buses",
-		"devices", NULL };
+		"store", "store_sync", "store_max_mb", "store_max_days", "profiles",
+		"mqtt", "buses", "devices", NULL };
 	json_t *v;
 	size_t i, nb, nd;
 	int rc;
@@ -360,7 +382,8 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	    CONFIG_PROFILE_DIR_DEFAULT);
 	if ((rc = get_str(x, "store", root, "store", 0, c->store, sizeof(c->store))) < 0 ||
 	    (rc = get_str(x, "profiles", root, "profiles", 0, c->profiles_dir,
-	    sizeof(c->profiles_dir))) < 0)
+	    sizeof(c->profiles_dir))) < 0 ||
+	    (rc = parse_store_sync(x, root, &c->store_sync)) < 0)
 		return rc;
 	v = json_object_get(root, "mqtt");
 	if (v == NULL && IS_ENABLED(CONFIG_UPLINK_MQTT))

@@ -16,6 +16,7 @@
 #include "drivers/profile.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
+#include "firmware/store/store.h"
 
 #define CFG_NAME_MAX SCHEMA_NAME_MAX
 #define CFG_PATH_MAX 256
@@ -50,6 +51,7 @@ struct site_config {
 	char store[CFG_PATH_MAX];
 	unsigned store_max_mb;		/* budget of stored batch bytes */
 	unsigned store_max_days;	/* readings older than this are evicted */
+	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
 	size_t n_buses;

@@ -528,12 +528,15 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("signals: %s", strerror(-rc));
 		goto out;
 	}
-	if ((rc = store_open("sqlite", cfg->store, &g.store, err, sizeof(err))) < 0) {
+	if ((rc = store_open_opts("sqlite", cfg->store, &(struct store_opts){
+	    .sync = cfg->store_sync }, &g.store, err, sizeof(err))) < 0) {
 		log_warnx("%s", err);
 		goto out;
 	}
 	if (g.store->alarm[0] != '\0')
 		log_warnx("ALARM: %s", g.store->alarm);
+	if (g.store->notice[0] != '\0')
+		log_info("%s", g.store->notice);
 	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0 ||
 	    (rc = hold_new(0, &g.hold)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));

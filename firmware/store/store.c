@@ -13,6 +13,13 @@ int
 store_open(const char *name, const char *path, struct store **out, char *err,
     size_t errlen)
 {
+	return store_open_opts(name, path, NULL, out, err, errlen);
+}
+
+int
+store_open_opts(const char *name, const char *path, const struct store_opts *opts,
+    struct store **out, char *err, size_t errlen)
+{
 	struct store *s;
 	size_t i;
 	int rc;
@@ -27,6 +34,8 @@ store_open(const char *name, const char *path, struct store **out, char *err,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return -ENOMEM;
 	s->ops = backends[i];
+	if (opts != NULL)
+		s->opts = *opts;
 	if ((rc = s->ops->open(s, path)) < 0) {
 		snprintf(err, errlen, "%s", s->err);
 		free(s);

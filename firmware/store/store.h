@@ -48,6 +48,23 @@ struct store_evicted {
 	uint64_t readings;
 };
 
+/*
+ * What a power cut may take (config key "store_sync").
+ * NORMAL: the last commit may be lost, never more: each commit is synced
+ * lazily, before the next one. Its batch may have been sent already, so after
+ * an unclean stop in another boot the store skips one sequence number: a number
+ * the receiver has seen is never handed out again.
+ * FULL: every commit is synced before append returns; nothing committed is lost.
+ */
+enum store_sync {
+	STORE_SYNC_NORMAL,
+	STORE_SYNC_FULL,
+};
+
+struct store_opts {
+	enum store_sync sync;
+};
+
 struct store;
 
 struct store_ops {
@@ -74,6 +91,9 @@ struct store_ops {
  */
 int store_open(const char *name, const char *path, struct store **out, char *err,
     size_t errlen);
+/* The same with options; opts NULL: the defaults (STORE_SYNC_NORMAL). */
+int store_open_opts(const char *name, const char *path, const struct store_opts *opts,
+    struct store **out, char *err, size_t errlen);
 void store_close(struct store *s);
 
 /*
@@ -126,9 +146,11 @@ int store_stats(struct store *s, struct store_stats *st);
 /* Backend internals: a backend's private state follows this header. */
 struct store {
 	const struct store_ops *ops;
+	struct store_opts opts;
 	void *priv;
 	char err[256];
 	char alarm[512];	/* set by open if the database had to be quarantined */
+	char notice[256];	/* set by open if it skipped a sequence number */
 };
 
 extern const struct store_ops store_sqlite_ops;

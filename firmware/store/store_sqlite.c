@@ -3,8 +3,8 @@
  *
  * Why a row per batch and not per reading: a poll cycle is one INSERT of a ~100 B
  * compressed body instead of ~100 row inserts with their index updates, which is
- * what keeps bytes written to the SD card per reading low. seq is an AUTOINCREMENT
- * key so SQLite never hands out a number twice, even after the table was emptied:
+ * what keeps bytes written to the SD card per reading low. seq is assigned here,
+ * never twice, even after the table was emptied or a power cut (store_durable.c):
  * the receiver deduplicates on it.
  */
 #include <errno.h>
@@ -20,6 +20,7 @@
 
 #include "firmware/core/clock.h"
 #include "firmware/store/store.h"
+#include "firmware/store/store_durable.h"
 
 #define ACKS_MAX 1024
 
@@ -40,7 +41,9 @@ struct sq {
 	char reserve[PATH_MAX + 16];
 	sqlite3 *db;		/* NULL after a failed write: reopened on the next */
 	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *del_range_any, *seal, *thin,
-	    *put_schema, *get_schema, *gc_schema, *stats, *next;
+	    *put_schema, *get_schema, *gc_schema, *stats;
+	uint64_t last_seq;	/* the highest number handed out (seq_last of spans) */
+	int unsynced;		/* store_sync normal: a commit not fsynced yet */
 	uint8_t *body;		/* copy of the last peeked body */
 	size_t body_cap;
 	/*
@@ -51,21 +54,18 @@ struct sq {
 	 */
 	uint64_t acked[ACKS_MAX];
 	size_t n_acked;
-	int seeded;		/* the sequence has a start (seed_sequence) */
 };
 
 /*
- * synchronous=FULL: a commit is on the card before the batch can be sent, so a
- * power cut can never roll back a batch the platform already acknowledged (and
- * with it the sequence counter, which would then hand out a used number).
- * One fsync per 30 s cycle is nothing for flash.
+ * synchronous=FULL for store_sync "full": a commit is on the card before the
+ * batch can be sent. NORMAL for "normal": the commit is synced before the next
+ * transaction instead (store_durable.c). Both are one fsync per cycle.
  */
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
 	"PRAGMA journal_mode=WAL;"
-	"PRAGMA synchronous=FULL;"
 	"CREATE TABLE IF NOT EXISTS batch("
-	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" seq INTEGER PRIMARY KEY,"
 	" seq_last INTEGER,"		/* NULL: seq */
 	" pending INTEGER NOT NULL DEFAULT 0,"
 	" thinned INTEGER NOT NULL DEFAULT 0,"
@@ -77,21 +77,8 @@ static const char schema_sql[] =
 	" body BLOB NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS schema("
 	" id INTEGER PRIMARY KEY,"
-	" json TEXT NOT NULL);";
-
-/*
- * A store made anew (first boot, replaced card, deleted or quarantined file)
- * starts its sequence at the wall clock in ms, not at 1: the receiver has seen
- * the old store's numbers and would drop new batches carrying them as
- * duplicates. The old store used at most one number per poll cycle since its
- * own start, so "now" is past them.
- *
- * A board without RTC opens its store in 1970: then the seed waits for the
- * first append (seed_sequence runs again in its transaction), and the gateway
- * appends nothing before the wall clock is valid (it holds those readings in
- * memory, docs/clock.md). Only an append with the clock still invalid starts
- * at 1, which the daemon never does.
- */
+	" json TEXT NOT NULL);"
+	DURABLE_SCHEMA;
 
 static int sq_fail(struct store *s, const char *what);
 
@@ -118,28 +105,27 @@ migrate(struct store *s)
 	return 0;
 }
 
-/* 1 if the sequence has its start now (in the caller's transaction, if any). */
+/*
+ * Where numbering stands, with a skip after a power cut that may have cost one.
+ * Only at the first open: a reopen after a failed write is the same run, whose
+ * numbering is in memory (and a full disk would refuse the state write).
+ */
 static int
-seed_sequence(struct store *s)
+open_sequence(struct store *s)
 {
 	struct sq *q = s->priv;
-	sqlite3_stmt *st;
-	struct clock_pair now;
+	struct durable_open d;
 	int rc;
 
-	if (q->seeded)
-		return 0;
-	clock_read(&now);
-	if (!clock_wall_valid(now.wall))
-		return 0;
-	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq) SELECT"
-	    " 'batch', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE"
-	    " name = 'batch')", -1, &st, NULL) != SQLITE_OK)
-		return sq_fail(s, "sequence");
-	sqlite3_bind_int64(st, 1, now.wall);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 1 : sq_fail(s, "sequence");
+	if ((rc = durable_open(q->db, s->opts.sync, &d, s->err, sizeof(s->err))) < 0)
+		return rc;
+	q->last_seq = d.last_seq;
+	if (d.skipped != 0)
+		snprintf(s->notice, sizeof(s->notice), "store: the last run may have lost "
+		    "its last commit at a power cut; sequence number %llu skipped, so a "
+		    "batch already sent is never numbered twice",
+		    (unsigned long long)d.skipped);
+	return 0;
 }
 
 /* -ENOSPC disk full, -EROFS read-only, else -EIO: the caller's policy differs. */
@@ -211,7 +197,7 @@ corrupt(sqlite3 *db)
 
 /* Open, set up and check; on corruption *is_corrupt is set. */
 static int
-open_db(struct store *s, const char *path, int *is_corrupt)
+open_db(struct store *s, const char *path, int first, int *is_corrupt)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
@@ -222,7 +208,10 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(q->db, 2000);
-	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(q->db, s->opts.sync == STORE_SYNC_FULL ?
+	    "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
+	    NULL) != SQLITE_OK)
 		goto fail;
 	/* quick_check reads every page once: a damaged card shows here, at start,
 	 * not as a failed append in the middle of an outage. */
@@ -238,10 +227,9 @@ open_db(struct store *s, const char *path, int *is_corrupt)
 		return -EIO;
 	}
 	sqlite3_finalize(st);
-	if ((rc = migrate(s)) < 0 || (rc = seed_sequence(s)) < 0)
+	if ((rc = migrate(s)) < 0)
 		return rc;
-	q->seeded = rc;
-	return 0;
+	return first ? open_sequence(s) : 0;
 fail:
 	*is_corrupt = corrupt(q->db);
 	return sq_fail(s, path);
@@ -292,7 +280,7 @@ sq_open(struct store *s, const char *path)
 		    path, strerror(-rc));
 		goto fail;
 	}
-	if ((rc = open_db(s, path, &is_corrupt)) < 0 && is_corrupt) {
+	if ((rc = open_db(s, path, 1, &is_corrupt)) < 0 && is_corrupt) {
 		sqlite3_close(q->db);
 		q->db = NULL;
 		if ((rc = quarantine(s, path)) < 0) {
@@ -300,7 +288,7 @@ sq_open(struct store *s, const char *path)
 			    "moved aside: %s", path, strerror(-rc));
 			goto fail;
 		}
-		rc = open_db(s, path, &is_corrupt);
+		rc = open_db(s, path, 1, &is_corrupt);
 	}
 	if (rc < 0 || (rc = prepare_all(s)) < 0)
 		goto fail;
@@ -341,9 +329,7 @@ prepare_all(struct store *s)
 	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
 	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
 	    " coalesce(sum(length(body)),0), coalesce(sum(n_readings * pending),0)"
-	    " FROM batch")) < 0 ||
-	    (rc = prepare(s, &q->next, "SELECT coalesce((SELECT seq FROM sqlite_sequence"
-	    " WHERE name='batch'),0)+1")) < 0)
+	    " FROM batch")) < 0)
 		return rc;
 	return 0;
 }
@@ -369,7 +355,7 @@ release(struct sq *q)
 {
 	sqlite3_stmt **st[] = { &q->ins, &q->peek, &q->peek_pending, &q->del,
 	    &q->del_range, &q->del_range_any, &q->seal, &q->thin, &q->put_schema,
-	    &q->get_schema, &q->gc_schema, &q->stats, &q->next };
+	    &q->get_schema, &q->gc_schema, &q->stats };
 	size_t i;
 
 	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
@@ -393,7 +379,7 @@ reopen(struct store *s)
 
 	if (q->db != NULL)
 		return 0;
-	if ((rc = open_db(s, q->path, &is_corrupt)) < 0 ||
+	if ((rc = open_db(s, q->path, 0, &is_corrupt)) < 0 ||
 	    (rc = prepare_all(s)) < 0) {
 		release(q);
 		return rc;
@@ -438,7 +424,7 @@ delete_acked(struct store *s)
 	return 0;
 }
 
-/* One row; seq 0 lets SQLite assign it (b->seq gets it), seq_last 0 means seq. */
+/* One row numbered seq (b->seq gets it); seq_last 0 means seq. */
 static int
 insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
 {
@@ -446,10 +432,7 @@ insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
 	sqlite3_stmt *st = q->ins;
 	int rc;
 
-	if (seq != 0)
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-	else
-		sqlite3_bind_null(st, 1);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
 	if (seq_last > seq)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq_last);
 	else
@@ -466,8 +449,8 @@ insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, "append");
-	b->seq = (uint64_t)sqlite3_last_insert_rowid(q->db);
-	b->seq_last = seq_last > b->seq ? seq_last : b->seq;
+	b->seq = seq;
+	b->seq_last = seq_last > seq ? seq_last : seq;
 	return 0;
 }
 
@@ -513,22 +496,77 @@ thin(struct store *s, uint64_t seq, const struct store_batch *b)
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "rewrite");
 }
 
-/* BEGIN; the work; the pending deletes; COMMIT — or ROLLBACK. */
+/*
+ * A store opened before the wall clock was valid with nothing ever numbered
+ * (a new store on a board without RTC) starts at the wall clock once it is
+ * valid, like one made with a valid clock (store_durable.c): the gateway
+ * appends nothing before that (docs/clock.md).
+ */
+static uint64_t
+next_seq(const struct sq *q)
+{
+	struct clock_pair now;
+
+	if (q->last_seq != 0)
+		return q->last_seq + 1;
+	clock_read(&now);
+	return clock_wall_valid(now.wall) ? (uint64_t)now.wall + 1 : 1;
+}
+
+/*
+ * BEGIN, with the previous commit synced first under store_sync "normal": so
+ * a power cut takes at most the last commit (store_durable.c).
+ */
 static int
-transaction(struct store *s, const struct work *w)
+begin(struct store *s)
 {
 	struct sq *q = s->priv;
-	int rc, seeded = q->seeded;
-	size_t i;
 
+	if (q->unsynced && durable_sync(q->db) < 0)
+		return sq_fail(s, "sync");
+	q->unsynced = 0;
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
-	/* Appends of a store opened before the clock was valid: seed it now. */
-	if (w != NULL && w->n > 0 && !seeded) {
-		if ((rc = seed_sequence(s)) < 0)
-			goto rollback;
-		seeded = rc;
-	}
+	return 0;
+}
+
+static int
+commit(struct store *s, const char *what)
+{
+	struct sq *q = s->priv;
+
+	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, what);
+	q->n_acked = 0;
+	q->unsynced = s->opts.sync == STORE_SYNC_NORMAL;
+	return 0;
+}
+
+/*
+ * BEGIN; the pending deletes; the work; COMMIT — or ROLLBACK.
+ *
+ * Deletes first: in steady state the table holds just the batch acknowledged
+ * since the last cycle. A body of 105 demo readings is ~270 B and two fit in
+ * a 1 KiB page, but one over ~480 B (a bigger site, noisier values) does not:
+ * inserted first, it would split the page and the delete merge it back,
+ * several pages (WAL frames) per cycle instead of one.
+ *
+ * A transaction that appends nothing records how far numbering went (the
+ * floor): the rows it deletes may have held the highest number. closing:
+ * also mark the run as ended cleanly.
+ */
+static int
+transaction(struct store *s, const struct work *w, int closing)
+{
+	struct sq *q = s->priv;
+	uint64_t next = next_seq(q);
+	size_t i;
+	int rc;
+
+	if ((rc = begin(s)) < 0)
+		return rc;
+	if ((rc = delete_acked(s)) < 0)
+		goto rollback;
 	if (w != NULL && w->thin != NULL)
 		rc = thin(s, w->first, w->thin);
 	else if (w != NULL && w->drop)
@@ -541,15 +579,18 @@ transaction(struct store *s, const struct work *w)
 	}
 	else
 		for (rc = 0, i = 0; w != NULL && i < w->n && rc == 0; i++)
-			rc = insert(s, &w->b[i], 0, 0);
-	if (rc != 0 || (rc = delete_acked(s)) < 0)
+			rc = insert(s, &w->b[i], next++, 0);
+	if (rc < 0)
 		goto rollback;
-	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = sq_fail(s, "commit");
+	if ((w == NULL || w->n == 0) && (closing ? durable_clean(q->db, q->last_seq) :
+	    durable_floor(q->db, q->last_seq)) < 0) {
+		rc = sq_fail(s, "sequence floor");
 		goto rollback;
 	}
-	q->n_acked = 0;
-	q->seeded = seeded;
+	if ((rc = commit(s, "commit")) < 0)
+		goto rollback;
+	if (w != NULL && w->n > 0)
+		q->last_seq = next - 1;
 	return 0;
 rollback:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
@@ -565,7 +606,7 @@ write_tx(struct store *s, const struct work *w)
 
 	if ((rc = reopen(s)) < 0)
 		return rc;
-	if ((rc = transaction(s, w)) < 0)
+	if ((rc = transaction(s, w, 0)) < 0)
 		release_failed(q);
 	return rc;
 }
@@ -625,10 +666,8 @@ sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
 	if ((rc = reopen(s)) < 0)
 		return rc;
 	unlink(q->reserve);
-	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = sq_fail(s, "evict");
+	if ((rc = begin(s)) < 0)
 		goto out;
-	}
 	if (min_bytes > 0) {
 		if (sqlite3_prepare_v2(q->db, "SELECT seq, n_readings, length(body)"
 		    " FROM batch ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
@@ -658,11 +697,12 @@ sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
 	}
 	if ((rc = delete_acked(s)) < 0)
 		goto rollback;
-	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		rc = sq_fail(s, "evict");
+	if (durable_floor(q->db, q->last_seq) < 0) {
+		rc = sq_fail(s, "sequence floor");
 		goto rollback;
 	}
-	q->n_acked = 0;
+	if ((rc = commit(s, "evict")) < 0)
+		goto rollback;
 	/* Not waiting for readers: the loop must not stall behind one. */
 	sqlite3_busy_timeout(q->db, 0);
 	rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
@@ -751,7 +791,7 @@ sq_ack(struct store *s, uint64_t seq)
 		return 0;
 	/* A long drain with no cycle in between: delete in a transaction of its own. */
 	if (q->n_acked == ACKS_MAX && ((rc = reopen(s)) < 0 ||
-	    (rc = transaction(s, NULL)) < 0))
+	    (rc = transaction(s, NULL, 0)) < 0))
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;
@@ -817,9 +857,7 @@ sq_stats(struct store *s, struct store_stats *st)
 		st->pending_readings = (uint64_t)sqlite3_column_int64(q->stats, 3);
 	}
 	sqlite3_reset(q->stats);
-	if (sqlite3_step(q->next) == SQLITE_ROW)
-		st->next_seq = (uint64_t)sqlite3_column_int64(q->next, 0);
-	sqlite3_reset(q->next);
+	st->next_seq = next_seq(q);
 	return 0;
 }
 
@@ -830,8 +868,9 @@ sq_close(struct store *s)
 
 	if (q == NULL)
 		return;
-	if (q->db != NULL && q->n_acked > 0 && q->ins != NULL)
-		transaction(s, NULL);
+	/* The pending deletes and the clean mark, synced: the next start skips nothing. */
+	if (q->db != NULL && q->ins != NULL && transaction(s, NULL, 1) == 0)
+		durable_sync(q->db);
 	release(q);
 	free(q->body);
 	free(q);

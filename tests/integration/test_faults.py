@@ -49,6 +49,11 @@ SUMMARY = re.compile(r"wattgate-recv: (\S+): batches (\d+) \(seq (\d+)\.\.(\d+)\
                      r"readings (\d+), duplicates (\d+), gaps (\d+)")
 
 
+# The last sequence number the store handed out (firmware/store/store_durable.c).
+LAST_SEQ = ("SELECT max(coalesce((SELECT max(coalesce(seq_last, seq)) FROM batch), 0), "
+            "(SELECT seq_floor FROM store_state))")
+
+
 def db_query(db, sql):
     con = sqlite3.connect(db, timeout=5)
     try:
@@ -328,13 +333,13 @@ def kill9(build, kills=50, seed=1122, quiet=False):
         gw = gws[-1]
         time.sleep(3 * INTERVAL_S)
         sim.stop()
-        last = db_query(db, "SELECT seq FROM sqlite_sequence WHERE name='batch'")
+        last = db_query(db, LAST_SEQ)
         wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)), 90,
              "the last committed batch arrives after the last kill")
         time.sleep(1.5)
         check(gw.stop() == 0, "final gateway exit: %s", gw.stderr())
         left = stored(db)
-        last_seq = db_query(db, "SELECT seq FROM sqlite_sequence WHERE name='batch'")
+        last_seq = db_query(db, LAST_SEQ)
         summ, err = recv_summary(recv)
         broker.stop()
 

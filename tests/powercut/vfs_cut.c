@@ -29,6 +29,11 @@
  * also fall into checkpoints and WAL restarts, which overwrite files in place,
  * instead of only into appends to the WAL.
  *
+ * WG_CUT_BOOT_ID=ID is what the process reads from
+ * /proc/sys/kernel/random/boot_id: after a power cut the board boots again,
+ * so each run under the shim is a boot of its own (the store skips a sequence
+ * number after an unclean stop in another boot; firmware/store/store_durable.c).
+ *
  * On stderr, before dying: "vfs_cut: cut ...: N unsynced write(s) dropped".
  */
 #include <dlfcn.h>
@@ -461,6 +466,39 @@ sqlite3_open_v2(const char *name, sqlite3 **db, int flags, const char *vfs)
 	if (rc == SQLITE_OK && ckpt != NULL && atoi(ckpt) > 0)
 		sqlite3_wal_autocheckpoint(*db, atoi(ckpt));
 	return rc;
+}
+
+/*
+ * The boot id (see the top): fopen is what the store reads it with; fopen64
+ * is the same function under the large-file name.
+ */
+static FILE *
+boot_fopen(const char *sym, const char *path, const char *mode)
+{
+	FILE *(*real)(const char *, const char *);
+	const char *id = getenv("WG_CUT_BOOT_ID");
+
+	if (id != NULL && path != NULL &&
+	    strcmp(path, "/proc/sys/kernel/random/boot_id") == 0)
+		return fmemopen((void *)id, strlen(id), "r");
+	*(void **)&real = dlsym(RTLD_NEXT, sym);
+	if (real == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	return real(path, mode);
+}
+
+FILE *
+fopen(const char *path, const char *mode)
+{
+	return boot_fopen("fopen", path, mode);
+}
+
+FILE *
+fopen64(const char *path, const char *mode)
+{
+	return boot_fopen("fopen64", path, mode);
 }
 
 /*

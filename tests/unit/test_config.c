@@ -176,6 +176,27 @@ test_same_unit_twice_on_a_bus(void **state)
 }
 
 static void
+test_store_sync(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, NULL, NULL, NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.store_sync, STORE_SYNC_NORMAL);	/* the default */
+	config_free(&c);
+	write_config(NULL, NULL, NULL, "  \"store_sync\": \"full\",\n");
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.store_sync, STORE_SYNC_FULL);
+	config_free(&c);
+	write_config(NULL, NULL, NULL, "  \"store_sync\": \"off\",\n");
+	expect_error("store_sync", "'off' is neither \"normal\" nor \"full\"");
+	write_config(NULL, NULL, NULL, "  \"store_sync\": 1,\n");
+	expect_error("store_sync", "must be a string");
+}
+
+static void
 test_interval(void **state)
 {
 	(void)state;
@@ -261,6 +282,7 @@ main(void)
 		cmocka_unit_test(test_unit_out_of_range),
 		cmocka_unit_test(test_same_unit_twice_on_a_bus),
 		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_store_sync),
 		cmocka_unit_test(test_typo_and_syntax),
 		cmocka_unit_test(test_bus_errors),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),

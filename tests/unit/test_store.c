@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "firmware/store/store.h"
@@ -187,6 +188,103 @@ test_many_acks_without_appends(void **state)
 	store_close(s);
 }
 
+static long
+wal_size(void)
+{
+	char wal[320];
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", store_tmp_path);
+	return stat(wal, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/*
+ * Flash wear: in steady state a cycle acks the last batch and appends one, in
+ * one transaction that writes one page (a WAL frame of 1 KiB + 24 B): no
+ * second transaction, no sequence page, no page split (a 500 B body, as of a
+ * bigger site, does not fit beside the acknowledged one in a 1 KiB page).
+ */
+static void
+test_steady_cycle_writes_one_page(void **state)
+{
+	struct store *s = open_store();
+	char body[500];
+	uint64_t prev;
+	long before;
+	int i;
+
+	(void)state;
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	prev = append(s, body, 105);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(store_ack(s, prev), 0);
+		before = wal_size();
+		prev = append(s, body, 105);
+		if (i > 0)
+			assert_int_equal(wal_size() - before, 1024 + 24);
+	}
+	store_close(s);
+}
+
+/*
+ * Sequence numbers without AUTOINCREMENT: an emptied table, a clean close and
+ * a kill -9 in the same boot (a run at risk that never closed) skip nothing;
+ * a run at risk in another boot (a power cut) skips exactly one.
+ */
+static void
+test_seq_skip_only_after_a_cut_in_another_boot(void **state)
+{
+	struct store *s = open_store();
+	struct store_batch b;
+	struct store_stats st;
+	uint64_t a;
+	char cmd[600];
+
+	(void)state;
+	a = append(s, "x", 1);
+	assert_int_equal(store_ack(s, a), 0);
+	store_close(s);			/* empties the table */
+	s = open_store();
+	assert_string_equal(s->notice, "");
+	assert_int_equal(store_peek(s, 0, &b), -ENOENT);
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.next_seq, a + 1);
+	assert_int_equal(append(s, "y", 1), a + 1);
+	/* A run that ended without close in this boot: like a kill -9. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'UPDATE store_state SET at_risk = 1'",
+	    store_tmp_path);
+	store_close(s);
+	assert_int_equal(system(cmd), 0);
+	s = open_store();
+	assert_string_equal(s->notice, "");
+	assert_int_equal(append(s, "z", 1), a + 2);
+	store_close(s);
+	/* The same, but the last run's boot was another one: a power cut. */
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"UPDATE store_state SET at_risk = 1,"
+	    " boot = 'another-boot'\"", store_tmp_path);
+	assert_int_equal(system(cmd), 0);
+	s = open_store();
+	assert_non_null(strstr(s->notice, "skipped"));
+	assert_int_equal(append(s, "w", 1), a + 4);
+	store_close(s);
+	/* Strict mode never records a risk: the next open skips nothing. */
+	{
+		struct store_opts o = { .sync = STORE_SYNC_FULL };
+		char err[256];
+
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(store_open_opts("sqlite", store_tmp_path, &o, &s, err,
+		    sizeof(err)), 0);
+		assert_non_null(strstr(s->notice, "skipped"));	/* the normal run's risk */
+		assert_int_equal(append(s, "v", 1), a + 6);
+		store_close(s);
+		snprintf(cmd, sizeof(cmd), "sqlite3 '%s' \"SELECT at_risk FROM store_state\""
+		    " | grep -qx 0", store_tmp_path);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 /* Count files in dir whose name starts with prefix. */
 static int
 count_prefixed(const char *d, const char *prefix)
@@ -308,6 +406,10 @@ main(void)
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_many_acks_without_appends, setup,
 		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_steady_cycle_writes_one_page, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_seq_skip_only_after_a_cut_in_another_boot,
+		    setup, store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_file_is_quarantined, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_page_is_quarantined, setup,
