@@ -86,31 +86,37 @@ static void schedule_reconnect(struct mqtt *q);
  * (the CA was fixed, now the client certificate is refused) is news.
  */
 static void
-connect_failed(struct mqtt *q, const char *why)
+connect_failed(struct mqtt *q, const char *kind, const char *why)
 {
 	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
-	char line[sizeof(q->last_err)];
+	char key[sizeof(q->last_err)];
 
 	if (q->reported)
 		return;
 	q->reported = 1;
-	snprintf(line, sizeof(line), "%s", why);
-	if (strcmp(line, q->last_err) == 0)
+	snprintf(key, sizeof(key), "%s", kind != NULL ? kind : why);
+	if (strcmp(key, q->last_err) == 0)
 		return;
-	memcpy(q->last_err, line, sizeof(line));
+	memcpy(q->last_err, key, sizeof(key));
 	log_warnx("mqtt: cannot connect to %s:%u%s: %s", c->host, c->port,
-	    c->tls.enabled ? " (TLS)" : "", line);
+	    c->tls.enabled ? " (TLS)" : "", why);
 }
 
 /* The reason of a failed attempt: what TLS saw if it saw anything. */
 static void
 attempt_failed(struct mqtt *q, int rc)
 {
-	if (q->u->cfg->mqtt.tls.enabled && q->tls.cause[0] != '\0')
-		connect_failed(q, q->tls.cause);
-	else
-		connect_failed(q, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-		    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc));
+	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+	    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc);
+
+	if (q->u->cfg->mqtt.tls.enabled) {
+		mqtt_tls_closed(&q->tls, why);
+		if (q->tls.cause[0] != '\0') {
+			connect_failed(q, q->tls.kind, q->tls.cause);
+			return;
+		}
+	}
+	connect_failed(q, NULL, why);
 }
 
 /*
@@ -171,7 +177,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	if (rc != 0) {
 		snprintf(status, sizeof(status), "refused: %s",
 		    mosquitto_connack_string(rc));
-		connect_failed(q, status);
+		connect_failed(q, NULL, status);
 		return;		/* on_disconnect follows */
 	}
 	mqtt_tls_session(m, tls, sizeof(tls));
@@ -304,7 +310,7 @@ attempt(struct mqtt *q)
 	if (c->tls.enabled) {
 		mosquitto_log_callback_set(q->m, on_log);
 		if ((rc = mqtt_tls_setup(q->m, &c->tls, &q->tls, err, sizeof(err))) < 0) {
-			connect_failed(q, err);
+			connect_failed(q, NULL, err);
 			return rc;
 		}
 	}

@@ -57,6 +57,24 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+/* Alerts a server sends about the client's certificate (RFC 8446 6.2). */
+static int
+is_cert_alert(int desc)
+{
+	switch (desc) {
+	case SSL3_AD_BAD_CERTIFICATE:
+	case SSL3_AD_UNSUPPORTED_CERTIFICATE:
+	case SSL3_AD_CERTIFICATE_REVOKED:
+	case SSL3_AD_CERTIFICATE_EXPIRED:
+	case SSL3_AD_CERTIFICATE_UNKNOWN:
+	case TLS1_AD_UNKNOWN_CA:
+	case TLS1_AD_ACCESS_DENIED:
+	case TLS13_AD_CERTIFICATE_REQUIRED:
+		return 1;
+	}
+	return 0;
+}
+
 static int
 is_ip_literal(const char *s)
 {
@@ -117,6 +135,41 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+static void
+refused_cert(struct mqtt_tls_diag *d, const char *why)
+{
+	snprintf(d->cause, sizeof(d->cause), "the broker refused our client "
+	    "certificate %s (%s)", d->cfg->cert_file, why);
+	d->kind = "client-cert";
+}
+
+/*
+ * The handshake's end and the broker's alerts, read as they arrive: with
+ * TLS 1.3 our side is done before the broker has checked our certificate,
+ * so its refusal comes as an alert after the handshake.
+ */
+static void
+info_cb(const SSL *ssl, int where, int ret)
+{
+	struct mqtt_tls_diag *d = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+	char why[96];
+
+	if (d == NULL)
+		return;
+	if (where & SSL_CB_HANDSHAKE_DONE)
+		d->handshake_done = 1;
+	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&
+	    (ret >> 8) == SSL3_AL_FATAL && d->cause[0] == '\0') {
+		snprintf(why, sizeof(why), "TLS alert: %s",
+		    SSL_alert_desc_string_long(ret));
+		if (d->cfg->cert_file[0] != '\0' && is_cert_alert(ret & 0xff))
+			refused_cert(d, why);
+		else
+			snprintf(d->cause, sizeof(d->cause), "the broker ended the "
+			    "TLS handshake: %s", why);
+	}
+}
+
 /* Our certificate and key; the key through secret_read, parsed from memory. */
 static int
 load_identity(SSL_CTX *ctx, const struct cfg_mqtt_tls *c, char *err,
@@ -163,6 +216,8 @@ mqtt_tls_setup(struct mosquitto *m, const struct cfg_mqtt_tls *c,
 	int rc = -EINVAL;
 
 	d->cause[0] = '\0';
+	d->kind = NULL;
+	d->handshake_done = 0;
 	d->cfg = c;
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
@@ -194,6 +249,7 @@ mqtt_tls_setup(struct mosquitto *m, const struct cfg_mqtt_tls *c,
 		goto out;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	SSL_CTX_set_info_callback(ctx, info_cb);
 	if (c->cert_file[0] != '\0' && (rc = load_identity(ctx, c, err, errlen)) < 0)
 		goto out;
 	/* Without this libmosquitto would redo the context its own way. */
@@ -213,9 +269,9 @@ out:
 }
 
 /*
- * libmosquitto reports OpenSSL's errors as "OpenSSL Error[0]: error:0A000418:
- * SSL routines::tlsv1 alert unknown ca". Our own check has said more already
- * if it refused the broker; otherwise the reason is the broker's alert.
+ * libmosquitto reports OpenSSL's errors as "OpenSSL Error[0]: error:0A000086:
+ * SSL routines::certificate verify failed". Our callbacks have said more if
+ * they saw anything; otherwise the last field is the reason.
  */
 void
 mqtt_tls_note(struct mqtt_tls_diag *d, const char *line)
@@ -227,12 +283,24 @@ mqtt_tls_note(struct mqtt_tls_diag *d, const char *line)
 		return;
 	why = strrchr(line, ':');
 	why = why != NULL && why[1] != '\0' ? why + 1 : line;
-	if (strstr(why, "alert") != NULL && (strstr(why, "certificate") != NULL ||
-	    strstr(why, "unknown ca") != NULL) && d->cfg->cert_file[0] != '\0')
-		snprintf(d->cause, sizeof(d->cause), "the broker refused our client "
-		    "certificate %s (%s)", d->cfg->cert_file, why);
+	if (strstr(why, "alert") != NULL && d->cfg->cert_file[0] != '\0' &&
+	    (strstr(why, "certificate") != NULL || strstr(why, "unknown ca") != NULL))
+		refused_cert(d, why);
 	else
 		snprintf(d->cause, sizeof(d->cause), "TLS: %s", why);
+}
+
+void
+mqtt_tls_closed(struct mqtt_tls_diag *d, const char *why)
+{
+	char what[128];
+
+	if (d->cfg == NULL || d->cause[0] != '\0' || !d->handshake_done ||
+	    d->cfg->cert_file[0] == '\0')
+		return;
+	snprintf(what, sizeof(what), "it dropped the connection after the TLS "
+	    "handshake, before CONNACK: %s", why);
+	refused_cert(d, what);
 }
 
 void

@@ -18,6 +18,13 @@ struct mosquitto;
  */
 struct mqtt_tls_diag {
 	char cause[768];
+	/*
+	 * Causes of one kind share it ("client-cert"), so that the log says it
+	 * once however the broker's refusal reached us; NULL: the text is the
+	 * kind.
+	 */
+	const char *kind;
+	int handshake_done;
 	const struct cfg_mqtt_tls *cfg;
 };
 
@@ -33,6 +40,13 @@ int mqtt_tls_setup(struct mosquitto *m, const struct cfg_mqtt_tls *c,
 
 /* A libmosquitto log line: keep the first OpenSSL reason as the cause. */
 void mqtt_tls_note(struct mqtt_tls_diag *d, const char *line);
+
+/*
+ * The connection ended before CONNACK with no reason seen: after a finished
+ * handshake that is, with TLS 1.3, how a broker refusing our certificate
+ * looks when its alert is lost to the reset that follows it.
+ */
+void mqtt_tls_closed(struct mqtt_tls_diag *d, const char *why);
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for the connection m has now, or "". */
 void mqtt_tls_session(struct mosquitto *m, char *buf, size_t len);
