@@ -68,7 +68,6 @@ struct mqtt {
 #define STATUS_WILL	"{\"status\":\"offline\",\"reason\":\"lost\"}"
 #define STATUS_STOP	"{\"status\":\"offline\",\"reason\":\"stop\"}"
 
-
 static int64_t
 mono_ms(void)
 {
@@ -171,7 +170,6 @@ static void
 on_connect(struct mosquitto *m, void *arg, int rc)
 {
 	struct mqtt *q = arg;
-
 	char status[160], tls[96];
 
 	if (rc != 0) {
@@ -238,6 +236,22 @@ on_socket(struct loop *l, int fd, uint32_t events, void *arg)
 		rc = mosquitto_loop_read(q->m, 1);
 	if (rc == MOSQ_ERR_SUCCESS && q->m != NULL && (events & EPOLLOUT))
 		rc = mosquitto_loop_write(q->m, 1);
+	/*
+	 * A TLS connection refused or reset before its handshake is done leaves
+	 * libmosquitto retrying the handshake's write and answering success, on
+	 * a socket that is dead: without this, epoll would wake us for it
+	 * forever and no new attempt would ever be made.
+	 */
+	if (rc == MOSQ_ERR_SUCCESS && !q->connected && q->fd >= 0 &&
+	    (events & (EPOLLERR | EPOLLHUP))) {
+		if (q->tls.cause[0] == '\0')
+			connect_failed(q, NULL, "connection refused or reset");
+		else
+			attempt_failed(q, MOSQ_ERR_CONN_LOST);
+		unregister_fd(q);
+		schedule_reconnect(q);
+		return;
+	}
 	if (rc != MOSQ_ERR_SUCCESS && q->fd >= 0) {
 		if (q->connected)
 			log_warnx("mqtt: %s", mosquitto_strerror(rc));

@@ -32,18 +32,19 @@
 #include "firmware/core/secret.h"
 #include "firmware/uplink/mqtt_tls.h"
 
-/* The most specific OpenSSL reason queued, e.g. "no such file". */
+/*
+ * The first OpenSSL reason queued: the root cause ("No such file or
+ * directory"), where the later ones only say which layer passed it on.
+ */
 static const char *
 ssl_reason(void)
 {
-	unsigned long e, last = 0;
+	unsigned long e = ERR_get_error();
+	const char *r = e == 0 ? NULL : ERR_GET_LIB(e) == ERR_LIB_SYS ?
+	    strerror(ERR_GET_REASON(e)) : ERR_reason_error_string(e);
 
-	while ((e = ERR_get_error()) != 0)
-		last = e;
-	if (last == 0)
-		return "unknown error";
-	return ERR_reason_error_string(last) != NULL ?
-	    ERR_reason_error_string(last) : "unknown error";
+	ERR_clear_error();
+	return r != NULL ? r : "unknown error";
 }
 
 /* An encrypted key would make OpenSSL prompt on a tty: refuse instead. */
@@ -109,7 +110,7 @@ verify_cb(int ok, X509_STORE_CTX *xs)
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		snprintf(d->cause, sizeof(d->cause), "the broker's certificate "
 		    "(CN=%s) is not for '%s' (hostname mismatch; mqtt.tls."
-		    "server_name names another)", cn, d->cfg->server_name);
+		    "server_name sets the name to expect)", cn, d->cfg->server_name);
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 	case X509_V_ERR_CERT_NOT_YET_VALID:

@@ -8,6 +8,8 @@ Scenarios (one ctest each):
 
 e2e          Every reading the simulator served arrives exactly once, over
              TLS 1.3 (the gateway logs the negotiated version).
+outage       The broker is stopped for a while (attempts meet a closed port)
+             and started again: the gateway reconnects, nothing is lost.
 wrong_ca     The broker's certificate is not from the CA the gateway trusts.
 expired      The broker's certificate expired a month ago.
 hostname     The broker's certificate is for another name.
@@ -62,6 +64,26 @@ def e2e(build):
              "10 cycles over TLS")
         finish_exact(env, sim, gw, recv, site["store"], "mqtt_tls e2e (%s)" %
                      line.split(" over ")[1])
+
+
+def outage(build):
+    """The broker goes away for a while: attempts meet a closed port (a TLS
+    connection refused before its handshake), then it comes back."""
+    with Env(build) as env:
+        pki, ca, client, broker, recv, sim, sim_port = world(env)
+        site = tls_site(env, broker, sim_port, ca[0], client)
+        db = site["store"]
+        gw = env.gateway(site)
+        gw.wait_for(gw.err_path, "mqtt: connected", 30)
+        wait(lambda: len({r["ts"] for r in read_jsonl(recv.out_path)}) >= 3, 30,
+             "3 cycles before the outage")
+        broker.stop()
+        gw.wait_for(gw.err_path, "connection refused or reset", 30)
+        wait(lambda: stored(db) >= 5, 30, "cycles stored during the outage")
+        broker.start()
+        wait(lambda: count_lines(gw.err_path, "mqtt: connected") == 2, 90,
+             "the gateway reconnects once the broker is back")
+        finish_exact(env, sim, gw, recv, db, "mqtt_tls outage")
 
 
 def refused(build, cause, setup, fix):
@@ -171,7 +193,7 @@ def key_mode(build):
             fix)
 
 
-SCENARIOS = {"e2e": e2e, "wrong_ca": wrong_ca, "expired": expired,
+SCENARIOS = {"e2e": e2e, "outage": outage, "wrong_ca": wrong_ca, "expired": expired,
              "hostname": hostname, "client_ca": client_ca, "key_mode": key_mode}
 
 
