@@ -108,18 +108,73 @@ valid_name(const char *s)
 	return 1;
 }
 
+/* ---- "mqtt": { "tls": { ... } } (branch tls) ---------------------------- */
+
+/* A name the broker's certificate must carry: a DNS name or an IP literal. */
+static int
+valid_server_name(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+/*
+ * Only the shape is checked here: the files are read at each connection
+ * attempt (mqtt_tls.c), so credentials provisioned or fixed after the start
+ * are taken without a restart, and a key with loose permissions is refused
+ * there, where it is about to be used.
+ */
+static int
+parse_mqtt_tls(struct ctx *x, json_t *t, struct cfg_mqtt *q)
+{
+	static const char *const keys[] = { "ca_file", "cert_file", "key_file",
+		"server_name", NULL };
+	struct cfg_mqtt_tls *tls = &q->tls;
+	int rc;
+
+	if (!json_is_object(t))
+		return fail(x, "mqtt.tls", "must be an object");
+	if ((rc = check_keys(x, "mqtt.tls", t, keys)) < 0 ||
+	    (rc = get_str(x, "mqtt.tls", t, "ca_file", 1, tls->ca_file,
+	    sizeof(tls->ca_file))) < 0 ||
+	    (rc = get_str(x, "mqtt.tls", t, "cert_file", 0, tls->cert_file,
+	    sizeof(tls->cert_file))) < 0 ||
+	    (rc = get_str(x, "mqtt.tls", t, "key_file", 0, tls->key_file,
+	    sizeof(tls->key_file))) < 0 ||
+	    (rc = get_str(x, "mqtt.tls", t, "server_name", 0, tls->server_name,
+	    sizeof(tls->server_name))) < 0)
+		return rc;
+	if ((tls->cert_file[0] == '\0') != (tls->key_file[0] == '\0'))
+		return fail(x, "mqtt.tls", "'cert_file' and 'key_file' go together "
+		    "(the client certificate and its key)");
+	if (tls->server_name[0] == '\0')
+		snprintf(tls->server_name, sizeof(tls->server_name), "%s", q->host);
+	else if (!valid_server_name(tls->server_name))
+		return fail(x, "mqtt.tls", "server_name '%s' is not a host name or "
+		    "an IP address", tls->server_name);
+	tls->enabled = 1;
+	return 0;
+}
+
+/* ---- end of "mqtt.tls" ----------------------------------------------------- */
+
 static int
 parse_mqtt(struct ctx *x, json_t *m, struct cfg_mqtt *q)
 {
 	static const char *const keys[] = { "host", "port", "prefix", "keepalive_s",
-		"client_id", NULL };
+		"client_id", "tls", NULL };
+	json_t *tls;
 	int rc;
 
 	if (!json_is_object(m))
 		return fail(x, "mqtt", "must be an object");
 	if ((rc = check_keys(x, "mqtt", m, keys)) < 0)
 		return rc;
-	q->port = 1883;
+	tls = json_object_get(m, "tls");
+	q->port = tls != NULL ? 8883 : 1883;
 	q->keepalive_s = 60;
 	strcpy(q->prefix, "wg");
 	if ((rc = get_str(x, "mqtt", m, "host", 1, q->host, sizeof(q->host))) < 0 ||
@@ -134,6 +189,8 @@ parse_mqtt(struct ctx *x, json_t *m, struct cfg_mqtt *q)
 	if (q->prefix[0] == '/' || q->prefix[strlen(q->prefix) - 1] == '/' ||
 	    strstr(q->prefix, "//") != NULL)
 		return fail(x, "mqtt", "prefix '%s' has an empty topic level", q->prefix);
+	if (tls != NULL && (rc = parse_mqtt_tls(x, tls, q)) < 0)
+		return rc;
 	q->enabled = 1;
 	return 0;
 }

@@ -34,6 +34,15 @@ struct cfg_device {
 	const struct profile *profile;	/* owned by the config */
 };
 
+/* "mqtt": { "tls": { ... } }: mutual TLS to the broker (docs/mqtt.md). */
+struct cfg_mqtt_tls {
+	int enabled;			/* "tls" present */
+	char ca_file[CFG_PATH_MAX];	/* CA(s) the broker's certificate must chain to */
+	char cert_file[CFG_PATH_MAX];	/* our certificate (chain); "" if none */
+	char key_file[CFG_PATH_MAX];	/* its private key: a secrets file */
+	char server_name[128];		/* name checked in the broker's certificate */
+};
+
 struct cfg_mqtt {
 	int enabled;
 	char host[128];
@@ -41,6 +50,7 @@ struct cfg_mqtt {
 	char prefix[32];
 	unsigned keepalive_s;
 	char client_id[64];
+	struct cfg_mqtt_tls tls;
 };
 
 struct site_config {

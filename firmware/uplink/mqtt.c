@@ -5,8 +5,14 @@
  *
  * Topics (docs/mqtt.md): <prefix>/<gw>/b batches (QoS 1), <prefix>/<gw>/s/<id>
  * schemas (QoS 1, retained), <prefix>/<gw>/metrics (JSON counters, QoS 1,
- * retained), <prefix>/<gw>/status "online"/"offline" (retained,
- * the offline one as the Last Will).
+ * retained), <prefix>/<gw>/status online/offline JSON (QoS 1, retained; the
+ * offline one is also the Last Will, so a gateway that dies or loses its link
+ * is shown offline by the broker).
+ *
+ * With "mqtt": { "tls": ... } the link is mutual TLS (mqtt_tls.c). A failed
+ * attempt, TLS or not, is logged once per distinct reason, not at every
+ * retry: the line names the cause, the backoff goes on, the store keeps
+ * everything.
  *
  * Resends come from the store, never from libmosquitto's own queue: on every
  * disconnect the client is destroyed and made anew, so nothing it held survives,
@@ -22,7 +28,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/core/log.h"
+#include "firmware/uplink/mqtt_tls.h"
 #include "firmware/uplink/uplink.h"
 
 #define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
@@ -45,13 +53,20 @@ struct mqtt {
 	int misc_fd;		/* timerfd: keepalive and retries (loop_misc) */
 	int64_t backoff_ms;
 	int stopping;
+	int reconnect_armed;	/* the backoff timer runs: one attempt at a time */
 	char topic_batch[160];
 	char topic_status[160];
 	struct inflight inflight[MQTT_WINDOW];
 	int n_inflight;
-	int last_rc;		/* last connect failure logged, to log changes only */
+	char last_err[800];	/* last failure logged, to log changes only */
+	int reported;		/* this attempt's failure was logged (or deduped) */
 	int64_t up_since;	/* CLOCK_MONOTONIC ms of the last CONNACK */
+	int64_t start_boot_ms;	/* CLOCK_BOOTTIME ms at start: the "start" stamp */
+	struct mqtt_tls_diag tls;
 };
+
+#define STATUS_WILL	"{\"status\":\"offline\",\"reason\":\"lost\"}"
+#define STATUS_STOP	"{\"status\":\"offline\",\"reason\":\"stop\"}"
 
 static int64_t
 mono_ms(void)
@@ -63,6 +78,68 @@ mono_ms(void)
 }
 
 static void schedule_reconnect(struct mqtt *q);
+
+/*
+ * One line per distinct reason a connection could not be made: a broker that
+ * refuses us every 60 s for a week must not fill the log, but a new reason
+ * (the CA was fixed, now the client certificate is refused) is news.
+ */
+static void
+connect_failed(struct mqtt *q, const char *kind, const char *why)
+{
+	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
+	char key[sizeof(q->last_err)];
+
+	if (q->reported)
+		return;
+	q->reported = 1;
+	snprintf(key, sizeof(key), "%s", kind != NULL ? kind : why);
+	if (strcmp(key, q->last_err) == 0)
+		return;
+	memcpy(q->last_err, key, sizeof(key));
+	log_warnx("mqtt: cannot connect to %s:%u%s: %s", c->host, c->port,
+	    c->tls.enabled ? " (TLS)" : "", why);
+}
+
+/* The reason of a failed attempt: what TLS saw if it saw anything. */
+static void
+attempt_failed(struct mqtt *q, int rc)
+{
+	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+	    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc);
+
+	if (q->u->cfg->mqtt.tls.enabled) {
+		mqtt_tls_closed(&q->tls, why);
+		if (q->tls.cause[0] != '\0') {
+			connect_failed(q, q->tls.kind, q->tls.cause);
+			return;
+		}
+	}
+	connect_failed(q, NULL, why);
+}
+
+/*
+ * The retained "online" status: which firmware, since when this board and
+ * this daemon run (Unix seconds, from the boot clock, so a wall clock set by
+ * NTP after the start still gives the right instants; null while the wall
+ * clock is not valid).
+ */
+static void
+status_online(const struct mqtt *q, char *buf, size_t len)
+{
+	struct clock_pair now;
+	char boot[24] = "null", start[24] = "null";
+
+	clock_read(&now);
+	if (clock_wall_valid(now.wall)) {
+		snprintf(boot, sizeof(boot), "%lld", (long long)((now.wall - now.boot) /
+		    1000));
+		snprintf(start, sizeof(start), "%lld", (long long)((now.wall -
+		    now.boot + q->start_boot_ms) / 1000));
+	}
+	snprintf(buf, len, "{\"status\":\"online\",\"version\":\"%s\",\"boot\":%s,"
+	    "\"start\":%s}", WG_VERSION, boot, start);
+}
 
 static void
 unregister_fd(struct mqtt *q)
@@ -93,17 +170,23 @@ static void
 on_connect(struct mosquitto *m, void *arg, int rc)
 {
 	struct mqtt *q = arg;
+	char status[160], tls[96];
 
 	if (rc != 0) {
-		log_warnx("mqtt: %s:%u refused the connection: %s", q->u->cfg->mqtt.host,
-		    q->u->cfg->mqtt.port, mosquitto_connack_string(rc));
+		snprintf(status, sizeof(status), "refused: %s",
+		    mosquitto_connack_string(rc));
+		connect_failed(q, NULL, status);
 		return;		/* on_disconnect follows */
 	}
-	log_info("mqtt: connected to %s:%u", q->u->cfg->mqtt.host, q->u->cfg->mqtt.port);
+	mqtt_tls_session(m, tls, sizeof(tls));
+	log_info("mqtt: connected to %s:%u%s%s", q->u->cfg->mqtt.host,
+	    q->u->cfg->mqtt.port, tls[0] != '\0' ? " over " : "", tls);
 	q->connected = 1;
 	q->up_since = mono_ms();
-	q->last_rc = 0;
-	mosquitto_publish(m, NULL, q->topic_status, 6, "online", 1, true);
+	q->last_err[0] = '\0';
+	status_online(q, status, sizeof(status));
+	mosquitto_publish(m, NULL, q->topic_status, (int)strlen(status), status, 1,
+	    true);
 	q->u->ev.up(q->u->ev.arg);
 }
 
@@ -116,6 +199,8 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 	if (q->connected && !q->stopping)
 		log_warnx("mqtt: connection to %s:%u lost (%s)", q->u->cfg->mqtt.host,
 		    q->u->cfg->mqtt.port, rc == 0 ? "closed" : mosquitto_strerror(rc));
+	else if (!q->stopping)
+		attempt_failed(q, rc);
 	/* Destroying the client inside its own callback is not allowed: defer. */
 	if (!q->stopping)
 		schedule_reconnect(q);
@@ -151,9 +236,27 @@ on_socket(struct loop *l, int fd, uint32_t events, void *arg)
 		rc = mosquitto_loop_read(q->m, 1);
 	if (rc == MOSQ_ERR_SUCCESS && q->m != NULL && (events & EPOLLOUT))
 		rc = mosquitto_loop_write(q->m, 1);
+	/*
+	 * A TLS connection refused or reset before its handshake is done leaves
+	 * libmosquitto retrying the handshake's write and answering success, on
+	 * a socket that is dead: without this, epoll would wake us for it
+	 * forever and no new attempt would ever be made.
+	 */
+	if (rc == MOSQ_ERR_SUCCESS && !q->connected && q->fd >= 0 &&
+	    (events & (EPOLLERR | EPOLLHUP))) {
+		if (q->tls.cause[0] == '\0')
+			connect_failed(q, NULL, "connection refused or reset");
+		else
+			attempt_failed(q, MOSQ_ERR_CONN_LOST);
+		unregister_fd(q);
+		schedule_reconnect(q);
+		return;
+	}
 	if (rc != MOSQ_ERR_SUCCESS && q->fd >= 0) {
 		if (q->connected)
 			log_warnx("mqtt: %s", mosquitto_strerror(rc));
+		else
+			attempt_failed(q, rc);
 		unregister_fd(q);
 		schedule_reconnect(q);
 	}
@@ -188,27 +291,46 @@ on_misc(struct loop *l, int fd, uint32_t events, void *arg)
 		schedule_reconnect(q);
 }
 
+/* libmosquitto's own log: only its OpenSSL errors matter, as a TLS cause. */
+static void
+on_log(struct mosquitto *m, void *arg, int level, const char *line)
+{
+	struct mqtt *q = arg;
+
+	(void)m;
+	if (level & MOSQ_LOG_ERR)
+		mqtt_tls_note(&q->tls, line);
+}
+
 static int
 attempt(struct mqtt *q)
 {
 	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
+	char err[768];
 	int rc;
 
+	q->reported = 0;
+	q->tls.cause[0] = '\0';
 	q->m = mosquitto_new(c->client_id, true, q);
 	if (q->m == NULL)
 		return -ENOMEM;
 	mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
-	mosquitto_will_set(q->m, q->topic_status, 7, "offline", 1, true);
+	mosquitto_will_set(q->m, q->topic_status, (int)strlen(STATUS_WILL),
+	    STATUS_WILL, 1, true);
 	mosquitto_connect_callback_set(q->m, on_connect);
 	mosquitto_disconnect_callback_set(q->m, on_disconnect);
 	mosquitto_publish_callback_set(q->m, on_publish);
+	if (c->tls.enabled) {
+		mosquitto_log_callback_set(q->m, on_log);
+		if ((rc = mqtt_tls_setup(q->m, &c->tls, &q->tls, err, sizeof(err))) < 0) {
+			connect_failed(q, NULL, err);
+			return rc;
+		}
+	}
 	rc = mosquitto_connect_async(q->m, c->host, (int)c->port, (int)c->keepalive_s);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		if (rc != q->last_rc)
-			log_warnx("mqtt: cannot connect to %s:%u: %s", c->host, c->port,
-			    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
-		q->last_rc = rc;
+		attempt_failed(q, rc);
 		return -ECONNREFUSED;
 	}
 	q->fd = mosquitto_socket(q->m);
@@ -228,6 +350,7 @@ on_reconnect(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)events;
 	loop_timer_ack(fd);
+	q->reconnect_armed = 0;
 	drop_client(q);
 	if (attempt(q) < 0)
 		schedule_reconnect(q);
@@ -243,6 +366,15 @@ schedule_reconnect(struct mqtt *q)
 {
 	int64_t delay;
 
+	/*
+	 * libmosquitto reports one failure twice (on_disconnect, then the
+	 * loop_read error): the first one counts, or the backoff would
+	 * quadruple per attempt.
+	 */
+	if (q->reconnect_armed) {
+		unregister_fd(q);
+		return;
+	}
 	if (q->connected && mono_ms() - q->up_since >= STABLE_MS)
 		q->backoff_ms = BACKOFF_MIN_MS;
 	delay = q->backoff_ms / 2 + rand() % (q->backoff_ms / 2 + 1);
@@ -255,6 +387,7 @@ schedule_reconnect(struct mqtt *q)
 		q->u->ev.down(q->u->ev.arg);
 	}
 	unregister_fd(q);
+	q->reconnect_armed = 1;
 	loop_timer_after(q->reconnect_fd, delay, 0);
 }
 
@@ -276,6 +409,7 @@ static int
 mqtt_start(struct uplink *u)
 {
 	const struct site_config *c = u->cfg;
+	struct clock_pair now;
 	struct mqtt *q;
 	int rc;
 
@@ -285,6 +419,8 @@ mqtt_start(struct uplink *u)
 	q->u = u;
 	q->fd = -1;
 	q->backoff_ms = BACKOFF_MIN_MS;
+	clock_read(&now);
+	q->start_boot_ms = now.boot;
 	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->mqtt.prefix,
 	    c->gateway);
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
@@ -367,7 +503,8 @@ mqtt_stop(struct uplink *u)
 	q->stopping = 1;
 	if (q->m != NULL && q->connected) {
 		q->connected = 0;	/* the disconnect below is ours, not a loss */
-		mosquitto_publish(q->m, NULL, q->topic_status, 7, "offline", 1, true);
+		mosquitto_publish(q->m, NULL, q->topic_status, (int)strlen(STATUS_STOP),
+		    STATUS_STOP, 1, true);
 		mosquitto_disconnect(q->m);
 		for (i = 0; i < 20 && mosquitto_want_write(q->m); i++)
 			if (mosquitto_loop_write(q->m, 1) != MOSQ_ERR_SUCCESS)

@@ -247,6 +247,60 @@ test_bus_errors(void **state)
 	expect_error("mqtt", "empty topic level");
 }
 
+/* "mqtt": { "tls": ... }: defaults, the override, and each shape error by key. */
+static void
+test_mqtt_tls(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config("  \"mqtt\": {\"host\": \"broker.example\", \"tls\": "
+	    "{\"ca_file\": \"/etc/wg/ca.crt\", \"cert_file\": \"/etc/wg/gw.crt\", "
+	    "\"key_file\": \"/etc/wg/gw.key\"}},\n", NULL, NULL, NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_true(c.mqtt.tls.enabled);
+	assert_int_equal(c.mqtt.port, 8883);
+	assert_string_equal(c.mqtt.tls.ca_file, "/etc/wg/ca.crt");
+	assert_string_equal(c.mqtt.tls.key_file, "/etc/wg/gw.key");
+	assert_string_equal(c.mqtt.tls.server_name, "broker.example");
+	config_free(&c);
+
+	write_config("  \"mqtt\": {\"host\": \"10.0.0.1\", \"port\": 8884, \"tls\": "
+	    "{\"ca_file\": \"/ca\", \"server_name\": \"mqtt.example\"}},\n", NULL,
+	    NULL, NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.mqtt.port, 8884);
+	assert_string_equal(c.mqtt.tls.server_name, "mqtt.example");
+	assert_string_equal(c.mqtt.tls.cert_file, "");
+	config_free(&c);
+
+	/* Plain MQTT stays the default. */
+	write_config(NULL, NULL, NULL, NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_false(c.mqtt.tls.enabled);
+	config_free(&c);
+
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {}},\n", NULL, NULL,
+	    NULL);
+	expect_error("mqtt.tls", "missing 'ca_file'");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": true},\n", NULL, NULL,
+	    NULL);
+	expect_error("mqtt.tls", "must be an object");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
+	    "\"cafile\": \"/ca\"}},\n", NULL, NULL, NULL);
+	expect_error("mqtt.tls", "unknown key 'cafile'");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
+	    "\"cert_file\": \"/c\"}},\n", NULL, NULL, NULL);
+	expect_error("mqtt.tls", "'cert_file' and 'key_file' go together");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
+	    "\"server_name\": \"a b\"}},\n", NULL, NULL, NULL);
+	expect_error("mqtt.tls", "server_name 'a b'");
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"\"}},\n",
+	    NULL, NULL, NULL);
+	expect_error("mqtt.tls", "'ca_file' is empty");
+}
+
 static void
 test_bad_gateway_and_missing_file(void **state)
 {
@@ -286,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_typo_and_syntax),
 		cmocka_unit_test(test_bus_errors),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
+		cmocka_unit_test(test_mqtt_tls),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,7 +7,7 @@
  *                 [--verbose]
  *
  * Topics: <prefix>/<gw>/b (batches), <prefix>/<gw>/s/<id> (schemas, retained),
- * <prefix>/<gw>/status (retained online/offline; shown with --verbose).
+ * <prefix>/<gw>/status (retained online/offline JSON; shown with --verbose).
  * Documented in docs/receiver.md.
  */
 #include <errno.h>
@@ -339,7 +339,7 @@ on_status(struct recv *rv, const char *gw, const char *p, size_t len)
 	for (i = 0; i < len; i++)
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			break;
-	if (i == len && len <= 64)
+	if (i == len && len <= 256)	/* the online JSON: ~90 bytes */
 		warnx("%s: status %.*s", gw, (int)len, p);
 	else
 		warnx("%s: status: %zu bytes, not shown", gw, len);
