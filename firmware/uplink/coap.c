@@ -438,10 +438,14 @@ on_coap_log(coap_log_t level, const char *msg)
 {
 	static char last[192];
 	char line[192];
+	const char *p;
 	size_t n;
 
 	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
 		return;		/* the RST answering our ping is no news */
+	/* "   local <-> remote DTLS: why": the local port changes every attempt */
+	if ((p = strstr(msg, " <-> ")) != NULL && (p = strchr(p + 5, ' ')) != NULL)
+		msg = p + 1;
 	snprintf(line, sizeof(line), "%s", msg);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
@@ -543,8 +547,15 @@ on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	loop_timer_ack(fd);
 	if (c->st == CO_CONNECTING) {
-		co_warn(c, "%s:%u: no answer within %lld ms; backing off", c->host,
-		    c->port, (long long)exchange_ms(c));
+		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
+		if (c->cfg->secure)
+			co_warn(c, "%s:%u: DTLS handshake failed: no answer within "
+			    "%lld ms (server down, or %s); backing off", c->host, c->port,
+			    (long long)exchange_ms(c), c->cfg->psk_file[0] ?
+			    "wrong PSK identity or key" : "our certificate refused");
+		else
+			co_warn(c, "%s:%u: no answer within %lld ms; backing off",
+			    c->host, c->port, (long long)exchange_ms(c));
 		go_down(c);
 		return;
 	}
