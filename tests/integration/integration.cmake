@@ -27,6 +27,6 @@ wg_integration_test(livefirst test_livefirst.py)
 wg_integration_test(diskfull test_diskfull.py)
 wg_integration_test(clockstep test_clockstep.py)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
-foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss coapclient)
+foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss too_large coapclient)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()

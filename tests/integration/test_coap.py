@@ -17,6 +17,9 @@ the openssl CLI in the test's temp dir.
   expired  the receiver's certificate has expired: refused; the receiver
            restarted with a valid one gets everything
   loss     20% of datagrams dropped both ways (seeded) for a while
+  too_large  the receiver takes at most 1000 bytes a batch: the backlog batch
+           gets 4.13, the gateway raises an ALARM and sets it aside (kept in the
+           store, counted), live batches go on
   coapclient  libcoap's coap-client as the other side: GET <prefix>/stats, and
            a schema and a batch the gateway sent (captured on the wire) PUT and
            POSTed by coap-client to a fresh receiver, which prints the same
@@ -199,6 +202,34 @@ def refused(env, kind):
                                           if err.strip() else "", n))
 
 
+def too_large(env):
+    units = (1, 2, 3, 4)
+    sim, sim_port = env.sim("sim", ["%d:sdm630" % u for u in units], "tcp")
+    rport = free_udp_port()
+    gw = env.gateway(coap_site(env, "coap://127.0.0.1:%d/wg" % rport, sim_port, units))
+    wait_cycles(env, 12, units)
+    recv = recv_coap(env, rport, extra=["--coap-max", "1000"])
+    wait(lambda: "ALARM: coap: batch" in gw.stderr(), 60, "an ALARM on the 4.13")
+    n0 = lines([recv.out_path])
+    wait(lambda: lines([recv.out_path]) >= n0 + 5 * 84, 30, "live cycles after it")
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    sim.stop()
+    recv.stop()
+    err = gw.stderr()
+    m = re.search(r"ALARM: coap: batch \d+ is (\d+) bytes.*4\.13, limit (\d+)", err)
+    check(m and int(m.group(1)) > 1000 and m.group(2) == "1000",
+          "no 4.13 alarm with the receiver's limit:\n%s", err)
+    m = re.search(r"(\d+) set aside", err)
+    check(m and int(m.group(1)) >= 1, "the refused batch was not counted:\n%s", err)
+    got = lines([recv.out_path])
+    want = len(read_jsonl(os.path.join(env.dir, "sim.log")))
+    check(got < want, "everything arrived although a batch was refused")
+    check("too_large" in recv.stderr() or "4.13" in recv.stderr(),
+          "the receiver did not say why:\n%s", recv.stderr())
+    print("coap too_large: 4.13 -> ALARM, %s batch(es) set aside and kept; %d of %d "
+          "readings (the live ones) arrived" % (m.group(1), got, want))
+
+
 def loss(env):
     units = (1,)
     sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
@@ -296,6 +327,8 @@ def main(build, scenario):
             refused(env, scenario)
         elif scenario == "loss":
             loss(env)
+        elif scenario == "too_large":
+            too_large(env)
         elif scenario == "coapclient":
             coapclient(env)
         else:
