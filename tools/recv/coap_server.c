@@ -27,7 +27,7 @@ struct coap_srv {
 	char identity[PSK_MAX + 1];
 	uint8_t key[PSK_MAX];
 	coap_bin_const_t psk;
-	uint64_t requests, ok, bad, too_large, unavailable, refused_psk;
+	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
 };
 
 static int
@@ -116,6 +116,19 @@ on_coap_log(coap_log_t level, const char *msg)
 {
 	if (level <= LOG_WARNING)
 		warnx("libcoap: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/* A refused handshake (wrong key, unknown certificate) is worth a line. */
+static int
+on_event(coap_session_t *s, const coap_event_t ev)
+{
+	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
+
+	if (ev == COAP_EVENT_DTLS_ERROR) {
+		cs->dtls_failed++;
+		warnx("coaps: %s: DTLS handshake failed", coap_session_str(s));
+	}
+	return 0;
 }
 
 static void
@@ -238,9 +251,11 @@ on_stats(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	n = snprintf(json, sizeof(json), "{\"readings\":%" PRIu64 ",\"bad_batches\":%"
 	    PRIu64 ",\"bad_schemas\":%" PRIu64 ",\"coap_requests\":%" PRIu64
 	    ",\"coap_ok\":%" PRIu64 ",\"coap_bad\":%" PRIu64 ",\"coap_too_large\":%"
-	    PRIu64 ",\"coap_unavailable\":%" PRIu64 ",\"psk_refused\":%" PRIu64 "}",
+	    PRIu64 ",\"coap_unavailable\":%" PRIu64 ",\"psk_refused\":%" PRIu64
+	    ",\"dtls_failed\":%" PRIu64 "}",
 	    rv->printed, rv->bad_batches, rv->bad_schemas, cs->requests, cs->ok,
-	    cs->bad, cs->too_large, cs->unavailable, cs->refused_psk);
+	    cs->bad, cs->too_large, cs->unavailable, cs->refused_psk,
+	    cs->dtls_failed);
 	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(205));
 	coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf,
 	    sizeof(buf), COAP_MEDIATYPE_APPLICATION_JSON), buf);
@@ -350,6 +365,7 @@ coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
 	coap_set_app_data(cs->ctx, cs);
 	coap_context_set_block_mode(cs->ctx, COAP_BLOCK_USE_LIBCOAP |
 	    COAP_BLOCK_SINGLE_BODY);
+	coap_register_event_handler(cs->ctx, on_event);
 	if (o->coaps != NULL && setup_dtls(cs, o) < 0)
 		return -1;
 	if ((o->coap != NULL && listen_on(cs, o->coap, COAP_PROTO_UDP) < 0) ||
