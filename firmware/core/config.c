@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "firmware/core/kconfig.h"
+#include "firmware/core/secret.h"
 
 /* Error context: the file and the JSON path being validated. */
 struct ctx {
@@ -395,12 +397,174 @@ parse_store_sync(struct ctx *x, json_t *root, enum store_sync *dst)
 	return 0;
 }
 
+/*
+ * ---- CoAP uplink (branch coap; docs/coap.md) ----
+ * The URI is checked here so that `wattgate --check` names a bad one; the uplink
+ * parses it again with libcoap. Only what the uplink supports passes: coap or
+ * coaps, a host (IPv6 in brackets), an optional port, a path of plain segments;
+ * no user info, query or fragment.
+ */
+static int
+coap_uri_valid(const char *uri, int *secure, const char **why)
+{
+	const char *p, *h, *e;
+	unsigned long port;
+	char *end;
+
+	if (strncmp(uri, "coaps://", 8) == 0) {
+		*secure = 1;
+		p = uri + 8;
+	} else if (strncmp(uri, "coap://", 7) == 0) {
+		*secure = 0;
+		p = uri + 7;
+	} else {
+		*why = "scheme is neither coap:// nor coaps://";
+		return 0;
+	}
+	h = p;
+	if (*p == '[') {
+		if ((e = strchr(p, ']')) == NULL || e == p + 1) {
+			*why = "unterminated or empty [IPv6] host";
+			return 0;
+		}
+		p = e + 1;
+	} else {
+		for (; *p != '\0' && *p != ':' && *p != '/'; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')) {
+				*why = "host may use only letters, digits, '.' and '-'";
+				return 0;
+			}
+		if (p == h) {
+			*why = "no host";
+			return 0;
+		}
+	}
+	if (*p == ':') {
+		errno = 0;
+		port = strtoul(p + 1, &end, 10);
+		if (end == p + 1 || errno != 0 || port < 1 || port > 65535 ||
+		    (*end != '\0' && *end != '/')) {
+			*why = "port is not 1..65535";
+			return 0;
+		}
+		p = end;
+	}
+	for (; *p != '\0'; p++) {
+		if (*p == '/' && (p[1] == '/' || p[1] == '\0')) {
+			*why = "path has an empty segment";
+			return 0;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_' ||
+		    *p == '~' || *p == '/')) {
+			*why = "path may use only letters, digits, '/', '.', '-', '_', '~'";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A file named by a key must be there now: a typo is found by --check. */
+static int
+check_file(struct ctx *x, const char *key, const char *path, int secret)
+{
+	char why[192];
+
+	if (path[0] == '\0')
+		return 0;
+	if (secret) {
+		if (secret_check(path, why, sizeof(why)) < 0)
+			return fail(x, key, "%s", why);
+	} else if (access(path, R_OK) < 0) {
+		return fail(x, key, "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int
+parse_coap(struct ctx *x, json_t *m, struct cfg_coap *q)
+{
+	static const char *const keys[] = { "uri", "psk_file", "ca_file",
+		"cert_file", "key_file", "ack_timeout_ms", "max_retransmit", NULL };
+	const char *why = NULL;
+	int rc;
+
+	if (!json_is_object(m))
+		return fail(x, "coap", "must be an object");
+	if ((rc = check_keys(x, "coap", m, keys)) < 0)
+		return rc;
+	q->ack_timeout_ms = 2000;
+	q->max_retransmit = 4;
+	if ((rc = get_str(x, "coap.uri", m, "uri", 1, q->uri, sizeof(q->uri))) < 0 ||
+	    (rc = get_str(x, "coap.psk_file", m, "psk_file", 0, q->psk_file,
+	    sizeof(q->psk_file))) < 0 ||
+	    (rc = get_str(x, "coap.ca_file", m, "ca_file", 0, q->ca_file,
+	    sizeof(q->ca_file))) < 0 ||
+	    (rc = get_str(x, "coap.cert_file", m, "cert_file", 0, q->cert_file,
+	    sizeof(q->cert_file))) < 0 ||
+	    (rc = get_str(x, "coap.key_file", m, "key_file", 0, q->key_file,
+	    sizeof(q->key_file))) < 0 ||
+	    (rc = get_uint(x, "coap.ack_timeout_ms", m, "ack_timeout_ms", 0, 200,
+	    60000, &q->ack_timeout_ms)) < 0 ||
+	    (rc = get_uint(x, "coap.max_retransmit", m, "max_retransmit", 0, 1, 10,
+	    &q->max_retransmit)) < 0)
+		return rc;
+	if (!coap_uri_valid(q->uri, &q->secure, &why))
+		return fail(x, "coap.uri", "'%s': %s", q->uri, why);
+	if (!q->secure && (q->psk_file[0] || q->ca_file[0] || q->cert_file[0] ||
+	    q->key_file[0]))
+		return fail(x, "coap.uri", "credentials are given but '%s' is not "
+		    "coaps://", q->uri);
+	if (q->secure && !q->psk_file[0] && !q->ca_file[0])
+		return fail(x, "coap.uri", "coaps:// needs psk_file or ca_file");
+	if (q->psk_file[0] && (q->ca_file[0] || q->cert_file[0] || q->key_file[0]))
+		return fail(x, "coap.psk_file", "either a pre-shared key or "
+		    "certificates (ca_file, cert_file, key_file), not both");
+	if (!q->cert_file[0] != !q->key_file[0])
+		return fail(x, q->cert_file[0] ? "coap.key_file" : "coap.cert_file",
+		    "cert_file and key_file go together");
+	if ((rc = check_file(x, "coap.psk_file", q->psk_file, 1)) < 0 ||
+	    (rc = check_file(x, "coap.ca_file", q->ca_file, 0)) < 0 ||
+	    (rc = check_file(x, "coap.cert_file", q->cert_file, 0)) < 0 ||
+	    (rc = check_file(x, "coap.key_file", q->key_file, 1)) < 0)
+		return rc;
+	q->enabled = 1;
+	return 0;
+}
+
+/* "uplink" and the block of the uplink it names. */
+static int
+parse_uplink(struct ctx *x, json_t *root, struct site_config *c)
+{
+	json_t *v;
+	int rc;
+
+	strcpy(c->uplink, "mqtt");
+	if ((rc = get_str(x, "uplink", root, "uplink", 0, c->uplink,
+	    sizeof(c->uplink))) < 0)
+		return rc;
+	if (strcmp(c->uplink, "mqtt") != 0 && strcmp(c->uplink, "coap") != 0)
+		return fail(x, "uplink", "'%s' is neither \"mqtt\" nor \"coap\"",
+		    c->uplink);
+	if (strcmp(c->uplink, "coap") == 0 && !IS_ENABLED(CONFIG_UPLINK_COAP))
+		return fail(x, "uplink", "the CoAP uplink is not built into this image");
+	v = json_object_get(root, "coap");
+	if (v == NULL && strcmp(c->uplink, "coap") == 0)
+		return fail(x, "coap", "missing: \"uplink\" is \"coap\" but no server "
+		    "is given");
+	if (v != NULL && (rc = parse_coap(x, v, &c->coap)) < 0)
+		return rc;
+	return 0;
+}
+/* ---- end CoAP uplink ---- */
+
 static int
 parse_root(struct ctx *x, json_t *root, struct site_config *c)
 {
 	static const char *const keys[] = { "gateway", "interval_s", "backlog_rate",
 		"store", "store_sync", "store_max_mb", "store_max_days", "profiles",
-		"mqtt", "buses", "devices", NULL };
+		"mqtt", "buses", "devices", "uplink", "coap", NULL };
 	json_t *v;
 	size_t i, nb, nd;
 	int rc;
@@ -442,8 +606,10 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	    sizeof(c->profiles_dir))) < 0 ||
 	    (rc = parse_store_sync(x, root, &c->store_sync)) < 0)
 		return rc;
+	if ((rc = parse_uplink(x, root, c)) < 0)
+		return rc;
 	v = json_object_get(root, "mqtt");
-	if (v == NULL && IS_ENABLED(CONFIG_UPLINK_MQTT))
+	if (v == NULL && strcmp(c->uplink, "mqtt") == 0 && IS_ENABLED(CONFIG_UPLINK_MQTT))
 		return fail(x, "mqtt", "missing: no broker to send readings to");
 	if (v != NULL && !IS_ENABLED(CONFIG_UPLINK_MQTT))
 		return fail(x, "mqtt", "the MQTT uplink is not built into this image");

@@ -53,6 +53,29 @@ struct cfg_mqtt {
 	struct cfg_mqtt_tls tls;
 };
 
+/*
+ * ---- CoAP uplink (branch coap; docs/coap.md) ----
+ * "uplink" picks the uplink by name (one place, for the later failover); "coap"
+ * holds the CoAP/DTLS settings. Files holding secrets (psk_file, key_file) are
+ * checked with secret_check() at load and read with secret_read() at each
+ * connection attempt, so a fixed file is picked up without a restart.
+ */
+#define CFG_UPLINK_MAX	15
+#define CFG_URI_MAX	256
+
+struct cfg_coap {
+	int enabled;
+	char uri[CFG_URI_MAX];		/* coap://host[:port]/base or coaps://... */
+	int secure;			/* coaps:// */
+	char psk_file[CFG_PATH_MAX];	/* coaps with a pre-shared key */
+	char ca_file[CFG_PATH_MAX];	/* coaps with certificates: the server's CA */
+	char cert_file[CFG_PATH_MAX];	/* optional client certificate ... */
+	char key_file[CFG_PATH_MAX];	/* ... and its key */
+	unsigned ack_timeout_ms;	/* RFC 7252 ACK_TIMEOUT */
+	unsigned max_retransmit;	/* RFC 7252 MAX_RETRANSMIT */
+};
+/* ---- end CoAP uplink ---- */
+
 struct site_config {
 	char path[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
@@ -64,6 +87,8 @@ struct site_config {
 	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
+	char uplink[CFG_UPLINK_MAX + 1];	/* "mqtt" (default) or "coap" */
+	struct cfg_coap coap;
 	size_t n_buses;
 	struct cfg_bus *buses;
 	size_t n_devices;

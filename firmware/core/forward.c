@@ -432,6 +432,29 @@ on_acked(void *arg, uint64_t seq)
 	drain_check(f);
 }
 
+/*
+ * The platform refused a batch that was in flight (CoAP 4.xx): like an
+ * UPLINK_ERROR at send time, it is set aside, counted and kept in the store; the
+ * next connection offers it again. Its window slot is free now.
+ */
+static void
+on_refused(void *arg, uint64_t seq)
+{
+	struct forward *f = arg;
+	unsigned i;
+
+	for (i = 0; i < f->inflight && f->flight[i].seq != seq; i++)
+		;
+	if (i == f->inflight)
+		return;
+	f->flight[i] = f->flight[--f->inflight];
+	log_warnx("forward: %s: batch %llu refused by the platform; kept in the store",
+	    f->up.ops->name, (unsigned long long)seq);
+	f->errors++;
+	forward_kick(f);
+	drain_check(f);
+}
+
 static void
 send_metrics(struct forward *f)
 {
@@ -487,6 +510,7 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 	f->up.ev.up = on_up;
 	f->up.ev.down = on_down;
 	f->up.ev.acked = on_acked;
+	f->up.ev.refused = on_refused;
 	f->up.ev.arg = f;
 	if ((f->pace_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
 		return f->pace_fd;

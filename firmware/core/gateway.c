@@ -542,8 +542,8 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("startup: %s", strerror(-rc));
 		goto out;
 	}
-	if ((up = uplink_find("mqtt")) == NULL) {
-		log_warnx("no uplink is built into this image");
+	if ((up = uplink_find(cfg->uplink)) == NULL) {
+		log_warnx("uplink '%s' is not built into this image", cfg->uplink);
 		goto out;
 	}
 	merge_backlog(&g);

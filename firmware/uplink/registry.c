@@ -4,11 +4,15 @@
 #include "firmware/uplink/uplink.h"
 
 extern const struct uplink_ops mqtt_uplink_ops;
+extern const struct uplink_ops coap_uplink_ops;
 
 /* An uplink is one ops struct and one Kconfig line. */
 static const struct uplink_ops *const uplinks[] = {
 #ifdef CONFIG_UPLINK_MQTT
 	&mqtt_uplink_ops,
+#endif
+#ifdef CONFIG_UPLINK_COAP
+	&coap_uplink_ops,
 #endif
 	NULL,
 };

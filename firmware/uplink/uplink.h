@@ -6,7 +6,10 @@
  *
  * An uplink lives in the main loop and reports through events: up (ready to
  * take batches), down (everything in flight is void: the forwarder resends from
- * the store), acked (the platform side has the batch with this seq).
+ * the store), acked (the platform side has the batch with this seq), refused
+ * (the platform answered that it will never take this batch as it is: the
+ * asynchronous UPLINK_ERROR of an uplink that learns it only from the answer,
+ * e.g. CoAP 4.xx; the batch stays stored and is set aside like an ERROR).
  */
 #ifndef WG_UPLINK_H
 #define WG_UPLINK_H
@@ -23,6 +26,7 @@ struct uplink_events {
 	void (*up)(void *arg);
 	void (*down)(void *arg);
 	void (*acked)(void *arg, uint64_t seq);
+	void (*refused)(void *arg, uint64_t seq);
 	void *arg;
 };
 

@@ -32,3 +32,7 @@ foreach(case outage wrong_ca expired hostname client_ca key_mode)
   wg_integration_test(mqtt_tls_${case} test_mqtt_tls.py ${case})
 endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
+# CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
+foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss too_large coapclient)
+  wg_integration_test(coap_${_s} test_coap.py ${_s})
+endforeach()

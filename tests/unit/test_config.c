@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "firmware/core/config.h"
@@ -323,6 +324,56 @@ test_bad_gateway_and_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/site.json"));
 }
 
+/* "uplink" and "coap": each bad value names its key (docs/config.md). */
+static void
+test_coap(void **state)
+{
+	struct site_config c;
+	char err[512], extra[1024], psk[300];
+	FILE *f;
+
+	(void)state;
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\",\n");
+	expect_error("coap", "missing");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"udp\",\n");
+	expect_error("uplink", "neither");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"http://x/wg\"},\n");
+	expect_error("coap.uri", "scheme");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"coap://h:99999/wg\"},\n");
+	expect_error("coap.uri", "port");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"coap://h/wg?x=1\"},\n");
+	expect_error("coap.uri", "path");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"coaps://h/wg\"},\n");
+	expect_error("coap.uri", "psk_file or ca_file");
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"coap://h/wg\", \"ack_timeout_ms\": 5},\n");
+	expect_error("coap.ack_timeout_ms", "out of range");
+	/* A PSK file anyone may read is refused by name. */
+	snprintf(psk, sizeof(psk), "%s/coap.psk", dir);
+	assert_non_null(f = fopen(psk, "w"));
+	fputs("gw\n0011\n", f);
+	fclose(f);
+	chmod(psk, 0644);
+	snprintf(extra, sizeof(extra), "  \"uplink\": \"coap\", \"coap\": "
+	    "{\"uri\": \"coaps://127.0.0.1/wg\", \"psk_file\": \"%s\"},\n", psk);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("coap.psk_file", psk);
+	/* Fixed: loads, with the defaults; no "mqtt" needed for a coap uplink. */
+	chmod(psk, 0600);
+	write_config("", NULL, NULL, extra);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.uplink, "coap");
+	assert_int_equal(c.coap.secure, 1);
+	assert_int_equal(c.coap.ack_timeout_ms, 2000);
+	assert_int_equal(c.coap.max_retransmit, 4);
+	config_free(&c);
+	remove(psk);
+}
+
 int
 main(void)
 {
@@ -341,6 +392,7 @@ main(void)
 		cmocka_unit_test(test_bus_errors),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
 		cmocka_unit_test(test_mqtt_tls),
+		cmocka_unit_test(test_coap),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include <mosquitto.h>
+#include <poll.h>
 
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
@@ -28,32 +29,12 @@
 #include "tools/recv/gwtab.h"
 #include "tools/recv/output.h"
 #include "tools/recv/pending.h"
+#include "tools/recv/coap_server.h"
+#include "tools/recv/recv.h"
 
-#define RECV_READINGS_MAX	(1u << 20)	/* per batch: refuse bigger */
-#define RECV_SCHEMA_MAX		(1u << 20)	/* schema document bytes */
-#define RECV_DELAY_MAX		16		/* reconnect backoff cap, s */
-#define RECV_KEEPALIVE		30
+volatile sig_atomic_t stop;
 
-struct recv {
-	/* options */
-	const char *host, *prefix, *id;
-	int port, verbose;
-	uint64_t count;
-	/* state */
-	struct mosquitto *mosq;
-	struct gwtab gws;
-	struct pending pending;
-	struct reading *r;
-	size_t cap;
-	uint64_t printed, bad_batches, bad_schemas, dropped;
-	int subscribed, link_up, refused, exit_code;
-	char last_error[128];
-};
-
-static volatile sig_atomic_t stop;
-
-__attribute__((format(printf, 1, 2)))
-static void
+void
 warnx(const char *fmt, ...)
 {
 	va_list ap;
@@ -109,7 +90,7 @@ filter_volatile(struct gw *g, const struct batch_hdr *h, struct reading *r,
  * marked seen only once it was printed: one that fails here can still come
  * right on a later delivery.
  */
-static void
+static enum recv_result
 deliver(struct recv *rv, struct gw *g, const struct schema *s,
     const uint8_t *p, size_t len)
 {
@@ -126,7 +107,7 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		if (r == NULL) {
 			warnx("%s/%s/b: seq %" PRIu64 ": no memory for %zu "
 			    "readings", rv->prefix, g->name, h.seq, n);
-			return;
+			return RECV_FAILED;
 		}
 		rv->r = r;
 		rv->cap = n;
@@ -138,25 +119,25 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name,
 		    why ? why : strerror(-rc));
 		rv->bad_batches++;
-		return;
+		return RECV_BAD;
 	}
 	vol = (h.flags & BATCH_F_VOLATILE) != 0;
 	rc = vol ? DEDUPE_NEW : dedupe_check_range(&g->seqs, h.seq, h.seq_last);
 	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP) {
 		g->duplicates++;
-		return;
+		return RECV_DONE;
 	}
 	if (output_check(&h, s, rv->r, n, err, sizeof(err)) < 0) {
 		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name, err);
 		rv->bad_batches++;
-		return;
+		return RECV_BAD;
 	}
 	n = filter_volatile(g, &h, rv->r, n);
 	if (output_batch(stdout, &h, s, rv->r, n) < 0 || fflush(stdout) != 0) {
 		warnx("stdout: %s", strerror(errno));
 		rv->exit_code = 1;
 		stop = 1;
-		return;
+		return RECV_FAILED;
 	}
 	if (!vol && dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
 		warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
@@ -166,15 +147,16 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 	rv->printed += n;
 	if (rv->count && rv->printed >= rv->count)
 		stop = 1;
+	return RECV_DONE;
 }
 
 /*
  * A batch off the wire: cheap checks on the header first (topic, dedupe), then
  * decode now if the schema is known, or hold it until it is.
  */
-static void
-on_batch(struct recv *rv, const char *topic, const char *gw,
-    const uint8_t *p, size_t len)
+enum recv_result
+recv_batch(struct recv *rv, const char *topic, const char *gw,
+    const uint8_t *p, size_t len, int hold)
 {
 	struct batch_hdr h;
 	const char *why = NULL;
@@ -186,19 +168,19 @@ on_batch(struct recv *rv, const char *topic, const char *gw,
 	if (rc < 0) {
 		warnx("%s: bad batch: %s", topic, why ? why : strerror(-rc));
 		rv->bad_batches++;
-		return;
+		return RECV_BAD;
 	}
 	if (strcmp(h.gw, gw) != 0) {
 		warnx("%s: bad batch: header gateway '%s' is not the topic's",
 		    topic, h.gw);
 		rv->bad_batches++;
-		return;
+		return RECV_BAD;
 	}
 	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
 		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
 		    errno == ENOBUFS ? "too many gateways" : strerror(errno));
 		rv->dropped++;
-		return;
+		return RECV_FAILED;
 	}
 	rc = h.flags & BATCH_F_VOLATILE ? DEDUPE_NEW :
 	    dedupe_check_range(&g->seqs, h.seq, h.seq_last);
@@ -219,25 +201,31 @@ on_batch(struct recv *rv, const char *topic, const char *gw,
 		if (rv->verbose)
 			warnx("%s: seq %" PRIu64 ": %s, dropped", topic, h.seq,
 			    rc == DEDUPE_STALE ? "stale" : "duplicate");
-		return;
+		return RECV_DONE;
 	}
-	if ((s = gwtab_schema(&rv->gws, g, h.schema_id)) != NULL) {
-		deliver(rv, g, s, p, len);
-		return;
+	if ((s = gwtab_schema(&rv->gws, g, h.schema_id)) != NULL)
+		return deliver(rv, g, s, p, len);
+	if (!hold) {
+		if (rv->verbose)
+			warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, "
+			    "not taken", topic, h.seq, h.schema_id);
+		return RECV_HELD;
 	}
 	if (!(h.flags & BATCH_F_VOLATILE) && pending_has(&rv->pending, gw, h.seq)) {
 		g->duplicates++;
-		return;
+		return RECV_HELD;
 	}
 	rc = pending_push(&rv->pending, &h, p, len);
 	if (rc < 0) {
 		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
 		    rc == -ENOBUFS ? "pending queue full" : strerror(-rc));
 		rv->dropped++;
-	} else if (rv->verbose) {
+		return RECV_FAILED;
+	}
+	if (rv->verbose)
 		warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, held",
 		    topic, h.seq, h.schema_id);
-	}
+	return RECV_HELD;
 }
 
 /* "1a2b3c4d": exactly 8 lowercase hex digits, as the daemon writes them. */
@@ -266,8 +254,8 @@ parse_id(const char *s, uint32_t *id)
  * gateway), since batches name it only by that id. Then the batches held for it
  * are decoded, in arrival order.
  */
-static void
-on_schema(struct recv *rv, const char *topic, const char *gw,
+enum recv_result
+recv_schema(struct recv *rv, const char *topic, const char *gw,
     const char *idtxt, const char *p, size_t len)
 {
 	struct pending_item *it;
@@ -282,20 +270,20 @@ on_schema(struct recv *rv, const char *topic, const char *gw,
 		warnx("%s: bad schema: id in topic is not 8 lowercase hex digits",
 		    topic);
 		rv->bad_schemas++;
-		return;
+		return RECV_BAD;
 	}
 	if (len == 0)		/* a retained schema being cleared */
-		return;
+		return RECV_DONE;
 	if (len > RECV_SCHEMA_MAX) {
 		warnx("%s: bad schema: %zu bytes, more than %u", topic, len,
 		    RECV_SCHEMA_MAX);
 		rv->bad_schemas++;
-		return;
+		return RECV_BAD;
 	}
 	if (schema_from_json(p, len, &s, &id, err, sizeof(err)) < 0) {
 		warnx("%s: bad schema: %s", topic, err);
 		rv->bad_schemas++;
-		return;
+		return RECV_BAD;
 	}
 	if (id != want || strcmp(s.gateway, gw) != 0) {
 		if (id != want)
@@ -306,18 +294,18 @@ on_schema(struct recv *rv, const char *topic, const char *gw,
 			    topic, s.gateway);
 		schema_free(&s);
 		rv->bad_schemas++;
-		return;
+		return RECV_BAD;
 	}
 	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
 		warnx("%s: dropped: %s", topic, errno == ENOBUFS ?
 		    "too many gateways" : strerror(errno));
 		schema_free(&s);
-		return;
+		return RECV_FAILED;
 	}
 	rc = gwtab_schema_add(&rv->gws, g, id, &s);
 	if (rc < 0) {
 		warnx("%s: dropped: %s", topic, strerror(-rc));
-		return;
+		return RECV_FAILED;
 	}
 	if (rc == 1 && rv->verbose)
 		warnx("%s: schema %08" PRIx32 " known", topic, id);
@@ -326,6 +314,7 @@ on_schema(struct recv *rv, const char *topic, const char *gw,
 			deliver(rv, g, known, it->data, it->len);
 		free(it);
 	}
+	return RECV_DONE;
 }
 
 /* Status payloads are short text from the gateway; show them only if they are. */
@@ -376,9 +365,9 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 	if (!batch_gw_valid(gw))
 		goto bad_gw;
 	if (strcmp(rest, "b") == 0)
-		on_batch(rv, t, gw, msg->payload, len);
+		recv_batch(rv, t, gw, msg->payload, len, 1);
 	else if (strncmp(rest, "s/", 2) == 0)
-		on_schema(rv, t, gw, rest + 2, msg->payload, len);
+		recv_schema(rv, t, gw, rest + 2, msg->payload, len);
 	else if (strcmp(rest, "status") == 0)
 		on_status(rv, gw, msg->payload, len);
 	return;
@@ -437,17 +426,6 @@ on_subscribe(struct mosquitto *m, void *arg, int mid, int n, const int *qos)
 	rv->subscribed = 1;
 }
 
-/* Sleep s seconds, or less if a signal asks to stop. */
-static void
-nap(int s)
-{
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	int i;
-
-	for (i = 0; i < s * 10 && !stop; i++)
-		nanosleep(&ts, NULL);
-}
-
 /*
  * Log a connection failure once per change of what went wrong: a broker down for
  * an hour is one line ("connection lost", then "Connection refused"), not 300.
@@ -475,38 +453,87 @@ link_down(struct recv *rv, int rc)
 	snprintf(rv->last_error, sizeof(rv->last_error), "%s", why);
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
- * The client's own loop (not the daemon's event loop: this is a tool). Connect
- * and reconnect with backoff forever; a signal or --count ends it.
+ * The tool's own loop (not the daemon's event loop): one poll() over the MQTT
+ * client's socket and the CoAP server's fd, so one process takes both uplinks.
+ * MQTT connects and reconnects with backoff forever; a signal or --count ends it.
  */
 static int
 run(struct recv *rv)
 {
-	int rc, delay = 1;
+	int rc = MOSQ_ERR_NO_CONN, delay = 1, n, mfd, ms;
+	int64_t retry_at = 0;
+	struct pollfd pf[2];
 
-	rc = mosquitto_connect(rv->mosq, rv->host, rv->port, RECV_KEEPALIVE);
-	if (rc == MOSQ_ERR_INVAL) {
-		warnx("%s:%d: invalid broker address", rv->host, rv->port);
-		return 1;
+	if (rv->mqtt) {
+		rc = mosquitto_connect(rv->mosq, rv->host, rv->port, RECV_KEEPALIVE);
+		if (rc == MOSQ_ERR_INVAL) {
+			warnx("%s:%d: invalid broker address", rv->host, rv->port);
+			return 1;
+		}
 	}
 	while (!stop) {
-		if (rc == MOSQ_ERR_SUCCESS)
-			rc = mosquitto_loop(rv->mosq, 500, 1);
-		if (rc == MOSQ_ERR_SUCCESS) {
-			if (rv->link_up)
-				delay = 1;
-			continue;
+		n = 0;
+		mfd = -1;
+		ms = 500;
+		if (rv->mqtt && rc == MOSQ_ERR_SUCCESS &&
+		    (mfd = mosquitto_socket(rv->mosq)) >= 0) {
+			pf[n].fd = mfd;
+			pf[n].events = POLLIN |
+			    (mosquitto_want_write(rv->mosq) ? POLLOUT : 0);
+			pf[n++].revents = 0;
 		}
-		if (stop)
-			break;
-		link_down(rv, rc);
-		nap(delay);
-		if (delay < RECV_DELAY_MAX)
-			delay *= 2;
-		if (!stop)
+		if (rv->coap != NULL) {
+			pf[n].fd = coap_srv_fd(rv->coap);
+			pf[n].events = POLLIN;
+			pf[n++].revents = 0;
+			ms = coap_srv_timeout(rv->coap, ms);
+		}
+		if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR) {
+			warnx("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (rv->coap != NULL)
+			coap_srv_process(rv->coap);
+		if (!rv->mqtt || stop)
+			continue;
+		if (rc == MOSQ_ERR_SUCCESS && mfd >= 0) {
+			if (pf[0].revents & (POLLIN | POLLERR | POLLHUP))
+				rc = mosquitto_loop_read(rv->mosq, 1);
+			if (rc == MOSQ_ERR_SUCCESS && (pf[0].revents & POLLOUT))
+				rc = mosquitto_loop_write(rv->mosq, 1);
+			if (rc == MOSQ_ERR_SUCCESS)
+				rc = mosquitto_loop_misc(rv->mosq);
+			if (rc == MOSQ_ERR_SUCCESS) {
+				if (rv->link_up)
+					delay = 1;
+				continue;
+			}
+		} else if (rc == MOSQ_ERR_SUCCESS) {
+			rc = MOSQ_ERR_NO_CONN;
+		}
+		/* Down: say why once, then reconnect after the backoff, polling on. */
+		if (retry_at == 0) {
+			link_down(rv, rc);
+			retry_at = mono_ms() + delay * 1000;
+			if (delay < RECV_DELAY_MAX)
+				delay *= 2;
+		}
+		if (mono_ms() >= retry_at) {
+			retry_at = 0;
 			rc = mosquitto_reconnect(rv->mosq);
+		}
 	}
-	if (rv->link_up)
+	if (rv->mqtt && rv->link_up)
 		mosquitto_disconnect(rv->mosq);
 	return rv->exit_code;
 }
@@ -569,12 +596,16 @@ usage(FILE *f)
 {
 	fputs("usage: wattgate-recv [-h HOST] [-p PORT] [--prefix P] "
 	    "[--id CLIENT_ID]\n"
-	    "                     [--count N] [--verbose]\n", f);
+	    "                     [--count N] [--verbose] [--no-mqtt]\n"
+	    "                     [--coap ADDR:PORT] [--coaps ADDR:PORT] "
+	    "[--psk-file F]\n"
+	    "                     [--ca-file F --cert-file F --key-file F] "
+	    "[--coap-max BYTES]\n", f);
 }
 
 /* Options into rv; 0, or 2 (usage error, already reported). */
 static int
-parse_args(struct recv *rv, int argc, char **argv)
+parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "host", required_argument, NULL, 'h' },
@@ -584,6 +615,14 @@ parse_args(struct recv *rv, int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'H' },
+		{ "no-mqtt", no_argument, NULL, 'M' },
+		{ "coap", required_argument, NULL, 'c' },
+		{ "coaps", required_argument, NULL, 's' },
+		{ "psk-file", required_argument, NULL, 'k' },
+		{ "ca-file", required_argument, NULL, 'a' },
+		{ "cert-file", required_argument, NULL, 'C' },
+		{ "key-file", required_argument, NULL, 'K' },
+		{ "coap-max", required_argument, NULL, 'm' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -633,6 +672,36 @@ parse_args(struct recv *rv, int argc, char **argv)
 		case 'v':
 			rv->verbose = 1;
 			break;
+		case 'M':
+			rv->mqtt = 0;
+			break;
+		case 'c':
+			co->coap = optarg;
+			break;
+		case 's':
+			co->coaps = optarg;
+			break;
+		case 'k':
+			co->psk_file = optarg;
+			break;
+		case 'a':
+			co->ca_file = optarg;
+			break;
+		case 'C':
+			co->cert_file = optarg;
+			break;
+		case 'K':
+			co->key_file = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 64 || v > (1u << 30)) {
+				warnx("--coap-max %s: want 64..%u bytes", optarg, 1u << 30);
+				return 2;
+			}
+			co->max_body = (size_t)v;
+			break;
 		case 'H':
 			usage(stdout);
 			exit(0);
@@ -645,6 +714,18 @@ parse_args(struct recv *rv, int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!rv->mqtt && co->coap == NULL && co->coaps == NULL) {
+		warnx("--no-mqtt needs --coap or --coaps: nothing to receive from");
+		return 2;
+	}
+	if (co->coaps != NULL && co->psk_file == NULL && co->cert_file == NULL) {
+		warnx("--coaps needs --psk-file or --cert-file and --key-file");
+		return 2;
+	}
+	if ((co->cert_file == NULL) != (co->key_file == NULL)) {
+		warnx("--cert-file and --key-file go together");
+		return 2;
+	}
 	return 0;
 }
 
@@ -652,11 +733,13 @@ int
 main(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
-	struct recv rv = { .host = "127.0.0.1", .port = 1883, .prefix = "wg" };
+	struct recv rv = { .host = "127.0.0.1", .port = 1883, .prefix = "wg",
+	    .mqtt = 1 };
+	struct coap_srv_opts co = { .max_body = 1u << 20 };
 	struct sigaction sa;
 	int rc;
 
-	if ((rc = parse_args(&rv, argc, argv)) != 0)
+	if ((rc = parse_args(&rv, &co, argc, argv)) != 0)
 		return rc;
 	/* Whole batches reach the pipe at once: flushed per batch, not per line. */
 	setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
@@ -672,21 +755,28 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mosquitto_lib_init();
+	if ((co.coap != NULL || co.coaps != NULL) &&
+	    coap_srv_start(&rv, &co, &rv.coap) < 0) {
+		rc = 1;
+		goto out;
+	}
 	/* A named client keeps its session: batches queue while it is away. */
-	rv.mosq = mosquitto_new(rv.id, rv.id == NULL, &rv);
-	if (rv.mosq == NULL) {
+	if (rv.mqtt && (rv.mosq = mosquitto_new(rv.id, rv.id == NULL, &rv)) == NULL) {
 		warnx("mosquitto_new: %s", strerror(errno));
 		rc = 1;
 		goto out;
 	}
-	mosquitto_connect_callback_set(rv.mosq, on_connect);
-	mosquitto_subscribe_callback_set(rv.mosq, on_subscribe);
-	mosquitto_message_callback_set(rv.mosq, on_message);
+	if (rv.mqtt) {
+		mosquitto_connect_callback_set(rv.mosq, on_connect);
+		mosquitto_subscribe_callback_set(rv.mosq, on_subscribe);
+		mosquitto_message_callback_set(rv.mosq, on_message);
+	}
 	rc = run(&rv);
 	summary(&rv);
 out:
 	if (rv.mosq != NULL)
 		mosquitto_destroy(rv.mosq);
+	coap_srv_stop(rv.coap);
 	mosquitto_lib_cleanup();
 	pending_free(&rv.pending);
 	gwtab_free(&rv.gws);

@@ -1,0 +1,787 @@
+/*
+ * CoAP uplink through libcoap 3 (DTLS through its OpenSSL variant), hosted in our
+ * event loop: libcoap's epoll fd (coap_context_get_coap_fd) is one more fd, each
+ * readiness runs coap_io_process(ctx, COAP_IO_NO_WAIT), and a timerfd armed
+ * before every wait from coap_io_prepare_epoll() wakes us for retransmissions.
+ * No thread, no blocking call on the loop (but see "resolve" below).
+ *
+ * Resources (docs/coap.md), <base> being the URI's path:
+ *   POST <base>/<gw>/b            a wrapped batch, confirmable, Block1 if large
+ *   PUT  <base>/<gw>/s/<id>       a schema (JSON), before the batches using it
+ *   PUT  <base>/<gw>/metrics      the gateway's counters (JSON)
+ *
+ * A 2.xx answer acknowledges a batch (ev.acked: only then does the forwarder
+ * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
+ * (ev.down: the forwarder resends from the store after the next up) and backs
+ * off; a 4.xx refuses that one batch (ev.refused: set aside, kept, counted) with
+ * an ALARM line. "Up" means the server answered: a CoAP ping over UDP, the DTLS
+ * handshake over DTLS.
+ *
+ * Up to CO_WINDOW batches are in flight at once, each with its own token; libcoap's
+ * NSTART is raised to match (RFC 7252 4.7 allows it where the path is known to
+ * take it; the receiver is ours). Resends come from the store, never from
+ * libcoap: on every down the session is released and made anew.
+ */
+#include <coap3/coap.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "firmware/core/log.h"
+#include "firmware/uplink/coap_dtls.h"
+#include "firmware/uplink/uplink.h"
+
+#define CO_WINDOW	16	/* batches in flight: the forwarder's window */
+#define CO_SCHEMAS	8	/* schema PUTs in flight */
+#define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + 1)
+#define BACKOFF_MIN_MS	500
+#define BACKOFF_MAX_MS	60000
+#define STABLE_MS	60000	/* a link up this long resets the backoff */
+
+enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS };
+
+struct req {
+	enum req_kind kind;
+	int queued;		/* a batch waiting for the schemas before it */
+	uint64_t order;		/* queued batches go in the order given */
+	uint64_t seq;
+	uint8_t tok[8];
+	size_t toklen;
+	uint8_t *data;		/* while queued; libcoap owns it once sent */
+	size_t len;
+};
+
+enum co_state { CO_WAIT, CO_CONNECTING, CO_UP };
+
+struct co {
+	struct uplink *u;
+	const struct cfg_coap *cfg;
+	coap_context_t *ctx;
+	coap_session_t *sess;
+	struct coap_creds creds;
+	char host[128];
+	unsigned port;
+	char base[CFG_URI_MAX];	/* path segments, no leading or trailing '/' */
+	int coap_fd, timer_fd, retry_fd;
+	enum co_state st;
+	int64_t backoff_ms, up_since;
+	struct req req[REQ_MAX];
+	unsigned n_batches, schemas_unacked;
+	uint64_t order;
+	uint64_t refused;
+	coap_mid_t ping_mid;	/* the probe of a UDP connection attempt */
+	char last_err[192];	/* last failure logged: log changes only */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A failure is logged when it differs from the last one: one line per outage. */
+__attribute__((format(printf, 2, 3)))
+static void
+co_warn(struct co *c, const char *fmt, ...)
+{
+	char line[192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (strcmp(line, c->last_err) == 0)
+		return;
+	snprintf(c->last_err, sizeof(c->last_err), "%s", line);
+	log_warnx("coap: %s", line);
+}
+
+static void
+release_data(coap_session_t *s, void *p)
+{
+	(void)s;
+	free(p);
+}
+
+static void
+req_clear(struct co *c, struct req *r)
+{
+	if (r->kind == REQ_BATCH)
+		c->n_batches--;
+	if (r->kind == REQ_SCHEMA)
+		c->schemas_unacked--;
+	free(r->data);
+	memset(r, 0, sizeof(*r));
+}
+
+static struct req *
+req_new(struct co *c, enum req_kind kind)
+{
+	int i;
+
+	for (i = 0; i < REQ_MAX; i++)
+		if (c->req[i].kind == REQ_FREE) {
+			c->req[i].kind = kind;
+			if (kind == REQ_BATCH)
+				c->n_batches++;
+			if (kind == REQ_SCHEMA)
+				c->schemas_unacked++;
+			return &c->req[i];
+		}
+	return NULL;
+}
+
+/*
+ * Backoff with jitter (see mqtt.c): only a link that stayed up a while resets
+ * it. Everything in flight is void; the session is released on the timer, not
+ * here, since this may run inside a libcoap callback.
+ */
+static void
+go_down(struct co *c)
+{
+	int64_t delay;
+	int i;
+
+	if (c->st == CO_UP && mono_ms() - c->up_since >= STABLE_MS)
+		c->backoff_ms = BACKOFF_MIN_MS;
+	delay = c->backoff_ms / 2 + rand() % (c->backoff_ms / 2 + 1);
+	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
+	    c->backoff_ms * 2;
+	for (i = 0; i < REQ_MAX; i++)
+		req_clear(c, &c->req[i]);
+	if (c->st == CO_UP) {
+		c->st = CO_WAIT;
+		c->u->ev.down(c->u->ev.arg);
+	}
+	c->st = CO_WAIT;
+	loop_timer_after(c->retry_fd, delay, 0);
+}
+
+static void
+go_up(struct co *c)
+{
+	if (c->st != CO_CONNECTING)
+		return;
+	log_info("coap: %s:%u answers (%s)", c->host, c->port,
+	    c->cfg->secure ? (c->cfg->psk_file[0] ? "DTLS, PSK" :
+	    "DTLS, certificate") : "no DTLS");
+	c->last_err[0] = '\0';
+	c->st = CO_UP;
+	c->up_since = mono_ms();
+	loop_timer_disarm(c->retry_fd);
+	c->u->ev.up(c->u->ev.arg);
+}
+
+/* Uri-Path options from "a/b/c" (no empty segments: config.c checked). */
+static int
+add_path(coap_pdu_t *pdu, const char *path)
+{
+	const char *p = path, *e;
+
+	while (*p != '\0') {
+		e = strchr(p, '/');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (!coap_add_option(pdu, COAP_OPTION_URI_PATH, (size_t)(e - p),
+		    (const uint8_t *)p))
+			return -ENOSPC;
+		p = *e == '/' ? e + 1 : e;
+	}
+	return 0;
+}
+
+/*
+ * One confirmable request with r's data (handed to libcoap, which frees it once
+ * the last block is out). 0, or -errno: the caller clears r.
+ */
+static int
+send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
+    uint16_t format)
+{
+	char path[CFG_URI_MAX + BATCH_GW_MAX + 32];
+	uint8_t fmt[4];
+	coap_pdu_t *pdu;
+	uint8_t *data = r->data;
+
+	snprintf(path, sizeof(path), "%s%s%s/%s", c->base, c->base[0] ? "/" : "",
+	    c->u->cfg->gateway, sub);
+	pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(c->sess),
+	    coap_session_max_pdu_size(c->sess));
+	if (pdu == NULL)
+		return -ENOMEM;
+	coap_session_new_token(c->sess, &r->toklen, r->tok);
+	if (!coap_add_token(pdu, r->toklen, r->tok) || add_path(pdu, path) < 0 ||
+	    !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
+	    coap_encode_var_safe(fmt, sizeof(fmt), format), fmt)) {
+		coap_delete_pdu(pdu);
+		return -ENOSPC;
+	}
+	r->data = NULL;		/* libcoap's now, freed by release_data */
+	if (!coap_add_data_large_request(c->sess, pdu, r->len, data, release_data,
+	    data)) {
+		coap_delete_pdu(pdu);
+		return -ENOMEM;
+	}
+	if (coap_send(c->sess, pdu) == COAP_INVALID_MID)
+		return -EIO;
+	return 0;
+}
+
+static int
+send_batch_req(struct co *c, struct req *r)
+{
+	r->queued = 0;
+	return send_req(c, r, COAP_REQUEST_CODE_POST, "b",
+	    COAP_MEDIATYPE_APPLICATION_OCTET_STREAM);
+}
+
+/* The schemas are in: the batches held for them go, in the order given. */
+static void
+flush_queued(struct co *c)
+{
+	struct req *next;
+	int i;
+
+	while (c->st == CO_UP && c->schemas_unacked == 0) {
+		next = NULL;
+		for (i = 0; i < REQ_MAX; i++)
+			if (c->req[i].kind == REQ_BATCH && c->req[i].queued &&
+			    (next == NULL || c->req[i].order < next->order))
+				next = &c->req[i];
+		if (next == NULL)
+			return;
+		if (send_batch_req(c, next) < 0) {
+			co_warn(c, "cannot send batch %llu; link reset",
+			    (unsigned long long)next->seq);
+			go_down(c);
+			return;
+		}
+	}
+}
+
+static struct req *
+req_by_token(struct co *c, coap_bin_const_t tok)
+{
+	int i;
+
+	for (i = 0; i < REQ_MAX; i++)
+		if (c->req[i].kind != REQ_FREE && !c->req[i].queued &&
+		    c->req[i].toklen == tok.length &&
+		    memcmp(c->req[i].tok, tok.s, tok.length) == 0)
+			return &c->req[i];
+	return NULL;
+}
+
+static const char *
+kind_name(enum req_kind k)
+{
+	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" : "metrics";
+}
+
+/* 4.13 says how much the server takes in Size1; 0 if it did not. */
+static unsigned
+size1(const coap_pdu_t *pdu)
+{
+	coap_opt_iterator_t it;
+	coap_opt_t *o = coap_check_option(pdu, COAP_OPTION_SIZE1, &it);
+
+	return o == NULL ? 0 : coap_decode_var_bytes(coap_opt_value(o),
+	    coap_opt_length(o));
+}
+
+/*
+ * An answer: 2.xx acknowledges, 4.xx refuses this one request for good, 5.xx (and
+ * anything else) is a server in trouble: down and back off, resend from the store.
+ */
+static coap_response_t
+on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
+    const coap_mid_t mid)
+{
+	struct co *c = coap_get_app_data(coap_session_get_context(s));
+	coap_pdu_code_t code = coap_pdu_get_code(rcvd);
+	unsigned cls = COAP_RESPONSE_CLASS(code), detail = code & 0x1f;
+	struct req *r, done;
+
+	(void)sent;
+	(void)mid;
+	if (s != c->sess || c->st != CO_UP ||
+	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL)
+		return COAP_RESPONSE_OK;	/* late answer of a void request */
+	done = *r;
+	done.data = NULL;
+	if (cls == 2) {
+		req_clear(c, r);
+		if (done.kind == REQ_BATCH)
+			c->u->ev.acked(c->u->ev.arg, done.seq);
+		else if (done.kind == REQ_SCHEMA)
+			flush_queued(c);
+		return COAP_RESPONSE_OK;
+	}
+	if (cls == 4 && done.kind != REQ_SCHEMA) {
+		req_clear(c, r);
+		c->refused++;
+		if (done.kind == REQ_METRICS) {
+			co_warn(c, "%s:%u refuses the metrics: %u.%02u", c->host,
+			    c->port, cls, detail);
+			return COAP_RESPONSE_OK;
+		}
+		if (code == COAP_RESPONSE_CODE(413))
+			log_warnx("ALARM: coap: batch %llu is %zu bytes, more than "
+			    "%s:%u takes (4.13, limit %u): set aside, kept in the store; "
+			    "the store cannot split a batch", (unsigned long long)done.seq,
+			    done.len, c->host, c->port, size1(rcvd));
+		else
+			log_warnx("ALARM: coap: %s:%u refuses batch %llu: %u.%02u; "
+			    "set aside, kept in the store", c->host, c->port,
+			    (unsigned long long)done.seq, cls, detail);
+		if (c->u->ev.refused != NULL)
+			c->u->ev.refused(c->u->ev.arg, done.seq);
+		return COAP_RESPONSE_OK;
+	}
+	co_warn(c, "%s:%u answers %u.%02u to a %s; backing off", c->host, c->port,
+	    cls, detail, kind_name(done.kind));
+	go_down(c);
+	return COAP_RESPONSE_OK;
+}
+
+static const char *
+nack_name(coap_nack_reason_t r)
+{
+	switch (r) {
+	case COAP_NACK_TOO_MANY_RETRIES:
+		return "no answer";
+	case COAP_NACK_NOT_DELIVERABLE:
+		return "not deliverable";
+	case COAP_NACK_RST:
+		return "reset by the server";
+	case COAP_NACK_TLS_FAILED:
+		return "DTLS failed";
+	case COAP_NACK_ICMP_ISSUE:
+		return "ICMP error (port unreachable?)";
+	default:
+		return "failed";
+	}
+}
+
+static void
+on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_reason_t why,
+    const coap_mid_t mid)
+{
+	struct co *c = coap_get_app_data(coap_session_get_context(s));
+
+	(void)sent;
+	if (s != c->sess || c->st == CO_WAIT)
+		return;
+	/* A CoAP ping is answered with an RST (RFC 7252 4.3): the server is there. */
+	if (why == COAP_NACK_RST && c->st == CO_CONNECTING && mid == c->ping_mid) {
+		go_up(c);
+		return;
+	}
+	co_warn(c, "%s:%u: %s; backing off", c->host, c->port, nack_name(why));
+	go_down(c);
+}
+
+static void
+on_pong(coap_session_t *s, const coap_pdu_t *rcvd, const coap_mid_t mid)
+{
+	struct co *c = coap_get_app_data(coap_session_get_context(s));
+
+	(void)rcvd;
+	(void)mid;
+	if (s == c->sess && !c->cfg->secure)
+		go_up(c);
+}
+
+static int
+on_event(coap_session_t *s, const coap_event_t ev)
+{
+	struct co *c = coap_get_app_data(coap_session_get_context(s));
+
+	if (s != c->sess)
+		return 0;
+	switch (ev) {
+	case COAP_EVENT_DTLS_CONNECTED:
+		go_up(c);
+		break;
+	case COAP_EVENT_DTLS_ERROR:
+	case COAP_EVENT_DTLS_CLOSED:
+		if (c->st == CO_WAIT)
+			break;
+		co_warn(c, "%s:%u: DTLS %s (%s); backing off", c->host, c->port,
+		    c->st == CO_UP ? "session closed" : "handshake failed",
+		    c->cfg->psk_file[0] ? "wrong PSK identity or key?" :
+		    "certificate refused? see the line before");
+		go_down(c);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * libcoap's own warnings (OpenSSL's reason for a failed handshake is among
+ * them) in our log, each distinct line once in a row.
+ */
+static void
+on_coap_log(coap_log_t level, const char *msg)
+{
+	static char last[192];
+	char line[192];
+	const char *p;
+	size_t n;
+
+	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
+		return;		/* the RST answering our ping is no news */
+	/* "   local <-> remote DTLS: why": the local port changes every attempt */
+	if ((p = strstr(msg, " <-> ")) != NULL && (p = strchr(p + 5, ' ')) != NULL)
+		msg = p + 1;
+	snprintf(line, sizeof(line), "%s", msg);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (strcmp(line, last) == 0)
+		return;
+	memcpy(last, line, sizeof(last));
+	log_warnx("coap: libcoap: %s", line);
+}
+
+/*
+ * The server's address. getaddrinfo blocks for a host name (like libmosquitto's
+ * connect): only an IP literal is resolved without the network.
+ */
+static int
+resolve(struct co *c, coap_address_t *dst)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((rc = getaddrinfo(c->host, NULL, &hints, &res)) != 0) {
+		co_warn(c, "%s: %s", c->host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	coap_address_init(dst);
+	dst->size = res->ai_addrlen;
+	memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
+	if (res->ai_family == AF_INET6)
+		dst->addr.sin6.sin6_port = htons((uint16_t)c->port);
+	else
+		dst->addr.sin.sin_port = htons((uint16_t)c->port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void
+drop_session(struct co *c)
+{
+	if (c->sess != NULL) {
+		coap_session_release(c->sess);
+		c->sess = NULL;
+	}
+	coap_creds_free(&c->creds);
+}
+
+/* The session timeouts: the watchdog of a connection attempt is one exchange. */
+static int64_t
+exchange_ms(const struct co *c)
+{
+	return (int64_t)c->cfg->ack_timeout_ms * 3 / 2 *
+	    ((1 << (c->cfg->max_retransmit + 1)) - 1) + 1000;
+}
+
+static int
+attempt(struct co *c)
+{
+	coap_address_t dst;
+	coap_fixed_point_t ack;
+	char err[256];
+	int rc;
+
+	drop_session(c);
+	if ((rc = resolve(c, &dst)) < 0)
+		return rc;
+	if ((rc = coap_creds_load(c->cfg, c->host, &c->creds, err, sizeof(err))) < 0) {
+		co_warn(c, "%s", err);
+		return rc;
+	}
+	c->sess = coap_creds_session(c->ctx, &dst, c->cfg, &c->creds);
+	if (c->sess == NULL) {
+		co_warn(c, "%s:%u: cannot make a %s session (see libcoap's line)",
+		    c->host, c->port, c->cfg->secure ? "DTLS" : "UDP");
+		return -EIO;
+	}
+	ack.integer_part = (uint16_t)(c->cfg->ack_timeout_ms / 1000);
+	ack.fractional_part = (uint16_t)(c->cfg->ack_timeout_ms % 1000);
+	coap_session_set_ack_timeout(c->sess, ack);
+	coap_session_set_max_retransmit(c->sess, (uint16_t)c->cfg->max_retransmit);
+	coap_session_set_nstart(c->sess, REQ_MAX);
+	c->st = CO_CONNECTING;
+	/* Over UDP nothing answers until asked: a ping (empty CON) asks. */
+	if (!c->cfg->secure &&
+	    (c->ping_mid = coap_session_send_ping(c->sess)) == COAP_INVALID_MID)
+		return -EIO;
+	loop_timer_after(c->retry_fd, exchange_ms(c), 0);
+	return 0;
+}
+
+/* Backoff over: try again. Connecting too long: give up this attempt. */
+static void
+on_retry(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct co *c = arg;
+
+	(void)l;
+	(void)events;
+	loop_timer_ack(fd);
+	if (c->st == CO_CONNECTING) {
+		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
+		if (c->cfg->secure)
+			co_warn(c, "%s:%u: DTLS handshake failed: no answer within "
+			    "%lld ms (server down, or %s); backing off", c->host, c->port,
+			    (long long)exchange_ms(c), c->cfg->psk_file[0] ?
+			    "wrong PSK identity or key" : "our certificate refused");
+		else
+			co_warn(c, "%s:%u: no answer within %lld ms; backing off",
+			    c->host, c->port, (long long)exchange_ms(c));
+		go_down(c);
+		return;
+	}
+	if (c->st == CO_WAIT && attempt(c) < 0)
+		go_down(c);
+}
+
+static void
+on_io(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct co *c = arg;
+
+	(void)l;
+	(void)events;
+	if (fd == c->timer_fd)
+		loop_timer_ack(fd);
+	coap_io_process(c->ctx, COAP_IO_NO_WAIT);
+}
+
+/* Before each wait: libcoap's next retransmission or timeout on our timerfd. */
+static void
+prepare(struct loop *l, void *arg)
+{
+	struct co *c = arg;
+	coap_tick_t now;
+	unsigned ms;
+
+	(void)l;
+	coap_ticks(&now);
+	ms = coap_io_prepare_epoll(c->ctx, now);
+	if (ms > 0)
+		loop_timer_after(c->timer_fd, ms, 0);
+	else
+		loop_timer_disarm(c->timer_fd);
+}
+
+static void
+seed_jitter(void)
+{
+	unsigned seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	srand(seed);
+}
+
+static int
+parse_uri(struct co *c)
+{
+	coap_uri_t uri;
+	const char *s = c->cfg->uri;
+
+	if (coap_split_uri((const uint8_t *)s, strlen(s), &uri) < 0 ||
+	    uri.host.length == 0 || uri.host.length >= sizeof(c->host) ||
+	    uri.path.length >= sizeof(c->base)) {
+		log_warnx("coap.uri '%s': libcoap cannot parse it", s);
+		return -EINVAL;
+	}
+	memcpy(c->host, uri.host.s, uri.host.length);
+	c->host[uri.host.length] = '\0';
+	c->port = uri.port;
+	memcpy(c->base, uri.path.s, uri.path.length);
+	c->base[uri.path.length] = '\0';
+	return 0;
+}
+
+static int
+co_start(struct uplink *u)
+{
+	struct co *c;
+	int rc;
+
+	if (!u->cfg->coap.enabled) {
+		log_warnx("coap: no \"coap\" block in the site config");
+		return -EINVAL;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -ENOMEM;
+	u->priv = c;
+	c->u = u;
+	c->cfg = &u->cfg->coap;
+	c->coap_fd = c->timer_fd = c->retry_fd = -1;
+	c->backoff_ms = BACKOFF_MIN_MS;
+	c->st = CO_WAIT;
+	seed_jitter();
+	coap_startup();
+	coap_set_log_handler(on_coap_log);
+	coap_set_log_level(LOG_WARNING);
+	if ((rc = parse_uri(c)) < 0)
+		return rc;
+	if (c->cfg->secure && !coap_dtls_is_supported()) {
+		log_warnx("coap: this libcoap has no DTLS: coaps:// cannot work");
+		return -ENOTSUP;
+	}
+	if ((c->ctx = coap_new_context(NULL)) == NULL)
+		return -ENOMEM;
+	coap_set_app_data(c->ctx, c);
+	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP |
+	    COAP_BLOCK_SINGLE_BODY);
+	coap_register_response_handler(c->ctx, on_response);
+	coap_register_nack_handler(c->ctx, on_nack);
+	coap_register_pong_handler(c->ctx, on_pong);
+	coap_register_event_handler(c->ctx, on_event);
+	c->coap_fd = coap_context_get_coap_fd(c->ctx);
+	c->timer_fd = loop_timer_new(CLOCK_MONOTONIC);
+	c->retry_fd = loop_timer_new(CLOCK_MONOTONIC);
+	if (c->coap_fd < 0 || c->timer_fd < 0 || c->retry_fd < 0) {
+		log_warnx("coap: libcoap has no epoll fd (built without epoll?)");
+		return -EIO;
+	}
+	if ((rc = loop_add(u->loop, c->coap_fd, EPOLLIN, on_io, c)) < 0 ||
+	    (rc = loop_add(u->loop, c->timer_fd, EPOLLIN, on_io, c)) < 0 ||
+	    (rc = loop_add(u->loop, c->retry_fd, EPOLLIN, on_retry, c)) < 0 ||
+	    (rc = loop_prepare_add(u->loop, prepare, c)) < 0)
+		return rc;
+	if (attempt(c) < 0)
+		go_down(c);
+	return 0;
+}
+
+static enum uplink_result
+co_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
+{
+	struct co *c = u->priv;
+	struct req *r;
+
+	if (c->st != CO_UP || c->n_batches == CO_WINDOW ||
+	    (r = req_new(c, REQ_BATCH)) == NULL)
+		return UPLINK_RETRY;
+	if ((r->data = malloc(len)) == NULL) {
+		req_clear(c, r);
+		return UPLINK_RETRY;
+	}
+	memcpy(r->data, buf, len);
+	r->len = len;
+	r->seq = seq;
+	r->order = ++c->order;
+	r->queued = 1;
+	if (c->schemas_unacked > 0)
+		return UPLINK_OK;	/* flush_queued sends it */
+	if (send_batch_req(c, r) < 0) {
+		req_clear(c, r);
+		return UPLINK_RETRY;
+	}
+	return UPLINK_OK;
+}
+
+static enum uplink_result
+send_json(struct co *c, enum req_kind kind, const char *sub, const char *json)
+{
+	struct req *r;
+
+	if (c->st != CO_UP || (r = req_new(c, kind)) == NULL)
+		return UPLINK_RETRY;
+	r->len = strlen(json);
+	if ((r->data = malloc(r->len + 1)) == NULL) {
+		req_clear(c, r);
+		return UPLINK_RETRY;
+	}
+	memcpy(r->data, json, r->len + 1);
+	if (send_req(c, r, COAP_REQUEST_CODE_PUT, sub,
+	    COAP_MEDIATYPE_APPLICATION_JSON) < 0) {
+		req_clear(c, r);
+		return UPLINK_RETRY;
+	}
+	return UPLINK_OK;
+}
+
+/*
+ * Batches wait for their schema's 2.04 (held in the uplink, answered OK): the
+ * receiver can only decode, and so only acknowledge, a batch whose schema it has.
+ */
+static enum uplink_result
+co_send_schema(struct uplink *u, uint32_t id, const char *json)
+{
+	char sub[16];
+
+	snprintf(sub, sizeof(sub), "s/%08x", id);
+	return send_json(u->priv, REQ_SCHEMA, sub, json);
+}
+
+static enum uplink_result
+co_send_metrics(struct uplink *u, const char *json)
+{
+	struct co *c = u->priv;
+	int i;
+
+	for (i = 0; i < REQ_MAX; i++)
+		if (c->req[i].kind == REQ_METRICS)
+			return UPLINK_RETRY;	/* the next counters follow soon */
+	return send_json(c, REQ_METRICS, "metrics", json);
+}
+
+static void
+co_stop(struct uplink *u)
+{
+	struct co *c = u->priv;
+	int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < REQ_MAX; i++)
+		req_clear(c, &c->req[i]);
+	drop_session(c);
+	if (c->coap_fd >= 0)
+		loop_del(u->loop, c->coap_fd);
+	if (c->ctx != NULL)
+		coap_free_context(c->ctx);
+	if (c->timer_fd >= 0) {
+		loop_del(u->loop, c->timer_fd);
+		close(c->timer_fd);
+	}
+	if (c->retry_fd >= 0) {
+		loop_del(u->loop, c->retry_fd);
+		close(c->retry_fd);
+	}
+	coap_cleanup();
+	free(c);
+	u->priv = NULL;
+}
+
+const struct uplink_ops coap_uplink_ops = {
+	.name = "coap",
+	.start = co_start,
+	.send_batch = co_send_batch,
+	.send_schema = co_send_schema,
+	.send_metrics = co_send_metrics,
+	.stop = co_stop,
+};

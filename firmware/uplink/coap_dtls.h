@@ -1,0 +1,50 @@
+/*
+ * Credentials of the CoAP uplink (coaps://): a pre-shared key, or a CA to verify
+ * the server with (and optionally a client certificate and key). Read fresh at
+ * every connection attempt through secret_read(), so a fixed file is taken up at
+ * the next attempt without a restart, and wiped when the attempt is over.
+ */
+#ifndef WG_COAP_DTLS_H
+#define WG_COAP_DTLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <coap3/coap.h>
+
+#include "firmware/core/config.h"
+
+#define COAP_PSK_ID_MAX		64	/* COAP_DTLS_MAX_PSK_IDENTITY */
+#define COAP_PSK_KEY_MAX	64	/* COAP_DTLS_MAX_PSK */
+
+struct coap_creds {
+	/* PSK */
+	char identity[COAP_PSK_ID_MAX + 1];
+	uint8_t key[COAP_PSK_KEY_MAX];
+	size_t key_len;
+	/* PKI: PEM buffers (key through secret_read) */
+	char *ca, *cert, *pkey;
+	size_t ca_len, cert_len, pkey_len;
+	/* the URI's host: SNI (names only) and the server certificate's CN */
+	char host[128];
+	int host_is_ip;
+};
+
+/*
+ * Parse a PSK file: line 1 the identity (1..64 printable characters, no
+ * spaces), line 2 the key in hex (1..64 bytes). 0, or -EINVAL with err set.
+ */
+int coap_psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
+    size_t *key_len, char *err, size_t errlen);
+
+/* Read the files cfg names. 0, or -errno with a one-line reason in err. */
+int coap_creds_load(const struct cfg_coap *cfg, const char *host,
+    struct coap_creds *cr, char *err, size_t errlen);
+/* Wipes and frees what load read. */
+void coap_creds_free(struct coap_creds *cr);
+
+/* A client session to dst with these credentials (plain if cfg is coap://). */
+coap_session_t *coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
+    const struct cfg_coap *cfg, struct coap_creds *cr);
+
+#endif

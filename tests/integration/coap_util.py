@@ -1,0 +1,194 @@
+"""CoAP test helpers: throw-away PKI made with the openssl CLI, PSK files, a UDP
+relay (counting, optionally lossy) between gateway and receiver, and the
+receiver started as a CoAP/CoAPS server. Nothing here is committed key material:
+every key and certificate is made in the test's temp dir at run time.
+"""
+import os
+import random
+import select
+import socket
+import struct
+import subprocess
+import threading
+
+from harness import Fail
+
+
+def openssl(*args, faketime=None):
+    argv = ["openssl"] + list(args)
+    if faketime:
+        argv = ["faketime", faketime] + argv
+    r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise Fail("openssl %s: %s" % (" ".join(args[:2]), r.stderr.decode()))
+
+
+class Pki:
+    """A CA in dir/NAME-ca.{key,crt}; leaf certificates signed by it."""
+
+    def __init__(self, dir, name):
+        self.dir = dir
+        self.name = name
+        self.key = os.path.join(dir, name + "-ca.key")
+        self.crt = os.path.join(dir, name + "-ca.crt")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", self.key, "-out", self.crt, "-days", "2",
+                "-subj", "/CN=wattgate test CA %s" % name)
+
+    def leaf(self, cn, faketime=None, days=2):
+        """(cert, key) for CN=cn (and subjectAltName IP:cn if cn is an IP)."""
+        base = os.path.join(self.dir, "%s-%s%s" % (self.name, cn,
+                                                   "-old" if faketime else ""))
+        key, csr, crt = base + ".key", base + ".csr", base + ".crt"
+        ext = base + ".ext"
+        with open(ext, "w") as f:
+            f.write("basicConstraints=CA:FALSE\n")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", key, "-out", csr, "-subj", "/CN=%s" % cn)
+        openssl("x509", "-req", "-in", csr, "-CA", self.crt, "-CAkey", self.key,
+                "-CAcreateserial", "-out", crt, "-days", str(days), "-extfile", ext,
+                faketime=faketime)
+        os.chmod(key, 0o600)
+        return crt, key
+
+
+def psk_file(path, identity, key):
+    """identity on line 1, key (bytes) in hex on line 2; 0600 as secret_check wants."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("%s\n%s\n" % (identity, key.hex()))
+    os.chmod(path, 0o600)
+    return path
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def coap_parse(dgram):
+    """Plain CoAP datagram -> (code, "uri/path", {option: [values]}, payload);
+    None if it is not one."""
+    if len(dgram) < 4 or dgram[0] >> 6 != 1:
+        return None
+    tkl, code = dgram[0] & 0x0F, dgram[1]
+    i, opt, opts = 4 + tkl, 0, {}
+    while i < len(dgram) and dgram[i] != 0xFF:
+        d, l = dgram[i] >> 4, dgram[i] & 0x0F
+        i += 1
+        ext = []
+        for v in (d, l):
+            if v == 13:
+                ext.append(dgram[i] + 13)
+                i += 1
+            elif v == 14:
+                ext.append(struct.unpack(">H", dgram[i:i + 2])[0] + 269)
+                i += 2
+            else:
+                ext.append(v)
+        opt += ext[0]
+        opts.setdefault(opt, []).append(dgram[i:i + ext[1]])
+        i += ext[1]
+    payload = dgram[i + 1:] if i < len(dgram) else b""
+    path = "/".join(v.decode("ascii", "replace") for v in opts.get(11, []))
+    return code, path, opts, payload
+
+
+def coap_block1(dgram):
+    """(num, more) of a plain CoAP datagram's Block1 option, or None."""
+    c = coap_parse(dgram)
+    if c is None or 27 not in c[2]:
+        return None
+    val = c[2][27][0]
+    n = int.from_bytes(val, "big") if val else 0
+    return n >> 4, bool(n & 0x08)
+
+
+class Relay:
+    """UDP relay 127.0.0.1:port -> 127.0.0.1:target, one client. Counts datagrams
+    and payload bytes both ways; drops each datagram with probability `loss`
+    (seeded) while loss is set; records Block1 options seen (plain CoAP only)."""
+
+    def __init__(self, target, seed=1):
+        self.target = ("127.0.0.1", target)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.up.bind(("127.0.0.1", 0))
+        self.client = None
+        self.loss = 0.0
+        self.rng = random.Random(seed)
+        self.bytes = {"up": 0, "down": 0}
+        self.dgrams = {"up": 0, "down": 0}
+        self.dropped = 0
+        self.block1_more = 0
+        self.capture = None     # a list: plain CoAP requests going up are kept
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def counts(self):
+        with self.lock:
+            return dict(self.bytes), dict(self.dgrams)
+
+    def run(self):
+        while not self.stopping:
+            r, _, _ = select.select([self.sock, self.up], [], [], 0.2)
+            for s in r:
+                try:
+                    data, addr = s.recvfrom(65535)
+                except OSError:
+                    continue        # ICMP port unreachable from a stopped receiver
+                way = "up" if s is self.sock else "down"
+                if way == "up":
+                    self.client = addr
+                with self.lock:
+                    if self.loss and self.rng.random() < self.loss:
+                        self.dropped += 1
+                        continue
+                    self.bytes[way] += len(data)
+                    self.dgrams[way] += 1
+                    if way == "up":
+                        b = coap_block1(data)
+                        if b and b[1]:
+                            self.block1_more += 1
+                        if self.capture is not None:
+                            self.capture.append(data)
+                try:
+                    if way == "up":
+                        self.up.sendto(data, self.target)
+                    elif self.client:
+                        self.sock.sendto(data, self.client)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stopping = True
+        self.t.join()
+        self.sock.close()
+        self.up.close()
+
+
+def recv_coap(env, port, name="recv", secure=False, extra=()):
+    """wattgate-recv as a CoAP (or CoAPS) server only, on 127.0.0.1:port."""
+    argv = [env.bin("tools", "recv", "wattgate-recv"), "--no-mqtt",
+            "--coaps" if secure else "--coap", "127.0.0.1:%d" % port] + list(extra)
+    p = env.start(name, argv)
+    p.wait_for(p.err_path, "listening on")
+    return p
+
+
+def coap_site(env, uri, sim_port, units=(1,), interval=1, **coap):
+    c = {"uri": uri, "ack_timeout_ms": 500, "max_retransmit": 4}
+    c.update(coap)
+    return {"gateway": "gw-test", "interval_s": interval,
+            "store": os.path.join(env.dir, "state", "store.db"),
+            "profiles": os.path.join(env.src, "drivers", "profiles"),
+            "uplink": "coap", "coap": c,
+            "buses": [{"name": "lan", "type": "tcp", "host": "127.0.0.1",
+                       "port": sim_port}],
+            "devices": [{"name": "meter%d" % u, "bus": "lan", "unit": u,
+                         "profile": "sdm630"} for u in units]}

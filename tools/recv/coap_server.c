@@ -1,0 +1,425 @@
+/*
+ * The receiver's CoAP side (coap_server.h). libcoap reassembles Block1 bodies
+ * (COAP_BLOCK_SINGLE_BODY), so a handler sees one whole batch and answers only
+ * after recv_batch() has decoded and printed it: a 2.04 means "the platform has
+ * it", which is what lets the gateway delete it.
+ */
+#include "tools/recv/coap_server.h"
+
+#include <coap3/coap.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "firmware/codec/batch.h"
+#include "tools/recv/recv.h"
+
+#define PSK_MAX 64
+
+struct coap_srv {
+	struct recv *rv;
+	coap_context_t *ctx;
+	size_t max_body;
+	char identity[PSK_MAX + 1];
+	uint8_t key[PSK_MAX];
+	coap_bin_const_t psk;
+	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
+};
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The PSK file the gateway uses (docs/coap.md): identity on line 1, key in hex
+ * on line 2; refused if group or others may read it.
+ */
+static int
+read_psk(struct coap_srv *cs, const char *path)
+{
+	char buf[2 * PSK_MAX + PSK_MAX + 8], *nl, *k;
+	struct stat st;
+	size_t n, i, klen;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		warnx("--psk-file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077) != 0) {
+		warnx("--psk-file %s: readable by group or others (want 0600)", path);
+		fclose(f);
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) == NULL || nl == buf ||
+	    (size_t)(nl - buf) > PSK_MAX) {
+		warnx("--psk-file %s: line 1 must be the identity (1..%d "
+		    "characters)", path, PSK_MAX);
+		return -1;
+	}
+	memcpy(cs->identity, buf, (size_t)(nl - buf));
+	cs->identity[nl - buf] = '\0';
+	k = nl + 1;
+	klen = strcspn(k, "\n");
+	if (klen == 0 || klen % 2 || klen / 2 > PSK_MAX) {
+		warnx("--psk-file %s: line 2 must be the key in hex (2..%d digits)",
+		    path, 2 * PSK_MAX);
+		return -1;
+	}
+	for (i = 0; i < klen / 2; i++) {
+		int hi = hexval((unsigned char)k[2 * i]), lo = hexval((unsigned char)k[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			warnx("--psk-file %s: line 2: key is not hex", path);
+			return -1;
+		}
+		cs->key[i] = (uint8_t)(hi << 4 | lo);
+	}
+	cs->psk.s = cs->key;
+	cs->psk.length = klen / 2;
+	return 0;
+}
+
+/* The key for a known identity; any other identity fails the handshake. */
+static const coap_bin_const_t *
+psk_for(coap_bin_const_t *id, coap_session_t *s, void *arg)
+{
+	struct coap_srv *cs = arg;
+
+	(void)s;
+	if (id != NULL && id->length == strlen(cs->identity) &&
+	    memcmp(id->s, cs->identity, id->length) == 0)
+		return &cs->psk;
+	cs->refused_psk++;
+	warnx("coaps: unknown PSK identity '%.*s': refused",
+	    id ? (int)id->length : 0, id ? (const char *)id->s : "");
+	return NULL;
+}
+
+static void
+on_coap_log(coap_log_t level, const char *msg)
+{
+	if (level <= LOG_WARNING)
+		warnx("libcoap: %.*s", (int)strcspn(msg, "\n"), msg);
+}
+
+/* A refused handshake (wrong key, unknown certificate) is worth a line. */
+static int
+on_event(coap_session_t *s, const coap_event_t ev)
+{
+	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
+
+	if (ev == COAP_EVENT_DTLS_ERROR) {
+		cs->dtls_failed++;
+		warnx("coaps: %s: DTLS handshake failed", coap_session_str(s));
+	}
+	return 0;
+}
+
+static void
+answer(struct coap_srv *cs, coap_pdu_t *resp, int code, const char *why)
+{
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(code));
+	if (code / 100 == 2)
+		cs->ok++;
+	else if (code == 413)
+		cs->too_large++;
+	else if (code / 100 == 4)
+		cs->bad++;
+	else
+		cs->unavailable++;
+	if (why != NULL)
+		coap_add_data(resp, strlen(why), (const uint8_t *)why);
+}
+
+/*
+ * <prefix>/<gw>/b, <prefix>/<gw>/s/<id>, <prefix>/<gw>/metrics: one handler for
+ * every path under the prefix (libcoap's "unknown resource"), since the
+ * gateway ids are not known in advance.
+ */
+static void
+on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
+    const coap_string_t *query, coap_pdu_t *resp)
+{
+	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
+	struct recv *rv = cs->rv;
+	coap_pdu_code_t method = coap_pdu_get_code(req);
+	char where[BATCH_GW_MAX + 200], gw[BATCH_GW_MAX + 1];
+	const char *p, *rest, *slash;
+	size_t plen = strlen(rv->prefix), len = 0, off, total;
+	const uint8_t *data = NULL;
+	coap_string_t *path;
+	enum recv_result r;
+	uint8_t buf[4];
+
+	(void)res;
+	(void)query;
+	cs->requests++;
+	if ((path = coap_get_uri_path(req)) == NULL) {
+		answer(cs, resp, 404, NULL);
+		return;
+	}
+	snprintf(where, sizeof(where), "coap:/%.*s", (int)path->length, path->s);
+	coap_delete_string(path);
+	p = where + 6;
+	if (strncmp(p, rv->prefix, plen) != 0 || p[plen] != '/' ||
+	    (slash = strchr(p + plen + 1, '/')) == NULL) {
+		answer(cs, resp, 404, NULL);
+		return;
+	}
+	rest = slash + 1;
+	if ((size_t)(slash - (p + plen + 1)) > BATCH_GW_MAX || slash == p + plen + 1) {
+		answer(cs, resp, 400, "bad gateway id");
+		return;
+	}
+	memcpy(gw, p + plen + 1, (size_t)(slash - (p + plen + 1)));
+	gw[slash - (p + plen + 1)] = '\0';
+	if (!batch_gw_valid(gw)) {
+		warnx("%s: not a valid gateway id in the path", where);
+		answer(cs, resp, 400, "bad gateway id");
+		return;
+	}
+	if (!coap_get_data_large(req, &len, &data, &off, &total))
+		len = 0;
+	if (strcmp(rest, "b") == 0 && method == COAP_REQUEST_CODE_POST) {
+		if (len > cs->max_body) {
+			warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
+			    len, cs->max_body);
+			coap_add_option(resp, COAP_OPTION_SIZE1,
+			    coap_encode_var_safe(buf, sizeof(buf),
+			    (unsigned)cs->max_body), buf);
+			answer(cs, resp, 413, NULL);
+			return;
+		}
+		r = recv_batch(rv, where, gw, data, len, 0);
+	} else if (strncmp(rest, "s/", 2) == 0 && method == COAP_REQUEST_CODE_PUT) {
+		r = recv_schema(rv, where, gw, rest + 2, (const char *)data, len);
+	} else if (strcmp(rest, "metrics") == 0 && method == COAP_REQUEST_CODE_PUT) {
+		if (rv->verbose)
+			warnx("%s: metrics %.*s", gw, (int)(len < 512 ? len : 512),
+			    (const char *)data);
+		r = RECV_DONE;
+	} else {
+		answer(cs, resp, 404, NULL);
+		return;
+	}
+	switch (r) {
+	case RECV_DONE:
+		answer(cs, resp, 204, NULL);
+		break;
+	case RECV_BAD:
+		answer(cs, resp, 400, "undecodable");
+		break;
+	case RECV_HELD:
+		answer(cs, resp, 503, "schema unknown");
+		break;
+	case RECV_FAILED:
+		answer(cs, resp, 500, NULL);
+		break;
+	}
+}
+
+/* GET <prefix>/stats: what this receiver took, for people and for tests. */
+static void
+on_stats(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
+    const coap_string_t *query, coap_pdu_t *resp)
+{
+	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
+	struct recv *rv = cs->rv;
+	char json[512];
+	uint8_t buf[4];
+	int n;
+
+	(void)res;
+	(void)req;
+	(void)query;
+	n = snprintf(json, sizeof(json), "{\"readings\":%" PRIu64 ",\"bad_batches\":%"
+	    PRIu64 ",\"bad_schemas\":%" PRIu64 ",\"coap_requests\":%" PRIu64
+	    ",\"coap_ok\":%" PRIu64 ",\"coap_bad\":%" PRIu64 ",\"coap_too_large\":%"
+	    PRIu64 ",\"coap_unavailable\":%" PRIu64 ",\"psk_refused\":%" PRIu64
+	    ",\"dtls_failed\":%" PRIu64 "}",
+	    rv->printed, rv->bad_batches, rv->bad_schemas, cs->requests, cs->ok,
+	    cs->bad, cs->too_large, cs->unavailable, cs->refused_psk,
+	    cs->dtls_failed);
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(205));
+	coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf,
+	    sizeof(buf), COAP_MEDIATYPE_APPLICATION_JSON), buf);
+	coap_add_data(resp, (size_t)n, (const uint8_t *)json);
+}
+
+static int
+listen_on(struct coap_srv *cs, const char *spec, coap_proto_t proto)
+{
+	struct addrinfo hints, *res;
+	coap_address_t a;
+	char host[128];
+	const char *colon = strrchr(spec, ':');
+	size_t hl;
+	int rc;
+
+	if (colon == NULL || colon == spec || (hl = (size_t)(colon - spec)) >= sizeof(host)) {
+		warnx("%s: want ADDR:PORT", spec);
+		return -1;
+	}
+	memcpy(host, spec[0] == '[' ? spec + 1 : spec, hl);
+	host[spec[0] == '[' ? hl - 2 : hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
+		warnx("%s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	coap_address_init(&a);
+	a.size = res->ai_addrlen;
+	memcpy(&a.addr, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (coap_new_endpoint(cs->ctx, &a, proto) == NULL) {
+		warnx("%s: cannot listen (%s)", spec, proto == COAP_PROTO_DTLS ?
+		    "coaps" : "coap");
+		return -1;
+	}
+	warnx("coap: listening on %s://%s", proto == COAP_PROTO_DTLS ? "coaps" :
+	    "coap", spec);
+	return 0;
+}
+
+static int
+setup_dtls(struct coap_srv *cs, const struct coap_srv_opts *o)
+{
+	if (!coap_dtls_is_supported()) {
+		warnx("--coaps: this libcoap has no DTLS");
+		return -1;
+	}
+	if (o->psk_file != NULL) {
+		coap_dtls_spsk_t sp;
+
+		if (read_psk(cs, o->psk_file) < 0)
+			return -1;
+		memset(&sp, 0, sizeof(sp));
+		sp.version = COAP_DTLS_SPSK_SETUP_VERSION;
+		sp.validate_id_call_back = psk_for;
+		sp.id_call_back_arg = cs;
+		sp.psk_info.key = cs->psk;
+		if (!coap_context_set_psk2(cs->ctx, &sp)) {
+			warnx("--psk-file %s: libcoap refused the key", o->psk_file);
+			return -1;
+		}
+	}
+	if (o->cert_file != NULL) {
+		coap_dtls_pki_t p;
+
+		memset(&p, 0, sizeof(p));
+		p.version = COAP_DTLS_PKI_SETUP_VERSION;
+		/* With a CA: only clients holding a certificate from it. */
+		p.verify_peer_cert = o->ca_file != NULL;
+		p.check_common_ca = o->ca_file != NULL;
+		p.cert_chain_validation = 1;
+		p.cert_chain_verify_depth = 3;
+		p.pki_key.key_type = COAP_PKI_KEY_PEM;
+		p.pki_key.key.pem.ca_file = o->ca_file;
+		p.pki_key.key.pem.public_cert = o->cert_file;
+		p.pki_key.key.pem.private_key = o->key_file;
+		if (!coap_context_set_pki(cs->ctx, &p)) {
+			warnx("--cert-file %s / --key-file %s: libcoap refused them",
+			    o->cert_file, o->key_file);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
+    struct coap_srv **out)
+{
+	struct coap_srv *cs;
+	coap_resource_t *r;
+	char stats[128];
+
+	coap_startup();
+	coap_set_log_handler(on_coap_log);
+	coap_set_log_level(LOG_WARNING);
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		return -1;
+	*out = cs;
+	cs->rv = rv;
+	cs->max_body = o->max_body;
+	if ((cs->ctx = coap_new_context(NULL)) == NULL)
+		return -1;
+	coap_set_app_data(cs->ctx, cs);
+	coap_context_set_block_mode(cs->ctx, COAP_BLOCK_USE_LIBCOAP |
+	    COAP_BLOCK_SINGLE_BODY);
+	coap_register_event_handler(cs->ctx, on_event);
+	if (o->coaps != NULL && setup_dtls(cs, o) < 0)
+		return -1;
+	if ((o->coap != NULL && listen_on(cs, o->coap, COAP_PROTO_UDP) < 0) ||
+	    (o->coaps != NULL && listen_on(cs, o->coaps, COAP_PROTO_DTLS) < 0))
+		return -1;
+	if ((r = coap_resource_unknown_init2(on_request, 0)) == NULL)
+		return -1;
+	coap_register_request_handler(r, COAP_REQUEST_POST, on_request);
+	coap_add_resource(cs->ctx, r);
+	snprintf(stats, sizeof(stats), "%s/stats", rv->prefix);
+	if ((r = coap_resource_init(coap_new_str_const((const uint8_t *)stats,
+	    strlen(stats)),
+	    COAP_RESOURCE_FLAGS_RELEASE_URI)) == NULL)
+		return -1;
+	coap_register_request_handler(r, COAP_REQUEST_GET, on_stats);
+	coap_add_resource(cs->ctx, r);
+	if (coap_context_get_coap_fd(cs->ctx) < 0) {
+		warnx("coap: libcoap has no epoll fd");
+		return -1;
+	}
+	return 0;
+}
+
+int
+coap_srv_fd(struct coap_srv *cs)
+{
+	return coap_context_get_coap_fd(cs->ctx);
+}
+
+int
+coap_srv_timeout(struct coap_srv *cs, int max_ms)
+{
+	coap_tick_t now;
+	unsigned ms;
+
+	coap_ticks(&now);
+	ms = coap_io_prepare_epoll(cs->ctx, now);
+	return ms > 0 && ms < (unsigned)max_ms ? (int)ms : max_ms;
+}
+
+void
+coap_srv_process(struct coap_srv *cs)
+{
+	coap_io_process(cs->ctx, COAP_IO_NO_WAIT);
+}
+
+void
+coap_srv_stop(struct coap_srv *cs)
+{
+	if (cs == NULL)
+		return;
+	if (cs->ctx != NULL)
+		coap_free_context(cs->ctx);
+	explicit_bzero(cs->key, sizeof(cs->key));
+	free(cs);
+	coap_cleanup();
+}

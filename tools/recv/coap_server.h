@@ -1,0 +1,38 @@
+/*
+ * wattgate-recv's CoAP and CoAPS server (libcoap 3, DTLS through OpenSSL), fed
+ * into the same decoding, dedupe and output as MQTT (recv.h). Resources under
+ * the receiver's prefix (docs/coap.md):
+ *   POST <prefix>/<gw>/b         batch: 2.04 once printed (or a duplicate),
+ *                                4.00 undecodable, 4.13 over --coap-max,
+ *                                5.03 schema unknown (the gateway resends)
+ *   PUT  <prefix>/<gw>/s/<id>    schema: 2.04 once known, 4.00 if bad
+ *   PUT  <prefix>/<gw>/metrics   counters: 2.04 (shown with --verbose)
+ *   GET  <prefix>/stats          the receiver's counters as JSON
+ */
+#ifndef WG_COAP_SERVER_H
+#define WG_COAP_SERVER_H
+
+#include <stddef.h>
+
+struct recv;
+struct coap_srv;
+
+struct coap_srv_opts {
+	const char *coap, *coaps;	/* ADDR:PORT to listen on, or NULL */
+	const char *psk_file;		/* identity and hex key (docs/coap.md) */
+	const char *ca_file;		/* clients must have a certificate from it */
+	const char *cert_file, *key_file;	/* the server's own */
+	size_t max_body;		/* larger batches get 4.13 */
+};
+
+/* 0, or -1 with the reason already printed. */
+int coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
+    struct coap_srv **out);
+/* The fd to poll for reading, and how long poll may wait at most (ms). */
+int coap_srv_fd(struct coap_srv *cs);
+int coap_srv_timeout(struct coap_srv *cs, int max_ms);
+/* Run libcoap's I/O: call after every poll. */
+void coap_srv_process(struct coap_srv *cs);
+void coap_srv_stop(struct coap_srv *cs);
+
+#endif

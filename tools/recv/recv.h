@@ -1,0 +1,63 @@
+/*
+ * wattgate-recv's state and the two entry points every transport feeds: a batch
+ * and a schema, whether they came over MQTT (wattgate-recv.c) or CoAP
+ * (coap_server.c). Each says what became of the message, so that CoAP can answer
+ * only once the platform has it.
+ */
+#ifndef WG_RECV_H
+#define WG_RECV_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tools/recv/gwtab.h"
+#include "tools/recv/pending.h"
+
+#define RECV_READINGS_MAX	(1u << 20)	/* per batch: refuse bigger */
+#define RECV_SCHEMA_MAX		(1u << 20)	/* schema document bytes */
+#define RECV_DELAY_MAX		16		/* reconnect backoff cap, s */
+#define RECV_KEEPALIVE		30
+
+struct mosquitto;
+struct coap_srv;
+
+struct recv {
+	/* options */
+	const char *host, *prefix, *id;
+	int port, verbose, mqtt;
+	uint64_t count;
+	/* state */
+	struct mosquitto *mosq;
+	struct coap_srv *coap;
+	struct gwtab gws;
+	struct pending pending;
+	struct reading *r;
+	size_t cap;
+	uint64_t printed, bad_batches, bad_schemas, dropped;
+	int subscribed, link_up, refused, exit_code;
+	char last_error[128];
+};
+
+enum recv_result {
+	RECV_DONE,	/* printed now, or printed before (a duplicate) */
+	RECV_HELD,	/* schema unknown: held (MQTT) or not taken (CoAP) */
+	RECV_BAD,	/* can never be decoded: logged and counted */
+	RECV_FAILED,	/* not taken now (no memory, output failed); may come again */
+};
+
+/*
+ * A wrapped batch for gateway gw; where names it in log lines (topic or path).
+ * hold: keep it in memory until its schema comes (MQTT); else RECV_HELD means
+ * "not taken" (CoAP: the gateway resends).
+ */
+enum recv_result recv_batch(struct recv *rv, const char *where, const char *gw,
+    const uint8_t *p, size_t len, int hold);
+/* A schema document; idtxt is its id as 8 lowercase hex digits. */
+enum recv_result recv_schema(struct recv *rv, const char *where, const char *gw,
+    const char *idtxt, const char *p, size_t len);
+
+void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern volatile sig_atomic_t stop;
+
+#endif
