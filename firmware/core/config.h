@@ -54,6 +54,9 @@ struct site_config {
 	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
+	/* ---- identity (firmware/identity, docs/identity.md) ---- */
+	char identity_key[CFG_PATH_MAX];	/* the device's private key file */
+	/* ---- end identity ---- */
 	size_t n_buses;
 	struct cfg_bus *buses;
 	size_t n_devices;
