@@ -199,13 +199,15 @@ def daemon_flow(env):
         check(spki_sha256(f.read(), "pkey") == m.group(2),
               "daemon's logged fingerprint is not its key's")
     check(stat.S_IMODE(os.stat(key).st_mode) == 0o600, "daemon key not 0600")
-    # Created before the uplink connected: the identity line comes first.
+    # Made before the gateway opens its store and uplink: its line comes first.
+    gw.wait_for(gw.err_path, "gateway gw-test:", timeout=60)
     log = gw.stderr()
-    check(log.find("identity: created") < log.find("gateway gw-test:"),
+    check(0 <= log.find("identity: created") < log.find("gateway gw-test:"),
           "identity not set up before the gateway started:\n%s", log)
     # And the gateway then does its job.
     wait(lambda: os.path.getsize(recv.out_path) > 0, 60, "readings at the receiver")
-    gw.stop()
+    rc = gw.stop()
+    check(rc == 0, "daemon exit %s after SIGTERM:\n%s", rc, gw.stderr())
     secrets = key_secrets(key)
     for p in (gw.err_path, gw.out_path):
         with open(p) as f:
