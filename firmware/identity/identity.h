@@ -61,7 +61,8 @@ void identity_free(struct identity *id);
  * At daemon start, before any uplink connects: load or create the key named by
  * "identity_key" and log its path and fingerprint (nothing else of it). An error
  * is logged as one line and returned; the daemon goes on collecting readings
- * without an identity rather than stop measuring.
+ * without an identity rather than stop measuring. The work runs in a child
+ * process, so the daemon itself never holds the key or mbedtls's pages.
  */
 int identity_start(const struct site_config *c);
 /*

@@ -7,7 +7,8 @@
 - a throw-away CA (made here by openssl) signs the CSR into a certificate that
   verifies against the CA and carries the same public key: the fleet flow;
 - the daemon on a fresh state dir creates its key before it connects, logs the
-  path and the fingerprint, and then delivers readings;
+  path and the fingerprint, and then delivers readings; with a loose key it
+  logs one line and runs on;
 - no byte of the key (PEM header, base64 body, private scalar) appears in any
   output of wattgate;
 - a key file that group or others can read is refused with one line naming it,
@@ -212,6 +213,21 @@ def daemon_flow(env):
     for p in (gw.err_path, gw.out_path):
         with open(p) as f:
             no_secrets(os.path.basename(p), f.read(), secrets)
+
+    # A loose key: one line naming it, and the gateway runs on without it.
+    with open(key, "rb") as f:
+        before = f.read()
+    os.chmod(key, 0o644)
+    gw2 = env.gateway(site, name="gateway-loose")
+    line = gw2.wait_for(gw2.err_path, "identity: ", timeout=60)
+    check(key in line and "chmod 600" in line and "running without" in line,
+          "loose key at start: %r", line)
+    gw2.wait_for(gw2.err_path, "gateway gw-test:", timeout=60)
+    rc = gw2.stop()
+    check(rc == 0, "daemon with a loose key: exit %s:\n%s", rc, gw2.stderr())
+    with open(key, "rb") as f:
+        check(f.read() == before, "the daemon changed a refused key")
+    os.chmod(key, 0o600)
     return m.group(2)
 
 
