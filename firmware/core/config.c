@@ -559,12 +559,50 @@ parse_uplink(struct ctx *x, json_t *root, struct site_config *c)
 }
 /* ---- end CoAP uplink ---- */
 
+/* ---- identity (firmware/identity, docs/identity.md) ---- */
+
+/*
+ * "identity_key": the gateway's own private key. By default it sits beside the
+ * store, in the state directory: the one place that already survives updates
+ * and belongs to this device alone (an image must never carry a key).
+ */
+static int
+parse_identity(struct ctx *x, json_t *root, struct site_config *c)
+{
+	json_t *v = json_object_get(root, "identity_key");
+	const char *slash;
+	int n, rc;
+
+	if (v != NULL && !IS_ENABLED(CONFIG_IDENTITY))
+		return fail(x, "identity_key", "the device identity is not built into "
+		    "this image");
+	if ((rc = get_str(x, "identity_key", root, "identity_key", 0,
+	    c->identity_key, sizeof(c->identity_key))) < 0)
+		return rc;
+	if (c->identity_key[0] != '\0')
+		return 0;
+	if ((slash = strrchr(c->store, '/')) == NULL)
+		n = snprintf(c->identity_key, sizeof(c->identity_key), "identity.key");
+	else
+		n = snprintf(c->identity_key, sizeof(c->identity_key),
+		    "%.*s/identity.key", (int)(slash - c->store), c->store);
+	if (n < 0 || (size_t)n >= sizeof(c->identity_key))
+		return fail(x, "identity_key", "the default beside the store (%s) is "
+		    "longer than %zu characters: set identity_key", c->store,
+		    sizeof(c->identity_key) - 1);
+	return 0;
+}
+
+/* ---- end identity ---- */
+
 static int
 parse_root(struct ctx *x, json_t *root, struct site_config *c)
 {
 	static const char *const keys[] = { "gateway", "interval_s", "backlog_rate",
 		"store", "store_sync", "store_max_mb", "store_max_days", "profiles",
-		"mqtt", "buses", "devices", "uplink", "coap", NULL };
+		"mqtt", "buses", "devices", "uplink", "coap",
+		"identity_key",
+		NULL };
 	json_t *v;
 	size_t i, nb, nd;
 	int rc;
@@ -606,7 +644,8 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	    sizeof(c->profiles_dir))) < 0 ||
 	    (rc = parse_store_sync(x, root, &c->store_sync)) < 0)
 		return rc;
-	if ((rc = parse_uplink(x, root, c)) < 0)
+	if ((rc = parse_uplink(x, root, c)) < 0 ||
+	    (rc = parse_identity(x, root, c)) < 0)
 		return rc;
 	v = json_object_get(root, "mqtt");
 	if (v == NULL && strcmp(c->uplink, "mqtt") == 0 && IS_ENABLED(CONFIG_UPLINK_MQTT))

@@ -89,6 +89,9 @@ struct site_config {
 	struct cfg_mqtt mqtt;
 	char uplink[CFG_UPLINK_MAX + 1];	/* "mqtt" (default) or "coap" */
 	struct cfg_coap coap;
+	/* ---- identity (firmware/identity, docs/identity.md) ---- */
+	char identity_key[CFG_PATH_MAX];	/* the device's private key file */
+	/* ---- end identity ---- */
 	size_t n_buses;
 	struct cfg_bus *buses;
 	size_t n_devices;

@@ -4,6 +4,9 @@
  *   wattgate -c SITE.json [-v]   run in the foreground (systemd or the launcher
  *                                supervises; logs go to stderr)
  *   wattgate --check SITE.json   validate the site config and exit 0/1
+ *   wattgate --identity -c SITE.json
+ *                                create the device key if needed; print its
+ *                                CSR and fingerprint (docs/identity.md)
  *   wattgate --version
  */
 #include <getopt.h>
@@ -16,6 +19,7 @@
 #include "firmware/core/config.h"
 #include "firmware/core/gateway.h"
 #include "firmware/core/log.h"
+#include "firmware/identity/identity.h"
 
 /*
  * Blocked from the start (and inherited across the SIGHUP re-exec): the loop
@@ -38,6 +42,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: wattgate -c SITE.json [-v]\n"
 	    "       wattgate --check SITE.json\n"
+	    "       wattgate --identity -c SITE.json\n"
 	    "       wattgate --version\n");
 }
 
@@ -47,6 +52,7 @@ main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", required_argument, NULL, 'n' },
+		{ "identity", no_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -55,7 +61,7 @@ main(int argc, char *argv[])
 	const char *path = NULL;
 	struct site_config cfg;
 	char err[512];
-	int ch, check = 0, verbose = 0;
+	int ch, check = 0, identity = 0, verbose = 0;
 	enum gateway_exit ex;
 
 	while ((ch = getopt_long(argc, argv, "c:n:vVh", opts, NULL)) != -1) {
@@ -66,6 +72,9 @@ main(int argc, char *argv[])
 		case 'n':
 			path = optarg;
 			check = 1;
+			break;
+		case 'i':
+			identity = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -86,7 +95,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init("wattgate", verbose);
-	if (!check)
+	if (!check && !identity)
 		block_signals();
 	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wattgate: %s\n", err);
@@ -98,6 +107,15 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 0;
 	}
+	if (identity) {
+		ch = identity_print(&cfg, stdout, err, sizeof(err));
+		if (ch < 0)
+			fprintf(stderr, "wattgate: %s\n", err);
+		config_free(&cfg);
+		return ch < 0;
+	}
+	/* Before any uplink connects; a broken key is logged, not fatal. */
+	identity_start(&cfg);
 	ex = gateway_run(&cfg);
 	config_free(&cfg);
 	if (ex == GW_EXIT_RELOAD) {
