@@ -128,7 +128,8 @@ switch_to(struct failover *fo, int i, const char *why)
 		fo->fallback_ms += now - fo->fallback_since;
 		fo->fallback_since = 0;
 	}
-	log_warnx("uplink: %s %s: data now goes over %s%s", cname(fo, !i), why,
+	/* Every reason to move is about the primary: down, or back. */
+	log_warnx("uplink: %s %s: data now goes over %s%s", cname(fo, PRIMARY), why,
 	    cname(fo, i), fo->c[i].up ? "" : " (once it is up)");
 	if (fo->c[i].up)
 		fwd_up(fo);

@@ -36,3 +36,5 @@ wg_integration_test(mqtt_status test_mqtt_status.py)
 foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss too_large coapclient)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
+# Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
+wg_integration_test(failover test_failover.py)
