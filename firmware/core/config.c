@@ -533,7 +533,60 @@ parse_coap(struct ctx *x, json_t *m, struct cfg_coap *q)
 	return 0;
 }
 
-/* "uplink" and the block of the uplink it names. */
+/* A name given for an uplink: one this image has. */
+static int
+uplink_name(struct ctx *x, const char *key, const char *name, int need_built)
+{
+	if (strcmp(name, "mqtt") != 0 && strcmp(name, "coap") != 0)
+		return fail(x, key, "'%s' is neither \"mqtt\" nor \"coap\"", name);
+	if (strcmp(name, "coap") == 0 && !IS_ENABLED(CONFIG_UPLINK_COAP))
+		return fail(x, key, "the CoAP uplink is not built into this image");
+	if (need_built && strcmp(name, "mqtt") == 0 && !IS_ENABLED(CONFIG_UPLINK_MQTT))
+		return fail(x, key, "the MQTT uplink is not built into this image");
+	return 0;
+}
+
+/* "uplink": {"primary", "fallback", "failover_s"}: docs/uplinks.md. */
+static int
+parse_failover(struct ctx *x, json_t *v, struct site_config *c)
+{
+	static const char *const keys[] = { "primary", "fallback", "failover_s",
+		NULL };
+	struct cfg_failover *f = &c->failover;
+	int rc;
+
+	f->failover_s = 60;
+	if (!IS_ENABLED(CONFIG_UPLINK_FAILOVER))
+		return fail(x, "uplink", "failover (primary and fallback) is not built "
+		    "into this image");
+	if ((rc = check_keys(x, "uplink", v, keys)) < 0 ||
+	    (rc = get_str(x, "uplink.primary", v, "primary", 1, f->primary,
+	    sizeof(f->primary))) < 0 ||
+	    (rc = uplink_name(x, "uplink.primary", f->primary, 1)) < 0 ||
+	    (rc = get_str(x, "uplink.fallback", v, "fallback", 1, f->fallback,
+	    sizeof(f->fallback))) < 0 ||
+	    (rc = uplink_name(x, "uplink.fallback", f->fallback, 1)) < 0 ||
+	    (rc = get_uint(x, "uplink.failover_s", v, "failover_s", 0, 1, 3600,
+	    &f->failover_s)) < 0)
+		return rc;
+	if (strcmp(f->primary, f->fallback) == 0)
+		return fail(x, "uplink.fallback", "'%s' is the primary too: the "
+		    "fallback must be the other uplink", f->fallback);
+	strcpy(c->uplink, "failover");
+	return 0;
+}
+
+/* Whether the configured uplink, or one of a failover pair, is this one. */
+static int
+uses_uplink(const struct site_config *c, const char *name)
+{
+	if (strcmp(c->uplink, "failover") == 0)
+		return strcmp(c->failover.primary, name) == 0 ||
+		    strcmp(c->failover.fallback, name) == 0;
+	return strcmp(c->uplink, name) == 0;
+}
+
+/* "uplink" and the block of each uplink it names. */
 static int
 parse_uplink(struct ctx *x, json_t *root, struct site_config *c)
 {
@@ -541,18 +594,18 @@ parse_uplink(struct ctx *x, json_t *root, struct site_config *c)
 	int rc;
 
 	strcpy(c->uplink, "mqtt");
-	if ((rc = get_str(x, "uplink", root, "uplink", 0, c->uplink,
-	    sizeof(c->uplink))) < 0)
+	v = json_object_get(root, "uplink");
+	if (json_is_object(v)) {
+		if ((rc = parse_failover(x, v, c)) < 0)
+			return rc;
+	} else if ((rc = get_str(x, "uplink", root, "uplink", 0, c->uplink,
+	    sizeof(c->uplink))) < 0 ||
+	    (rc = uplink_name(x, "uplink", c->uplink, 0)) < 0)
 		return rc;
-	if (strcmp(c->uplink, "mqtt") != 0 && strcmp(c->uplink, "coap") != 0)
-		return fail(x, "uplink", "'%s' is neither \"mqtt\" nor \"coap\"",
-		    c->uplink);
-	if (strcmp(c->uplink, "coap") == 0 && !IS_ENABLED(CONFIG_UPLINK_COAP))
-		return fail(x, "uplink", "the CoAP uplink is not built into this image");
 	v = json_object_get(root, "coap");
-	if (v == NULL && strcmp(c->uplink, "coap") == 0)
-		return fail(x, "coap", "missing: \"uplink\" is \"coap\" but no server "
-		    "is given");
+	if (v == NULL && uses_uplink(c, "coap"))
+		return fail(x, "coap", "missing: \"uplink\" names \"coap\" but no "
+		    "server is given");
 	if (v != NULL && (rc = parse_coap(x, v, &c->coap)) < 0)
 		return rc;
 	return 0;
@@ -648,7 +701,7 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 	    (rc = parse_identity(x, root, c)) < 0)
 		return rc;
 	v = json_object_get(root, "mqtt");
-	if (v == NULL && strcmp(c->uplink, "mqtt") == 0 && IS_ENABLED(CONFIG_UPLINK_MQTT))
+	if (v == NULL && uses_uplink(c, "mqtt") && IS_ENABLED(CONFIG_UPLINK_MQTT))
 		return fail(x, "mqtt", "missing: no broker to send readings to");
 	if (v != NULL && !IS_ENABLED(CONFIG_UPLINK_MQTT))
 		return fail(x, "mqtt", "the MQTT uplink is not built into this image");

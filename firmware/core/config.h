@@ -76,6 +76,19 @@ struct cfg_coap {
 };
 /* ---- end CoAP uplink ---- */
 
+/*
+ * ---- Failover (branch failover; docs/uplinks.md) ----
+ * "uplink": {"primary": "mqtt", "fallback": "coap", "failover_s": 60} runs both
+ * uplinks: site_config.uplink is then "failover" (firmware/uplink/failover.c, the
+ * one place that picks an uplink stays gateway.c) and this names the two.
+ */
+struct cfg_failover {
+	char primary[CFG_UPLINK_MAX + 1];
+	char fallback[CFG_UPLINK_MAX + 1];
+	unsigned failover_s;	/* primary down this long: the fallback carries */
+};
+/* ---- end Failover ---- */
+
 struct site_config {
 	char path[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
@@ -87,8 +100,9 @@ struct site_config {
 	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
 	struct cfg_mqtt mqtt;
-	char uplink[CFG_UPLINK_MAX + 1];	/* "mqtt" (default) or "coap" */
+	char uplink[CFG_UPLINK_MAX + 1];	/* "mqtt" (default), "coap", "failover" */
 	struct cfg_coap coap;
+	struct cfg_failover failover;		/* uplink "failover" only */
 	/* ---- identity (firmware/identity, docs/identity.md) ---- */
 	char identity_key[CFG_PATH_MAX];	/* the device's private key file */
 	/* ---- end identity ---- */

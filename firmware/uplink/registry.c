@@ -5,6 +5,7 @@
 
 extern const struct uplink_ops mqtt_uplink_ops;
 extern const struct uplink_ops coap_uplink_ops;
+extern const struct uplink_ops failover_uplink_ops;
 
 /* An uplink is one ops struct and one Kconfig line. */
 static const struct uplink_ops *const uplinks[] = {
@@ -13,6 +14,9 @@ static const struct uplink_ops *const uplinks[] = {
 #endif
 #ifdef CONFIG_UPLINK_COAP
 	&coap_uplink_ops,
+#endif
+#ifdef CONFIG_UPLINK_FAILOVER
+	&failover_uplink_ops,
 #endif
 	NULL,
 };

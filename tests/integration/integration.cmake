@@ -38,3 +38,5 @@ foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss too_large co
 endforeach()
 wg_integration_test(identity test_identity.py)
 wg_integration_test(no_secrets test_no_secrets.py)
+# Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
+wg_integration_test(failover test_failover.py)

@@ -374,6 +374,89 @@ test_coap(void **state)
 	remove(psk);
 }
 
+/* "uplink" as a primary and a fallback: names, range, blocks, each by its key. */
+static void
+test_failover(void **state)
+{
+	static const char coap[] = "\"coap\": {\"uri\": \"coap://127.0.0.1/wg\"},\n";
+	struct site_config c;
+	char err[512], extra[1024];
+
+	(void)state;
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\"}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.uplink, "failover");
+	assert_string_equal(c.failover.primary, "mqtt");
+	assert_string_equal(c.failover.fallback, "coap");
+	assert_int_equal(c.failover.failover_s, 60);	/* the default */
+	assert_int_equal(c.coap.enabled, 1);
+	config_free(&c);
+
+	/* The other way round, with its own time. */
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"coap\", "
+	    "\"fallback\": \"mqtt\", \"failover_s\": 3}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(c.failover.primary, "coap");
+	assert_string_equal(c.failover.fallback, "mqtt");
+	assert_int_equal(c.failover.failover_s, 3);
+	config_free(&c);
+
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"mqtt\"}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.fallback", "the primary too");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"lora\"}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.fallback", "'lora' is neither");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"udp\", "
+	    "\"fallback\": \"coap\"}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.primary", "'udp' is neither");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"fallback\": \"coap\"}, %s",
+	    coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.primary", "missing 'primary'");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\"}, %s",
+	    coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.fallback", "missing 'fallback'");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\", \"failover_s\": 0}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.failover_s", "out of range 1..3600");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\", \"failover_s\": 3601}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.failover_s", "out of range");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\", \"failover_s\": \"60\"}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink.failover_s", "must be an integer");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\", \"failover\": 60}, %s", coap);
+	write_config(NULL, NULL, NULL, extra);
+	expect_error("uplink", "unknown key 'failover'");
+	/* Both blocks must be there: each named when missing. */
+	write_config(NULL, NULL, NULL, "  \"uplink\": {\"primary\": \"mqtt\", "
+	    "\"fallback\": \"coap\"},\n");
+	expect_error("coap", "missing");
+	snprintf(extra, sizeof(extra), "  \"uplink\": {\"primary\": \"coap\", "
+	    "\"fallback\": \"mqtt\"}, %s", coap);
+	write_config("", NULL, NULL, extra);
+	expect_error("mqtt", "missing");
+	/* The name of the composite is not one a site may give. */
+	write_config(NULL, NULL, NULL, "  \"uplink\": \"failover\",\n");
+	expect_error("uplink", "'failover' is neither");
+	write_config(NULL, NULL, NULL, "  \"uplink\": [\"mqtt\", \"coap\"],\n");
+	expect_error("uplink", "must be a string");
+}
+
 int
 main(void)
 {
@@ -393,6 +476,7 @@ main(void)
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
 		cmocka_unit_test(test_mqtt_tls),
 		cmocka_unit_test(test_coap),
+		cmocka_unit_test(test_failover),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

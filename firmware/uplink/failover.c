@@ -1,0 +1,360 @@
+/*
+ * Failover: one uplink made of two, a primary and a fallback (docs/uplinks.md).
+ * The forwarder sees a single uplink (uplink.h) and never learns there are two;
+ * this file only decides which child carries the data and translates the
+ * children's events.
+ *
+ * Both children start and keep their own connections and backoff. The primary
+ * carries while it is up. When it has been down for failover_s (or has not come
+ * up within failover_s of the start), the fallback takes over: the forwarder is
+ * told "down" (everything in flight is void) and then "up" once the fallback is
+ * up, so it sends the schemas again and resends, from the store, everything not
+ * acknowledged: live first, the backlog behind it. The primary goes on
+ * reconnecting in the background; once it has been up for failover_s again
+ * (a link that flaps is not worth switching back to), the data returns to it the
+ * same way. If the fallback is down too when the primary returns, there is
+ * nothing to wait for: the switch is at once.
+ *
+ * An ack from the child that is not carrying (a batch it had in flight when the
+ * data moved away) is passed on: the platform has that batch, and the forwarder
+ * takes an ack for a batch it is not waiting for as what it is (the store deletes
+ * it; the receiver drops the copy sent the other way by (gateway, seq)). A
+ * refusal from that child is dropped with a line in the log: the batch is being
+ * offered the other way, and that path's answer is the one that counts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "firmware/core/log.h"
+#include "firmware/uplink/uplink.h"
+
+enum { PRIMARY, FALLBACK };
+enum fo_timer { T_NONE, T_FAILOVER, T_FAILBACK };
+
+struct failover;
+
+struct child {
+	struct failover *fo;
+	struct uplink u;
+	int up;			/* said up, and not down since */
+};
+
+struct failover {
+	struct uplink *u;	/* ours: the forwarder's events */
+	struct child c[2];
+	int active;		/* the child that carries the data */
+	int fwd_up;		/* the forwarder was told up (and not down since) */
+	int timer_fd;
+	enum fo_timer timer;
+	int stopping;
+	int primary_seen;	/* the primary was up at least once */
+	uint64_t switches;
+	int64_t fallback_since;	/* CLOCK_MONOTONIC ms; 0 while on the primary */
+	int64_t fallback_ms;	/* time carried by the fallback, before that */
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+cname(const struct failover *fo, int i)
+{
+	return fo->c[i].u.ops->name;
+}
+
+static void
+fwd_up(struct failover *fo)
+{
+	if (fo->fwd_up || fo->stopping)
+		return;
+	fo->fwd_up = 1;
+	fo->u->ev.up(fo->u->ev.arg);
+}
+
+static void
+fwd_down(struct failover *fo)
+{
+	if (!fo->fwd_up)
+		return;
+	fo->fwd_up = 0;
+	if (!fo->stopping)
+		fo->u->ev.down(fo->u->ev.arg);
+}
+
+static void
+arm(struct failover *fo, enum fo_timer t)
+{
+	fo->timer = t;
+	loop_timer_after(fo->timer_fd,
+	    (int64_t)fo->u->cfg->failover.failover_s * 1000, 0);
+}
+
+static void
+disarm(struct failover *fo)
+{
+	if (fo->timer == T_NONE)
+		return;
+	fo->timer = T_NONE;
+	loop_timer_disarm(fo->timer_fd);
+}
+
+/*
+ * The data moves to child i: what was in flight the old way is void for the
+ * forwarder, which starts again from the store on the new way's up.
+ */
+static void
+switch_to(struct failover *fo, int i, const char *why)
+{
+	int64_t now = mono_ms();
+
+	disarm(fo);
+	fwd_down(fo);
+	fo->active = i;
+	fo->switches++;
+	if (i == FALLBACK) {
+		fo->fallback_since = now;
+	} else if (fo->fallback_since != 0) {
+		fo->fallback_ms += now - fo->fallback_since;
+		fo->fallback_since = 0;
+	}
+	/* Every reason to move is about the primary: down, or back. */
+	log_warnx("uplink: %s %s: data now goes over %s%s", cname(fo, PRIMARY), why,
+	    cname(fo, i), fo->c[i].up ? "" : " (once it is up)");
+	if (fo->c[i].up)
+		fwd_up(fo);
+}
+
+static void
+on_child_up(void *arg)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+	int i = ch == &fo->c[PRIMARY] ? PRIMARY : FALLBACK;
+
+	ch->up = 1;
+	if (fo->stopping)
+		return;
+	if (i == fo->active) {
+		if (i == PRIMARY) {
+			fo->primary_seen = 1;
+			disarm(fo);
+		}
+		fwd_up(fo);
+		return;
+	}
+	if (i == FALLBACK)
+		return;		/* standing by */
+	fo->primary_seen = 1;
+	if (!fo->c[FALLBACK].up) {
+		switch_to(fo, PRIMARY, "is back and the fallback is down");
+		return;
+	}
+	log_info("uplink: %s is back; data returns to it if it stays up for %u s",
+	    cname(fo, PRIMARY), fo->u->cfg->failover.failover_s);
+	arm(fo, T_FAILBACK);
+}
+
+static void
+on_child_down(void *arg)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+	int i = ch == &fo->c[PRIMARY] ? PRIMARY : FALLBACK;
+
+	ch->up = 0;
+	if (fo->stopping)
+		return;
+	if (i == PRIMARY && fo->timer == T_FAILBACK) {
+		log_info("uplink: %s down again; data stays on %s", cname(fo, PRIMARY),
+		    cname(fo, FALLBACK));
+		disarm(fo);
+	}
+	if (i != fo->active)
+		return;
+	fwd_down(fo);
+	if (i == PRIMARY) {
+		log_info("uplink: %s down; %s takes over in %u s unless it returns",
+		    cname(fo, PRIMARY), cname(fo, FALLBACK),
+		    fo->u->cfg->failover.failover_s);
+		arm(fo, T_FAILOVER);
+	} else if (fo->c[PRIMARY].up) {
+		switch_to(fo, PRIMARY, "is up and the fallback went down");
+	}
+}
+
+static void
+on_child_acked(void *arg, uint64_t seq)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+
+	if (!fo->stopping)
+		fo->u->ev.acked(fo->u->ev.arg, seq);
+}
+
+static void
+on_child_refused(void *arg, uint64_t seq)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+
+	if (fo->stopping)
+		return;
+	if (ch != &fo->c[fo->active]) {
+		log_warnx("uplink: %s refused batch %llu after the data moved to %s; "
+		    "that way's answer counts", ch->u.ops->name,
+		    (unsigned long long)seq, cname(fo, fo->active));
+		return;
+	}
+	if (fo->u->ev.refused != NULL)
+		fo->u->ev.refused(fo->u->ev.arg, seq);
+}
+
+static void
+on_timer(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct failover *fo = arg;
+	enum fo_timer t = fo->timer;
+	char why[96];
+
+	(void)l;
+	(void)events;
+	loop_timer_ack(fd);
+	fo->timer = T_NONE;
+	if (t == T_FAILOVER && fo->active == PRIMARY && !fo->c[PRIMARY].up) {
+		snprintf(why, sizeof(why), "%s for %u s",
+		    fo->primary_seen ? "down" : "not up",
+		    fo->u->cfg->failover.failover_s);
+		switch_to(fo, FALLBACK, why);
+	} else if (t == T_FAILBACK && fo->active == FALLBACK && fo->c[PRIMARY].up) {
+		snprintf(why, sizeof(why), "up again for %u s",
+		    fo->u->cfg->failover.failover_s);
+		switch_to(fo, PRIMARY, why);
+	}
+}
+
+static int
+fo_start(struct uplink *u)
+{
+	const struct cfg_failover *cf = &u->cfg->failover;
+	const char *names[2] = { cf->primary, cf->fallback };
+	struct failover *fo;
+	int i, rc;
+
+	if ((fo = calloc(1, sizeof(*fo))) == NULL)
+		return -ENOMEM;
+	u->priv = fo;
+	fo->u = u;
+	fo->active = PRIMARY;
+	fo->timer_fd = -1;
+	for (i = 0; i < 2; i++) {
+		struct child *ch = &fo->c[i];
+
+		if ((ch->u.ops = uplink_find(names[i])) == NULL) {
+			log_warnx("uplink: '%s' is not built into this image", names[i]);
+			return -ENOTSUP;
+		}
+		ch->fo = fo;
+		ch->u.loop = u->loop;
+		ch->u.cfg = u->cfg;
+		ch->u.ev.up = on_child_up;
+		ch->u.ev.down = on_child_down;
+		ch->u.ev.acked = on_child_acked;
+		ch->u.ev.refused = on_child_refused;
+		ch->u.ev.arg = ch;
+	}
+	if ((fo->timer_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
+		return fo->timer_fd;
+	if ((rc = loop_add(u->loop, fo->timer_fd, EPOLLIN, on_timer, fo)) < 0) {
+		close(fo->timer_fd);
+		fo->timer_fd = -1;
+		return rc;
+	}
+	log_info("uplink: %s, %s as the fallback after %u s down", cf->primary,
+	    cf->fallback, cf->failover_s);
+	/* Not up within failover_s of the start counts as down that long. */
+	arm(fo, T_FAILOVER);
+	for (i = 0; i < 2; i++)
+		if ((rc = fo->c[i].u.ops->start(&fo->c[i].u)) < 0)
+			return rc;
+	return 0;
+}
+
+/* Everything goes the active way, and only while the forwarder thinks it up. */
+static struct uplink *
+carrier(struct uplink *u)
+{
+	struct failover *fo = u->priv;
+
+	return fo->fwd_up ? &fo->c[fo->active].u : NULL;
+}
+
+static enum uplink_result
+fo_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
+{
+	struct uplink *c = carrier(u);
+
+	return c != NULL ? c->ops->send_batch(c, buf, len, seq) : UPLINK_RETRY;
+}
+
+static enum uplink_result
+fo_send_schema(struct uplink *u, uint32_t id, const char *json)
+{
+	struct uplink *c = carrier(u);
+
+	return c != NULL ? c->ops->send_schema(c, id, json) : UPLINK_RETRY;
+}
+
+static enum uplink_result
+fo_send_metrics(struct uplink *u, const char *json)
+{
+	struct uplink *c = carrier(u);
+
+	return c != NULL ? c->ops->send_metrics(c, json) : UPLINK_RETRY;
+}
+
+static void
+fo_stop(struct uplink *u)
+{
+	struct failover *fo = u->priv;
+	int i;
+
+	if (fo == NULL)
+		return;
+	fo->stopping = 1;
+	if (fo->fallback_since != 0)
+		fo->fallback_ms += mono_ms() - fo->fallback_since;
+	log_info("uplink: %llu switch(es) between %s and %s; %lld s carried by %s",
+	    (unsigned long long)fo->switches, u->cfg->failover.primary,
+	    u->cfg->failover.fallback, (long long)(fo->fallback_ms / 1000),
+	    u->cfg->failover.fallback);
+	for (i = 0; i < 2; i++)
+		if (fo->c[i].u.priv != NULL)
+			fo->c[i].u.ops->stop(&fo->c[i].u);
+	if (fo->timer_fd >= 0) {
+		loop_del(u->loop, fo->timer_fd);
+		close(fo->timer_fd);
+	}
+	free(fo);
+	u->priv = NULL;
+}
+
+const struct uplink_ops failover_uplink_ops = {
+	.name = "failover",
+	.start = fo_start,
+	.send_batch = fo_send_batch,
+	.send_schema = fo_send_schema,
+	.send_metrics = fo_send_metrics,
+	.stop = fo_stop,
+};

@@ -1,0 +1,130 @@
+"""Uplink failover over real components: simulator -> wattgate with "uplink":
+{"primary": "mqtt", "fallback": "coap", "failover_s": 3} -> a real mosquitto
+and (through a counting UDP relay) the CoAP server of the same wattgate-recv
+process, which dedupes by (gateway, seq) whichever way a batch came.
+
+The broker is stopped mid-run for ~15 cycles (frozen first, so batches
+published meanwhile are never acknowledged and must be resent from the store).
+Asserted:
+  - before the outage the data goes over MQTT: nothing but the connection probe
+    crosses the CoAP relay;
+  - the gateway fails over to CoAP, and during the outage readings keep
+    arriving at the receiver while CoAP requests cross the relay (the broker is
+    down: CoAP is the only way they can have come);
+  - the broker back, the gateway returns to MQTT: afterwards readings keep
+    arriving while no CoAP datagram crosses the relay;
+  - at the end every reading the simulator served arrived exactly once, in order
+    (the simulator's log against the receiver's output), the receiver saw no
+    gap, and the store is empty.
+
+As in test_faults, the broker keeps sessions across restarts and the receiver's
+MQTT session is persistent (--id): the test is about the gateway.
+
+usage: test_failover.py BUILD_DIR
+"""
+import os
+import time
+
+from harness import run, wait, Env, check, free_port, read_jsonl
+from coap_util import Relay, free_udp_port
+from test_faults import Broker, count_in, finish_exact, stored
+
+INTERVAL_S = 1
+FAILOVER_S = 3
+TO_COAP = "data now goes over coap"
+TO_MQTT = "data now goes over mqtt"
+
+
+def lines(recv):
+    return len(read_jsonl(recv.out_path))
+
+
+def live_since(recv, n):
+    """Readings printed after the first n that are live (not backlog)."""
+    return sum(1 for r in read_jsonl(recv.out_path)[n:] if not r.get("historical"))
+
+
+def up_dgrams(relay):
+    return relay.counts()[1]["up"]
+
+
+def receiver(env, broker, coap_port):
+    """One wattgate-recv: a persistent MQTT session and a CoAP server."""
+    recv = env.start("recv", [env.bin("tools", "recv", "wattgate-recv"), "-h",
+                              "127.0.0.1", "-p", str(broker.port), "--id",
+                              "failover-recv", "--coap", "127.0.0.1:%d" % coap_port])
+    recv.wait_for(recv.err_path, "listening on")
+    recv.wait_for(recv.err_path, "subscribed")
+    broker.proc.wait_for(broker.proc.err_path, "Saving in-memory database")
+    return recv
+
+
+def main(build):
+    with Env(build) as env:
+        port = free_port()
+        broker = Broker(env, port)
+        broker.start()
+        coap_port = free_udp_port()
+        recv = receiver(env, broker, coap_port)
+        relay = Relay(coap_port)
+        sim, site = env.one_meter(port, interval=INTERVAL_S)
+        site["uplink"] = {"primary": "mqtt", "fallback": "coap",
+                          "failover_s": FAILOVER_S}
+        site["coap"] = {"uri": "coap://127.0.0.1:%d/wg" % relay.port,
+                        "ack_timeout_ms": 500, "max_retransmit": 4}
+        db = site["store"]
+        gw = env.gateway(site)
+        gw.wait_for(gw.err_path, "coap: 127.0.0.1:%d answers" % relay.port)
+        wait(lambda: lines(recv) >= 3 * 21, 30, "live readings over MQTT")
+        # MQTT carries: only the fallback's probe (a ping and its answer) has
+        # crossed the relay, and nothing more while more cycles arrive.
+        probe = up_dgrams(relay)
+        n = lines(recv)
+        wait(lambda: lines(recv) >= n + 3 * 21, 30, "3 more cycles over MQTT")
+        check(up_dgrams(relay) == probe, "%d CoAP datagrams went up while MQTT "
+              "was the way", up_dgrams(relay) - probe)
+        check(count_in(gw.err_path, TO_COAP) == 0, "failed over with the broker "
+              "up:\n%s", gw.stderr())
+
+        broker.stop(freeze=1.5)
+        t_down = time.time()
+        wait(lambda: count_in(gw.err_path, TO_COAP) == 1, 30,
+             "the gateway fails over to CoAP")
+        check("mqtt down for %d s" % FAILOVER_S in gw.stderr(),
+              "no reason in the switch line:\n%s", gw.stderr())
+        # With the broker down, whatever arrives now came over CoAP: the
+        # backlog of the outage's first seconds (merged), then live cycles,
+        # one batch each, each at least one datagram up the relay.
+        n, d = lines(recv), up_dgrams(relay)
+        wait(lambda: live_since(recv, n) >= 5 * 21, 30, "5 live cycles over CoAP")
+        check(up_dgrams(relay) >= d + 5, "5 live cycles arrived but only %d CoAP "
+              "datagrams went up", up_dgrams(relay) - d)
+        time.sleep(max(0.0, 15 * INTERVAL_S - (time.time() - t_down)))
+        over_coap = lines(recv) - n
+        check(broker.proc.p.poll() is not None, "the broker is still running")
+
+        broker.start()
+        wait(lambda: count_in(gw.err_path, TO_MQTT) == 1, 60,
+             "the gateway returns to MQTT")
+        check("mqtt up again for %d s" % FAILOVER_S in gw.stderr(),
+              "no reason in the switch-back line:\n%s", gw.stderr())
+        # What the fallback still had in flight is answered within a cycle;
+        # from then on nothing goes the CoAP way while readings arrive.
+        n = lines(recv)
+        wait(lambda: lines(recv) >= n + 2 * 21, 60, "2 cycles after the return")
+        n, d = lines(recv), up_dgrams(relay)
+        wait(lambda: lines(recv) >= n + 4 * 21, 60, "4 more cycles over MQTT")
+        check(up_dgrams(relay) == d, "%d CoAP datagrams went up after the return "
+              "to MQTT", up_dgrams(relay) - d)
+
+        finish_exact(env, sim, gw, recv, db, "failover")
+        check(stored(db) == 0, "batches left in the store")
+        check(count_in(gw.err_path, "uplink: 2 switch(es) between mqtt and coap")
+              == 1, "no stop summary with 2 switches:\n%s", gw.stderr())
+        relay.stop()
+        print("failover: %d readings arrived over CoAP during the outage; back on "
+              "MQTT after it" % over_coap)
+
+
+if __name__ == "__main__":
+    run(main)
