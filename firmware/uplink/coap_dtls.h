@@ -13,9 +13,8 @@
 #include <coap3/coap.h>
 
 #include "firmware/core/config.h"
+#include "firmware/uplink/coap_psk.h"
 
-#define COAP_PSK_ID_MAX		64	/* COAP_DTLS_MAX_PSK_IDENTITY */
-#define COAP_PSK_KEY_MAX	64	/* COAP_DTLS_MAX_PSK */
 
 struct coap_creds {
 	/* PSK */
@@ -29,13 +28,6 @@ struct coap_creds {
 	char host[128];
 	int host_is_ip;
 };
-
-/*
- * Parse a PSK file: line 1 the identity (1..64 printable characters, no
- * spaces), line 2 the key in hex (1..64 bytes). 0, or -EINVAL with err set.
- */
-int coap_psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
-    size_t *key_len, char *err, size_t errlen);
 
 /* Read the files cfg names. 0, or -errno with a one-line reason in err. */
 int coap_creds_load(const struct cfg_coap *cfg, const char *host,

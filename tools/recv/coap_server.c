@@ -13,85 +13,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "firmware/codec/batch.h"
+#include "firmware/core/secret.h"
+#include "firmware/uplink/coap_psk.h"
 #include "tools/recv/recv.h"
 
-#define PSK_MAX 64
 
 struct coap_srv {
 	struct recv *rv;
 	coap_context_t *ctx;
 	size_t max_body;
-	char identity[PSK_MAX + 1];
-	uint8_t key[PSK_MAX];
+	char identity[COAP_PSK_ID_MAX + 1];
+	uint8_t key[COAP_PSK_KEY_MAX];
 	coap_bin_const_t psk;
 	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
 };
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The PSK file the gateway uses (docs/coap.md): identity on line 1, key in hex
- * on line 2; refused if group or others may read it.
+ * on line 2; read and checked as the gateway does (secret_read refuses a file
+ * group or others may read).
  */
 static int
 read_psk(struct coap_srv *cs, const char *path)
 {
-	char buf[2 * PSK_MAX + PSK_MAX + 8], *nl, *k;
-	struct stat st;
-	size_t n, i, klen;
-	FILE *f;
+	char err[300], why[160], *text;
+	size_t len, key_len;
+	int rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		warnx("--psk-file %s: %s", path, strerror(errno));
+	if (secret_read(path, &text, &len, err, sizeof(err)) < 0) {
+		warnx("--psk-file %s", err);
 		return -1;
 	}
-	if (fstat(fileno(f), &st) < 0 || (st.st_mode & 077) != 0) {
-		warnx("--psk-file %s: readable by group or others (want 0600)", path);
-		fclose(f);
+	rc = coap_psk_parse(text, len, cs->identity, cs->key, &key_len, why,
+	    sizeof(why));
+	secret_free(text, len);
+	if (rc < 0) {
+		warnx("--psk-file %s: %s", path, why);
 		return -1;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	if ((nl = strchr(buf, '\n')) == NULL || nl == buf ||
-	    (size_t)(nl - buf) > PSK_MAX) {
-		warnx("--psk-file %s: line 1 must be the identity (1..%d "
-		    "characters)", path, PSK_MAX);
-		return -1;
-	}
-	memcpy(cs->identity, buf, (size_t)(nl - buf));
-	cs->identity[nl - buf] = '\0';
-	k = nl + 1;
-	klen = strcspn(k, "\n");
-	if (klen == 0 || klen % 2 || klen / 2 > PSK_MAX) {
-		warnx("--psk-file %s: line 2 must be the key in hex (2..%d digits)",
-		    path, 2 * PSK_MAX);
-		return -1;
-	}
-	for (i = 0; i < klen / 2; i++) {
-		int hi = hexval((unsigned char)k[2 * i]), lo = hexval((unsigned char)k[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			warnx("--psk-file %s: line 2: key is not hex", path);
-			return -1;
-		}
-		cs->key[i] = (uint8_t)(hi << 4 | lo);
 	}
 	cs->psk.s = cs->key;
-	cs->psk.length = klen / 2;
+	cs->psk.length = key_len;
 	return 0;
 }
 
