@@ -20,6 +20,7 @@
 #include "firmware/store/budget.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/store.h"
+#include "firmware/store/store_fs.h"
 #include "firmware/uplink/uplink.h"
 
 /*
@@ -565,6 +566,8 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("ALARM: %s", g.store->alarm);
 	if (g.store->notice[0] != '\0')
 		log_info("%s", g.store->notice);
+	if (store_fs_check("/proc/self/mounts", cfg->store, err, sizeof(err)) == 1)
+		log_info("%s", err);
 	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0 ||
 	    (rc = hold_new(0, &g.hold)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));
