@@ -70,7 +70,6 @@ struct sq {
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
 	"PRAGMA locking_mode=EXCLUSIVE;"
-	"PRAGMA wal_autocheckpoint=64;"
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS batch("
 	" seq INTEGER PRIMARY KEY,"
