@@ -152,11 +152,12 @@ class Env:
                 time.sleep(0.05)
         raise Fail("mosquitto did not listen on %d" % port)
 
-    def sim(self, name, devices, where, profiles=None):
-        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path."""
+    def sim(self, name, devices, where, profiles=None, extra=()):
+        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path;
+        extra: more wattgate-sim options (e.g. ["--invalid-every", "3"])."""
         argv = [self.bin("tools", "sim", "wattgate-sim"), "--profiles",
                 profiles or os.path.join(self.src, "drivers", "profiles"),
-                "--log", os.path.join(self.dir, name + ".log")]
+                "--log", os.path.join(self.dir, name + ".log")] + list(extra)
         for d in devices:
             argv += ["--device", d]
         argv += ["--tcp", "127.0.0.1:0"] if where == "tcp" else ["--rtu", where]

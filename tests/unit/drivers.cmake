@@ -14,3 +14,9 @@ else()
   wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
     LIBS wg_regmap)
 endif()
+# Point decoding (markers, bit fields, enums, offsets, coils, strings) and the
+# shipped profiles plus the loader's rules for those keys.
+wg_unit_test(test_point SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_point.c
+  LIBS wg_regmap)
+wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
+  LIBS wg_regmap)
