@@ -106,19 +106,31 @@ fail:
 	return rc;
 }
 
-/* Answer one request ADU. */
+/*
+ * Answer one request ADU. A late answer blocks the line for its delay: on a
+ * real RS-485 bus the late device holds it too, and whatever the gateway sends
+ * meanwhile is read afterwards, as a transceiver would have buffered it.
+ */
 static void
 answer(struct sim *s, struct rtu *r, const uint8_t *adu, size_t n)
 {
 	uint8_t out[FRAME_ADU_MAX];
+	struct sim_reply how;
 	size_t rlen;
 	ssize_t w;
 
-	rlen = sim_pdu(s, adu[0], adu + 1, n - 3, sim_now_ms(), out + 1);
+	rlen = sim_answer(s, adu[0], adu + 1, n - 3, sim_now_ms(), out + 1,
+	    &how);
 	if (rlen == 0)
 		return;
 	out[0] = adu[0];
 	rlen = frame_seal(out, 1 + rlen);
+	if (how.corrupt == SIM_BAD_CRC)
+		out[rlen - 1] ^= 0xa5;
+	else if (how.corrupt == SIM_GARBAGE)
+		sim_noise(out, rlen);
+	if (how.delay_ms > 0)
+		sim_sleep_ms(how.delay_ms);
 	w = write(r->master, out, rlen);
 	if (w != (ssize_t)rlen)
 		fprintf(stderr, "wattgate-sim: rtu: reply to unit %u: %s\n",
@@ -189,6 +201,7 @@ rtu_serve(struct sim *s, struct rtu *r, const sigset_t *mask,
 
 	rx.len = 0;
 	while (!*stop) {
+		sim_housekeep(s);
 		pfd[0].fd = r->master;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = r->notify;

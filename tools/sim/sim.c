@@ -33,6 +33,7 @@ struct sim_dev {
 	unsigned char *warned;	/* per point: encode failure reported */
 	unsigned refreshes;	/* answers served, for invalid_every */
 	struct span span[4];	/* [fc - 1]: coils, inputs, holding, input regs */
+	struct fault fault;
 };
 
 static void
@@ -225,16 +226,15 @@ exception(uint8_t *rsp, uint8_t fc, uint8_t code)
 	return 2;
 }
 
-size_t
-sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
-    int64_t t_ms, uint8_t *rsp)
+static size_t
+pdu(struct sim *s, struct sim_dev *d, const uint8_t *req, size_t len,
+    int64_t t_ms, uint8_t *rsp, int logged)
 {
-	struct sim_dev *d = dev_find(s, unit);
 	const struct span *sp;
 	uint32_t addr, count, i;
 	uint8_t fc;
 
-	if (d == NULL || len < 1)
+	if (len < 1)
 		return 0;
 	fc = req[0];
 	if (fc < 1 || fc > 4)
@@ -268,8 +268,125 @@ sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 			rsp[3 + 2 * i] = (uint8_t)sp->regs[addr - sp->lo + i];
 		}
 	}
-	log_answer(s, d, fc, addr, count, t_ms);
+	if (logged)
+		log_answer(s, d, fc, addr, count, t_ms);
 	return 2u + rsp[1];
+}
+
+size_t
+sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
+    int64_t t_ms, uint8_t *rsp)
+{
+	struct sim_dev *d = dev_find(s, unit);
+
+	return d != NULL ? pdu(s, d, req, len, t_ms, rsp, 1) : 0;
+}
+
+static void
+log_fault(struct sim *s, const struct sim_dev *d, int64_t t)
+{
+	if (s->log == NULL)
+		return;
+	fprintf(s->log, "{\"t_ms\":%" PRId64 ",\"unit\":%u,\"fault\":\"%s\"}\n",
+	    t, d->unit, fault_name(d->fault.mode));
+	if (fflush(s->log) != 0 && !s->log_failed) {
+		s->log_failed = 1;
+		fprintf(stderr, "wattgate-sim: log: write failed: %s\n",
+		    strerror(errno));
+	}
+}
+
+size_t
+sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
+    int64_t t_ms, uint8_t *rsp, struct sim_reply *how)
+{
+	struct sim_dev *d = dev_find(s, unit);
+	size_t n;
+
+	how->delay_ms = 0;
+	how->corrupt = SIM_SEND;
+	if (d == NULL || len < 1)
+		return 0;
+	if (!fault_fires(&d->fault))
+		return pdu(s, d, req, len, t_ms, rsp, 1);
+	log_fault(s, d, t_ms);
+	switch (d->fault.mode) {
+	case FAULT_SILENT:
+		return 0;
+	case FAULT_EXCEPTION:
+		return exception(rsp, req[0], (uint8_t)d->fault.arg);
+	case FAULT_LATE:
+		how->delay_ms = d->fault.arg;
+		return pdu(s, d, req, len, t_ms, rsp, 1);
+	case FAULT_CRC:
+	case FAULT_GARBAGE:
+		how->corrupt = d->fault.mode == FAULT_CRC ? SIM_BAD_CRC :
+		    SIM_GARBAGE;
+		n = pdu(s, d, req, len, t_ms, rsp, 0);
+		if (how->corrupt == SIM_GARBAGE)
+			sim_noise(rsp, n);
+		return n;
+	case FAULT_NONE:
+		break;
+	}
+	return pdu(s, d, req, len, t_ms, rsp, 1);
+}
+
+void
+sim_noise(uint8_t *buf, size_t n)
+{
+	static uint32_t x = 0x2545f491;
+	size_t i;
+
+	/* xorshift32: cheap, and never all zero, so never a quiet line. */
+	for (i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+int
+sim_fault_set(struct sim *s, unsigned unit, const struct fault *f, char *err,
+    size_t errlen)
+{
+	struct sim_dev *d = dev_find(s, unit);
+
+	if (d == NULL) {
+		snprintf(err, errlen, "unit %u: no such device", unit);
+		return -ENOENT;
+	}
+	if (f != NULL)
+		d->fault = *f;
+	return 0;
+}
+
+void
+sim_housekeep(struct sim *s)
+{
+	if (s->reload_req != NULL && *s->reload_req) {
+		*s->reload_req = 0;
+		s->reload(s);
+	}
+}
+
+void
+sim_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void
+sim_faults_clear(struct sim *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_devs; i++)
+		memset(&s->devs[i]->fault, 0, sizeof(s->devs[i]->fault));
 }
 
 void

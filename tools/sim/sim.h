@@ -6,11 +6,13 @@
 #ifndef WG_SIM_SIM_H
 #define WG_SIM_SIM_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "drivers/profile.h"
+#include "tools/sim/fault.h"
 #include "tools/sim/model.h"
 
 #define SIM_DEVICES_MAX	32
@@ -18,13 +20,31 @@
 
 struct sim_dev;
 
+/* How the transport must send an answer that a fault changed. */
+enum sim_corrupt { SIM_SEND, SIM_BAD_CRC, SIM_GARBAGE };
+
+struct sim_reply {
+	unsigned delay_ms;	/* send this late */
+	enum sim_corrupt corrupt;
+};
+
 struct sim {
 	struct sim_dev *devs[SIM_DEVICES_MAX];
 	size_t n_devs;
 	FILE *log;		/* --log, or NULL */
 	unsigned invalid_every;	/* --invalid-every: 0 off, else every Nth answer */
 	int log_failed;		/* a write error was reported */
+	/* Set by SIGUSR1's handler; sim_housekeep() then calls reload(). */
+	volatile sig_atomic_t *reload_req;
+	void (*reload)(struct sim *s);
+	void *reload_arg;
 };
+
+/* Between requests, in the serve loops: a pending fault file reload. */
+void sim_housekeep(struct sim *s);
+
+/* Sleep ms (a late answer), whole even if signals interrupt it. */
+void sim_sleep_ms(unsigned ms);
 
 /*
  * Add unit (1..247) serving <dir>/<profile>.json, values from a model seeded by
@@ -35,6 +55,16 @@ int sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
     uint64_t seed, char *err, size_t errlen);
 
 /*
+ * Set unit's fault (replacing the one it had; f NULL only checks the unit).
+ * Returns 0, or -ENOENT (no such unit) with one line in err.
+ */
+int sim_fault_set(struct sim *s, unsigned unit, const struct fault *f,
+    char *err, size_t errlen);
+
+/* Every device back to FAULT_NONE. */
+void sim_faults_clear(struct sim *s);
+
+/*
  * Answer the request PDU req[0..len) addressed to unit at unix time t_ms:
  * writes the response PDU (normal or exception) to rsp (SIM_PDU_MAX bytes) and
  * returns its length, or 0 when nothing must be sent (unknown unit: a dead
@@ -43,6 +73,19 @@ int sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
  */
 size_t sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
     int64_t t_ms, uint8_t *rsp);
+
+/*
+ * sim_pdu() with the unit's fault applied: a silent device returns 0; an
+ * exception fault answers that code; late, crc and garbage answers come back
+ * with *how telling the transport what to do. An answer a fault spoils (crc,
+ * garbage) is not logged as served: no correct gateway can read it. A fault
+ * that fires writes one {"t_ms","unit","fault"} line to the log.
+ */
+size_t sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
+    int64_t t_ms, uint8_t *rsp, struct sim_reply *how);
+
+/* Fill buf[0..n) with noise that never depends on the values served. */
+void sim_noise(uint8_t *buf, size_t n);
 
 void sim_free(struct sim *s);
 

@@ -140,6 +140,7 @@ static int
 client_frames(struct sim *s, struct client *c)
 {
 	uint8_t out[TCP_ADU_MAX];
+	struct sim_reply how;
 	char why[96];
 	size_t plen, rlen;
 	unsigned proto;
@@ -155,8 +156,13 @@ client_frames(struct sim *s, struct client *c)
 		}
 		if (c->len < 6 + plen)
 			return 0;
-		rlen = sim_pdu(s, c->buf[6], c->buf + MBAP_LEN, plen - 1,
-		    sim_now_ms(), out + MBAP_LEN);
+		rlen = sim_answer(s, c->buf[6], c->buf + MBAP_LEN, plen - 1,
+		    sim_now_ms(), out + MBAP_LEN, &how);
+		/* TCP has no CRC: a crc fault spoils the PDU like garbage. */
+		if (how.corrupt != SIM_SEND)
+			sim_noise(out + MBAP_LEN, rlen);
+		if (how.delay_ms > 0)
+			sim_sleep_ms(how.delay_ms);
 		if (rlen > 0) {
 			memcpy(out, c->buf, 4);		/* transaction, protocol */
 			out[4] = (uint8_t)((rlen + 1) >> 8);
@@ -232,6 +238,7 @@ tcp_serve(struct sim *s, int lfd, const sigset_t *mask,
 	for (i = 0; i < TCP_CLIENTS_MAX; i++)
 		cl[i].fd = -1;
 	while (!*stop) {
+		sim_housekeep(s);
 		pfd[0].fd = lfd;
 		pfd[0].events = POLLIN;
 		for (nfds = 1, i = 0; i < TCP_CLIENTS_MAX; i++) {

@@ -414,6 +414,147 @@ test_sim_errors(void **state)
 	sim_free(&s);
 }
 
+/* Fault specs: every mode, its argument, /N, and the errors. */
+static void
+test_fault_parse(void **state)
+{
+	struct fault f;
+	unsigned unit;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(fault_parse("3:silent", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(unit, 3);
+	assert_int_equal(f.mode, FAULT_SILENT);
+	assert_int_equal(f.every, 0);
+	assert_int_equal(fault_parse("247:late:800", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_LATE);
+	assert_int_equal(f.arg, 800);
+	assert_int_equal(fault_parse("1:exception:4/3", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_EXCEPTION);
+	assert_int_equal(f.arg, 4);
+	assert_int_equal(f.every, 3);
+	assert_int_equal(fault_parse("2:intermittent:5", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_SILENT);
+	assert_int_equal(f.every, 5);
+	assert_int_equal(fault_parse("2:crc", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_CRC);
+	assert_int_equal(fault_parse("2:garbage/2", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_GARBAGE);
+	assert_int_equal(fault_parse("2:none", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_NONE);
+
+	static const char *const bad[] = {
+		"silent", "0:silent", "248:silent", "x:silent", "1:", "1:dead",
+		"1:late", "1:late:0", "1:late:60001", "1:exception",
+		"1:exception:256", "1:crc:3", "1:silent/0", "1:silent/",
+		"1:intermittent", "1:intermittent:0", "1:intermittent:2/3",
+		"1:late:1x", "-1:crc", "1:crc/99999999",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(fault_parse(bad[i], &unit, &f, err,
+		    sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, bad[i]));
+	}
+}
+
+static size_t
+ask_fault(struct sim *s, uint8_t unit, struct sim_reply *how, uint8_t *rsp)
+{
+	uint8_t req[5] = { 4, 0, 0, 0, 2 };	/* voltage_l1 of the SDM630 */
+
+	return sim_answer(s, unit, req, sizeof(req), T0, rsp, how);
+}
+
+/*
+ * Each mode does what it says to its device only; /N hits every Nth request;
+ * a spoiled answer is never logged as served, a fault that fires is logged.
+ */
+static void
+test_sim_faults(void **state)
+{
+	struct sim_reply how;
+	struct fault f;
+	struct sim s;
+	uint8_t rsp[SIM_PDU_MAX];
+	char err[256], line[256], path[320];
+	unsigned unit, i, served = 0, faults = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	snprintf(path, sizeof(path), "%s/faults.log", tmpdir);
+	assert_non_null(s.log = fopen(path, "w+"));
+	assert_int_equal(sim_add(&s, 1, PROFILES, "sdm630", 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sim_add(&s, 2, PROFILES, "sdm630", 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, 9, NULL, err, sizeof(err)), -ENOENT);
+
+	assert_int_equal(fault_parse("1:silent", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 0);
+	assert_int_equal(ask_fault(&s, 2, &how, rsp), 6);	/* others fine */
+	assert_int_equal(how.corrupt, SIM_SEND);
+	assert_int_equal(how.delay_ms, 0);
+
+	assert_int_equal(fault_parse("1:exception:6", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 2);
+	assert_int_equal(rsp[0], 0x84);
+	assert_int_equal(rsp[1], 6);
+
+	assert_int_equal(fault_parse("1:late:250", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+	assert_int_equal(how.delay_ms, 250);
+	assert_int_equal(how.corrupt, SIM_SEND);
+
+	assert_int_equal(fault_parse("1:crc", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+	assert_int_equal(how.corrupt, SIM_BAD_CRC);
+	assert_int_equal(fault_parse("1:garbage", &unit, &f, err, sizeof(err)),
+	    0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+	assert_int_equal(how.corrupt, SIM_GARBAGE);
+
+	/* Every 3rd of 9 requests: requests 3, 6 and 9. */
+	assert_int_equal(fault_parse("1:silent/3", &unit, &f, err, sizeof(err)),
+	    0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	for (i = 1; i <= 9; i++)
+		assert_int_equal(ask_fault(&s, 1, &how, rsp) == 0, i % 3 == 0);
+
+	sim_faults_clear(&s);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+
+	/*
+	 * Log, unit 1: served lines for the late answer, the 6 fine answers of the
+	 * /3 run and the last one; fault lines for silent, exception, late, crc,
+	 * garbage and 3 intermittent.
+	 */
+	rewind(s.log);
+	while (fgets(line, sizeof(line), s.log) != NULL) {
+		if (strstr(line, "\"fault\"") != NULL)
+			faults++;
+		else if (strstr(line, "\"unit\":1,") != NULL)
+			served++;
+	}
+	assert_int_equal(faults, 8);
+	assert_int_equal(served, 1 + 6 + 1);
+	fclose(s.log);
+	unlink(path);
+	sim_free(&s);
+}
+
 /* Parse one log line. */
 static void
 parse_line(const char *line, int64_t *t, unsigned *unit, char *name,
@@ -516,6 +657,8 @@ main(void)
 		cmocka_unit_test(test_model_energy_total),
 		cmocka_unit_test(test_model_integer_registers),
 		cmocka_unit_test(test_sim_errors),
+		cmocka_unit_test(test_fault_parse),
+		cmocka_unit_test(test_sim_faults),
 		cmocka_unit_test(test_sim_read_and_log),
 	};
 

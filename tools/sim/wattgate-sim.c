@@ -3,7 +3,7 @@
  *
  *   wattgate-sim --profiles DIR --device UNIT:PROFILE [--device ...]
  *       (--tcp HOST:PORT | --rtu PATH) [--log FILE] [--seed N]
- *       [--invalid-every N]
+ *       [--invalid-every N] [--fault UNIT:MODE ...] [--fault-file FILE]
  *
  * Prints "wattgate-sim: ready tcp HOST:PORT" or "wattgate-sim: ready rtu PATH" on
  * stdout once it serves; SIGINT/SIGTERM end it with status 0. See
@@ -26,17 +26,22 @@ struct opts {
 	const char *profiles, *tcp, *rtu, *log;
 	const char *devices[SIM_DEVICES_MAX];
 	size_t n_devices;
+	const char *faults[SIM_DEVICES_MAX];
+	size_t n_faults;
+	const char *fault_file;
 	uint64_t seed;
 	unsigned invalid_every;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, reload;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		reload = 1;
+	else
+		stop = 1;
 }
 
 static void
@@ -46,7 +51,8 @@ usage(FILE *f)
 	    "[--device UNIT:PROFILE ...]\n"
 	    "                    (--tcp HOST:PORT | --rtu PATH) [--log FILE] "
 	    "[--seed N]\n"
-	    "                    [--invalid-every N]\n");
+	    "                    [--invalid-every N] [--fault UNIT:MODE ...] "
+	    "[--fault-file FILE]\n");
 }
 
 static int
@@ -76,6 +82,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "log", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "invalid-every", required_argument, NULL, 'i' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "fault-file", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -111,6 +119,15 @@ parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->invalid_every = (unsigned)n;
 			break;
+		case 'f':
+			if (o->n_faults == SIM_DEVICES_MAX) {
+				fprintf(stderr, "wattgate-sim: --fault: more "
+				    "than %d\n", SIM_DEVICES_MAX);
+				return -EINVAL;
+			}
+			o->faults[o->n_faults++] = optarg;
+			break;
+		case 'F': o->fault_file = optarg; break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -164,6 +181,102 @@ add_devices(struct sim *s, const struct opts *o)
 }
 
 /*
+ * The fault file: one UNIT:MODE per line (blank lines and # comments skipped)
+ * replaces every device's fault; a unit not named goes back to none. The file
+ * is applied whole or not at all: a bad line keeps the faults as they were, so
+ * a half-written file never leaves a half-applied state. Read at start and on
+ * each SIGUSR1; each reading ends with one line on stderr the tests wait for.
+ */
+static int
+load_fault_file(struct sim *s, const char *path)
+{
+	struct { unsigned unit; struct fault f; } rule[SIM_DEVICES_MAX];
+	char line[256], err[384], *p;
+	size_t n = 0, i, lineno = 0;
+	FILE *f;
+	int rc = 0;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		fprintf(stderr, "wattgate-sim: --fault-file %s: %s; faults "
+		    "unchanged\n", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			fprintf(stderr, "wattgate-sim: --fault-file %s:%zu: line "
+			    "too long; faults unchanged\n", path, lineno);
+			rc = -EINVAL;
+			goto out;
+		}
+		line[strcspn(line, "\r\n#")] = '\0';
+		for (p = line + strlen(line); p > line && (p[-1] == ' ' ||
+		    p[-1] == '\t'); p--)
+			p[-1] = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '\0')
+			continue;
+		if (n == SIM_DEVICES_MAX) {
+			fprintf(stderr, "wattgate-sim: --fault-file %s:%zu: more "
+			    "than %d rules; faults unchanged\n", path, lineno,
+			    SIM_DEVICES_MAX);
+			rc = -EINVAL;
+			goto out;
+		}
+		if (fault_parse(p, &rule[n].unit, &rule[n].f, err,
+		    sizeof(err)) != 0 || sim_fault_set(s, rule[n].unit, NULL,
+		    err, sizeof(err)) != 0) {
+			fprintf(stderr, "wattgate-sim: --fault-file %s:%zu: %s; "
+			    "faults unchanged\n", path, lineno, err);
+			rc = -EINVAL;
+			goto out;
+		}
+		n++;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "wattgate-sim: --fault-file %s: read error; "
+		    "faults unchanged\n", path);
+		rc = -EIO;
+		goto out;
+	}
+out:
+	fclose(f);
+	if (rc != 0)
+		return rc;
+	sim_faults_clear(s);
+	for (i = 0; i < n; i++)
+		sim_fault_set(s, rule[i].unit, &rule[i].f, err, sizeof(err));
+	fprintf(stderr, "wattgate-sim: faults from %s: %zu rule%s\n", path, n,
+	    n == 1 ? "" : "s");
+	return 0;
+}
+
+static void
+reload_faults(struct sim *s)
+{
+	load_fault_file(s, s->reload_arg);
+}
+
+static int
+add_faults(struct sim *s, const struct opts *o)
+{
+	struct fault f;
+	char err[384];
+	unsigned unit;
+	size_t i;
+
+	for (i = 0; i < o->n_faults; i++) {
+		if (fault_parse(o->faults[i], &unit, &f, err, sizeof(err)) != 0 ||
+		    sim_fault_set(s, unit, &f, err, sizeof(err)) != 0) {
+			fprintf(stderr, "wattgate-sim: --fault %s\n", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
  * SIGINT and SIGTERM stay blocked except inside ppoll(), so a signal can never
  * fall between the check of the flag and the wait.
  */
@@ -179,12 +292,15 @@ setup_signals(sigset_t *waitmask)
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &block, waitmask) != 0 ||
 	    sigaction(SIGINT, &sa, NULL) != 0 ||
-	    sigaction(SIGTERM, &sa, NULL) != 0)
+	    sigaction(SIGTERM, &sa, NULL) != 0 ||
+	    sigaction(SIGUSR1, &sa, NULL) != 0)
 		return -errno;
 	sigdelset(waitmask, SIGINT);
 	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -241,8 +357,15 @@ main(int argc, char **argv)
 		return 1;
 	}
 	s.invalid_every = o.invalid_every;
-	if (add_devices(&s, &o) != 0)
+	if (add_devices(&s, &o) != 0 || add_faults(&s, &o) != 0)
 		goto out;
+	if (o.fault_file != NULL) {
+		if (load_fault_file(&s, o.fault_file) != 0)
+			goto out;
+		s.reload_req = &reload;
+		s.reload = reload_faults;
+		s.reload_arg = (void *)o.fault_file;
+	}
 	/* Appended to: a restarted simulator continues the same record. */
 	if (o.log != NULL && (s.log = fopen(o.log, "ae")) == NULL) {
 		fprintf(stderr, "wattgate-sim: --log %s: %s\n", o.log,

@@ -1,0 +1,120 @@
+/*
+ * Fault specs. One syntax for the command line (--fault) and the fault file, so
+ * a test switches a fault on at start or at run time in the same words.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/sim/fault.h"
+
+static const char *const names[] = {
+	[FAULT_NONE] = "none",
+	[FAULT_SILENT] = "silent",
+	[FAULT_LATE] = "late",
+	[FAULT_CRC] = "crc",
+	[FAULT_EXCEPTION] = "exception",
+	[FAULT_GARBAGE] = "garbage",
+};
+
+const char *
+fault_name(enum fault_mode m)
+{
+	return m <= FAULT_GARBAGE ? names[m] : "?";
+}
+
+/* A decimal number lo..hi spanning exactly [s, end). */
+static int
+number(const char *s, const char *end, unsigned lo, unsigned hi, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (s == end || end - s > 7)
+		return -EINVAL;
+	for (; s < end; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	if (v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
+    size_t errlen)
+{
+	const char *mode, *arg, *slash, *end;
+	size_t mlen;
+	int m;
+
+	memset(f, 0, sizeof(*f));
+	end = spec + strlen(spec);
+	if ((mode = strchr(spec, ':')) == NULL ||
+	    number(spec, mode, 1, 247, unit) != 0) {
+		snprintf(err, errlen, "'%s': expected UNIT:MODE, unit 1..247",
+		    spec);
+		return -EINVAL;
+	}
+	mode++;
+	if ((slash = strchr(mode, '/')) != NULL) {
+		if (number(slash + 1, end, 1, FAULT_EVERY_MAX, &f->every) != 0) {
+			snprintf(err, errlen, "'%s': /N must be 1..%d", spec,
+			    FAULT_EVERY_MAX);
+			return -EINVAL;
+		}
+		end = slash;
+	}
+	arg = memchr(mode, ':', (size_t)(end - mode));
+	mlen = (size_t)((arg != NULL ? arg : end) - mode);
+	for (m = FAULT_NONE; m <= FAULT_GARBAGE; m++)
+		if (strlen(names[m]) == mlen && memcmp(mode, names[m], mlen) == 0)
+			break;
+	if (mlen == 12 && memcmp(mode, "intermittent", 12) == 0) {
+		if (slash != NULL || arg == NULL ||
+		    number(arg + 1, end, 1, FAULT_EVERY_MAX, &f->every) != 0) {
+			snprintf(err, errlen, "'%s': intermittent:N, N 1..%d",
+			    spec, FAULT_EVERY_MAX);
+			return -EINVAL;
+		}
+		f->mode = FAULT_SILENT;
+		return 0;
+	}
+	if (m > FAULT_GARBAGE) {
+		snprintf(err, errlen, "'%s': unknown mode (none, silent, late:MS, "
+		    "crc, exception:CODE, garbage, intermittent:N)", spec);
+		return -EINVAL;
+	}
+	f->mode = (enum fault_mode)m;
+	if (m == FAULT_LATE || m == FAULT_EXCEPTION) {
+		if (arg == NULL || number(arg + 1, end, 1, m == FAULT_LATE ?
+		    FAULT_LATE_MS_MAX : 255, &f->arg) != 0) {
+			snprintf(err, errlen, "'%s': %s needs :%s", spec,
+			    names[m], m == FAULT_LATE ? "MS (1..60000)" :
+			    "CODE (1..255)");
+			return -EINVAL;
+		}
+	} else if (arg != NULL) {
+		snprintf(err, errlen, "'%s': %s takes no argument", spec,
+		    names[m]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+fault_fires(struct fault *f)
+{
+	if (f->mode == FAULT_NONE)
+		return 0;
+	if (f->every <= 1)
+		return 1;
+	f->seen++;
+	if (f->seen < f->every)
+		return 0;
+	f->seen = 0;
+	return 1;
+}

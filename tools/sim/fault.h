@@ -1,0 +1,43 @@
+/*
+ * Fault modes of a simulated device: what a broken meter does to the bus. Pure
+ * data and parsing, no I/O; sim.c decides per request, the transports carry it
+ * out (delay, broken CRC, noise).
+ */
+#ifndef WG_SIM_FAULT_H
+#define WG_SIM_FAULT_H
+
+#include <stddef.h>
+
+enum fault_mode {
+	FAULT_NONE,
+	FAULT_SILENT,		/* no answer at all: a dead device */
+	FAULT_LATE,		/* the right answer, arg ms late */
+	FAULT_CRC,		/* the right answer with a wrong CRC */
+	FAULT_EXCEPTION,	/* exception code arg */
+	FAULT_GARBAGE,		/* noise instead of an answer */
+};
+
+#define FAULT_LATE_MS_MAX	60000
+#define FAULT_EVERY_MAX		1000000
+
+struct fault {
+	enum fault_mode mode;
+	unsigned arg;		/* FAULT_LATE: ms; FAULT_EXCEPTION: code */
+	unsigned every;		/* 0 or 1: every request; N: every Nth */
+	unsigned seen;		/* requests counted towards every */
+};
+
+/*
+ * Parse "UNIT:MODE[:ARG][/N]": MODE none, silent, late:MS, crc,
+ * exception:CODE, garbage, or intermittent:N (silent/N). Returns 0 or -EINVAL
+ * with one line in err.
+ */
+int fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
+    size_t errlen);
+
+/* Count one request to the device; 1 if the fault hits this one. */
+int fault_fires(struct fault *f);
+
+const char *fault_name(enum fault_mode m);
+
+#endif
