@@ -28,9 +28,15 @@ struct driver_ops {
 	void (*close)(struct device *d);
 };
 
-/* Per-device counters (read by the loop for metrics; written by the worker). */
+/*
+ * Per-device counters, written by the bus's worker; the loop copies them when
+ * that bus reports a cycle done (the worker is idle then). Requests: ok,
+ * timeouts, crc_errors, io_errors and exceptions count each attempt, retries
+ * included. skipped counts polls left out while backed off.
+ */
 struct device_health {
-	uint64_t polls, ok, timeouts, io_errors, exceptions, invalid;
+	uint64_t polls, ok, timeouts, crc_errors, io_errors, exceptions, invalid;
+	uint64_t retries, skipped;
 };
 
 struct device {
@@ -40,11 +46,16 @@ struct device {
 	uint16_t index;			/* device index in the schema */
 	int unit;			/* Modbus unit id 1..247 (TCP: 0..255) */
 	const struct profile *profile;
+	unsigned timeout_ms;		/* response timeout; 0: the bus's */
+	unsigned retries;		/* extra attempts after a garbled answer */
+	unsigned backoff_max;		/* most cycles skipped after timeouts */
 	/* data */
 	struct plan_req *plan;
 	size_t n_plan;
 	struct device_health health;
 	int last_err;			/* last poll result, to log changes only */
+	unsigned fails;			/* polls in a row without any answer */
+	unsigned skip;			/* cycles still to skip (backoff) */
 };
 
 /* Drivers built into this image (Kconfig). NULL if name is unknown or off. */

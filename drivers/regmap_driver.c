@@ -5,8 +5,13 @@
  *
  * A failed request costs only its own points: a meter that rejects one block
  * (an exception for a register its firmware lacks) still delivers the rest.
- * Health counters count requests, so ok + timeouts + io_errors + exceptions is
- * the number of requests sent; polls counts polls; invalid counts readings
+ * A timeout is different: the device is dead or too slow, and every further
+ * request would cost the others on the bus one more timeout, so it ends the
+ * poll. A garbled answer (bad CRC, framing) is retried at once, up to
+ * d->retries times: the device is there and the next answer is likely clean.
+ * An exception is an answer and is never retried. Health counters count
+ * attempts, so ok + timeouts + crc_errors + io_errors + exceptions is the
+ * number of requests sent; polls counts polls; invalid counts readings
  * delivered as Q_INVALID (NaN/inf or a "not available" marker from the device,
  * a raw value its enum does not list, or a value that has no exact decimal,
  * such as a u64 above INT64_MAX not ending in zeros). An invalid reading
@@ -61,8 +66,30 @@ count_failure(struct device_health *h, int rc)
 		h->timeouts++;
 	else if (rc == -EPROTO)
 		h->exceptions++;
+	else if (rc == -EBADMSG)
+		h->crc_errors++;
 	else
 		h->io_errors++;
+}
+
+/* One request, retried while its answer comes back garbled. */
+static int
+read_retry(struct device *d, struct bus *b, const struct plan_req *q,
+    uint16_t *regs)
+{
+	unsigned attempt;
+	int rc, exc;
+
+	for (attempt = 0;; attempt++) {
+		exc = 0;
+		rc = bus_read(b, d->unit, q->fc, q->addr, q->count, regs, &exc);
+		if (rc == 0)
+			return 0;
+		count_failure(&d->health, rc);
+		if ((rc != -EBADMSG && rc != -EIO) || attempt >= d->retries)
+			return rc;
+		d->health.retries++;
+	}
 }
 
 /* Decode and deliver the points that lie inside request q (registers regs). */
@@ -102,9 +129,9 @@ deliver(struct device *d, const struct plan_req *q, const uint16_t *regs,
 }
 
 /*
- * Every request runs even after others failed. The result is 0 if at least one
- * request answered, else the last request's error, so the caller can tell
- * "device gone" from "device partly readable".
+ * Every request runs even after others failed, except after a timeout (above).
+ * The result is 0 if at least one request answered, else the last request's
+ * error, so the caller can tell "device gone" from "device partly readable".
  */
 static int
 regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
@@ -112,7 +139,7 @@ regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
 {
 	uint16_t regs[PROFILE_READ_MAX];
 	const struct plan_req *q;
-	int rc, last = -EIO, any = 0, exc;
+	int rc, last = -EIO, any = 0;
 	size_t i;
 
 	if (d->plan == NULL || d->n_plan == 0 || d->profile == NULL)
@@ -120,10 +147,10 @@ regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
 	d->health.polls++;
 	for (i = 0; i < d->n_plan; i++) {
 		q = &d->plan[i];
-		exc = 0;
-		rc = bus_read(b, d->unit, q->fc, q->addr, q->count, regs, &exc);
+		rc = read_retry(d, b, q, regs);
+		if (rc == -ETIMEDOUT)
+			return any ? 0 : rc;
 		if (rc < 0) {
-			count_failure(&d->health, rc);
 			last = rc;
 			continue;
 		}

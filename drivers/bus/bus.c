@@ -38,6 +38,7 @@ struct bus {
 	struct bus_cfg cfg;
 	modbus_t *ctx;
 	int connected;
+	unsigned timeout_ms;	/* response timeout in force */
 	char name[160];
 };
 
@@ -173,6 +174,7 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 		goto out;
 	}
 	set_timeout(b->ctx, cfg->timeout_ms, modbus_set_response_timeout);
+	b->timeout_ms = cfg->timeout_ms;
 	/*
 	 * RTU: the byte timeout ends a frame. A few character times would be the
 	 * standard's answer, but USB serial adapters deliver bytes in bursts (FTDI's
@@ -228,6 +230,9 @@ map_error(struct bus *b, int e, int *exc)
 	modbus_flush(b->ctx);
 	if (e == ETIMEDOUT)
 		return -ETIMEDOUT;
+	/* A garbled answer on RTU: the device is there, the line is noisy. */
+	if (e == EMBBADCRC)
+		return -EBADMSG;
 	if (e < MODBUS_ENOBASE ||
 	    (b->cfg.kind == BUS_TCP && (e == EMBBADDATA || e == EMBMDATA)))
 		disconnect(b);
@@ -269,6 +274,18 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	/* Bits as one 0/1 register each: decoding treats all four alike. */
 	for (i = 0; fc <= 2 && i < count; i++)
 		dst[i] = bits[i] != 0;
+	return 0;
+}
+
+int
+bus_set_timeout(struct bus *b, unsigned ms)
+{
+	if (ms < 1 || ms > TIMEOUT_MS_MAX)
+		return -EINVAL;
+	if (ms != b->timeout_ms) {
+		set_timeout(b->ctx, ms, modbus_set_response_timeout);
+		b->timeout_ms = ms;
+	}
 	return 0;
 }
 

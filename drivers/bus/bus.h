@@ -29,11 +29,18 @@ int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errl
 /*
  * Read count registers (FC3 or FC4) or bits (FC1 coils, FC2 discrete inputs,
  * each delivered as one dst element of 0 or 1; count <= 125) from unit. Connects (or reconnects) as
- * needed. Returns 0; -ETIMEDOUT (no answer), -EIO (CRC, framing, connection),
- * -EPROTO (Modbus exception; *exc gets the code if exc is not NULL).
+ * needed. Returns 0; -ETIMEDOUT (no answer), -EBADMSG (an answer with a wrong
+ * CRC), -EIO (framing, a mismatched answer, connection), -EPROTO (Modbus
+ * exception; *exc gets the code if exc is not NULL).
  */
 int bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc);
+
+/*
+ * The response timeout for the requests that follow (1..60000 ms): devices on
+ * one bus may each have their own. 0 or -EINVAL.
+ */
+int bus_set_timeout(struct bus *b, unsigned ms);
 
 /* Human-readable name: "/dev/ttyUSB0" or "10.0.0.5:502". */
 const char *bus_name(const struct bus *b);

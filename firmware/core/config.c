@@ -214,7 +214,7 @@ static int
 parse_device(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 {
 	static const char *const keys[] = { "name", "bus", "unit", "profile", "driver",
-		NULL };
+		"timeout_ms", "retries", "backoff_max", NULL };
 	struct cfg_device *d = &c->devices[i];
 	char where[64], bus[CFG_NAME_MAX + 1], profile[CFG_NAME_MAX + 1];
 	char driver[CFG_NAME_MAX + 1] = "regmap";
@@ -250,6 +250,16 @@ parse_device(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 	if ((rc = get_uint(x, where, o, "unit", 1, umin, umax, &unit)) < 0)
 		return rc;
 	d->unit = (int)unit;
+	/* A device may be slower than its bus's others, never slower than 10 s. */
+	d->timeout_ms = c->buses[d->bus].bus.timeout_ms;
+	d->retries = 1;
+	d->backoff_max = 2;
+	if ((rc = get_uint(x, where, o, "timeout_ms", 0, 10, 10000,
+	    &d->timeout_ms)) < 0 ||
+	    (rc = get_uint(x, where, o, "retries", 0, 0, 5, &d->retries)) < 0 ||
+	    (rc = get_uint(x, where, o, "backoff_max", 0, 0, 64,
+	    &d->backoff_max)) < 0)
+		return rc;
 	for (j = 0; j < i; j++)
 		if (c->devices[j].bus == d->bus && c->devices[j].unit == d->unit)
 			return fail(x, where, "unit %d on bus '%s' is also devices[%zu] (%s)",

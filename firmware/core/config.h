@@ -32,6 +32,9 @@ struct cfg_device {
 	int unit;
 	const struct driver_ops *driver;
 	const struct profile *profile;	/* owned by the config */
+	unsigned timeout_ms;		/* response timeout; the bus's if absent */
+	unsigned retries;		/* attempts after a garbled answer */
+	unsigned backoff_max;		/* most cycles skipped after a timeout */
 };
 
 /* "mqtt": { "tls": { ... } }: mutual TLS to the broker (docs/mqtt.md). */

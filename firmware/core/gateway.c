@@ -446,6 +446,9 @@ setup_devices(struct gateway *g)
 		d->index = (uint16_t)i;
 		d->unit = cfg->devices[i].unit;
 		d->profile = cfg->devices[i].profile;
+		d->timeout_ms = cfg->devices[i].timeout_ms;
+		d->retries = cfg->devices[i].retries;
+		d->backoff_max = cfg->devices[i].backoff_max;
 		if ((rc = d->ops->probe(d, err, sizeof(err))) < 0) {
 			log_warnx("device %s: %s", d->name, err);
 			return rc;

@@ -103,6 +103,28 @@ stopping(struct pollers *p)
 	return stop;
 }
 
+/*
+ * Backoff: a poll that timed out without any answer makes the device skip the
+ * next 1, 2, 4, ... cycles, at most d->backoff_max. A dead device thus costs
+ * its bus one timeout on the cycles it is tried and nothing on the others,
+ * and it is still tried at least every backoff_max + 1 cycles, so it comes
+ * back by itself within that many cycles of answering again.
+ */
+static void
+backoff(struct device *d, int rc)
+{
+	unsigned n;
+
+	if (rc != -ETIMEDOUT) {
+		d->fails = 0;
+		return;
+	}
+	if (d->fails < 31)
+		d->fails++;
+	n = 1u << (d->fails - 1);
+	d->skip = n < d->backoff_max ? n : d->backoff_max;
+}
+
 /* A stop is honoured between devices: at most one device's requests delay it. */
 static void
 poll_cycle(struct worker *w, int64_t ts)
@@ -113,13 +135,22 @@ poll_cycle(struct worker *w, int64_t ts)
 	for (i = 0; i < w->n_devs && !stopping(w->p); i++) {
 		struct device *d = w->devs[i];
 
+		if (d->skip > 0) {
+			d->skip--;
+			d->health.skipped++;
+			continue;
+		}
+		bus_set_timeout(w->bus, d->timeout_ms > 0 ? d->timeout_ms :
+		    w->cfg->bus.timeout_ms);
 		rc = d->ops->poll(d, w->bus, ts, sink, w);
 		if (rc == -ECANCELED)
 			return;
+		backoff(d, rc);
 		/* Logged on change only, per device: one dead meter, one line. */
 		if (rc < 0 && rc != d->last_err)
-			log_warnx("%s: device %s (unit %d): %s", bus_name(w->bus), d->name,
-			    d->unit, strerror(-rc));
+			log_warnx("%s: device %s (unit %d): %s%s", bus_name(w->bus),
+			    d->name, d->unit, strerror(-rc), d->skip > 0 ?
+			    "; backing off" : "");
 		else if (rc == 0 && d->last_err < 0)
 			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
 			    d->name, d->unit);

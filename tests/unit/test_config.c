@@ -176,6 +176,46 @@ test_same_unit_twice_on_a_bus(void **state)
 	expect_error("devices[1] (b)", "unit 3 on bus 'lan'");
 }
 
+/*
+ * Per-device timeout, retries and backoff: defaults (the bus's timeout, 1
+ * retry, at most 2 cycles skipped), values taken, and errors naming the key.
+ */
+static void
+test_device_timeouts(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, "[{\"name\": \"lan\", \"type\": \"tcp\", \"host\": "
+	    "\"127.0.0.1\", \"timeout_ms\": 700}]",
+	    "[{\"name\": \"a\", \"bus\": \"lan\", \"unit\": 1, \"profile\": "
+	    "\"sdm630\"}, {\"name\": \"b\", \"bus\": \"lan\", \"unit\": 2, "
+	    "\"profile\": \"sdm630\", \"timeout_ms\": 150, \"retries\": 0, "
+	    "\"backoff_max\": 16}]", NULL);
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.devices[0].timeout_ms, 700);
+	assert_int_equal(c.devices[0].retries, 1);
+	assert_int_equal(c.devices[0].backoff_max, 2);
+	assert_int_equal(c.devices[1].timeout_ms, 150);
+	assert_int_equal(c.devices[1].retries, 0);
+	assert_int_equal(c.devices[1].backoff_max, 16);
+	config_free(&c);
+
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1, "
+	    "\"profile\": \"sdm630\", \"timeout_ms\": 5}]", NULL);
+	expect_error("devices[0] (m)", "timeout_ms 5 out of range 10..10000");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1, "
+	    "\"profile\": \"sdm630\", \"retries\": 6}]", NULL);
+	expect_error("devices[0] (m)", "retries 6 out of range 0..5");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1, "
+	    "\"profile\": \"sdm630\", \"backoff_max\": \"2\"}]", NULL);
+	expect_error("devices[0] (m)", "'backoff_max' must be an integer");
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1, "
+	    "\"profile\": \"sdm630\", \"backof_max\": 2}]", NULL);
+	expect_error("devices[0]", "unknown key 'backof_max'");
+}
+
 static void
 test_store_sync(void **state)
 {
@@ -470,6 +510,7 @@ main(void)
 		cmocka_unit_test(test_unit_out_of_range),
 		cmocka_unit_test(test_same_unit_twice_on_a_bus),
 		cmocka_unit_test(test_interval),
+		cmocka_unit_test(test_device_timeouts),
 		cmocka_unit_test(test_store_sync),
 		cmocka_unit_test(test_typo_and_syntax),
 		cmocka_unit_test(test_bus_errors),
