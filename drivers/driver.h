@@ -56,6 +56,10 @@ struct device {
 	int last_err;			/* last poll result, to log changes only */
 	unsigned fails;			/* polls in a row without any answer */
 	unsigned skip;			/* cycles still to skip (backoff) */
+	/* The above as of the bus's last finished cycle; guarded by the poller. */
+	struct device_health pub;
+	int pub_err;
+	unsigned pub_fails;
 };
 
 /* Drivers built into this image (Kconfig). NULL if name is unknown or off. */

@@ -12,6 +12,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/core/clock.h"
 #include "firmware/core/forward.h"
+#include "firmware/core/health.h"
 #include "firmware/core/hold.h"
 #include "firmware/core/log.h"
 #include "firmware/core/poller.h"
@@ -70,6 +71,7 @@ struct gateway {
 	struct pollers *pollers;
 	struct sched *sched;
 	struct device *devs;
+	struct health health;	/* device health and store budget: metrics */
 	uint32_t schema_id;
 	struct collector col;
 	enum gateway_exit exit;
@@ -108,7 +110,7 @@ apply_budget(struct gateway *g)
 	struct collector *c = &g->col;
 	struct budget_counts before = c->budget;
 	struct clock_pair now;
-	char json[320];
+	const char *json;
 
 	clock_read(&now);
 	/* No age limit while the clock cannot be trusted (no RTC, before NTP). */
@@ -118,15 +120,31 @@ apply_budget(struct gateway *g)
 		log_warnx("%s; store budget not applied", g->store->err);
 	if (memcmp(&before, &c->budget, sizeof(before)) == 0)
 		return;
-	snprintf(json, sizeof(json), "{\"store\":{\"thinned_batches\":%llu,"
+	snprintf(g->health.store, sizeof(g->health.store), "\"store\":{"
+	    "\"thinned_batches\":%llu,"
 	    "\"thinned_readings\":%llu,\"evicted_batches\":%llu,"
-	    "\"evicted_readings\":%llu,\"max_mb\":%u,\"max_days\":%u}}",
+	    "\"evicted_readings\":%llu,\"max_mb\":%u,\"max_days\":%u}",
 	    (unsigned long long)c->budget.thinned_batches,
 	    (unsigned long long)c->budget.thinned_readings,
 	    (unsigned long long)c->budget.evicted_batches,
 	    (unsigned long long)c->budget.evicted_readings, g->cfg->store_max_mb,
 	    g->cfg->store_max_days);
-	forward_metrics(g->fwd, json);
+	if ((json = health_json(&g->health)) != NULL)
+		forward_metrics(g->fwd, json);
+}
+
+/* After each cycle: device health, when something changed (health.c). */
+static void
+send_health(struct gateway *g)
+{
+	struct clock_pair now;
+	const char *json;
+
+	if (g->pollers == NULL || g->health.now == NULL)
+		return;
+	clock_read(&now);
+	if ((json = health_due(&g->health, g->pollers, now.boot, 0)) != NULL)
+		forward_metrics(g->fwd, json);
 }
 
 /*
@@ -245,6 +263,7 @@ commit(struct gateway *g)
 	if (c->n > 0)
 		store_readings(g, c->r, c->n, c->body, c->body_cap);
 	c->n = 0;
+	send_health(g);
 }
 
 /* A late reading of a cycle held before the clock became valid: repair it. */
@@ -456,6 +475,8 @@ setup_devices(struct gateway *g)
 		total += d->profile->n_points;
 	}
 	/* Two cycles' worth: a late bus's readings plus the current cycle's. */
+	if (health_init(&g->health, g->devs, cfg->n_devices) < 0)
+		return -ENOMEM;
 	g->col.cap = 2 * total;
 	g->col.r = calloc(g->col.cap, sizeof(*g->col.r));
 	g->col.body_cap = batch_body_bound(g->col.cap);
@@ -522,6 +543,7 @@ teardown(struct gateway *g)
 
 	sched_stop(g->sched);
 	pollers_stop(g->pollers);	/* hands over what is still queued */
+	g->pollers = NULL;
 	if (g->store != NULL)
 		commit(g);
 	if (g->fwd != NULL)
@@ -533,6 +555,7 @@ teardown(struct gateway *g)
 		if (g->devs[i].ops != NULL)
 			g->devs[i].ops->close(&g->devs[i]);
 	free(g->devs);
+	health_free(&g->health);
 	free(g->col.r);
 	free(g->col.body);
 	presync_free(&g->col.presync);

@@ -125,6 +125,18 @@ backoff(struct device *d, int rc)
 	d->skip = n < d->backoff_max ? n : d->backoff_max;
 }
 
+/* What a failed poll means on a bus, in words a technician searches for. */
+static const char *
+poll_error(int rc)
+{
+	switch (rc) {
+	case -ETIMEDOUT: return "no answer (timeout)";
+	case -EBADMSG: return "garbled answers (CRC error)";
+	case -EPROTO: return "Modbus exception";
+	default: return strerror(-rc);
+	}
+}
+
 /* A stop is honoured between devices: at most one device's requests delay it. */
 static void
 poll_cycle(struct worker *w, int64_t ts)
@@ -149,13 +161,28 @@ poll_cycle(struct worker *w, int64_t ts)
 		/* Logged on change only, per device: one dead meter, one line. */
 		if (rc < 0 && rc != d->last_err)
 			log_warnx("%s: device %s (unit %d): %s%s", bus_name(w->bus),
-			    d->name, d->unit, strerror(-rc), d->skip > 0 ?
+			    d->name, d->unit, poll_error(rc), d->skip > 0 ?
 			    "; backing off" : "");
 		else if (rc == 0 && d->last_err < 0)
 			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
 			    d->name, d->unit);
 		d->last_err = rc;
 	}
+}
+
+/* The loop reads health while the next cycle may already run: give it a copy. */
+static void
+publish(struct worker *w)
+{
+	size_t i;
+
+	pthread_mutex_lock(&w->p->mu);
+	for (i = 0; i < w->n_devs; i++) {
+		w->devs[i]->pub = w->devs[i]->health;
+		w->devs[i]->pub_err = w->devs[i]->last_err;
+		w->devs[i]->pub_fails = w->devs[i]->fails;
+	}
+	pthread_mutex_unlock(&w->p->mu);
 }
 
 static void *
@@ -177,6 +204,7 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		poll_cycle(w, done.r.ts_ms);
+		publish(w);
 		if (push(p, &done) < 0)
 			return NULL;
 		pthread_mutex_lock(&p->mu);
@@ -287,6 +315,21 @@ pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns)
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
 	return started;
+}
+
+void
+pollers_health(struct pollers *p, const struct device *devs, size_t n,
+    struct health_snap *out)
+{
+	size_t i;
+
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < n; i++) {
+		out[i].h = devs[i].pub;
+		out[i].err = devs[i].pub_err;
+		out[i].fails = devs[i].pub_fails;
+	}
+	pthread_mutex_unlock(&p->mu);
 }
 
 void

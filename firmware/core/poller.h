@@ -36,6 +36,18 @@ int pollers_start(struct loop *l, const struct site_config *cfg, struct device *
  */
 size_t pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns);
 
+/*
+ * Each device's health as of its bus's last finished cycle: devs[i].pub,
+ * pub_err and pub_fails copied into out[i] (n entries). Safe while workers run.
+ */
+struct health_snap {
+	struct device_health h;
+	int err;		/* last poll: 0 or -errno */
+	unsigned fails;		/* polls in a row without an answer */
+};
+void pollers_health(struct pollers *p, const struct device *devs, size_t n,
+    struct health_snap *out);
+
 /* Joins the workers (each finishes its current request first). */
 void pollers_stop(struct pollers *p);
 
