@@ -106,7 +106,7 @@ def main(build):
              "wg/gw-test/metrics", "-C", "1", "-W", "10"],
             capture_output=True, text=True, timeout=30)
         recv.stop()
-        sim.stop()
+        check(sim.stop() == 0, "simulator did not exit 0: %s", sim.stderr()[-300:])
 
         got = cycles(recv.out_path)
         log = read_jsonl(os.path.join(env.dir, "sim.log"))

@@ -1,7 +1,8 @@
 """wattgate-sim's fault modes, seen by a third-party client (mbpoll, libmodbus)
 on a pty RS-485 bus with two meters: each mode breaks exactly the requests it
 should, of its own device only; faults switch at start (--fault) and at run
-time (--fault-file + SIGUSR1); a bad fault file changes nothing. The oracle is
+time (--fault-file + SIGUSR1, on top of --fault); a bad fault file changes
+nothing. The oracle is
 mbpoll's own verdict (exit status, its error text) and the simulator's log.
 
 usage: test_simfaults.py BUILD_DIR
@@ -41,7 +42,7 @@ def main(build):
         with open(ffile, "w") as f:
             f.write("# start: unit 1 dead\n1:silent\n")
         sim, _ = env.sim("sim", ["1:sdm630", "2:sdm630"], tty,
-                         extra=["--fault-file", ffile, "--fault", "2:none"])
+                         extra=["--fault-file", ffile, "--fault", "2:late:20"])
         loads = 1
         ok, out = mbpoll(tty, 1)
         check(not ok, "silent unit 1 answered: %s", out[-200:])
@@ -87,6 +88,10 @@ def main(build):
         faults = [r["fault"] for r in log if "fault" in r]
         for mode in ("silent", "crc", "exception", "garbage", "late"):
             check(mode in faults, "no %s fault in the simulator log", mode)
+        # --fault 2:late:20 holds under every reload: all 6 reads of unit 2.
+        late2 = [r for r in log if r.get("unit") == 2 and r.get("fault") == "late"]
+        check(len(late2) == 6, "unit 2 late %d times, want 6 (--fault lost on "
+              "reload?)", len(late2))
         served1 = [r for r in log if r.get("unit") == 1 and "point" in r]
         # late, none, 4 of 6 intermittent, the final read
         check(len(served1) == 1 + 1 + 4 + 1, "unit 1 served %d times, want 7",

@@ -180,16 +180,36 @@ add_devices(struct sim *s, const struct opts *o)
 	return 0;
 }
 
+static int
+add_faults(struct sim *s, const struct opts *o)
+{
+	struct fault f;
+	char err[384];
+	unsigned unit;
+	size_t i;
+
+	for (i = 0; i < o->n_faults; i++) {
+		if (fault_parse(o->faults[i], &unit, &f, err, sizeof(err)) != 0 ||
+		    sim_fault_set(s, unit, &f, err, sizeof(err)) != 0) {
+			fprintf(stderr, "wattgate-sim: --fault %s\n", err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /*
  * The fault file: one UNIT:MODE per line (blank lines and # comments skipped)
- * replaces every device's fault; a unit not named goes back to none. The file
+ * on top of the --fault options: each load starts again from those, so a unit
+ * neither names goes back to none. The file
  * is applied whole or not at all: a bad line keeps the faults as they were, so
  * a half-written file never leaves a half-applied state. Read at start and on
  * each SIGUSR1; each reading ends with one line on stderr the tests wait for.
  */
 static int
-load_fault_file(struct sim *s, const char *path)
+load_fault_file(struct sim *s, const struct opts *o)
 {
+	const char *path = o->fault_file;
 	struct { unsigned unit; struct fault f; } rule[SIM_DEVICES_MAX];
 	char line[256], err[384], *p;
 	size_t n = 0, i, lineno = 0;
@@ -245,6 +265,8 @@ out:
 	if (rc != 0)
 		return rc;
 	sim_faults_clear(s);
+	if (add_faults(s, o) != 0)
+		return -EINVAL;		/* cannot happen: they were checked */
 	for (i = 0; i < n; i++)
 		sim_fault_set(s, rule[i].unit, &rule[i].f, err, sizeof(err));
 	fprintf(stderr, "wattgate-sim: faults from %s: %zu rule%s\n", path, n,
@@ -256,24 +278,6 @@ static void
 reload_faults(struct sim *s)
 {
 	load_fault_file(s, s->reload_arg);
-}
-
-static int
-add_faults(struct sim *s, const struct opts *o)
-{
-	struct fault f;
-	char err[384];
-	unsigned unit;
-	size_t i;
-
-	for (i = 0; i < o->n_faults; i++) {
-		if (fault_parse(o->faults[i], &unit, &f, err, sizeof(err)) != 0 ||
-		    sim_fault_set(s, unit, &f, err, sizeof(err)) != 0) {
-			fprintf(stderr, "wattgate-sim: --fault %s\n", err);
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 /*
@@ -360,11 +364,11 @@ main(int argc, char **argv)
 	if (add_devices(&s, &o) != 0 || add_faults(&s, &o) != 0)
 		goto out;
 	if (o.fault_file != NULL) {
-		if (load_fault_file(&s, o.fault_file) != 0)
+		if (load_fault_file(&s, &o) != 0)
 			goto out;
 		s.reload_req = &reload;
 		s.reload = reload_faults;
-		s.reload_arg = (void *)o.fault_file;
+		s.reload_arg = &o;
 	}
 	/* Appended to: a restarted simulator continues the same record. */
 	if (o.log != NULL && (s.log = fopen(o.log, "ae")) == NULL) {
