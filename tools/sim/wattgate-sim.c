@@ -201,10 +201,10 @@ add_faults(struct sim *s, const struct opts *o)
 /*
  * The fault file: one UNIT:MODE per line (blank lines and # comments skipped)
  * on top of the --fault options: each load starts again from those, so a unit
- * neither names goes back to none. The file
- * is applied whole or not at all: a bad line keeps the faults as they were, so
- * a half-written file never leaves a half-applied state. Read at start and on
- * each SIGUSR1; each reading ends with one line on stderr the tests wait for.
+ * neither names goes back to none. The file is applied whole or not at all: a
+ * bad line keeps the faults as they were, so a half-written file never leaves
+ * a half-applied state. Read at start and on each SIGUSR1; each reading ends
+ * with one line on stderr the tests wait for.
  */
 static int
 load_fault_file(struct sim *s, const struct opts *o)
@@ -217,9 +217,10 @@ load_fault_file(struct sim *s, const struct opts *o)
 	int rc = 0;
 
 	if ((f = fopen(path, "re")) == NULL) {
+		rc = -errno;
 		fprintf(stderr, "wattgate-sim: --fault-file %s: %s; faults "
-		    "unchanged\n", path, strerror(errno));
-		return -errno;
+		    "unchanged\n", path, strerror(-rc));
+		return rc;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
