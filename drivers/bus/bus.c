@@ -12,8 +12,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <modbus.h>
 
@@ -39,6 +41,8 @@ struct bus {
 	modbus_t *ctx;
 	int connected;
 	unsigned timeout_ms;	/* response timeout in force */
+	int stale;		/* TCP: a late answer may still come: flush first */
+	unsigned byte_ms;	/* RTU: silence that ends a frame */
 	char name[160];
 };
 
@@ -187,6 +191,7 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 		if (byte_ms < BYTE_TIMEOUT_MS_MIN)
 			byte_ms = BYTE_TIMEOUT_MS_MIN;
 		set_timeout(b->ctx, byte_ms, modbus_set_byte_timeout);
+		b->byte_ms = byte_ms;
 	} else {
 		modbus_set_byte_timeout(b->ctx, 0, 0);
 	}
@@ -219,6 +224,30 @@ disconnect(struct bus *b)
  * on TCP a mismatched answer (the stream is out of step), closes the link; the
  * next request reconnects.
  */
+/*
+ * RTU, after a garbled or mismatched answer: more bytes may be on their way
+ * (the rest of a long frame, or a late device's answer to an earlier request
+ * that took the place of this one's). Read and drop until the line has been
+ * silent for a frame gap, for at most one response timeout, so a retry or the
+ * next device starts on a quiet line.
+ */
+static void
+quiet(struct bus *b)
+{
+	struct pollfd pfd;
+	uint8_t junk[64];
+	unsigned waited = 0;
+
+	pfd.fd = modbus_get_socket(b->ctx);
+	pfd.events = POLLIN;
+	while (pfd.fd >= 0 && waited < b->timeout_ms &&
+	    poll(&pfd, 1, (int)b->byte_ms) > 0) {
+		if (read(pfd.fd, junk, sizeof(junk)) <= 0)
+			break;
+		waited += b->byte_ms;
+	}
+}
+
 static int
 map_error(struct bus *b, int e, int *exc)
 {
@@ -228,8 +257,11 @@ map_error(struct bus *b, int e, int *exc)
 		return -EPROTO;
 	}
 	modbus_flush(b->ctx);
+	b->stale = 1;
 	if (e == ETIMEDOUT)
 		return -ETIMEDOUT;
+	if (b->cfg.kind == BUS_RTU && e >= MODBUS_ENOBASE)
+		quiet(b);
 	/* A garbled answer on RTU: the device is there, the line is noisy. */
 	if (e == EMBBADCRC)
 		return -EBADMSG;
@@ -259,6 +291,19 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	}
 	if (modbus_set_slave(b->ctx, unit) < 0)
 		return -EINVAL;
+	/*
+	 * A device that answers after its timeout leaves its answer in the input
+	 * buffer after map_error()'s flush. Read with a later request, it would
+	 * pass for that request's answer if unit, function and length match: the
+	 * device's next poll would store old values as new. Nothing received
+	 * before a request is sent can be its answer, so RTU flushes before every
+	 * request (one tcflush, nothing next to 9600 baud). TCP matches answers
+	 * by transaction id; there the flush follows a failure only.
+	 */
+	if (b->stale || b->cfg.kind == BUS_RTU) {
+		modbus_flush(b->ctx);
+		b->stale = 0;
+	}
 	if (fc == 1)
 		n = modbus_read_bits(b->ctx, addr, count, bits);
 	else if (fc == 2)

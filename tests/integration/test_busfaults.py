@@ -18,7 +18,12 @@ through a real mosquitto to wattgate-recv.
    CRC errors for unit 2, exceptions for 4, CRC errors and retries for 5,
    no failure for unit 1.
 
-usage: test_busfaults.py BUILD_DIR
+Scenario "late" (test_busfaults.py BUILD_DIR late): unit 1 answers every
+2nd request 400 ms late, after its 300 ms timeout. The late answer must never
+be taken for the answer to a later request: every value printed must have
+been served by the simulator during its own cycle.
+
+usage: test_busfaults.py BUILD_DIR [late]
 """
 import collections
 import json
@@ -70,7 +75,52 @@ def wait_cycles(recv, after_ms, n, what):
     return got()[:n]
 
 
-def main(build):
+def late(build):
+    with Env(build) as env:
+        _, mqtt_port = env.mosquitto()
+        tty = os.path.join(env.dir, "tty")
+        sim, _ = env.sim("sim", ["1:sdm120", "2:sdm120"], tty,
+                         extra=["--fault", "1:late:400/2"])
+        recv = env.recv(mqtt_port)
+        site = env.site(mqtt_port, interval=INTERVAL_MS // 1000, devices=[
+            {"name": NAMES[u], "bus": "rs485", "unit": u, "profile": "sdm120",
+             "backoff_max": 0} for u in (1, 2)],
+            buses=[{"name": "rs485", "type": "rtu", "device": tty,
+                    "timeout_ms": 300}])
+        gw = env.gateway(site)
+        t0 = int(time.time() * 1000)
+        wait_cycles(recv, t0, 12, "12 cycles with a late unit 1")
+        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
+        recv.stop()
+        check(sim.stop() == 0, "simulator did not exit 0")
+        log = read_jsonl(os.path.join(env.dir, "sim.log"))
+        served = collections.defaultdict(list)
+        for r in log:
+            if "point" in r and r["value"] is not None:
+                served[(r["unit"], r["point"], Decimal(str(r["value"])))].append(
+                    r["t_ms"])
+        got = cycles(recv.out_path)
+        n = late_n = 0
+        for ts, by_unit in got.items():
+            for u, rs in by_unit.items():
+                for r in rs:
+                    if r.get("value") is None:
+                        continue
+                    n += 1
+                    when = served[(u, r["quantity"], Decimal(str(r["value"])))]
+                    check(any(ts <= t < ts + INTERVAL_MS for t in when),
+                          "cycle %d: unit %d %s = %s was served at %s, not in "
+                          "this cycle: a late answer taken for a new one", ts, u,
+                          r["quantity"], r["value"], when)
+        late_n = sum(1 for r in log if r.get("fault") == "late")
+        check(late_n >= 3, "only %d late answers", late_n)
+        print("busfaults late: %d values, each served in its own cycle; %d late "
+              "answers" % (n, late_n))
+
+
+def main(build, scenario=None):
+    if scenario == "late":
+        return late(build)
     with Env(build) as env:
         _, mqtt_port = env.mosquitto()
         tty = os.path.join(env.dir, "tty")
