@@ -632,6 +632,12 @@ co_start(struct uplink *u)
 		log_warnx("coap: no \"coap\" block in the site config");
 		return -EINVAL;
 	}
+	/*
+	 * libcoap with OpenSSL only for coaps:// (coap_lib.c); before u->priv,
+	 * as co_stop calls into libcoap.
+	 */
+	if ((rc = coap_lib_load(u->cfg->coap.secure)) < 0)
+		return rc;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	u->priv = c;

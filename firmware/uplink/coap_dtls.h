@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <coap3/coap.h>
+#include "firmware/uplink/coap_lib.h"
 
 #include "firmware/core/config.h"
 #include "firmware/uplink/coap_psk.h"
