@@ -63,6 +63,7 @@ struct sq {
  */
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
+	"PRAGMA cache_size=-64;"	/* KiB, not 2 MB: docs/memory.md */
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS batch("
 	" seq INTEGER PRIMARY KEY,"
