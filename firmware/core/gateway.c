@@ -461,12 +461,14 @@ log_summary(struct gateway *g)
 	forward_counts(g->fwd, &fc);
 	hold_counts(g->hold, &hc);
 	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
-	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
-	    "%llu ticks missed; store budget: %llu readings thinned, %llu evicted",
+	    "batches sent, %llu acknowledged, %llu set aside, %llu split; %llu bus "
+	    "overruns, %llu ticks missed; store budget: %llu readings thinned, %llu "
+	    "evicted",
 	    (unsigned long long)c->cycles,
 	    (unsigned long long)c->readings, (unsigned long long)c->dropped,
 	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
-	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
+	    (unsigned long long)fc.errors, (unsigned long long)fc.splits,
+	    (unsigned long long)c->overruns,
 	    (unsigned long long)c->missed,
 	    (unsigned long long)c->budget.thinned_readings,
 	    (unsigned long long)c->budget.evicted_readings);

@@ -14,7 +14,7 @@
  * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
  * (ev.down: the forwarder resends from the store after the next up) and backs
  * off; a 4.xx refuses that one batch (ev.refused: set aside, kept, counted) with
- * an ALARM line. "Up" means the server answered: a CoAP ping over UDP, the DTLS
+ * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it). "Up" means the server answered: a CoAP ping over UDP, the DTLS
  * handshake over DTLS.
  *
  * Up to CO_WINDOW batches are in flight at once, each with its own token; libcoap's
@@ -335,15 +335,17 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 			    c->port, cls, detail);
 			return COAP_RESPONSE_OK;
 		}
-		if (code == COAP_RESPONSE_CODE(413))
-			log_warnx("ALARM: coap: batch %llu is %zu bytes, more than "
-			    "%s:%u takes (4.13, limit %u): set aside, kept in the store; "
-			    "the store cannot split a batch", (unsigned long long)done.seq,
-			    done.len, c->host, c->port, size1(rcvd));
-		else
-			log_warnx("ALARM: coap: %s:%u refuses batch %llu: %u.%02u; "
-			    "set aside, kept in the store", c->host, c->port,
-			    (unsigned long long)done.seq, cls, detail);
+		if (code == COAP_RESPONSE_CODE(413) && c->u->ev.too_large != NULL) {
+			/* The forwarder splits it, or sets it aside with the ALARM. */
+			log_warnx("coap: %s:%u: batch %llu is %zu bytes, more than it "
+			    "takes (4.13, limit %u)", c->host, c->port,
+			    (unsigned long long)done.seq, done.len, size1(rcvd));
+			c->u->ev.too_large(c->u->ev.arg, done.seq, size1(rcvd));
+			return COAP_RESPONSE_OK;
+		}
+		log_warnx("ALARM: coap: %s:%u refuses batch %llu: %u.%02u; "
+		    "set aside, kept in the store", c->host, c->port,
+		    (unsigned long long)done.seq, cls, detail);
 		if (c->u->ev.refused != NULL)
 			c->u->ev.refused(c->u->ev.arg, done.seq);
 		return COAP_RESPONSE_OK;
