@@ -11,9 +11,11 @@ the openssl CLI in the test's temp dir.
            gateway's drain line
   psk      coaps:// with a pre-shared key, same shape
   pki      coaps:// with certificates both ways, same shape
-  bad_psk, bad_ca, unknown_client   wrong credentials on the gateway: refused
-           and logged, nothing lost; the gateway restarted with the right file
-           delivers everything
+  bad_psk, bad_psk_id, bad_ca, unknown_client   wrong credentials on the
+           gateway: refused and logged, nothing lost; the gateway restarted
+           with the right file delivers everything. A wrong PSK key is named
+           by the first line on it (the server's silence after our Finished),
+           not by the attempt's watchdog much later
   expired  the receiver's certificate has expired: refused; the receiver
            restarted with a valid one gets everything
   loss     20% of datagrams dropped both ways (seeded) for a while
@@ -165,12 +167,15 @@ def refused(env, kind):
     units = (1,)
     sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
     rport = free_udp_port()
-    base = "psk" if kind == "bad_psk" else "pki"
+    base = "psk" if kind.startswith("bad_psk") else "pki"
     keys, rargs = secure_opts(env, base)
     bad = dict(keys)
     if kind == "bad_psk":
         bad["psk_file"] = psk_file(os.path.join(env.dir, "bad.psk"), PSK_ID,
                                    b"not the right key at all")
+    elif kind == "bad_psk_id":
+        bad["psk_file"] = psk_file(os.path.join(env.dir, "bad.psk"), "gw-other",
+                                   PSK_KEY)
     elif kind == "bad_ca":
         other = Pki(env.dir, "other")
         bad["ca_file"] = other.crt
@@ -194,6 +199,15 @@ def refused(env, kind):
     wait(lambda: "handshake failed" in gw.stderr(), 30, "a log line on the refusal")
     check(lines(outs) == 0, "readings got through with wrong credentials")
     err = gw.stderr()
+    first = next(l for l in err.splitlines() if "handshake failed" in l)
+    # The cause, named by the first line on it: not the attempt's watchdog
+    # ("no answer within N ms"), which would come much later.
+    if kind == "bad_psk":
+        check("not our Finished" in first and "wrong PSK key" in first,
+              "the first line on the refusal does not name a wrong key: %s", first)
+    elif kind == "bad_psk_id":
+        check("refused by the server" in first and "'gw-other'" in first,
+              "the first line on the refusal does not name the PSK: %s", first)
     if kind == "expired":
         check("expired" in err, "the gateway's log does not say 'expired':\n%s", err)
         recv.stop()
@@ -430,7 +444,8 @@ def main(build, scenario):
     with Env(build) as env:
         if scenario in ("plain", "psk", "pki"):
             late_receiver(env, scenario)
-        elif scenario in ("bad_psk", "bad_ca", "unknown_client", "expired"):
+        elif scenario in ("bad_psk", "bad_psk_id", "bad_ca", "unknown_client",
+                          "expired"):
             refused(env, scenario)
         elif scenario == "expired":
             refused(env, scenario)
