@@ -28,7 +28,7 @@ wg_integration_test(diskfull test_diskfull.py)
 wg_integration_test(clockstep test_clockstep.py)
 # MQTT over mutual TLS (throw-away CAs made by the openssl CLI at test time).
 wg_integration_test(mqtt_tls test_mqtt_tls.py e2e)
-foreach(case outage wrong_ca expired hostname client_ca key_mode)
+foreach(case outage wrong_ca expired hostname client_ca key_mode identity tls11)
   wg_integration_test(mqtt_tls_${case} test_mqtt_tls.py ${case})
 endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
