@@ -19,6 +19,7 @@
 #define PROFILE_ENUM_MAX 32	/* entries of one point's enum */
 #define PROFILE_ENUMS_MAX 512	/* enum entries of a whole profile */
 #define PROFILE_FORBIDDEN_MAX 16
+#define PROFILE_IDENTIFY_MAX 8	/* checks of the "identify" section */
 
 /* One enum entry: the device's raw value and the value wattgate reports. */
 struct profile_enum {
@@ -49,6 +50,15 @@ struct profile_range {
 	uint16_t from, to;
 };
 
+/*
+ * One check of the optional "identify" section (wattgate scan): point must read
+ * back valid and within [min, max], the plausible range of the real device.
+ */
+struct profile_check {
+	uint16_t point;			/* index into points */
+	double min, max;
+};
+
 struct profile {
 	char name[SCHEMA_NAME_MAX + 1];	/* file name without .json */
 	char model[64];
@@ -61,6 +71,8 @@ struct profile {
 	struct profile_enum *enums;
 	size_t n_forbidden;
 	struct profile_range forbidden[PROFILE_FORBIDDEN_MAX];
+	size_t n_identify;
+	struct profile_check identify[PROFILE_IDENTIFY_MAX];
 };
 
 /*

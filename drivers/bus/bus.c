@@ -272,6 +272,22 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	return 0;
 }
 
+int
+bus_connect(struct bus *b, char *err, size_t errlen)
+{
+	int e;
+
+	if (b->connected)
+		return 0;
+	if (modbus_connect(b->ctx) < 0) {
+		e = errno;
+		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(e));
+		return e > 0 ? -e : -EIO;
+	}
+	b->connected = 1;
+	return 0;
+}
+
 const char *
 bus_name(const struct bus *b)
 {
