@@ -30,16 +30,16 @@ identify_probe(struct bus *b, int unit)
 	return -EIO;
 }
 
-/*
- * Read every request of p's plan at unit into img (registers by fc and
- * address: img[fc - 1][addr], sparse) and mark what was read in have. Returns 0
- * if all were answered, else the first failure.
- */
+/* A device's registers by fc and address, and which of them were read. */
 struct image {
 	uint16_t regs[4][65536];
 	uint8_t have[4][65536];
 };
 
+/*
+ * Read every request of p's plan at unit into img. Returns 0 if all were
+ * answered, else the first failure.
+ */
 static int
 read_plan(struct bus *b, int unit, const struct profile *p, struct image *img)
 {
