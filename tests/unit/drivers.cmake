@@ -5,6 +5,8 @@ set(_drv ${CMAKE_SOURCE_DIR}/drivers)
 
 wg_unit_test(test_regmap SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap.c
   LIBS wg_regmap)
+wg_unit_test(test_bustime SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bustime.c
+  LIBS wg_regmap)
 wg_unit_test(test_profile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile.c
   LIBS wg_regmap)
 if(CONFIG_DRIVER_REGMAP)
