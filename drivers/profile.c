@@ -40,7 +40,7 @@ struct defaults {
 
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
-	"points", NULL
+	"points", "max_read_bits", "turnaround_ms", "forbidden", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
@@ -523,7 +523,9 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 			return rc;
 		p->n_points = i + 1;
 	}
-	return check_points(c, p);
+	if ((rc = check_points(c, p)) < 0)
+		return rc;
+	return profile_limits_load(root, p, c->path, c->err, c->errlen);
 }
 
 /*
