@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "drivers/plan.h"
 #include "drivers/profile.h"
@@ -202,9 +203,14 @@ plan_fc(const struct profile *p, const struct bustime *t, const struct span *s,
 	}
 	if (best[g1] == COST_INF)
 		return -EINVAL;
-	for (j = g1; j > g0; j = from[j])
-		rev[(*nrev)++] = (struct plan_req){ (uint8_t)fc,
-		    (uint16_t)rstart[j], (uint16_t)(s[j - 1].end - rstart[j] + 1) };
+	for (j = g1; j > g0; j = from[j]) {
+		/* Padding zeroed too: equal plans are equal bytes. */
+		memset(&rev[*nrev], 0, sizeof(rev[0]));
+		rev[*nrev].fc = (uint8_t)fc;
+		rev[*nrev].addr = (uint16_t)rstart[j];
+		rev[*nrev].count = (uint16_t)(s[j - 1].end - rstart[j] + 1);
+		(*nrev)++;
+	}
 	return 0;
 }
 
