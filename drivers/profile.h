@@ -41,7 +41,7 @@ struct profile {
 	char model[64];
 	char source[256];		/* public document the map comes from */
 	unsigned max_read;		/* registers per request, <= 125 */
-	unsigned max_gap;		/* unmapped registers a request may span */
+	unsigned max_gap;		/* longest uncovered run a read may cross */
 	/* Request limits beyond max_read/max_gap (drivers/profile_limits.c). */
 	unsigned max_read_bits;		/* bits per FC1/FC2 request; 0: 2000 */
 	unsigned turnaround_ms;		/* response delay; 0: not stated */
