@@ -69,7 +69,7 @@ get_int(struct lctx *c, const json_t *obj, const char *key, const char *where,
 
 /* Registers (bits) point pt occupies intersect range r? */
 static int
-covers(const struct reg_range *r, const struct profile_point *pt)
+covers(const struct profile_range *r, const struct profile_point *pt)
 {
 	unsigned span = plan_point_span(pt);
 
@@ -79,7 +79,7 @@ covers(const struct reg_range *r, const struct profile_point *pt)
 
 static int
 parse_range(struct lctx *c, const json_t *o, size_t i, const struct profile *p,
-    struct reg_range *r)
+    struct profile_range *r)
 {
 	char where[32], w[48];
 	const char *key;
@@ -116,7 +116,7 @@ parse_range(struct lctx *c, const json_t *o, size_t i, const struct profile *p,
 		snprintf(w, sizeof(w), "%s.to", where);
 		return fail(c, -EINVAL, w, "%lld is below from (%lld)", to, from);
 	}
-	*r = (struct reg_range){ (uint8_t)fc, (uint16_t)from, (uint16_t)to };
+	*r = (struct profile_range){ (uint8_t)fc, (uint16_t)from, (uint16_t)to };
 	for (k = 0; k < p->n_points; k++) {
 		if (covers(r, &p->points[k]))
 			return fail(c, -EINVAL, where, "covers points[%zu] ('%s')",

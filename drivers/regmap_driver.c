@@ -7,8 +7,10 @@
  * (an exception for a register its firmware lacks) still delivers the rest.
  * Health counters count requests, so ok + timeouts + io_errors + exceptions is
  * the number of requests sent; polls counts polls; invalid counts readings
- * delivered as Q_INVALID (NaN/inf from the device, or a value that has no exact
- * decimal, such as a u64 above INT64_MAX not ending in zeros).
+ * delivered as Q_INVALID (NaN/inf or a "not available" marker from the device,
+ * a raw value its enum does not list, or a value that has no exact decimal,
+ * such as a u64 above INT64_MAX not ending in zeros). An invalid reading
+ * travels with its quality and no value; it is never a number.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -121,8 +123,8 @@ deliver(struct device *d, size_t qi, const uint16_t *regs, int64_t ts_ms,
 		r.dev = d->index;
 		r.point = (uint16_t)i;
 		r.quality = Q_OK;
-		rc = regmap_decode(regs + (pt->addr - q->addr), pt->type,
-		    pt->order, pt->scale, &r.v);
+		rc = profile_point_decode(p, pt, regs + (pt->addr - q->addr),
+		    &r.v);
 		if (rc < 0) {
 			r.quality = Q_INVALID;
 			r.v = dec_from_int(0);

@@ -27,7 +27,8 @@ struct bus;
 int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
 
 /*
- * Read count registers (FC3 or FC4) from unit. Connects (or reconnects) as
+ * Read count registers (FC3 or FC4) or bits (FC1 coils, FC2 discrete inputs,
+ * each delivered as one dst element of 0 or 1; count <= 125) from unit. Connects (or reconnects) as
  * needed. Returns 0; -ETIMEDOUT (no answer), -EIO (CRC, framing, connection),
  * -EPROTO (Modbus exception; *exc gets the code if exc is not NULL).
  */

@@ -33,7 +33,7 @@ import shutil
 import signal
 
 from harness import run, wait, Env, Fail, check, read_jsonl
-from test_faults import finish_exact, stored
+from test_faults import finish_exact
 from tlsworld import Pki, TlsBroker, persistent_recv, tls_site, count_lines
 
 BROKER_NAME = "broker.wg.test"
@@ -79,7 +79,7 @@ def outage(build):
              "3 cycles before the outage")
         broker.stop()
         gw.wait_for(gw.err_path, "connection refused or reset", 30)
-        wait(lambda: stored(db) >= 5, 30, "cycles stored during the outage")
+        wait(lambda: gw.state()["batches"] >= 5, 30, "cycles stored during the outage")
         broker.start()
         wait(lambda: count_lines(gw.err_path, "mqtt: connected") == 2, 90,
              "the gateway reconnects once the broker is back")
@@ -100,7 +100,7 @@ def refused(build, cause, setup, fix):
               "the cause is not on the connect line: %s", line)
         # Several attempts fail (the broker logs each TLS connection; the
         # key case never reaches it), the reason is logged once.
-        wait(lambda: stored(db) >= 4, 30, "cycles stored while refused")
+        wait(lambda: gw.state()["batches"] >= 4, 30, "cycles stored while refused")
         if "key_file" not in cause:
             wait(lambda: count_lines(broker.proc.err_path, "New connection from")
                  >= 2, 30, "two refused attempts at the broker")
@@ -111,7 +111,7 @@ def refused(build, cause, setup, fix):
         check(read_jsonl(recv.out_path) == [], "readings arrived while refused")
         check(count_lines(gw.err_path, "mqtt: connected") == 0, "connected "
               "although refused")
-        kept = stored(db)
+        kept = gw.state()["batches"]
         fix(env, pki, ca, client, broker, site, gw)
         gw.wait_for(gw.err_path, "mqtt: connected", 90)
         wait(lambda: len({r["ts"] for r in read_jsonl(recv.out_path)}) >= kept + 3,

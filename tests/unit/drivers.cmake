@@ -18,3 +18,9 @@ if(CONFIG_DRIVER_REGMAP)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap_driver.c
     ${_drv}/regmap_driver.c ${_drv}/registry.c LIBS wg_regmap)
 endif()
+# Point decoding (markers, bit fields, enums, offsets, coils, strings) and the
+# shipped profiles plus the loader's rules for those keys.
+wg_unit_test(test_point SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_point.c
+  LIBS wg_regmap)
+wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
+  LIBS wg_regmap)

@@ -61,7 +61,7 @@ setpt(size_t i, uint8_t fc, uint16_t addr, enum reg_type t)
 static void
 forbid(struct profile *p, uint8_t fc, uint16_t from, uint16_t to)
 {
-	p->forbidden[p->n_forbidden++] = (struct reg_range){ fc, from, to };
+	p->forbidden[p->n_forbidden++] = (struct profile_range){ fc, from, to };
 }
 
 static void
@@ -548,7 +548,7 @@ random_points(size_t want, unsigned base, unsigned range, int disjoint)
 static void
 random_forbidden(struct profile *p, unsigned base, unsigned range, size_t k)
 {
-	struct reg_range r;
+	struct profile_range r;
 	size_t i, tries;
 	unsigned len;
 	int ok;

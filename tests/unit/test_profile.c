@@ -248,7 +248,8 @@ test_values(void **state)
 {
 	(void)state;
 	expect_points_error("[{\"name\": \"a\", \"address\": 0, \"fc\": 5}]",
-	    "points[0].fc: 5 is not 3 (holding) or 4 (input)");
+	    "points[0].fc: 5 is not 1 (coils), 2 (discrete inputs), 3 (holding) "
+	    "or 4 (input registers)");
 	expect_points_error("[{\"name\": \"a\", \"address\": 0, \"fc\": \"4\"}]",
 	    "points[0].fc: expected an integer");
 	expect_points_error("[{\"name\": \"a\", \"address\": 65536}]",
