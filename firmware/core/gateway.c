@@ -446,6 +446,7 @@ setup_devices(struct gateway *g)
 		d->index = (uint16_t)i;
 		d->unit = cfg->devices[i].unit;
 		d->profile = cfg->devices[i].profile;
+		d->bus = &cfg->buses[cfg->devices[i].bus].bus;
 		if ((rc = d->ops->probe(d, err, sizeof(err))) < 0) {
 			log_warnx("device %s: %s", d->name, err);
 			return rc;
