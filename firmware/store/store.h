@@ -39,7 +39,9 @@ struct store_stats {
 	uint64_t readings;
 	uint64_t bytes;		/* body bytes */
 	uint64_t next_seq;	/* what the next append will get */
+	uint64_t last_seq;	/* the highest number handed out; 0: none yet */
 	uint64_t pending_readings;	/* in pending batches */
+	uint64_t merged_readings;	/* in merged backlog batches (seq spans) */
 };
 
 /* What store_evict_oldest() deleted without an acknowledgement: counted loss. */

@@ -57,12 +57,19 @@ struct sq {
 };
 
 /*
+ * locking_mode=EXCLUSIVE before WAL mode: SQLite keeps the WAL index in the
+ * heap instead of a mmap'd -shm file. That file's 2-3 pages were written back
+ * every cycle, more than the cycle's own WAL frame (docs/flash.md). The price:
+ * no other process can open the store while the daemon runs; SIGUSR1 logs
+ * what it holds instead.
+ *
  * synchronous=FULL for store_sync "full": a commit is on the card before the
  * batch can be sent. NORMAL for "normal": the commit is synced before the next
  * transaction instead (store_durable.c). Both are one fsync per cycle.
  */
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
+	"PRAGMA locking_mode=EXCLUSIVE;"
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS batch("
 	" seq INTEGER PRIMARY KEY,"
@@ -328,8 +335,8 @@ prepare_all(struct store *s)
 	    (rc = prepare(s, &q->gc_schema, "DELETE FROM schema WHERE id <> ? AND id NOT IN"
 	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
 	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
-	    " coalesce(sum(length(body)),0), coalesce(sum(n_readings * pending),0)"
-	    " FROM batch")) < 0)
+	    " coalesce(sum(length(body)),0), coalesce(sum(n_readings * pending),0),"
+	    " coalesce(sum(n_readings * (seq_last > seq)),0) FROM batch")) < 0)
 		return rc;
 	return 0;
 }
@@ -855,9 +862,11 @@ sq_stats(struct store *s, struct store_stats *st)
 		st->readings = (uint64_t)sqlite3_column_int64(q->stats, 1);
 		st->bytes = (uint64_t)sqlite3_column_int64(q->stats, 2);
 		st->pending_readings = (uint64_t)sqlite3_column_int64(q->stats, 3);
+		st->merged_readings = (uint64_t)sqlite3_column_int64(q->stats, 4);
 	}
 	sqlite3_reset(q->stats);
 	st->next_seq = next_seq(q);
+	st->last_seq = q->last_seq;
 	return 0;
 }
 

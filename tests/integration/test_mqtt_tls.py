@@ -90,7 +90,7 @@ def outage(build):
              "3 cycles before the outage")
         broker.stop()
         gw.wait_for(gw.err_path, "connection refused or reset", 30)
-        wait(lambda: stored(db) >= 5, 30, "cycles stored during the outage")
+        wait(lambda: gw.state()["batches"] >= 5, 30, "cycles stored during the outage")
         broker.start()
         wait(lambda: count_lines(gw.err_path, "mqtt: connected") == 2, 90,
              "the gateway reconnects once the broker is back")
@@ -111,7 +111,7 @@ def refused(build, cause, setup, fix):
               "the cause is not on the connect line: %s", line)
         # Several attempts fail (the broker logs each TLS connection; the
         # key case never reaches it), the reason is logged once.
-        wait(lambda: stored(db) >= 4, 30, "cycles stored while refused")
+        wait(lambda: gw.state()["batches"] >= 4, 30, "cycles stored while refused")
         if "key_file" not in cause:
             wait(lambda: count_lines(broker.proc.err_path, "New connection from")
                  >= 2, 30, "two refused attempts at the broker")
@@ -122,7 +122,7 @@ def refused(build, cause, setup, fix):
         check(read_jsonl(recv.out_path) == [], "readings arrived while refused")
         check(count_lines(gw.err_path, "mqtt: connected") == 0, "connected "
               "although refused")
-        kept = stored(db)
+        kept = gw.state()["batches"]
         fix(env, pki, ca, client, broker, site, gw)
         gw.wait_for(gw.err_path, "mqtt: connected", 90)
         wait(lambda: len({r["ts"] for r in read_jsonl(recv.out_path)}) >= kept + 3,
@@ -274,7 +274,7 @@ def tls11(build):
                            port, 30)
         check(re.search(r"protocol version|unsupported protocol", line),
               "the refusal does not name the protocol version: %s", line)
-        wait(lambda: stored(db) >= 4, 30, "cycles stored while refused")
+        wait(lambda: gw.state()["batches"] >= 4, 30, "cycles stored while refused")
         check(count_lines(gw.err_path, "cannot connect") == 1,
               "more than one failure line:\n%s", gw.stderr())
         check(count_lines(gw.err_path, "mqtt: connected") == 0,
