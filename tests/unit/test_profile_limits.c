@@ -172,7 +172,7 @@ test_errors(void **state)
 	    "\"form\": 1}],", "forbidden[0].form: unknown key");
 	expect_error("\"forbidden\": [{\"fc\": 3, \"from\": 20, \"to\": 30, "
 	    "\"a_very_long_key_name\": 1}],",
-	    "forbidden[0].a_very_long_~: unknown key");
+	    "forbidden[0].a_very_long_key_name: unknown key");
 	expect_error("\"forbidden\": [{\"fc\": 3, \"from\": 20, \"to\": 30}, "
 	    "{\"fc\": 3, \"from\": 4, \"to\": 5}],",
 	    "forbidden[1]: covers points[2] ('c')");
