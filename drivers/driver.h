@@ -40,9 +40,12 @@ struct device {
 	uint16_t index;			/* device index in the schema */
 	int unit;			/* Modbus unit id 1..247 (TCP: 0..255) */
 	const struct profile *profile;
+	const struct bus_cfg *bus;	/* its bus, for the plan's timing; NULL:
+					   9600 baud, 11-bit characters */
 	/* data */
 	struct plan_req *plan;
 	size_t n_plan;
+	uint16_t *point_req;		/* per point: the request that reads it */
 	struct device_health health;
 	int last_err;			/* last poll result, to log changes only */
 };

@@ -20,15 +20,9 @@
 #include <jansson.h>
 
 #include "drivers/profile.h"
+#include "drivers/profile_json.h"
 
 #define PROFILE_FILE_MAX (1024 * 1024)
-#define WHERE_MAX 64
-
-struct ctx {
-	const char *path;
-	char *err;
-	size_t errlen;
-};
 
 /* What "defaults" supplies to points that do not say. */
 struct defaults {
@@ -40,17 +34,17 @@ struct defaults {
 
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
-	"points", NULL
+	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
-	"name", "address", "unit", "fc", "type", "order", "scale", "note", NULL
+	"name", "address", "unit", "fc", "type", "order", "scale", "note",
+	"bits", "offset", "na", "enum", "enum_other", NULL
 };
 
 /* One line "PATH: WHERE: WHAT" into err; returns rc so callers can return it. */
-__attribute__((format(printf, 4, 5)))
-static int
-fail(struct ctx *c, int rc, const char *where, const char *fmt, ...)
+int
+pj_fail(struct ctx *c, int rc, const char *where, const char *fmt, ...)
 {
 	char what[256];
 	va_list ap;
@@ -65,8 +59,8 @@ fail(struct ctx *c, int rc, const char *where, const char *fmt, ...)
 }
 
 /* "points[3]" + "type" -> "points[3].type"; "" + "name" -> "name". */
-static void
-subpath(char *dst, const char *where, const char *key)
+void
+pj_subpath(char *dst, const char *where, const char *key)
 {
 	int n;
 
@@ -83,8 +77,8 @@ subpath(char *dst, const char *where, const char *key)
  * Copy s for an error message, as much as dst holds, anything but printable
  * ASCII as '?', so a hostile or broken file cannot split the error line.
  */
-static const char *
-shown(const char *s, char *dst, size_t dstsz)
+const char *
+pj_shown(const char *s, char *dst, size_t dstsz)
 {
 	size_t i;
 
@@ -94,8 +88,8 @@ shown(const char *s, char *dst, size_t dstsz)
 	return dst;
 }
 
-static int
-check_keys(struct ctx *c, json_t *obj, const char *const *known,
+int
+pj_check_keys(struct ctx *c, json_t *obj, const char *const *known,
     const char *where)
 {
 	char w[WHERE_MAX], buf[41];
@@ -109,8 +103,8 @@ check_keys(struct ctx *c, json_t *obj, const char *const *known,
 				break;
 		}
 		if (known[i] == NULL) {
-			subpath(w, where, shown(key, buf, sizeof(buf)));
-			return fail(c, -EINVAL, w, "unknown key");
+			pj_subpath(w, where, pj_shown(key, buf, sizeof(buf)));
+			return pj_fail(c, -EINVAL, w, "unknown key");
 		}
 	}
 	return 0;
@@ -152,46 +146,46 @@ get_string(struct ctx *c, json_t *obj, const char *key, const char *where,
 	const char *s;
 	size_t n, i;
 
-	subpath(w, where, key);
+	pj_subpath(w, where, key);
 	if (v == NULL) {
 		if (required)
-			return fail(c, -EINVAL, w, "missing");
+			return pj_fail(c, -EINVAL, w, "missing");
 		return 1;
 	}
 	if (!json_is_string(v))
-		return fail(c, -EINVAL, w, "expected a string");
+		return pj_fail(c, -EINVAL, w, "expected a string");
 	s = json_string_value(v);
 	n = json_string_length(v);
 	if (n >= dstsz)
-		return fail(c, -EINVAL, w, "longer than %zu bytes", dstsz - 1);
+		return pj_fail(c, -EINVAL, w, "longer than %zu bytes", dstsz - 1);
 	for (i = 0; i < n; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return fail(c, -EINVAL, w, "control character");
+			return pj_fail(c, -EINVAL, w, "control character");
 	}
 	memcpy(dst, s, n + 1);
 	return 0;
 }
 
 /* Integer member in [min, max]. Returns 1 if absent and optional, 0, -EINVAL. */
-static int
-get_int(struct ctx *c, json_t *obj, const char *key, const char *where,
+int
+pj_get_int(struct ctx *c, json_t *obj, const char *key, const char *where,
     int required, long long min, long long max, long long *out)
 {
 	char w[WHERE_MAX];
 	json_t *v = json_object_get(obj, key);
 	long long x = 0;
 
-	subpath(w, where, key);
+	pj_subpath(w, where, key);
 	if (v == NULL) {
 		if (required)
-			return fail(c, -EINVAL, w, "missing");
+			return pj_fail(c, -EINVAL, w, "missing");
 		return 1;
 	}
 	if (!json_is_integer(v))
-		return fail(c, -EINVAL, w, "expected an integer");
+		return pj_fail(c, -EINVAL, w, "expected an integer");
 	x = json_integer_value(v);
 	if (x < min || x > max)
-		return fail(c, -EINVAL, w, "%lld out of range %lld..%lld", x, min,
+		return pj_fail(c, -EINVAL, w, "%lld out of range %lld..%lld", x, min,
 		    max);
 	*out = x;
 	return 0;
@@ -204,13 +198,13 @@ get_fc(struct ctx *c, json_t *obj, const char *where, uint8_t *fc)
 	long long x = 0;
 	int rc;
 
-	rc = get_int(c, obj, "fc", where, 0, LLONG_MIN, LLONG_MAX, &x);
+	rc = pj_get_int(c, obj, "fc", where, 0, LLONG_MIN, LLONG_MAX, &x);
 	if (rc != 0)
 		return rc;
-	if (x != 3 && x != 4) {
-		subpath(w, where, "fc");
-		return fail(c, -EINVAL, w, "%lld is not 3 (holding) or 4 (input)",
-		    x);
+	if (x < 1 || x > 4) {
+		pj_subpath(w, where, "fc");
+		return pj_fail(c, -EINVAL, w, "%lld is not 1 (coils), 2 (discrete "
+		    "inputs), 3 (holding) or 4 (input registers)", x);
 	}
 	*fc = (uint8_t)x;
 	return 0;
@@ -224,14 +218,14 @@ get_enum(struct ctx *c, json_t *obj, const char *key, const char *where,
 	char w[WHERE_MAX], buf[41];
 	json_t *v = json_object_get(obj, key);
 
-	subpath(w, where, key);
+	pj_subpath(w, where, key);
 	if (v == NULL)
 		return 1;
 	if (!json_is_string(v))
-		return fail(c, -EINVAL, w, "expected a string");
+		return pj_fail(c, -EINVAL, w, "expected a string");
 	if (parse(json_string_value(v), out) < 0)
-		return fail(c, -EINVAL, w, "unknown %s '%s'", key,
-		    shown(json_string_value(v), buf, sizeof(buf)));
+		return pj_fail(c, -EINVAL, w, "unknown %s '%s'", key,
+		    pj_shown(json_string_value(v), buf, sizeof(buf)));
 	return 0;
 }
 
@@ -284,9 +278,9 @@ check_note(struct ctx *c, json_t *obj, const char *where)
 	char w[WHERE_MAX];
 	json_t *v = json_object_get(obj, "note");
 
-	subpath(w, where, "note");
+	pj_subpath(w, where, "note");
 	if (v != NULL && !json_is_string(v))
-		return fail(c, -EINVAL, w, "expected a string");
+		return pj_fail(c, -EINVAL, w, "expected a string");
 	return 0;
 }
 
@@ -301,7 +295,7 @@ get_scale(struct ctx *c, json_t *obj, const char *where, struct dec *scale)
 	char w[WHERE_MAX];
 	json_t *v = json_object_get(obj, "scale");
 
-	subpath(w, where, "scale");
+	pj_subpath(w, where, "scale");
 	*scale = dec_from_int(1);
 	if (v == NULL)
 		return 0;
@@ -309,9 +303,9 @@ get_scale(struct ctx *c, json_t *obj, const char *where, struct dec *scale)
 		*scale = dec_from_int(json_integer_value(v));
 	else if (!json_is_real(v) ||
 	    dec_from_f64(json_real_value(v), scale) < 0)
-		return fail(c, -EINVAL, w, "expected a number");
+		return pj_fail(c, -EINVAL, w, "expected a number");
 	if (scale->m == 0)
-		return fail(c, -EINVAL, w, "must not be 0");
+		return pj_fail(c, -EINVAL, w, "must not be 0");
 	return 0;
 }
 
@@ -326,8 +320,8 @@ parse_defaults(struct ctx *c, json_t *root, struct defaults *d)
 	if (jd == NULL)
 		return 0;
 	if (!json_is_object(jd))
-		return fail(c, -EINVAL, "defaults", "expected an object");
-	if ((rc = check_keys(c, jd, defaults_keys, "defaults")) < 0)
+		return pj_fail(c, -EINVAL, "defaults", "expected an object");
+	if ((rc = pj_check_keys(c, jd, defaults_keys, "defaults")) < 0)
 		return rc;
 	if ((rc = get_fc(c, jd, "defaults", &d->fc)) < 0)
 		return rc;
@@ -342,8 +336,9 @@ parse_defaults(struct ctx *c, json_t *root, struct defaults *d)
 
 static int
 parse_point(struct ctx *c, json_t *jp, size_t i, const struct defaults *d,
-    unsigned max_read, struct profile_point *pp)
+    json_t *na_defaults, struct profile *p, struct profile_point *pp)
 {
+	unsigned max_read = p->max_read;
 	char where[WHERE_MAX], w[WHERE_MAX];
 	long long addr;
 	unsigned words;
@@ -351,15 +346,15 @@ parse_point(struct ctx *c, json_t *jp, size_t i, const struct defaults *d,
 
 	snprintf(where, sizeof(where), "points[%zu]", i);
 	if (!json_is_object(jp))
-		return fail(c, -EINVAL, where, "expected an object");
-	if ((rc = check_keys(c, jp, point_keys, where)) < 0)
+		return pj_fail(c, -EINVAL, where, "expected an object");
+	if ((rc = pj_check_keys(c, jp, point_keys, where)) < 0)
 		return rc;
 	if ((rc = get_string(c, jp, "name", where, 1, pp->name,
 	    sizeof(pp->name))) < 0)
 		return rc;
-	subpath(w, where, "name");
+	pj_subpath(w, where, "name");
 	if (!valid_name(pp->name, 0))
-		return fail(c, -EINVAL, w, "'%s' is not [a-z0-9_]{1,%d}",
+		return pj_fail(c, -EINVAL, w, "'%s' is not [a-z0-9_]{1,%d}",
 		    pp->name, SCHEMA_NAME_MAX);
 	if ((rc = get_string(c, jp, "unit", where, 0, pp->unit,
 	    sizeof(pp->unit))) < 0)
@@ -370,30 +365,42 @@ parse_point(struct ctx *c, json_t *jp, size_t i, const struct defaults *d,
 	pp->fc = d->fc;
 	if ((rc = get_fc(c, jp, where, &pp->fc)) < 0)
 		return rc;
-	subpath(w, where, "fc");
+	pj_subpath(w, where, "fc");
 	if (rc == 1 && !d->has_fc)
-		return fail(c, -EINVAL, w, "missing (and no defaults.fc)");
+		return pj_fail(c, -EINVAL, w, "missing (and no defaults.fc)");
 	pp->type = d->type;
 	if ((rc = get_type(c, jp, where, &pp->type)) < 0)
 		return rc;
-	subpath(w, where, "type");
+	pj_subpath(w, where, "type");
 	if (rc == 1 && !d->has_type)
-		return fail(c, -EINVAL, w, "missing (and no defaults.type)");
+		return pj_fail(c, -EINVAL, w, "missing (and no defaults.type)");
 	pp->order = d->order;
 	if ((rc = get_order(c, jp, where, &pp->order)) < 0)
 		return rc;
 	if ((rc = get_scale(c, jp, where, &pp->scale)) < 0)
 		return rc;
+	/* Bits are read by FC1/FC2 only, and those read nothing but bits. */
+	if ((pp->fc <= 2) != (pp->type == RT_BOOL)) {
+		pj_subpath(w, where, "type");
+		return pj_fail(c, -EINVAL, w, pp->fc <= 2 ?
+		    "fc %u reads bits: type must be bool" :
+		    "bool needs fc 1 (coils) or 2 (discrete inputs), not %u",
+		    (unsigned)pp->fc);
+	}
+	rc = profile_parse_point_ext(c, jp, where, na_defaults == NULL ? NULL :
+	    json_object_get(na_defaults, regmap_type_name(pp->type)), p, pp);
+	if (rc < 0)
+		return rc;
 
-	if ((rc = get_int(c, jp, "address", where, 1, 0, 65535, &addr)) < 0)
+	if ((rc = pj_get_int(c, jp, "address", where, 1, 0, 65535, &addr)) < 0)
 		return rc;
 	words = regmap_words(pp->type);
-	subpath(w, where, "address");
+	pj_subpath(w, where, "address");
 	if (addr + words - 1 > 65535)
-		return fail(c, -EINVAL, w, "%s at %lld runs past register 65535",
+		return pj_fail(c, -EINVAL, w, "%s at %lld runs past register 65535",
 		    regmap_type_name(pp->type), addr);
 	if (words > max_read)
-		return fail(c, -EINVAL, w, "%s needs %u registers, max_read is %u",
+		return pj_fail(c, -EINVAL, w, "%s needs %u registers, max_read is %u",
 		    regmap_type_name(pp->type), words, max_read);
 	pp->addr = (uint16_t)addr;
 	return 0;
@@ -427,14 +434,14 @@ check_points(struct ctx *c, const struct profile *p)
 			a = &p->points[i];
 			if (strcmp(a->name, b->name) == 0) {
 				snprintf(w, sizeof(w), "points[%zu].name", j);
-				return fail(c, -EINVAL, w,
+				return pj_fail(c, -EINVAL, w,
 				    "duplicate name '%s' (points[%zu])", b->name,
 				    i);
 			}
 			if (overlaps(a, b) && (a->addr != b->addr ||
 			    a->type != b->type)) {
 				snprintf(w, sizeof(w), "points[%zu].address", j);
-				return fail(c, -EINVAL, w,
+				return pj_fail(c, -EINVAL, w,
 				    "registers overlap points[%zu] ('%s')", i,
 				    a->name);
 			}
@@ -455,10 +462,10 @@ check_name(struct ctx *c, const char *name)
 	if (n > 5 && strcmp(base + n - 5, ".json") == 0)
 		n -= 5;
 	if (!valid_name(name, 1))
-		return fail(c, -EINVAL, "name", "'%s' is not [a-z0-9_-]{1,%d}",
+		return pj_fail(c, -EINVAL, "name", "'%s' is not [a-z0-9_-]{1,%d}",
 		    name, SCHEMA_NAME_MAX);
 	if (strlen(name) != n || strncmp(name, base, n) != 0)
-		return fail(c, -EINVAL, "name",
+		return pj_fail(c, -EINVAL, "name",
 		    "'%s' does not match the file name", name);
 	return 0;
 }
@@ -467,14 +474,14 @@ static int
 parse_root(struct ctx *c, json_t *root, struct profile *p)
 {
 	struct defaults d;
-	json_t *jpoints;
+	json_t *jpoints, *na_defaults = NULL;
 	long long x = 0;
 	size_t i, n;
 	int rc;
 
 	if (!json_is_object(root))
-		return fail(c, -EINVAL, "(top)", "expected an object");
-	if ((rc = check_keys(c, root, top_keys, "")) < 0)
+		return pj_fail(c, -EINVAL, "(top)", "expected an object");
+	if ((rc = pj_check_keys(c, root, top_keys, "")) < 0)
 		return rc;
 	if ((rc = get_string(c, root, "name", "", 1, p->name,
 	    sizeof(p->name))) < 0)
@@ -490,40 +497,46 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 	if ((rc = check_note(c, root, "")) < 0)
 		return rc;
 	p->max_read = PROFILE_READ_MAX;
-	if ((rc = get_int(c, root, "max_read", "", 0, 1, PROFILE_READ_MAX,
+	if ((rc = pj_get_int(c, root, "max_read", "", 0, 1, PROFILE_READ_MAX,
 	    &x)) < 0)
 		return rc;
 	if (rc == 0)
 		p->max_read = (unsigned)x;
 	p->max_gap = 0;
-	if ((rc = get_int(c, root, "max_gap", "", 0, 0, PROFILE_READ_MAX - 1,
+	if ((rc = pj_get_int(c, root, "max_gap", "", 0, 0, PROFILE_READ_MAX - 1,
 	    &x)) < 0)
 		return rc;
 	if (rc == 0)
 		p->max_gap = (unsigned)x;
 	if ((rc = parse_defaults(c, root, &d)) < 0)
 		return rc;
+	if ((rc = profile_parse_na_defaults(c, root, &na_defaults)) < 0)
+		return rc;
 
 	jpoints = json_object_get(root, "points");
 	if (jpoints == NULL)
-		return fail(c, -EINVAL, "points", "missing");
+		return pj_fail(c, -EINVAL, "points", "missing");
 	if (!json_is_array(jpoints))
-		return fail(c, -EINVAL, "points", "expected an array");
+		return pj_fail(c, -EINVAL, "points", "expected an array");
 	n = json_array_size(jpoints);
 	if (n < 1 || n > PROFILE_POINTS_MAX)
-		return fail(c, -EINVAL, "points", "%zu points, allowed 1..%d", n,
+		return pj_fail(c, -EINVAL, "points", "%zu points, allowed 1..%d", n,
 		    PROFILE_POINTS_MAX);
 	p->points = calloc(n, sizeof(*p->points));
 	if (p->points == NULL)
-		return fail(c, -ENOMEM, "points", "out of memory");
+		return pj_fail(c, -ENOMEM, "points", "out of memory");
 	for (i = 0; i < n; i++) {
 		rc = parse_point(c, json_array_get(jpoints, i), i, &d,
-		    p->max_read, &p->points[i]);
+		    na_defaults, p, &p->points[i]);
 		if (rc < 0)
 			return rc;
 		p->n_points = i + 1;
 	}
-	return check_points(c, p);
+	if ((rc = check_points(c, p)) < 0)
+		return rc;
+	if ((rc = profile_limits_load(root, p, c->path, c->err, c->errlen)) < 0)
+		return rc;
+	return profile_parse_identify(c, root, p);
 }
 
 /*
@@ -544,25 +557,25 @@ read_file(struct ctx *c, char **out, size_t *len)
 	fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		return fail(c, rc, "open", "%s", strerror(-rc));
+		return pj_fail(c, rc, "open", "%s", strerror(-rc));
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		fail(c, rc, "stat", "%s", strerror(-rc));
+		pj_fail(c, rc, "stat", "%s", strerror(-rc));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(c, -EINVAL, "file", "not a regular file");
+		rc = pj_fail(c, -EINVAL, "file", "not a regular file");
 		goto out;
 	}
 	if (st.st_size > PROFILE_FILE_MAX) {
-		rc = fail(c, -EFBIG, "file", "larger than %d bytes",
+		rc = pj_fail(c, -EFBIG, "file", "larger than %d bytes",
 		    PROFILE_FILE_MAX);
 		goto out;
 	}
 	buf = malloc(PROFILE_FILE_MAX + 1);
 	if (buf == NULL) {
-		rc = fail(c, -ENOMEM, "file", "out of memory");
+		rc = pj_fail(c, -ENOMEM, "file", "out of memory");
 		goto out;
 	}
 	for (;;) {
@@ -571,14 +584,14 @@ read_file(struct ctx *c, char **out, size_t *len)
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			fail(c, rc, "read", "%s", strerror(-rc));
+			pj_fail(c, rc, "read", "%s", strerror(-rc));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 		if (n > PROFILE_FILE_MAX) {
-			rc = fail(c, -EFBIG, "file", "larger than %d bytes",
+			rc = pj_fail(c, -EFBIG, "file", "larger than %d bytes",
 			    PROFILE_FILE_MAX);
 			goto out;
 		}
@@ -612,8 +625,8 @@ profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
 		snprintf(where, sizeof(where), "%d:%d", jerr.line, jerr.column);
-		rc = fail(&c, -EINVAL, where, "%s",
-		    shown(jerr.text, text, sizeof(text)));
+		rc = pj_fail(&c, -EINVAL, where, "%s",
+		    pj_shown(jerr.text, text, sizeof(text)));
 		goto out;
 	}
 	rc = parse_root(&c, root, p);
@@ -636,7 +649,7 @@ profile_load_named(const char *dir, const char *name, struct profile *p,
 	if (name == NULL || !valid_name(name, 1)) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "profile '%s': name must be "
-			    "[a-z0-9_-]{1,%d}", shown(name != NULL ? name : "",
+			    "[a-z0-9_-]{1,%d}", pj_shown(name != NULL ? name : "",
 			    shownbuf, sizeof(shownbuf)), SCHEMA_NAME_MAX);
 		return -EINVAL;
 	}
@@ -655,5 +668,6 @@ profile_free(struct profile *p)
 	if (p == NULL)
 		return;
 	free(p->points);
+	free(p->enums);
 	memset(p, 0, sizeof(*p));
 }

@@ -9,21 +9,57 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/plan.h"
 #include "drivers/regmap.h"
 #include "firmware/codec/dec.h"
 #include "firmware/codec/schema.h"
 
 #define PROFILE_POINTS_MAX 256
 #define PROFILE_READ_MAX 125	/* Modbus limit for FC3/FC4 */
+#define PROFILE_BITS_MAX 2000	/* Modbus limit for FC1/FC2 */
+#define PROFILE_FORBIDDEN_MAX 64
+#define PROFILE_TURNAROUND_MAX 1000	/* ms */
+#define PROFILE_NA_MAX 4	/* "not available" markers per point */
+#define PROFILE_ENUM_MAX 32	/* entries of one point's enum */
+#define PROFILE_ENUMS_MAX 512	/* enum entries of a whole profile */
+#define PROFILE_IDENTIFY_MAX 8	/* checks of the "identify" section */
+
+/* One enum entry: the device's raw value and the value wattgate reports. */
+struct profile_enum {
+	uint64_t raw;
+	int64_t val;
+};
 
 struct profile_point {
 	char name[SCHEMA_NAME_MAX + 1];	/* [a-z0-9_], unique in the profile */
 	char unit[SCHEMA_UNIT_MAX + 1];
-	uint8_t fc;			/* 3 holding, 4 input */
-	uint16_t addr;			/* 0-based register address */
-	enum reg_type type;
+	uint8_t fc;			/* 1 coil, 2 discrete input, 3 holding, 4 input */
+	uint16_t addr;			/* 0-based register (or bit) address */
+	enum reg_type type;		/* RT_BOOL exactly for fc 1 and 2 */
 	enum reg_order order;
-	struct dec scale;		/* value = raw * scale */
+	struct dec scale;		/* value = raw * scale + offset */
+	struct dec offset;
+	uint8_t bit_lo, bit_n;		/* bit field bit_lo.., bit_n bits; 0: whole */
+	uint8_t n_na;			/* raw patterns meaning "not available" */
+	uint64_t na[PROFILE_NA_MAX];
+	uint16_t enum_first, n_enum;	/* p->enums[enum_first ..]; 0: no enum */
+	uint8_t has_enum_other;		/* raw values not listed report enum_other */
+	int64_t enum_other;
+};
+
+/* Registers (or bits) [from, to] of function code fc that no read may include. */
+struct profile_range {
+	uint8_t fc;
+	uint16_t from, to;
+};
+
+/*
+ * One check of the optional "identify" section (wattgate scan): point must read
+ * back valid and within [min, max], the plausible range of the real device.
+ */
+struct profile_check {
+	uint16_t point;			/* index into points */
+	double min, max;
 };
 
 struct profile {
@@ -31,9 +67,18 @@ struct profile {
 	char model[64];
 	char source[256];		/* public document the map comes from */
 	unsigned max_read;		/* registers per request, <= 125 */
-	unsigned max_gap;		/* unmapped registers a request may span */
+	unsigned max_gap;		/* longest uncovered run a read may cross */
+	/* Request limits beyond max_read/max_gap (drivers/profile_limits.c). */
+	unsigned max_read_bits;		/* bits per FC1/FC2 request; 0: 2000 */
+	unsigned turnaround_ms;		/* response delay; 0: not stated */
+	size_t n_forbidden;		/* ranges no request may touch */
+	struct profile_range forbidden[PROFILE_FORBIDDEN_MAX];
 	size_t n_points;
 	struct profile_point *points;
+	size_t n_enums;
+	struct profile_enum *enums;
+	size_t n_identify;
+	struct profile_check identify[PROFILE_IDENTIFY_MAX];
 };
 
 /*
@@ -49,18 +94,49 @@ int profile_load_named(const char *dir, const char *name, struct profile *p,
 
 void profile_free(struct profile *p);
 
-/* A read request of a plan: one Modbus transaction. */
-struct plan_req {
-	uint8_t fc;
-	uint16_t addr;
-	uint16_t count;
-};
+/*
+ * The reading of point pp (of profile p) from the registers of its value
+ * (regs[0 .. regmap_words(pp->type) - 1]; FC1/FC2: one 0/1 per bit):
+ *   raw bits -> "not available" marker? -> bit field -> enum, or number
+ *   (NaN/inf refused) times scale plus offset.
+ * Returns 0, or why the reading is INVALID: -ENODATA (a not-available
+ * marker), -EDOM (NaN or infinity), -ENOENT (a raw value the enum does not
+ * list), -ERANGE (no exact decimal, or scaling overflows).
+ */
+int profile_point_decode(const struct profile *p,
+    const struct profile_point *pp, const uint16_t *regs, struct dec *out);
 
 /*
- * Cover every point with the fewest requests: points sorted by (fc, address) are
- * merged while the span stays within max_read and the gap within max_gap.
- * Returns the number of requests written (<= cap) or -ENOSPC.
+ * The inverse, for the simulator: store v into the point's registers. A bit
+ * field changes only its own bits (the others are kept, so several fields can
+ * share a register); an enum stores the first raw value that reports v.
+ * Returns 0, -EINVAL (v not encodable: not integral, not in the enum) or
+ * -ERANGE.
  */
-int plan_build(const struct profile *p, struct plan_req *reqs, size_t cap);
+int profile_point_encode(const struct profile *p,
+    const struct profile_point *pp, struct dec v, uint16_t *regs);
+
+/*
+ * Serve "not available": the point's first marker, else NaN for a float.
+ * Returns 0, or -ENOENT if the point has neither.
+ */
+int profile_point_encode_na(const struct profile_point *pp, uint16_t *regs);
+
+/*
+ * 1 if a read of count registers at addr with function code fc touches no
+ * forbidden range of p, else 0. For the request planner and the simulator.
+ */
+int profile_read_allowed(const struct profile *p, uint8_t fc, uint16_t addr,
+    uint16_t count);
+
+/*
+ * The request-limit keys of a profile ("max_read_bits", "turnaround_ms",
+ * "forbidden"; docs/profiles.md), read from the parsed root after the points, so
+ * that a forbidden range covering a point is refused at load. Same error
+ * contract as profile_load: -EINVAL and "PATH: WHERE: WHAT" in err.
+ */
+struct json_t;
+int profile_limits_load(const struct json_t *root, struct profile *p,
+    const char *path, char *err, size_t errlen);
 
 #endif

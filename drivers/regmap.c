@@ -20,6 +20,7 @@
 static const char *const type_names[] = {
 	[RT_U16] = "u16", [RT_I16] = "i16", [RT_U32] = "u32", [RT_I32] = "i32",
 	[RT_U64] = "u64", [RT_I64] = "i64", [RT_F32] = "f32", [RT_F64] = "f64",
+	[RT_BOOL] = "bool",
 };
 
 static const char *const order_names[] = {
@@ -36,6 +37,7 @@ regmap_words(enum reg_type t)
 	switch (t) {
 	case RT_U16:
 	case RT_I16:
+	case RT_BOOL:
 		return 1;
 	case RT_U32:
 	case RT_I32:
@@ -162,53 +164,119 @@ u64_to_dec(uint64_t u, struct dec *out)
 }
 
 int
-regmap_decode(const uint16_t *regs, enum reg_type t, enum reg_order o,
-    struct dec scale, struct dec *out)
+regmap_is_signed(enum reg_type t)
 {
-	unsigned n = regmap_words(t);
-	uint64_t raw;
-	struct dec v;
+	return t == RT_I16 || t == RT_I32 || t == RT_I64;
+}
+
+int
+regmap_is_float(enum reg_type t)
+{
+	return t == RT_F32 || t == RT_F64;
+}
+
+uint64_t
+regmap_gather(const uint16_t *regs, enum reg_type t, enum reg_order o)
+{
+	if (t == RT_BOOL)
+		return regs[0] != 0;
+	return gather(regs, regmap_words(t), o);
+}
+
+void
+regmap_scatter(uint64_t raw, enum reg_type t, enum reg_order o, uint16_t *regs)
+{
+	if (t == RT_BOOL) {
+		regs[0] = raw != 0;
+		return;
+	}
+	scatter(raw, regmap_words(t), o, regs);
+}
+
+int
+regmap_interpret(uint64_t raw, enum reg_type t, struct dec *out)
+{
 	uint32_t u32;
 	float f;
 	double d;
-	int rc;
 
-	if (n == 0 || (unsigned)o >= N_ORDERS || regs == NULL || out == NULL)
-		return -EINVAL;
-	raw = gather(regs, n, o);
 	switch (t) {
+	case RT_BOOL:
 	case RT_U16:
 	case RT_U32:
-		v = dec_from_int((int64_t)raw);
-		break;
+		*out = dec_from_int((int64_t)raw);
+		return 0;
 	case RT_I16:
-		v = dec_from_int((int16_t)raw);
-		break;
+		*out = dec_from_int((int16_t)raw);
+		return 0;
 	case RT_I32:
-		v = dec_from_int((int32_t)raw);
-		break;
+		*out = dec_from_int((int32_t)raw);
+		return 0;
 	case RT_I64:
-		v = dec_from_int((int64_t)raw);
-		break;
+		*out = dec_from_int((int64_t)raw);
+		return 0;
 	case RT_U64:
-		if ((rc = u64_to_dec(raw, &v)) < 0)
-			return rc;
-		break;
+		return u64_to_dec(raw, out);
 	case RT_F32:
 		u32 = (uint32_t)raw;
 		memcpy(&f, &u32, sizeof(f));
-		if ((rc = dec_from_f32(f, &v)) < 0)
-			return rc;
-		break;
+		return dec_from_f32(f, out);
 	case RT_F64:
 		memcpy(&d, &raw, sizeof(d));
-		if ((rc = dec_from_f64(d, &v)) < 0)
-			return rc;
-		break;
-	default:
-		return -EINVAL;
+		return dec_from_f64(d, out);
 	}
+	return -EINVAL;
+}
+
+int
+regmap_decode(const uint16_t *regs, enum reg_type t, enum reg_order o,
+    struct dec scale, struct dec *out)
+{
+	struct dec v;
+	int rc;
+
+	if (regmap_words(t) == 0 || (unsigned)o >= N_ORDERS || regs == NULL ||
+	    out == NULL)
+		return -EINVAL;
+	if ((rc = regmap_interpret(regmap_gather(regs, t, o), t, &v)) < 0)
+		return rc;
 	return dec_mul(v, scale, out);
+}
+
+int
+regmap_string(const uint16_t *regs, unsigned n, enum reg_order o, char *out,
+    size_t outlen)
+{
+	size_t len = 0;
+	unsigned i;
+	uint16_t w;
+	char ch[2];
+	int k, done = 0;
+
+	if (regs == NULL || out == NULL || n == 0 || (unsigned)o >= N_ORDERS)
+		return -EINVAL;
+	if (outlen < 2 * (size_t)n + 1)
+		return -ENOSPC;
+	for (i = 0; i < n && !done; i++) {
+		w = regs[word_swapped(o) ? n - 1 - i : i];
+		if (byte_swapped(o))
+			w = swap16(w);
+		ch[0] = (char)(w >> 8);
+		ch[1] = (char)(w & 0xff);
+		for (k = 0; k < 2; k++) {
+			if (ch[k] == '\0') {
+				done = 1;
+				break;
+			}
+			if (ch[k] < 0x20 || ch[k] > 0x7e)
+				return -EILSEQ;
+			out[len++] = ch[k];
+		}
+	}
+	while (len > 0 && out[len - 1] == ' ')
+		len--;
+	out[len] = '\0';
+	return (int)len;
 }
 
 static uint64_t
@@ -354,7 +422,7 @@ regmap_encode(struct dec v, enum reg_type t, enum reg_order o,
 
 	if (n == 0 || (unsigned)o >= N_ORDERS || regs == NULL || scale.m == 0)
 		return -EINVAL;
-	if (t == RT_F32 || t == RT_F64) {
+	if (regmap_is_float(t)) {
 		d = quotient_real(v, scale);
 		if (t == RT_F32) {
 			f = (float)d;
@@ -373,6 +441,9 @@ regmap_encode(struct dec v, enum reg_type t, enum reg_order o,
 	if ((rc = quotient_int(v, scale, &mag, &neg)) < 0)
 		return rc;
 	switch (t) {
+	case RT_BOOL:
+		rc = fit_unsigned(mag, neg, 1, &raw);
+		break;
 	case RT_U16:
 	case RT_U32:
 	case RT_U64:
@@ -384,7 +455,7 @@ regmap_encode(struct dec v, enum reg_type t, enum reg_order o,
 	}
 	if (rc < 0)
 		return rc;
-	scatter(raw, n, o, regs);
+	regmap_scatter(raw, t, o, regs);
 	return 0;
 }
 

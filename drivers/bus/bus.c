@@ -240,9 +240,10 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 {
 	int unit_max = b->cfg.kind == BUS_RTU ? 247 : 255;
 	int unit_min = b->cfg.kind == BUS_RTU ? 1 : 0;
-	int n;
+	uint8_t bits[125];
+	int n, i;
 
-	if (unit < unit_min || unit > unit_max || (fc != 3 && fc != 4) ||
+	if (unit < unit_min || unit > unit_max || fc < 1 || fc > 4 ||
 	    count < 1 || count > 125 || addr < 0 || addr + count - 1 > 65535 ||
 	    dst == NULL)
 		return -EINVAL;
@@ -253,7 +254,11 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	}
 	if (modbus_set_slave(b->ctx, unit) < 0)
 		return -EINVAL;
-	if (fc == 3)
+	if (fc == 1)
+		n = modbus_read_bits(b->ctx, addr, count, bits);
+	else if (fc == 2)
+		n = modbus_read_input_bits(b->ctx, addr, count, bits);
+	else if (fc == 3)
 		n = modbus_read_registers(b->ctx, addr, count, dst);
 	else
 		n = modbus_read_input_registers(b->ctx, addr, count, dst);
@@ -261,6 +266,25 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		return map_error(b, errno, exc);
 	if (n != count)
 		return -EIO;
+	/* Bits as one 0/1 register each: decoding treats all four alike. */
+	for (i = 0; fc <= 2 && i < count; i++)
+		dst[i] = bits[i] != 0;
+	return 0;
+}
+
+int
+bus_connect(struct bus *b, char *err, size_t errlen)
+{
+	int e;
+
+	if (b->connected)
+		return 0;
+	if (modbus_connect(b->ctx) < 0) {
+		e = errno;
+		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(e));
+		return e > 0 ? -e : -EIO;
+	}
+	b->connected = 1;
 	return 0;
 }
 

@@ -27,12 +27,20 @@ struct bus;
 int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
 
 /*
- * Read count registers (FC3 or FC4) from unit. Connects (or reconnects) as
+ * Read count registers (FC3 or FC4) or bits (FC1 coils, FC2 discrete inputs,
+ * each delivered as one dst element of 0 or 1; count <= 125) from unit. Connects (or reconnects) as
  * needed. Returns 0; -ETIMEDOUT (no answer), -EIO (CRC, framing, connection),
  * -EPROTO (Modbus exception; *exc gets the code if exc is not NULL).
  */
 int bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc);
+
+/*
+ * Connect now instead of at the first request, for callers that want a dead
+ * port or a refused TCP connection reported as such (wattgate scan).
+ * Returns 0 or -errno with a one-line reason in err.
+ */
+int bus_connect(struct bus *b, char *err, size_t errlen);
 
 /* Human-readable name: "/dev/ttyUSB0" or "10.0.0.5:502". */
 const char *bus_name(const struct bus *b);

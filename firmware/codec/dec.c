@@ -101,6 +101,38 @@ dec_mul(struct dec a, struct dec b, struct dec *out)
 	return 0;
 }
 
+int
+dec_add(struct dec a, struct dec b, struct dec *out)
+{
+	struct dec hi, lo;
+	int64_t m;
+	int d;
+
+	a = dec_normalize(a);
+	b = dec_normalize(b);
+	if (a.m == 0 || b.m == 0) {
+		*out = a.m == 0 ? b : a;
+		return 0;
+	}
+	hi = a.e >= b.e ? a : b;
+	lo = a.e >= b.e ? b : a;
+	/* Bring hi down to lo's exponent, one factor of ten at a time. */
+	m = hi.m;
+	for (d = hi.e - lo.e; d > 0; d--) {
+		if (__builtin_mul_overflow(m, 10, &m))
+			return -ERANGE;
+	}
+	if (__builtin_add_overflow(m, lo.m, &m))
+		return -ERANGE;
+	hi.m = m;
+	hi.e = lo.e;
+	hi = dec_normalize(hi);
+	if (!dec_in_range(hi))
+		return -ERANGE;
+	*out = hi;
+	return 0;
+}
+
 /*
  * Accumulate one nonzero digit d after `zeros` pending zero digits: mag =
  * mag * 10^(zeros + 1) + d, failing on overflow. Zeros are held back so that

@@ -47,6 +47,12 @@ struct dec dec_from_int(int64_t i);
  */
 int dec_mul(struct dec a, struct dec b, struct dec *out);
 
+/*
+ * Exact sum, normalized; -ERANGE if the mantissa would not fit in int64 at the
+ * smaller exponent or the result leaves the exponent range (*out untouched).
+ */
+int dec_add(struct dec a, struct dec b, struct dec *out);
+
 /* Strip trailing zeros of the mantissa (12300e-2 -> 123e0); 0 becomes 0e0. */
 struct dec dec_normalize(struct dec v);
 

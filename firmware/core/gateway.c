@@ -20,6 +20,7 @@
 #include "firmware/store/budget.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/store.h"
+#include "firmware/store/store_fs.h"
 #include "firmware/uplink/uplink.h"
 
 /*
@@ -352,6 +353,29 @@ on_clock_valid(void *arg, int64_t offset)
 }
 
 /*
+ * SIGUSR1: one line with what the store holds. The store is opened with an
+ * exclusive lock (flash wear: no -shm index file to write back every cycle), so
+ * nobody else can open it while the daemon runs; this line is how a technician,
+ * a script or a test sees inside it.
+ */
+static void
+log_state(struct gateway *g)
+{
+	struct store_stats st;
+
+	if (g->store == NULL || store_stats(g->store, &st) < 0) {
+		log_warnx("state: store unavailable");
+		return;
+	}
+	log_info("state: store batches=%llu readings=%llu merged_readings=%llu "
+	    "pending_readings=%llu bytes=%llu last_seq=%llu",
+	    (unsigned long long)st.batches, (unsigned long long)st.readings,
+	    (unsigned long long)st.merged_readings,
+	    (unsigned long long)st.pending_readings, (unsigned long long)st.bytes,
+	    (unsigned long long)st.last_seq);
+}
+
+/*
  * SIGHUP re-reads the config: if it is valid the loop ends with RELOAD and main()
  * re-executes the daemon with it (everything stored survives, nothing in memory is
  * lost: the collector commits first); if not, the error is logged and we go on.
@@ -367,6 +391,10 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR1) {
+		log_state(g);
+		return;
+	}
 	if (si.ssi_signo == SIGHUP) {
 		if (config_load(g->cfg->path, &next, err, sizeof(err)) < 0) {
 			log_warnx("SIGHUP: %s; keeping the running configuration", err);
@@ -418,6 +446,7 @@ setup_devices(struct gateway *g)
 		d->index = (uint16_t)i;
 		d->unit = cfg->devices[i].unit;
 		d->profile = cfg->devices[i].profile;
+		d->bus = &cfg->buses[cfg->devices[i].bus].bus;
 		if ((rc = d->ops->probe(d, err, sizeof(err))) < 0) {
 			log_warnx("device %s: %s", d->name, err);
 			return rc;
@@ -441,6 +470,7 @@ setup_signals(struct gateway *g)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	/* Blocked before any thread starts, so the workers inherit the mask. */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
 		return -errno;
@@ -461,12 +491,14 @@ log_summary(struct gateway *g)
 	forward_counts(g->fwd, &fc);
 	hold_counts(g->hold, &hc);
 	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
-	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
-	    "%llu ticks missed; store budget: %llu readings thinned, %llu evicted",
+	    "batches sent, %llu acknowledged, %llu set aside, %llu split; %llu bus "
+	    "overruns, %llu ticks missed; store budget: %llu readings thinned, %llu "
+	    "evicted",
 	    (unsigned long long)c->cycles,
 	    (unsigned long long)c->readings, (unsigned long long)c->dropped,
 	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
-	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
+	    (unsigned long long)fc.errors, (unsigned long long)fc.splits,
+	    (unsigned long long)c->overruns,
 	    (unsigned long long)c->missed,
 	    (unsigned long long)c->budget.thinned_readings,
 	    (unsigned long long)c->budget.evicted_readings);
@@ -537,6 +569,8 @@ gateway_run(const struct site_config *cfg)
 		log_warnx("ALARM: %s", g.store->alarm);
 	if (g.store->notice[0] != '\0')
 		log_info("%s", g.store->notice);
+	if (store_fs_check("/proc/self/mounts", cfg->store, err, sizeof(err)) == 1)
+		log_info("%s", err);
 	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0 ||
 	    (rc = hold_new(0, &g.hold)) < 0) {
 		log_warnx("startup: %s", strerror(-rc));

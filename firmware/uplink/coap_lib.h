@@ -46,6 +46,7 @@
 	X(register_response_handler)					\
 	X(send)								\
 	X(session_get_context)						\
+	X(session_get_tls)						\
 	X(session_max_pdu_size)						\
 	X(session_new_token)						\
 	X(session_release)						\
@@ -107,6 +108,7 @@ int	coap_lib_load(int dtls);
 #define coap_register_pong_handler	(coap_lib.register_pong_handler)
 #define coap_register_response_handler	(coap_lib.register_response_handler)
 #define coap_send			(coap_lib.send)
+#define coap_session_get_tls		(coap_lib.session_get_tls)
 #define coap_session_get_context	(coap_lib.session_get_context)
 #define coap_session_max_pdu_size	(coap_lib.session_max_pdu_size)
 #define coap_session_new_token		(coap_lib.session_new_token)

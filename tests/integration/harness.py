@@ -50,6 +50,32 @@ class Proc:
         raise Fail("%s did not print %r within %ss:\n%s" %
                    (self.name, text, timeout, self.stderr()))
 
+    def state(self, timeout=15):
+        """What the daemon's store holds, as {key: int}: SIGUSR1 makes it log one
+        'state: store k=v ...' line. The daemon keeps its database locked
+        (locking_mode=EXCLUSIVE), so this is the only view while it runs."""
+        def lines():
+            if not self.err.closed:
+                self.err.flush()
+            with open(self.err_path) as f:
+                return [l for l in f if "state: store " in l]
+        # Before main() blocks SIGUSR1 its default action would kill the daemon.
+        self.wait_for(self.err_path, " device(s) on ", timeout)
+        n = len(lines())
+        self.p.send_signal(signal.SIGUSR1)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = lines()
+            if len(got) > n:
+                kv = got[-1].split("state: store ", 1)[1].split()
+                return {k: int(v) for k, v in (x.split("=", 1) for x in kv)}
+            if self.p.poll() is not None:
+                raise Fail("%s exited (%s) before logging its state:\n%s" %
+                           (self.name, self.p.returncode, self.stderr()))
+            time.sleep(0.05)
+        raise Fail("%s did not log its state within %ss:\n%s" %
+                   (self.name, timeout, self.stderr()))
+
     def stderr(self):
         if not self.err.closed:
             self.err.flush()
@@ -126,11 +152,12 @@ class Env:
                 time.sleep(0.05)
         raise Fail("mosquitto did not listen on %d" % port)
 
-    def sim(self, name, devices, where, profiles=None):
-        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path."""
+    def sim(self, name, devices, where, profiles=None, extra=()):
+        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path;
+        extra: more wattgate-sim options (e.g. ["--invalid-every", "3"])."""
         argv = [self.bin("tools", "sim", "wattgate-sim"), "--profiles",
                 profiles or os.path.join(self.src, "drivers", "profiles"),
-                "--log", os.path.join(self.dir, name + ".log")]
+                "--log", os.path.join(self.dir, name + ".log")] + list(extra)
         for d in devices:
             argv += ["--device", d]
         argv += ["--tcp", "127.0.0.1:0"] if where == "tcp" else ["--rtu", where]

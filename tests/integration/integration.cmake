@@ -28,15 +28,19 @@ wg_integration_test(diskfull test_diskfull.py)
 wg_integration_test(clockstep test_clockstep.py)
 # MQTT over mutual TLS (throw-away CAs made by the openssl CLI at test time).
 wg_integration_test(mqtt_tls test_mqtt_tls.py e2e)
-foreach(case outage wrong_ca expired hostname client_ca key_mode)
+foreach(case outage wrong_ca expired hostname client_ca key_mode identity tls11)
   wg_integration_test(mqtt_tls_${case} test_mqtt_tls.py ${case})
 endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
-foreach(_s plain psk pki bad_psk bad_ca unknown_client expired loss too_large coapclient)
+foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss too_large
+    too_large_cycle set_aside coapclient)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
 wg_integration_test(identity test_identity.py)
 wg_integration_test(no_secrets test_no_secrets.py)
 # Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
 wg_integration_test(failover test_failover.py)
+wg_integration_test(profiles test_profiles.py)
+wg_integration_test(mbpoll test_mbpoll.py)
+wg_integration_test(scan test_scan.py)

@@ -9,9 +9,9 @@ not a skip). Interval 1 s; broker, simulator and receiver stay up throughout.
 2. full: a filler file takes every free byte and is topped up every 50 ms (as
    a runaway log would). First the daemon makes room by itself (its WAL's
    space, see store_sqlite.c) and readings keep flowing through the store;
-   then a reader holds a snapshot, so SQLite cannot reset the WAL: the store
-   must refuse, and the daemon must log that and keep sending each cycle live
-   from memory (VOLATILE batches).
+   then its reserve file is held open by the test, so releasing it frees
+   nothing: the store must refuse, and the daemon must log that and keep
+   sending each cycle live from memory (VOLATILE batches).
 3. read-only: the tmpfs is remounted read-only (still full). A read-only
    remount is refused while a process has a file open for writing, which is
    exactly what the daemon gives up after a failed write (store.h), so the
@@ -30,7 +30,6 @@ reached the receiver (its summary counts the stored ones it dropped).
 usage: test_diskfull.py BUILD_DIR
 """
 import errno
-import fcntl
 import os
 import re
 import subprocess
@@ -110,31 +109,33 @@ class Filler(threading.Thread):
         self.path, self.stop_ev, self.error = path, threading.Event(), None
 
     def run(self):
-        chunk = b"\0" * 4096
-        while not self.stop_ev.is_set():
-            # Opened per round: a file held open for writing would itself
-            # block the read-only remount.
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                             0o600)
-            except OSError as e:
-                if e.errno != errno.EROFS:
-                    self.error = e
-                    return
-                self.stop_ev.wait(0.05)
-                continue
-            try:
-                for size in (4096, 64):   # then the last partial page
-                    try:
-                        while True:
-                            os.write(fd, chunk[:size])
-                    except OSError as e:
-                        if e.errno not in (errno.ENOSPC, errno.EROFS):
-                            self.error = e
-                            return
-            finally:
-                os.close(fd)
+        while not self.stop_ev.is_set() and self.fill():
             self.stop_ev.wait(0.05)
+
+    def fill(self):
+        """Take every free byte; False on an unexpected error (kept)."""
+        chunk = b"\0" * 4096
+        # Opened per round: a file held open for writing would itself block
+        # the read-only remount.
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as e:
+            if e.errno != errno.EROFS:
+                self.error = e
+                return False
+            return True
+        try:
+            for size in (4096, 64):   # then the last partial page
+                try:
+                    while True:
+                        os.write(fd, chunk[:size])
+                except OSError as e:
+                    if e.errno not in (errno.ENOSPC, errno.EROFS):
+                        self.error = e
+                        return False
+        finally:
+            os.close(fd)
+        return True
 
 
 def live_since(recv, t0_ms):
@@ -163,6 +164,18 @@ def compare_counted(log, got, allowed):
     check(missing <= allowed, "%d served readings never arrived, but the daemon "
           "counted only %d drops", missing, allowed)
     return total, missing
+
+
+def hold_open(path, timeout=20):
+    """An O_RDONLY descriptor on path, opened while it exists (the daemon
+    unlinks and recreates it); it pins the file's blocks, not the mount."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            return os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            time.sleep(0.01)
+    raise Fail("%s never appeared" % path)
 
 
 def main(build):
@@ -199,15 +212,13 @@ def scenario(env, state):
     t_full = int(time.time() * 1000)
     wait(lambda: live_since(recv, t_full) >= 4 * per_cycle, 20,
          "live readings while the disk is full")
-    # 2b. full, and a reader holds a snapshot (as the console or a backup
-    # would): SQLite can neither reset nor truncate the WAL, nothing can be
-    # freed, the store refuses, and the daemon must hold its cycles in memory.
-    # The reader is played by its lock alone (WAL read-mark 1: byte 124 of
-    # the -shm file, sqlite3 src/os_unix.c UNIX_SHM_BASE + 3 + 1), taken on a
-    # read-only descriptor: a reading connection would open the WAL for
-    # writing, and that would block the read-only remount below.
-    shm = os.open(db + "-shm", os.O_RDONLY)
-    fcntl.lockf(shm, fcntl.LOCK_SH | fcntl.LOCK_NB, 1, 124, os.SEEK_SET)
+    # 2b. full, and nothing can be freed: the test holds the daemon's reserve
+    # file open, so unlinking it gives no space back (as when the last free
+    # blocks belong to another process). Once its WAL has been truncated and
+    # the filler has taken that space, the store must refuse, and the daemon
+    # must hold its cycles in memory. (A reader holding a snapshot cannot
+    # happen: the daemon keeps the database locked, locking_mode=EXCLUSIVE.)
+    reserve = hold_open(db + "-reserve")
     gw.wait_for(gw.err_path, "store refusing writes", timeout=30)
     t_refused = int(time.time() * 1000)
     wait(lambda: live_since(recv, t_refused) >= 4 * per_cycle, 20,
@@ -215,7 +226,11 @@ def scenario(env, state):
     full_live = live_since(recv, t_refused)
     check(gw.p.poll() is None, "gateway exited: %s", gw.stderr())
 
-    # 3. read-only, still full
+    # 3. read-only, still full. An unlinked file still open blocks a
+    # read-only remount: the reserve is let go and its space taken at once,
+    # long before the daemon's next attempt (a cycle is 1 s).
+    os.close(reserve)
+    check(filler.fill(), "filler: %s", filler.error)
     tries = remount(state, "ro")
     t_ro = int(time.time() * 1000)
     wait(lambda: live_since(recv, t_ro) >= 4 * per_cycle, 20,
@@ -225,7 +240,6 @@ def scenario(env, state):
     remount(state, "rw")
 
     # 4. recovery
-    os.close(shm)               # the reader lets go
     filler.stop_ev.set()
     filler.join()
     check(filler.error is None, "filler: %s", filler.error)

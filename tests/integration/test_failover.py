@@ -22,7 +22,6 @@ MQTT session is persistent (--id): the test is about the gateway.
 
 usage: test_failover.py BUILD_DIR
 """
-import os
 import time
 
 from harness import run, wait, Env, check, free_port, read_jsonl

@@ -1,7 +1,9 @@
 """wattgate against a Modbus server that is not ours: Debian's pymodbus serving
-the SDM630 register map, over TCP and over RTU through a socat pty pair. Every
-value must arrive at wattgate-recv as the decimal whose f32 is exactly the served
-register content.
+the SDM630 register map, over TCP and over RTU through a socat pty pair, and two
+chargers (KEBA P30: scaled u32 and an enum, one value per request; Alfen NG9xx:
+f32, f64 and a state letter in a bit field) over TCP. Every float must arrive at
+wattgate-recv as the decimal whose f32 is exactly the served register content,
+every integer-coded value as the exact decimal pymodbus_meter.py packed.
 
 usage: test_independent.py BUILD_DIR
 """
@@ -18,13 +20,31 @@ CYCLES = 5
 
 
 def values_for(profile):
-    """Meter-like values, several not exactly representable in binary."""
+    """Meter-like values, several not exactly representable in binary. Floats
+    as Python floats; everything else as exact decimal strings built from a raw
+    integer, so the expected reading is known without wattgate's code."""
     base = {"V": 230.1, "A": 5.123, "W": 1178.9, "Hz": 49.98, "kWh": 12345.67,
             "VA": 1190.5, "var": -120.25, "": 0.97}
+    defaults = profile.get("defaults", {})
     out = {}
     for i, p in enumerate(profile["points"]):
-        out[p["name"]] = base.get(p.get("unit", ""), 1.5) + i * 0.01
+        t = p.get("type", defaults.get("type"))
+        if "enum" in p:
+            out[p["name"]] = p.get("enum_other", list(p["enum"].values())[0]) \
+                if "enum_other" in p else list(p["enum"].values())[2]
+        elif t == "f32":
+            out[p["name"]] = base.get(p.get("unit", ""), 1.5) + i * 0.01
+        else:
+            raw = 1000 + 37 * i
+            v = Decimal(raw) * Decimal(str(p.get("scale", 1))) + \
+                Decimal(str(p.get("offset", 0)))
+            out[p["name"]] = str(v)
     return out
+
+
+def is_f32(profile, name):
+    p = next(p for p in profile["points"] if p["name"] == name)
+    return p.get("type", profile.get("defaults", {}).get("type")) == "f32"
 
 
 def f32(x):
@@ -43,13 +63,25 @@ def shortest_f32(x):
 
 def main(build):
     with Env(build) as env:
-        ppath = os.path.join(env.src, "drivers", "profiles", "sdm630.json")
-        profile = json.load(open(ppath))
-        values = values_for(profile)
-        vpath = os.path.join(env.dir, "values.json")
-        json.dump(values, open(vpath, "w"))
+        def prepare(name):
+            ppath = os.path.join(env.src, "drivers", "profiles", name + ".json")
+            profile = json.load(open(ppath))
+            values = values_for(profile)
+            vpath = os.path.join(env.dir, name + "-values.json")
+            json.dump(values, open(vpath, "w"))
+            return ppath, profile, values, vpath
+
+        ppath, profile, values, vpath = prepare("sdm630")
         server = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                               "pymodbus_meter.py")
+        chargers = {}
+        for name in ("keba_p30", "alfen_ng9xx"):
+            cpath, cprof, cvals, cvpath = prepare(name)
+            cport = free_port()
+            proc = env.start("pymodbus-" + name, ["/usr/bin/python3", server, cpath,
+                                                  cvpath, "tcp", str(cport), "2"])
+            proc.wait_for(proc.out_path, "ready")
+            chargers[name] = (cprof, cvals, cport)
 
         broker, port = env.mosquitto()
         recv = env.recv(port)
@@ -70,18 +102,23 @@ def main(build):
         py_rtu.wait_for(py_rtu.out_path, "ready")
         time.sleep(1)       # the serial server opens its port after printing
 
-        gw = env.gateway(env.site(port, buses=[
-            {"name": "rs485", "type": "rtu", "device": b, "baud": 9600,
-             "timeout_ms": 1000},
-            {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": tcp_port}],
-            devices=[{"name": "py_tcp", "bus": "lan", "unit": 1, "profile": "sdm630"},
-                     {"name": "py_rtu", "bus": "rs485", "unit": 5,
-                      "profile": "sdm630"}]))
+        buses = [{"name": "rs485", "type": "rtu", "device": b, "baud": 9600,
+                  "timeout_ms": 1000},
+                 {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": tcp_port}]
+        devices = [{"name": "py_tcp", "bus": "lan", "unit": 1, "profile": "sdm630"},
+                   {"name": "py_rtu", "bus": "rs485", "unit": 5, "profile": "sdm630"}]
+        want_n = {"py_tcp": len(profile["points"]), "py_rtu": len(profile["points"])}
+        for name, (cprof, _, cport) in chargers.items():
+            buses.append({"name": "lan_" + name, "type": "tcp", "host": "127.0.0.1",
+                          "port": cport})
+            devices.append({"name": name, "bus": "lan_" + name, "unit": 2,
+                            "profile": name})
+            want_n[name] = len(cprof["points"])
+        gw = env.gateway(env.site(port, buses=buses, devices=devices))
         deadline = time.time() + 60
         while True:
             per = collections.Counter((r["device"]) for r in read_jsonl(recv.out_path))
-            if min(per.get("py_tcp", 0), per.get("py_rtu", 0)) >= \
-                    CYCLES * len(profile["points"]):
+            if all(per.get(d, 0) >= CYCLES * n for d, n in want_n.items()):
                 break
             if time.time() > deadline or gw.p.poll() is not None:
                 raise Fail("readings did not arrive: %s\n%s" % (dict(per), gw.stderr()))
@@ -89,6 +126,19 @@ def main(build):
         check(gw.stop() == 0, "gateway exit")
         rows = read_jsonl(recv.out_path)
         for r in rows:
+            if r["device"] in chargers:
+                cprof, cvals, _ = chargers[r["device"]]
+                want = cvals[r["quantity"]]
+                check(r.get("quality") is None, "%s", r)
+                if is_f32(cprof, r["quantity"]):
+                    check(Decimal(r["value"]) == Decimal(shortest_f32(want)),
+                          "%s %s: received %s, served f32(%r)", r["device"],
+                          r["quantity"], r["value"], want)
+                else:
+                    check(Decimal(r["value"]) == Decimal(str(want)),
+                          "%s %s: received %s, served %s", r["device"],
+                          r["quantity"], r["value"], want)
+                continue
             want = values[r["quantity"]]
             check(r.get("quality") is None, "%s", r)
             check(f32(r["value"]) == f32(want),
@@ -98,8 +148,9 @@ def main(build):
             check(Decimal(r["value"]) == Decimal(shortest_f32(want)),
                   "%s %s: %s is not the shortest decimal of f32(%r) (%s)",
                   r["device"], r["quantity"], r["value"], want, shortest_f32(want))
-        print("independent: %d readings from pymodbus (TCP and RTU over socat ptys) "
-              "arrived with the served values" % len(rows))
+        print("independent: %d readings from pymodbus (SDM630 over TCP and RTU on "
+              "socat ptys; KEBA P30 and Alfen NG9xx over TCP) arrived with the "
+              "served values" % len(rows))
 
 
 if __name__ == "__main__":

@@ -16,15 +16,20 @@ import signal
 import sqlite3
 import time
 
-from harness import run, wait, Env, check, free_port, read_jsonl
+from harness import run, wait, Env, Fail, check, free_port, read_jsonl
 
 
-def stored_batches(db):
-    con = sqlite3.connect(db)
+def stored_batches(db, timeout=5.0):
+    """Only while no daemon runs: a running one keeps the store locked."""
+    con = sqlite3.connect(db, timeout=timeout)
     try:
         return con.execute("SELECT count(*) FROM batch").fetchone()[0]
     finally:
         con.close()
+
+
+def live_batches(gw):
+    return gw.state()["batches"]
 
 
 
@@ -34,8 +39,16 @@ def main(build):
         sim, site = env.one_meter(port)
         db = site["store"]
         gw = env.gateway(site, "gw1")
-        wait(lambda: os.path.exists(db) and stored_batches(db) >= 3, 30,
+        wait(lambda: live_batches(gw) >= 3, 30,
              "3 batches stored while the broker is down")
+        # Exclusive locking: no -shm index to write back every cycle, and
+        # nobody else can read the store while the daemon runs.
+        check(not os.path.exists(db + "-shm"), "the store has a -shm file")
+        try:
+            stored_batches(db, timeout=0.2)
+            raise Fail("another process could read the store while the daemon runs")
+        except sqlite3.OperationalError as e:
+            check("locked" in str(e), "reading the store: %s", e)
 
         # An invalid config on SIGHUP: logged, nothing else happens.
         cfg = os.path.join(env.dir, "gw1.json")
@@ -55,13 +68,13 @@ def main(build):
         # Same store, new process; then a valid SIGHUP: re-exec, same pid.
         gw2 = env.start("gw2", env.wrap + [env.bin("firmware", "core", "wattgate"),
                                            "-c", cfg])
-        wait(lambda: stored_batches(db) > n, 30, "the second daemon stores")
+        wait(lambda: live_batches(gw2) > n, 30, "the second daemon stores")
         gw2.p.send_signal(signal.SIGHUP)
         gw2.wait_for(gw2.err_path, "restarting with it")
         wait(lambda: gw2.stderr().count("device(s) on") >= 2, 20, "re-exec")
         check(gw2.p.poll() is None, "daemon gone after reload")
-        n2 = stored_batches(db)
-        wait(lambda: stored_batches(db) >= n2 + 3, 30, "cycles stored after reload")
+        n2 = live_batches(gw2)
+        wait(lambda: live_batches(gw2) >= n2 + 3, 30, "cycles stored after reload")
 
         # The receiver subscribes before the daemon can reach the broker: a
         # daemon that reconnected first could drain its backlog (one merged
@@ -72,7 +85,7 @@ def main(build):
         recv = env.recv(port)
         gw2.p.send_signal(signal.SIGCONT)
         # Retained schema + batches: everything stored arrives once the link is up.
-        wait(lambda: stored_batches(db) <= 1, 60, "the backlog drains")
+        wait(lambda: live_batches(gw2) <= 1, 60, "the backlog drains")
         sim.stop()
         log = collections.defaultdict(list)
         for r in read_jsonl(os.path.join(env.dir, "sim.log")):

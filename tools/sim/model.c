@@ -49,14 +49,21 @@ enum kind {
 	K_ENERGY_TOTAL,	/* energy_total: import + export */
 	K_COUNTER,	/* unknown name, energy unit: a monotonic counter */
 	K_NOISE,	/* unknown name: bounded noise around a nominal value */
+	K_ENUM,		/* an enum point: one of its values, changing slowly */
+	K_BIT,		/* a coil or discrete input: toggles now and then */
 };
+
+#define MODEL_ENUM_MAX PROFILE_ENUM_MAX
 
 struct mpoint {
 	enum kind kind;
 	unsigned phase;			/* 0..2, or PH_TOTAL */
 	enum reg_type type;
-	struct dec scale;
-	uint64_t stream;		/* K_NOISE, K_COUNTER */
+	struct dec scale, offset;
+	unsigned bit_n;			/* bit field width, 0: whole value */
+	unsigned n_enum;		/* K_ENUM */
+	int64_t enum_val[MODEL_ENUM_MAX];
+	uint64_t stream;		/* K_NOISE, K_COUNTER, K_ENUM, K_BIT */
 	double nominal, spread;		/* K_NOISE */
 	int16_t e;			/* K_NOISE, K_COUNTER: resolution 10^e */
 	int64_t acc, per_lsb;		/* K_COUNTER */
@@ -329,6 +336,13 @@ point_value(const struct model *m, const struct mpoint *mp,
 		return kwh(m->acc_imp + m->acc_exp);
 	case K_COUNTER:
 		return mkdec(div_round(mp->acc, mp->per_lsb), mp->e);
+	case K_ENUM:
+		/* A state holds for minutes, as a charger's does. */
+		return mkdec(mp->enum_val[(uint64_t)(urand(m->seed, mp->stream,
+		    floor_div(t, 2 * MIN_MS)) * mp->n_enum) % mp->n_enum], 0);
+	case K_BIT:
+		return mkdec(urand(m->seed, mp->stream, floor_div(t,
+		    MIN_MS)) < 0.5, 0);
 	case K_NOISE:
 		v = mp->nominal + mp->spread *
 		    (0.8 * smooth(m->seed, mp->stream, t, 10 * MIN_MS) +
@@ -339,9 +353,15 @@ point_value(const struct model *m, const struct mpoint *mp,
 }
 
 static int
-type_range(enum reg_type t, int64_t *lo, int64_t *hi)
+type_range(const struct mpoint *mp, int64_t *lo, int64_t *hi)
 {
-	switch (t) {
+	if (mp->bit_n != 0) {
+		*lo = 0;
+		*hi = (int64_t)(((uint64_t)1 << mp->bit_n) - 1);
+		return 1;
+	}
+	switch (mp->type) {
+	case RT_BOOL: *lo = 0; *hi = 1; return 1;
 	case RT_U16: *lo = 0; *hi = UINT16_MAX; return 1;
 	case RT_I16: *lo = INT16_MIN; *hi = INT16_MAX; return 1;
 	case RT_U32: *lo = 0; *hi = UINT32_MAX; return 1;
@@ -356,20 +376,27 @@ type_range(enum reg_type t, int64_t *lo, int64_t *hi)
 }
 
 /*
- * An integer register holds v / scale: round that to an integer within the
- * type's range, exactly where the numbers allow (scales are decimals like 0.1),
- * so regmap_encode() always accepts the result.
+ * An integer register (or bit field) holds (v - offset) / scale: round that to
+ * an integer within the field's range, exactly where the numbers allow (scales
+ * are decimals like 0.1), so the encoder always accepts the result. Enum
+ * values are served as they are.
  */
 static struct dec
-fit_register(struct dec v, enum reg_type t, struct dec scale)
+fit_register(struct dec v, const struct mpoint *mp)
 {
-	int64_t lo, hi, num = v.m, den = scale.m, q, p10 = 1;
-	int d = v.e - scale.e, overflow = 0;
+	struct dec scale = mp->scale, off = mp->offset, out;
+	int64_t lo, hi, num, den = scale.m, q, p10 = 1;
+	int d, overflow = 0;
 	double x;
-	struct dec out;
 
-	if (!type_range(t, &lo, &hi) || den == 0)
+	if (mp->kind == K_ENUM || !type_range(mp, &lo, &hi) || den == 0)
 		return v;
+	if (off.m != 0) {
+		x = dec_to_double(v) - dec_to_double(off);
+		v = mkdec(quant(x, -3), -3);
+	}
+	num = v.m;
+	d = v.e - scale.e;
 	if (den < 0) {
 		num = -num;
 		den = -den;
@@ -389,6 +416,8 @@ fit_register(struct dec v, enum reg_type t, struct dec scale)
 	}
 	q = q < lo ? lo : q > hi ? hi : q;
 	if (dec_mul(dec_from_int(q), scale, &out) != 0)
+		return mkdec(0, 0);
+	if (off.m != 0 && dec_add(out, off, &out) != 0)
 		return mkdec(0, 0);
 	return out;
 }
@@ -461,8 +490,8 @@ classify_unknown(struct mpoint *mp, const struct profile_point *pp,
 }
 
 static void
-classify(struct mpoint *mp, const struct profile_point *pp, uint64_t seed,
-    size_t idx)
+classify(struct mpoint *mp, const struct profile *prof,
+    const struct profile_point *pp, uint64_t seed, size_t idx)
 {
 	static const char *const ll[] = {
 		"voltage_l1_l2", "voltage_l2_l3", "voltage_l3_l1",
@@ -473,7 +502,21 @@ classify(struct mpoint *mp, const struct profile_point *pp, uint64_t seed,
 
 	mp->type = pp->type;
 	mp->scale = pp->scale;
+	mp->offset = pp->offset;
+	mp->bit_n = pp->bit_n;
 	mp->phase = PH_TOTAL;
+	mp->stream = S_POINT + idx;
+	if (pp->n_enum > 0) {
+		mp->kind = K_ENUM;
+		mp->n_enum = pp->n_enum;
+		for (i = 0; i < pp->n_enum; i++)
+			mp->enum_val[i] = prof->enums[pp->enum_first + i].val;
+		return;
+	}
+	if (pp->type == RT_BOOL) {
+		mp->kind = K_BIT;
+		return;
+	}
 	for (i = 0; i < 3; i++) {
 		if (strcmp(n, ll[i]) == 0) {
 			mp->kind = K_VOLTAGE_LL;
@@ -538,7 +581,7 @@ model_new(const struct profile *p, uint64_t seed)
 	m->acc_exp = m->surplus_peak > 0.0 ? (int64_t)(200.0 * urand(m->seed,
 	    S_SETUP, 9)) * HALF_DWMS_PER_KWH : 0;
 	for (i = 0; i < p->n_points; i++)
-		classify(&m->pts[i], &p->points[i], m->seed, i);
+		classify(&m->pts[i], p, &p->points[i], m->seed, i);
 	return m;
 }
 
@@ -573,7 +616,7 @@ model_values(struct model *m, int64_t t_ms, struct dec *out)
 	}
 	for (i = 0; i < m->n; i++)
 		out[i] = fit_register(point_value(m, &m->pts[i], &st, t_ms),
-		    m->pts[i].type, m->pts[i].scale);
+		    &m->pts[i]);
 }
 
 void

@@ -132,9 +132,10 @@ def check_exceptions(c, unit):
     r = c.read_input_registers(400, 2, slave=unit)
     if not r.isError() or getattr(r, "exception_code", None) != 2:
         fail("FC4 @400 on unit %d: want exception 2, got %r" % (unit, r))
+    # FC1 is served now, but the SDM630 has no coils: an address exception.
     r = c.read_coils(0, 1, slave=unit)
-    if not r.isError() or getattr(r, "exception_code", None) != 1:
-        fail("FC1 on unit %d: want exception 1, got %r" % (unit, r))
+    if not r.isError() or getattr(r, "exception_code", None) != 2:
+        fail("FC1 on unit %d: want exception 2, got %r" % (unit, r))
     r = c.read_input_registers(0, 2, slave=9)
     if not r.isError():
         fail("unit 9 (not simulated) answered: %r" % r)

@@ -120,7 +120,7 @@ expect_mbpoll "tcp: address outside the span" "Illegal data address" \
 	-a 1 -r 345 -c 1 -t 3:float -1 "${tcp[@]}"
 expect_mbpoll "tcp: holding registers of an input-only meter" "Illegal data address" \
 	-a 1 -r 1 -c 2 -t 4 -1 "${tcp[@]}"
-expect_mbpoll "tcp: coils are an illegal function" "Illegal function" \
+expect_mbpoll "tcp: coils of a meter that has none" "Illegal data address" \
 	-a 1 -r 1 -t 0 -1 "${tcp[@]}"
 expect_mbpoll "tcp: unit 3 does not answer" "timed out" \
 	-a 3 -r 1 -c 2 -t 3 -1 -o 0.3 "${tcp[@]}"
@@ -145,7 +145,7 @@ compare "$work/rtu.log" 5 1 20 hex "${rtu[@]}"
 compare "$work/rtu.log" 1 343 2 float "${rtu[@]}"
 expect_mbpoll "rtu: address outside the span" "Illegal data address" \
 	-a 5 -r 345 -c 1 -t 3:float -1 "${rtu[@]}"
-expect_mbpoll "rtu: coils are an illegal function" "Illegal function" \
+expect_mbpoll "rtu: coils of a meter that has none" "Illegal data address" \
 	-a 1 -r 1 -t 0 -1 "${rtu[@]}"
 expect_mbpoll "rtu: unit 3 does not answer" "timed out" \
 	-a 3 -r 1 -c 2 -t 3 -1 -o 0.3 "${rtu[@]}"

@@ -16,7 +16,10 @@
 #define EXC_ILLEGAL_ADDRESS	2
 #define EXC_ILLEGAL_VALUE	3
 
-/* The registers of one function code: [lo, hi) covers every point of that fc. */
+/*
+ * The registers (FC1/FC2: bits, one 0/1 per element) of one function code:
+ * [lo, hi) covers every point of that fc.
+ */
 struct span {
 	uint32_t lo, hi;
 	uint16_t *regs;		/* hi - lo registers, NULL if no point */
@@ -28,16 +31,19 @@ struct sim_dev {
 	struct model *model;
 	struct dec *vals;
 	unsigned char *warned;	/* per point: encode failure reported */
-	struct span span[2];	/* [0] FC3 holding, [1] FC4 input */
+	unsigned refreshes;	/* answers served, for invalid_every */
+	struct span span[4];	/* [fc - 1]: coils, inputs, holding, input regs */
 };
 
 static void
 dev_free(struct sim_dev *d)
 {
+	size_t i;
+
 	if (d == NULL)
 		return;
-	free(d->span[0].regs);
-	free(d->span[1].regs);
+	for (i = 0; i < 4; i++)
+		free(d->span[i].regs);
 	free(d->warned);
 	free(d->vals);
 	model_free(d->model);
@@ -65,20 +71,20 @@ dev_spans(struct sim_dev *d)
 	uint32_t end;
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 4; i++) {
 		d->span[i].lo = UINT32_MAX;
 		d->span[i].hi = 0;
 	}
 	for (i = 0; i < d->prof.n_points; i++) {
 		pp = &d->prof.points[i];
-		sp = &d->span[pp->fc == 3 ? 0 : 1];
+		sp = &d->span[pp->fc - 1];
 		end = (uint32_t)pp->addr + regmap_words(pp->type);
 		if (pp->addr < sp->lo)
 			sp->lo = pp->addr;
 		if (end > sp->hi)
 			sp->hi = end;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 4; i++) {
 		sp = &d->span[i];
 		if (sp->hi == 0) {
 			sp->lo = 0;
@@ -137,24 +143,30 @@ nomem:
 /*
  * Recompute every value for time t and encode it into the register images, so
  * each answer shows the meter as it is now (energy keeps rising between reads).
+ * With invalid_every N, every Nth answer serves "not available" instead (the
+ * point's marker, or NaN for floats) wherever the profile defines one, so
+ * tests can follow invalid readings end to end.
  */
 static void
-dev_refresh(struct sim_dev *d, int64_t t)
+dev_refresh(struct sim *s, struct sim_dev *d, int64_t t)
 {
 	const struct profile_point *pp;
 	struct span *sp;
 	char buf[DEC_STRLEN];
 	uint16_t *regs;
 	size_t i;
-	int rc;
+	int rc, na;
 
 	model_values(d->model, t, d->vals);
+	d->refreshes++;
+	na = s->invalid_every > 0 && d->refreshes % s->invalid_every == 0;
 	for (i = 0; i < d->prof.n_points; i++) {
 		pp = &d->prof.points[i];
-		sp = &d->span[pp->fc == 3 ? 0 : 1];
+		sp = &d->span[pp->fc - 1];
 		regs = sp->regs + (pp->addr - sp->lo);
-		rc = regmap_encode(d->vals[i], pp->type, pp->order, pp->scale,
-		    regs);
+		if (na && profile_point_encode_na(pp, regs) == 0)
+			continue;
+		rc = profile_point_encode(&d->prof, pp, d->vals[i], regs);
 		if (rc == 0)
 			continue;
 		memset(regs, 0, regmap_words(pp->type) * sizeof(*regs));
@@ -178,7 +190,7 @@ log_answer(struct sim *s, const struct sim_dev *d, int fc, uint32_t addr,
     uint32_t count, int64_t t)
 {
 	const struct profile_point *pp;
-	const struct span *sp = &d->span[fc == 3 ? 0 : 1];
+	const struct span *sp = &d->span[fc - 1];
 	char buf[DEC_STRLEN];
 	struct dec v;
 	size_t i;
@@ -190,8 +202,8 @@ log_answer(struct sim *s, const struct sim_dev *d, int fc, uint32_t addr,
 		if (pp->fc != fc || pp->addr < addr ||
 		    pp->addr + regmap_words(pp->type) > addr + count)
 			continue;
-		if (regmap_decode(sp->regs + (pp->addr - sp->lo), pp->type,
-		    pp->order, pp->scale, &v) != 0 ||
+		if (profile_point_decode(&d->prof, pp, sp->regs +
+		    (pp->addr - sp->lo), &v) != 0 ||
 		    dec_format(v, buf, sizeof(buf)) < 0)
 			snprintf(buf, sizeof(buf), "null");
 		fprintf(s->log, "{\"t_ms\":%" PRId64 ",\"unit\":%u,"
@@ -225,26 +237,39 @@ sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 	if (d == NULL || len < 1)
 		return 0;
 	fc = req[0];
-	if (fc != 3 && fc != 4)
+	if (fc < 1 || fc > 4)
 		return exception(rsp, fc, EXC_ILLEGAL_FUNCTION);
 	if (len != 5)
 		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
 	addr = (uint32_t)req[1] << 8 | req[2];
 	count = (uint32_t)req[3] << 8 | req[4];
+	/* 125 bits too: no profile needs more, and it keeps one buffer size. */
 	if (count < 1 || count > PROFILE_READ_MAX)
 		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
-	sp = &d->span[fc - 3];
-	if (sp->regs == NULL || addr < sp->lo || addr + count > sp->hi)
+	sp = &d->span[fc - 1];
+	if (sp->regs == NULL || addr < sp->lo || addr + count > sp->hi ||
+	    !profile_read_allowed(&d->prof, fc, (uint16_t)addr,
+	    (uint16_t)count))
 		return exception(rsp, fc, EXC_ILLEGAL_ADDRESS);
-	dev_refresh(d, t_ms);
+	dev_refresh(s, d, t_ms);
 	rsp[0] = fc;
-	rsp[1] = (uint8_t)(2 * count);
-	for (i = 0; i < count; i++) {
-		rsp[2 + 2 * i] = (uint8_t)(sp->regs[addr - sp->lo + i] >> 8);
-		rsp[3 + 2 * i] = (uint8_t)sp->regs[addr - sp->lo + i];
+	if (fc <= 2) {
+		rsp[1] = (uint8_t)((count + 7) / 8);
+		memset(rsp + 2, 0, rsp[1]);
+		for (i = 0; i < count; i++) {
+			if (sp->regs[addr - sp->lo + i] != 0)
+				rsp[2 + i / 8] |= (uint8_t)(1u << (i % 8));
+		}
+	} else {
+		rsp[1] = (uint8_t)(2 * count);
+		for (i = 0; i < count; i++) {
+			rsp[2 + 2 * i] = (uint8_t)(sp->regs[addr - sp->lo + i] >>
+			    8);
+			rsp[3 + 2 * i] = (uint8_t)sp->regs[addr - sp->lo + i];
+		}
 	}
 	log_answer(s, d, fc, addr, count, t_ms);
-	return 2 + 2 * count;
+	return 2u + rsp[1];
 }
 
 void

@@ -22,6 +22,7 @@ struct sim {
 	struct sim_dev *devs[SIM_DEVICES_MAX];
 	size_t n_devs;
 	FILE *log;		/* --log, or NULL */
+	unsigned invalid_every;	/* --invalid-every: 0 off, else every Nth answer */
 	int log_failed;		/* a write error was reported */
 };
 
@@ -37,7 +38,8 @@ int sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
  * Answer the request PDU req[0..len) addressed to unit at unix time t_ms:
  * writes the response PDU (normal or exception) to rsp (SIM_PDU_MAX bytes) and
  * returns its length, or 0 when nothing must be sent (unknown unit: a dead
- * device). FC3/FC4 answers are logged to s->log.
+ * device). FC1..FC4 answers are logged to s->log; a read that spans a
+ * profile's forbidden range gets exception 2, as such devices answer.
  */
 size_t sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
     int64_t t_ms, uint8_t *rsp);

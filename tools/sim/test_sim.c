@@ -400,7 +400,8 @@ test_sim_errors(void **state)
 
 	assert_int_equal(ask(&s, 9, 4, 0, 2, T0, rsp), 0);	/* dead unit */
 	expect_exception(&s, 1, 6, 0, 1, 1);
-	expect_exception(&s, 1, 1, 0, 1, 1);
+	expect_exception(&s, 1, 5, 0, 1, 1);
+	expect_exception(&s, 1, 1, 0, 1, 2);	/* sdm630 has no coils */
 	expect_exception(&s, 1, 3, 0, 2, 2);	/* sdm630 has no FC3 points */
 	expect_exception(&s, 1, 4, 0, 0, 3);
 	expect_exception(&s, 1, 4, 0, 126, 3);

@@ -3,6 +3,7 @@
  *
  *   wattgate-sim --profiles DIR --device UNIT:PROFILE [--device ...]
  *       (--tcp HOST:PORT | --rtu PATH) [--log FILE] [--seed N]
+ *       [--invalid-every N]
  *
  * Prints "wattgate-sim: ready tcp HOST:PORT" or "wattgate-sim: ready rtu PATH" on
  * stdout once it serves; SIGINT/SIGTERM end it with status 0. See
@@ -26,6 +27,7 @@ struct opts {
 	const char *devices[SIM_DEVICES_MAX];
 	size_t n_devices;
 	uint64_t seed;
+	unsigned invalid_every;
 };
 
 static volatile sig_atomic_t stop;
@@ -43,7 +45,8 @@ usage(FILE *f)
 	fprintf(f, "usage: wattgate-sim --profiles DIR --device UNIT:PROFILE "
 	    "[--device UNIT:PROFILE ...]\n"
 	    "                    (--tcp HOST:PORT | --rtu PATH) [--log FILE] "
-	    "[--seed N]\n");
+	    "[--seed N]\n"
+	    "                    [--invalid-every N]\n");
 }
 
 static int
@@ -72,9 +75,11 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "rtu", required_argument, NULL, 'r' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
+		{ "invalid-every", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint64_t n;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -97,6 +102,14 @@ parse_args(int argc, char **argv, struct opts *o)
 				    "unsigned integer\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'i':
+			if (parse_u64(optarg, 1000000, &n) != 0) {
+				fprintf(stderr, "wattgate-sim: --invalid-every "
+				    "'%s': not 0..1000000\n", optarg);
+				return -EINVAL;
+			}
+			o->invalid_every = (unsigned)n;
 			break;
 		case 'h':
 			usage(stdout);
@@ -227,6 +240,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "wattgate-sim: signals: %s\n", strerror(errno));
 		return 1;
 	}
+	s.invalid_every = o.invalid_every;
 	if (add_devices(&s, &o) != 0)
 		goto out;
 	/* Appended to: a restarted simulator continues the same record. */
