@@ -49,9 +49,12 @@ struct device {
 	unsigned timeout_ms;		/* response timeout; 0: the bus's */
 	unsigned retries;		/* extra attempts after a garbled answer */
 	unsigned backoff_max;		/* most cycles skipped after timeouts */
+	const struct bus_cfg *bus;	/* its bus, for the plan's timing; NULL:
+					   9600 baud, 11-bit characters */
 	/* data */
 	struct plan_req *plan;
 	size_t n_plan;
+	uint16_t *point_req;		/* per point: the request that reads it */
 	struct device_health health;
 	int last_err;			/* last poll result, to log changes only */
 	unsigned fails;			/* polls in a row without any answer */

@@ -34,7 +34,7 @@ struct defaults {
 
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
-	"na", "forbidden", "points", NULL
+	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
@@ -534,7 +534,9 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 	}
 	if ((rc = check_points(c, p)) < 0)
 		return rc;
-	return profile_parse_forbidden(c, root, p);
+	if ((rc = profile_limits_load(root, p, c->path, c->err, c->errlen)) < 0)
+		return rc;
+	return profile_parse_identify(c, root, p);
 }
 
 /*

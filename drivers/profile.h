@@ -9,16 +9,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "drivers/plan.h"
 #include "drivers/regmap.h"
 #include "firmware/codec/dec.h"
 #include "firmware/codec/schema.h"
 
 #define PROFILE_POINTS_MAX 256
 #define PROFILE_READ_MAX 125	/* Modbus limit for FC3/FC4 */
+#define PROFILE_BITS_MAX 2000	/* Modbus limit for FC1/FC2 */
+#define PROFILE_FORBIDDEN_MAX 64
+#define PROFILE_TURNAROUND_MAX 1000	/* ms */
 #define PROFILE_NA_MAX 4	/* "not available" markers per point */
 #define PROFILE_ENUM_MAX 32	/* entries of one point's enum */
 #define PROFILE_ENUMS_MAX 512	/* enum entries of a whole profile */
-#define PROFILE_FORBIDDEN_MAX 16
+#define PROFILE_IDENTIFY_MAX 8	/* checks of the "identify" section */
 
 /* One enum entry: the device's raw value and the value wattgate reports. */
 struct profile_enum {
@@ -43,10 +47,19 @@ struct profile_point {
 	int64_t enum_other;
 };
 
-/* Registers [from, to] of function code fc that no read may include. */
+/* Registers (or bits) [from, to] of function code fc that no read may include. */
 struct profile_range {
 	uint8_t fc;
 	uint16_t from, to;
+};
+
+/*
+ * One check of the optional "identify" section (wattgate scan): point must read
+ * back valid and within [min, max], the plausible range of the real device.
+ */
+struct profile_check {
+	uint16_t point;			/* index into points */
+	double min, max;
 };
 
 struct profile {
@@ -54,13 +67,18 @@ struct profile {
 	char model[64];
 	char source[256];		/* public document the map comes from */
 	unsigned max_read;		/* registers per request, <= 125 */
-	unsigned max_gap;		/* unmapped registers a request may span */
+	unsigned max_gap;		/* longest uncovered run a read may cross */
+	/* Request limits beyond max_read/max_gap (drivers/profile_limits.c). */
+	unsigned max_read_bits;		/* bits per FC1/FC2 request; 0: 2000 */
+	unsigned turnaround_ms;		/* response delay; 0: not stated */
+	size_t n_forbidden;		/* ranges no request may touch */
+	struct profile_range forbidden[PROFILE_FORBIDDEN_MAX];
 	size_t n_points;
 	struct profile_point *points;
 	size_t n_enums;
 	struct profile_enum *enums;
-	size_t n_forbidden;
-	struct profile_range forbidden[PROFILE_FORBIDDEN_MAX];
+	size_t n_identify;
+	struct profile_check identify[PROFILE_IDENTIFY_MAX];
 };
 
 /*
@@ -111,18 +129,14 @@ int profile_point_encode_na(const struct profile_point *pp, uint16_t *regs);
 int profile_read_allowed(const struct profile *p, uint8_t fc, uint16_t addr,
     uint16_t count);
 
-/* A read request of a plan: one Modbus transaction. */
-struct plan_req {
-	uint8_t fc;
-	uint16_t addr;
-	uint16_t count;
-};
-
 /*
- * Cover every point with the fewest requests: points sorted by (fc, address) are
- * merged while the span stays within max_read and the gap within max_gap.
- * Returns the number of requests written (<= cap) or -ENOSPC.
+ * The request-limit keys of a profile ("max_read_bits", "turnaround_ms",
+ * "forbidden"; docs/profiles.md), read from the parsed root after the points, so
+ * that a forbidden range covering a point is refused at load. Same error
+ * contract as profile_load: -EINVAL and "PATH: WHERE: WHAT" in err.
  */
-int plan_build(const struct profile *p, struct plan_req *reqs, size_t cap);
+struct json_t;
+int profile_limits_load(const struct json_t *root, struct profile *p,
+    const char *path, char *err, size_t errlen);
 
 #endif

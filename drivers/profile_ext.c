@@ -11,8 +11,6 @@
 
 #include "drivers/profile_json.h"
 
-static const char *const range_keys[] = { "fc", "from", "to", NULL };
-
 /* Bits in a raw value of type t: 1 for bool, else 16 per register. */
 static unsigned
 type_bits(enum reg_type t)
@@ -309,55 +307,4 @@ profile_parse_point_ext(struct ctx *c, json_t *jp, const char *where,
 	if (rc < 0)
 		return rc;
 	return parse_enum(c, jp, where, p, pp);
-}
-
-int
-profile_parse_forbidden(struct ctx *c, json_t *root, struct profile *p)
-{
-	char where[WHERE_MAX], w[WHERE_MAX];
-	json_t *v = json_object_get(root, "forbidden"), *jr;
-	const struct profile_point *pp;
-	struct profile_range *r;
-	long long fc = 0, from = 0, to = 0;
-	uint32_t end;
-	size_t i, j;
-	int rc;
-
-	if (v == NULL)
-		return 0;
-	if (!json_is_array(v) || json_array_size(v) > PROFILE_FORBIDDEN_MAX)
-		return pj_fail(c, -EINVAL, "forbidden", "expected an array of at "
-		    "most %d ranges", PROFILE_FORBIDDEN_MAX);
-	for (i = 0; i < json_array_size(v); i++) {
-		snprintf(where, sizeof(where), "forbidden[%zu]", i);
-		jr = json_array_get(v, i);
-		if (!json_is_object(jr))
-			return pj_fail(c, -EINVAL, where, "expected an object "
-			    "{\"fc\", \"from\", \"to\"}");
-		if ((rc = pj_check_keys(c, jr, range_keys, where)) < 0 ||
-		    (rc = pj_get_int(c, jr, "fc", where, 1, 1, 4, &fc)) < 0 ||
-		    (rc = pj_get_int(c, jr, "from", where, 1, 0, 65535,
-		    &from)) < 0 ||
-		    (rc = pj_get_int(c, jr, "to", where, 1, 0, 65535, &to)) < 0)
-			return rc;
-		pj_subpath(w, where, "to");
-		if (to < from)
-			return pj_fail(c, -EINVAL, w, "%lld is below from (%lld)",
-			    to, from);
-		r = &p->forbidden[i];
-		r->fc = (uint8_t)fc;
-		r->from = (uint16_t)from;
-		r->to = (uint16_t)to;
-		/* A point inside a range could never be read. */
-		for (j = 0; j < p->n_points; j++) {
-			pp = &p->points[j];
-			end = (uint32_t)pp->addr + regmap_words(pp->type) - 1;
-			if (pp->fc == r->fc && pp->addr <= r->to &&
-			    end >= r->from)
-				return pj_fail(c, -EINVAL, where, "covers "
-				    "points[%zu] ('%s')", j, pp->name);
-		}
-		p->n_forbidden = i + 1;
-	}
-	return 0;
 }

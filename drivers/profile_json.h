@@ -49,7 +49,7 @@ int profile_parse_point_ext(struct ctx *c, json_t *jp, const char *where,
 /* Top-level "na": an object of type name -> list; validated here. */
 int profile_parse_na_defaults(struct ctx *c, json_t *root, json_t **out);
 
-/* Top-level "forbidden": the ranges no read may include. */
-int profile_parse_forbidden(struct ctx *c, json_t *root, struct profile *p);
+/* Top-level "identify": plausibility checks for wattgate scan (profile_identify.c). */
+int profile_parse_identify(struct ctx *c, json_t *root, struct profile *p);
 
 #endif

@@ -26,11 +26,38 @@
 
 extern const struct driver_ops regmap_driver_ops;
 
+/*
+ * Which request delivers each point: the first that holds it whole. Requests
+ * overlap only where points do, and then a point must still arrive once.
+ */
+static void
+assign_points(const struct profile *p, const struct plan_req *plan, size_t n,
+    uint16_t *point_req)
+{
+	const struct profile_point *pt;
+	unsigned span;
+	size_t i, j;
+
+	for (i = 0; i < p->n_points; i++) {
+		pt = &p->points[i];
+		span = plan_point_span(pt);
+		for (j = 0; j < n; j++) {
+			if (plan[j].fc == pt->fc && plan[j].addr <= pt->addr &&
+			    (unsigned)pt->addr + span <=
+			    (unsigned)plan[j].addr + plan[j].count)
+				break;
+		}
+		point_req[i] = (uint16_t)j;	/* j < n: plan_build covers all */
+	}
+}
+
 static int
 regmap_probe(struct device *d, char *err, size_t errlen)
 {
 	const struct profile *p = d->profile;
 	struct plan_req *plan;
+	uint16_t *point_req;
+	struct bustime t;
 	int n;
 
 	if (p == NULL || p->n_points == 0) {
@@ -39,22 +66,32 @@ regmap_probe(struct device *d, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	plan = calloc(p->n_points, sizeof(*plan));
-	if (plan == NULL) {
+	point_req = calloc(p->n_points, sizeof(*point_req));
+	if (plan == NULL || point_req == NULL) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "%s: out of memory", d->name);
+		free(plan);
+		free(point_req);
 		return -ENOMEM;
 	}
+	/* Priced for this device's bus: the best plan at 9600 baud is not the
+	 * best at 115200 or over TCP. */
+	bustime_from_bus(&t, d->bus, p->turnaround_ms);
 	/* One request per point is the worst case, so -ENOSPC cannot happen. */
-	n = plan_build(p, plan, p->n_points);
+	n = plan_build_for(p, &t, plan, p->n_points);
 	if (n < 0) {
 		if (err != NULL && errlen > 0)
 			snprintf(err, errlen, "%s: profile %s: cannot plan "
 			    "requests (%s)", d->name, p->name, strerror(-n));
 		free(plan);
+		free(point_req);
 		return n;
 	}
+	assign_points(p, plan, (size_t)n, point_req);
 	free(d->plan);
+	free(d->point_req);
 	d->plan = plan;
+	d->point_req = point_req;
 	d->n_plan = (size_t)n;
 	return 0;
 }
@@ -92,23 +129,21 @@ read_retry(struct device *d, struct bus *b, const struct plan_req *q,
 	}
 }
 
-/* Decode and deliver the points that lie inside request q (registers regs). */
+/* Decode and deliver the points request qi reads (registers regs). */
 static int
-deliver(struct device *d, const struct plan_req *q, const uint16_t *regs,
-    int64_t ts_ms, reading_sink sink, void *arg)
+deliver(struct device *d, size_t qi, const uint16_t *regs, int64_t ts_ms,
+    reading_sink sink, void *arg)
 {
 	const struct profile *p = d->profile;
+	const struct plan_req *q = &d->plan[qi];
 	const struct profile_point *pt;
 	struct reading r;
-	unsigned words;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < p->n_points; i++) {
 		pt = &p->points[i];
-		words = regmap_words(pt->type);
-		if (pt->fc != q->fc || pt->addr < q->addr ||
-		    (unsigned)pt->addr + words > (unsigned)q->addr + q->count)
+		if (d->point_req[i] != qi)
 			continue;
 		memset(&r, 0, sizeof(r));
 		r.ts_ms = ts_ms;
@@ -137,12 +172,13 @@ static int
 regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
     void *arg)
 {
-	uint16_t regs[PROFILE_READ_MAX];
+	uint16_t regs[BUS_READ_BITS_MAX];	/* bits are one element each */
 	const struct plan_req *q;
 	int rc, last = -EIO, any = 0;
 	size_t i;
 
-	if (d->plan == NULL || d->n_plan == 0 || d->profile == NULL)
+	if (d->plan == NULL || d->n_plan == 0 || d->point_req == NULL ||
+	    d->profile == NULL)
 		return -EINVAL;
 	d->health.polls++;
 	for (i = 0; i < d->n_plan; i++) {
@@ -156,7 +192,7 @@ regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
 		}
 		d->health.ok++;
 		any = 1;
-		if ((rc = deliver(d, q, regs, ts_ms, sink, arg)) != 0)
+		if ((rc = deliver(d, i, regs, ts_ms, sink, arg)) != 0)
 			return rc;
 	}
 	return any ? 0 : last;
@@ -166,7 +202,9 @@ static void
 regmap_close(struct device *d)
 {
 	free(d->plan);
+	free(d->point_req);
 	d->plan = NULL;
+	d->point_req = NULL;
 	d->n_plan = 0;
 }
 

@@ -277,11 +277,12 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 {
 	int unit_max = b->cfg.kind == BUS_RTU ? 247 : 255;
 	int unit_min = b->cfg.kind == BUS_RTU ? 1 : 0;
-	uint8_t bits[125];
+	uint8_t bits[BUS_READ_BITS_MAX];
 	int n, i;
 
 	if (unit < unit_min || unit > unit_max || fc < 1 || fc > 4 ||
-	    count < 1 || count > 125 || addr < 0 || addr + count - 1 > 65535 ||
+	    count < 1 || count > (fc <= 2 ? BUS_READ_BITS_MAX : BUS_READ_REGS_MAX) ||
+	    addr < 0 || addr + count - 1 > 65535 ||
 	    dst == NULL)
 		return -EINVAL;
 	if (!b->connected) {
@@ -331,6 +332,22 @@ bus_set_timeout(struct bus *b, unsigned ms)
 		set_timeout(b->ctx, ms, modbus_set_response_timeout);
 		b->timeout_ms = ms;
 	}
+	return 0;
+}
+
+int
+bus_connect(struct bus *b, char *err, size_t errlen)
+{
+	int e;
+
+	if (b->connected)
+		return 0;
+	if (modbus_connect(b->ctx) < 0) {
+		e = errno;
+		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(e));
+		return e > 0 ? -e : -EIO;
+	}
+	b->connected = 1;
 	return 0;
 }
 

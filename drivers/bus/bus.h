@@ -26,10 +26,15 @@ struct bus;
 /* Returns 0 or -errno; err gets a one-line reason. Does not connect yet. */
 int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
 
+/* The Modbus limits of one read: registers (FC3/FC4) and bits (FC1/FC2). */
+#define BUS_READ_REGS_MAX 125
+#define BUS_READ_BITS_MAX 2000
+
 /*
- * Read count registers (FC3 or FC4) or bits (FC1 coils, FC2 discrete inputs,
- * each delivered as one dst element of 0 or 1; count <= 125) from unit. Connects (or reconnects) as
- * needed. Returns 0; -ETIMEDOUT (no answer), -EBADMSG (an answer with a wrong
+ * Read count registers (FC3 or FC4, count <= BUS_READ_REGS_MAX) or bits (FC1
+ * coils, FC2 discrete inputs, count <= BUS_READ_BITS_MAX, each delivered as
+ * one dst element of 0 or 1) from unit; dst holds count elements. Connects
+ * (or reconnects) as needed. Returns 0; -ETIMEDOUT (no answer), -EBADMSG (an answer with a wrong
  * CRC), -EIO (framing, a mismatched answer, connection), -EPROTO (Modbus
  * exception; *exc gets the code if exc is not NULL).
  */
@@ -41,6 +46,13 @@ int bus_read(struct bus *b, int unit, int fc, int addr, int count,
  * one bus may each have their own. 0 or -EINVAL.
  */
 int bus_set_timeout(struct bus *b, unsigned ms);
+
+/*
+ * Connect now instead of at the first request, for callers that want a dead
+ * port or a refused TCP connection reported as such (wattgate scan).
+ * Returns 0 or -errno with a one-line reason in err.
+ */
+int bus_connect(struct bus *b, char *err, size_t errlen);
 
 /* Human-readable name: "/dev/ttyUSB0" or "10.0.0.5:502". */
 const char *bus_name(const struct bus *b);

@@ -406,6 +406,18 @@ parse_root(struct ctx *x, json_t *root, struct site_config *c)
 		return fail(x, "mqtt", "the MQTT uplink is not built into this image");
 	if (v != NULL && (rc = parse_mqtt(x, v, &c->mqtt)) < 0)
 		return rc;
+	/*
+	 * A client certificate without key_file was issued for the device's own
+	 * key (from `wattgate --identity`'s CSR; docs/identity.md): that is its
+	 * key. It never leaves the device, and mqtt_tls.c reads it like any key.
+	 */
+	if (c->mqtt.tls.cert_file[0] != '\0' && c->mqtt.tls.key_file[0] == '\0') {
+		if (!IS_ENABLED(CONFIG_IDENTITY))
+			return fail(x, "mqtt.tls", "'cert_file' without 'key_file' means "
+			    "the device identity key, which is not built into this image");
+		snprintf(c->mqtt.tls.key_file, sizeof(c->mqtt.tls.key_file), "%s",
+		    c->identity_key);
+	}
 	if (c->mqtt.client_id[0] == '\0')
 		snprintf(c->mqtt.client_id, sizeof(c->mqtt.client_id), "wattgate-%.54s",
 		    c->gateway);

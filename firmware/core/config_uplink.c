@@ -53,9 +53,10 @@ parse_mqtt_tls(struct ctx *x, json_t *t, struct cfg_mqtt *q)
 	    (rc = get_str(x, "mqtt.tls", t, "server_name", 0, tls->server_name,
 	    sizeof(tls->server_name))) < 0)
 		return rc;
-	if ((tls->cert_file[0] == '\0') != (tls->key_file[0] == '\0'))
-		return fail(x, "mqtt.tls", "'cert_file' and 'key_file' go together "
-		    "(the client certificate and its key)");
+	/* cert_file alone: its key is the device identity's (config.c). */
+	if (tls->cert_file[0] == '\0' && tls->key_file[0] != '\0')
+		return fail(x, "mqtt.tls", "'key_file' without 'cert_file': a client "
+		    "key needs its certificate");
 	if (tls->server_name[0] == '\0')
 		snprintf(tls->server_name, sizeof(tls->server_name), "%s", q->host);
 	else if (!valid_server_name(tls->server_name))

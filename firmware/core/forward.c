@@ -12,6 +12,15 @@
  * Every batch stays in the store until acknowledged; after a disconnect both
  * cursors start again from the store (the receiver drops the duplicates by
  * gateway and sequence).
+ *
+ * A batch the platform will never take as it is (uplink ERROR, refused) is set
+ * aside: kept in the store, counted once, and skipped from then on, also on
+ * later connections, so it is not retried forever and never holds up what
+ * comes after it (before, each new connection offered it again: one more
+ * refusal and ALARM per reconnect, and its readings charged to the backlog's
+ * pacing ahead of the batches behind it). Only a restart offers it once more.
+ * A batch the platform would take smaller (too_large) is split in the store
+ * (split.h) and its halves go out on the same connection.
  */
 #include "firmware/core/forward.h"
 
@@ -25,10 +34,12 @@
 #include "firmware/codec/batch.h"
 #include "firmware/core/log.h"
 #include "firmware/store/merge.h"
+#include "firmware/store/split.h"
 
 #define SCHEMAS_SENT_MAX 8
 #define WINDOW		16	/* batches in flight */
 #define LIVE_RESERVE	4	/* window slots the backlog leaves free */
+#define ASIDE_MAX	64	/* set-aside seqs remembered; older ones are offered again */
 
 /*
  * One drain of the backlog, from link-up to the PUBACK of its last batch, and
@@ -78,7 +89,9 @@ struct forward {
 	char *metrics;		/* latest counters not sent yet */
 	uint8_t *buf;		/* wrapped batch */
 	size_t cap;
-	uint64_t sent, acked, errors;
+	uint64_t aside[ASIDE_MAX];	/* ring of the seqs set aside */
+	unsigned n_aside, aside_next;
+	uint64_t sent, acked, errors, splits;
 };
 
 static int64_t
@@ -142,6 +155,48 @@ grow(struct forward *f, size_t need)
 	return 0;
 }
 
+static int
+is_aside(const struct forward *f, uint64_t seq)
+{
+	unsigned i;
+
+	for (i = 0; i < f->n_aside; i++)
+		if (f->aside[i] == seq)
+			return 1;
+	return 0;
+}
+
+/* Kept in the store, counted once, not offered again by this process. */
+static void
+set_aside(struct forward *f, uint64_t seq)
+{
+	if (seq == 0 || is_aside(f, seq))
+		return;
+	f->aside[f->aside_next] = seq;
+	f->aside_next = (f->aside_next + 1) % ASIDE_MAX;
+	if (f->n_aside < ASIDE_MAX)
+		f->n_aside++;
+	f->errors++;
+}
+
+static int
+in_flight(const struct forward *f, uint64_t seq)
+{
+	unsigned i;
+
+	for (i = 0; i < f->inflight; i++)
+		if (f->flight[i].seq == seq)
+			return 1;
+	return 0;
+}
+
+/* Not to be handed to the uplink now: set aside, or out already. */
+static int
+skip(const struct forward *f, uint64_t seq)
+{
+	return is_aside(f, seq) || in_flight(f, seq);
+}
+
 /*
  * Frame and hand one stored batch to the uplink. Returns 1 if it went (or was
  * set aside for good on this connection), 0 if the uplink said "not now".
@@ -168,7 +223,7 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	if (rc < 0) {
 		/* Undecodable without its schema: kept in the store, not sent, and it
 		 * does not hold back the batches behind it. */
-		f->errors++;
+		set_aside(f, b->seq);
 		return 1;
 	}
 	memset(&h, 0, sizeof(h));
@@ -181,7 +236,7 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
 		log_warnx("forward: batch %llu cannot be framed; kept in the store",
 		    (unsigned long long)b->seq);
-		f->errors++;
+		set_aside(f, b->seq);
 		return 1;
 	}
 	switch (f->up.ops->send_batch(&f->up, f->buf, len, b->seq)) {
@@ -198,10 +253,9 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	case UPLINK_RETRY:
 		return 0;
 	case UPLINK_ERROR:
-		/* Kept, and tried again on the next connection. */
-		log_warnx("forward: %s refuses batch %llu (%zu bytes); kept in the store",
-		    f->up.ops->name, (unsigned long long)b->seq, len);
-		f->errors++;
+		log_warnx("forward: %s refuses batch %llu (%zu bytes); set aside, kept "
+		    "in the store", f->up.ops->name, (unsigned long long)b->seq, len);
+		set_aside(f, b->seq);
 		return 1;
 	}
 	return 0;
@@ -263,6 +317,10 @@ forward_kick(struct forward *f)
 			store_error(f, rc);
 			break;
 		}
+		if (skip(f, b.seq)) {
+			f->live_cursor = b.seq;
+			continue;
+		}
 		if (!send_one(f, &b, 0))
 			return;
 		f->live_cursor = b.seq;
@@ -277,6 +335,10 @@ forward_kick(struct forward *f)
 			if (rc == -ENOENT || rc == 0)
 				f->backlog_done = 1;
 			break;
+		}
+		if (skip(f, b.seq)) {
+			f->backlog_cursor = b.seq;
+			continue;
 		}
 		if (!take_tokens(f, b.n_readings))
 			break;
@@ -432,25 +494,100 @@ on_acked(void *arg, uint64_t seq)
 	drain_check(f);
 }
 
-/*
- * The platform refused a batch that was in flight (CoAP 4.xx): like an
- * UPLINK_ERROR at send time, it is set aside, counted and kept in the store; the
- * next connection offers it again. Its window slot is free now.
- */
-static void
-on_refused(void *arg, uint64_t seq)
+/* The window slot of seq, freed: 1 and *out, or 0 if it was not in flight. */
+static int
+take_flight(struct forward *f, uint64_t seq, struct flight *out)
 {
-	struct forward *f = arg;
 	unsigned i;
 
 	for (i = 0; i < f->inflight && f->flight[i].seq != seq; i++)
 		;
 	if (i == f->inflight)
-		return;
+		return 0;
+	*out = f->flight[i];
 	f->flight[i] = f->flight[--f->inflight];
-	log_warnx("forward: %s: batch %llu refused by the platform; kept in the store",
-	    f->up.ops->name, (unsigned long long)seq);
-	f->errors++;
+	return 1;
+}
+
+/*
+ * The platform refused a batch that was in flight (CoAP 4.xx): like an
+ * UPLINK_ERROR at send time, it is set aside (counted, kept in the store, not
+ * offered again). Its window slot is free now, for the batches behind it.
+ */
+static void
+on_refused(void *arg, uint64_t seq)
+{
+	struct forward *f = arg;
+	struct flight fl;
+
+	if (!take_flight(f, seq, &fl))
+		return;
+	log_warnx("forward: %s: batch %llu refused by the platform; set aside, kept "
+	    "in the store", f->up.ops->name, (unsigned long long)seq);
+	set_aside(f, seq);
+	forward_kick(f);
+	drain_check(f);
+}
+
+/*
+ * The halves of a split batch are sent like it was, on this connection: the
+ * cursor that had passed it goes back to just before it and walks forward
+ * again, skipping what is in flight or set aside (acknowledged batches the
+ * store no longer returns). A backlog batch's readings were paid for in
+ * tokens once; they are given back, since the platform did not take them.
+ */
+static void
+resend_from(struct forward *f, uint64_t seq, const struct flight *fl)
+{
+	if (seq >= f->live_from) {
+		if (f->live_cursor >= seq)
+			f->live_cursor = seq - 1;
+		return;
+	}
+	if (f->backlog_cursor >= seq)
+		f->backlog_cursor = seq - 1;
+	f->backlog_done = 0;
+	if (fl->historical)
+		f->tokens += fl->n_readings;
+}
+
+/*
+ * The platform would take a smaller batch (CoAP 4.13): split it in the store
+ * and send the halves (which may be split again), or, for a batch that cannot
+ * be split (one poll cycle), set it aside with an ALARM.
+ */
+static void
+on_too_large(void *arg, uint64_t seq, size_t limit)
+{
+	struct forward *f = arg;
+	struct split_result r;
+	struct flight fl;
+	int rc;
+
+	if (!take_flight(f, seq, &fl) || seq == 0)
+		return;		/* not ours, or volatile: nothing stored to split */
+	rc = split_batch(f->store, seq, &r);
+	if (rc == 0) {
+		log_info("forward: %s: batch %llu too large for the platform (limit "
+		    "%zu): split into %llu..%llu (%u readings) and %llu..%llu (%u)",
+		    f->up.ops->name, (unsigned long long)seq, limit,
+		    (unsigned long long)r.lo, (unsigned long long)r.lo_last,
+		    r.lo_readings, (unsigned long long)r.hi,
+		    (unsigned long long)r.hi_last, r.hi_readings);
+		f->splits++;
+		resend_from(f, seq, &fl);
+	} else if (rc == -EMSGSIZE || rc == -EBADMSG) {
+		log_warnx("ALARM: forward: %s: batch %llu (%u readings) is larger than "
+		    "the platform takes (limit %zu) and cannot be split%s: set aside, "
+		    "kept in the store", f->up.ops->name, (unsigned long long)seq,
+		    fl.n_readings, limit, rc == -EBADMSG ? " (it does not decode)" :
+		    " (one poll cycle)");
+		set_aside(f, seq);
+	} else if (rc != -ENOENT) {
+		/* The store's trouble, not the batch's: offered again next time. */
+		log_warnx("%s; batch %llu too large for the platform, not split now",
+		    f->store->err, (unsigned long long)seq);
+	}
 	forward_kick(f);
 	drain_check(f);
 }
@@ -489,6 +626,7 @@ forward_counts(const struct forward *f, struct forward_counts *c)
 	c->sent = f->sent;
 	c->acked = f->acked;
 	c->errors = f->errors;
+	c->splits = f->splits;
 }
 
 int
@@ -511,6 +649,7 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 	f->up.ev.down = on_down;
 	f->up.ev.acked = on_acked;
 	f->up.ev.refused = on_refused;
+	f->up.ev.too_large = on_too_large;
 	f->up.ev.arg = f;
 	if ((f->pace_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
 		return f->pace_fd;

@@ -29,6 +29,7 @@ int forward_send_volatile(struct forward *f, const struct store_batch *b);
 
 struct forward_counts {
 	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */
+	uint64_t splits;	/* batches split because the platform wanted them smaller */
 };
 
 void forward_counts(const struct forward *f, struct forward_counts *c);

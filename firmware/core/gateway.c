@@ -468,6 +468,7 @@ setup_devices(struct gateway *g)
 		d->timeout_ms = cfg->devices[i].timeout_ms;
 		d->retries = cfg->devices[i].retries;
 		d->backoff_max = cfg->devices[i].backoff_max;
+		d->bus = &cfg->buses[cfg->devices[i].bus].bus;
 		if ((rc = d->ops->probe(d, err, sizeof(err))) < 0) {
 			log_warnx("device %s: %s", d->name, err);
 			return rc;
@@ -514,12 +515,14 @@ log_summary(struct gateway *g)
 	forward_counts(g->fwd, &fc);
 	hold_counts(g->hold, &hc);
 	log_info("this run: %llu cycles, %llu readings stored, %llu dropped; %llu "
-	    "batches sent, %llu acknowledged, %llu set aside; %llu bus overruns, "
-	    "%llu ticks missed; store budget: %llu readings thinned, %llu evicted",
+	    "batches sent, %llu acknowledged, %llu set aside, %llu split; %llu bus "
+	    "overruns, %llu ticks missed; store budget: %llu readings thinned, %llu "
+	    "evicted",
 	    (unsigned long long)c->cycles,
 	    (unsigned long long)c->readings, (unsigned long long)c->dropped,
 	    (unsigned long long)fc.sent, (unsigned long long)fc.acked,
-	    (unsigned long long)fc.errors, (unsigned long long)c->overruns,
+	    (unsigned long long)fc.errors, (unsigned long long)fc.splits,
+	    (unsigned long long)c->overruns,
 	    (unsigned long long)c->missed,
 	    (unsigned long long)c->budget.thinned_readings,
 	    (unsigned long long)c->budget.evicted_readings);

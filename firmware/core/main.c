@@ -8,6 +8,7 @@
  *                                create the device key if needed; print its
  *                                CSR and fingerprint (docs/identity.md)
  *   wattgate --version
+ *   wattgate scan PORT [options]  find and identify devices (docs/scan.md)
  */
 #include <getopt.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include "firmware/core/config.h"
 #include "firmware/core/gateway.h"
 #include "firmware/core/log.h"
+#include "firmware/core/scan.h"
 #include "firmware/identity/identity.h"
 
 /*
@@ -44,7 +46,8 @@ usage(FILE *f)
 	fprintf(f, "usage: wattgate -c SITE.json [-v]\n"
 	    "       wattgate --check SITE.json\n"
 	    "       wattgate --identity -c SITE.json\n"
-	    "       wattgate --version\n");
+	    "       wattgate --version\n"
+	    "       wattgate scan PORT [options]\n");
 }
 
 int
@@ -65,6 +68,8 @@ main(int argc, char *argv[])
 	int ch, check = 0, identity = 0, verbose = 0;
 	enum gateway_exit ex;
 
+	if (argc >= 2 && strcmp(argv[1], "scan") == 0)
+		return scan_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:n:vVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -101,6 +101,15 @@ store_rewrite(struct store *s, uint64_t seq, const struct store_batch *b)
 }
 
 int
+store_split(struct store *s, struct store_batch *lo, struct store_batch *hi)
+{
+	if (lo->seq_last < lo->seq || hi->seq != lo->seq_last + 1 ||
+	    hi->seq_last < hi->seq)
+		return -EINVAL;
+	return s->ops->split(s, lo, hi);
+}
+
+int
 store_ack(struct store *s, uint64_t seq)
 {
 	return s->ops->ack(s, seq);

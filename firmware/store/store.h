@@ -80,6 +80,7 @@ struct store_ops {
 	int (*merge)(struct store *s, uint64_t first, uint64_t last,
 	    struct store_batch *merged);
 	int (*rewrite)(struct store *s, uint64_t seq, const struct store_batch *b);
+	int (*split)(struct store *s, struct store_batch *lo, struct store_batch *hi);
 	int (*ack)(struct store *s, uint64_t seq);
 	int (*put_schema)(struct store *s, uint32_t id, const char *json);
 	int (*get_schema)(struct store *s, uint32_t id, char **json);
@@ -134,6 +135,15 @@ int store_merge(struct store *s, uint64_t first, uint64_t last,
  * deleted. One transaction. 0 or -errno.
  */
 int store_rewrite(struct store *s, uint64_t seq, const struct store_batch *b);
+/*
+ * The splitter's tool (split.h): in one transaction the stored, not pending
+ * batch lo->seq..hi->seq_last is replaced by lo (lo->seq..lo->seq_last) and hi
+ * (hi->seq = lo->seq_last + 1 ..hi->seq_last), neither pending, both thinned
+ * if their b->thinned says so. -ENOENT if no such batch is stored (its seqs
+ * must match exactly), -EINVAL if the halves do not partition them; 0 or
+ * -errno.
+ */
+int store_split(struct store *s, struct store_batch *lo, struct store_batch *hi);
 /*
  * An acknowledged batch: never returned by store_peek again, deleted with the
  * next append's transaction (or at close). Acking an absent seq is not an error.

@@ -69,6 +69,7 @@ struct sq {
  */
 static const char schema_sql[] =
 	"PRAGMA page_size=1024;"
+	"PRAGMA cache_size=-64;"	/* KiB, not 2 MB: docs/memory.md */
 	"PRAGMA locking_mode=EXCLUSIVE;"
 	"PRAGMA journal_mode=WAL;"
 	"CREATE TABLE IF NOT EXISTS batch("
@@ -885,6 +886,68 @@ sq_close(struct store *s)
 	free(q);
 }
 
+/* ---- store_split (split.h): a separate block, its own statement ---------- */
+
+/*
+ * The span lo->seq..hi->seq_last goes and its two halves come, in one
+ * transaction (with the pending deletes, like every write). The DELETE names
+ * the span's exact seqs and that it was sent (not pending): if it was
+ * acknowledged meanwhile (its delete just ran) nothing is inserted.
+ */
+static int
+split_tx(struct store *s, struct store_batch *lo, struct store_batch *hi)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *del = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, "DELETE FROM batch WHERE seq = ? AND"
+	    " coalesce(seq_last, seq) = ? AND pending = 0", -1, &del, NULL) !=
+	    SQLITE_OK)
+		return sq_fail(s, "split");
+	if ((rc = begin(s)) < 0)
+		goto out;
+	lo->pending = hi->pending = 0;
+	if ((rc = delete_acked(s)) < 0 ||
+	    (rc = range_step(s, del, lo->seq, hi->seq_last, "split")) < 0)
+		goto rollback;
+	if (sqlite3_changes(q->db) != 1) {
+		snprintf(s->err, sizeof(s->err), "store: split: batch %llu..%llu is "
+		    "not stored", (unsigned long long)lo->seq,
+		    (unsigned long long)hi->seq_last);
+		rc = -ENOENT;
+		goto rollback;
+	}
+	if ((rc = insert(s, lo, lo->seq, lo->seq_last)) < 0 ||
+	    (rc = insert(s, hi, hi->seq, hi->seq_last)) < 0 ||
+	    (lo->thinned && (rc = thin(s, lo->seq, lo)) < 0) ||
+	    (hi->thinned && (rc = thin(s, hi->seq, hi)) < 0) ||
+	    (rc = commit(s, "split")) < 0)
+		goto rollback;
+	goto out;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(del);
+	return rc;
+}
+
+static int
+sq_split(struct store *s, struct store_batch *lo, struct store_batch *hi)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	if ((rc = reopen(s)) < 0)
+		return rc;
+	/* Nothing was wrong with the files, only that batch: keep them open. */
+	if ((rc = split_tx(s, lo, hi)) < 0 && rc != -ENOENT)
+		release_failed(q);
+	return rc;
+}
+
+/* ---- end of store_split ----------------------------------------------------- */
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -893,6 +956,7 @@ const struct store_ops store_sqlite_ops = {
 	.peek = sq_peek,
 	.merge = sq_merge,
 	.rewrite = sq_rewrite,
+	.split = sq_split,
 	.ack = sq_ack,
 	.put_schema = sq_put_schema,
 	.get_schema = sq_get_schema,

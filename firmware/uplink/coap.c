@@ -14,7 +14,7 @@
  * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
  * (ev.down: the forwarder resends from the store after the next up) and backs
  * off; a 4.xx refuses that one batch (ev.refused: set aside, kept, counted) with
- * an ALARM line. "Up" means the server answered: a CoAP ping over UDP, the DTLS
+ * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it). "Up" means the server answered: a CoAP ping over UDP, the DTLS
  * handshake over DTLS.
  *
  * Up to CO_WINDOW batches are in flight at once, each with its own token; libcoap's
@@ -36,6 +36,7 @@
 
 #include "firmware/core/log.h"
 #include "firmware/uplink/coap_dtls.h"
+#include "firmware/uplink/coap_msg.h"
 #include "firmware/uplink/uplink.h"
 
 #define CO_WINDOW	16	/* batches in flight: the forwarder's window */
@@ -44,6 +45,12 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	60000
 #define STABLE_MS	60000	/* a link up this long resets the backoff */
+/*
+ * Our Finished out, the server's not back after this: the server could not
+ * check ours. Two retransmissions of our last flight fit (OpenSSL's DTLS timer
+ * as libcoap sets it: 1 s, then doubling).
+ */
+#define FINISHED_WAIT_MS 4000
 
 enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS };
 
@@ -77,6 +84,7 @@ struct co {
 	uint64_t order;
 	uint64_t refused;
 	coap_mid_t ping_mid;	/* the probe of a UDP connection attempt */
+	int64_t fin_since;	/* DTLS: waiting for the server's Finished since */
 	char last_err[192];	/* last failure logged: log changes only */
 };
 
@@ -288,17 +296,6 @@ kind_name(enum req_kind k)
 	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" : "metrics";
 }
 
-/* 4.13 says how much the server takes in Size1; 0 if it did not. */
-static unsigned
-size1(const coap_pdu_t *pdu)
-{
-	coap_opt_iterator_t it;
-	coap_opt_t *o = coap_check_option(pdu, COAP_OPTION_SIZE1, &it);
-
-	return o == NULL ? 0 : coap_decode_var_bytes(coap_opt_value(o),
-	    coap_opt_length(o));
-}
-
 /*
  * An answer: 2.xx acknowledges, 4.xx refuses this one request for good, 5.xx (and
  * anything else) is a server in trouble: down and back off, resend from the store.
@@ -335,15 +332,17 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 			    c->port, cls, detail);
 			return COAP_RESPONSE_OK;
 		}
-		if (code == COAP_RESPONSE_CODE(413))
-			log_warnx("ALARM: coap: batch %llu is %zu bytes, more than "
-			    "%s:%u takes (4.13, limit %u): set aside, kept in the store; "
-			    "the store cannot split a batch", (unsigned long long)done.seq,
-			    done.len, c->host, c->port, size1(rcvd));
-		else
-			log_warnx("ALARM: coap: %s:%u refuses batch %llu: %u.%02u; "
-			    "set aside, kept in the store", c->host, c->port,
-			    (unsigned long long)done.seq, cls, detail);
+		if (code == COAP_RESPONSE_CODE(413) && c->u->ev.too_large != NULL) {
+			/* The forwarder splits it, or sets it aside with the ALARM. */
+			log_warnx("coap: %s:%u: batch %llu is %zu bytes, more than it "
+			    "takes (4.13, limit %u)", c->host, c->port,
+			    (unsigned long long)done.seq, done.len, coap_msg_size1(rcvd));
+			c->u->ev.too_large(c->u->ev.arg, done.seq, coap_msg_size1(rcvd));
+			return COAP_RESPONSE_OK;
+		}
+		log_warnx("ALARM: coap: %s:%u refuses batch %llu: %u.%02u; "
+		    "set aside, kept in the store", c->host, c->port,
+		    (unsigned long long)done.seq, cls, detail);
 		if (c->u->ev.refused != NULL)
 			c->u->ev.refused(c->u->ev.arg, done.seq);
 		return COAP_RESPONSE_OK;
@@ -352,25 +351,6 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	    cls, detail, kind_name(done.kind));
 	go_down(c);
 	return COAP_RESPONSE_OK;
-}
-
-static const char *
-nack_name(coap_nack_reason_t r)
-{
-	switch (r) {
-	case COAP_NACK_TOO_MANY_RETRIES:
-		return "no answer";
-	case COAP_NACK_NOT_DELIVERABLE:
-		return "not deliverable";
-	case COAP_NACK_RST:
-		return "reset by the server";
-	case COAP_NACK_TLS_FAILED:
-		return "DTLS failed";
-	case COAP_NACK_ICMP_ISSUE:
-		return "ICMP error (port unreachable?)";
-	default:
-		return "failed";
-	}
 }
 
 static void
@@ -387,7 +367,7 @@ on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_reason_t why,
 		go_up(c);
 		return;
 	}
-	co_warn(c, "%s:%u: %s; backing off", c->host, c->port, nack_name(why));
+	co_warn(c, "%s:%u: %s; backing off", c->host, c->port, coap_msg_nack(why));
 	go_down(c);
 }
 
@@ -417,10 +397,18 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	case COAP_EVENT_DTLS_CLOSED:
 		if (c->st == CO_WAIT)
 			break;
-		co_warn(c, "%s:%u: DTLS %s (%s); backing off", c->host, c->port,
-		    c->st == CO_UP ? "session closed" : "handshake failed",
-		    c->cfg->psk_file[0] ? "wrong PSK identity or key?" :
-		    "certificate refused? see the line before");
+		/* A wrong PSK key is silent (see FINISHED_WAIT_MS); an identity the
+		 * server does not know is refused with an alert, before our Finished. */
+		if (c->st == CO_UP)
+			co_warn(c, "%s:%u: DTLS session closed; backing off", c->host,
+			    c->port);
+		else if (c->cfg->psk_file[0])
+			co_warn(c, "%s:%u: DTLS handshake failed: refused by the server "
+			    "(PSK identity '%s' unknown to it?); backing off", c->host,
+			    c->port, c->creds.identity);
+		else
+			co_warn(c, "%s:%u: DTLS handshake failed (certificate refused? "
+			    "see the line before); backing off", c->host, c->port);
 		go_down(c);
 		break;
 	default:
@@ -529,6 +517,7 @@ attempt(struct co *c)
 	coap_session_set_max_retransmit(c->sess, (uint16_t)c->cfg->max_retransmit);
 	coap_session_set_nstart(c->sess, REQ_MAX);
 	c->st = CO_CONNECTING;
+	c->fin_since = 0;
 	/* Over UDP nothing answers until asked: a ping (empty CON) asks. */
 	if (!c->cfg->secure &&
 	    (c->ping_mid = coap_session_send_ping(c->sess)) == COAP_INVALID_MID)
@@ -548,7 +537,13 @@ on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 	loop_timer_ack(fd);
 	if (c->st == CO_CONNECTING) {
 		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
-		if (c->cfg->secure)
+		if (c->fin_since != 0)
+			co_warn(c, "%s:%u: DTLS handshake failed: the server answered our "
+			    "hello but not our Finished within %d ms (%s); backing off",
+			    c->host, c->port, FINISHED_WAIT_MS, c->cfg->psk_file[0] ?
+			    "decrypt error on its side: wrong PSK key?" :
+			    "our certificate or key refused?");
+		else if (c->cfg->secure)
 			co_warn(c, "%s:%u: DTLS handshake failed: no answer within "
 			    "%lld ms (server down, or %s); backing off", c->host, c->port,
 			    (long long)exchange_ms(c), c->cfg->psk_file[0] ?
@@ -573,6 +568,15 @@ on_io(struct loop *l, int fd, uint32_t events, void *arg)
 	if (fd == c->timer_fd)
 		loop_timer_ack(fd);
 	coap_io_process(c->ctx, COAP_IO_NO_WAIT);
+	/*
+	 * Our half of the handshake is done: the server's Finished follows at
+	 * once or, if it could not check ours, never. Shorten the watchdog.
+	 */
+	if (c->st == CO_CONNECTING && c->cfg->secure && c->fin_since == 0 &&
+	    coap_creds_awaiting_finished(c->sess)) {
+		c->fin_since = mono_ms();
+		loop_timer_after(c->retry_fd, FINISHED_WAIT_MS, 0);
+	}
 }
 
 /* Before each wait: libcoap's next retransmission or timeout on our timerfd. */
@@ -632,6 +636,12 @@ co_start(struct uplink *u)
 		log_warnx("coap: no \"coap\" block in the site config");
 		return -EINVAL;
 	}
+	/*
+	 * libcoap with OpenSSL only for coaps:// (coap_lib.c); before u->priv,
+	 * as co_stop calls into libcoap.
+	 */
+	if ((rc = coap_lib_load(u->cfg->coap.secure)) < 0)
+		return rc;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	u->priv = c;
@@ -759,6 +769,7 @@ co_stop(struct uplink *u)
 		return;
 	for (i = 0; i < REQ_MAX; i++)
 		req_clear(c, &c->req[i]);
+	c->st = CO_WAIT;	/* the session's close at stop is no failure */
 	drop_session(c);
 	if (c->coap_fd >= 0)
 		loop_del(u->loop, c->coap_fd);

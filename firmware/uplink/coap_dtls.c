@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,18 @@ cn_check(const char *cn, const uint8_t *der, size_t der_len, coap_session_t *s,
 		return 0;
 	}
 	return validated;
+}
+
+int
+coap_creds_awaiting_finished(const coap_session_t *s)
+{
+	coap_tls_library_t lib;
+	SSL *ssl;
+
+	if (s == NULL || (ssl = coap_session_get_tls(s, &lib)) == NULL ||
+	    lib != COAP_TLS_LIBRARY_OPENSSL)
+		return 0;
+	return SSL_get_state(ssl) == TLS_ST_CW_FINISHED;
 }
 
 coap_session_t *

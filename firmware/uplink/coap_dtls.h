@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <coap3/coap.h>
+#include "firmware/uplink/coap_lib.h"
 
 #include "firmware/core/config.h"
 #include "firmware/uplink/coap_psk.h"
@@ -34,6 +34,14 @@ int coap_creds_load(const struct cfg_coap *cfg, const char *host,
     struct coap_creds *cr, char *err, size_t errlen);
 /* Wipes and frees what load read. */
 void coap_creds_free(struct coap_creds *cr);
+
+/*
+ * 1 while a DTLS handshake waits for the server's Finished after sending ours
+ * (OpenSSL's state, through libcoap). A server that cannot check our Finished
+ * -- a wrong PSK key: the record does not decrypt -- drops it silently (DTLS
+ * discards bad records, RFC 6347 4.1.2.7), so this wait is the only sign.
+ */
+int coap_creds_awaiting_finished(const coap_session_t *s);
 
 /* A client session to dst with these credentials (plain if cfg is coap://). */
 coap_session_t *coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,

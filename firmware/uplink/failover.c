@@ -221,6 +221,25 @@ on_child_refused(void *arg, uint64_t seq)
 		fo->u->ev.refused(fo->u->ev.arg, seq);
 }
 
+/* As a refusal: only the carrying child's answer counts. */
+static void
+on_child_too_large(void *arg, uint64_t seq, size_t limit)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+
+	if (fo->stopping)
+		return;
+	if (ch != &fo->c[fo->active]) {
+		log_warnx("uplink: %s found batch %llu too large after the data moved "
+		    "to %s; that way's answer counts", ch->u.ops->name,
+		    (unsigned long long)seq, cname(fo, fo->active));
+		return;
+	}
+	if (fo->u->ev.too_large != NULL)
+		fo->u->ev.too_large(fo->u->ev.arg, seq, limit);
+}
+
 static void
 on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -272,6 +291,7 @@ fo_start(struct uplink *u)
 		ch->u.ev.down = on_child_down;
 		ch->u.ev.acked = on_child_acked;
 		ch->u.ev.refused = on_child_refused;
+		ch->u.ev.too_large = on_child_too_large;
 		ch->u.ev.arg = ch;
 	}
 	if ((fo->timer_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)

@@ -9,7 +9,10 @@
  * the store), acked (the platform side has the batch with this seq), refused
  * (the platform answered that it will never take this batch as it is: the
  * asynchronous UPLINK_ERROR of an uplink that learns it only from the answer,
- * e.g. CoAP 4.xx; the batch stays stored and is set aside like an ERROR).
+ * e.g. CoAP 4.xx; the batch stays stored and is set aside like an ERROR),
+ * too_large (the platform would take it smaller, e.g. CoAP 4.13 with limit its
+ * Size1, 0 if not given: the forwarder splits the stored batch and sends the
+ * halves, or sets it aside if it cannot be split).
  */
 #ifndef WG_UPLINK_H
 #define WG_UPLINK_H
@@ -27,6 +30,7 @@ struct uplink_events {
 	void (*down)(void *arg);
 	void (*acked)(void *arg, uint64_t seq);
 	void (*refused)(void *arg, uint64_t seq);
+	void (*too_large)(void *arg, uint64_t seq, size_t limit);
 	void *arg;
 };
 

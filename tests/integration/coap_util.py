@@ -95,6 +95,18 @@ def coap_parse(dgram):
     return code, path, opts, payload
 
 
+def batch_seq(payload):
+    """The seq in a wrapped batch's header (docs/batch-format.md 3.)."""
+    i, shift, seq = 3 + payload[2], 0, 0
+    while True:
+        b = payload[i]
+        seq |= (b & 0x7F) << shift
+        i += 1
+        shift += 7
+        if not b & 0x80:
+            return seq
+
+
 def coap_block1(dgram):
     """(num, more) of a plain CoAP datagram's Block1 option, or None."""
     c = coap_parse(dgram)
@@ -125,6 +137,12 @@ class Relay:
         self.dropped = 0
         self.block1_more = 0
         self.capture = None     # a list: plain CoAP requests going up are kept
+        # The platform refusing a batch: the refuse_nth-th single-datagram batch
+        # POST (plain CoAP) is answered 4.03 by the relay itself, not passed on,
+        # and so is every later POST of that seq; refused counts them per seq.
+        self.refuse_nth = 0
+        self.refused = {}
+        self.batch_posts = 0
         self.lock = threading.Lock()
         self.stopping = False
         self.t = threading.Thread(target=self.run, daemon=True)
@@ -157,6 +175,10 @@ class Relay:
                             self.block1_more += 1
                         if self.capture is not None:
                             self.capture.append(data)
+                        reply = self.refusal(data)
+                        if reply is not None:
+                            self.sock.sendto(reply, addr)
+                            continue
                 try:
                     if way == "up":
                         self.up.sendto(data, self.target)
@@ -164,6 +186,23 @@ class Relay:
                         self.sock.sendto(data, self.client)
                 except OSError:
                     pass
+
+    def refusal(self, dgram):
+        """A 4.03 ACK for a batch POST to refuse (see refuse_nth), else None."""
+        if not self.refuse_nth:
+            return None
+        c = coap_parse(dgram)
+        if c is None or c[0] != 2 or not c[1].endswith("/b") or 27 in c[2]:
+            return None
+        seq = batch_seq(c[3])
+        if seq not in self.refused:
+            self.batch_posts += 1
+            if self.batch_posts != self.refuse_nth:
+                return None
+            self.refused[seq] = 0
+        self.refused[seq] += 1
+        tkl = dgram[0] & 0x0F
+        return bytes([0x60 | tkl, 0x83]) + dgram[2:4 + tkl]
 
     def stop(self):
         self.stopping = True

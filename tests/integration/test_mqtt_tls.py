@@ -17,6 +17,14 @@ client_ca    The gateway's certificate is from a CA the broker does not know:
              the broker refuses the handshake.
 key_mode     The gateway's key file is mode 0644: refused by the gateway before
              it connects.
+identity     The client key is the device identity (firmware/identity): the
+             site names only cert_file; the certificate is the test CA's
+             answer to `wattgate --identity`'s CSR. Every reading arrives
+             exactly once over mutual TLS.
+tls11        The server speaks only TLS 1.1 (`openssl s_server -tls1_1`; Debian's
+             mosquitto 2.0 treats tls_version as a minimum, so it cannot be
+             made to): the gateway refuses it (TLS 1.2 is its floor), logs why
+             once, and keeps the cycles.
 
 In each refused case: the gateway logs one line naming the cause (once, however
 often it retries), nothing reaches the receiver, the cycles are kept in the
@@ -29,11 +37,14 @@ usage: test_mqtt_tls.py BUILD_DIR SCENARIO
 """
 import json
 import os
+import re
 import shutil
 import signal
+import subprocess
 
 from harness import run, wait, Env, Fail, check, read_jsonl
-from test_faults import finish_exact
+from test_faults import finish_exact, stored
+from harness import free_port
 from tlsworld import Pki, TlsBroker, persistent_recv, tls_site, count_lines
 
 BROKER_NAME = "broker.wg.test"
@@ -193,8 +204,89 @@ def key_mode(build):
             fix)
 
 
+def identity(build):
+    with Env(build) as env:
+        pki = Pki(env.dir)
+        ca = pki.ca("ca")
+        server = pki.leaf("server", ca, "localhost", ["DNS:localhost"])
+        broker = TlsBroker(env, ca, server).start()
+        recv = persistent_recv(env, broker)
+        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
+        crt = pki.path("gw-identity.crt")
+        site = tls_site(env, broker, sim_port, ca[0], (crt, None))
+        del site["mqtt"]["tls"]["key_file"]     # the default: the identity key
+        path = os.path.join(env.dir, "identity-site.json")
+        with open(path, "w") as f:
+            json.dump(site, f)
+        r = subprocess.run(env.wrap + [env.bin("firmware", "core", "wattgate"),
+                                       "--identity", "-c", path],
+                           capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, "--identity: exit %d: %s", r.returncode, r.stderr)
+        end = "-----END CERTIFICATE REQUEST-----"
+        csr = pki.path("gw-identity.csr")
+        with open(csr, "w") as f:
+            f.write(r.stdout[:r.stdout.index(end) + len(end)] + "\n")
+        fp = re.search(r"fingerprint: sha256:([0-9a-f]{64})", r.stdout).group(1)
+        pki.sign("gw-identity", ca, csr, client=True)
+        # The fleet CA's certificate is for the identity key, and nothing else.
+        pub = subprocess.run("openssl x509 -in %s -noout -pubkey | openssl pkey "
+                             "-pubin -outform DER | sha256sum" % crt, shell=True,
+                             capture_output=True, text=True).stdout.split()[0]
+        check(pub == fp, "certificate key %s is not the identity %s", pub, fp)
+        gw = env.gateway(site)
+        line = gw.wait_for(gw.err_path, "mqtt: connected", 30)
+        check("identity: loaded" in gw.stderr(), "the daemon did not load the "
+              "identity made by --identity:\n%s", gw.stderr())
+        wait(lambda: len({r["ts"] for r in read_jsonl(recv.out_path)}) >= 5, 60,
+             "5 cycles over mutual TLS with the identity key")
+        finish_exact(env, sim, gw, recv, site["store"], "mqtt_tls identity (%s, "
+                     "client key = identity sha256:%s...)" %
+                     (line.split(" over ")[1], fp[:12]))
+
+
+def tls11(build):
+    with Env(build) as env:
+        pki = Pki(env.dir)
+        ca = pki.ca("ca")
+        server = pki.leaf("server", ca, "localhost", ["DNS:localhost"])
+        client = pki.leaf("gw", ca, "gw-test", client=True)
+        port = free_port()
+        # TLS 1.1 needs OpenSSL 3's security level 0 (SHA-1 in its handshake).
+        srv = env.start("s_server", ["openssl", "s_server", "-tls1_1", "-cipher",
+                                     "DEFAULT:@SECLEVEL=0", "-cert", server[0],
+                                     "-key", server[1], "-accept",
+                                     "127.0.0.1:%d" % port, "-www"])
+        srv.wait_for(srv.out_path, "ACCEPT", 10)
+        # The peer does speak TLS 1.1: the refusal below is the gateway's floor.
+        out = subprocess.run(["openssl", "s_client", "-tls1_1", "-cipher",
+                              "DEFAULT:@SECLEVEL=0", "-CAfile", ca[0], "-connect",
+                              "127.0.0.1:%d" % port, "-servername", "localhost",
+                              "-verify_return_error"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=30).stdout
+        check("Protocol  : TLSv1.1" in out, "s_server does not speak TLS 1.1:\n%s",
+              out[-1500:])
+        sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
+        broker = type("B", (), {"tls_port": port})
+        site = tls_site(env, broker, sim_port, ca[0], client)
+        db = site["store"]
+        gw = env.gateway(site)
+        line = gw.wait_for(gw.err_path, "cannot connect to localhost:%d (TLS)" %
+                           port, 30)
+        check(re.search(r"protocol version|unsupported protocol", line),
+              "the refusal does not name the protocol version: %s", line)
+        wait(lambda: gw.state()["batches"] >= 4, 30, "cycles stored while refused")
+        check(count_lines(gw.err_path, "cannot connect") == 1,
+              "more than one failure line:\n%s", gw.stderr())
+        check(count_lines(gw.err_path, "mqtt: connected") == 0,
+              "connected to a TLS 1.1 server:\n%s", gw.stderr())
+        check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+        print("tls11: TLS 1.1-only server refused (%s); %d batches kept" %
+              (line.split("(TLS): ", 1)[1], stored(db)))
+
+
 SCENARIOS = {"e2e": e2e, "outage": outage, "wrong_ca": wrong_ca, "expired": expired,
-             "hostname": hostname, "client_ca": client_ca, "key_mode": key_mode}
+             "hostname": hostname, "client_ca": client_ca, "key_mode": key_mode,
+             "identity": identity, "tls11": tls11}
 
 
 def main(build, scenario=None):

@@ -58,6 +58,12 @@ class Pki:
         signed at that moment (e.g. "-30d" with days=1: expired a month ago)."""
         key = self._key(name)
         csr = self.path(name + ".csr")
+        openssl("req", "-new", "-key", key, "-out", csr, "-subj", "/CN=%s" % cn)
+        return self.sign(name, ca, csr, sans, client, faketime, days), key
+
+    def sign(self, name, ca, csr, sans=(), client=False, faketime=None, days=2):
+        """The CA's certificate (path) for a CSR made elsewhere (e.g. by
+        `wattgate --identity`): what the fleet CA does."""
         crt = self.path(name + ".crt")
         ext = self.path(name + ".ext")
         with open(ext, "w") as f:
@@ -67,11 +73,10 @@ class Pki:
                                                "serverAuth"))
             if sans:
                 f.write("subjectAltName=%s\n" % ",".join(sans))
-        openssl("req", "-new", "-key", key, "-out", csr, "-subj", "/CN=%s" % cn)
         openssl("x509", "-req", "-in", csr, "-CA", ca[0], "-CAkey", ca[1],
                 "-CAcreateserial", "-out", crt, "-days", str(days), "-extfile",
                 ext, faketime=faketime)
-        return crt, key
+        return crt
 
 
 class TlsBroker:

@@ -1,18 +1,22 @@
-# drivers/: register decoding, profiles, request plans. The generic driver's
-# poll is tested in test_plan against a fake bus when the driver is built in;
-# the real bus only against the simulator (integration tests).
+# drivers/: register decoding, profiles, bus-time model and request plans. The
+# generic driver's poll is tested against a fake bus when the driver is built
+# in; the real bus only against the simulator (integration tests).
 set(_drv ${CMAKE_SOURCE_DIR}/drivers)
 
 wg_unit_test(test_regmap SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap.c
   LIBS wg_regmap)
 wg_unit_test(test_profile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile.c
   LIBS wg_regmap)
+wg_unit_test(test_profile_limits
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_limits.c LIBS wg_regmap)
+wg_unit_test(test_bustime SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bustime.c
+  LIBS wg_regmap)
+wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
+  LIBS wg_regmap)
 if(CONFIG_DRIVER_REGMAP)
-  wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
+  wg_unit_test(test_regmap_driver
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap_driver.c
     ${_drv}/regmap_driver.c ${_drv}/registry.c LIBS wg_regmap)
-else()
-  wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
-    LIBS wg_regmap)
 endif()
 # Point decoding (markers, bit fields, enums, offsets, coils, strings) and the
 # shipped profiles plus the loader's rules for those keys.

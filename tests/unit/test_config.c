@@ -331,9 +331,16 @@ test_mqtt_tls(void **state)
 	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
 	    "\"cafile\": \"/ca\"}},\n", NULL, NULL, NULL);
 	expect_error("mqtt.tls", "unknown key 'cafile'");
+	/* A certificate alone was issued for the device identity's key. */
 	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
 	    "\"cert_file\": \"/c\"}},\n", NULL, NULL, NULL);
-	expect_error("mqtt.tls", "'cert_file' and 'key_file' go together");
+	assert_int_equal(config_load(file, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.mqtt.tls.key_file, c.identity_key);
+	assert_non_null(strstr(c.mqtt.tls.key_file, "identity.key"));
+	config_free(&c);
+	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
+	    "\"key_file\": \"/k\"}},\n", NULL, NULL, NULL);
+	expect_error("mqtt.tls", "'key_file' without 'cert_file'");
 	write_config("  \"mqtt\": {\"host\": \"h\", \"tls\": {\"ca_file\": \"/ca\", "
 	    "\"server_name\": \"a b\"}},\n", NULL, NULL, NULL);
 	expect_error("mqtt.tls", "server_name 'a b'");

@@ -218,6 +218,41 @@ test_unknown_keys(void **state)
 	    -EINVAL, "defaults.scale: unknown key");
 }
 
+/* The "identify" section wattgate scan checks (profile_identify.c). */
+static void
+test_identify(void **state)
+{
+	static const char pts[] = "[{\"name\": \"v\", \"address\": 0, "
+	    "\"fc\": 4, \"type\": \"f32\"}]";
+	char err[512];
+	struct profile p;
+
+	(void)state;
+	assert_int_equal(profile_load(bad_profile("\"identify\": [{\"point\": "
+	    "\"v\", \"min\": 80, \"max\": 300.5}],", pts), &p, err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.n_identify, 1);
+	assert_int_equal(p.identify[0].point, 0);
+	assert_true(p.identify[0].min == 80 && p.identify[0].max == 300.5);
+	profile_free(&p);
+	expect_error(bad_profile("\"identify\": [{\"point\": \"w\", "
+	    "\"min\": 1, \"max\": 2}],", pts), -EINVAL,
+	    "identify[0].point: no point 'w' in this profile");
+	expect_error(bad_profile("\"identify\": [{\"point\": \"v\", "
+	    "\"min\": 3, \"max\": 2}],", pts), -EINVAL,
+	    "identify[0]: max is below min");
+	expect_error(bad_profile("\"identify\": [{\"point\": \"v\", "
+	    "\"min\": 1}],", pts), -EINVAL, "identify[0].max: missing");
+	expect_error(bad_profile("\"identify\": [{\"point\": \"v\", "
+	    "\"min\": \"1\", \"max\": 2}],", pts), -EINVAL,
+	    "identify[0].min: expected a number");
+	expect_error(bad_profile("\"identify\": [{\"point\": \"v\", "
+	    "\"min\": 1, \"max\": 2, \"mx\": 3}],", pts), -EINVAL,
+	    "identify[0].mx: unknown key");
+	expect_error(bad_profile("\"identify\": [],", pts), -EINVAL,
+	    "identify: expected an array of 1..8 checks");
+}
+
 static void
 test_names(void **state)
 {
@@ -430,6 +465,7 @@ main(void)
 		cmocka_unit_test(test_sdm630),
 		cmocka_unit_test(test_full_profile),
 		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_identify),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_overlap),

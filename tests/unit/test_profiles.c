@@ -310,7 +310,7 @@ test_bad_coils_forbidden(void **state)
 	    "\"why\": 1}],", "[{\"name\": \"a\", \"address\": 0}]",
 	    "forbidden[0].why: unknown key");
 	expect(U16 "\"forbidden\": {},", "[{\"name\": \"a\", \"address\": 0}]",
-	    "forbidden: expected an array of at most 16 ranges");
+	    "forbidden: expected an array");
 	expect(U16 "\"forbidden\": [{\"fc\": 3, \"from\": 5, \"to\": 9}],",
 	    "[{\"name\": \"a\", \"address\": 0}, "
 	    "{\"name\": \"b\", \"address\": 4, \"type\": \"u32\"}]",

@@ -56,7 +56,8 @@ int dedupe_mark(struct dedupe *d, uint64_t seq);
  * if no seq of it was seen, DEDUPE_DUP if all were (in one range), else
  * DEDUPE_OVERLAP, or DEDUPE_STALE if it lies at or below a given-up hole.
  * A gateway never sends a seq both alone and in a span, nor in two different
- * spans, so an overlap means readings arrive twice or were lost.
+ * spans (the halves of a span split after a 4.13 lie inside it: DUP if it was
+ * seen), so an overlap means readings arrive twice or were lost.
  */
 int dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last);
 /* Marks the seqs of the span not seen yet (for NEW and OVERLAP); as above. */

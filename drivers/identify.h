@@ -1,0 +1,37 @@
+/*
+ * Which known device answers at a unit id: wattgate scan's matcher. Reads
+ * through the bus seam only; knows nothing of the command line or its output.
+ */
+#ifndef WG_IDENTIFY_H
+#define WG_IDENTIFY_H
+
+#include <stddef.h>
+
+#include "drivers/bus/bus.h"
+#include "drivers/profile.h"
+
+/*
+ * Does anything answer at unit? One one-register read (FC3, address 0): any
+ * answer, a Modbus exception included, means a device is there.
+ * Returns 1 (answered), 0 (no answer within the bus timeout), or -EIO (a
+ * garbled answer: something is there, or two devices share the id).
+ */
+int identify_probe(struct bus *b, int unit);
+
+/* How well profile p fits the device at a unit; 0: it does not. */
+struct identify_fit {
+	size_t profile;		/* index into the caller's profiles */
+	unsigned score;		/* points that read back valid */
+};
+
+/*
+ * Try every profile on unit. A profile fits when each request of its plan is
+ * answered and every check of its "identify" section reads back valid and in
+ * range; its score is the number of its points that decode valid. Fits are
+ * written best first (ties in profile order) into fits (cap entries).
+ * Returns the number of fitting profiles (may exceed cap), or -errno.
+ */
+int identify_unit(struct bus *b, int unit, const struct profile *profiles,
+    size_t n, struct identify_fit *fits, size_t cap);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * The optional "identify" section of a profile: what `wattgate scan` checks to
+ * tell this device from others that answer the same registers.
+ *
+ *   "identify": [{"point": "voltage_l1", "min": 80, "max": 300}, ...]
+ *
+ * Each check names a point of the profile and the range its value must lie in
+ * on a real device (a mains voltage, a grid frequency, a model code register
+ * with min = max). A different device's registers decoded with this map are
+ * almost never all plausible: an SDM630's f32 voltage read as an EM24's
+ * scaled i32 is about 10^8 V.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "drivers/profile.h"
+#include "drivers/profile_json.h"
+
+static const char *const check_keys[] = { "point", "min", "max", NULL };
+
+static int
+get_bound(struct ctx *c, json_t *jc, const char *key, const char *where,
+    double *out)
+{
+	char w[WHERE_MAX];
+	json_t *v = json_object_get(jc, key);
+
+	pj_subpath(w, where, key);
+	if (v == NULL)
+		return pj_fail(c, -EINVAL, w, "missing");
+	if (!json_is_number(v) || !isfinite(json_number_value(v)))
+		return pj_fail(c, -EINVAL, w, "expected a number");
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int
+find_point(struct ctx *c, json_t *jc, const char *where,
+    const struct profile *p, uint16_t *idx)
+{
+	char w[WHERE_MAX], shown[40];
+	json_t *v = json_object_get(jc, "point");
+	size_t i;
+
+	pj_subpath(w, where, "point");
+	if (v == NULL)
+		return pj_fail(c, -EINVAL, w, "missing");
+	if (!json_is_string(v))
+		return pj_fail(c, -EINVAL, w, "expected a point name");
+	for (i = 0; i < p->n_points; i++) {
+		if (strcmp(p->points[i].name, json_string_value(v)) == 0) {
+			*idx = (uint16_t)i;
+			return 0;
+		}
+	}
+	return pj_fail(c, -EINVAL, w, "no point '%s' in this profile",
+	    pj_shown(json_string_value(v), shown, sizeof(shown)));
+}
+
+int
+profile_parse_identify(struct ctx *c, json_t *root, struct profile *p)
+{
+	char where[WHERE_MAX];
+	json_t *v = json_object_get(root, "identify"), *jc;
+	struct profile_check *k;
+	size_t i, n;
+	int rc;
+
+	p->n_identify = 0;
+	if (v == NULL)
+		return 0;
+	n = json_is_array(v) ? json_array_size(v) : 0;
+	if (n < 1 || n > PROFILE_IDENTIFY_MAX)
+		return pj_fail(c, -EINVAL, "identify", "expected an array of "
+		    "1..%d checks", PROFILE_IDENTIFY_MAX);
+	for (i = 0; i < n; i++) {
+		snprintf(where, sizeof(where), "identify[%zu]", i);
+		jc = json_array_get(v, i);
+		if (!json_is_object(jc))
+			return pj_fail(c, -EINVAL, where, "expected an object "
+			    "{\"point\", \"min\", \"max\"}");
+		k = &p->identify[i];
+		if ((rc = pj_check_keys(c, jc, check_keys, where)) < 0 ||
+		    (rc = find_point(c, jc, where, p, &k->point)) < 0 ||
+		    (rc = get_bound(c, jc, "min", where, &k->min)) < 0 ||
+		    (rc = get_bound(c, jc, "max", where, &k->max)) < 0)
+			return rc;
+		if (k->max < k->min)
+			return pj_fail(c, -EINVAL, where, "max is below min");
+		p->n_identify = i + 1;
+	}
+	return 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * Small readings of libcoap's answers for the CoAP uplink (coap.c): what a
+ * 4.13 says the server takes, and a NACK's reason in words for the log.
+ */
+#ifndef WG_COAP_MSG_H
+#define WG_COAP_MSG_H
+
+#include "firmware/uplink/coap_lib.h"
+
+/* A 4.13's Size1 (RFC 7959 4): the body size the server takes; 0 if absent. */
+unsigned coap_msg_size1(const coap_pdu_t *pdu);
+
+/* "no answer", "reset by the server", ...: why libcoap gave up a request. */
+const char *coap_msg_nack(coap_nack_reason_t r);
+
+#endif
