@@ -14,6 +14,7 @@
 #include "firmware/codec/batch.h"
 
 struct device;
+struct charger_session;
 
 /* Receives each reading of a poll; returns 0 or -errno (the poll stops). */
 typedef int (*reading_sink)(void *arg, const struct reading *r);
@@ -55,6 +56,7 @@ struct device {
 	struct plan_req *plan;
 	size_t n_plan;
 	uint16_t *point_req;		/* per point: the request that reads it */
+	struct charger_session *sessions; /* per derived point (charger.c) */
 	struct device_health health;
 	int last_err;			/* last poll result, to log changes only */
 	unsigned fails;			/* polls in a row without any answer */

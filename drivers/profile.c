@@ -34,7 +34,8 @@ struct defaults {
 
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
-	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden", NULL
+	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden",
+	"derived", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
@@ -536,7 +537,9 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 		return rc;
 	if ((rc = profile_limits_load(root, p, c->path, c->err, c->errlen)) < 0)
 		return rc;
-	return profile_parse_identify(c, root, p);
+	if ((rc = profile_parse_identify(c, root, p)) < 0)
+		return rc;
+	return profile_parse_derived(c, root, p);
 }
 
 /*

@@ -23,6 +23,7 @@
 #define PROFILE_ENUM_MAX 32	/* entries of one point's enum */
 #define PROFILE_ENUMS_MAX 512	/* enum entries of a whole profile */
 #define PROFILE_IDENTIFY_MAX 8	/* checks of the "identify" section */
+#define PROFILE_DERIVED_MAX 4	/* points of the "derived" section */
 
 /* One enum entry: the device's raw value and the value wattgate reports. */
 struct profile_enum {
@@ -62,6 +63,23 @@ struct profile_check {
 	double min, max;
 };
 
+/*
+ * A point computed by the driver from other points instead of read from a
+ * register (the "derived" section; drivers/charger.c). It follows the
+ * register points: its schema index is n_points + its index here.
+ */
+enum derived_kind {
+	DK_SESSION_ENERGY,	/* source minus its value when the session began */
+};
+
+struct profile_derived {
+	char name[SCHEMA_NAME_MAX + 1];	/* unique among points and derived */
+	char unit[SCHEMA_UNIT_MAX + 1];	/* the source point's */
+	enum derived_kind kind;
+	uint16_t source;		/* index into points: an energy counter */
+	uint16_t state;			/* index into points: IEC 61851 state */
+};
+
 struct profile {
 	char name[SCHEMA_NAME_MAX + 1];	/* file name without .json */
 	char model[64];
@@ -79,6 +97,8 @@ struct profile {
 	struct profile_enum *enums;
 	size_t n_identify;
 	struct profile_check identify[PROFILE_IDENTIFY_MAX];
+	size_t n_derived;
+	struct profile_derived derived[PROFILE_DERIVED_MAX];
 };
 
 /*

@@ -52,4 +52,7 @@ int profile_parse_na_defaults(struct ctx *c, json_t *root, json_t **out);
 /* Top-level "identify": plausibility checks for wattgate scan (profile_identify.c). */
 int profile_parse_identify(struct ctx *c, json_t *root, struct profile *p);
 
+/* Top-level "derived": points computed from others (profile_derived.c). */
+int profile_parse_derived(struct ctx *c, json_t *root, struct profile *p);
+
 #endif

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drivers/charger.h"
 #include "drivers/driver.h"
 
 extern const struct driver_ops regmap_driver_ops;
@@ -88,6 +89,13 @@ regmap_probe(struct device *d, char *err, size_t errlen)
 		return n;
 	}
 	assign_points(p, plan, (size_t)n, point_req);
+	if (charger_init(d) != 0) {
+		if (err != NULL && errlen > 0)
+			snprintf(err, errlen, "%s: out of memory", d->name);
+		free(plan);
+		free(point_req);
+		return -ENOMEM;
+	}
 	free(d->plan);
 	free(d->point_req);
 	d->plan = plan;
@@ -169,8 +177,8 @@ deliver(struct device *d, size_t qi, const uint16_t *regs, int64_t ts_ms,
  * error, so the caller can tell "device gone" from "device partly readable".
  */
 static int
-regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
-    void *arg)
+poll_registers(struct device *d, struct bus *b, int64_t ts_ms,
+    reading_sink sink, void *arg)
 {
 	uint16_t regs[BUS_READ_BITS_MAX];	/* bits are one element each */
 	const struct plan_req *q;
@@ -198,9 +206,20 @@ regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
 	return any ? 0 : last;
 }
 
+/* Profiles with derived points (chargers' session energy) go via charger.c. */
+static int
+regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
+    void *arg)
+{
+	if (d->profile != NULL && d->profile->n_derived > 0)
+		return charger_poll(d, b, ts_ms, sink, arg, poll_registers);
+	return poll_registers(d, b, ts_ms, sink, arg);
+}
+
 static void
 regmap_close(struct device *d)
 {
+	charger_free(d);
 	free(d->plan);
 	free(d->point_req);
 	d->plan = NULL;

@@ -511,14 +511,21 @@ config_schema(const struct site_config *c, struct schema *s)
 
 		memcpy(d->name, c->devices[i].name, sizeof(d->name));
 		memcpy(d->profile, p->name, sizeof(d->profile));
-		d->n_points = p->n_points;
-		if ((d->points = calloc(p->n_points, sizeof(*d->points))) == NULL) {
+		/* Derived points (charger session energy) follow the registers'. */
+		d->n_points = p->n_points + p->n_derived;
+		if ((d->points = calloc(d->n_points, sizeof(*d->points))) == NULL) {
 			config_schema_free(s);
 			return -ENOMEM;
 		}
 		for (j = 0; j < p->n_points; j++) {
 			memcpy(d->points[j].name, p->points[j].name, sizeof(d->points[j].name));
 			memcpy(d->points[j].unit, p->points[j].unit, sizeof(d->points[j].unit));
+		}
+		for (j = 0; j < p->n_derived; j++) {
+			memcpy(d->points[p->n_points + j].name, p->derived[j].name,
+			    sizeof(d->points[0].name));
+			memcpy(d->points[p->n_points + j].unit, p->derived[j].unit,
+			    sizeof(d->points[0].unit));
 		}
 	}
 	return 0;

@@ -473,7 +473,7 @@ setup_devices(struct gateway *g)
 			log_warnx("device %s: %s", d->name, err);
 			return rc;
 		}
-		total += d->profile->n_points;
+		total += d->profile->n_points + d->profile->n_derived;
 	}
 	/* Two cycles' worth: a late bus's readings plus the current cycle's. */
 	if (health_init(&g->health, g->devs, cfg->n_devices) < 0)

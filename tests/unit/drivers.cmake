@@ -16,7 +16,9 @@ wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
 if(CONFIG_DRIVER_REGMAP)
   wg_unit_test(test_regmap_driver
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap_driver.c
-    ${_drv}/regmap_driver.c ${_drv}/registry.c LIBS wg_regmap)
+    ${_drv}/regmap_driver.c ${_drv}/charger.c ${_drv}/registry.c LIBS wg_regmap)
+  wg_unit_test(test_charger SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_charger.c
+    ${_drv}/regmap_driver.c ${_drv}/charger.c LIBS wg_regmap)
 endif()
 # Point decoding (markers, bit fields, enums, offsets, coils, strings) and the
 # shipped profiles plus the loader's rules for those keys.
