@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "drivers/regmap.h"
+#include "tools/sim/chgmodel.h"
 #include "tools/sim/model.h"
 
 #define MIN_MS		60000LL
@@ -92,6 +93,7 @@ struct model {
 	int64_t acc_imp, acc_exp;
 	size_t n;
 	struct mpoint *pts;
+	struct chgmodel *chg;	/* chargers: sessions, not a load curve */
 };
 
 /* Streams: one per random quantity, so quantities do not move together. */
@@ -582,6 +584,11 @@ model_new(const struct profile *p, uint64_t seed)
 	    S_SETUP, 9)) * HALF_DWMS_PER_KWH : 0;
 	for (i = 0; i < p->n_points; i++)
 		classify(&m->pts[i], p, &p->points[i], m->seed, i);
+	if (chgmodel_is_charger(p) &&
+	    (m->chg = chgmodel_new(p, m->seed)) == NULL) {
+		model_free(m);
+		return NULL;
+	}
 	return m;
 }
 
@@ -614,9 +621,19 @@ model_values(struct model *m, int64_t t_ms, struct dec *out)
 		m->last_p = st.p[PH_TOTAL];
 		m->last_pexp = st.pexp;
 	}
-	for (i = 0; i < m->n; i++)
-		out[i] = fit_register(point_value(m, &m->pts[i], &st, t_ms),
-		    &m->pts[i]);
+	if (m->chg != NULL)
+		chgmodel_update(m->chg, t_ms);
+	for (i = 0; i < m->n; i++) {
+		if (m->chg == NULL || chgmodel_value(m->chg, i, &out[i]) != 0)
+			out[i] = point_value(m, &m->pts[i], &st, t_ms);
+		out[i] = fit_register(out[i], &m->pts[i]);
+	}
+}
+
+void
+model_set_charger_period(struct model *m, int64_t period_ms)
+{
+	chgmodel_set_period(m->chg, period_ms);
 }
 
 void
@@ -624,6 +641,7 @@ model_free(struct model *m)
 {
 	if (m == NULL)
 		return;
+	chgmodel_free(m->chg);
 	free(m->pts);
 	free(m);
 }

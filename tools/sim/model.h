@@ -39,6 +39,13 @@ struct model *model_new(const struct profile *p, uint64_t seed);
  */
 void model_values(struct model *m, int64_t t_ms, struct dec *out);
 
+/*
+ * For a charger profile (tools/sim/chgmodel.h): the length of one session
+ * cycle A -> B -> C -> B -> A, 1 s .. 1 day; before the first model_values().
+ * No effect on other profiles.
+ */
+void model_set_charger_period(struct model *m, int64_t period_ms);
+
 void model_free(struct model *m);
 
 #endif

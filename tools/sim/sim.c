@@ -127,6 +127,8 @@ sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
 	}
 	/* Different units get different households from one --seed. */
 	d->model = model_new(&d->prof, seed * 0x100000001b3ULL + unit);
+	if (d->model != NULL && s->charger_cycle_ms > 0)
+		model_set_charger_period(d->model, s->charger_cycle_ms);
 	d->vals = calloc(d->prof.n_points, sizeof(*d->vals));
 	d->warned = calloc(d->prof.n_points, 1);
 	if (d->model == NULL || d->vals == NULL || d->warned == NULL ||
@@ -155,6 +157,7 @@ dev_refresh(struct sim *s, struct sim_dev *d, int64_t t)
 	struct span *sp;
 	char buf[DEC_STRLEN];
 	uint16_t *regs;
+	struct dec shown;
 	size_t i;
 	int rc, na;
 
@@ -166,6 +169,15 @@ dev_refresh(struct sim *s, struct sim_dev *d, int64_t t)
 		sp = &d->span[pp->fc - 1];
 		regs = sp->regs + (pp->addr - sp->lo);
 		if (na && profile_point_encode_na(pp, regs) == 0)
+			continue;
+		/*
+		 * A point whose registers already show its value is left
+		 * alone: a charger's error flag decoded from the state
+		 * letter it shares a register with (an enum_other value has
+		 * no raw value of its own to store).
+		 */
+		if (!na && profile_point_decode(&d->prof, pp, regs, &shown) == 0
+		    && dec_equal(shown, d->vals[i]))
 			continue;
 		rc = profile_point_encode(&d->prof, pp, d->vals[i], regs);
 		if (rc == 0)

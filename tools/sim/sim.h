@@ -33,6 +33,7 @@ struct sim {
 	size_t n_devs;
 	FILE *log;		/* --log, or NULL */
 	unsigned invalid_every;	/* --invalid-every: 0 off, else every Nth answer */
+	int64_t charger_cycle_ms; /* --charger-cycle: 0 for the model's default */
 	int log_failed;		/* a write error was reported */
 	/* Set by SIGUSR1's handler; sim_housekeep() then calls reload(). */
 	volatile sig_atomic_t *reload_req;

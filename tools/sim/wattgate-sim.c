@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tools/sim/chgmodel.h"
 #include "tools/sim/rtu.h"
 #include "tools/sim/sim.h"
 #include "tools/sim/tcp.h"
@@ -31,6 +32,7 @@ struct opts {
 	const char *fault_file;
 	uint64_t seed;
 	unsigned invalid_every;
+	uint64_t charger_cycle_s;
 };
 
 static volatile sig_atomic_t stop, reload;
@@ -52,7 +54,8 @@ usage(FILE *f)
 	    "                    (--tcp HOST:PORT | --rtu PATH) [--log FILE] "
 	    "[--seed N]\n"
 	    "                    [--invalid-every N] [--fault UNIT:MODE ...] "
-	    "[--fault-file FILE]\n");
+	    "[--fault-file FILE]\n"
+	    "                    [--charger-cycle SECONDS]\n");
 }
 
 static int
@@ -84,6 +87,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "invalid-every", required_argument, NULL, 'i' },
 		{ "fault", required_argument, NULL, 'f' },
 		{ "fault-file", required_argument, NULL, 'F' },
+		{ "charger-cycle", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +132,17 @@ parse_args(int argc, char **argv, struct opts *o)
 			o->faults[o->n_faults++] = optarg;
 			break;
 		case 'F': o->fault_file = optarg; break;
+		case 'c':
+			if (parse_u64(optarg, CHGMODEL_PERIOD_MAX_MS / 1000,
+			    &o->charger_cycle_s) != 0 || o->charger_cycle_s *
+			    1000 < CHGMODEL_PERIOD_MIN_MS) {
+				fprintf(stderr, "wattgate-sim: --charger-cycle "
+				    "'%s': not %lld..%lld seconds\n", optarg,
+				    CHGMODEL_PERIOD_MIN_MS / 1000,
+				    CHGMODEL_PERIOD_MAX_MS / 1000);
+				return -EINVAL;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -362,6 +377,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	s.invalid_every = o.invalid_every;
+	s.charger_cycle_ms = (int64_t)o.charger_cycle_s * 1000;
 	if (add_devices(&s, &o) != 0 || add_faults(&s, &o) != 0)
 		goto out;
 	if (o.fault_file != NULL) {
