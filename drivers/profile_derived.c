@@ -62,7 +62,7 @@ point_ref(struct ctx *c, json_t *jd, const char *key, const char *where,
     const struct profile *p, uint16_t *idx)
 {
 	char w[WHERE_MAX], shown[40];
-	const char *s;
+	const char *s = NULL;
 	size_t i;
 	int rc;
 
@@ -146,7 +146,7 @@ parse_one(struct ctx *c, json_t *jd, const char *where, struct profile *p,
 {
 	struct profile_derived *d = &p->derived[i];
 	char w[WHERE_MAX], shown[40];
-	const char *s;
+	const char *s = NULL;
 	int rc;
 
 	if ((rc = pj_check_keys(c, jd, derived_keys, where)) < 0 ||
