@@ -49,7 +49,7 @@ struct rtutcp {
 	pthread_mutex_t mu;	/* guards what follows */
 	int sock;		/* -1: down; set by the worker, closed by the thread */
 	int stop;
-	char lost[192];		/* why the last link went down */
+	char lost[128];		/* why the last link went down; "" after a connect */
 };
 
 static void
@@ -70,8 +70,7 @@ lost(struct rtutcp *t, int sock, const char *why)
 	if (t->sock == sock) {
 		close(sock);
 		t->sock = -1;
-		snprintf(t->lost, sizeof(t->lost), "%s: connection lost: %s",
-		    t->name, why);
+		snprintf(t->lost, sizeof(t->lost), "%s", why);
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -279,10 +278,17 @@ rtutcp_connect(struct rtutcp *t, unsigned timeout_ms, char *err,
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	int64_t deadline = now_ms() + timeout_ms;
+	char name[sizeof(t->name) + sizeof(t->lost) + 40];
 	int fd = -1, rc = -EHOSTUNREACH, gai;
 
+	/* After a loss, every line says so: the first cause is the one to fix. */
 	pthread_mutex_lock(&t->mu);
 	rc = t->sock >= 0 ? 0 : -ENOTCONN;
+	if (t->lost[0] != '\0')
+		snprintf(name, sizeof(name), "%s: connection lost (%s); reconnect",
+		    t->name, t->lost);
+	else
+		snprintf(name, sizeof(name), "%s", t->name);
 	pthread_mutex_unlock(&t->mu);
 	if (rc == 0)
 		return 0;
@@ -291,7 +297,7 @@ rtutcp_connect(struct rtutcp *t, unsigned timeout_ms, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	if ((gai = getaddrinfo(t->host, t->port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "%s: host unknown (%s)", t->name,
+		snprintf(err, errlen, "%s: host unknown (%s)", name,
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 		return -EHOSTUNREACH;
 	}
@@ -301,12 +307,12 @@ rtutcp_connect(struct rtutcp *t, unsigned timeout_ms, char *err,
 	freeaddrinfo(res);
 	if (fd < 0) {
 		if (rc == -ECONNREFUSED)
-			snprintf(err, errlen, "%s: connection refused", t->name);
+			snprintf(err, errlen, "%s: connection refused", name);
 		else if (rc == -ETIMEDOUT)
 			snprintf(err, errlen, "%s: no connection within %u ms",
-			    t->name, timeout_ms);
+			    name, timeout_ms);
 		else
-			snprintf(err, errlen, "%s: cannot connect: %s", t->name,
+			snprintf(err, errlen, "%s: cannot connect: %s", name,
 			    strerror(-rc));
 		return rc;
 	}
@@ -328,7 +334,8 @@ rtutcp_up(struct rtutcp *t, char *err, size_t errlen)
 	pthread_mutex_lock(&t->mu);
 	up = t->sock >= 0;
 	if (!up && t->lost[0] != '\0')
-		snprintf(err, errlen, "%s", t->lost);
+		snprintf(err, errlen, "%s: connection lost (%s)", t->name,
+		    t->lost);
 	pthread_mutex_unlock(&t->mu);
 	return up;
 }

@@ -29,14 +29,15 @@ const char *rtutcp_pty(const struct rtutcp *t);
 /*
  * Make sure the TCP link is up, connecting within timeout_ms if not. Returns 0,
  * or -ECONNREFUSED, -EHOSTUNREACH (host unknown or unreachable), -ETIMEDOUT,
- * -errno with one line in err ("HOST:PORT: connection refused").
+ * -errno with one line in err ("HOST:PORT: connection refused"; after a loss
+ * "HOST:PORT: connection lost (WHY); reconnect: connection refused").
  */
 int rtutcp_connect(struct rtutcp *t, unsigned timeout_ms, char *err,
     size_t errlen);
 
 /*
  * 1 if the link is up. If it went down since the last connect, 0 with the
- * reason in err ("HOST:PORT: connection lost: closed by the converter").
+ * reason in err ("HOST:PORT: connection lost (closed by the converter)").
  */
 int rtutcp_up(struct rtutcp *t, char *err, size_t errlen);
 
