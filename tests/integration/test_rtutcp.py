@@ -9,6 +9,9 @@ wattgate-recv.
    on the same port: the gateway logs the lost link once for the bus, not as
    device timeouts, reconnects by itself, and all three devices deliver again;
    the attribution check of 1 covers the cycles around the restart too.
+   The restarted simulator corrupts the CRC of every answer of unit 3 (a fault
+   mode, as on the pty): no value of unit 3 is stored after that, the
+   gateway logs CRC errors for it, and units 1 and 2 deliver every cycle.
 3. A second rtu-tcp bus points at a port nobody listens on: one clear line
    ("connection refused", naming the bus), the daemon keeps polling the other
    bus and exits 0.
@@ -37,12 +40,12 @@ def cycles(recv_out):
     return out
 
 
-def full_cycles(recv, after_ms, n, what):
-    """Wait for n cycles after after_ms in which all three units delivered."""
+def full_cycles(recv, after_ms, n, what, units=UNITS):
+    """Wait for n cycles after after_ms in which all the units delivered."""
     def got():
         c = cycles(recv.out_path)
         return sorted(t for t in c if t > after_ms and
-                      all(c[t][u] for u in UNITS))
+                      all(c[t][u] for u in units))
     wait(lambda: len(got()) >= n, 30 + 2 * n, what)
     return got()[:n]
 
@@ -79,8 +82,9 @@ def main(build):
         time.sleep(1.5)	# a few cycles with the converter away
         t_back = int(time.time() * 1000)
         sim2, _ = env.sim("sim2", ["%d:%s" % u for u in UNITS.items()],
-                          "rtu-tcp:%d" % port)
-        after = full_cycles(recv, t_back, 4, "4 full cycles after the restart")
+                          "rtu-tcp:%d" % port, extra=["--fault", "3:crc"])
+        after = full_cycles(recv, t_back, 4, "4 cycles of units 1, 2 after the "
+                            "restart", units=(1, 2))
         check(gw.p.poll() is None, "gateway died: %s", gw.stderr()[-500:])
         check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
         recv.stop()
@@ -94,6 +98,8 @@ def main(build):
               "no recovery line for bus conv:\n%s", err[-1500:])
         check("no answer (timeout)" not in err,
               "the lost converter was taken for dead devices:\n%s", err[-1500:])
+        check("device m3 (unit 3): garbled answers (CRC error)" in err,
+              "no CRC error logged for unit 3:\n%s", err[-1500:])
 
         # Every value printed was served for that unit and point in its cycle.
         served = collections.defaultdict(list)
@@ -104,6 +110,11 @@ def main(build):
                             Decimal(str(r["value"])))].append(r["t_ms"])
         got = cycles(recv.out_path)
         check(not any(got[ts][0] for ts in got), "a reading from the dead bus")
+        crc = sum(1 for r in read_jsonl(os.path.join(env.dir, "sim2.log"))
+                  if r.get("fault") == "crc")
+        check(crc >= 4, "only %d CRC-corrupted answers served", crc)
+        check(not any(got[ts][3] for ts in got if ts >= t_back),
+              "unit 3 stored a value from a corrupted answer")
         n = 0
         for ts, by_unit in got.items():
             for u, rs in by_unit.items():
