@@ -136,10 +136,8 @@ check_line(const struct bus_cfg *cfg, const char *name, char *err,
 }
 
 static int
-check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
+check_endpoint(const struct bus_cfg *cfg, char *err, size_t errlen)
 {
-	if (!HAVE_TCP)
-		return seterr(err, errlen, "Modbus TCP is not built into this image");
 	if (cfg->rs485)
 		return seterr(err, errlen, "RS-485 mode is for serial ports");
 	if (!terminated(cfg->host, sizeof(cfg->host)))
@@ -150,7 +148,18 @@ check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-/* The converter's host and port, and its line's settings for the timing. */
+static int
+check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
+{
+	if (!HAVE_TCP)
+		return seterr(err, errlen, "Modbus TCP is not built into this image");
+	return check_endpoint(cfg, err, errlen);
+}
+
+/*
+ * The converter's host and port, and its line's settings for the timing. Only
+ * RTU needs to be built in: the TCP side is the bridge's, not libmodbus's.
+ */
 static int
 check_rtutcp(const struct bus_cfg *cfg, char *err, size_t errlen)
 {
@@ -158,7 +167,7 @@ check_rtutcp(const struct bus_cfg *cfg, char *err, size_t errlen)
 
 	if (!HAVE_RTU)
 		return seterr(err, errlen, "Modbus RTU is not built into this image");
-	if ((rc = check_tcp(cfg, err, errlen)) < 0)
+	if ((rc = check_endpoint(cfg, err, errlen)) < 0)
 		return rc;
 	return check_line(cfg, cfg->host, err, errlen);
 }
