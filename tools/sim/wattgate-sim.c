@@ -329,7 +329,8 @@ serve(struct sim *s, const struct opts *o, const sigset_t *waitmask)
 		fd = tcp_listen(o->tcp != NULL ? o->tcp : o->rtutcp, name,
 		    sizeof(name), err, sizeof(err));
 		if (fd < 0) {
-			fprintf(stderr, "wattgate-sim: %s\n", err);
+			fprintf(stderr, "wattgate-sim: --%s %s\n", o->tcp != NULL ?
+			    "tcp" : "rtu-tcp", err);
 			return fd;
 		}
 		printf("wattgate-sim: ready %s %s\n", o->tcp != NULL ? "tcp" :
