@@ -20,6 +20,7 @@
 #include <modbus.h>
 
 #include "drivers/bus/bus.h"
+#include "drivers/bus/rtutcp.h"
 #include "wg_config.h"
 
 #ifdef CONFIG_BUS_RTU
@@ -35,10 +36,14 @@
 
 #define TIMEOUT_MS_MAX 60000
 #define BYTE_TIMEOUT_MS_MIN 50
+/* RTU over TCP: one frame may come in two TCP segments, a Wi-Fi hop apart. */
+#define NET_BYTE_TIMEOUT_MS_MIN 150
 
 struct bus {
 	struct bus_cfg cfg;
 	modbus_t *ctx;
+	struct rtutcp *bridge;	/* RTU over TCP: the pty libmodbus talks to */
+	char err[256];		/* bus_error() */
 	int connected;
 	unsigned timeout_ms;	/* response timeout in force */
 	int stale;		/* TCP: a late answer may still come: flush first */
@@ -84,11 +89,12 @@ set_timeout(modbus_t *ctx, unsigned ms,
  * path that does not exist (a typo in the site config) and a baud rate libmodbus
  * would silently replace by 9600.
  */
+static int check_line(const struct bus_cfg *, const char *, char *, size_t);
+
 static int
 check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
 {
 	struct stat st;
-	size_t i;
 
 	if (!HAVE_RTU)
 		return seterr(err, errlen, "Modbus RTU is not built into this image");
@@ -103,22 +109,42 @@ check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
 		    "device)", cfg->device);
 		return -ENOTTY;
 	}
+	return check_line(cfg, cfg->device, err, errlen);
+}
+
+/* The serial line's settings: a port's own, or a converter's (for timing). */
+static int
+check_line(const struct bus_cfg *cfg, const char *name, char *err,
+    size_t errlen)
+{
+	size_t i;
+
 	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++) {
 		if (bauds[i] == cfg->baud)
 			break;
 	}
 	if (i == sizeof(bauds) / sizeof(bauds[0]))
 		return seterr(err, errlen, "%s: unsupported baud rate %u",
-		    cfg->device, cfg->baud);
+		    name, cfg->baud);
 	if (cfg->parity != 'N' && cfg->parity != 'E' && cfg->parity != 'O')
-		return seterr(err, errlen, "%s: parity must be N, E or O",
-		    cfg->device);
+		return seterr(err, errlen, "%s: parity must be N, E or O", name);
 	if (cfg->data_bits != 7 && cfg->data_bits != 8)
-		return seterr(err, errlen, "%s: data bits must be 7 or 8",
-		    cfg->device);
+		return seterr(err, errlen, "%s: data bits must be 7 or 8", name);
 	if (cfg->stop_bits != 1 && cfg->stop_bits != 2)
-		return seterr(err, errlen, "%s: stop bits must be 1 or 2",
-		    cfg->device);
+		return seterr(err, errlen, "%s: stop bits must be 1 or 2", name);
+	return 0;
+}
+
+static int
+check_endpoint(const struct bus_cfg *cfg, char *err, size_t errlen)
+{
+	if (cfg->rs485)
+		return seterr(err, errlen, "RS-485 mode is for serial ports");
+	if (!terminated(cfg->host, sizeof(cfg->host)))
+		return seterr(err, errlen, "TCP host: empty or too long");
+	if (cfg->port < 1 || cfg->port > 65535)
+		return seterr(err, errlen, "%s: port %u out of range 1..65535",
+		    cfg->host, cfg->port);
 	return 0;
 }
 
@@ -127,12 +153,23 @@ check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
 {
 	if (!HAVE_TCP)
 		return seterr(err, errlen, "Modbus TCP is not built into this image");
-	if (!terminated(cfg->host, sizeof(cfg->host)))
-		return seterr(err, errlen, "TCP host: empty or too long");
-	if (cfg->port < 1 || cfg->port > 65535)
-		return seterr(err, errlen, "%s: port %u out of range 1..65535",
-		    cfg->host, cfg->port);
-	return 0;
+	return check_endpoint(cfg, err, errlen);
+}
+
+/*
+ * The converter's host and port, and its line's settings for the timing. Only
+ * RTU needs to be built in: the TCP side is the bridge's, not libmodbus's.
+ */
+static int
+check_rtutcp(const struct bus_cfg *cfg, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!HAVE_RTU)
+		return seterr(err, errlen, "Modbus RTU is not built into this image");
+	if ((rc = check_endpoint(cfg, err, errlen)) < 0)
+		return rc;
+	return check_line(cfg, cfg->host, err, errlen);
 }
 
 int
@@ -148,6 +185,8 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 		rc = check_rtu(cfg, err, errlen);
 	else if (cfg->kind == BUS_TCP)
 		rc = check_tcp(cfg, err, errlen);
+	else if (cfg->kind == BUS_RTU_TCP)
+		rc = check_rtutcp(cfg, err, errlen);
 	else
 		rc = seterr(err, errlen, "unknown bus kind %d", (int)cfg->kind);
 	if (rc < 0)
@@ -165,6 +204,16 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 		snprintf(b->name, sizeof(b->name), "%s", cfg->device);
 		b->ctx = modbus_new_rtu(cfg->device, (int)cfg->baud, cfg->parity,
 		    (int)cfg->data_bits, (int)cfg->stop_bits);
+	} else if (cfg->kind == BUS_RTU_TCP) {
+		snprintf(b->name, sizeof(b->name),
+		    strchr(cfg->host, ':') != NULL ? "[%s]:%u (rtu-tcp)" :
+		    "%s:%u (rtu-tcp)", cfg->host, cfg->port);
+		if ((rc = rtutcp_open(cfg->host, cfg->port, b->name, &b->bridge,
+		    err, errlen)) < 0)
+			goto out;
+		/* The baud is the converter's; on a pty it sets nothing. */
+		b->ctx = modbus_new_rtu(rtutcp_pty(b->bridge), (int)cfg->baud,
+		    cfg->parity, (int)cfg->data_bits, (int)cfg->stop_bits);
 	} else {
 		snprintf(port, sizeof(port), "%u", cfg->port);
 		snprintf(b->name, sizeof(b->name),
@@ -185,11 +234,13 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 	 * latency timer is 16 ms), so take 20 characters and never less than 50 ms.
 	 * TCP: no byte timeout; the response timeout covers the whole answer.
 	 */
-	if (cfg->kind == BUS_RTU) {
+	if (cfg->kind != BUS_TCP) {
 		/* 11 bits per character: 20 characters in ms, rounded up. */
 		byte_ms = (20 * 11 * 1000 + cfg->baud - 1) / cfg->baud;
 		if (byte_ms < BYTE_TIMEOUT_MS_MIN)
 			byte_ms = BYTE_TIMEOUT_MS_MIN;
+		if (cfg->kind == BUS_RTU_TCP && byte_ms < NET_BYTE_TIMEOUT_MS_MIN)
+			byte_ms = NET_BYTE_TIMEOUT_MS_MIN;
 		set_timeout(b->ctx, byte_ms, modbus_set_byte_timeout);
 		b->byte_ms = byte_ms;
 	} else {
@@ -202,9 +253,57 @@ out:
 	if (b != NULL) {
 		if (b->ctx != NULL)
 			modbus_free(b->ctx);
+		rtutcp_close(b->bridge);
 		free(b);
 	}
 	return rc;
+}
+
+/*
+ * RS-485 mode, when configured, or no bus: a port that cannot switch (a USB
+ * adapter with automatic direction control, a pty: ENOTTY) is refused rather
+ * than used in RS-232 mode. The user asked for RS-485 because the transceiver
+ * needs the kernel to drive its direction; without that every device would
+ * time out, and a line saying why beats a bus of dead meters.
+ */
+static int
+serial_mode(struct bus *b)
+{
+	int e;
+
+	if (!b->cfg.rs485)
+		return 0;
+	if (modbus_rtu_set_serial_mode(b->ctx, MODBUS_RTU_RS485) == 0)
+		return 0;
+	e = errno;
+	seterr(b->err, sizeof(b->err), "%s: RS-485 mode (\"rs485\": true) not "
+	    "supported by this port: %s; bus not used", b->name,
+	    e == ENOTTY || e == EINVAL ? "no TIOCSRS485" : strerror(e));
+	modbus_close(b->ctx);
+	return -ENOTTY;
+}
+
+/* Connect what is not connected yet: the converter's TCP link, then the port. */
+static int
+link_up(struct bus *b)
+{
+	int e, rc;
+
+	if (b->bridge != NULL && (rc = rtutcp_connect(b->bridge, b->timeout_ms,
+	    b->err, sizeof(b->err))) < 0)
+		return rc;
+	if (b->connected)
+		return 0;
+	if (modbus_connect(b->ctx) < 0) {
+		e = errno;
+		seterr(b->err, sizeof(b->err), "%s: %s", b->name,
+		    modbus_strerror(e));
+		return e == ETIMEDOUT ? -ETIMEDOUT : -EIO;
+	}
+	if ((rc = serial_mode(b)) < 0)
+		return rc;
+	b->connected = 1;
+	return 0;
 }
 
 static void
@@ -260,7 +359,7 @@ map_error(struct bus *b, int e, int *exc)
 	b->stale = 1;
 	if (e == ETIMEDOUT)
 		return -ETIMEDOUT;
-	if (b->cfg.kind == BUS_RTU && e >= MODBUS_ENOBASE)
+	if (b->cfg.kind != BUS_TCP && e >= MODBUS_ENOBASE)
 		quiet(b);
 	/* A garbled answer on RTU: the device is there, the line is noisy. */
 	if (e == EMBBADCRC)
@@ -275,21 +374,19 @@ int
 bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc)
 {
-	int unit_max = b->cfg.kind == BUS_RTU ? 247 : 255;
-	int unit_min = b->cfg.kind == BUS_RTU ? 1 : 0;
+	int unit_max = b->cfg.kind != BUS_TCP ? 247 : 255;
+	int unit_min = b->cfg.kind != BUS_TCP ? 1 : 0;
 	uint8_t bits[BUS_READ_BITS_MAX];
-	int n, i;
+	int n, i, rc;
 
 	if (unit < unit_min || unit > unit_max || fc < 1 || fc > 4 ||
 	    count < 1 || count > (fc <= 2 ? BUS_READ_BITS_MAX : BUS_READ_REGS_MAX) ||
 	    addr < 0 || addr + count - 1 > 65535 ||
 	    dst == NULL)
 		return -EINVAL;
-	if (!b->connected) {
-		if (modbus_connect(b->ctx) < 0)
-			return errno == ETIMEDOUT ? -ETIMEDOUT : -EIO;
-		b->connected = 1;
-	}
+	b->err[0] = '\0';
+	if ((rc = link_up(b)) < 0)
+		return rc;
 	if (modbus_set_slave(b->ctx, unit) < 0)
 		return -EINVAL;
 	/*
@@ -301,7 +398,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	 * request (one tcflush, nothing next to 9600 baud). TCP matches answers
 	 * by transaction id; there the flush follows a failure only.
 	 */
-	if (b->stale || b->cfg.kind == BUS_RTU) {
+	if (b->stale || b->cfg.kind != BUS_TCP) {
 		modbus_flush(b->ctx);
 		b->stale = 0;
 	}
@@ -313,8 +410,14 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		n = modbus_read_registers(b->ctx, addr, count, dst);
 	else
 		n = modbus_read_input_registers(b->ctx, addr, count, dst);
-	if (n < 0)
-		return map_error(b, errno, exc);
+	if (n < 0) {
+		rc = map_error(b, errno, exc);
+		/* No answer because the converter's link went: not the device. */
+		if (b->bridge != NULL && rc != -EPROTO &&
+		    !rtutcp_up(b->bridge, b->err, sizeof(b->err)))
+			return -ENOTCONN;
+		return rc;
+	}
 	if (n != count)
 		return -EIO;
 	/* Bits as one 0/1 register each: decoding treats all four alike. */
@@ -338,17 +441,17 @@ bus_set_timeout(struct bus *b, unsigned ms)
 int
 bus_connect(struct bus *b, char *err, size_t errlen)
 {
-	int e;
+	int rc;
 
-	if (b->connected)
-		return 0;
-	if (modbus_connect(b->ctx) < 0) {
-		e = errno;
-		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(e));
-		return e > 0 ? -e : -EIO;
-	}
-	b->connected = 1;
-	return 0;
+	if ((rc = link_up(b)) < 0)
+		seterr(err, errlen, "%s", b->err);
+	return rc;
+}
+
+const char *
+bus_error(const struct bus *b)
+{
+	return b->err;
 }
 
 const char *
@@ -364,5 +467,6 @@ bus_close(struct bus *b)
 		return;
 	disconnect(b);
 	modbus_free(b->ctx);
+	rtutcp_close(b->bridge);
 	free(b);
 }

@@ -1,5 +1,6 @@
 /*
- * A Modbus bus through libmodbus: an RS-485 port (RTU) or a TCP endpoint.
+ * A Modbus bus through libmodbus: an RS-485 port (RTU), a TCP endpoint, or an
+ * RTU-over-TCP converter (RTU frames on a TCP socket; drivers/bus/rtutcp.h).
  * Blocking calls: a bus is used by exactly one worker thread.
  */
 #ifndef WG_BUS_H
@@ -7,17 +8,18 @@
 
 #include <stdint.h>
 
-enum bus_kind { BUS_RTU, BUS_TCP };
+enum bus_kind { BUS_RTU, BUS_TCP, BUS_RTU_TCP };
 
 struct bus_cfg {
 	enum bus_kind kind;
 	char device[128];	/* RTU: serial device path */
-	unsigned baud;		/* RTU */
+	int rs485;		/* RTU: switch the port to RS-485 (TIOCSRS485) */
+	unsigned baud;		/* RTU; RTU_TCP: the converter's line, for timing */
 	char parity;		/* 'N', 'E', 'O' */
 	unsigned data_bits;	/* 7, 8 */
 	unsigned stop_bits;	/* 1, 2 */
-	char host[128];		/* TCP */
-	unsigned port;		/* TCP */
+	char host[128];		/* TCP, RTU_TCP */
+	unsigned port;		/* TCP, RTU_TCP */
 	unsigned timeout_ms;	/* response timeout per request */
 };
 
@@ -54,7 +56,10 @@ int bus_set_timeout(struct bus *b, unsigned ms);
  */
 int bus_connect(struct bus *b, char *err, size_t errlen);
 
-/* Human-readable name: "/dev/ttyUSB0" or "10.0.0.5:502". */
+/* Why the last bus_read() failed at the bus level, in one line; "" if not. */
+const char *bus_error(const struct bus *b);
+
+/* Human-readable name: "/dev/ttyUSB0", "10.0.0.5:502", "10.0.0.7:4196 (rtu-tcp)". */
 const char *bus_name(const struct bus *b);
 
 void bus_close(struct bus *b);

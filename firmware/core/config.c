@@ -113,13 +113,73 @@ valid_baud(unsigned b)
 	return 0;
 }
 
+/* An RS-485 line's settings: a serial port's, or an RTU-over-TCP converter's. */
+static int
+parse_line(struct ctx *x, const char *where, json_t *o, struct cfg_bus *b)
+{
+	char parity[2] = "N";
+	int rc;
+
+	b->bus.baud = 9600;
+	b->bus.data_bits = 8;
+	b->bus.stop_bits = 1;
+	if ((rc = get_uint(x, where, o, "baud", 0, 1, 1000000, &b->bus.baud)) < 0 ||
+	    (rc = get_str(x, where, o, "parity", 0, parity, sizeof(parity))) < 0 ||
+	    (rc = get_uint(x, where, o, "data_bits", 0, 7, 8, &b->bus.data_bits)) < 0 ||
+	    (rc = get_uint(x, where, o, "stop_bits", 0, 1, 2, &b->bus.stop_bits)) < 0)
+		return rc;
+	if (!valid_baud(b->bus.baud))
+		return fail(x, where, "baud %u is not a standard rate", b->bus.baud);
+	if (strcmp(parity, "N") && strcmp(parity, "E") && strcmp(parity, "O"))
+		return fail(x, where, "parity '%s' is not N, E or O", parity);
+	b->bus.parity = parity[0];
+	return 0;
+}
+
+/* "rs485": true or false; only a serial port has a mode to switch. */
+static int
+parse_rs485(struct ctx *x, const char *where, json_t *o, const char *type,
+    struct cfg_bus *b)
+{
+	json_t *v = json_object_get(o, "rs485");
+
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(x, where, "'rs485' must be true or false");
+	if (strcmp(type, "rtu") != 0)
+		return fail(x, where, "'rs485' is for type rtu (a serial port of "
+		    "this gateway)");
+	b->bus.rs485 = json_is_true(v);
+	return 0;
+}
+
+/* A converter passing RTU frames over TCP: where it is, and its line's timing. */
+static int
+parse_rtutcp(struct ctx *x, const char *where, json_t *o, struct cfg_bus *b)
+{
+	int rc;
+
+	if (!IS_ENABLED(CONFIG_BUS_RTU))
+		return fail(x, where, "Modbus RTU is not built into this image");
+	b->bus.kind = BUS_RTU_TCP;
+	if (json_object_get(o, "device"))
+		return fail(x, where, "'device' is for type rtu; rtu-tcp has "
+		    "'host' and 'port'");
+	if ((rc = get_str(x, where, o, "host", 1, b->bus.host,
+	    sizeof(b->bus.host))) < 0 ||
+	    (rc = get_uint(x, where, o, "port", 1, 1, 65535, &b->bus.port)) < 0)
+		return rc;
+	return parse_line(x, where, o, b);
+}
+
 static int
 parse_bus(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 {
 	static const char *const keys[] = { "name", "type", "device", "baud", "parity",
-		"data_bits", "stop_bits", "host", "port", "timeout_ms", NULL };
+		"data_bits", "stop_bits", "host", "port", "timeout_ms", "rs485", NULL };
 	struct cfg_bus *b = &c->buses[i];
-	char where[64], type[8] = "", parity[2] = "N";
+	char where[64], type[16] = "";
 	struct stat st;
 	size_t j;
 	int rc;
@@ -138,29 +198,19 @@ parse_bus(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 			return fail(x, where, "duplicate bus name (also buses[%zu])", j);
 	b->bus.timeout_ms = 500;
 	if ((rc = get_str(x, where, o, "type", 1, type, sizeof(type))) < 0 ||
-	    (rc = get_uint(x, where, o, "timeout_ms", 0, 10, 10000, &b->bus.timeout_ms)) < 0)
+	    (rc = get_uint(x, where, o, "timeout_ms", 0, 10, 10000, &b->bus.timeout_ms)) < 0 ||
+	    (rc = parse_rs485(x, where, o, type, b)) < 0)
 		return rc;
 	if (strcmp(type, "rtu") == 0) {
 		if (!IS_ENABLED(CONFIG_BUS_RTU))
 			return fail(x, where, "Modbus RTU is not built into this image");
 		b->bus.kind = BUS_RTU;
-		b->bus.baud = 9600;
-		b->bus.data_bits = 8;
-		b->bus.stop_bits = 1;
 		if (json_object_get(o, "host") || json_object_get(o, "port"))
-			return fail(x, where, "'host'/'port' are for type tcp");
+			return fail(x, where, "'host'/'port' are for types tcp and rtu-tcp");
 		if ((rc = get_str(x, where, o, "device", 1, b->bus.device,
 		    sizeof(b->bus.device))) < 0 ||
-		    (rc = get_uint(x, where, o, "baud", 0, 1, 1000000, &b->bus.baud)) < 0 ||
-		    (rc = get_str(x, where, o, "parity", 0, parity, sizeof(parity))) < 0 ||
-		    (rc = get_uint(x, where, o, "data_bits", 0, 7, 8, &b->bus.data_bits)) < 0 ||
-		    (rc = get_uint(x, where, o, "stop_bits", 0, 1, 2, &b->bus.stop_bits)) < 0)
+		    (rc = parse_line(x, where, o, b)) < 0)
 			return rc;
-		if (!valid_baud(b->bus.baud))
-			return fail(x, where, "baud %u is not a standard rate", b->bus.baud);
-		if (strcmp(parity, "N") && strcmp(parity, "E") && strcmp(parity, "O"))
-			return fail(x, where, "parity '%s' is not N, E or O", parity);
-		b->bus.parity = parity[0];
 		if (stat(b->bus.device, &st) == -1)
 			return fail(x, where, "serial port %s: %s", b->bus.device,
 			    strerror(errno));
@@ -181,13 +231,24 @@ parse_bus(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 		if (json_object_get(o, "device") || json_object_get(o, "baud") ||
 		    json_object_get(o, "parity") || json_object_get(o, "data_bits") ||
 		    json_object_get(o, "stop_bits"))
-			return fail(x, where, "serial settings are for type rtu");
+			return fail(x, where, "serial settings are for types rtu and "
+			    "rtu-tcp");
 		if ((rc = get_str(x, where, o, "host", 1, b->bus.host,
 		    sizeof(b->bus.host))) < 0 ||
 		    (rc = get_uint(x, where, o, "port", 0, 1, 65535, &b->bus.port)) < 0)
 			return rc;
+	} else if (strcmp(type, "rtu-tcp") == 0) {
+		if ((rc = parse_rtutcp(x, where, o, b)) < 0)
+			return rc;
+		/* One converter, one line: two workers would garble its frames. */
+		for (j = 0; j < i; j++)
+			if (c->buses[j].bus.kind == BUS_RTU_TCP &&
+			    strcmp(c->buses[j].bus.host, b->bus.host) == 0 &&
+			    c->buses[j].bus.port == b->bus.port)
+				return fail(x, where, "%s:%u is also buses[%zu] (%s)",
+				    b->bus.host, b->bus.port, j, c->buses[j].name);
 	} else
-		return fail(x, where, "type '%s' is not rtu or tcp", type);
+		return fail(x, where, "type '%s' is not rtu, tcp or rtu-tcp", type);
 	return 0;
 }
 
@@ -245,8 +306,8 @@ parse_device(struct ctx *x, json_t *o, size_t i, struct site_config *c)
 		return fail(x, where, "bus '%s' is not defined in 'buses'", bus);
 	d->bus = j;
 	/* RTU addresses 1..247 (0 is broadcast); TCP unit ids may be 0..255. */
-	umin = c->buses[j].bus.kind == BUS_RTU ? 1 : 0;
-	umax = c->buses[j].bus.kind == BUS_RTU ? 247 : 255;
+	umin = c->buses[j].bus.kind != BUS_TCP ? 1 : 0;
+	umax = c->buses[j].bus.kind != BUS_TCP ? 247 : 255;
 	if ((rc = get_uint(x, where, o, "unit", 1, umin, umax, &unit)) < 0)
 		return rc;
 	d->unit = (int)unit;

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -27,6 +28,7 @@ struct worker {
 	size_t n_devs;
 	pthread_t thread;
 	int started;
+	char bus_err[256];	/* the bus-level failure last logged; "" if up */
 	/* guarded by p->mu */
 	int busy;
 	int64_t ts;		/* cycle to poll when busy */
@@ -137,12 +139,36 @@ poll_error(int rc)
 	}
 }
 
+/*
+ * A failure of the bus itself (no port, a converter's TCP link down, RS-485
+ * mode refused) is logged once per bus, on change, not once per device.
+ * Returns 1 if rc was such a failure.
+ */
+static int
+bus_state(struct worker *w, int rc)
+{
+	const char *e = bus_error(w->bus);
+
+	if (rc < 0 && e[0] != '\0') {
+		if (strcmp(w->bus_err, e) != 0) {
+			log_warnx("bus %s: %s", w->cfg->name, e);
+			snprintf(w->bus_err, sizeof(w->bus_err), "%s", e);
+		}
+		return 1;
+	}
+	if (rc == 0 && w->bus_err[0] != '\0') {
+		log_info("bus %s: %s is up again", w->cfg->name, bus_name(w->bus));
+		w->bus_err[0] = '\0';
+	}
+	return 0;
+}
+
 /* A stop is honoured between devices: at most one device's requests delay it. */
 static void
 poll_cycle(struct worker *w, int64_t ts)
 {
 	size_t i;
-	int rc;
+	int rc, down;
 
 	for (i = 0; i < w->n_devs && !stopping(w->p); i++) {
 		struct device *d = w->devs[i];
@@ -158,11 +184,12 @@ poll_cycle(struct worker *w, int64_t ts)
 		if (rc == -ECANCELED)
 			return;
 		backoff(d, rc);
+		down = bus_state(w, rc);
 		/* Logged on change only, per device: one dead meter, one line. */
 		if (rc < 0 && rc != d->last_err)
 			log_warnx("%s: device %s (unit %d): %s%s", bus_name(w->bus),
-			    d->name, d->unit, poll_error(rc), d->skip > 0 ?
-			    "; backing off" : "");
+			    d->name, d->unit, down ? "bus not available" :
+			    poll_error(rc), d->skip > 0 ? "; backing off" : "");
 		else if (rc == 0 && d->last_err < 0)
 			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
 			    d->name, d->unit);

@@ -153,17 +153,24 @@ class Env:
         raise Fail("mosquitto did not listen on %d" % port)
 
     def sim(self, name, devices, where, profiles=None, extra=()):
-        """devices: ["1:sdm630", ...]; where: "tcp" or an RTU link path;
+        """devices: ["1:sdm630", ...]; where: "tcp", "rtu-tcp" (RTU frames
+        on TCP; "rtu-tcp:PORT" for a given port) or an RTU link path;
         extra: more wattgate-sim options (e.g. ["--invalid-every", "3"])."""
         argv = [self.bin("tools", "sim", "wattgate-sim"), "--profiles",
                 profiles or os.path.join(self.src, "drivers", "profiles"),
                 "--log", os.path.join(self.dir, name + ".log")] + list(extra)
         for d in devices:
             argv += ["--device", d]
-        argv += ["--tcp", "127.0.0.1:0"] if where == "tcp" else ["--rtu", where]
+        net = where == "tcp" or where.startswith("rtu-tcp")
+        if where == "tcp":
+            argv += ["--tcp", "127.0.0.1:0"]
+        elif net:
+            argv += ["--rtu-tcp", "127.0.0.1:" + (where.split(":", 1) + ["0"])[1]]
+        else:
+            argv += ["--rtu", where]
         p = self.start(name, argv)
         line = p.wait_for(p.out_path, "ready")
-        if where == "tcp":
+        if net:
             return p, int(line.rsplit(":", 1)[1])
         return p, where
 

@@ -139,6 +139,12 @@ test_from_bus(void **state)
 	cfg.stop_bits = 1;
 	bustime_from_bus(&t, &cfg, 0);
 	assert_int_equal(t.char_bits, 10);
+	/* Behind an RTU-over-TCP converter the RS-485 line is what costs. */
+	cfg.kind = BUS_RTU_TCP;
+	bustime_from_bus(&t, &cfg, 0);
+	assert_int_equal(t.baud, 19200);
+	assert_int_equal(t.char_bits, 10);
+	assert_int_equal(bustime_request_bytes(&t), 8);
 	cfg.kind = BUS_TCP;
 	bustime_from_bus(&t, &cfg, 0);
 	assert_int_equal(t.baud, 0);

@@ -288,6 +288,80 @@ test_bus_errors(void **state)
 	expect_error("mqtt", "empty topic level");
 }
 
+/* RTU over TCP and RS-485 mode: what loads, and each error by key. */
+static void
+test_rtutcp_and_rs485(void **state)
+{
+	struct site_config c;
+	char err[512];
+
+	(void)state;
+	write_config(NULL, "[{\"name\": \"rs485\", \"type\": \"rtu\", \"device\":"
+	    " \"/dev/null\", \"rs485\": true}, {\"name\": \"lan\", \"type\": "
+	    "\"rtu-tcp\", \"host\": \"10.0.0.7\", \"port\": 4196, \"baud\": 19200,"
+	    " \"parity\": \"E\"}]", NULL, NULL);
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.buses[0].bus.kind, BUS_RTU);
+	assert_int_equal(c.buses[0].bus.rs485, 1);
+	assert_int_equal(c.buses[1].bus.kind, BUS_RTU_TCP);
+	assert_string_equal(c.buses[1].bus.host, "10.0.0.7");
+	assert_int_equal(c.buses[1].bus.port, 4196);
+	assert_int_equal(c.buses[1].bus.baud, 19200);
+	assert_int_equal(c.buses[1].bus.parity, 'E');
+	assert_int_equal(c.buses[1].bus.data_bits, 8);
+	assert_int_equal(c.buses[1].bus.rs485, 0);
+	config_free(&c);
+
+	/* Defaults: the line is 9600 8N1 unless said otherwise. */
+	write_config(NULL, "[{\"name\": \"rs485\", \"type\": \"rtu\", \"device\":"
+	    " \"/dev/null\"}, {\"name\": \"lan\", \"type\": \"rtu-tcp\", "
+	    "\"host\": \"gw.local\", \"port\": 502}]", NULL, NULL);
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.buses[0].bus.rs485, 0);
+	assert_int_equal(c.buses[1].bus.baud, 9600);
+	assert_int_equal(c.buses[1].bus.parity, 'N');
+	config_free(&c);
+
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\"}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'port'");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"port\":"
+	    " 4196}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'host'");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 0}]", NULL, NULL);
+	expect_error("buses[0] (x)", "port");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 4196, \"baud\": 9601}]", NULL, NULL);
+	expect_error("buses[0] (x)", "baud 9601");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 4196, \"device\": \"/dev/null\"}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'device' is for type rtu");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 4196, \"rs485\": true}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'rs485' is for type rtu");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"tcp\", \"host\":"
+	    " \"h\", \"rs485\": false}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'rs485' is for type rtu");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu\", \"device\":"
+	    " \"/dev/null\", \"rs485\": \"yes\"}]", NULL, NULL);
+	expect_error("buses[0] (x)", "'rs485' must be true or false");
+	write_config(NULL, "[{\"name\": \"a\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 4196}, {\"name\": \"b\", \"type\": \"rtu-tcp\","
+	    " \"host\": \"h\", \"port\": 4196}]", NULL, NULL);
+	expect_error("buses[1] (b)", "h:4196 is also buses[0] (a)");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu-over-tcp\"}]",
+	    NULL, NULL);
+	expect_error("buses[0] (x)", "not rtu, tcp or rtu-tcp");
+	/* Behind a converter the units are RTU addresses: 1..247. */
+	write_config(NULL, "[{\"name\": \"lan\", \"type\": \"rtu-tcp\", \"host\":"
+	    " \"h\", \"port\": 4196}]", "[{\"name\": \"m\", \"bus\": \"lan\", "
+	    "\"unit\": 0, \"profile\": \"sdm630\"}]", NULL);
+	expect_error("devices[0] (m)", "unit");
+}
+
 /* "mqtt": { "tls": ... }: defaults, the override, and each shape error by key. */
 static void
 test_mqtt_tls(void **state)
@@ -521,6 +595,7 @@ main(void)
 		cmocka_unit_test(test_store_sync),
 		cmocka_unit_test(test_typo_and_syntax),
 		cmocka_unit_test(test_bus_errors),
+		cmocka_unit_test(test_rtutcp_and_rs485),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
 		cmocka_unit_test(test_mqtt_tls),
 		cmocka_unit_test(test_coap),

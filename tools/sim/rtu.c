@@ -112,7 +112,7 @@ fail:
  * meanwhile is read afterwards, as a transceiver would have buffered it.
  */
 static void
-answer(struct sim *s, struct rtu *r, const uint8_t *adu, size_t n)
+answer(struct sim *s, int fd, const uint8_t *adu, size_t n)
 {
 	uint8_t out[FRAME_ADU_MAX];
 	struct sim_reply how;
@@ -131,7 +131,7 @@ answer(struct sim *s, struct rtu *r, const uint8_t *adu, size_t n)
 		sim_noise(out, rlen);
 	if (how.delay_ms > 0)
 		sim_sleep_ms(how.delay_ms);
-	w = write(r->master, out, rlen);
+	w = write(fd, out, rlen);
 	if (w != (ssize_t)rlen)
 		fprintf(stderr, "wattgate-sim: rtu: reply to unit %u: %s\n",
 		    adu[0], w < 0 ? strerror(errno) : "short write");
@@ -161,22 +161,15 @@ garbage(size_t n, const char *why)
 	    n == 1 ? "" : "s", why);
 }
 
-/* The bytes read so far that did not make a frame yet. */
-struct rx {
-	uint8_t buf[2 * FRAME_ADU_MAX];
-	size_t len;
-};
-
-/* Answer every frame in rx, dropping the noise before each. */
-static void
-rx_frames(struct sim *s, struct rtu *r, struct rx *rx)
+void
+rtu_rx_frames(struct sim *s, int fd, struct rtu_rx *rx)
 {
 	size_t n, skip;
 
 	while ((n = frame_find(rx->buf, rx->len, &skip)) > 0) {
 		if (skip > 0)
 			garbage(skip, "before a frame");
-		answer(s, r, rx->buf + skip, n);
+		answer(s, fd, rx->buf + skip, n);
 		rx->len -= skip + n;
 		memmove(rx->buf, rx->buf + skip + n, rx->len);
 	}
@@ -189,13 +182,23 @@ rx_frames(struct sim *s, struct rtu *r, struct rx *rx)
 	}
 }
 
+void
+rtu_rx_silence(struct sim *s, int fd, struct rtu_rx *rx)
+{
+	if (frame_whole(rx->buf, rx->len))
+		answer(s, fd, rx->buf, rx->len);
+	else
+		garbage(rx->len, "no frame before a silence");
+	rx->len = 0;
+}
+
 int
 rtu_serve(struct sim *s, struct rtu *r, const sigset_t *mask,
     volatile sig_atomic_t *stop)
 {
 	const struct timespec silence = { 0, RTU_SILENCE_MS * 1000000L };
 	struct pollfd pfd[2];
-	struct rx rx;
+	struct rtu_rx rx;
 	ssize_t got;
 	int rc;
 
@@ -217,11 +220,7 @@ rtu_serve(struct sim *s, struct rtu *r, const sigset_t *mask,
 		}
 		if (rc == 0) {
 			/* Silence: the frame is over, whatever it was. */
-			if (frame_whole(rx.buf, rx.len))
-				answer(s, r, rx.buf, rx.len);
-			else
-				garbage(rx.len, "no frame before a silence");
-			rx.len = 0;
+			rtu_rx_silence(s, r->master, &rx);
 			continue;
 		}
 		/* Before the master: a new gateway's request follows its open. */
@@ -239,7 +238,7 @@ rtu_serve(struct sim *s, struct rtu *r, const sigset_t *mask,
 			return rc;
 		}
 		rx.len += (size_t)got;
-		rx_frames(s, r, &rx);
+		rtu_rx_frames(s, r->master, &rx);
 	}
 	return 0;
 }

@@ -9,7 +9,9 @@
 #include <limits.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "tools/sim/frame.h"
 #include "tools/sim/sim.h"
 
 #define RTU_SILENCE_MS	5	/* flush an unfinished frame after this gap */
@@ -31,6 +33,21 @@ int rtu_open(const char *link, struct rtu *r, char *err, size_t errlen);
 /* Serve until *stop is set; same contract as tcp_serve(). */
 int rtu_serve(struct sim *s, struct rtu *r, const sigset_t *mask,
     volatile sig_atomic_t *stop);
+
+/*
+ * The RTU framing itself, on any byte stream (the pty here, a socket in
+ * rtutcp.c): the bytes read so far that did not make a frame yet.
+ */
+struct rtu_rx {
+	uint8_t buf[2 * FRAME_ADU_MAX];
+	size_t len;
+};
+
+/* Answer every whole frame in rx on fd, dropping the noise before each. */
+void rtu_rx_frames(struct sim *s, int fd, struct rtu_rx *rx);
+
+/* The line was silent for RTU_SILENCE_MS: the frame in rx is over, whatever it was. */
+void rtu_rx_silence(struct sim *s, int fd, struct rtu_rx *rx);
 
 /* Close the pty and remove the symlink if it still points to our pty. */
 void rtu_close(struct rtu *r);

@@ -79,7 +79,7 @@ tcp_listen(const char *spec, char *name, size_t namelen, char *err,
 
 	if (strlen(spec) >= sizeof(copy) ||
 	    split_spec(strcpy(copy, spec), &host, &port) != 0) {
-		snprintf(err, errlen, "--tcp '%s': expected HOST:PORT", spec);
+		snprintf(err, errlen, "'%s': expected HOST:PORT", spec);
 		return -EINVAL;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -87,7 +87,7 @@ tcp_listen(const char *spec, char *name, size_t namelen, char *err,
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((gai = getaddrinfo(host, port, &hints, &res)) != 0) {
-		snprintf(err, errlen, "--tcp '%s': %s", spec, gai_strerror(gai));
+		snprintf(err, errlen, "'%s': %s", spec, gai_strerror(gai));
 		return -EINVAL;
 	}
 	rc = -EADDRNOTAVAIL;
@@ -108,11 +108,11 @@ tcp_listen(const char *spec, char *name, size_t namelen, char *err,
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		snprintf(err, errlen, "--tcp '%s': %s", spec, strerror(-rc));
+		snprintf(err, errlen, "'%s': %s", spec, strerror(-rc));
 		return rc;
 	}
 	if ((rc = bound_name(fd, name, namelen)) != 0) {
-		snprintf(err, errlen, "--tcp '%s': getsockname: %s", spec,
+		snprintf(err, errlen, "'%s': getsockname: %s", spec,
 		    strerror(-rc));
 		close(fd);
 		return rc;

@@ -14,7 +14,8 @@
 
 /*
  * Listen on "HOST:PORT" ("[v6addr]:PORT" for IPv6; port 0 picks a free one).
- * Returns the socket, or -errno with one line in err; name gets the bound
+ * Returns the socket, or -errno with one line in err (without the option's
+ * name: the caller says which it was); name gets the bound
  * address as "127.0.0.1:40123".
  */
 int tcp_listen(const char *spec, char *name, size_t namelen, char *err,

@@ -2,11 +2,11 @@
  * wattgate-sim: Modbus meters for tests, demos and benchmarks.
  *
  *   wattgate-sim --profiles DIR --device UNIT:PROFILE [--device ...]
- *       (--tcp HOST:PORT | --rtu PATH) [--log FILE] [--seed N]
+ *       (--tcp HOST:PORT | --rtu PATH | --rtu-tcp HOST:PORT) [--log FILE] [--seed N]
  *       [--invalid-every N] [--fault UNIT:MODE ...] [--fault-file FILE]
  *
- * Prints "wattgate-sim: ready tcp HOST:PORT" or "wattgate-sim: ready rtu PATH" on
- * stdout once it serves; SIGINT/SIGTERM end it with status 0. See
+ * Prints "wattgate-sim: ready tcp HOST:PORT", "wattgate-sim: ready rtu PATH" or
+ * "wattgate-sim: ready rtu-tcp HOST:PORT" on stdout once it serves; SIGINT/SIGTERM end it with status 0. See
  * docs/simulator.md.
  */
 #include <errno.h>
@@ -20,11 +20,12 @@
 
 #include "tools/sim/chgmodel.h"
 #include "tools/sim/rtu.h"
+#include "tools/sim/rtutcp.h"
 #include "tools/sim/sim.h"
 #include "tools/sim/tcp.h"
 
 struct opts {
-	const char *profiles, *tcp, *rtu, *log;
+	const char *profiles, *tcp, *rtu, *rtutcp, *log;
 	const char *devices[SIM_DEVICES_MAX];
 	size_t n_devices;
 	const char *faults[SIM_DEVICES_MAX];
@@ -51,8 +52,9 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: wattgate-sim --profiles DIR --device UNIT:PROFILE "
 	    "[--device UNIT:PROFILE ...]\n"
-	    "                    (--tcp HOST:PORT | --rtu PATH) [--log FILE] "
-	    "[--seed N]\n"
+	    "                    (--tcp HOST:PORT | --rtu PATH | --rtu-tcp "
+	    "HOST:PORT)\n"
+	    "                    [--log FILE] [--seed N]\n"
 	    "                    [--invalid-every N] [--fault UNIT:MODE ...] "
 	    "[--fault-file FILE]\n"
 	    "                    [--charger-cycle SECONDS]\n");
@@ -82,6 +84,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "device", required_argument, NULL, 'd' },
 		{ "tcp", required_argument, NULL, 't' },
 		{ "rtu", required_argument, NULL, 'r' },
+		{ "rtu-tcp", required_argument, NULL, 'R' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "invalid-every", required_argument, NULL, 'i' },
@@ -99,6 +102,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'p': o->profiles = optarg; break;
 		case 't': o->tcp = optarg; break;
 		case 'r': o->rtu = optarg; break;
+		case 'R': o->rtutcp = optarg; break;
 		case 'l': o->log = optarg; break;
 		case 'd':
 			if (o->n_devices == SIM_DEVICES_MAX) {
@@ -152,9 +156,9 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind != argc || o->profiles == NULL || o->n_devices == 0 ||
-	    (o->tcp == NULL) == (o->rtu == NULL)) {
+	    (o->tcp != NULL) + (o->rtu != NULL) + (o->rtutcp != NULL) != 1) {
 		fprintf(stderr, "wattgate-sim: need --profiles, at least one "
-		    "--device and exactly one of --tcp, --rtu\n");
+		    "--device and exactly one of --tcp, --rtu, --rtu-tcp\n");
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -336,15 +340,21 @@ serve(struct sim *s, const struct opts *o, const sigset_t *waitmask)
 	struct rtu r;
 	int fd, rc;
 
-	if (o->tcp != NULL) {
-		fd = tcp_listen(o->tcp, name, sizeof(name), err, sizeof(err));
+	if (o->tcp != NULL || o->rtutcp != NULL) {
+		fd = tcp_listen(o->tcp != NULL ? o->tcp : o->rtutcp, name,
+		    sizeof(name), err, sizeof(err));
 		if (fd < 0) {
-			fprintf(stderr, "wattgate-sim: %s\n", err);
+			fprintf(stderr, "wattgate-sim: --%s %s\n", o->tcp != NULL ?
+			    "tcp" : "rtu-tcp", err);
 			return fd;
 		}
-		printf("wattgate-sim: ready tcp %s\n", name);
+		printf("wattgate-sim: ready %s %s\n", o->tcp != NULL ? "tcp" :
+		    "rtu-tcp", name);
 		fflush(stdout);
-		rc = tcp_serve(s, fd, waitmask, &stop);
+		if (o->tcp != NULL)
+			rc = tcp_serve(s, fd, waitmask, &stop);
+		else
+			rc = rtutcp_serve(s, fd, waitmask, &stop);
 		close(fd);
 		return rc;
 	}

@@ -1,0 +1,210 @@
+/*
+ * The bus's own failures, each a one-line reason from bus_error(): RS-485 mode
+ * on a port that cannot do it (a pty: no TIOCSRS485) refuses the bus; an
+ * RTU-over-TCP converter that refuses, does not exist, or drops the link.
+ * The frames themselves are tested against the simulator (test_rtutcp.py).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "drivers/bus/bus.h"
+
+static void
+must_contain(const char *s, const char *frag)
+{
+	if (strstr(s, frag) == NULL || strchr(s, '\n') != NULL)
+		fail_msg("'%s' lacks '%s' (or is not one line)", s, frag);
+}
+
+static void
+rtu_cfg(struct bus_cfg *c, const char *dev, int rs485)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = BUS_RTU;
+	snprintf(c->device, sizeof(c->device), "%s", dev);
+	c->baud = 9600;
+	c->parity = 'N';
+	c->data_bits = 8;
+	c->stop_bits = 1;
+	c->timeout_ms = 200;
+	c->rs485 = rs485;
+}
+
+static void
+rtutcp_cfg(struct bus_cfg *c, const char *host, unsigned port)
+{
+	rtu_cfg(c, "", 0);
+	c->kind = BUS_RTU_TCP;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port;
+	c->timeout_ms = 2000;
+}
+
+/* RS-485 asked for on a pty: refused with a line saying so, every time. */
+static void
+test_rs485_on_pty(void **state)
+{
+	struct bus_cfg c;
+	struct bus *b;
+	char err[256], pts[64];
+	uint16_t r[2];
+	int m;
+
+	(void)state;
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	assert_true(m >= 0);
+	assert_int_equal(grantpt(m), 0);
+	assert_int_equal(unlockpt(m), 0);
+	assert_int_equal(ptsname_r(m, pts, sizeof(pts)), 0);
+
+	rtu_cfg(&c, pts, 1);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	assert_int_equal(bus_connect(b, err, sizeof(err)), -ENOTTY);
+	must_contain(err, pts);
+	must_contain(err, "RS-485 mode");
+	must_contain(err, "bus not used");
+	assert_int_equal(bus_read(b, 1, 3, 0, 2, r, NULL), -ENOTTY);
+	must_contain(bus_error(b), "RS-485 mode");
+	bus_close(b);
+
+	/* The same port without rs485: RS-232 mode, connects. */
+	rtu_cfg(&c, pts, 0);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	assert_int_equal(bus_connect(b, err, sizeof(err)), 0);
+	bus_close(b);
+	close(m);
+
+	/* Only a serial port has the mode. */
+	rtutcp_cfg(&c, "127.0.0.1", 502);
+	c.rs485 = 1;
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), -EINVAL);
+	must_contain(err, "RS-485");
+}
+
+/* A port on loopback with a socket bound to it but not listening: refused. */
+static int
+refusing_port(unsigned *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		return -1;
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void
+test_rtutcp_refused_and_unknown(void **state)
+{
+	struct bus_cfg c;
+	struct bus *b;
+	char err[256];
+	uint16_t r[2];
+	unsigned port;
+	int fd;
+
+	(void)state;
+	fd = refusing_port(&port);
+	assert_true(fd >= 0);
+	rtutcp_cfg(&c, "127.0.0.1", port);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	must_contain(bus_name(b), "(rtu-tcp)");
+	assert_int_equal(bus_read(b, 1, 3, 0, 2, r, NULL), -ECONNREFUSED);
+	must_contain(bus_error(b), "connection refused");
+	/* RTU addresses behind a converter: 0 is broadcast, never polled. */
+	assert_int_equal(bus_read(b, 0, 3, 0, 2, r, NULL), -EINVAL);
+	assert_int_equal(bus_connect(b, err, sizeof(err)), -ECONNREFUSED);
+	must_contain(err, "connection refused");
+	bus_close(b);
+	close(fd);
+
+	rtutcp_cfg(&c, "no-such-converter.invalid", 4196);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	assert_int_equal(bus_read(b, 1, 3, 0, 2, r, NULL), -EHOSTUNREACH);
+	must_contain(bus_error(b), "no-such-converter.invalid:4196 (rtu-tcp): "
+	    "host unknown");
+	bus_close(b);
+
+	/* Bad line settings are refused at open, naming the converter. */
+	rtutcp_cfg(&c, "127.0.0.1", 4196);
+	c.baud = 9601;
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), -EINVAL);
+	must_contain(err, "127.0.0.1: unsupported baud rate 9601");
+}
+
+/* A converter that takes the request and hangs up. */
+static void *
+hang_up(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	char buf[64];
+
+	if ((fd = accept(lfd, NULL, NULL)) >= 0) {
+		if (read(fd, buf, sizeof(buf)) < 0) {
+			/* closed either way */
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+test_rtutcp_lost(void **state)
+{
+	struct bus_cfg c;
+	struct bus *b;
+	pthread_t t;
+	char err[256];
+	uint16_t r[2];
+	unsigned port;
+	int lfd;
+
+	(void)state;
+	lfd = refusing_port(&port);
+	assert_true(lfd >= 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	assert_int_equal(pthread_create(&t, NULL, hang_up, &lfd), 0);
+	rtutcp_cfg(&c, "127.0.0.1", port);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	/* Not a device timeout: the link went, and bus_error() says how. */
+	assert_int_equal(bus_read(b, 1, 3, 0, 2, r, NULL), -ENOTCONN);
+	must_contain(bus_error(b), "connection lost (closed by the converter)");
+	pthread_join(t, NULL);
+	close(lfd);
+	/* The next request reconnects; nobody listens now. */
+	assert_int_equal(bus_read(b, 1, 3, 0, 2, r, NULL), -ECONNREFUSED);
+	must_contain(bus_error(b), "connection lost (closed by the converter); "
+	    "reconnect: connection refused");
+	bus_close(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rs485_on_pty),
+		cmocka_unit_test(test_rtutcp_refused_and_unknown),
+		cmocka_unit_test(test_rtutcp_lost),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
