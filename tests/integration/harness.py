@@ -240,3 +240,32 @@ def wait(cond, timeout, what, step=0.1):
         if time.time() > deadline:
             raise Fail("timed out: " + what)
         time.sleep(step)
+
+
+def served_values(*logs):
+    """{(unit, point, Decimal value): [t_ms, ...]} from simulator --log files."""
+    served = {}
+    for log in logs:
+        for r in read_jsonl(log):
+            if "point" in r and r["value"] is not None:
+                served.setdefault((r["unit"], r["point"], Decimal(str(r["value"]))),
+                                  []).append(r["t_ms"])
+    return served
+
+
+def check_served_in_cycle(got, served, interval_ms, why=""):
+    """Every value printed (got: {cycle ts: {unit: [readings]}}) was served for
+    that unit and point within its own cycle, not before (a late answer taken
+    for a new one) nor after. Returns how many values were checked."""
+    n = 0
+    for ts, by_unit in got.items():
+        for u, rs in by_unit.items():
+            for r in rs:
+                if r.get("value") is None:
+                    continue
+                n += 1
+                when = served.get((u, r["quantity"], Decimal(str(r["value"]))), [])
+                check(any(ts <= t < ts + interval_ms for t in when),
+                      "cycle %d: unit %d %s = %s was served at %s, not in this "
+                      "cycle%s", ts, u, r["quantity"], r["value"], when, why)
+    return n

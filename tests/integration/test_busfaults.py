@@ -33,7 +33,8 @@ import subprocess
 import time
 from decimal import Decimal
 
-from harness import run, wait, Env, check, read_jsonl
+from harness import (run, wait, Env, check, read_jsonl, served_values,
+                     check_served_in_cycle)
 
 INTERVAL_MS = 1000
 UNITS = {1: "sdm630", 2: "sdm120", 3: "sdm630", 4: "sdm72d", 5: "sdm630"}
@@ -94,24 +95,9 @@ def late(build):
         recv.stop()
         check(sim.stop() == 0, "simulator did not exit 0")
         log = read_jsonl(os.path.join(env.dir, "sim.log"))
-        served = collections.defaultdict(list)
-        for r in log:
-            if "point" in r and r["value"] is not None:
-                served[(r["unit"], r["point"], Decimal(str(r["value"])))].append(
-                    r["t_ms"])
-        got = cycles(recv.out_path)
-        n = late_n = 0
-        for ts, by_unit in got.items():
-            for u, rs in by_unit.items():
-                for r in rs:
-                    if r.get("value") is None:
-                        continue
-                    n += 1
-                    when = served[(u, r["quantity"], Decimal(str(r["value"])))]
-                    check(any(ts <= t < ts + INTERVAL_MS for t in when),
-                          "cycle %d: unit %d %s = %s was served at %s, not in "
-                          "this cycle: a late answer taken for a new one", ts, u,
-                          r["quantity"], r["value"], when)
+        served = served_values(os.path.join(env.dir, "sim.log"))
+        n = check_served_in_cycle(cycles(recv.out_path), served, INTERVAL_MS,
+                                  ": a late answer taken for a new one")
         late_n = sum(1 for r in log if r.get("fault") == "late")
         check(late_n >= 3, "only %d late answers", late_n)
         print("busfaults late: %d values, each served in its own cycle; %d late "

@@ -21,9 +21,9 @@ usage: test_rtutcp.py BUILD_DIR
 import collections
 import os
 import time
-from decimal import Decimal
 
-from harness import run, wait, Env, check, read_jsonl, free_port
+from harness import (run, wait, Env, check, read_jsonl, free_port, served_values,
+                     check_served_in_cycle)
 
 INTERVAL_MS = 1000
 UNITS = {1: "sdm630", 2: "sdm120", 3: "sdm72d"}
@@ -102,12 +102,8 @@ def main(build):
               "no CRC error logged for unit 3:\n%s", err[-1500:])
 
         # Every value printed was served for that unit and point in its cycle.
-        served = collections.defaultdict(list)
-        for log in ("sim.log", "sim2.log"):
-            for r in read_jsonl(os.path.join(env.dir, log)):
-                if "point" in r and r["value"] is not None:
-                    served[(r["unit"], r["point"],
-                            Decimal(str(r["value"])))].append(r["t_ms"])
+        served = served_values(os.path.join(env.dir, "sim.log"),
+                               os.path.join(env.dir, "sim2.log"))
         got = cycles(recv.out_path)
         check(not any(got[ts][0] for ts in got), "a reading from the dead bus")
         crc = sum(1 for r in read_jsonl(os.path.join(env.dir, "sim2.log"))
@@ -115,17 +111,7 @@ def main(build):
         check(crc >= 4, "only %d CRC-corrupted answers served", crc)
         check(not any(got[ts][3] for ts in got if ts >= t_back),
               "unit 3 stored a value from a corrupted answer")
-        n = 0
-        for ts, by_unit in got.items():
-            for u, rs in by_unit.items():
-                for r in rs:
-                    if r.get("value") is None:
-                        continue
-                    n += 1
-                    when = served[(u, r["quantity"], Decimal(str(r["value"])))]
-                    check(any(ts <= t < ts + INTERVAL_MS for t in when),
-                          "cycle %d: unit %d %s = %s was served at %s, not in "
-                          "this cycle", ts, u, r["quantity"], r["value"], when)
+        n = check_served_in_cycle(got, served, INTERVAL_MS)
         check(n > 0, "no values")
         print("rtutcp: %d values in %d cycles, each served for its unit in its "
               "own cycle; %d full cycles before, %d after the converter came "

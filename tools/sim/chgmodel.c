@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "tools/sim/chgmodel.h"
+#include "tools/sim/model.h"
 
 #define PERMILLE_B	150
 #define PERMILLE_C	250
@@ -52,15 +53,6 @@ struct chgmodel {
 	/* The values of the last update. */
 	int64_t state, ideci, watts, total_wh, session_wh;	/* W, Wh */
 };
-
-static uint64_t
-mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -138,13 +130,13 @@ chgmodel_new(const struct profile *p, uint64_t seed)
 
 	if (!chgmodel_is_charger(p) || (c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
-	c->seed = mix(seed ^ 0x63686172ULL);
+	c->seed = model_mix(seed ^ 0x63686172ULL);
 	c->period = CHGMODEL_PERIOD_DEFAULT_MS;
 	for (r = 0; r < R_N; r++)
 		c->idx[r] = find(p, role_names[r]);
 	error_table(c, p);
 	/* A counter that has seen a few years: 1000..9999 kWh. */
-	c->base_wh = 1000000 + (int64_t)(mix(c->seed) % 9000000);
+	c->base_wh = 1000000 + (int64_t)(model_mix(c->seed) % 9000000);
 	return c;
 }
 
@@ -159,7 +151,7 @@ chgmodel_set_period(struct chgmodel *c, int64_t period_ms)
 static int64_t
 cycle_ideci(const struct chgmodel *c, int64_t k)
 {
-	return 60 + (int64_t)(mix(c->seed ^ mix((uint64_t)k)) % 100);
+	return 60 + (int64_t)(model_mix(c->seed ^ model_mix((uint64_t)k)) % 100);
 }
 
 /* Energy of cycle k in whole Wh after t_c ms of charging (690 W per A). */

@@ -109,8 +109,8 @@ static const double load_curve[24] = {
 };
 
 /* splitmix64's finalizer: a good 64-bit mix. */
-static uint64_t
-mix(uint64_t x)
+uint64_t
+model_mix(uint64_t x)
 {
 	x += 0x9e3779b97f4a7c15ULL;
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -122,7 +122,7 @@ mix(uint64_t x)
 static double
 hrand(uint64_t seed, uint64_t stream, int64_t k)
 {
-	uint64_t h = mix(seed ^ mix(stream ^ mix((uint64_t)k)));
+	uint64_t h = model_mix(seed ^ model_mix(stream ^ model_mix((uint64_t)k)));
 
 	return (double)(h >> 11) * 0x1p-52 - 1.0;
 }
@@ -570,7 +570,7 @@ model_new(const struct profile *p, uint64_t seed)
 		free(m);
 		return NULL;
 	}
-	m->seed = mix(seed);
+	m->seed = model_mix(seed);
 	m->n = p->n_points;
 	for (ph = 0; ph < 3; ph++) {
 		m->vbase[ph] = 229.0 + 3.0 * urand(m->seed, S_SETUP, ph);

@@ -48,4 +48,7 @@ void model_set_charger_period(struct model *m, int64_t period_ms);
 
 void model_free(struct model *m);
 
+/* splitmix64's finalizer: the simulator's values are pure functions of it. */
+uint64_t model_mix(uint64_t x);
+
 #endif
