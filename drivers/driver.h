@@ -27,6 +27,12 @@ struct driver_ops {
 	int (*poll)(struct device *d, struct bus *b, int64_t ts_ms,
 	    reading_sink sink, void *arg);
 	void (*close)(struct device *d);
+	/*
+	 * Read the profile's info strings (serial number, ...) into d->info;
+	 * NULL if the driver has none. Returns how many were read, or the
+	 * last -errno if none was.
+	 */
+	int (*read_info)(struct device *d, struct bus *b);
 };
 
 /*
@@ -61,10 +67,17 @@ struct device {
 	int last_err;			/* last poll result, to log changes only */
 	unsigned fails;			/* polls in a row without any answer */
 	unsigned skip;			/* cycles still to skip (backoff) */
+	/*
+	 * The profile's info strings as last read ("": not read); read by the
+	 * bus worker when the device is first reached and after an outage.
+	 */
+	char info[PROFILE_INFO_MAX][PROFILE_INFO_CHARS + 1];
+	int info_read;			/* 1: read since the device came up */
 	/* The above as of the bus's last finished cycle; guarded by the poller. */
 	struct device_health pub;
 	int pub_err;
 	unsigned pub_fails;
+	char pub_info[PROFILE_INFO_MAX][PROFILE_INFO_CHARS + 1];
 };
 
 /* Drivers built into this image (Kconfig). NULL if name is unknown or off. */

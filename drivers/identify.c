@@ -83,6 +83,33 @@ decode(const struct profile *p, size_t i, const struct image *img, double *v)
 	return 0;
 }
 
+int
+identify_info(struct bus *b, int unit, const struct profile *p, size_t i,
+    char *out, size_t outlen)
+{
+	const struct profile_info *pi = &p->info[i];
+	uint16_t regs[PROFILE_INFO_REGS_MAX];
+	int rc;
+
+	if (i >= p->n_info || outlen <= 2u * pi->len)
+		return -EINVAL;
+	if ((rc = bus_read(b, unit, pi->fc, pi->addr, pi->len, regs, NULL)) < 0)
+		return rc;
+	profile_info_decode(pi, regs, out, outlen);
+	return 0;
+}
+
+/* A string check: the info string reads back exactly k->equals. */
+static int
+info_matches(struct bus *b, int unit, const struct profile *p,
+    const struct profile_check *k)
+{
+	char s[PROFILE_INFO_CHARS + 1];
+
+	return identify_info(b, unit, p, (size_t)k->info, s, sizeof(s)) == 0 &&
+	    strcmp(s, k->equals) == 0;
+}
+
 /* The score of p at unit, 0 if it does not fit. */
 static unsigned
 fit(struct bus *b, int unit, const struct profile *p, struct image *img)
@@ -97,6 +124,11 @@ fit(struct bus *b, int unit, const struct profile *p, struct image *img)
 		return 0;
 	for (i = 0; i < p->n_identify; i++) {
 		k = &p->identify[i];
+		if (k->info >= 0) {
+			if (!info_matches(b, unit, p, k))
+				return 0;
+			continue;
+		}
 		if (decode(p, k->point, img, &v) < 0 || v < k->min || v > k->max)
 			return 0;
 	}

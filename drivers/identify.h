@@ -27,11 +27,18 @@ struct identify_fit {
 /*
  * Try every profile on unit. A profile fits when each request of its plan is
  * answered and every check of its "identify" section reads back valid and in
- * range; its score is the number of its points that decode valid. Fits are
+ * range (or, for a string check, reads back equal); its score is the number of its points that decode valid. Fits are
  * written best first (ties in profile order) into fits (cap entries).
  * Returns the number of fitting profiles (may exceed cap), or -errno.
  */
 int identify_unit(struct bus *b, int unit, const struct profile *profiles,
     size_t n, struct identify_fit *fits, size_t cap);
+
+/*
+ * Read info string i of profile p at unit (one request) into out (outlen >
+ * 2 * p->info[i].len; profile_info_decode()). Returns 0 or the bus's -errno.
+ */
+int identify_info(struct bus *b, int unit, const struct profile *p, size_t i,
+    char *out, size_t outlen);
 
 #endif

@@ -35,7 +35,7 @@ struct defaults {
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
 	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden",
-	"derived", NULL
+	"derived", "info", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
@@ -536,6 +536,9 @@ parse_root(struct ctx *c, json_t *root, struct profile *p)
 	if ((rc = check_points(c, p)) < 0)
 		return rc;
 	if ((rc = profile_limits_load(root, p, c->path, c->err, c->errlen)) < 0)
+		return rc;
+	/* Before identify: its string checks name info entries. */
+	if ((rc = profile_parse_info(c, root, p)) < 0)
 		return rc;
 	if ((rc = profile_parse_identify(c, root, p)) < 0)
 		return rc;

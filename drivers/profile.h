@@ -24,6 +24,9 @@
 #define PROFILE_ENUMS_MAX 512	/* enum entries of a whole profile */
 #define PROFILE_IDENTIFY_MAX 8	/* checks of the "identify" section */
 #define PROFILE_DERIVED_MAX 4	/* points of the "derived" section */
+#define PROFILE_INFO_MAX 8	/* strings of the "info" section */
+#define PROFILE_INFO_REGS_MAX 32	/* registers of one info string */
+#define PROFILE_INFO_CHARS (2 * PROFILE_INFO_REGS_MAX)
 
 /* One enum entry: the device's raw value and the value wattgate reports. */
 struct profile_enum {
@@ -56,11 +59,27 @@ struct profile_range {
 
 /*
  * One check of the optional "identify" section (wattgate scan): point must read
- * back valid and within [min, max], the plausible range of the real device.
+ * back valid and within [min, max], the plausible range of the real device;
+ * or, with info >= 0, that info string must read back exactly equals.
  */
 struct profile_check {
 	uint16_t point;			/* index into points */
 	double min, max;
+	int info;			/* index into info, or -1 */
+	char equals[PROFILE_INFO_CHARS + 1];
+};
+
+/*
+ * An identification string of the "info" section (drivers/profile_info.c):
+ * a serial number, a firmware version. Read once when the device is first
+ * reached, logged and reported with the device's health; never a reading.
+ */
+struct profile_info {
+	char name[SCHEMA_NAME_MAX + 1];	/* [a-z0-9_], unique among info */
+	uint8_t fc;			/* 3 or 4 */
+	uint16_t addr;
+	uint8_t len;			/* registers, 1..PROFILE_INFO_REGS_MAX */
+	enum reg_order order;		/* ABCD or BADC: bytes in a register */
 };
 
 /*
@@ -99,6 +118,8 @@ struct profile {
 	struct profile_check identify[PROFILE_IDENTIFY_MAX];
 	size_t n_derived;
 	struct profile_derived derived[PROFILE_DERIVED_MAX];
+	size_t n_info;
+	struct profile_info info[PROFILE_INFO_MAX];
 };
 
 /*
@@ -158,5 +179,19 @@ int profile_read_allowed(const struct profile *p, uint8_t fc, uint16_t addr,
 struct json_t;
 int profile_limits_load(const struct json_t *root, struct profile *p,
     const char *path, char *err, size_t errlen);
+
+/*
+ * Info string n of p from its registers regs[0 .. len-1] into out (outlen >
+ * 2 * len): up to the first NUL, trailing blanks dropped, any byte that is
+ * not printable ASCII shown as '?' (a device's string is logged and sent as
+ * is; a wrong byte must not end a JSON string or a log line). Returns its
+ * length.
+ */
+size_t profile_info_decode(const struct profile_info *pi, const uint16_t *regs,
+    char *out, size_t outlen);
+
+/* The inverse, for the simulator: s NUL-padded into len registers. */
+void profile_info_encode(const struct profile_info *pi, const char *s,
+    uint16_t *regs);
 
 #endif

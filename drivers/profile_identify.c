@@ -9,6 +9,12 @@
  * with min = max). A different device's registers decoded with this map are
  * almost never all plausible: an SDM630's f32 voltage read as an EM24's
  * scaled i32 is about 10^8 V.
+ *
+ * A check may instead compare an info string (profile_info.c) exactly:
+ *
+ *   {"info": "model", "equals": "P30"}
+ *
+ * for devices that name themselves in a register.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +27,58 @@
 #include "drivers/profile_json.h"
 
 static const char *const check_keys[] = { "point", "min", "max", NULL };
+static const char *const info_check_keys[] = { "info", "equals", NULL };
+
+/* {"info": NAME, "equals": STRING}: NAME from the info section. */
+static int
+info_check(struct ctx *c, json_t *jc, const char *where,
+    const struct profile *p, struct profile_check *k)
+{
+	char w[WHERE_MAX], shown[40];
+	json_t *v = json_object_get(jc, "info"), *e;
+	const struct profile_info *pi = NULL;
+	size_t i, n;
+	int rc;
+
+	if ((rc = pj_check_keys(c, jc, info_check_keys, where)) < 0)
+		return rc;
+	pj_subpath(w, where, "info");
+	if (!json_is_string(v))
+		return pj_fail(c, -EINVAL, w, "expected the name of an info "
+		    "entry");
+	for (i = 0; i < p->n_info; i++) {
+		if (strcmp(p->info[i].name, json_string_value(v)) == 0) {
+			pi = &p->info[i];
+			break;
+		}
+	}
+	if (pi == NULL)
+		return pj_fail(c, -EINVAL, w, "no info '%s' in this profile",
+		    pj_shown(json_string_value(v), shown, sizeof(shown)));
+	k->info = (int)i;
+	pj_subpath(w, where, "equals");
+	e = json_object_get(jc, "equals");
+	if (e == NULL)
+		return pj_fail(c, -EINVAL, w, "missing");
+	if (!json_is_string(e))
+		return pj_fail(c, -EINVAL, w, "expected a string");
+	n = json_string_length(e);
+	if (n == 0 || n > 2u * pi->len)
+		return pj_fail(c, -EINVAL, w, "expected 1..%u characters (the "
+		    "info's %u registers)", 2u * pi->len, pi->len);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)json_string_value(e)[i];
+
+		if (ch < 0x20 || ch >= 0x7f)
+			return pj_fail(c, -EINVAL, w, "not printable ASCII");
+	}
+	/* Decoding drops trailing blanks, so such a check could never match. */
+	if (json_string_value(e)[n - 1] == ' ')
+		return pj_fail(c, -EINVAL, w, "ends in a blank (strings are "
+		    "compared with trailing blanks dropped)");
+	memcpy(k->equals, json_string_value(e), n + 1);
+	return 0;
+}
 
 static int
 get_bound(struct ctx *c, json_t *jc, const char *key, const char *where,
@@ -82,8 +140,16 @@ profile_parse_identify(struct ctx *c, json_t *root, struct profile *p)
 		jc = json_array_get(v, i);
 		if (!json_is_object(jc))
 			return pj_fail(c, -EINVAL, where, "expected an object "
-			    "{\"point\", \"min\", \"max\"}");
+			    "{\"point\", \"min\", \"max\"} or {\"info\", \"equals\"}");
 		k = &p->identify[i];
+		memset(k, 0, sizeof(*k));
+		k->info = -1;
+		if (json_object_get(jc, "info") != NULL) {
+			if ((rc = info_check(c, jc, where, p, k)) < 0)
+				return rc;
+			p->n_identify = i + 1;
+			continue;
+		}
 		if ((rc = pj_check_keys(c, jc, check_keys, where)) < 0 ||
 		    (rc = find_point(c, jc, where, p, &k->point)) < 0 ||
 		    (rc = get_bound(c, jc, "min", where, &k->min)) < 0 ||

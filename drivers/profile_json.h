@@ -55,4 +55,7 @@ int profile_parse_identify(struct ctx *c, json_t *root, struct profile *p);
 /* Top-level "derived": points computed from others (profile_derived.c). */
 int profile_parse_derived(struct ctx *c, json_t *root, struct profile *p);
 
+/* Top-level "info": identification strings (profile_info.c). */
+int profile_parse_info(struct ctx *c, json_t *root, struct profile *p);
+
 #endif

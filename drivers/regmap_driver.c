@@ -216,6 +216,44 @@ regmap_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
 	return poll_registers(d, b, ts_ms, sink, arg);
 }
 
+/*
+ * The info strings, one request each (the profile keeps each within max_read
+ * and out of forbidden ranges). Counted in health like every request, so the
+ * counters still add up to the requests sent. A string that fails keeps its
+ * old text: a serial number does not go away because one read timed out.
+ */
+static int
+regmap_read_info(struct device *d, struct bus *b)
+{
+	const struct profile *p = d->profile;
+	const struct profile_info *pi;
+	struct plan_req q;
+	uint16_t regs[PROFILE_INFO_REGS_MAX];
+	int rc, last = 0, n = 0;
+	size_t i;
+
+	if (p == NULL)
+		return -EINVAL;
+	for (i = 0; i < p->n_info; i++) {
+		pi = &p->info[i];
+		memset(&q, 0, sizeof(q));
+		q.fc = pi->fc;
+		q.addr = pi->addr;
+		q.count = pi->len;
+		rc = read_retry(d, b, &q, regs);
+		if (rc < 0) {
+			last = rc;
+			if (rc == -ETIMEDOUT)
+				break;	/* the others on the bus would wait */
+			continue;
+		}
+		d->health.ok++;
+		profile_info_decode(pi, regs, d->info[i], sizeof(d->info[i]));
+		n++;
+	}
+	return n > 0 || last == 0 ? n : last;
+}
+
 static void
 regmap_close(struct device *d)
 {
@@ -232,4 +270,5 @@ const struct driver_ops regmap_driver_ops = {
 	.probe = regmap_probe,
 	.poll = regmap_poll,
 	.close = regmap_close,
+	.read_info = regmap_read_info,
 };

@@ -16,7 +16,10 @@
 #include "firmware/core/health.h"
 
 /* One device's entry, at most: name (64) plus nine 20-digit counters. */
-#define DEVICE_JSON_MAX	(SCHEMA_NAME_MAX + 400)
+#define DEVICE_JSON_MAX	(SCHEMA_NAME_MAX + 400 + INFO_JSON_MAX)
+/* Its "info" object: each name and string, every character escaped. */
+#define INFO_JSON_MAX	(16 + PROFILE_INFO_MAX * \
+	(SCHEMA_NAME_MAX + 2 * PROFILE_INFO_CHARS + 8))
 
 int
 health_init(struct health *h, const struct device *devs, size_t n)
@@ -50,13 +53,50 @@ changed(const struct health_snap *a, const struct health_snap *b)
 	    a->h.io_errors != b->h.io_errors ||
 	    a->h.exceptions != b->h.exceptions ||
 	    a->h.invalid != b->h.invalid ||
-	    strcmp(state(a), state(b)) != 0;
+	    strcmp(state(a), state(b)) != 0 ||
+	    memcmp(a->info, b->info, sizeof(a->info)) != 0;
+}
+
+/*
+ * ,"info":{"serial":"..."} for the strings read so far, or nothing. The
+ * strings are printable ASCII already (profile_info_decode); quotes and
+ * backslashes still need escaping.
+ */
+static size_t
+info_json(const struct device *d, const struct health_snap *s, char *out,
+    size_t cap)
+{
+	const struct profile *p = d->profile;
+	size_t len = 0, i;
+	const char *c;
+	int first = 1;
+
+	if (p == NULL || cap < INFO_JSON_MAX)
+		return 0;
+	for (i = 0; i < p->n_info && i < PROFILE_INFO_MAX; i++) {
+		if (s->info[i][0] == '\0')
+			continue;
+		len += (size_t)snprintf(out + len, cap - len, "%s\"%s\":\"",
+		    first ? ",\"info\":{" : ",", p->info[i].name);
+		first = 0;
+		for (c = s->info[i]; *c != '\0'; c++) {
+			if (*c == '"' || *c == '\\')
+				out[len++] = '\\';
+			out[len++] = *c;
+		}
+		out[len++] = '"';
+	}
+	if (!first)
+		out[len++] = '}';
+	out[len] = '\0';
+	return len;
 }
 
 const char *
 health_json(struct health *h)
 {
 	const struct health_snap *s;
+	char info[INFO_JSON_MAX];
 	size_t i, len;
 	int n;
 
@@ -66,15 +106,17 @@ health_json(struct health *h)
 	    h->store, h->store[0] != '\0' ? "," : "");
 	for (i = 0; i < h->n; i++) {
 		s = &h->now[i];
+		info_json(&h->devs[i], s, info, sizeof(info));
 		n = snprintf(h->json + len, h->json_cap - len, "%s\"%s\":{"
 		    "\"state\":\"%s\",\"polls\":%" PRIu64 ",\"ok\":%" PRIu64
 		    ",\"timeouts\":%" PRIu64 ",\"crc_errors\":%" PRIu64
 		    ",\"io_errors\":%" PRIu64 ",\"exceptions\":%" PRIu64
 		    ",\"invalid\":%" PRIu64 ",\"retries\":%" PRIu64
-		    ",\"skipped\":%" PRIu64 "}", i > 0 ? "," : "",
+		    ",\"skipped\":%" PRIu64 "%s}", i > 0 ? "," : "",
 		    h->devs[i].name, state(s), s->h.polls, s->h.ok,
 		    s->h.timeouts, s->h.crc_errors, s->h.io_errors,
-		    s->h.exceptions, s->h.invalid, s->h.retries, s->h.skipped);
+		    s->h.exceptions, s->h.invalid, s->h.retries, s->h.skipped,
+		    info);
 		if (n < 0 || (size_t)n >= h->json_cap - len)
 			return NULL;	/* cannot happen: json_cap bounds it */
 		len += (size_t)n;

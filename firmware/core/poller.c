@@ -163,6 +163,39 @@ bus_state(struct worker *w, int rc)
 	return 0;
 }
 
+/*
+ * The device's info strings (serial number, firmware version), once it has
+ * answered a poll: at start, and again when it comes back after timing out,
+ * since a device that was away may have been replaced or updated. Each string
+ * is logged when it is first read or has changed; the health message carries
+ * them. A timeout leaves them due for the next cycle.
+ */
+static void
+read_info(struct device *d, struct bus *b)
+{
+	char old[PROFILE_INFO_MAX][PROFILE_INFO_CHARS + 1];
+	const struct profile *p = d->profile;
+	size_t i;
+	int rc;
+
+	if (d->info_read || d->ops->read_info == NULL || p == NULL ||
+	    p->n_info == 0)
+		return;
+	memcpy(old, d->info, sizeof(old));
+	rc = d->ops->read_info(d, b);
+	if (rc == -ETIMEDOUT)
+		return;
+	d->info_read = 1;
+	for (i = 0; i < p->n_info; i++) {
+		if (d->info[i][0] != '\0' && strcmp(old[i], d->info[i]) != 0)
+			log_info("device %s: %s '%s'", d->name, p->info[i].name,
+			    d->info[i]);
+	}
+	if (rc < 0)
+		log_warnx("device %s: info strings not readable: %s", d->name,
+		    poll_error(rc));
+}
+
 /* A stop is honoured between devices: at most one device's requests delay it. */
 static void
 poll_cycle(struct worker *w, int64_t ts)
@@ -183,6 +216,10 @@ poll_cycle(struct worker *w, int64_t ts)
 		rc = d->ops->poll(d, w->bus, ts, sink, w);
 		if (rc == -ECANCELED)
 			return;
+		if (rc == -ETIMEDOUT)
+			d->info_read = 0;	/* reread when it is back */
+		else if (rc == 0)
+			read_info(d, w->bus);
 		backoff(d, rc);
 		down = bus_state(w, rc);
 		/* Logged on change only, per device: one dead meter, one line. */
@@ -208,6 +245,8 @@ publish(struct worker *w)
 		w->devs[i]->pub = w->devs[i]->health;
 		w->devs[i]->pub_err = w->devs[i]->last_err;
 		w->devs[i]->pub_fails = w->devs[i]->fails;
+		memcpy(w->devs[i]->pub_info, w->devs[i]->info,
+		    sizeof(w->devs[i]->pub_info));
 	}
 	pthread_mutex_unlock(&w->p->mu);
 }
@@ -355,6 +394,7 @@ pollers_health(struct pollers *p, const struct device *devs, size_t n,
 		out[i].h = devs[i].pub;
 		out[i].err = devs[i].pub_err;
 		out[i].fails = devs[i].pub_fails;
+		memcpy(out[i].info, devs[i].pub_info, sizeof(out[i].info));
 	}
 	pthread_mutex_unlock(&p->mu);
 }

@@ -38,12 +38,14 @@ size_t pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns);
 
 /*
  * Each device's health as of its bus's last finished cycle: devs[i].pub,
- * pub_err and pub_fails copied into out[i] (n entries). Safe while workers run.
+ * pub_err, pub_fails and pub_info copied into out[i] (n entries). Safe while
+ * workers run.
  */
 struct health_snap {
 	struct device_health h;
 	int err;		/* last poll: 0 or -errno */
 	unsigned fails;		/* polls in a row without an answer */
+	char info[PROFILE_INFO_MAX][PROFILE_INFO_CHARS + 1];	/* "": unread */
 };
 void pollers_health(struct pollers *p, const struct device *devs, size_t n,
     struct health_snap *out);

@@ -287,6 +287,28 @@ bus_json(const struct bus_cfg *c)
 	    "timeout_ms", (json_int_t)POLL_TIMEOUT_MS);
 }
 
+/*
+ * The fitting profile's info strings (serial number, firmware), for the
+ * technician's notes; one request each. A string that cannot be read is
+ * reported as such and does not change the result.
+ */
+static void
+print_info(struct bus *b, int unit, const struct profile *p)
+{
+	char s[PROFILE_INFO_CHARS + 1];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < p->n_info; i++) {
+		if ((rc = identify_info(b, unit, p, i, s, sizeof(s))) == 0)
+			fprintf(stderr, "scan: unit %d: %s '%s'\n", unit,
+			    p->info[i].name, s);
+		else
+			fprintf(stderr, "scan: unit %d: %s: not readable (%s)\n",
+			    unit, p->info[i].name, strerror(-rc));
+	}
+}
+
 /* Identify one unit that answered; add it to devices. 1 found, 0 not, <0. */
 static int
 identify(struct bus *b, int unit, const struct profile *ps, size_t n,
@@ -316,6 +338,7 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
 			    "the device's label\n", unit,
 			    ps[fits[i].profile].name);
 	}
+	print_info(b, unit, &ps[fits[0].profile]);
 	snprintf(name, sizeof(name), "%s_%d", ps[fits[0].profile].name, unit);
 	if (json_array_append_new(devices, json_pack("{s:s, s:s, s:i, s:s}",
 	    "name", name, "bus", busname, "unit", unit,

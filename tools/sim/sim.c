@@ -85,6 +85,14 @@ dev_spans(struct sim_dev *d)
 		if (end > sp->hi)
 			sp->hi = end;
 	}
+	for (i = 0; i < d->prof.n_info; i++) {
+		sp = &d->span[d->prof.info[i].fc - 1];
+		end = (uint32_t)d->prof.info[i].addr + d->prof.info[i].len;
+		if (d->prof.info[i].addr < sp->lo)
+			sp->lo = d->prof.info[i].addr;
+		if (end > sp->hi)
+			sp->hi = end;
+	}
 	for (i = 0; i < 4; i++) {
 		sp = &d->span[i];
 		if (sp->hi == 0) {
@@ -95,6 +103,33 @@ dev_spans(struct sim_dev *d)
 			return -ENOMEM;
 	}
 	return 0;
+}
+
+/*
+ * The info strings: what the profile's identify section expects of it (so
+ * wattgate scan recognises the simulated device), else "SIM<unit>-<name>", a
+ * text the gateway's log and metrics can be checked against. They do not
+ * change while the simulator runs.
+ */
+static void
+dev_info(struct sim_dev *d)
+{
+	const struct profile_info *pi;
+	char text[PROFILE_INFO_CHARS + 1];
+	size_t i, k;
+
+	for (i = 0; i < d->prof.n_info; i++) {
+		pi = &d->prof.info[i];
+		snprintf(text, sizeof(text), "SIM%u-%s", d->unit, pi->name);
+		for (k = 0; k < d->prof.n_identify; k++) {
+			if (d->prof.identify[k].info == (int)i)
+				snprintf(text, sizeof(text), "%s",
+				    d->prof.identify[k].equals);
+		}
+		text[2u * pi->len] = '\0';
+		profile_info_encode(pi, text, d->span[pi->fc - 1].regs +
+		    (pi->addr - d->span[pi->fc - 1].lo));
+	}
 }
 
 int
@@ -136,6 +171,7 @@ sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
 		dev_free(d);
 		goto nomem;
 	}
+	dev_info(d);
 	s->devs[s->n_devs++] = d;
 	return 0;
 nomem:
