@@ -259,6 +259,24 @@ log_answer(struct sim *s, const struct sim_dev *d, int fc, uint32_t addr,
 		    "\"point\":\"%s\",\"value\":%s}\n", t, d->unit, pp->name,
 		    buf);
 	}
+	/* Info strings too, so a test can count when a gateway reads them. */
+	for (i = 0; i < d->prof.n_info; i++) {
+		const struct profile_info *pi = &d->prof.info[i];
+		char text[PROFILE_INFO_CHARS + 1];
+		const char *c;
+
+		if (pi->fc != fc || pi->addr < addr ||
+		    (uint32_t)pi->addr + pi->len > addr + count)
+			continue;
+		profile_info_decode(pi, sp->regs + (pi->addr - sp->lo), text,
+		    sizeof(text));
+		fprintf(s->log, "{\"t_ms\":%" PRId64 ",\"unit\":%u,"
+		    "\"info\":\"%s\",\"value\":\"", t, d->unit, pi->name);
+		for (c = text; *c != '\0'; c++)	/* printable: escape " \\ */
+			fprintf(s->log, "%s%c", *c == '"' || *c == '\\' ?
+			    "\\" : "", *c);
+		fprintf(s->log, "\"}\n");
+	}
 	if (fflush(s->log) != 0 && !s->log_failed) {
 		s->log_failed = 1;
 		fprintf(stderr, "wattgate-sim: log: write failed: %s\n",
