@@ -47,6 +47,7 @@ wg_integration_test(simfaults test_simfaults.py)
 wg_integration_test(busfaults test_busfaults.py)
 wg_integration_test(busfaults_late test_busfaults.py late)
 wg_integration_test(scan test_scan.py)
+wg_integration_test(info test_info.py)
 wg_integration_test(charger_session test_charger_session.py)
 # RTU over TCP: a converter simulated, restarted mid-run; a refused port (test_rtutcp.py).
 wg_integration_test(rtutcp test_rtutcp.py)
