@@ -19,30 +19,15 @@
 #include <cmocka.h>
 
 #include "drivers/profile.h"
+#include "tests/unit/store_tmp.h"
 
-static char tmpdir[PATH_MAX];
-static char path[PATH_MAX + 64];
+static char *const path = store_tmp_path;
 
 static int
 setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/wg-info-XXXXXX",
-	    base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/inf.json", tmpdir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	unlink(path);
-	return rmdir(tmpdir);
+	return store_tmp_setup("inf.json");
 }
 
 /* Profile "inf": one u16 point at 0, max_read 20, registers 100..109 forbidden. */
@@ -266,5 +251,5 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, store_tmp_teardown);
 }

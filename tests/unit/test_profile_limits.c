@@ -18,32 +18,17 @@
 #include <cmocka.h>
 
 #include "drivers/profile.h"
+#include "tests/unit/store_tmp.h"
 
 #define SDM630 WG_SOURCE_DIR "/drivers/profiles/sdm630.json"
 
-static char tmpdir[PATH_MAX];
-static char path[PATH_MAX + 64];
+static char *const path = store_tmp_path;
 
 static int
 setup(void **state)
 {
-	const char *base = getenv("TMPDIR");
-
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/wg-limits-XXXXXX",
-	    base != NULL && base[0] != '\0' ? base : "/tmp");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/lim.json", tmpdir);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	unlink(path);
-	return rmdir(tmpdir);
+	return store_tmp_setup("lim.json");
 }
 
 /*
@@ -199,5 +184,5 @@ main(void)
 		cmocka_unit_test(test_errors),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, store_tmp_teardown);
 }
