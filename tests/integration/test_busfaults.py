@@ -185,10 +185,7 @@ def main(build, scenario=None):
                   "exception: %s", ts, got[ts][4][:1])
             for u in (1, 3, 5):
                 check(got[ts][u], "cycle %d: unit %d missing", ts, u)
-        served = collections.defaultdict(set)
-        for r in log:
-            if "point" in r and r["value"] is not None:
-                served[(r["unit"], r["point"])].add(Decimal(str(r["value"])))
+        served = served_values(os.path.join(env.dir, "sim.log"))
         n = 0
         for ts, by_unit in got.items():
             for u, rs in by_unit.items():
@@ -196,7 +193,7 @@ def main(build, scenario=None):
                     if r.get("value") is None:
                         continue
                     n += 1
-                    check(Decimal(str(r["value"])) in served[(u, r["quantity"])],
+                    check((u, r["quantity"], Decimal(str(r["value"]))) in served,
                           "unit %d %s = %s was never served", u, r["quantity"],
                           r["value"])
 

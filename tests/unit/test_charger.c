@@ -20,6 +20,7 @@
 
 #include "drivers/charger.h"
 #include "drivers/driver.h"
+#include "tests/unit/store_tmp.h"
 
 #define PROFILES WG_SOURCE_DIR "/drivers/profiles"
 
@@ -207,26 +208,11 @@ test_decimal(void **state)
 
 /* ---- the "derived" section ---- */
 
-static char tmpdir[PATH_MAX];
-
 static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "%s/wg-charger-XXXXXX",
-	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(tmpdir) == NULL ? -1 : 0;
-}
-
-static int
-teardown(void **state)
-{
-	char path[PATH_MAX + 32];
-
-	(void)state;
-	snprintf(path, sizeof(path), "%s/c.json", tmpdir);
-	unlink(path);
-	return rmdir(tmpdir);
+	return store_tmp_setup("c.json");
 }
 
 #define POINTS "\"points\": [" \
@@ -245,7 +231,7 @@ load(const char *derived, struct profile *p)
 	size_t n;
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/c.json", tmpdir);
+	snprintf(path, sizeof(path), "%s", store_tmp_path);
 	snprintf(text, sizeof(text), "{\"name\": \"c\", \"model\": \"M\", "
 	    "\"source\": \"S\", \"defaults\": {\"fc\": 3, \"type\": \"u16\"}, "
 	    "\"derived\": %s, " POINTS "}", derived);
@@ -498,5 +484,5 @@ main(void)
 		cmocka_unit_test(test_driver),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, store_tmp_teardown);
 }
