@@ -8,7 +8,7 @@ not a skip). Interval 1 s; broker, simulator and receiver stay up throughout.
 1. normal: a few cycles go through the store.
 2. full: a filler file takes every free byte and is topped up every 50 ms (as
    a runaway log would). First the daemon makes room by itself (its WAL's
-   space, see store_sqlite.c) and readings keep flowing through the store;
+   space, see sq_evict.c) and readings keep flowing through the store;
    then its reserve file is held open by the test, so releasing it frees
    nothing: the store must refuse, and the daemon must log that and keep
    sending each cycle live from memory (VOLATILE batches).
