@@ -108,7 +108,7 @@ def main(build):
             if all(n >= SESSIONS for n in done.values()):
                 break
             if gw.p.poll() is not None or time.time() > deadline:
-                raise Fail("sessions followed: %s\n%s" % (done, gw.stderr()))
+                raise Fail("sessions followed: %s\n%s" % (done, gw.tail()))
             time.sleep(0.5)
         check(gw.stop() == 0, "gateway exit")
         rows = read_jsonl(recv.out_path)

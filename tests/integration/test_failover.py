@@ -83,14 +83,14 @@ def main(build):
         check(up_dgrams(relay) == probe, "%d CoAP datagrams went up while MQTT "
               "was the way", up_dgrams(relay) - probe)
         check(count_in(gw.err_path, TO_COAP) == 0, "failed over with the broker "
-              "up:\n%s", gw.stderr())
+              "up:\n%s", gw.tail())
 
         broker.stop(freeze=1.5)
         t_down = time.time()
         wait(lambda: count_in(gw.err_path, TO_COAP) == 1, 30,
              "the gateway fails over to CoAP")
         check("mqtt down for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch line:\n%s", gw.stderr())
+              "no reason in the switch line:\n%s", gw.tail())
         # With the broker down, whatever arrives now came over CoAP: the
         # backlog of the outage's first seconds (merged), then live cycles,
         # one batch each, each at least one datagram up the relay.
@@ -106,7 +106,7 @@ def main(build):
         wait(lambda: count_in(gw.err_path, TO_MQTT) == 1, 60,
              "the gateway returns to MQTT")
         check("mqtt up again for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch-back line:\n%s", gw.stderr())
+              "no reason in the switch-back line:\n%s", gw.tail())
         # What the fallback still had in flight is answered within a cycle;
         # from then on nothing goes the CoAP way while readings arrive.
         n = lines(recv)
@@ -119,7 +119,7 @@ def main(build):
         finish_exact(env, sim, gw, recv, db, "failover")
         check(stored(db) == 0, "batches left in the store")
         check(count_in(gw.err_path, "uplink: 2 switch(es) between mqtt and coap")
-              == 1, "no stop summary with 2 switches:\n%s", gw.stderr())
+              == 1, "no stop summary with 2 switches:\n%s", gw.tail())
         relay.stop()
         print("failover: %d readings arrived over CoAP during the outage; back on "
               "MQTT after it" % over_coap)
