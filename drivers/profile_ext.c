@@ -89,10 +89,16 @@ parse_na_list(struct ctx *c, json_t *arr, const char *where, enum reg_type t,
 	if (json_array_size(arr) > PROFILE_NA_MAX)
 		return pj_fail(c, -EINVAL, where, "%zu markers, at most %d",
 		    json_array_size(arr), PROFILE_NA_MAX);
-	if (regmap_is_float(t) && json_array_size(arr) > 0 &&
-	    json_is_integer(json_array_get(arr, 0)))
-		return pj_fail(c, -EINVAL, where, "a %s marker is a bit pattern: "
-		    "write it as \"0x...\"", regmap_type_name(t));
+	/*
+	 * Every marker: an integer taken as a float's bit pattern (1 is a
+	 * denormal, not 1.0) would never match what the author meant.
+	 */
+	for (i = 0; regmap_is_float(t) && i < json_array_size(arr); i++) {
+		if (json_is_integer(json_array_get(arr, i)))
+			return pj_fail(c, -EINVAL, where, "a %s marker is a bit "
+			    "pattern: write it as \"0x...\"",
+			    regmap_type_name(t));
+	}
 	if (pp != NULL)
 		pp->n_na = 0;
 	for (i = 0; i < json_array_size(arr); i++) {

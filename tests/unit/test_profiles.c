@@ -275,6 +275,14 @@ test_bad_bits_enum_na(void **state)
 	    "\"na\": [1]}]",
 	    "points[0].na: a f32 marker is a bit pattern: write it as "
 	    "\"0x...\"");
+	/* Every marker, not just the first: 1 would be a denormal, not 1.0. */
+	expect(U16, "[{\"name\": \"a\", \"address\": 0, \"type\": \"f32\", "
+	    "\"na\": [\"0x7FC00000\", 1]}]",
+	    "points[0].na: a f32 marker is a bit pattern: write it as "
+	    "\"0x...\"");
+	expect(U16 "\"na\": {\"f64\": [\"0x7FF8000000000000\", 0]},",
+	    "[{\"name\": \"a\", \"address\": 0}]",
+	    "na.f64: a f64 marker is a bit pattern: write it as \"0x...\"");
 	expect(U16 "\"na\": {\"u17\": [1]},",
 	    "[{\"name\": \"a\", \"address\": 0}]",
 	    "na.u17: not an integer or float type");
