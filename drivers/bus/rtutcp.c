@@ -75,8 +75,11 @@ lost(struct rtutcp *t, int sock, const char *why)
 	pthread_mutex_unlock(&t->mu);
 }
 
-/* Pty to socket: whatever libmodbus sent. Dropped while the link is down. */
-static void
+/*
+ * Pty to socket: whatever libmodbus sent. Dropped while the link is down.
+ * Returns the socket still in use, or -1 if it was lost (and closed) here.
+ */
+static int
 upstream(struct rtutcp *t, int sock)
 {
 	uint8_t buf[512];
@@ -95,10 +98,11 @@ upstream(struct rtutcp *t, int sock)
 				break;		/* dropped; the request times out */
 			if (w < 0) {
 				lost(t, sock, strerror(errno));
-				return;
+				return -1;
 			}
 		}
 	}
+	return sock;
 }
 
 /* Socket to pty: the converter's bytes, as if they came off the line. */
@@ -154,8 +158,13 @@ run(void *arg)
 			}
 			continue;	/* a new socket or stop: look again */
 		}
+		/*
+		 * A socket upstream() lost is closed: its number may already
+		 * be another thread's new fd (the MQTT socket, a file), which
+		 * downstream() must not read from.
+		 */
 		if (pfd[1].revents & POLLIN)
-			upstream(t, sock);
+			sock = upstream(t, sock);
 		if (sock >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
 			downstream(t, sock);
 	}
