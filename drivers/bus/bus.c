@@ -353,6 +353,13 @@ map_error(struct bus *b, int e, int *exc)
 	if (e >= EMBXILFUN && e <= EMBXGTAR) {
 		if (exc != NULL)
 			*exc = e - MODBUS_ENOBASE;
+		/*
+		 * 10 and 11 are a TCP gateway's own answer: it has no path to
+		 * the unit, or the unit did not answer it. For the device that
+		 * is a timeout (the poll ends, it backs off), not an exception.
+		 */
+		if (e == EMBXGPATH || e == EMBXGTAR)
+			return -ETIMEDOUT;
 		return -EPROTO;
 	}
 	modbus_flush(b->ctx);

@@ -36,9 +36,11 @@ int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errl
  * Read count registers (FC3 or FC4, count <= BUS_READ_REGS_MAX) or bits (FC1
  * coils, FC2 discrete inputs, count <= BUS_READ_BITS_MAX, each delivered as
  * one dst element of 0 or 1) from unit; dst holds count elements. Connects
- * (or reconnects) as needed. Returns 0; -ETIMEDOUT (no answer), -EBADMSG (an answer with a wrong
- * CRC), -EIO (framing, a mismatched answer, connection), -EPROTO (Modbus
- * exception; *exc gets the code if exc is not NULL).
+ * (or reconnects) as needed. Returns 0; -ETIMEDOUT (no answer, or a TCP
+ * gateway's exception 10 or 11: no answer from the unit behind it), -EBADMSG
+ * (an answer with a wrong CRC), -EIO (framing, a mismatched answer,
+ * connection), -EPROTO (Modbus exception; *exc gets the code if exc is not
+ * NULL, for 10 and 11 too).
  */
 int bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc);

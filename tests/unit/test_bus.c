@@ -25,6 +25,7 @@
 #include <modbus.h>
 
 #include "drivers/bus/bus.h"
+#include "drivers/identify.h"
 
 static void
 must_contain(const char *s, const char *frag)
@@ -228,8 +229,8 @@ input_at(int a)
 
 /*
  * A Modbus TCP server (libmodbus's own) holding coils and discrete inputs
- * from BITS_FIRST to the top of the address space; it answers one client
- * until it hangs up.
+ * from BITS_FIRST to the top of the address space and no registers; it
+ * answers one client until it hangs up.
  */
 static void *
 bit_server(void *arg)
@@ -249,15 +250,43 @@ bit_server(void *arg)
 	}
 	if ((fd = modbus_tcp_accept(ctx, &lfd)) < 0)
 		goto out;
-	while ((n = modbus_receive(ctx, q)) > 0)
-		if (modbus_reply(ctx, q, n, m) < 0)
+	while ((n = modbus_receive(ctx, q)) > 0) {
+		/*
+		 * Units 3 and 4 (the MBAP header's unit id): the server is a
+		 * TCP gateway answering for ids nobody answers on its line.
+		 */
+		if (q[6] == 3 || q[6] == 4)
+			n = modbus_reply_exception(ctx, q, q[6] == 3 ?
+			    MODBUS_EXCEPTION_GATEWAY_TARGET :
+			    MODBUS_EXCEPTION_GATEWAY_PATH);
+		else
+			n = modbus_reply(ctx, q, n, m);
+		if (n < 0)
 			break;
+	}
 	close(fd);
 out:
 	modbus_mapping_free(m);
 	if (ctx != NULL)
 		modbus_free(ctx);
 	return NULL;
+}
+
+/* bit_server on a port of its own (*lfd), and a TCP bus to it. */
+static void
+open_bit_server(pthread_t *t, int *lfd, struct bus **b)
+{
+	struct bus_cfg c;
+	char err[256];
+	unsigned port;
+
+	port = serve(bit_server, lfd, t);
+	memset(&c, 0, sizeof(c));
+	c.kind = BUS_TCP;
+	snprintf(c.host, sizeof(c.host), "127.0.0.1");
+	c.port = port;
+	c.timeout_ms = 2000;
+	assert_int_equal(bus_open(&c, b, err, sizeof(err)), 0);
 }
 
 /* Count bits from addr, as 0/1 values, each as the server holds it. */
@@ -284,22 +313,13 @@ read_bits_checked(struct bus *b, int fc, int addr, int count)
 static void
 test_read_many_bits(void **state)
 {
-	struct bus_cfg c;
 	struct bus *b;
 	pthread_t t;
-	char err[256];
 	static uint16_t v[BUS_READ_BITS_MAX + 1];
-	unsigned port;
 	int lfd;
 
 	(void)state;
-	port = serve(bit_server, &lfd, &t);
-	memset(&c, 0, sizeof(c));
-	c.kind = BUS_TCP;
-	snprintf(c.host, sizeof(c.host), "127.0.0.1");
-	c.port = port;
-	c.timeout_ms = 2000;
-	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	open_bit_server(&t, &lfd, &b);
 	read_bits_checked(b, 1, 65536 - BUS_READ_BITS_MAX, BUS_READ_BITS_MAX);
 	read_bits_checked(b, 2, 65536 - BUS_READ_BITS_MAX, BUS_READ_BITS_MAX);
 	read_bits_checked(b, 1, BITS_FIRST + 3, 126);
@@ -315,6 +335,40 @@ test_read_many_bits(void **state)
 	close(lfd);
 }
 
+/*
+ * A TCP gateway's own exceptions 10 and 11 (units 3 and 4 of bit_server) say
+ * the device behind it did not answer: a timeout, as on a serial line (the
+ * poll ends, the device backs off, health counts a timeout), not an exception
+ * from the device. So wattgate scan's probe finds nobody at such an id, while
+ * a device's own exception (unit 1 has no registers) means one is there.
+ */
+static void
+test_gateway_no_answer(void **state)
+{
+	struct bus *b;
+	pthread_t t;
+	uint16_t r[1];
+	int lfd, exc;
+
+	(void)state;
+	open_bit_server(&t, &lfd, &b);
+	exc = 0;
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, &exc), -EPROTO);
+	assert_int_equal(exc, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+	assert_int_equal(bus_read(b, 3, 3, 0, 1, r, &exc), -ETIMEDOUT);
+	assert_int_equal(exc, MODBUS_EXCEPTION_GATEWAY_TARGET);
+	assert_int_equal(bus_read(b, 4, 1, BITS_FIRST, 1, r, &exc), -ETIMEDOUT);
+	assert_int_equal(exc, MODBUS_EXCEPTION_GATEWAY_PATH);
+	assert_string_equal(bus_error(b), "");
+	assert_int_equal(bus_read(b, 1, 1, BITS_FIRST, 1, r, &exc), 0);
+	assert_int_equal(identify_probe(b, 1), 1);
+	assert_int_equal(identify_probe(b, 3), 0);
+	assert_int_equal(identify_probe(b, 4), 0);
+	bus_close(b);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -323,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_rtutcp_refused_and_unknown),
 		cmocka_unit_test(test_rtutcp_lost),
 		cmocka_unit_test(test_read_many_bits),
+		cmocka_unit_test(test_gateway_no_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
