@@ -119,9 +119,11 @@ profile_point_encode(const struct profile *p, const struct profile_point *pp,
 			return -EINVAL;
 		raw = en->raw;
 	} else {
+		/* Checked before negating: -INT64_MIN is undefined. */
+		if (neg_off.m == INT64_MIN)
+			return -ERANGE;
 		neg_off.m = -neg_off.m;
-		if (neg_off.m == INT64_MIN ||
-		    (rc = dec_add(v, neg_off, &w)) < 0)
+		if ((rc = dec_add(v, neg_off, &w)) < 0)
 			return -ERANGE;
 		if (pp->bit_n == 0)
 			return regmap_encode(w, pp->type, pp->order, pp->scale,

@@ -260,6 +260,10 @@ test_scale_offset(void **state)
 	r32[0] = 0;
 	r32[1] = 3;
 	assert_int_equal(profile_point_decode(&p, &pp, r32, &v), -ERANGE);
+	/* The encoder cannot subtract the most negative offset: -ERANGE. */
+	pp = point(RT_I32, RO_ABCD);
+	pp.offset = D(INT64_MIN, 0);
+	assert_int_equal(profile_point_encode(&p, &pp, D(1, 0), r32), -ERANGE);
 }
 
 /* Two fields in one register; writing one keeps the other. */
