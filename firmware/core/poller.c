@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "firmware/core/log.h"
@@ -42,6 +43,7 @@ struct pollers {
 	pthread_cond_t work;	/* a worker has a cycle to poll, or stop */
 	pthread_cond_t space;	/* the queue has room */
 	int stop;
+	size_t running;		/* worker threads that have not returned */
 	struct item q[QUEUE_CAP];
 	size_t head, len;
 	struct worker *w;
@@ -61,28 +63,23 @@ wake_loop(struct pollers *p)
 /*
  * Worker side. The loop is woken when the queue goes from empty to non-empty,
  * and it always drains it completely, so a full queue always has a wake-up
- * pending: workers waiting for space cannot deadlock the loop.
- * A stop cancels only a push that would have to wait: readings already read
- * from a device are handed over, not dropped.
+ * pending: workers waiting for space cannot deadlock the loop. A push waits
+ * for room even during a stop: readings already read from a device are
+ * handed over, not dropped; pollers_stop() drains the queue meanwhile.
  */
-static int
+static void
 push(struct pollers *p, const struct item *it)
 {
 	int was_empty;
 
 	pthread_mutex_lock(&p->mu);
-	while (p->len == QUEUE_CAP && !p->stop)
+	while (p->len == QUEUE_CAP)
 		pthread_cond_wait(&p->space, &p->mu);
-	if (p->len == QUEUE_CAP) {
-		pthread_mutex_unlock(&p->mu);
-		return -ECANCELED;
-	}
 	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
 	was_empty = p->len++ == 0;
 	pthread_mutex_unlock(&p->mu);
 	if (was_empty)
 		wake_loop(p);
-	return 0;
 }
 
 static int
@@ -91,7 +88,8 @@ sink(void *arg, const struct reading *r)
 	struct worker *w = arg;
 	struct item it = { .done = 0, .bus = w->index, .r = *r };
 
-	return push(w->p, &it);
+	push(w->p, &it);
+	return 0;
 }
 
 static int
@@ -214,8 +212,6 @@ poll_cycle(struct worker *w, int64_t ts)
 		bus_set_timeout(w->bus, d->timeout_ms > 0 ? d->timeout_ms :
 		    w->cfg->bus.timeout_ms);
 		rc = d->ops->poll(d, w->bus, ts, sink, w);
-		if (rc == -ECANCELED)
-			return;
 		if (rc == -ETIMEDOUT)
 			d->info_read = 0;	/* reread when it is back */
 		else if (rc == 0)
@@ -263,6 +259,7 @@ worker_main(void *arg)
 		while (!w->busy && !p->stop)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop) {
+			p->running--;
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
@@ -271,8 +268,7 @@ worker_main(void *arg)
 
 		poll_cycle(w, done.r.ts_ms);
 		publish(w);
-		if (push(p, &done) < 0)
-			return NULL;
+		push(p, &done);
 		pthread_mutex_lock(&p->mu);
 		w->busy = 0;
 		pthread_mutex_unlock(&p->mu);
@@ -358,6 +354,9 @@ pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs
 		if ((rc = pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i])) != 0)
 			return -rc;
 		p->w[i].started = 1;
+		pthread_mutex_lock(&p->mu);
+		p->running++;
+		pthread_mutex_unlock(&p->mu);
 	}
 	return 0;
 }
@@ -402,15 +401,29 @@ pollers_health(struct pollers *p, const struct device *devs, size_t n,
 void
 pollers_stop(struct pollers *p)
 {
-	size_t i;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	size_t i, running;
 
 	if (p == NULL)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->work);
-	pthread_cond_broadcast(&p->space);
 	pthread_mutex_unlock(&p->mu);
+	/*
+	 * The loop no longer runs: take over its side while the workers finish
+	 * the device they poll, so one that waits for room in a full queue
+	 * gets it and hands over what it read instead of dropping it.
+	 */
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		running = p->running;
+		pthread_mutex_unlock(&p->mu);
+		if (running == 0)
+			break;
+		on_event(p->loop, p->efd, EPOLLIN, p);
+		nanosleep(&tick, NULL);
+	}
 	for (i = 0; i < p->n_w; i++)
 		if (p->w[i].started)
 			pthread_join(p->w[i].thread, NULL);

@@ -50,7 +50,10 @@ struct health_snap {
 void pollers_health(struct pollers *p, const struct device *devs, size_t n,
     struct health_snap *out);
 
-/* Joins the workers (each finishes its current request first). */
+/*
+ * Joins the workers (each finishes the device it polls first), handing over
+ * meanwhile what they deliver: stopping loses no reading.
+ */
 void pollers_stop(struct pollers *p);
 
 #endif

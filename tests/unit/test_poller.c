@@ -1,0 +1,128 @@
+/*
+ * The bus workers' hand-over to the loop (firmware/core/poller.c): a stop
+ * while a worker waits for room in the full queue still hands over every
+ * reading the device delivered. A fake driver delivers more readings in one
+ * poll than the queue holds; the loop is not run, so the queue fills and the
+ * worker waits, as when the loop stalls (a slow commit) at a stop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "firmware/core/config.h"
+#include "firmware/core/loop.h"
+#include "firmware/core/poller.h"
+
+#define READINGS 1500		/* more than the queue's 1024 */
+
+static atomic_int handed;	/* sink calls that returned */
+static size_t got, dones;
+
+static int
+fake_poll(struct device *d, struct bus *b, int64_t ts_ms, reading_sink sink,
+    void *arg)
+{
+	struct reading r;
+	int i, rc;
+
+	(void)b;
+	for (i = 0; i < READINGS; i++) {
+		memset(&r, 0, sizeof(r));
+		r.ts_ms = ts_ms;
+		r.dev = d->index;
+		r.point = (uint16_t)i;
+		r.v = dec_from_int(i);
+		if ((rc = sink(arg, &r)) != 0)
+			return rc;
+		atomic_fetch_add(&handed, 1);
+	}
+	return 0;
+}
+
+static void
+fake_close(struct device *d)
+{
+	(void)d;
+}
+
+static const struct driver_ops fake_ops = {
+	.name = "fake", .poll = fake_poll, .close = fake_close,
+};
+
+static void
+on_reading(void *arg, const struct reading *r)
+{
+	(void)arg;
+	assert_int_equal(r->point, got);
+	got++;
+}
+
+static void
+on_done(void *arg, size_t bus, int64_t ts_ms)
+{
+	(void)arg;
+	(void)bus;
+	(void)ts_ms;
+	dones++;
+}
+
+static void
+test_stop_with_full_queue(void **state)
+{
+	struct cfg_bus bus;
+	struct cfg_device dev;
+	struct site_config cfg;
+	struct device d;
+	struct poller_events ev = { on_reading, on_done, NULL };
+	struct pollers *p = NULL;
+	struct loop *l;
+	struct timespec ms10 = { 0, 10 * 1000 * 1000 };
+	size_t overruns;
+	int i;
+
+	(void)state;
+	memset(&bus, 0, sizeof(bus));
+	strcpy(bus.name, "lan");
+	/* Opened, never connected: the fake driver does not use it. */
+	bus.bus.kind = BUS_TCP;
+	strcpy(bus.bus.host, "127.0.0.1");
+	bus.bus.port = 1;
+	bus.bus.timeout_ms = 100;
+	memset(&dev, 0, sizeof(dev));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.n_buses = 1;
+	cfg.buses = &bus;
+	cfg.n_devices = 1;
+	cfg.devices = &dev;
+	memset(&d, 0, sizeof(d));
+	d.ops = &fake_ops;
+	strcpy(d.name, "m1");
+
+	assert_non_null(l = loop_new());
+	assert_int_equal(pollers_start(l, &cfg, &d, &ev, &p), 0);
+	assert_int_equal(pollers_trigger(p, 1000, &overruns), 1);
+	/* The worker has filled the queue and waits for room. */
+	for (i = 0; i < 500 && atomic_load(&handed) < 1024; i++)
+		nanosleep(&ms10, NULL);
+	assert_int_equal(atomic_load(&handed), 1024);
+	nanosleep(&ms10, NULL);
+	pollers_stop(p);
+	assert_int_equal(got, READINGS);
+	loop_free(l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stop_with_full_queue),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
