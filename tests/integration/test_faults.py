@@ -294,6 +294,17 @@ def broker_restarts(build):
                      "restarts)" % backlog)
 
 
+def drain_and_stop(sim, gw, recv, timeout):
+    """Stop serving, wait until the last batch the store numbered has been
+    printed, then stop the gateway cleanly."""
+    sim.stop()
+    last = gw.state()["last_seq"]
+    wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)),
+         timeout, "the last committed batch arrives (seq %d)" % last)
+    time.sleep(1.5)             # a late duplicate would show up now
+    check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
+
+
 def kill_delay(rng):
     """A random delay in 0.05..2.5 s. Every other one is aimed at the few ms
     after a tick where a cycle is read, committed, sent and acknowledged (on
@@ -341,12 +352,7 @@ def kill9(build, kills=50, seed=1122, quiet=False):
         # The final clean run: a few cycles, then stop serving and drain.
         gw = gws[-1]
         time.sleep(3 * INTERVAL_S)
-        sim.stop()
-        last = gw.state()["last_seq"]
-        wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)), 90,
-             "the last committed batch arrives after the last kill")
-        time.sleep(1.5)
-        check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
+        drain_and_stop(sim, gw, recv, 90)
         left = stored(db)
         last_seq = db_query(db, LAST_SEQ)
         summ, err = recv_summary(recv)
@@ -474,12 +480,7 @@ def budget_kill9(build):
         store = retained_store(port, {"evicted_batches": len(ev),
                                       "evicted_readings": ev_readings})
         time.sleep(2 * INTERVAL_S)
-        sim.stop()
-        last = gw.state()["last_seq"]
-        wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)), 60,
-             "the last committed batch arrives")
-        time.sleep(1.5)
-        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
+        drain_and_stop(sim, gw, recv, 60)
         summ, err = recv_summary(recv)
         # What the receiver misses is what the ledger counts: its gaps are the
         # evicted batches' sequence numbers, the readings it never printed
