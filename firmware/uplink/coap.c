@@ -3,7 +3,7 @@
  * event loop: libcoap's epoll fd (coap_context_get_coap_fd) is one more fd, each
  * readiness runs coap_io_process(ctx, COAP_IO_NO_WAIT), and a timerfd armed
  * before every wait from coap_io_prepare_epoll() wakes us for retransmissions.
- * No thread, no blocking call on the loop (but see "resolve" below).
+ * No thread, no blocking call on the loop (but see coap_addr_resolve).
  *
  * Resources (docs/coap.md), <base> being the URI's path:
  *   POST <base>/<gw>/b            a wrapped batch, confirmable, Block1 if large
@@ -24,7 +24,6 @@
  */
 #include <coap3/coap.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "firmware/core/log.h"
+#include "firmware/uplink/coap_addr.h"
 #include "firmware/uplink/coap_dtls.h"
 #include "firmware/uplink/coap_msg.h"
 #include "firmware/uplink/uplink.h"
@@ -190,24 +190,6 @@ go_up(struct co *c)
 	c->u->ev.up(c->u->ev.arg);
 }
 
-/* Uri-Path options from "a/b/c" (no empty segments: config.c checked). */
-static int
-add_path(coap_pdu_t *pdu, const char *path)
-{
-	const char *p = path, *e;
-
-	while (*p != '\0') {
-		e = strchr(p, '/');
-		if (e == NULL)
-			e = p + strlen(p);
-		if (!coap_add_option(pdu, COAP_OPTION_URI_PATH, (size_t)(e - p),
-		    (const uint8_t *)p))
-			return -ENOSPC;
-		p = *e == '/' ? e + 1 : e;
-	}
-	return 0;
-}
-
 /*
  * One confirmable request with r's data (handed to libcoap, which frees it once
  * the last block is out). 0, or -errno: the caller clears r.
@@ -228,7 +210,7 @@ send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
 	if (pdu == NULL)
 		return -ENOMEM;
 	coap_session_new_token(c->sess, &r->toklen, r->tok);
-	if (!coap_add_token(pdu, r->toklen, r->tok) || add_path(pdu, path) < 0 ||
+	if (!coap_add_token(pdu, r->toklen, r->tok) || coap_addr_path(pdu, path) < 0 ||
 	    !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
 	    coap_encode_var_safe(fmt, sizeof(fmt), format), fmt)) {
 		coap_delete_pdu(pdu);
@@ -417,61 +399,6 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	return 0;
 }
 
-/*
- * libcoap's own warnings (OpenSSL's reason for a failed handshake is among
- * them) in our log, each distinct line once in a row.
- */
-static void
-on_coap_log(coap_log_t level, const char *msg)
-{
-	static char last[192];
-	char line[192];
-	const char *p;
-	size_t n;
-
-	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
-		return;		/* the RST answering our ping is no news */
-	/* "   local <-> remote DTLS: why": the local port changes every attempt */
-	if ((p = strstr(msg, " <-> ")) != NULL && (p = strchr(p + 5, ' ')) != NULL)
-		msg = p + 1;
-	snprintf(line, sizeof(line), "%s", msg);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	if (strcmp(line, last) == 0)
-		return;
-	memcpy(last, line, sizeof(last));
-	log_warnx("coap: libcoap: %s", line);
-}
-
-/*
- * The server's address. getaddrinfo blocks for a host name (like libmosquitto's
- * connect): only an IP literal is resolved without the network.
- */
-static int
-resolve(struct co *c, coap_address_t *dst)
-{
-	struct addrinfo hints, *res;
-	int rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	if ((rc = getaddrinfo(c->host, NULL, &hints, &res)) != 0) {
-		co_warn(c, "%s: %s", c->host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	coap_address_init(dst);
-	dst->size = res->ai_addrlen;
-	memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
-	if (res->ai_family == AF_INET6)
-		dst->addr.sin6.sin6_port = htons((uint16_t)c->port);
-	else
-		dst->addr.sin.sin_port = htons((uint16_t)c->port);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static void
 drop_session(struct co *c)
 {
@@ -499,8 +426,10 @@ attempt(struct co *c)
 	int rc;
 
 	drop_session(c);
-	if ((rc = resolve(c, &dst)) < 0)
+	if ((rc = coap_addr_resolve(c->host, c->port, &dst, err, sizeof(err))) < 0) {
+		co_warn(c, "%s", err);
 		return rc;
+	}
 	if ((rc = coap_creds_load(c->cfg, c->host, &c->creds, err, sizeof(err))) < 0) {
 		co_warn(c, "%s", err);
 		return rc;
@@ -607,26 +536,6 @@ seed_jitter(void)
 }
 
 static int
-parse_uri(struct co *c)
-{
-	coap_uri_t uri;
-	const char *s = c->cfg->uri;
-
-	if (coap_split_uri((const uint8_t *)s, strlen(s), &uri) < 0 ||
-	    uri.host.length == 0 || uri.host.length >= sizeof(c->host) ||
-	    uri.path.length >= sizeof(c->base)) {
-		log_warnx("coap.uri '%s': libcoap cannot parse it", s);
-		return -EINVAL;
-	}
-	memcpy(c->host, uri.host.s, uri.host.length);
-	c->host[uri.host.length] = '\0';
-	c->port = uri.port;
-	memcpy(c->base, uri.path.s, uri.path.length);
-	c->base[uri.path.length] = '\0';
-	return 0;
-}
-
-static int
 co_start(struct uplink *u)
 {
 	struct co *c;
@@ -652,9 +561,10 @@ co_start(struct uplink *u)
 	c->st = CO_WAIT;
 	seed_jitter();
 	coap_startup();
-	coap_set_log_handler(on_coap_log);
+	coap_set_log_handler(coap_msg_log);
 	coap_set_log_level(LOG_WARNING);
-	if ((rc = parse_uri(c)) < 0)
+	if ((rc = coap_addr_parse(c->cfg->uri, c->host, sizeof(c->host), &c->port,
+	    c->base, sizeof(c->base))) < 0)
 		return rc;
 	if (c->cfg->secure && !coap_dtls_is_supported()) {
 		log_warnx("coap: this libcoap has no DTLS: coaps:// cannot work");

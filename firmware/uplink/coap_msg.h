@@ -1,6 +1,7 @@
 /*
  * Small readings of libcoap's answers for the CoAP uplink (coap.c): what a
- * 4.13 says the server takes, and a NACK's reason in words for the log.
+ * 4.13 says the server takes, a NACK's reason in words for the log, and
+ * libcoap's own log lines in ours.
  */
 #ifndef WG_COAP_MSG_H
 #define WG_COAP_MSG_H
@@ -12,5 +13,8 @@ unsigned coap_msg_size1(const coap_pdu_t *pdu);
 
 /* "no answer", "reset by the server", ...: why libcoap gave up a request. */
 const char *coap_msg_nack(coap_nack_reason_t r);
+
+/* libcoap's log handler: its warnings in ours, each distinct line once in a row. */
+void coap_msg_log(coap_log_t level, const char *msg);
 
 #endif
