@@ -14,8 +14,15 @@
  * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
  * (ev.down: the forwarder resends from the store after the next up) and backs
  * off; a 4.xx refuses that one batch (ev.refused: set aside, kept, counted) with
- * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it). "Up" means the server answered: a CoAP ping over UDP, the DTLS
- * handshake over DTLS.
+ * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it),
+ * and 4.01/4.03/4.04/4.05 to a batch or schema: those refuse this gateway
+ * (credentials, URI path, method), so every batch in turn. That takes the link
+ * down like a 5.xx, with one ALARM and nothing set aside, and keeps it down for
+ * the forwarder: each later attempt first asks again with the refused method
+ * on the refused path, no payload (the probe), and is "up" only if that is not
+ * refused. One down, not an up and a down per backoff round: no ALARM per round,
+ * and a failover's primary stays down until the fallback takes over. "Up" means
+ * the server answered: a CoAP ping over UDP, the DTLS handshake over DTLS.
  *
  * Up to CO_WINDOW batches are in flight at once, each with its own token; libcoap's
  * NSTART is raised to match (RFC 7252 4.7 allows it where the path is known to
@@ -52,13 +59,14 @@
  */
 #define FINISHED_WAIT_MS 4000
 
-enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS };
+enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS, REQ_PROBE };
 
 struct req {
 	enum req_kind kind;
 	int queued;		/* a batch waiting for the schemas before it */
 	uint64_t order;		/* queued batches go in the order given */
 	uint64_t seq;
+	char sub[16];		/* its path below <base>/<gw>/ */
 	uint8_t tok[8];
 	size_t toklen;
 	uint8_t *data;		/* while queued; libcoap owns it once sent */
@@ -82,7 +90,11 @@ struct co {
 	struct req req[REQ_MAX];
 	unsigned n_batches, schemas_unacked;
 	uint64_t order;
-	uint64_t refused;
+	uint64_t refused;	/* single requests refused (4.xx) */
+	uint64_t refused_link;	/* refusals of the gateway (4.01/3/4/5) */
+	coap_pdu_code_t refusing;	/* the last one, 0 once accepted again */
+	enum req_kind probe_kind;	/* what it refused: the probe asks again */
+	char probe_sub[16];
 	coap_mid_t ping_mid;	/* the probe of a UDP connection attempt */
 	int64_t fin_since;	/* DTLS: waiting for the server's Finished since */
 	char last_err[192];	/* last failure logged: log changes only */
@@ -175,11 +187,19 @@ go_down(struct co *c)
 	loop_timer_after(c->retry_fd, delay, 0);
 }
 
+static int send_probe(struct co *c);
+
 static void
 go_up(struct co *c)
 {
 	if (c->st != CO_CONNECTING)
 		return;
+	if (c->refusing != 0) {
+		/* Still refused? The probe's answer says (on_probe). */
+		if (send_probe(c) < 0)
+			go_down(c);
+		return;
+	}
 	log_info("coap: %s:%u answers (%s)", c->host, c->port,
 	    c->cfg->secure ? (c->cfg->psk_file[0] ? "DTLS, PSK" :
 	    "DTLS, certificate") : "no DTLS");
@@ -205,6 +225,7 @@ send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
 
 	snprintf(path, sizeof(path), "%s%s%s/%s", c->base, c->base[0] ? "/" : "",
 	    c->u->cfg->gateway, sub);
+	snprintf(r->sub, sizeof(r->sub), "%s", sub);
 	pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(c->sess),
 	    coap_session_max_pdu_size(c->sess));
 	if (pdu == NULL)
@@ -217,8 +238,8 @@ send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
 		return -ENOSPC;
 	}
 	r->data = NULL;		/* libcoap's now, freed by release_data */
-	if (!coap_add_data_large_request(c->sess, pdu, r->len, data, release_data,
-	    data)) {
+	if (r->len > 0 && !coap_add_data_large_request(c->sess, pdu, r->len, data,
+	    release_data, data)) {
 		coap_delete_pdu(pdu);
 		return -ENOMEM;
 	}
@@ -275,12 +296,96 @@ req_by_token(struct co *c, coap_bin_const_t tok)
 static const char *
 kind_name(enum req_kind k)
 {
-	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" : "metrics";
+	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" :
+	    k == REQ_PROBE ? "probe" : "metrics";
+}
+
+static struct req *
+req_of_kind(struct co *c, enum req_kind kind)
+{
+	int i;
+
+	for (i = 0; i < REQ_MAX; i++)
+		if (c->req[i].kind == kind)
+			return &c->req[i];
+	return NULL;
 }
 
 /*
- * An answer: 2.xx acknowledges, 4.xx refuses this one request for good, 5.xx (and
- * anything else) is a server in trouble: down and back off, resend from the store.
+ * The refused request's method on its path, with no payload: a refusal of the
+ * gateway is about who asks where, not about what is sent, so this asks the
+ * same question for a few bytes, and nothing the forwarder must track.
+ */
+static int
+send_probe(struct co *c)
+{
+	struct req *r;
+	int batch = c->probe_kind == REQ_BATCH, rc;
+
+	if (req_of_kind(c, REQ_PROBE) != NULL)
+		return 0;	/* one probe per attempt */
+	if ((r = req_new(c, REQ_PROBE)) == NULL)
+		return -ENOMEM;
+	if ((rc = send_req(c, r, batch ? COAP_REQUEST_CODE_POST :
+	    COAP_REQUEST_CODE_PUT, c->probe_sub, batch ?
+	    COAP_MEDIATYPE_APPLICATION_OCTET_STREAM :
+	    COAP_MEDIATYPE_APPLICATION_JSON)) < 0)
+		req_clear(c, r);
+	return rc;
+}
+
+/*
+ * 4.01/4.03/4.04/4.05 to a batch, schema or probe: the platform refuses this
+ * gateway. One ALARM per refusal (a new code is news), not one per attempt;
+ * down and back off; what was in flight stays in the store, set aside nowhere.
+ */
+static void
+link_refused(struct co *c, const struct req *done, coap_pdu_code_t code,
+    const char *why)
+{
+	c->refused_link++;
+	if (c->refusing != code)
+		log_warnx("ALARM: coap: %s:%u answers %u.%02u to a %s: %s; link "
+		    "refused, backing off (nothing set aside: the store keeps it all "
+		    "and resends it once accepted)", c->host, c->port,
+		    COAP_RESPONSE_CLASS(code), code & 0x1f, kind_name(done->kind), why);
+	if (done->kind != REQ_PROBE) {
+		c->probe_kind = done->kind;
+		snprintf(c->probe_sub, sizeof(c->probe_sub), "%s", done->sub);
+	}
+	c->refusing = code;
+	go_down(c);
+}
+
+/* The probe's answer: refused again, or the link is up (at last). */
+static void
+on_probe(struct co *c, const struct req *done, coap_pdu_code_t code)
+{
+	unsigned cls = COAP_RESPONSE_CLASS(code);
+	const char *why = coap_msg_refusal(code);
+
+	if (why != NULL) {
+		link_refused(c, done, code, why);
+		return;
+	}
+	if (cls != 2 && cls != 4) {
+		co_warn(c, "%s:%u answers %u.%02u to the probe; backing off", c->host,
+		    c->port, cls, code & 0x1f);
+		go_down(c);
+		return;
+	}
+	/* 2.xx, or a 4.xx about the empty payload: the gateway is let in. */
+	log_info("coap: %s:%u no longer refuses this gateway (%u.%02u to the probe, "
+	    "%llu refusals); the store's data goes out", c->host, c->port, cls,
+	    code & 0x1f, (unsigned long long)c->refused_link);
+	c->refusing = 0;
+	go_up(c);
+}
+
+/*
+ * An answer: 2.xx acknowledges, 4.xx refuses this one request for good (but
+ * 4.01/4.03/4.04/4.05 the whole gateway: link_refused), 5.xx (and anything
+ * else) is a server in trouble: down and back off, resend from the store.
  */
 static coap_response_t
 on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
@@ -289,15 +394,27 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	struct co *c = coap_get_app_data(coap_session_get_context(s));
 	coap_pdu_code_t code = coap_pdu_get_code(rcvd);
 	unsigned cls = COAP_RESPONSE_CLASS(code), detail = code & 0x1f;
+	const char *why = coap_msg_refusal(code);
 	struct req *r, done;
 
 	(void)sent;
 	(void)mid;
-	if (s != c->sess || c->st != CO_UP ||
-	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL)
+	if (s != c->sess || c->st == CO_WAIT ||
+	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL ||
+	    (c->st == CO_CONNECTING) != (r->kind == REQ_PROBE))
 		return COAP_RESPONSE_OK;	/* late answer of a void request */
 	done = *r;
 	done.data = NULL;
+	if (done.kind == REQ_PROBE) {
+		req_clear(c, r);
+		on_probe(c, &done, code);
+		return COAP_RESPONSE_OK;
+	}
+	/* Metrics only report: their refusal is logged, the data goes on. */
+	if (why != NULL && done.kind != REQ_METRICS) {
+		link_refused(c, &done, code, why);
+		return COAP_RESPONSE_OK;
+	}
 	if (cls == 2) {
 		req_clear(c, r);
 		if (done.kind == REQ_BATCH)
@@ -661,11 +778,9 @@ static enum uplink_result
 co_send_metrics(struct uplink *u, const char *json)
 {
 	struct co *c = u->priv;
-	int i;
 
-	for (i = 0; i < REQ_MAX; i++)
-		if (c->req[i].kind == REQ_METRICS)
-			return UPLINK_RETRY;	/* the next counters follow soon */
+	if (req_of_kind(c, REQ_METRICS) != NULL)
+		return UPLINK_RETRY;	/* the next counters follow soon */
 	return send_json(c, REQ_METRICS, "metrics", json);
 }
 
@@ -677,6 +792,9 @@ co_stop(struct uplink *u)
 
 	if (c == NULL)
 		return;
+	log_info("coap: this run: the link refused %llu time(s)%s, %llu single "
+	    "request(s) refused", (unsigned long long)c->refused_link,
+	    c->refusing ? " (still refused)" : "", (unsigned long long)c->refused);
 	for (i = 0; i < REQ_MAX; i++)
 		req_clear(c, &c->req[i]);
 	c->st = CO_WAIT;	/* the session's close at stop is no failure */

@@ -34,6 +34,26 @@ coap_msg_nack(coap_nack_reason_t r)
 	}
 }
 
+const char *
+coap_msg_refusal(coap_pdu_code_t code)
+{
+	switch (code) {
+	case COAP_RESPONSE_CODE(401):
+		return "Unauthorized: the platform does not accept this gateway's "
+		    "credentials";
+	case COAP_RESPONSE_CODE(403):
+		return "Forbidden: the platform refuses this gateway (credentials "
+		    "revoked, or the URI?)";
+	case COAP_RESPONSE_CODE(404):
+		return "Not Found: no such resource (coap.uri's path or the gateway "
+		    "id wrong?)";
+	case COAP_RESPONSE_CODE(405):
+		return "Method Not Allowed: coap.uri leads to the wrong endpoint?";
+	default:
+		return NULL;
+	}
+}
+
 /*
  * OpenSSL's reason for a failed handshake is among libcoap's warnings: they
  * go to our log, each distinct line once in a row.
