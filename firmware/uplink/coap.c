@@ -109,6 +109,14 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The session timeouts: the watchdog of a connection attempt is one exchange. */
+static int64_t
+exchange_ms(const struct co *c)
+{
+	return (int64_t)c->cfg->ack_timeout_ms * 3 / 2 *
+	    ((1 << (c->cfg->max_retransmit + 1)) - 1) + 1000;
+}
+
 /* A failure is logged when it differs from the last one: one line per outage. */
 __attribute__((format(printf, 2, 3)))
 static void
@@ -195,7 +203,10 @@ go_up(struct co *c)
 	if (c->st != CO_CONNECTING)
 		return;
 	if (c->refusing != 0) {
-		/* Still refused? The probe's answer says (on_probe). */
+		/* Still refused? The probe's answer says (on_probe), within one
+		 * exchange; the handshake is over. */
+		c->fin_since = 0;
+		loop_timer_after(c->retry_fd, exchange_ms(c), 0);
 		if (send_probe(c) < 0)
 			go_down(c);
 		return;
@@ -357,35 +368,11 @@ link_refused(struct co *c, const struct req *done, coap_pdu_code_t code,
 	go_down(c);
 }
 
-/* The probe's answer: refused again, or the link is up (at last). */
-static void
-on_probe(struct co *c, const struct req *done, coap_pdu_code_t code)
-{
-	unsigned cls = COAP_RESPONSE_CLASS(code);
-	const char *why = coap_msg_refusal(code);
-
-	if (why != NULL) {
-		link_refused(c, done, code, why);
-		return;
-	}
-	if (cls != 2 && cls != 4) {
-		co_warn(c, "%s:%u answers %u.%02u to the probe; backing off", c->host,
-		    c->port, cls, code & 0x1f);
-		go_down(c);
-		return;
-	}
-	/* 2.xx, or a 4.xx about the empty payload: the gateway is let in. */
-	log_info("coap: %s:%u no longer refuses this gateway (%u.%02u to the probe, "
-	    "%llu refusals); the store's data goes out", c->host, c->port, cls,
-	    code & 0x1f, (unsigned long long)c->refused_link);
-	c->refusing = 0;
-	go_up(c);
-}
-
 /*
  * An answer: 2.xx acknowledges, 4.xx refuses this one request for good (but
  * 4.01/4.03/4.04/4.05 the whole gateway: link_refused), 5.xx (and anything
- * else) is a server in trouble: down and back off, resend from the store.
+ * else) is a server in trouble: down and back off, resend from the store. The
+ * probe's answer, the only one while connecting, lets the link up or not.
  */
 static coap_response_t
 on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
@@ -405,9 +392,14 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		return COAP_RESPONSE_OK;	/* late answer of a void request */
 	done = *r;
 	done.data = NULL;
-	if (done.kind == REQ_PROBE) {
+	if (done.kind == REQ_PROBE && why == NULL && (cls == 2 || cls == 4)) {
+		/* 2.xx, or a 4.xx about the empty payload: the gateway is let in. */
 		req_clear(c, r);
-		on_probe(c, &done, code);
+		log_info("coap: %s:%u no longer refuses this gateway (%u.%02u to the "
+		    "probe, %llu refusals)", c->host, c->port, cls, detail,
+		    (unsigned long long)c->refused_link);
+		c->refusing = 0;
+		go_up(c);
 		return COAP_RESPONSE_OK;
 	}
 	/* Metrics only report: their refusal is logged, the data goes on. */
@@ -485,6 +477,7 @@ static int
 on_event(coap_session_t *s, const coap_event_t ev)
 {
 	struct co *c = coap_get_app_data(coap_session_get_context(s));
+	char why[192];
 
 	if (s != c->sess)
 		return 0;
@@ -496,18 +489,12 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	case COAP_EVENT_DTLS_CLOSED:
 		if (c->st == CO_WAIT)
 			break;
-		/* A wrong PSK key is silent (see FINISHED_WAIT_MS); an identity the
-		 * server does not know is refused with an alert, before our Finished. */
 		if (c->st == CO_UP)
-			co_warn(c, "%s:%u: DTLS session closed; backing off", c->host,
-			    c->port);
-		else if (c->cfg->psk_file[0])
-			co_warn(c, "%s:%u: DTLS handshake failed: refused by the server "
-			    "(PSK identity '%s' unknown to it?); backing off", c->host,
-			    c->port, c->creds.identity);
+			snprintf(why, sizeof(why), "DTLS session closed");
 		else
-			co_warn(c, "%s:%u: DTLS handshake failed (certificate refused? "
-			    "see the line before); backing off", c->host, c->port);
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_ALERT, 0, why,
+			    sizeof(why));
+		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 		go_down(c);
 		break;
 	default:
@@ -524,14 +511,6 @@ drop_session(struct co *c)
 		c->sess = NULL;
 	}
 	coap_creds_free(&c->creds);
-}
-
-/* The session timeouts: the watchdog of a connection attempt is one exchange. */
-static int64_t
-exchange_ms(const struct co *c)
-{
-	return (int64_t)c->cfg->ack_timeout_ms * 3 / 2 *
-	    ((1 << (c->cfg->max_retransmit + 1)) - 1) + 1000;
 }
 
 static int
@@ -577,6 +556,7 @@ static void
 on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct co *c = arg;
+	char why[192];
 
 	(void)l;
 	(void)events;
@@ -584,19 +564,16 @@ on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 	if (c->st == CO_CONNECTING) {
 		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
 		if (c->fin_since != 0)
-			co_warn(c, "%s:%u: DTLS handshake failed: the server answered our "
-			    "hello but not our Finished within %d ms (%s); backing off",
-			    c->host, c->port, FINISHED_WAIT_MS, c->cfg->psk_file[0] ?
-			    "decrypt error on its side: wrong PSK key?" :
-			    "our certificate or key refused?");
-		else if (c->cfg->secure)
-			co_warn(c, "%s:%u: DTLS handshake failed: no answer within "
-			    "%lld ms (server down, or %s); backing off", c->host, c->port,
-			    (long long)exchange_ms(c), c->cfg->psk_file[0] ?
-			    "wrong PSK identity or key" : "our certificate refused");
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_NO_FINISHED,
+			    FINISHED_WAIT_MS, why, sizeof(why));
+		else if (c->cfg->secure && req_of_kind(c, REQ_PROBE) == NULL)
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_SILENT,
+			    exchange_ms(c), why, sizeof(why));
 		else
-			co_warn(c, "%s:%u: no answer within %lld ms; backing off",
-			    c->host, c->port, (long long)exchange_ms(c));
+			snprintf(why, sizeof(why), "no answer%s within %lld ms",
+			    req_of_kind(c, REQ_PROBE) != NULL ? " to the probe" : "",
+			    (long long)exchange_ms(c));
+		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 		go_down(c);
 		return;
 	}
