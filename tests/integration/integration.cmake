@@ -34,7 +34,7 @@ endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
 foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss too_large
-    too_large_cycle set_aside link_refused coapclient)
+    too_large_cycle set_aside link_refused link_refused_psk coapclient)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
 wg_integration_test(identity test_identity.py)
