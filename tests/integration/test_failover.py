@@ -67,6 +67,13 @@ def receiver(env, broker, coap_port, extra=()):
     return recv
 
 
+def switched(gw, to, why, timeout):
+    """The data moved (the line `to`, once), for the reason `why`."""
+    wait(lambda: count_in(gw.err_path, to) == 1, timeout, "the switch: " + to)
+    check(why in gw.stderr(), "no reason %r in the switch line:\n%s", why,
+          gw.stderr())
+
+
 def coap_refused(env):
     port = free_port()
     broker = Broker(env, port)
@@ -81,10 +88,7 @@ def coap_refused(env):
     db = site["store"]
     gw = env.gateway(site)
     gw.wait_for(gw.err_path, "ALARM: coap: 127.0.0.1:%d answers 4.03" % coap_port)
-    wait(lambda: count_in(gw.err_path, TO_MQTT) == 1, 30,
-         "the gateway fails over to MQTT")
-    check("coap down for %d s" % FAILOVER_S in gw.stderr(),
-          "no reason in the switch line:\n%s", gw.stderr())
+    switched(gw, TO_MQTT, "coap down for %d s" % FAILOVER_S, 30)
     n = lines(recv)
     wait(lambda: live_since(recv, n) >= 5 * 21, 30, "5 live cycles over MQTT")
     # Refused all along: the primary never came back, so the data stayed.
@@ -93,10 +97,7 @@ def coap_refused(env):
           "for back:\n%s", gw.stderr())
     check(count_in(gw.err_path, "ALARM") == 1, "not one ALARM:\n%s", gw.stderr())
     recv.p.send_signal(signal.SIGUSR2)
-    wait(lambda: count_in(gw.err_path, TO_COAP) == 1, 90,
-         "the data returns to CoAP once it is accepted")
-    check("coap up again for %d s" % FAILOVER_S in gw.stderr(),
-          "no reason in the switch-back line:\n%s", gw.stderr())
+    switched(gw, TO_COAP, "coap up again for %d s" % FAILOVER_S, 90)
     n = lines(recv)
     wait(lambda: lines(recv) >= n + 3 * 21, 60, "3 cycles over CoAP")
     finish_exact(env, sim, gw, recv, db, "failover coap_refused")
@@ -139,10 +140,7 @@ def main(build, scenario=None):
 
         broker.stop(freeze=1.5)
         t_down = time.time()
-        wait(lambda: count_in(gw.err_path, TO_COAP) == 1, 30,
-             "the gateway fails over to CoAP")
-        check("mqtt down for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch line:\n%s", gw.stderr())
+        switched(gw, TO_COAP, "mqtt down for %d s" % FAILOVER_S, 30)
         # With the broker down, whatever arrives now came over CoAP: the
         # backlog of the outage's first seconds (merged), then live cycles,
         # one batch each, each at least one datagram up the relay.
@@ -155,10 +153,7 @@ def main(build, scenario=None):
         check(broker.proc.p.poll() is not None, "the broker is still running")
 
         broker.start()
-        wait(lambda: count_in(gw.err_path, TO_MQTT) == 1, 60,
-             "the gateway returns to MQTT")
-        check("mqtt up again for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch-back line:\n%s", gw.stderr())
+        switched(gw, TO_MQTT, "mqtt up again for %d s" % FAILOVER_S, 60)
         # What the fallback still had in flight is answered within a cycle;
         # from then on nothing goes the CoAP way while readings arrive.
         n = lines(recv)
