@@ -203,7 +203,7 @@ go_up(struct co *c)
 	if (c->st != CO_CONNECTING)
 		return;
 	if (c->refusing != 0) {
-		/* Still refused? The probe's answer says (on_probe), within one
+		/* Still refused? The probe's answer says (on_response), within one
 		 * exchange; the handshake is over. */
 		c->fin_since = 0;
 		loop_timer_after(c->retry_fd, exchange_ms(c), 0);
