@@ -6,138 +6,25 @@
  * what keeps bytes written to the SD card per reading low. seq is assigned here,
  * never twice, even after the table was emptied or a power cut (store_durable.c):
  * the receiver deduplicates on it.
+ *
+ * This file holds the per-cycle path (append, peek, ack, stats, close, the
+ * one transaction they share) and the ops table; opening and recovery are in
+ * sq_open.c, eviction in sq_evict.c, the split of a span in sq_split.c, and
+ * sq_internal.h has what they share.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "firmware/core/clock.h"
+#include "firmware/store/sq_internal.h"
 #include "firmware/store/store.h"
 #include "firmware/store/store_durable.h"
 
-#define ACKS_MAX 1024
-
-/*
- * A full disk locks a WAL store up completely: even a DELETE needs new WAL
- * frames (measured on a full tmpfs: SQLITE_FULL for INSERT and DELETE alike).
- * So a reserve file of this size is kept beside the database and released
- * when the disk is full: then the deletes commit and a TRUNCATE checkpoint
- * gives the WAL's space (up to ~1 MiB at 1 KiB pages) back; after that the
- * reserve is taken again.
- */
-#define RESERVE_BYTES	(64 * 1024)
-#define PEEK_COLUMNS	"seq, coalesce(seq_last, seq), pending, schema_id, flags," \
-	" t_first, n_readings, raw_len, body, thinned"
-
-struct sq {
-	char path[PATH_MAX];
-	char reserve[PATH_MAX + 16];
-	sqlite3 *db;		/* NULL after a failed write: reopened on the next */
-	sqlite3_stmt *ins, *peek, *peek_pending, *del, *del_range, *del_range_any, *seal, *thin,
-	    *put_schema, *get_schema, *gc_schema, *stats;
-	uint64_t last_seq;	/* the highest number handed out (seq_last of spans) */
-	int unsynced;		/* store_sync normal: a commit not fsynced yet */
-	uint8_t *body;		/* copy of the last peeked body */
-	size_t body_cap;
-	/*
-	 * Acknowledged batches not deleted yet: the deletes ride in the next
-	 * cycle's append transaction, so steady state costs one transaction (one
-	 * WAL sync) per cycle, not two. A crash before then only means those
-	 * batches are sent again, and the receiver drops them as duplicates.
-	 */
-	uint64_t acked[ACKS_MAX];
-	size_t n_acked;
-};
-
-/*
- * locking_mode=EXCLUSIVE before WAL mode: SQLite keeps the WAL index in the
- * heap instead of a mmap'd -shm file. That file's 2-3 pages were written back
- * every cycle, more than the cycle's own WAL frame (docs/flash.md). The price:
- * no other process can open the store while the daemon runs; SIGUSR1 logs
- * what it holds instead.
- *
- * synchronous=FULL for store_sync "full": a commit is on the card before the
- * batch can be sent. NORMAL for "normal": the commit is synced before the next
- * transaction instead (store_durable.c). Both are one fsync per cycle.
- */
-static const char schema_sql[] =
-	"PRAGMA page_size=1024;"
-	"PRAGMA cache_size=-64;"	/* KiB, not 2 MB: docs/memory.md */
-	"PRAGMA locking_mode=EXCLUSIVE;"
-	"PRAGMA journal_mode=WAL;"
-	"CREATE TABLE IF NOT EXISTS batch("
-	" seq INTEGER PRIMARY KEY,"
-	" seq_last INTEGER,"		/* NULL: seq */
-	" pending INTEGER NOT NULL DEFAULT 0,"
-	" thinned INTEGER NOT NULL DEFAULT 0,"
-	" schema_id INTEGER NOT NULL,"
-	" flags INTEGER NOT NULL,"
-	" t_first INTEGER NOT NULL,"
-	" n_readings INTEGER NOT NULL,"
-	" raw_len INTEGER NOT NULL,"
-	" body BLOB NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS schema("
-	" id INTEGER PRIMARY KEY,"
-	" json TEXT NOT NULL);"
-	DURABLE_SCHEMA;
-
-static int sq_fail(struct store *s, const char *what);
-
-/*
- * A store written before batches could be merged lacks seq_last and pending:
- * added (after body, so reading them costs more there; such stores drain away).
- */
-static int
-migrate(struct store *s)
-{
-	struct sq *q = s->priv;
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(q->db, "SELECT thinned FROM batch", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
-		return 0;
-	}
-	if (sqlite3_exec(q->db, "ALTER TABLE batch ADD COLUMN seq_last INTEGER;"
-	    "ALTER TABLE batch ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;"
-	    "ALTER TABLE batch ADD COLUMN thinned INTEGER NOT NULL DEFAULT 0", NULL,
-	    NULL, NULL) != SQLITE_OK)
-		return sq_fail(s, "adding merge columns");
-	return 0;
-}
-
-/*
- * Where numbering stands, with a skip after a power cut that may have cost one.
- * Only at the first open: a reopen after a failed write is the same run, whose
- * numbering is in memory (and a full disk would refuse the state write).
- */
-static int
-open_sequence(struct store *s)
-{
-	struct sq *q = s->priv;
-	struct durable_open d;
-	int rc;
-
-	if ((rc = durable_open(q->db, s->opts.sync, &d, s->err, sizeof(s->err))) < 0)
-		return rc;
-	q->last_seq = d.last_seq;
-	if (d.skipped != 0)
-		snprintf(s->notice, sizeof(s->notice), "store: the last run may have lost "
-		    "its last commit at a power cut; sequence number %llu skipped, so a "
-		    "batch already sent is never numbered twice",
-		    (unsigned long long)d.skipped);
-	return 0;
-}
-
 /* -ENOSPC disk full, -EROFS read-only, else -EIO: the caller's policy differs. */
-static int
+int
 sq_fail(struct store *s, const char *what)
 {
 	struct sq *q = s->priv;
@@ -153,270 +40,10 @@ sq_fail(struct store *s, const char *what)
 	return -EIO;
 }
 
-static int
-make_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	char *p;
-
-	if (strlen(path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	strcpy(dir, path);
-	if ((p = strrchr(dir, '/')) == NULL || p == dir)
-		return 0;
-	*p = '\0';
-	for (p = dir + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0750) == -1 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-static int
-prepare(struct store *s, sqlite3_stmt **st, const char *sql)
-{
-	struct sq *q = s->priv;
-
-	if (sqlite3_prepare_v3(q->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
-	    SQLITE_OK)
-		return sq_fail(s, "prepare");
-	return 0;
-}
-
-static void sq_close(struct store *s);
-static int prepare_all(struct store *s);
-static void take_reserve(struct sq *q);
-static void release(struct sq *q);
-
-/* Corruption, as opposed to I/O trouble or a full disk: only this is quarantined. */
-static int
-corrupt(sqlite3 *db)
-{
-	int e = db != NULL ? sqlite3_errcode(db) : SQLITE_OK;
-
-	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
-}
-
-/* Open, set up and check; on corruption *is_corrupt is set. */
-static int
-open_db(struct store *s, const char *path, int first, int *is_corrupt)
-{
-	struct sq *q = s->priv;
-	sqlite3_stmt *st;
-	int rc;
-
-	*is_corrupt = 0;
-	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_busy_timeout(q->db, 2000);
-	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(q->db, s->opts.sync == STORE_SYNC_FULL ?
-	    "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
-	    NULL) != SQLITE_OK)
-		goto fail;
-	/* quick_check reads every page once: a damaged card shows here, at start,
-	 * not as a failed append in the middle of an outage. */
-	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok")) {
-		snprintf(s->err, sizeof(s->err), "store: %s: quick_check: %s", path,
-		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
-		    sqlite3_errmsg(q->db));
-		sqlite3_finalize(st);
-		*is_corrupt = 1;
-		return -EIO;
-	}
-	sqlite3_finalize(st);
-	if ((rc = migrate(s)) < 0)
-		return rc;
-	return first ? open_sequence(s) : 0;
-fail:
-	*is_corrupt = corrupt(q->db);
-	return sq_fail(s, path);
-}
-
-/*
- * A corrupt database is renamed, with its WAL, to PATH.corrupt-<unix time> for
- * forensics, and a fresh one takes its place: the daemon keeps polling and
- * storing instead of crash-looping on a file it cannot use. The caller raises
- * the alarm (store->alarm).
- */
-static int
-quarantine(struct store *s, const char *path)
-{
-	static const char *const suffix[] = { "", "-wal", "-shm" };
-	char from[PATH_MAX], to[PATH_MAX + 32];
-	long now = (long)time(NULL);
-	size_t i;
-
-	for (i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s%s", path, suffix[i]);
-		snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, now, suffix[i]);
-		if (rename(from, to) == -1 && errno != ENOENT)
-			return -errno;
-	}
-	snprintf(s->alarm, sizeof(s->alarm), "%s; moved to %s.corrupt-%ld, started a "
-	    "fresh store", s->err, path, now);
-	return 0;
-}
-
-static int
-sq_open(struct store *s, const char *path)
-{
-	struct sq *q;
-	int rc, is_corrupt;
-
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return -ENOMEM;
-	s->priv = q;
-	if (snprintf(q->path, sizeof(q->path), "%s", path) >= (int)sizeof(q->path)) {
-		snprintf(s->err, sizeof(s->err), "store: %s: path too long", path);
-		rc = -ENAMETOOLONG;
-		goto fail;
-	}
-	snprintf(q->reserve, sizeof(q->reserve), "%s-reserve", path);
-	if ((rc = make_parent(path)) < 0) {
-		snprintf(s->err, sizeof(s->err), "store: %s: cannot create its directory: %s",
-		    path, strerror(-rc));
-		goto fail;
-	}
-	if ((rc = open_db(s, path, 1, &is_corrupt)) < 0 && is_corrupt) {
-		sqlite3_close(q->db);
-		q->db = NULL;
-		if ((rc = quarantine(s, path)) < 0) {
-			snprintf(s->err, sizeof(s->err), "store: %s is corrupt and cannot be "
-			    "moved aside: %s", path, strerror(-rc));
-			goto fail;
-		}
-		rc = open_db(s, path, 1, &is_corrupt);
-	}
-	if (rc < 0 || (rc = prepare_all(s)) < 0)
-		goto fail;
-	take_reserve(q);
-	return 0;
-fail:
-	sq_close(s);
-	s->priv = NULL;
-	return rc;
-}
-
-static int
-prepare_all(struct store *s)
-{
-	struct sq *q = s->priv;
-	int rc;
-
-	if ((rc = prepare(s, &q->ins, "INSERT INTO batch(seq, seq_last, pending,"
-	    " schema_id, flags, t_first, n_readings, raw_len, body)"
-	    " VALUES(?,?,?,?,?,?,?,?,?)")) < 0 ||
-	    (rc = prepare(s, &q->peek, "SELECT " PEEK_COLUMNS " FROM batch WHERE"
-	    " seq > ? ORDER BY seq LIMIT 1")) < 0 ||
-	    (rc = prepare(s, &q->peek_pending, "SELECT " PEEK_COLUMNS " FROM batch"
-	    " WHERE seq > ? AND pending = 1 ORDER BY seq LIMIT 1")) < 0 ||
-	    (rc = prepare(s, &q->del, "DELETE FROM batch WHERE seq = ?")) < 0 ||
-	    (rc = prepare(s, &q->del_range, "DELETE FROM batch WHERE seq BETWEEN ?"
-	    " AND ? AND pending = 1")) < 0 ||
-	    (rc = prepare(s, &q->del_range_any, "DELETE FROM batch WHERE seq BETWEEN ?"
-	    " AND ?")) < 0 ||
-	    (rc = prepare(s, &q->thin, "UPDATE batch SET thinned = 1, flags = ?,"
-	    " t_first = ?, n_readings = ?, raw_len = ?, body = ? WHERE seq = ?")) < 0 ||
-	    (rc = prepare(s, &q->seal, "UPDATE batch SET pending = 0 WHERE seq BETWEEN"
-	    " ? AND ? AND pending = 1")) < 0 ||
-	    (rc = prepare(s, &q->put_schema, "INSERT OR IGNORE INTO schema(id, json)"
-	    " VALUES(?,?)")) < 0 ||
-	    (rc = prepare(s, &q->get_schema, "SELECT json FROM schema WHERE id = ?")) < 0 ||
-	    (rc = prepare(s, &q->gc_schema, "DELETE FROM schema WHERE id <> ? AND id NOT IN"
-	    " (SELECT DISTINCT schema_id FROM batch)")) < 0 ||
-	    (rc = prepare(s, &q->stats, "SELECT count(*), coalesce(sum(n_readings),0),"
-	    " coalesce(sum(length(body)),0), coalesce(sum(n_readings * pending),0),"
-	    " coalesce(sum(n_readings * (seq_last > seq)),0) FROM batch")) < 0)
-		return rc;
-	return 0;
-}
-/*
- * After a failed write the connection goes, but the WAL and -shm files stay
- * (at a clean close SQLite deletes them): recreating them is one more thing a
- * full disk can refuse, and a deleted -shm that a reader still holds keeps the
- * file system from being remounted read-only.
- */
-static void
-release_failed(struct sq *q)
-{
-	int persist = 1;
-
-	if (q->db != NULL)
-		sqlite3_file_control(q->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	release(q);
-}
-
-/* Statements and connection go; the pending acks stay for the next open. */
-static void
-release(struct sq *q)
-{
-	sqlite3_stmt **st[] = { &q->ins, &q->peek, &q->peek_pending, &q->del,
-	    &q->del_range, &q->del_range_any, &q->seal, &q->thin, &q->put_schema,
-	    &q->get_schema, &q->gc_schema, &q->stats };
-	size_t i;
-
-	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
-		sqlite3_finalize(*st[i]);
-		*st[i] = NULL;
-	}
-	sqlite3_close(q->db);
-	q->db = NULL;
-}
-
-/*
- * After a failed write the files are closed (see store.h); each later call
- * tries to open them again. A database that has turned corrupt meanwhile is
- * not quarantined here: the next start does that.
- */
-static int
-reopen(struct store *s)
-{
-	struct sq *q = s->priv;
-	int rc, is_corrupt;
-
-	if (q->db != NULL)
-		return 0;
-	if ((rc = open_db(s, q->path, 0, &is_corrupt)) < 0 ||
-	    (rc = prepare_all(s)) < 0) {
-		release(q);
-		return rc;
-	}
-	return 0;
-}
-
-/* Best effort: without it a full disk can still be survived, only less well. */
-static void
-take_reserve(struct sq *q)
-{
-	int fd;
-
-	if (access(q->reserve, F_OK) == 0)
-		return;
-	if ((fd = open(q->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
-		return;
-	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0) {
-		close(fd);
-		unlink(q->reserve);
-		return;
-	}
-	close(fd);
-}
-
 
 /* The pending deletes, inside the caller's transaction. */
-static int
-delete_acked(struct store *s)
+int
+sq_delete_acked(struct store *s)
 {
 	struct sq *q = s->priv;
 	size_t i;
@@ -433,8 +60,8 @@ delete_acked(struct store *s)
 }
 
 /* One row numbered seq (b->seq gets it); seq_last 0 means seq. */
-static int
-insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
+int
+sq_insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st = q->ins;
@@ -463,8 +90,8 @@ insert(struct store *s, struct store_batch *b, uint64_t seq, uint64_t seq_last)
 }
 
 /* Bind first, last to st and step it once. */
-static int
-range_step(struct store *s, sqlite3_stmt *st, uint64_t first, uint64_t last,
+int
+sq_range_step(struct store *s, sqlite3_stmt *st, uint64_t first, uint64_t last,
     const char *what)
 {
 	int rc;
@@ -485,8 +112,8 @@ struct work {
 	int drop;			/* or its delete */
 };
 
-static int
-thin(struct store *s, uint64_t seq, const struct store_batch *b)
+int
+sq_thin(struct store *s, uint64_t seq, const struct store_batch *b)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st = q->thin;
@@ -525,8 +152,8 @@ next_seq(const struct sq *q)
  * BEGIN, with the previous commit synced first under store_sync "normal": so
  * a power cut takes at most the last commit (store_durable.c).
  */
-static int
-begin(struct store *s)
+int
+sq_begin(struct store *s)
 {
 	struct sq *q = s->priv;
 
@@ -538,8 +165,8 @@ begin(struct store *s)
 	return 0;
 }
 
-static int
-commit(struct store *s, const char *what)
+int
+sq_commit(struct store *s, const char *what)
 {
 	struct sq *q = s->priv;
 
@@ -571,23 +198,23 @@ transaction(struct store *s, const struct work *w, int closing)
 	size_t i;
 	int rc;
 
-	if ((rc = begin(s)) < 0)
+	if ((rc = sq_begin(s)) < 0)
 		return rc;
-	if ((rc = delete_acked(s)) < 0)
+	if ((rc = sq_delete_acked(s)) < 0)
 		goto rollback;
 	if (w != NULL && w->thin != NULL)
-		rc = thin(s, w->first, w->thin);
+		rc = sq_thin(s, w->first, w->thin);
 	else if (w != NULL && w->drop)
-		rc = range_step(s, q->del_range_any, w->first, w->first, "evict");
+		rc = sq_range_step(s, q->del_range_any, w->first, w->first, "evict");
 	else if (w != NULL && w->merge && w->b == NULL)
-		rc = range_step(s, q->seal, w->first, w->last, "seal");
+		rc = sq_range_step(s, q->seal, w->first, w->last, "seal");
 	else if (w != NULL && w->merge) {
-		if ((rc = range_step(s, q->del_range, w->first, w->last, "merge")) == 0)
-			rc = insert(s, w->b, w->first, w->last);
+		if ((rc = sq_range_step(s, q->del_range, w->first, w->last, "merge")) == 0)
+			rc = sq_insert(s, w->b, w->first, w->last);
 	}
 	else
 		for (rc = 0, i = 0; w != NULL && i < w->n && rc == 0; i++)
-			rc = insert(s, &w->b[i], next++, 0);
+			rc = sq_insert(s, &w->b[i], next++, 0);
 	if (rc < 0)
 		goto rollback;
 	if ((w == NULL || w->n == 0) && (closing ? durable_clean(q->db, q->last_seq) :
@@ -595,7 +222,7 @@ transaction(struct store *s, const struct work *w, int closing)
 		rc = sq_fail(s, "sequence floor");
 		goto rollback;
 	}
-	if ((rc = commit(s, "commit")) < 0)
+	if ((rc = sq_commit(s, "commit")) < 0)
 		goto rollback;
 	if (w != NULL && w->n > 0)
 		q->last_seq = next - 1;
@@ -612,10 +239,10 @@ write_tx(struct store *s, const struct work *w)
 	struct sq *q = s->priv;
 	int rc;
 
-	if ((rc = reopen(s)) < 0)
+	if ((rc = sq_reopen(s)) < 0)
 		return rc;
 	if ((rc = transaction(s, w, 0)) < 0)
-		release_failed(q);
+		sq_release_failed(q);
 	return rc;
 }
 
@@ -646,8 +273,8 @@ sq_merge(struct store *s, uint64_t first, uint64_t last,
 	return write_tx(s, &w);
 }
 
-static int
-is_acked(const struct sq *q, uint64_t seq)
+int
+sq_is_acked(const struct sq *q, uint64_t seq)
 {
 	size_t i;
 
@@ -655,81 +282,6 @@ is_acked(const struct sq *q, uint64_t seq)
 		if (q->acked[i] == seq)
 			return 1;
 	return 0;
-}
-
-/*
- * The oldest unacknowledged batches, until min_bytes of bodies: one SELECT
- * walks them in seq order, one DELETE takes them (and the pending acks) in
- * the same transaction. Then the reserve goes back to the file system for the
- * checkpoint that truncates the WAL, and is taken again.
- */
-static int
-sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
-{
-	struct sq *q = s->priv;
-	sqlite3_stmt *st = NULL;
-	uint64_t bytes = 0, last = 0;
-	int rc;
-
-	if ((rc = reopen(s)) < 0)
-		return rc;
-	unlink(q->reserve);
-	if ((rc = begin(s)) < 0)
-		goto out;
-	if (min_bytes > 0) {
-		if (sqlite3_prepare_v2(q->db, "SELECT seq, n_readings, length(body)"
-		    " FROM batch ORDER BY seq", -1, &st, NULL) != SQLITE_OK) {
-			rc = sq_fail(s, "evict");
-			goto rollback;
-		}
-		while (bytes < min_bytes && sqlite3_step(st) == SQLITE_ROW) {
-			last = (uint64_t)sqlite3_column_int64(st, 0);
-			if (is_acked(q, last))
-				continue;
-			ev->batches++;
-			ev->readings += (uint64_t)sqlite3_column_int64(st, 1);
-			bytes += (uint64_t)sqlite3_column_int64(st, 2);
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (last > 0) {
-		char sql[80];
-
-		snprintf(sql, sizeof(sql), "DELETE FROM batch WHERE seq <= %llu",
-		    (unsigned long long)last);
-		if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			rc = sq_fail(s, "evict");
-			goto rollback;
-		}
-	}
-	if ((rc = delete_acked(s)) < 0)
-		goto rollback;
-	if (durable_floor(q->db, q->last_seq) < 0) {
-		rc = sq_fail(s, "sequence floor");
-		goto rollback;
-	}
-	if ((rc = commit(s, "evict")) < 0)
-		goto rollback;
-	/* Not waiting for readers: the loop must not stall behind one. */
-	sqlite3_busy_timeout(q->db, 0);
-	rc = sqlite3_wal_checkpoint_v2(q->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-	    NULL);
-	sqlite3_busy_timeout(q->db, 2000);
-	if (rc != SQLITE_OK) {
-		rc = sq_fail(s, "checkpoint");
-		goto out;
-	}
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-	ev->batches = ev->readings = 0;
-out:
-	if (rc < 0)
-		release_failed(q);
-	take_reserve(q);
-	return rc;
 }
 
 static int
@@ -741,12 +293,12 @@ sq_peek(struct store *s, uint64_t after, int pending_only, struct store_batch *b
 	size_t len;
 	int rc;
 
-	if ((rc = reopen(s)) < 0)
+	if ((rc = sq_reopen(s)) < 0)
 		return rc;
 again:
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && is_acked(q, (uint64_t)sqlite3_column_int64(st, 0))) {
+	if (rc == SQLITE_ROW && sq_is_acked(q, (uint64_t)sqlite3_column_int64(st, 0))) {
 		/* acknowledged, its delete still pending: not to be sent again */
 		after = (uint64_t)sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -795,10 +347,10 @@ sq_ack(struct store *s, uint64_t seq)
 	struct sq *q = s->priv;
 	int rc;
 
-	if (is_acked(q, seq))
+	if (sq_is_acked(q, seq))
 		return 0;
 	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && ((rc = reopen(s)) < 0 ||
+	if (q->n_acked == ACKS_MAX && ((rc = sq_reopen(s)) < 0 ||
 	    (rc = transaction(s, NULL, 0)) < 0))
 		return rc;
 	q->acked[q->n_acked++] = seq;
@@ -816,7 +368,7 @@ sq_put_schema(struct store *s, uint32_t id, const char *json)
 	struct sq *q = s->priv;
 	int rc;
 
-	if ((rc = reopen(s)) < 0)
+	if ((rc = sq_reopen(s)) < 0)
 		return rc;
 	sqlite3_bind_int64(q->put_schema, 1, id);
 	sqlite3_bind_text(q->put_schema, 2, json, -1, SQLITE_STATIC);
@@ -837,7 +389,7 @@ sq_get_schema(struct store *s, uint32_t id, char **json)
 	struct sq *q = s->priv;
 	int rc;
 
-	if ((rc = reopen(s)) < 0)
+	if ((rc = sq_reopen(s)) < 0)
 		return rc;
 	sqlite3_bind_int64(q->get_schema, 1, id);
 	rc = sqlite3_step(q->get_schema);
@@ -856,7 +408,7 @@ sq_stats(struct store *s, struct store_stats *st)
 	struct sq *q = s->priv;
 
 	memset(st, 0, sizeof(*st));
-	if (reopen(s) < 0)
+	if (sq_reopen(s) < 0)
 		return -EAGAIN;
 	if (sqlite3_step(q->stats) == SQLITE_ROW) {
 		st->batches = (uint64_t)sqlite3_column_int64(q->stats, 0);
@@ -871,7 +423,7 @@ sq_stats(struct store *s, struct store_stats *st)
 	return 0;
 }
 
-static void
+void
 sq_close(struct store *s)
 {
 	struct sq *q = s->priv;
@@ -881,72 +433,10 @@ sq_close(struct store *s)
 	/* The pending deletes and the clean mark, synced: the next start skips nothing. */
 	if (q->db != NULL && q->ins != NULL && transaction(s, NULL, 1) == 0)
 		durable_sync(q->db);
-	release(q);
+	sq_release(q);
 	free(q->body);
 	free(q);
 }
-
-/* ---- store_split (split.h): a separate block, its own statement ---------- */
-
-/*
- * The span lo->seq..hi->seq_last goes and its two halves come, in one
- * transaction (with the pending deletes, like every write). The DELETE names
- * the span's exact seqs and that it was sent (not pending): if it was
- * acknowledged meanwhile (its delete just ran) nothing is inserted.
- */
-static int
-split_tx(struct store *s, struct store_batch *lo, struct store_batch *hi)
-{
-	struct sq *q = s->priv;
-	sqlite3_stmt *del = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(q->db, "DELETE FROM batch WHERE seq = ? AND"
-	    " coalesce(seq_last, seq) = ? AND pending = 0", -1, &del, NULL) !=
-	    SQLITE_OK)
-		return sq_fail(s, "split");
-	if ((rc = begin(s)) < 0)
-		goto out;
-	lo->pending = hi->pending = 0;
-	if ((rc = delete_acked(s)) < 0 ||
-	    (rc = range_step(s, del, lo->seq, hi->seq_last, "split")) < 0)
-		goto rollback;
-	if (sqlite3_changes(q->db) != 1) {
-		snprintf(s->err, sizeof(s->err), "store: split: batch %llu..%llu is "
-		    "not stored", (unsigned long long)lo->seq,
-		    (unsigned long long)hi->seq_last);
-		rc = -ENOENT;
-		goto rollback;
-	}
-	if ((rc = insert(s, lo, lo->seq, lo->seq_last)) < 0 ||
-	    (rc = insert(s, hi, hi->seq, hi->seq_last)) < 0 ||
-	    (lo->thinned && (rc = thin(s, lo->seq, lo)) < 0) ||
-	    (hi->thinned && (rc = thin(s, hi->seq, hi)) < 0) ||
-	    (rc = commit(s, "split")) < 0)
-		goto rollback;
-	goto out;
-rollback:
-	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	sqlite3_finalize(del);
-	return rc;
-}
-
-static int
-sq_split(struct store *s, struct store_batch *lo, struct store_batch *hi)
-{
-	struct sq *q = s->priv;
-	int rc;
-
-	if ((rc = reopen(s)) < 0)
-		return rc;
-	/* Nothing was wrong with the files, only that batch: keep them open. */
-	if ((rc = split_tx(s, lo, hi)) < 0 && rc != -ENOENT)
-		release_failed(q);
-	return rc;
-}
-
-/* ---- end of store_split ----------------------------------------------------- */
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",

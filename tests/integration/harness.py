@@ -45,10 +45,10 @@ class Proc:
                         return line.strip()
             if self.p.poll() is not None:
                 raise Fail("%s exited (%s) before printing %r:\n%s" %
-                           (self.name, self.p.returncode, text, self.stderr()))
+                           (self.name, self.p.returncode, text, self.tail()))
             time.sleep(0.05)
         raise Fail("%s did not print %r within %ss:\n%s" %
-                   (self.name, text, timeout, self.stderr()))
+                   (self.name, text, timeout, self.tail()))
 
     def state(self, timeout=15):
         """What the daemon's store holds, as {key: int}: SIGUSR1 makes it log one
@@ -71,16 +71,21 @@ class Proc:
                 return {k: int(v) for k, v in (x.split("=", 1) for x in kv)}
             if self.p.poll() is not None:
                 raise Fail("%s exited (%s) before logging its state:\n%s" %
-                           (self.name, self.p.returncode, self.stderr()))
+                           (self.name, self.p.returncode, self.tail()))
             time.sleep(0.05)
         raise Fail("%s did not log its state within %ss:\n%s" %
-                   (self.name, timeout, self.stderr()))
+                   (self.name, timeout, self.tail()))
 
     def stderr(self):
+        """The whole log, for assertions on what it says."""
         if not self.err.closed:
             self.err.flush()
         with open(self.err_path) as f:
-            return f.read()[-4000:]
+            return f.read()
+
+    def tail(self, n=4000):
+        """The log's last n characters, for failure messages."""
+        return self.stderr()[-n:]
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         if self.p.poll() is None:
@@ -119,7 +124,7 @@ class Env:
                 p.p.kill()
                 p.p.wait()
             if failed:
-                sys.stderr.write("---- %s stderr ----\n%s\n" % (p.name, p.stderr()))
+                sys.stderr.write("---- %s stderr ----\n%s\n" % (p.name, p.tail()))
         if not failed and not os.environ.get("WG_KEEP"):
             subprocess.call(["rm", "-rf", self.dir])
         else:

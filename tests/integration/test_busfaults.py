@@ -91,7 +91,7 @@ def late(build):
         gw = env.gateway(site)
         t0 = int(time.time() * 1000)
         wait_cycles(recv, t0, 12, "12 cycles with a late unit 1")
-        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
+        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
         recv.stop()
         check(sim.stop() == 0, "simulator did not exit 0")
         log = read_jsonl(os.path.join(env.dir, "sim.log"))
@@ -136,13 +136,13 @@ def main(build, scenario=None):
         t_ok = faults.set("")
         wait_cycles(recv, t_ok, 3, "3 cycles after the faults")
         time.sleep(0.5)
-        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
+        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
         metrics = subprocess.run(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt_port), "-t",
              "wg/gw-test/metrics", "-C", "1", "-W", "10"],
             capture_output=True, text=True, timeout=30)
         recv.stop()
-        check(sim.stop() == 0, "simulator did not exit 0: %s", sim.stderr()[-300:])
+        check(sim.stop() == 0, "simulator did not exit 0: %s", sim.tail())
 
         got = cycles(recv.out_path)
         log = read_jsonl(os.path.join(env.dir, "sim.log"))

@@ -104,8 +104,8 @@ def main(build):
         wait(lambda: len(read_jsonl(recv.out_path)) >= len(served), 60,
              "every served reading arrives")
         time.sleep(1.5)             # a late duplicate would show up now
-        check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
-        check(recv.stop() == 0, "receiver exit: %s", recv.stderr())
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
+        check(recv.stop() == 0, "receiver exit: %s", recv.tail())
         got = read_jsonl(recv.out_path)
 
         # Reading by reading: per point, served order == printed order.
@@ -151,7 +151,7 @@ def main(build):
         connects = count_in(gw.err_path, "mqtt: connected")
         check(connects == 1, "the MQTT connection was made %d times", connects)
         check(count_in(broker.err_path, "New client connected") == 2,
-              "the broker saw a reconnect:\n%s", broker.stderr())
+              "the broker saw a reconnect:\n%s", broker.tail())
         # After the step back the wall clock is 30 min behind the last stamp:
         # cycles go on, stamped half an interval apart (docs/clock.md).
         ahead = sorted(set(late))[-4:]

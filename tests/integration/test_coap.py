@@ -113,12 +113,6 @@ def wait_cycles(env, n, units, timeout=60):
          timeout, "%d cycles served" % n)
 
 
-def full_stderr(proc):
-    """The whole log (Proc.stderr() keeps only its end)."""
-    with open(proc.err_path) as f:
-        return f.read()
-
-
 def drain_bytes_per_batch(gw):
     m = re.findall(r"backlog drained: \d+ readings in (\d+) batches, (\d+) bytes",
                    gw.stderr())
@@ -155,7 +149,7 @@ def late_receiver(env, kind):
     wait(lambda: lines([recv.out_path]) >= 20 * 84, 90, "backlog and live at the "
          "receiver (%d lines)" % lines([recv.out_path]))
     n = exactly_once(env, sim, [recv.out_path], units, gw)
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     recv.stop()
     relay.stop()
     per_batch = drain_bytes_per_batch(gw)
@@ -223,11 +217,11 @@ def refused(env, kind):
         if kind in ("bad_ca",):
             check("unable to get local issuer certificate" in err,
                   "no reason for the refused server certificate:\n%s", err)
-        check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+        check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
         gw = env.gateway(coap_site(env, "coaps://127.0.0.1:%d/wg" % rport,
                                    sim_port, units, **keys), name="gateway2")
     n = exactly_once(env, sim, outs, units, gw, timeout=90)
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     print("coap %s: refused and logged (%s); %d readings kept and delivered "
           "exactly once after the fix" % (kind, err.strip().splitlines()[-1][:100]
                                           if err.strip() else "", n))
@@ -244,9 +238,9 @@ def too_large(env):
     recv = recv_coap(env, rport, extra=["--coap-max", "1000"])
     wait(lambda: "split into" in gw.stderr(), 60, "a split after the 4.13")
     n = exactly_once(env, sim, [recv.out_path], units, gw, timeout=60)
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     recv.stop()
-    err = full_stderr(gw)
+    err = gw.stderr()
     m = re.search(r"batch \d+ is (\d+) bytes, more than it takes \(4\.13, limit "
                   r"(\d+)\)", err)
     check(m and int(m.group(1)) > 1000 and m.group(2) == "1000",
@@ -257,9 +251,9 @@ def too_large(env):
     check(m and m.group(1) == "0" and int(m.group(2)) >= 1,
           "the run summary does not say 0 set aside, >= 1 split:\n%s", err)
     check("4.13" in recv.stderr(), "the receiver did not say why:\n%s",
-          recv.stderr())
+          recv.tail())
     check("partly seen" not in recv.stderr(), "the receiver saw overlapping "
-          "spans:\n%s", recv.stderr())
+          "spans:\n%s", recv.tail())
     print("coap too_large: 4.13 (limit 1000) -> %s split(s); %d readings exactly "
           "once, none set aside" % (m.group(2), n))
 
@@ -277,10 +271,10 @@ def too_large_cycle(env):
     wait(lambda: gw.stderr().count("ALARM: forward: coap: batch") >= 10, 60,
          "ALARMs for batches of one cycle")
     sim.stop()
-    check(gw.p.poll() is None, "the gateway exited:\n%s", gw.stderr())
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.p.poll() is None, "the gateway exited:\n%s", gw.tail())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     recv.stop()
-    err = full_stderr(gw)
+    err = gw.stderr()
     alarms = re.findall(r"ALARM: forward: coap: batch (\d+) \(\d+ readings\) is "
                         r"larger than the platform takes \(limit 64\) and cannot be "
                         r"split \(one poll cycle\)", err)
@@ -311,16 +305,16 @@ def set_aside(env):
     n0 = lines([recv.out_path])
     wait(lambda: lines([recv.out_path]) >= n0 + 5 * 21, 30,
          "five cycles after the refused one")
-    err = full_stderr(gw)
+    err = gw.stderr()
     check(err.count("answers (no DTLS)") == 1 and "backing off" not in
           err.split("answers (no DTLS)", 1)[1],
           "the batches after the refused one needed a reconnect:\n%s", err)
     # A reconnect: the link goes down (nothing passes), then comes back.
     relay.loss = 1.0
-    wait(lambda: "backing off" in full_stderr(gw).split("answers (no DTLS)", 1)[1],
+    wait(lambda: "backing off" in gw.stderr().split("answers (no DTLS)", 1)[1],
          30, "the link down")
     relay.loss = 0.0
-    wait(lambda: full_stderr(gw).count("answers (no DTLS)") == 2, 30,
+    wait(lambda: gw.stderr().count("answers (no DTLS)") == 2, 30,
          "the link up again")
     n1 = lines([recv.out_path])
     wait(lambda: lines([recv.out_path]) >= n1 + 3 * 21, 30, "cycles after it")
@@ -330,7 +324,7 @@ def set_aside(env):
     wait(lambda: lines([recv.out_path]) >= want - 21, 30, "all but the refused "
          "cycle (%d of %d)" % (lines([recv.out_path]), want))
     time.sleep(1.5)         # a late duplicate or re-offer would show up now
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     recv.stop()
     relay.stop()
     (seq, times), = relay.refused.items()
@@ -349,7 +343,7 @@ def set_aside(env):
             " received: %s", unit, point, want_v, have_v)
     check(all(r["seq"] != seq for r in read_jsonl(recv.out_path)),
           "the refused batch %d reached the receiver", seq)
-    err = full_stderr(gw)
+    err = gw.stderr()
     check(re.search(r"\b1 set aside\b", err), "the summary does not count "
           "1 batch set aside:\n%s", err)
     check(err.count("ALARM: coap: 127.0.0.1:%d refuses batch %d" % (relay.port, seq))
@@ -392,12 +386,12 @@ def link_refused(env, kind):
     alarm = ("ALARM: coap: 127.0.0.1:%d answers 4.03 to a schema: Forbidden: "
              "the platform refuses this gateway" % relay.port)
     up = "answers (%s)" % ("no DTLS" if kind == "plain" else "DTLS, PSK")
-    wait(lambda: alarm in full_stderr(gw), 30, "the ALARM on the refusal")
+    wait(lambda: alarm in gw.stderr(), 30, "the ALARM on the refusal")
     if kind == "plain":
         wait(lambda: len(probes(relay)) >= 4, 60, "four probes, all refused")
     wait_cycles(env, 12, units)
     st = gw.state()
-    err = full_stderr(gw)
+    err = gw.stderr()
     check(lines([recv.out_path]) == 0, "readings got through a refusing receiver")
     check(err.count("ALARM") == 1, "not one ALARM for one refusal:\n%s", err)
     check(err.count(up) == 1, "the refused link was reported up again:\n%s", err)
@@ -411,13 +405,13 @@ def link_refused(env, kind):
               "the probes are not backed off: gaps %s", gaps)
     n_probes = len(at) if kind == "plain" else 2    # 12 s: 3 rounds at least
     recv.p.send_signal(signal.SIGUSR2)
-    wait(lambda: "no longer refuses this gateway" in full_stderr(gw), 90,
+    wait(lambda: "no longer refuses this gateway" in gw.stderr(), 90,
          "the link accepted again")
     n = exactly_once(env, sim, [recv.out_path], units, gw, timeout=90)
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     recv.stop()
     relay.stop()
-    err = full_stderr(gw)
+    err = gw.stderr()
     m = re.search(r"the link refused (\d+) time\(s\), (\d+) single", err)
     check(m and int(m.group(1)) >= n_probes + 1, "the stop line does not count "
           "the refusals (%d probes):\n%s", n_probes, err)
@@ -425,7 +419,7 @@ def link_refused(env, kind):
           "aside:\n%s", err)
     check(err.count("ALARM") == 1, "more than one ALARM:\n%s", err)
     check("--coap-refuse 403 off" in recv.stderr(), "the receiver did not say it "
-          "stopped refusing:\n%s", recv.stderr())
+          "stopped refusing:\n%s", recv.tail())
     print("coap link_refused %s: 4.03 -> one ALARM, %s refusals, probes %s s "
           "apart, nothing set aside; %d readings exactly once after the "
           "receiver accepted" % (kind, m.group(1), "/".join(
@@ -446,7 +440,7 @@ def loss(env):
     relay.loss = 0.0
     n = exactly_once(env, sim, [recv.out_path], units, gw, timeout=90)
     check(relay.dropped > 10, "only %d datagrams dropped", relay.dropped)
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     relay.stop()
     print("coap loss: %d datagrams dropped (20%% both ways); %d readings exactly "
           "once" % (relay.dropped, n))
@@ -468,7 +462,7 @@ def coapclient(env):
     gw = env.gateway(coap_site(env, "coap://127.0.0.1:%d/wg" % relay.port, sim_port,
                                units))
     wait(lambda: lines([recv.out_path]) >= 5 * 21, 30, "five cycles")
-    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.stderr())
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
     sim.stop()
     relay.stop()
     # libcoap's own client fetches the stats resource.

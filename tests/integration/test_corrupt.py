@@ -27,7 +27,7 @@ def main(build):
             if time.time() > deadline or gw.p.poll() is not None:
                 raise Fail("no readings after quarantine: " + gw.stderr())
             time.sleep(0.3)
-        check(gw.stop() == 0, "exit: %s", gw.stderr())
+        check(gw.stop() == 0, "exit: %s", gw.tail())
         kept = glob.glob(site["store"] + ".corrupt-*")
         check(len(kept) == 1, "quarantined file not kept: %s", kept)
         check(open(kept[0], "rb").read(6) == b"\x00garba", "kept file altered")

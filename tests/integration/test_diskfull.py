@@ -8,7 +8,7 @@ not a skip). Interval 1 s; broker, simulator and receiver stay up throughout.
 1. normal: a few cycles go through the store.
 2. full: a filler file takes every free byte and is topped up every 50 ms (as
    a runaway log would). First the daemon makes room by itself (its WAL's
-   space, see store_sqlite.c) and readings keep flowing through the store;
+   space, see sq_evict.c) and readings keep flowing through the store;
    then its reserve file is held open by the test, so releasing it frees
    nothing: the store must refuse, and the daemon must log that and keep
    sending each cycle live from memory (VOLATILE batches).
@@ -224,7 +224,7 @@ def scenario(env, state):
     wait(lambda: live_since(recv, t_refused) >= 4 * per_cycle, 20,
          "live readings while the store refuses writes")
     full_live = live_since(recv, t_refused)
-    check(gw.p.poll() is None, "gateway exited: %s", gw.stderr())
+    check(gw.p.poll() is None, "gateway exited: %s", gw.tail())
 
     # 3. read-only, still full. An unlinked file still open blocks a
     # read-only remount: the reserve is let go and its space taken at once,
@@ -236,7 +236,7 @@ def scenario(env, state):
     wait(lambda: live_since(recv, t_ro) >= 4 * per_cycle, 20,
          "live readings while the store is read-only")
     ro_live = live_since(recv, t_ro)
-    check(gw.p.poll() is None, "gateway exited: %s", gw.stderr())
+    check(gw.p.poll() is None, "gateway exited: %s", gw.tail())
     remount(state, "rw")
 
     # 4. recovery
@@ -258,13 +258,13 @@ def scenario(env, state):
     want = sum(len(v) for v in log.values())
     deadline = time.time() + 60
     while len(read_jsonl(recv.out_path)) < want and time.time() < deadline:
-        check(gw.p.poll() is None, "gateway exited: %s", gw.stderr())
+        check(gw.p.poll() is None, "gateway exited: %s", gw.tail())
         time.sleep(0.3)
     time.sleep(1.5)             # a late duplicate would show up now
-    check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+    check(gw.stop() == 0, "gateway exit: %s", gw.tail())
     m = GW_COUNTS.search(gw.stderr())
     check(m is not None, "no store outage counts in the daemon's summary:\n%s",
-          gw.stderr())
+          gw.tail())
     outages, cycles_held, dropped, evicted = map(int, m.groups())
     left = stored(db)
     summ, err = recv_summary(recv)

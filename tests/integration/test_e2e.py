@@ -92,7 +92,7 @@ def main(build):
         while missing() > 0 and time.time() < deadline:
             time.sleep(0.3)
         time.sleep(1.5)         # anything duplicated late would show up now
-        check(gw.stop() == 0, "gateway did not exit cleanly: %s", gw.stderr())
+        check(gw.stop() == 0, "gateway did not exit cleanly: %s", gw.tail())
         recv.stop()
         broker.stop()
 

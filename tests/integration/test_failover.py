@@ -71,7 +71,7 @@ def switched(gw, to, why, timeout):
     """The data moved (the line `to`, once), for the reason `why`."""
     wait(lambda: count_in(gw.err_path, to) == 1, timeout, "the switch: " + to)
     check(why in gw.stderr(), "no reason %r in the switch line:\n%s", why,
-          gw.stderr())
+          gw.tail())
 
 
 def coap_refused(env):
@@ -94,8 +94,8 @@ def coap_refused(env):
     # Refused all along: the primary never came back, so the data stayed.
     check(count_in(gw.err_path, "coap is back") == 0 and
           count_in(gw.err_path, TO_COAP) == 0, "the refused primary was taken "
-          "for back:\n%s", gw.stderr())
-    check(count_in(gw.err_path, "ALARM") == 1, "not one ALARM:\n%s", gw.stderr())
+          "for back:\n%s", gw.tail())
+    check(count_in(gw.err_path, "ALARM") == 1, "not one ALARM:\n%s", gw.tail())
     recv.p.send_signal(signal.SIGUSR2)
     switched(gw, TO_COAP, "coap up again for %d s" % FAILOVER_S, 90)
     n = lines(recv)
@@ -104,7 +104,7 @@ def coap_refused(env):
     check(stored(db) == 0, "batches left in the store")
     check(count_in(gw.err_path, "set aside, kept") == 0 and
           count_in(gw.err_path, " 0 set aside, ") == 1, "something was set "
-          "aside:\n%s", gw.stderr())
+          "aside:\n%s", gw.tail())
 
 
 def main(build, scenario=None):
@@ -136,7 +136,7 @@ def main(build, scenario=None):
         check(up_dgrams(relay) == probe, "%d CoAP datagrams went up while MQTT "
               "was the way", up_dgrams(relay) - probe)
         check(count_in(gw.err_path, TO_COAP) == 0, "failed over with the broker "
-              "up:\n%s", gw.stderr())
+              "up:\n%s", gw.tail())
 
         broker.stop(freeze=1.5)
         t_down = time.time()
@@ -166,7 +166,7 @@ def main(build, scenario=None):
         finish_exact(env, sim, gw, recv, db, "failover")
         check(stored(db) == 0, "batches left in the store")
         check(count_in(gw.err_path, "uplink: 2 switch(es) between mqtt and coap")
-              == 1, "no stop summary with 2 switches:\n%s", gw.stderr())
+              == 1, "no stop summary with 2 switches:\n%s", gw.tail())
         relay.stop()
         print("failover: %d readings arrived over CoAP during the outage; back on "
               "MQTT after it" % over_coap)

@@ -114,7 +114,7 @@ class Broker:
             time.sleep(freeze)
             self.proc.p.send_signal(signal.SIGTERM)
             self.proc.p.send_signal(signal.SIGCONT)
-        check(self.proc.stop() == 0, "mosquitto exit: %s", self.proc.stderr())
+        check(self.proc.stop() == 0, "mosquitto exit: %s", self.proc.tail())
 
 
 def persistent_recv(env, broker):
@@ -129,7 +129,7 @@ def persistent_recv(env, broker):
 
 def recv_summary(recv):
     """Stop the receiver (SIGTERM) and parse its summary line for gw-test."""
-    check(recv.stop() == 0, "receiver exit: %s", recv.stderr())
+    check(recv.stop() == 0, "receiver exit: %s", recv.tail())
     with open(recv.err_path) as f:
         err = f.read()
     for m in SUMMARY.finditer(err):
@@ -197,10 +197,10 @@ def finish_exact(env, sim, gw, recv, db, what):
     while time.time() < deadline:
         if len(read_jsonl(recv.out_path)) >= want:
             break
-        check(gw.p.poll() is None, "gateway exited: %s", gw.stderr())
+        check(gw.p.poll() is None, "gateway exited: %s", gw.tail())
         time.sleep(0.3)
     time.sleep(1.5)             # a late duplicate would show up now
-    check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+    check(gw.stop() == 0, "gateway exit: %s", gw.tail())
     left = stored(db)
     summ, err = recv_summary(recv)
     total = compare_all(log, received(recv.out_path))
@@ -320,7 +320,7 @@ def kill9(build, kills=50, seed=1122, quiet=False):
             time.sleep(kill_delay(rng))
             g = gws[-1]
             check(g.p.poll() is None, "gateway %s exited by itself: %s", g.name,
-                  g.stderr())
+                  g.tail())
             killed_at.append(time.time() * 1000)
             g.p.send_signal(signal.SIGKILL)
             g.p.wait()
@@ -339,7 +339,7 @@ def kill9(build, kills=50, seed=1122, quiet=False):
         wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)), 90,
              "the last committed batch arrives after the last kill")
         time.sleep(1.5)
-        check(gw.stop() == 0, "final gateway exit: %s", gw.stderr())
+        check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
         left = stored(db)
         last_seq = db_query(db, LAST_SEQ)
         summ, err = recv_summary(recv)

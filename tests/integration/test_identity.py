@@ -208,7 +208,7 @@ def daemon_flow(env):
     # And the gateway then does its job.
     wait(lambda: os.path.getsize(recv.out_path) > 0, 60, "readings at the receiver")
     rc = gw.stop()
-    check(rc == 0, "daemon exit %s after SIGTERM:\n%s", rc, gw.stderr())
+    check(rc == 0, "daemon exit %s after SIGTERM:\n%s", rc, gw.tail())
     secrets = key_secrets(key)
     for p in (gw.err_path, gw.out_path):
         with open(p) as f:
@@ -224,7 +224,7 @@ def daemon_flow(env):
           "loose key at start: %r", line)
     gw2.wait_for(gw2.err_path, "gateway gw-test:", timeout=60)
     rc = gw2.stop()
-    check(rc == 0, "daemon with a loose key: exit %s:\n%s", rc, gw2.stderr())
+    check(rc == 0, "daemon with a loose key: exit %s:\n%s", rc, gw2.tail())
     with open(key, "rb") as f:
         check(f.read() == before, "the daemon changed a refused key")
     os.chmod(key, 0o600)

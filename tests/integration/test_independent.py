@@ -95,7 +95,7 @@ def main(build):
         deadline = time.time() + 10
         while not (os.path.exists(a) and os.path.exists(b)):
             check(time.time() < deadline and socat.p.poll() is None,
-                  "socat made no pty pair: %s", socat.stderr())
+                  "socat made no pty pair: %s", socat.tail())
             time.sleep(0.05)
         py_rtu = env.start("pymodbus-rtu", ["/usr/bin/python3", server, ppath, vpath,
                                             "rtu", a, "5"])
@@ -121,7 +121,7 @@ def main(build):
             if all(per.get(d, 0) >= CYCLES * n for d, n in want_n.items()):
                 break
             if time.time() > deadline or gw.p.poll() is not None:
-                raise Fail("readings did not arrive: %s\n%s" % (dict(per), gw.stderr()))
+                raise Fail("readings did not arrive: %s\n%s" % (dict(per), gw.tail()))
             time.sleep(0.5)
         check(gw.stop() == 0, "gateway exit")
         rows = read_jsonl(recv.out_path)

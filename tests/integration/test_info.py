@@ -116,7 +116,7 @@ def main(build):
         wait(lambda: len(info_reads(env, 1)) == scanned + 2, 15,
              "serial of unit 1 read again after the outage")
         time.sleep(1.5)
-        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
+        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
         recv.stop()
         check(sim.stop() == 0, "simulator did not exit 0")
 

@@ -45,7 +45,7 @@ def main(build):
         while len(read_jsonl(recv.out_path)) < served and time.time() < deadline:
             time.sleep(0.3)
         time.sleep(1)
-        check(gw.stop() == 0, "exit: %s", gw.stderr())
+        check(gw.stop() == 0, "exit: %s", gw.tail())
 
         rows = read_jsonl(recv.out_path)
         first_live = next(i for i, r in enumerate(rows) if not r.get("historical"))

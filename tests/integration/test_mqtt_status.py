@@ -98,7 +98,7 @@ def main(build):
         check(second["start"] > first["start"], "start did not move on: %s, %s",
               first, second)
 
-        check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
         wait_retained(broker, "offline", "stop")
 
         time.sleep(0.5)

@@ -116,9 +116,9 @@ def refused(build, cause, setup, fix):
             wait(lambda: count_lines(broker.proc.err_path, "New connection from")
                  >= 2, 30, "two refused attempts at the broker")
         check(count_lines(gw.err_path, cause) == 1, "the cause was logged %d "
-              "times:\n%s", count_lines(gw.err_path, cause), gw.stderr())
+              "times:\n%s", count_lines(gw.err_path, cause), gw.tail())
         check(count_lines(gw.err_path, "cannot connect") == 1,
-              "more than one failure line:\n%s", gw.stderr())
+              "more than one failure line:\n%s", gw.tail())
         check(read_jsonl(recv.out_path) == [], "readings arrived while refused")
         check(count_lines(gw.err_path, "mqtt: connected") == 0, "connected "
               "although refused")
@@ -236,7 +236,7 @@ def identity(build):
         gw = env.gateway(site)
         line = gw.wait_for(gw.err_path, "mqtt: connected", 30)
         check("identity: loaded" in gw.stderr(), "the daemon did not load the "
-              "identity made by --identity:\n%s", gw.stderr())
+              "identity made by --identity:\n%s", gw.tail())
         wait(lambda: len({r["ts"] for r in read_jsonl(recv.out_path)}) >= 5, 60,
              "5 cycles over mutual TLS with the identity key")
         finish_exact(env, sim, gw, recv, site["store"], "mqtt_tls identity (%s, "
@@ -276,10 +276,10 @@ def tls11(build):
               "the refusal does not name the protocol version: %s", line)
         wait(lambda: gw.state()["batches"] >= 4, 30, "cycles stored while refused")
         check(count_lines(gw.err_path, "cannot connect") == 1,
-              "more than one failure line:\n%s", gw.stderr())
+              "more than one failure line:\n%s", gw.tail())
         check(count_lines(gw.err_path, "mqtt: connected") == 0,
-              "connected to a TLS 1.1 server:\n%s", gw.stderr())
-        check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+              "connected to a TLS 1.1 server:\n%s", gw.tail())
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
         print("tls11: TLS 1.1-only server refused (%s); %d batches kept" %
               (line.split("(TLS): ", 1)[1], stored(db)))
 

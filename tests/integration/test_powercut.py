@@ -134,7 +134,7 @@ def main(build, mode):
             try:
                 g.p.wait(20)
             except Exception:
-                raise Fail("gw%03d was not cut within 20 s: %s" % (k, g.stderr()))
+                raise Fail("gw%03d was not cut within 20 s: %s" % (k, g.tail()))
             err = g.stderr()
             g.stop()
             m = re.search(r"vfs_cut: cut (.*): (\d+) unsynced", err)
@@ -188,7 +188,7 @@ def main(build, mode):
         wait(lambda: printed_up_to(recv.out_path) >= gw.state()["last_seq"],
              90, "the store drains")
         time.sleep(1.5)                 # a late duplicate would show up now
-        check(gw.stop() == 0, "final gateway exit: %s", gw.stderr())
+        check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
         ferr = gw.stderr()
         want = [disk_seq + 1] if risk else []
         check([int(s) for s in SKIPPED.findall(ferr)] == want, "the clean run: "
@@ -198,7 +198,7 @@ def main(build, mode):
         last_seq = db_one(db, LAST_SEQ)
         left = db_one(db, "SELECT count(*) FROM batch")
         check(left == 0, "%d batches left in the store after the clean run", left)
-        check(recv.stop() == 0, "receiver exit: %s", recv.stderr())
+        check(recv.stop() == 0, "receiver exit: %s", recv.tail())
         rerr = recv.stderr()
         summ = SUMMARY.search(rerr)
         check(summ, "no summary for gw-test from the receiver: %s", rerr)

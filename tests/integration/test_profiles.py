@@ -62,7 +62,7 @@ def main(build):
             if gw.p.poll() is not None or time.time() > deadline:
                 raise Fail("too few cycles: %s\n%s" % (
                     {d["name"]: len(cyc.get(d["name"], ())) for d in devices},
-                    gw.stderr()))
+                    gw.tail()))
             time.sleep(0.5)
         sim_tcp.stop()
         sim_rtu.stop()
@@ -87,7 +87,7 @@ def main(build):
         deadline = time.time() + 20
         while missing() > 0 and time.time() < deadline:
             time.sleep(0.3)
-        check(gw.stop() == 0, "gateway exit: %s", gw.stderr())
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
         got = received()
         total = invalid = 0
         for name, (log, unit) in logs.items():

@@ -61,7 +61,7 @@ def main(build):
         with open(cfg, "w") as f:
             f.write(good)
 
-        check(gw.stop() == 0, "first daemon exit: %s", gw.stderr())
+        check(gw.stop() == 0, "first daemon exit: %s", gw.tail())
         n = stored_batches(db)
         check(n >= 3, "store lost batches over a restart: %d", n)
 
@@ -96,7 +96,7 @@ def main(build):
             return len(read_jsonl(recv.out_path)) >= served
         wait(arrived, 30, "all %d served values arrive" % served)
         time.sleep(1.5)
-        check(gw2.stop() == 0, "second daemon exit: %s", gw2.stderr())
+        check(gw2.stop() == 0, "second daemon exit: %s", gw2.tail())
         got = collections.defaultdict(list)
         for r in sorted(read_jsonl(recv.out_path), key=lambda r: r["ts"]):
             got[r["quantity"]].append(r["value"])

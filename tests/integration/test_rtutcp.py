@@ -75,7 +75,7 @@ def main(build):
         before = full_cycles(recv, t0, 4, "4 full cycles through rtu-tcp")
         # 2. The converter goes away, then comes back on the same port.
         check(sim.stop() == 0, "simulator did not exit 0: %s",
-              sim.stderr()[-300:])
+              sim.tail())
         lost = ("bus conv: 127.0.0.1:%d (rtu-tcp): connection lost (closed by "
                 "the converter)" % port)
         wait(lambda: lost in gw.stderr(), 20, "the lost link logged")
@@ -85,8 +85,8 @@ def main(build):
                           "rtu-tcp:%d" % port, extra=["--fault", "3:crc"])
         after = full_cycles(recv, t_back, 4, "4 cycles of units 1, 2 after the "
                             "restart", units=(1, 2))
-        check(gw.p.poll() is None, "gateway died: %s", gw.stderr()[-500:])
-        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.stderr()[-500:])
+        check(gw.p.poll() is None, "gateway died: %s", gw.tail())
+        check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
         recv.stop()
         check(sim2.stop() == 0, "simulator did not exit 0")
 

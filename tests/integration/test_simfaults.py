@@ -79,7 +79,7 @@ def main(build):
         sim.p.send_signal(signal.SIGUSR1)
         sim.wait_for(sim.err_path, "faults unchanged")
         check("9: no such device" in sim.stderr(), "no reason named: %s",
-              sim.stderr()[-300:])
+              sim.tail())
         ok, out = mbpoll(tty, 1)
         check(ok, "a rejected fault file was half applied: %s", out[-300:])
 

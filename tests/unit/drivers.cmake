@@ -29,7 +29,8 @@ wg_unit_test(test_point SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_point.c
 wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
   LIBS wg_regmap)
 # The bus's own failures: RS-485 mode on a pty, RTU over TCP refused, unknown,
-# lost (the frames are tested against the simulator: test_rtutcp.py).
+# lost; reads of up to 2,000 bits against a libmodbus server (the frames are
+# tested against the simulator: test_rtutcp.py).
 if(CONFIG_BUS_RTU AND CONFIG_BUS_TCP)
   wg_unit_test(test_bus SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus.c
     LIBS wg_drivers)

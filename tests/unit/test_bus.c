@@ -2,7 +2,9 @@
  * The bus's own failures, each a one-line reason from bus_error(): RS-485 mode
  * on a port that cannot do it (a pty: no TIOCSRS485) refuses the bus; an
  * RTU-over-TCP converter that refuses, does not exist, or drops the link.
- * The frames themselves are tested against the simulator (test_rtutcp.py).
+ * Reads of many bits (FC1/FC2 up to 2,000, not the registers' 125) against
+ * a libmodbus server in a thread. The frames themselves are tested against
+ * the simulator (test_rtutcp.py).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <modbus.h>
 
 #include "drivers/bus/bus.h"
 
@@ -151,6 +155,19 @@ test_rtutcp_refused_and_unknown(void **state)
 	must_contain(err, "127.0.0.1: unsupported baud rate 9601");
 }
 
+/* A listening loopback port served by fn(&*lfd) in thread *t; its number. */
+static unsigned
+serve(void *(*fn)(void *), int *lfd, pthread_t *t)
+{
+	unsigned port;
+
+	*lfd = refusing_port(&port);
+	assert_true(*lfd >= 0);
+	assert_int_equal(listen(*lfd, 1), 0);
+	assert_int_equal(pthread_create(t, NULL, fn, lfd), 0);
+	return port;
+}
+
 /* A converter that takes the request and hangs up. */
 static void *
 hang_up(void *arg)
@@ -179,10 +196,7 @@ test_rtutcp_lost(void **state)
 	int lfd;
 
 	(void)state;
-	lfd = refusing_port(&port);
-	assert_true(lfd >= 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(pthread_create(&t, NULL, hang_up, &lfd), 0);
+	port = serve(hang_up, &lfd, &t);
 	rtutcp_cfg(&c, "127.0.0.1", port);
 	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
 	/* Not a device timeout: the link went, and bus_error() says how. */
@@ -197,6 +211,110 @@ test_rtutcp_lost(void **state)
 	bus_close(b);
 }
 
+/* The bit that the test server holds at address a (coils, or inputs). */
+static int
+coil_at(int a)
+{
+	return (a * 7) % 3 == 0 || a % 11 == 5;
+}
+
+static int
+input_at(int a)
+{
+	return (a / 3) % 2;
+}
+
+#define BITS_FIRST	(65536 - BUS_READ_BITS_MAX - 16)
+
+/*
+ * A Modbus TCP server (libmodbus's own) holding coils and discrete inputs
+ * from BITS_FIRST to the top of the address space; it answers one client
+ * until it hangs up.
+ */
+static void *
+bit_server(void *arg)
+{
+	int lfd = *(int *)arg, fd, n, a;
+	modbus_t *ctx = modbus_new_tcp("127.0.0.1", 0);
+	modbus_mapping_t *m;
+	uint8_t q[MODBUS_TCP_MAX_ADU_LENGTH];
+
+	m = modbus_mapping_new_start_address(BITS_FIRST, 65536 - BITS_FIRST,
+	    BITS_FIRST, 65536 - BITS_FIRST, 0, 0, 0, 0);
+	if (ctx == NULL || m == NULL)
+		goto out;
+	for (a = BITS_FIRST; a < 65536; a++) {
+		m->tab_bits[a - BITS_FIRST] = (uint8_t)coil_at(a);
+		m->tab_input_bits[a - BITS_FIRST] = (uint8_t)input_at(a);
+	}
+	if ((fd = modbus_tcp_accept(ctx, &lfd)) < 0)
+		goto out;
+	while ((n = modbus_receive(ctx, q)) > 0)
+		if (modbus_reply(ctx, q, n, m) < 0)
+			break;
+	close(fd);
+out:
+	modbus_mapping_free(m);
+	if (ctx != NULL)
+		modbus_free(ctx);
+	return NULL;
+}
+
+/* Count bits from addr, as 0/1 values, each as the server holds it. */
+static void
+read_bits_checked(struct bus *b, int fc, int addr, int count)
+{
+	static uint16_t v[BUS_READ_BITS_MAX];
+	int i, want;
+
+	memset(v, 0xa5, sizeof(v));
+	assert_int_equal(bus_read(b, 1, fc, addr, count, v, NULL), 0);
+	for (i = 0; i < count; i++) {
+		want = fc == 1 ? coil_at(addr + i) : input_at(addr + i);
+		if (v[i] != want)
+			fail_msg("fc %d: bit %d (address %d) is %u, not %d", fc, i,
+			    addr + i, v[i], want);
+	}
+}
+
+/*
+ * One read of 2,000 coils or inputs, the Modbus limit the planner plans with,
+ * up to the last address; more than 2,000 is refused before the wire.
+ */
+static void
+test_read_many_bits(void **state)
+{
+	struct bus_cfg c;
+	struct bus *b;
+	pthread_t t;
+	char err[256];
+	static uint16_t v[BUS_READ_BITS_MAX + 1];
+	unsigned port;
+	int lfd;
+
+	(void)state;
+	port = serve(bit_server, &lfd, &t);
+	memset(&c, 0, sizeof(c));
+	c.kind = BUS_TCP;
+	snprintf(c.host, sizeof(c.host), "127.0.0.1");
+	c.port = port;
+	c.timeout_ms = 2000;
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	read_bits_checked(b, 1, 65536 - BUS_READ_BITS_MAX, BUS_READ_BITS_MAX);
+	read_bits_checked(b, 2, 65536 - BUS_READ_BITS_MAX, BUS_READ_BITS_MAX);
+	read_bits_checked(b, 1, BITS_FIRST + 3, 126);
+	read_bits_checked(b, 2, BITS_FIRST + 1, 1999);
+	assert_int_equal(bus_read(b, 1, 1, BITS_FIRST, BUS_READ_BITS_MAX + 1, v,
+	    NULL), -EINVAL);
+	assert_int_equal(bus_read(b, 1, 3, BITS_FIRST, BUS_READ_REGS_MAX + 1, v,
+	    NULL), -EINVAL);
+	/* Past the top of the address space: refused, not wrapped. */
+	assert_int_equal(bus_read(b, 1, 2, 65536 - 100, 101, v, NULL), -EINVAL);
+	bus_close(b);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -204,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_rs485_on_pty),
 		cmocka_unit_test(test_rtutcp_refused_and_unknown),
 		cmocka_unit_test(test_rtutcp_lost),
+		cmocka_unit_test(test_read_many_bits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
