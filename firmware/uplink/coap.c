@@ -36,11 +36,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/core/log.h"
+#include "firmware/uplink/backoff.h"
 #include "firmware/uplink/coap_addr.h"
 #include "firmware/uplink/coap_dtls.h"
 #include "firmware/uplink/coap_msg.h"
@@ -49,9 +50,6 @@
 #define CO_WINDOW	16	/* batches in flight: the forwarder's window */
 #define CO_SCHEMAS	8	/* schema PUTs in flight */
 #define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + 1)
-#define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	60000
-#define STABLE_MS	60000	/* a link up this long resets the backoff */
 /*
  * Our Finished out, the server's not back after this: the server could not
  * check ours. Two retransmissions of our last flight fit (OpenSSL's DTLS timer
@@ -86,7 +84,8 @@ struct co {
 	char base[CFG_URI_MAX];	/* path segments, no leading or trailing '/' */
 	int coap_fd, timer_fd, retry_fd;
 	enum co_state st;
-	int64_t backoff_ms, up_since;
+	struct backoff backoff;
+	int64_t up_since;
 	struct req req[REQ_MAX];
 	unsigned n_batches, schemas_unacked;
 	uint64_t order;
@@ -99,15 +98,6 @@ struct co {
 	int64_t fin_since;	/* DTLS: waiting for the server's Finished since */
 	char last_err[192];	/* last failure logged: log changes only */
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The session timeouts: the watchdog of a connection attempt is one exchange. */
 static int64_t
@@ -170,7 +160,7 @@ req_new(struct co *c, enum req_kind kind)
 }
 
 /*
- * Backoff with jitter (see mqtt.c): only a link that stayed up a while resets
+ * Backoff with jitter (backoff.h): only a link that stayed up a while resets
  * it. Everything in flight is void; the session is released on the timer, not
  * here, since this may run inside a libcoap callback.
  */
@@ -180,11 +170,8 @@ go_down(struct co *c)
 	int64_t delay;
 	int i;
 
-	if (c->st == CO_UP && mono_ms() - c->up_since >= STABLE_MS)
-		c->backoff_ms = BACKOFF_MIN_MS;
-	delay = c->backoff_ms / 2 + rand() % (c->backoff_ms / 2 + 1);
-	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	delay = backoff_next(&c->backoff, c->st == CO_UP ?
+	    clock_mono_ms() - c->up_since : 0);
 	for (i = 0; i < REQ_MAX; i++)
 		req_clear(c, &c->req[i]);
 	if (c->st == CO_UP) {
@@ -216,7 +203,7 @@ go_up(struct co *c)
 	    "DTLS, certificate") : "no DTLS");
 	c->last_err[0] = '\0';
 	c->st = CO_UP;
-	c->up_since = mono_ms();
+	c->up_since = clock_mono_ms();
 	loop_timer_disarm(c->retry_fd);
 	c->u->ev.up(c->u->ev.arg);
 }
@@ -597,7 +584,7 @@ on_io(struct loop *l, int fd, uint32_t events, void *arg)
 	 */
 	if (c->st == CO_CONNECTING && c->cfg->secure && c->fin_since == 0 &&
 	    coap_creds_awaiting_finished(c->sess)) {
-		c->fin_since = mono_ms();
+		c->fin_since = clock_mono_ms();
 		loop_timer_after(c->retry_fd, FINISHED_WAIT_MS, 0);
 	}
 }
@@ -617,16 +604,6 @@ prepare(struct loop *l, void *arg)
 		loop_timer_after(c->timer_fd, ms, 0);
 	else
 		loop_timer_disarm(c->timer_fd);
-}
-
-static void
-seed_jitter(void)
-{
-	unsigned seed;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-	srand(seed);
 }
 
 static int
@@ -651,9 +628,8 @@ co_start(struct uplink *u)
 	c->u = u;
 	c->cfg = &u->cfg->coap;
 	c->coap_fd = c->timer_fd = c->retry_fd = -1;
-	c->backoff_ms = BACKOFF_MIN_MS;
+	backoff_init(&c->backoff);
 	c->st = CO_WAIT;
-	seed_jitter();
 	coap_startup();
 	coap_set_log_handler(coap_msg_log);
 	coap_set_log_level(LOG_WARNING);
