@@ -35,13 +35,14 @@ endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
 foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss too_large
-    too_large_cycle set_aside coapclient)
+    too_large_cycle set_aside link_refused link_refused_psk coapclient)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
 wg_integration_test(identity test_identity.py)
 wg_integration_test(no_secrets test_no_secrets.py)
 # Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
 wg_integration_test(failover test_failover.py)
+wg_integration_test(failover_coap_refused test_failover.py coap_refused)
 wg_integration_test(profiles test_profiles.py)
 wg_integration_test(mbpoll test_mbpoll.py)
 wg_integration_test(simfaults test_simfaults.py)

@@ -155,6 +155,19 @@ test_rtutcp_refused_and_unknown(void **state)
 	must_contain(err, "127.0.0.1: unsupported baud rate 9601");
 }
 
+/* A listening loopback port served by fn(&*lfd) in thread *t; its number. */
+static unsigned
+serve(void *(*fn)(void *), int *lfd, pthread_t *t)
+{
+	unsigned port;
+
+	*lfd = refusing_port(&port);
+	assert_true(*lfd >= 0);
+	assert_int_equal(listen(*lfd, 1), 0);
+	assert_int_equal(pthread_create(t, NULL, fn, lfd), 0);
+	return port;
+}
+
 /* A converter that takes the request and hangs up. */
 static void *
 hang_up(void *arg)
@@ -183,10 +196,7 @@ test_rtutcp_lost(void **state)
 	int lfd;
 
 	(void)state;
-	lfd = refusing_port(&port);
-	assert_true(lfd >= 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(pthread_create(&t, NULL, hang_up, &lfd), 0);
+	port = serve(hang_up, &lfd, &t);
 	rtutcp_cfg(&c, "127.0.0.1", port);
 	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
 	/* Not a device timeout: the link went, and bus_error() says how. */
@@ -283,10 +293,7 @@ test_read_many_bits(void **state)
 	int lfd;
 
 	(void)state;
-	lfd = refusing_port(&port);
-	assert_true(lfd >= 0);
-	assert_int_equal(listen(lfd, 1), 0);
-	assert_int_equal(pthread_create(&t, NULL, bit_server, &lfd), 0);
+	port = serve(bit_server, &lfd, &t);
 	memset(&c, 0, sizeof(c));
 	c.kind = BUS_TCP;
 	snprintf(c.host, sizeof(c.host), "127.0.0.1");

@@ -5,10 +5,14 @@
  * Time is cut into cycles of one period (default an hour; --charger-cycle).
  * Each cycle is one session, in permille of the period:
  *
- *   A 0..150  B 150..250  C 250..750  B 750..850  A 850..1000
- *   no vehicle, connected, charging,  done,       unplugged
+ *   A 0..150  B 150..250  C 250..700  E/F 700..800  B 800..850  A 850..1000
+ *   no vehicle, connected, charging,  a fault,      done,       unplugged
  *
- * so the IEC 61851 state cycles A -> B -> C -> B -> A. While in C the charger
+ * so the IEC 61851 state cycles A -> B -> C -> E or F -> B -> A. The fault is
+ * E (no power) in even sessions and F (charger not available) in odd ones,
+ * whichever of the two the profile's state enum has (KEBA: F only); a
+ * profile with neither shows B there. A gateway must hold a session through
+ * them: E and F neither begin nor end one (drivers/charger.c). While in C the charger
  * draws a constant current on three phases (6.0..15.9 A, one value per
  * session, at 230 V: power = 690 W per A); otherwise current and power are 0.
  * energy_total rises only while in C; energy_session (the register of chargers
@@ -29,7 +33,8 @@
 
 #define PERMILLE_B	150
 #define PERMILLE_C	250
-#define PERMILLE_C_END	750
+#define PERMILLE_C_END	700
+#define PERMILLE_FAULT_END	800
 #define PERMILLE_B_END	850
 #define CATCH_UP_MAX	100000	/* cycles summed one by one after a jump */
 #define WMS_PER_WH	3600000LL
@@ -48,6 +53,7 @@ struct chgmodel {
 	int64_t period;			/* ms */
 	long idx[R_N];			/* point index of each role, or -1 */
 	int64_t err_for[7];		/* error value per IEC state 1..6 */
+	int has_e, has_f;		/* the state enum has E (5), F (6) */
 	int started;
 	int64_t last_t, k_done, base_wh, done_wh;
 	/* The values of the last update. */
@@ -135,6 +141,8 @@ chgmodel_new(const struct profile *p, uint64_t seed)
 	for (r = 0; r < R_N; r++)
 		c->idx[r] = find(p, role_names[r]);
 	error_table(c, p);
+	c->has_e = enum_has(p, &p->points[c->idx[R_STATE]], 5);
+	c->has_f = enum_has(p, &p->points[c->idx[R_STATE]], 6);
 	/* A counter that has seen a few years: 1000..9999 kWh. */
 	c->base_wh = 1000000 + (int64_t)(model_mix(c->seed) % 9000000);
 	return c;
@@ -167,6 +175,17 @@ c_len(const struct chgmodel *c)
 	return c->period * (PERMILLE_C_END - PERMILLE_C) / 1000;
 }
 
+/* The fault window's state in session k: E or F as the profile allows. */
+static int64_t
+fault_state(const struct chgmodel *c, int64_t k)
+{
+	int want_f = (k & 1) != 0;
+
+	if (c->has_f && (want_f || !c->has_e))
+		return 6;
+	return c->has_e ? 5 : 2;
+}
+
 void
 chgmodel_update(struct chgmodel *c, int64_t t)
 {
@@ -196,6 +215,9 @@ chgmodel_update(struct chgmodel *c, int64_t t)
 	else if (in >= c->period * PERMILLE_C / 1000 &&
 	    in < c->period * PERMILLE_C_END / 1000)
 		c->state = 3;
+	else if (in >= c->period * PERMILLE_C_END / 1000 &&
+	    in < c->period * PERMILLE_FAULT_END / 1000)
+		c->state = fault_state(c, k);
 	else
 		c->state = 2;
 	tc = in - c->period * PERMILLE_C / 1000;

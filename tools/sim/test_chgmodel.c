@@ -1,5 +1,5 @@
 /*
- * The simulated charger (tools/sim/chgmodel.c): sessions cycle A-B-C-B-A,
+ * The simulated charger (tools/sim/chgmodel.c): sessions cycle A-B-C-E/F-B-A,
  * energy rises only in C, KEBA's session register is energy_total minus its
  * value at plug-in, and the Alfen/Heidelberg registers that carry both the
  * state and the error flag are served with the state intact.
@@ -46,14 +46,24 @@ as_int(struct dec v, int e)
 	return v.m;
 }
 
-/* The cycle as docs/simulator.md draws it: A 15 %, B 10 %, C 50 %, B, A. */
+/*
+ * The state at t as docs/simulator.md draws the cycle: A 15 %, B 10 %, C 45 %,
+ * a fault 10 % (E in even cycles, F in odd ones, as the profile has them), B, A.
+ */
 static int64_t
-want_state(int64_t in)
+want_state(int64_t t, int has_e, int has_f)
 {
+	int64_t in = t % PERIOD, k = t / PERIOD;
+
 	if (in < PERIOD * 15 / 100 || in >= PERIOD * 85 / 100)
 		return 1;
-	if (in >= PERIOD * 25 / 100 && in < PERIOD * 75 / 100)
+	if (in >= PERIOD * 25 / 100 && in < PERIOD * 70 / 100)
 		return 3;
+	if (in >= PERIOD * 70 / 100 && in < PERIOD * 80 / 100) {
+		if (has_f && (k % 2 == 1 || !has_e))
+			return 6;
+		return has_e ? 5 : 2;
+	}
 	return 2;
 }
 
@@ -66,7 +76,7 @@ test_keba_sessions(void **state)
 	char err[512];
 	int64_t t, total, last = -1, at_plug = -1, sess, st, prev = 1;
 	size_t s_i, e_i, t_i, w_i, i_i, ss_i;
-	int sessions = 0;
+	int sessions = 0, faults = 0;
 
 	(void)state;
 	assert_int_equal(profile_load_named(PROFILES, "keba_p30", &p, err,
@@ -83,7 +93,8 @@ test_keba_sessions(void **state)
 	for (t = T0; t < T0 + 3 * PERIOD; t += 50) {
 		model_values(m, t, v);
 		st = as_int(v[s_i], 0);
-		assert_int_equal(st, want_state((t - T0) % PERIOD));
+		assert_int_equal(st, want_state(t, 0, 1));	/* KEBA: F, no E */
+		faults += st == 6;
 		assert_int_equal(as_int(v[e_i], 0), 0);
 		total = as_int(v[t_i], -4);	/* KEBA: 0.1 Wh */
 		sess = as_int(v[ss_i], -4);
@@ -107,6 +118,7 @@ test_keba_sessions(void **state)
 		last = total;
 	}
 	assert_int_equal(sessions, 3);
+	assert_true(faults > 0);
 	assert_true(last - at_plug > 0);
 	model_free(m);
 	profile_free(&p);
@@ -143,8 +155,10 @@ test_shared_register(void **state)
 	uint8_t rsp[SIM_PDU_MAX];
 	struct sim s;
 	char err[256];
+	/* Heidelberg's codes: A1 2, B1 4, C1 6, E 9, F 10. */
+	static const unsigned heidelberg[7] = { 0, 2, 4, 6, 0, 9, 10 };
 	uint8_t req[5];
-	unsigned raw, k;
+	unsigned raw, k, seen;
 	int64_t t, st;
 	size_t i;
 
@@ -159,17 +173,21 @@ test_shared_register(void **state)
 		req[2] = (uint8_t)c[i].addr;
 		req[3] = 0;
 		req[4] = 1;
-		for (k = 0; k < 10; k++) {
-			t = T0 + k * 1000 + 500;
+		seen = 0;
+		for (k = 0; k < 40; k++) {	/* two cycles: E, then F */
+			t = T0 + k * 500 + 250;
 			assert_int_equal(sim_pdu(&s, 1, req, sizeof(req), t,
 			    rsp), 4);
 			raw = (unsigned)rsp[2] << 8 | rsp[3];
-			st = want_state(t - T0);
-			if (c[i].letter)	/* 'A' 'B' 'C', high byte */
+			st = want_state(t, 1, 1);
+			seen |= 1u << st;
+			if (c[i].letter)	/* 'A' .. 'F', high byte */
 				assert_int_equal(raw >> 8, 'A' + st - 1);
-			else			/* Heidelberg: A1 2, B1 4, C1 6 */
-				assert_int_equal(raw, 2 * st);
+			else
+				assert_int_equal(raw, heidelberg[st]);
 		}
+		assert_int_equal(seen, 1u << 1 | 1u << 2 | 1u << 3 | 1u << 5 |
+		    1u << 6);
 		sim_free(&s);
 	}
 }
