@@ -25,6 +25,12 @@ clock_read(struct clock_pair *p)
 	p->boot = ms_of(CLOCK_BOOTTIME);
 }
 
+int64_t
+clock_mono_ms(void)
+{
+	return ms_of(CLOCK_MONOTONIC);
+}
+
 /*
  * WG_BUILD_EPOCH is the configure time (or SOURCE_DATE_EPOCH for reproducible
  * builds): no image runs before it was built, so an earlier clock is unset.

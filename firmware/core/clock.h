@@ -25,6 +25,12 @@ struct clock_pair {
 void clock_read(struct clock_pair *p);
 
 /*
+ * CLOCK_MONOTONIC in ms: the clock of the loop's timers (loop_timer_new), for
+ * measuring how long something lasted against them.
+ */
+int64_t clock_mono_ms(void);
+
+/*
  * The earliest wall time that can be true: 2020-01-01 or the build date,
  * whichever is later. A clock before it was never set (or set from a flat RTC).
  */

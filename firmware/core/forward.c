@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "firmware/codec/batch.h"
+#include "firmware/core/clock.h"
 #include "firmware/core/log.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/split.h"
@@ -93,15 +94,6 @@ struct forward {
 	unsigned n_aside, aside_next;
 	uint64_t sent, acked, errors, splits;
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 wall_ms(void)
@@ -277,7 +269,7 @@ static int
 take_tokens(struct forward *f, uint32_t n)
 {
 	double rate = f->cfg->backlog_rate, burst = rate > n ? rate : n;
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	if (rate == 0)
 		return 1;
@@ -366,7 +358,7 @@ on_up(void *arg)
 	struct forward *f = arg;
 	struct store_stats st;
 	struct merge_result res;
-	int64_t t0 = mono_ms();
+	int64_t t0 = clock_mono_ms();
 
 	/* The backlog that built up while down goes out merged, in spans. */
 	if (merge_pending(f->store, 1, &res) < 0)
@@ -386,7 +378,7 @@ on_up(void *arg)
 	f->backlog_cursor = 0;
 	f->backlog_done = 0;
 	f->tokens = 0;
-	f->tokens_at = mono_ms();
+	f->tokens_at = clock_mono_ms();
 	send_metrics(f);
 	forward_kick(f);
 }
@@ -431,7 +423,7 @@ drain_check(struct forward *f)
 	d->watch = 1;
 	log_info("backlog drained: %llu readings in %llu batches, %llu bytes, %lld "
 	    "ms", (unsigned long long)d->readings, (unsigned long long)d->batches,
-	    (unsigned long long)d->bytes, (long long)(mono_ms() - d->started));
+	    (unsigned long long)d->bytes, (long long)(clock_mono_ms() - d->started));
 }
 
 /* A live batch polled at t_first was acknowledged ms later. */

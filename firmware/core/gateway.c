@@ -50,6 +50,9 @@ struct collector {
 	uint64_t dropped_logged;
 	uint64_t unmerged;	/* readings in pending (never sent) batches */
 	struct budget_counts budget;	/* what the store budget removed */
+	/* Of this run's outside drops, how many the store's ledger has been
+	 * handed (hand_over_drops). */
+	uint64_t fed_dropped, fed_presync, fed_memory_full;
 	/* wall clock */
 	int held;		/* the buffered readings carry boot-clock stamps */
 	int valid;		/* the wall clock became valid in this run */
@@ -72,6 +75,7 @@ struct gateway {
 	struct sched *sched;
 	struct device *devs;
 	struct health health;	/* device health and store budget: metrics */
+	struct store_drops drops_sent;	/* the ledger's totals last in the metrics */
 	uint32_t schema_id;
 	struct collector col;
 	enum gateway_exit exit;
@@ -101,33 +105,108 @@ merge_backlog(struct gateway *g)
 }
 
 /*
- * The store budget after each commit; what it removed is logged there and
- * reported to the platform as the retained metrics message.
+ * The store budget after each commit; what it removed is logged there, and
+ * counted in the store's drop ledger by the transaction that removed it.
  */
 static void
 apply_budget(struct gateway *g)
 {
-	struct collector *c = &g->col;
-	struct budget_counts before = c->budget;
 	struct clock_pair now;
-	const char *json;
 
 	clock_read(&now);
 	/* No age limit while the clock cannot be trusted (no RTC, before NTP). */
 	if (budget_apply(g->store, (uint64_t)g->cfg->store_max_mb << 20,
 	    (int64_t)g->cfg->store_max_days * 86400000, clock_wall_valid(now.wall) ?
-	    now.wall : 0, &c->budget) < 0)
+	    now.wall : 0, &g->col.budget) < 0)
 		log_warnx("%s; store budget not applied", g->store->err);
-	if (memcmp(&before, &c->budget, sizeof(before)) == 0)
+}
+
+/* Causes that drop readings one by one, not batches: no "_batches" field. */
+static int
+counts_batches(enum store_drop_cause cause)
+{
+	return cause <= STORE_DROP_DISK_FULL;
+}
+
+/*
+ * The ledger's lifetime totals as "name":n pairs (json) or name=n words (the
+ * state line), in the same names: <cause>_batches, <cause>_readings.
+ */
+static void
+format_drops(const struct store_drops *d, int json, char *buf, size_t len)
+{
+	size_t at = 0;
+	int i, n;
+
+	buf[0] = '\0';
+	for (i = 0; i < STORE_DROP_CAUSES && at < len; i++) {
+		const char *name = store_drop_name(i);
+
+		if (counts_batches(i)) {
+			n = snprintf(buf + at, len - at, json ? "%s\"%s_batches\":%llu" :
+			    "%s%s_batches=%llu", at > 0 ? (json ? "," : " ") : "", name,
+			    (unsigned long long)d->c[i].batches);
+			at += n > 0 ? (size_t)n : 0;
+		}
+		if (at < len) {
+			n = snprintf(buf + at, len - at, json ? "%s\"%s_readings\":%llu" :
+			    "%s%s_readings=%llu", at > 0 ? (json ? "," : " ") : "", name,
+			    (unsigned long long)d->c[i].readings);
+			at += n > 0 ? (size_t)n : 0;
+		}
+	}
+}
+
+/*
+ * Drops made outside the store (memory full while it refused, encode failure
+ * or a full cycle buffer, the presync hold full) go to its ledger as deltas;
+ * the store writes them with the next transaction it commits (the next
+ * cycle's append, or whatever comes first), not in one of their own: a cycle
+ * costs no extra transaction, and a cycle without drops no extra write.
+ */
+static void
+hand_over(struct store *s, enum store_drop_cause cause, uint64_t now,
+    uint64_t *fed)
+{
+	if (now > *fed)
+		store_count_drop(s, cause, 0, now - *fed);
+	*fed = now;
+}
+
+static void
+hand_over_drops(struct gateway *g)
+{
+	struct collector *c = &g->col;
+	struct hold_counts hc;
+
+	if (g->store == NULL || g->hold == NULL)
 		return;
-	snprintf(g->health.store, sizeof(g->health.store), "\"store\":{"
-	    "\"thinned_batches\":%llu,"
-	    "\"thinned_readings\":%llu,\"evicted_batches\":%llu,"
-	    "\"evicted_readings\":%llu,\"max_mb\":%u,\"max_days\":%u}",
-	    (unsigned long long)c->budget.thinned_batches,
-	    (unsigned long long)c->budget.thinned_readings,
-	    (unsigned long long)c->budget.evicted_batches,
-	    (unsigned long long)c->budget.evicted_readings, g->cfg->store_max_mb,
+	hold_counts(g->hold, &hc);
+	hand_over(g->store, STORE_DROP_MEMORY_FULL, hc.dropped, &c->fed_memory_full);
+	hand_over(g->store, STORE_DROP_COLLECTOR, c->dropped, &c->fed_dropped);
+	hand_over(g->store, STORE_DROP_PRESYNC, c->presync.dropped, &c->fed_presync);
+}
+
+/*
+ * The retained metrics message's "store" object: the ledger's lifetime
+ * totals (docs/mqtt.md), sent when they changed. The first cycle after a
+ * start sends them if any is not 0, so a restart does not make the retained
+ * message forget them.
+ */
+static void
+report_drops(struct gateway *g)
+{
+	struct store_drops d;
+	char fields[400];
+	const char *json;
+
+	store_drops(g->store, &d);
+	if (memcmp(&d, &g->drops_sent, sizeof(d)) == 0)
+		return;
+	g->drops_sent = d;
+	format_drops(&d, 1, fields, sizeof(fields));
+	snprintf(g->health.store, sizeof(g->health.store), "\"store\":{%s,"
+	    "\"max_mb\":%u,\"max_days\":%u}", fields, g->cfg->store_max_mb,
 	    g->cfg->store_max_days);
 	if ((json = health_json(&g->health)) != NULL)
 		forward_metrics(g->fwd, json);
@@ -182,6 +261,7 @@ store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *bo
 	/* Committed while the link is down: a backlog batch, to be merged. */
 	b.pending = !forward_connected(g->fwd);
 	c->readings += n;
+	hand_over_drops(g);	/* this append writes them */
 	if (hold_commit(g->hold, g->store, g->fwd, &b) != 1)
 		return 0;
 	log_debug("cycle %lld: %zu readings stored as batch %llu (%zu bytes)",
@@ -239,7 +319,7 @@ flush_presync(struct gateway *g)
 }
 
 static void
-commit(struct gateway *g)
+commit_cycle(struct gateway *g)
 {
 	struct collector *c = &g->col;
 
@@ -264,6 +344,15 @@ commit(struct gateway *g)
 		store_readings(g, c->r, c->n, c->body, c->body_cap);
 	c->n = 0;
 	send_health(g);
+}
+
+/* A cycle, and the drop ledger's totals in the metrics if they changed. */
+static void
+commit(struct gateway *g)
+{
+	commit_cycle(g);
+	hand_over_drops(g);
+	report_drops(g);
 }
 
 /* A late reading of a cycle held before the clock became valid: repair it. */
@@ -381,17 +470,23 @@ static void
 log_state(struct gateway *g)
 {
 	struct store_stats st;
+	struct store_drops d;
+	char drops[400];
 
 	if (g->store == NULL || store_stats(g->store, &st) < 0) {
 		log_warnx("state: store unavailable");
 		return;
 	}
+	hand_over_drops(g);
+	store_drops(g->store, &d);
+	format_drops(&d, 0, drops, sizeof(drops));
+	/* The drops: lifetime totals from the store's ledger (store.h). */
 	log_info("state: store batches=%llu readings=%llu merged_readings=%llu "
-	    "pending_readings=%llu bytes=%llu last_seq=%llu",
+	    "pending_readings=%llu bytes=%llu last_seq=%llu %s",
 	    (unsigned long long)st.batches, (unsigned long long)st.readings,
 	    (unsigned long long)st.merged_readings,
 	    (unsigned long long)st.pending_readings, (unsigned long long)st.bytes,
-	    (unsigned long long)st.last_seq);
+	    (unsigned long long)st.last_seq, drops);
 }
 
 /*

@@ -1,6 +1,6 @@
 /*
- * Device health as metrics: the counters of every device, plus the store
- * budget's, in the one retained metrics message (docs/metrics.md). The loop
+ * Device health as metrics: the counters of every device, plus the store's
+ * drop ledger, in the one retained metrics message (docs/mqtt.md). The loop
  * owns it; the numbers come from pollers_health().
  */
 #ifndef WG_HEALTH_H
@@ -19,7 +19,7 @@ struct health {
 	size_t n;
 	struct health_snap *now, *sent;
 	int64_t sent_ms;		/* 0: never sent */
-	char store[320];		/* the store budget's object, or "" */
+	char store[512];		/* the drop ledger's object, or "" */
 	char *json;			/* the message being built */
 	size_t json_cap;
 };

@@ -62,6 +62,9 @@ sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *ev)
 	}
 	if ((rc = sq_delete_acked(s)) < 0)
 		goto rollback;
+	/* Counted in the ledger by the same commit (sq_ledger.c). */
+	q->tx_drops.c[STORE_DROP_DISK_FULL].batches += ev->batches;
+	q->tx_drops.c[STORE_DROP_DISK_FULL].readings += ev->readings;
 	if (durable_floor(q->db, q->last_seq) < 0) {
 		rc = sq_fail(s, "sequence floor");
 		goto rollback;

@@ -4,7 +4,8 @@
  * struct store_ops in store.h). The backend is split along its seams so each
  * file reads in one sitting: opening, recovery and the reserve file
  * (sq_open.c); the per-cycle path and the ops table (store_sqlite.c); eviction
- * on a full disk (sq_evict.c); the split of a stored span (sq_split.c). They
+ * on a full disk (sq_evict.c); the split of a stored span (sq_split.c); the
+ * drop ledger every commit writes to when something was dropped (sq_ledger.c). They
  * share the connection state below and the few transaction helpers declared
  * after it; each helper is documented where it is defined.
  */
@@ -38,6 +39,9 @@ struct sq {
 	 */
 	uint64_t acked[ACKS_MAX];
 	size_t n_acked;
+	/* What the transaction under way drops itself: sq_commit writes it to
+	 * the ledger with it (sq_ledger.c); sq_begin clears it. */
+	struct store_drops tx_drops;
 };
 
 /* sq_open.c */
@@ -57,7 +61,7 @@ void sq_take_reserve(struct sq *q);
 int sq_fail(struct store *s, const char *what);
 /* BEGIN IMMEDIATE, syncing the previous commit first under store_sync normal. */
 int sq_begin(struct store *s);
-/* COMMIT; the pending acks are then gone. */
+/* The ledger, then COMMIT; the pending acks are then gone. */
 int sq_commit(struct store *s, const char *what);
 /* The pending acks' deletes, inside the caller's transaction. */
 int sq_delete_acked(struct store *s);
@@ -81,5 +85,15 @@ int sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *e
 /* sq_split.c */
 /* store_ops.split. */
 int sq_split(struct store *s, struct store_batch *lo, struct store_batch *hi);
+
+/* sq_ledger.c */
+/* The ledger's totals into s->drops (first open). */
+int sq_ledger_load(struct store *s);
+/* Inside the transaction: its own drops and the handed-over ones, if any. */
+int sq_ledger_write(struct store *s);
+/* After COMMIT: what sq_ledger_write wrote joins s->drops. */
+void sq_ledger_committed(struct store *s);
+/* Count what a rewrite of seq keeping new_n readings (-1: none) will drop. */
+int sq_ledger_rewrite(struct store *s, uint64_t seq, int64_t new_n);
 
 #endif

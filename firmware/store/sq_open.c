@@ -64,6 +64,12 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS schema("
 	" id INTEGER PRIMARY KEY,"
 	" json TEXT NOT NULL);"
+	/* The drop ledger (sq_ledger.c); IF NOT EXISTS also adds it to a store
+	 * made before it, at its first open by this build. */
+	"CREATE TABLE IF NOT EXISTS drops("
+	" cause TEXT PRIMARY KEY,"
+	" batches INTEGER NOT NULL,"
+	" readings INTEGER NOT NULL);"
 	DURABLE_SCHEMA;
 
 
@@ -195,7 +201,11 @@ open_db(struct store *s, const char *path, int first, int *is_corrupt)
 	sqlite3_finalize(st);
 	if ((rc = migrate(s)) < 0)
 		return rc;
-	return first ? open_sequence(s) : 0;
+	if (!first)
+		return 0;
+	if ((rc = sq_ledger_load(s)) < 0)
+		return rc;
+	return open_sequence(s);
 fail:
 	*is_corrupt = corrupt(q->db);
 	return sq_fail(s, path);

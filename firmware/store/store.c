@@ -132,3 +132,40 @@ store_stats(struct store *s, struct store_stats *st)
 {
 	return s->ops->stats(s, st);
 }
+
+void
+store_count_drop(struct store *s, enum store_drop_cause cause, uint64_t batches,
+    uint64_t readings)
+{
+	if ((unsigned)cause >= STORE_DROP_CAUSES)
+		return;
+	s->drops_pending.c[cause].batches += batches;
+	s->drops_pending.c[cause].readings += readings;
+}
+
+void
+store_drops(const struct store *s, struct store_drops *d)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_DROP_CAUSES; i++) {
+		d->c[i].batches = s->drops.c[i].batches + s->drops_pending.c[i].batches;
+		d->c[i].readings = s->drops.c[i].readings +
+		    s->drops_pending.c[i].readings;
+	}
+}
+
+const char *
+store_drop_name(enum store_drop_cause cause)
+{
+	static const char *const name[STORE_DROP_CAUSES] = {
+		[STORE_DROP_THINNED] = "thinned",
+		[STORE_DROP_EVICTED] = "evicted",
+		[STORE_DROP_DISK_FULL] = "disk_full",
+		[STORE_DROP_MEMORY_FULL] = "memory_full",
+		[STORE_DROP_COLLECTOR] = "collector",
+		[STORE_DROP_PRESYNC] = "presync",
+	};
+
+	return (unsigned)cause < STORE_DROP_CAUSES ? name[cause] : "?";
+}

@@ -51,6 +51,34 @@ struct store_evicted {
 };
 
 /*
+ * The drop ledger: lifetime totals of every counted drop, by cause, kept in
+ * the store so a restart or a power cut does not reset them (the platform
+ * would otherwise see sequence gaps with no cause). Drops the store makes
+ * itself (store_rewrite, store_evict_oldest) are counted by the backend in
+ * the transaction that makes them: both commit or neither. Drops made
+ * outside the store are handed over with store_count_drop() and written by
+ * the next transaction the store commits.
+ */
+enum store_drop_cause {
+	STORE_DROP_THINNED,	/* budget: readings a thinning rewrite removed */
+	STORE_DROP_EVICTED,	/* budget: batches deleted whole (store_rewrite NULL) */
+	STORE_DROP_DISK_FULL,	/* store_evict_oldest on a full disk */
+	STORE_DROP_MEMORY_FULL,	/* hold.c: store refusing and memory bound reached */
+	STORE_DROP_COLLECTOR,	/* gateway.c: encode failure, cycle buffer full */
+	STORE_DROP_PRESYNC,	/* presync hold full before the clock was valid */
+	STORE_DROP_CAUSES
+};
+
+struct store_drop {
+	uint64_t batches;	/* 0 for causes that drop readings, not batches */
+	uint64_t readings;
+};
+
+struct store_drops {
+	struct store_drop c[STORE_DROP_CAUSES];
+};
+
+/*
  * What a power cut may take (config key "store_sync").
  * NORMAL: the last commit may be lost, never more: each commit is synced
  * lazily, before the next one. Its batch may have been sent already, so after
@@ -112,7 +140,8 @@ int store_append_many(struct store *s, struct store_batch *b, size_t n);
  * Make room on a full disk: commit the pending acknowledged deletes, then
  * delete the oldest unacknowledged batches until at least min_bytes of bodies
  * are gone (0: none), then hand the freed space back to the file system.
- * *ev counts what went unacknowledged: the caller logs it as a counted drop.
+ * *ev counts what went unacknowledged: the caller logs it as a counted drop;
+ * the ledger's STORE_DROP_DISK_FULL gets it in the same transaction.
  * This is the one hook a storage budget policy plugs into. 0 or -errno.
  */
 int store_evict_oldest(struct store *s, uint64_t min_bytes,
@@ -132,7 +161,9 @@ int store_merge(struct store *s, uint64_t first, uint64_t last,
 /*
  * The budget's tool: batch seq gets b's body (flags, t_first, n_readings,
  * raw_len, body) and is marked thinned, keeping its seqs; with b NULL it is
- * deleted. One transaction. 0 or -errno.
+ * deleted. One transaction, which also adds to the ledger what went: the
+ * readings the new body lacks (STORE_DROP_THINNED) or the whole batch
+ * (STORE_DROP_EVICTED). 0 or -errno.
  */
 int store_rewrite(struct store *s, uint64_t seq, const struct store_batch *b);
 /*
@@ -154,6 +185,22 @@ int store_put_schema(struct store *s, uint32_t id, const char *json);
 /* *json malloc'd; -ENOENT if unknown. */
 int store_get_schema(struct store *s, uint32_t id, char **json);
 int store_stats(struct store *s, struct store_stats *st);
+/*
+ * A drop made outside the store (STORE_DROP_MEMORY_FULL and later causes):
+ * added to the lifetime totals in memory at once, and to the ledger on disk
+ * by the next transaction the store commits (the next cycle's append), so a
+ * cycle with nothing dropped writes nothing more.
+ */
+void store_count_drop(struct store *s, enum store_drop_cause cause,
+    uint64_t batches, uint64_t readings);
+/*
+ * The lifetime totals: what the ledger held at open plus everything counted
+ * since, including the drops store_count_drop() handed over that no commit has
+ * written yet (those a power cut before the next commit would lose).
+ */
+void store_drops(const struct store *s, struct store_drops *d);
+/* The ledger's name of a cause ("thinned", "disk_full", ...). */
+const char *store_drop_name(enum store_drop_cause cause);
 
 /* Backend internals: a backend's private state follows this header. */
 struct store {
@@ -163,6 +210,13 @@ struct store {
 	char err[256];
 	char alarm[512];	/* set by open if the database had to be quarantined */
 	char notice[256];	/* set by open if it skipped a sequence number */
+	/*
+	 * The drop ledger (store_drops): totals committed to disk, loaded by
+	 * the backend's open; and drops handed over by store_count_drop() that
+	 * the backend's next committed transaction writes and moves over.
+	 */
+	struct store_drops drops;
+	struct store_drops drops_pending;
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -160,6 +160,7 @@ sq_begin(struct store *s)
 	if (q->unsynced && durable_sync(q->db) < 0)
 		return sq_fail(s, "sync");
 	q->unsynced = 0;
+	memset(&q->tx_drops, 0, sizeof(q->tx_drops));
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "begin");
 	return 0;
@@ -169,9 +170,13 @@ int
 sq_commit(struct store *s, const char *what)
 {
 	struct sq *q = s->priv;
+	int rc;
 
+	if ((rc = sq_ledger_write(s)) < 0)
+		return rc;
 	if (sqlite3_exec(q->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, what);
+	sq_ledger_committed(s);
 	q->n_acked = 0;
 	q->unsynced = s->opts.sync == STORE_SYNC_NORMAL;
 	return 0;
@@ -202,11 +207,14 @@ transaction(struct store *s, const struct work *w, int closing)
 		return rc;
 	if ((rc = sq_delete_acked(s)) < 0)
 		goto rollback;
-	if (w != NULL && w->thin != NULL)
-		rc = sq_thin(s, w->first, w->thin);
-	else if (w != NULL && w->drop)
-		rc = sq_range_step(s, q->del_range_any, w->first, w->first, "evict");
-	else if (w != NULL && w->merge && w->b == NULL)
+	if (w != NULL && w->thin != NULL) {
+		if ((rc = sq_ledger_rewrite(s, w->first, w->thin->n_readings)) == 0)
+			rc = sq_thin(s, w->first, w->thin);
+	} else if (w != NULL && w->drop) {
+		if ((rc = sq_ledger_rewrite(s, w->first, -1)) == 0)
+			rc = sq_range_step(s, q->del_range_any, w->first, w->first,
+			    "evict");
+	} else if (w != NULL && w->merge && w->b == NULL)
 		rc = sq_range_step(s, q->seal, w->first, w->last, "seal");
 	else if (w != NULL && w->merge) {
 		if ((rc = sq_range_step(s, q->del_range, w->first, w->last, "merge")) == 0)

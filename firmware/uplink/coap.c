@@ -3,7 +3,7 @@
  * event loop: libcoap's epoll fd (coap_context_get_coap_fd) is one more fd, each
  * readiness runs coap_io_process(ctx, COAP_IO_NO_WAIT), and a timerfd armed
  * before every wait from coap_io_prepare_epoll() wakes us for retransmissions.
- * No thread, no blocking call on the loop (but see "resolve" below).
+ * No thread, no blocking call on the loop (but see coap_addr_resolve).
  *
  * Resources (docs/coap.md), <base> being the URI's path:
  *   POST <base>/<gw>/b            a wrapped batch, confirmable, Block1 if large
@@ -14,8 +14,15 @@
  * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
  * (ev.down: the forwarder resends from the store after the next up) and backs
  * off; a 4.xx refuses that one batch (ev.refused: set aside, kept, counted) with
- * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it). "Up" means the server answered: a CoAP ping over UDP, the DTLS
- * handshake over DTLS.
+ * an ALARM line, except 4.13, too large (ev.too_large: the forwarder splits it),
+ * and 4.01/4.03/4.04/4.05 to a batch or schema: those refuse this gateway
+ * (credentials, URI path, method), so every batch in turn. That takes the link
+ * down like a 5.xx, with one ALARM and nothing set aside, and keeps it down for
+ * the forwarder: each later attempt first asks again with the refused method
+ * on the refused path, no payload (the probe), and is "up" only if that is not
+ * refused. One down, not an up and a down per backoff round: no ALARM per round,
+ * and a failover's primary stays down until the fallback takes over. "Up" means
+ * the server answered: a CoAP ping over UDP, the DTLS handshake over DTLS.
  *
  * Up to CO_WINDOW batches are in flight at once, each with its own token; libcoap's
  * NSTART is raised to match (RFC 7252 4.7 allows it where the path is known to
@@ -24,17 +31,18 @@
  */
 #include <coap3/coap.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/core/log.h"
+#include "firmware/uplink/backoff.h"
+#include "firmware/uplink/coap_addr.h"
 #include "firmware/uplink/coap_dtls.h"
 #include "firmware/uplink/coap_msg.h"
 #include "firmware/uplink/uplink.h"
@@ -42,9 +50,6 @@
 #define CO_WINDOW	16	/* batches in flight: the forwarder's window */
 #define CO_SCHEMAS	8	/* schema PUTs in flight */
 #define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + 1)
-#define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	60000
-#define STABLE_MS	60000	/* a link up this long resets the backoff */
 /*
  * Our Finished out, the server's not back after this: the server could not
  * check ours. Two retransmissions of our last flight fit (OpenSSL's DTLS timer
@@ -52,13 +57,14 @@
  */
 #define FINISHED_WAIT_MS 4000
 
-enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS };
+enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS, REQ_PROBE };
 
 struct req {
 	enum req_kind kind;
 	int queued;		/* a batch waiting for the schemas before it */
 	uint64_t order;		/* queued batches go in the order given */
 	uint64_t seq;
+	char sub[16];		/* its path below <base>/<gw>/ */
 	uint8_t tok[8];
 	size_t toklen;
 	uint8_t *data;		/* while queued; libcoap owns it once sent */
@@ -78,23 +84,27 @@ struct co {
 	char base[CFG_URI_MAX];	/* path segments, no leading or trailing '/' */
 	int coap_fd, timer_fd, retry_fd;
 	enum co_state st;
-	int64_t backoff_ms, up_since;
+	struct backoff backoff;
+	int64_t up_since;
 	struct req req[REQ_MAX];
 	unsigned n_batches, schemas_unacked;
 	uint64_t order;
-	uint64_t refused;
+	uint64_t refused;	/* single requests refused (4.xx) */
+	uint64_t refused_link;	/* refusals of the gateway (4.01/3/4/5) */
+	coap_pdu_code_t refusing;	/* the last one, 0 once accepted again */
+	enum req_kind probe_kind;	/* what it refused: the probe asks again */
+	char probe_sub[16];
 	coap_mid_t ping_mid;	/* the probe of a UDP connection attempt */
 	int64_t fin_since;	/* DTLS: waiting for the server's Finished since */
 	char last_err[192];	/* last failure logged: log changes only */
 };
 
+/* The session timeouts: the watchdog of a connection attempt is one exchange. */
 static int64_t
-mono_ms(void)
+exchange_ms(const struct co *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)c->cfg->ack_timeout_ms * 3 / 2 *
+	    ((1 << (c->cfg->max_retransmit + 1)) - 1) + 1000;
 }
 
 /* A failure is logged when it differs from the last one: one line per outage. */
@@ -150,7 +160,7 @@ req_new(struct co *c, enum req_kind kind)
 }
 
 /*
- * Backoff with jitter (see mqtt.c): only a link that stayed up a while resets
+ * Backoff with jitter (backoff.h): only a link that stayed up a while resets
  * it. Everything in flight is void; the session is released on the timer, not
  * here, since this may run inside a libcoap callback.
  */
@@ -160,11 +170,8 @@ go_down(struct co *c)
 	int64_t delay;
 	int i;
 
-	if (c->st == CO_UP && mono_ms() - c->up_since >= STABLE_MS)
-		c->backoff_ms = BACKOFF_MIN_MS;
-	delay = c->backoff_ms / 2 + rand() % (c->backoff_ms / 2 + 1);
-	c->backoff_ms = c->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    c->backoff_ms * 2;
+	delay = backoff_next(&c->backoff, c->st == CO_UP ?
+	    clock_mono_ms() - c->up_since : 0);
 	for (i = 0; i < REQ_MAX; i++)
 		req_clear(c, &c->req[i]);
 	if (c->st == CO_UP) {
@@ -175,37 +182,30 @@ go_down(struct co *c)
 	loop_timer_after(c->retry_fd, delay, 0);
 }
 
+static int send_probe(struct co *c);
+
 static void
 go_up(struct co *c)
 {
 	if (c->st != CO_CONNECTING)
 		return;
+	if (c->refusing != 0) {
+		/* Still refused? The probe's answer says (on_response), within one
+		 * exchange; the handshake is over. */
+		c->fin_since = 0;
+		loop_timer_after(c->retry_fd, exchange_ms(c), 0);
+		if (send_probe(c) < 0)
+			go_down(c);
+		return;
+	}
 	log_info("coap: %s:%u answers (%s)", c->host, c->port,
 	    c->cfg->secure ? (c->cfg->psk_file[0] ? "DTLS, PSK" :
 	    "DTLS, certificate") : "no DTLS");
 	c->last_err[0] = '\0';
 	c->st = CO_UP;
-	c->up_since = mono_ms();
+	c->up_since = clock_mono_ms();
 	loop_timer_disarm(c->retry_fd);
 	c->u->ev.up(c->u->ev.arg);
-}
-
-/* Uri-Path options from "a/b/c" (no empty segments: config.c checked). */
-static int
-add_path(coap_pdu_t *pdu, const char *path)
-{
-	const char *p = path, *e;
-
-	while (*p != '\0') {
-		e = strchr(p, '/');
-		if (e == NULL)
-			e = p + strlen(p);
-		if (!coap_add_option(pdu, COAP_OPTION_URI_PATH, (size_t)(e - p),
-		    (const uint8_t *)p))
-			return -ENOSPC;
-		p = *e == '/' ? e + 1 : e;
-	}
-	return 0;
 }
 
 /*
@@ -223,20 +223,21 @@ send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
 
 	snprintf(path, sizeof(path), "%s%s%s/%s", c->base, c->base[0] ? "/" : "",
 	    c->u->cfg->gateway, sub);
+	snprintf(r->sub, sizeof(r->sub), "%s", sub);
 	pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(c->sess),
 	    coap_session_max_pdu_size(c->sess));
 	if (pdu == NULL)
 		return -ENOMEM;
 	coap_session_new_token(c->sess, &r->toklen, r->tok);
-	if (!coap_add_token(pdu, r->toklen, r->tok) || add_path(pdu, path) < 0 ||
+	if (!coap_add_token(pdu, r->toklen, r->tok) || coap_addr_path(pdu, path) < 0 ||
 	    !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
 	    coap_encode_var_safe(fmt, sizeof(fmt), format), fmt)) {
 		coap_delete_pdu(pdu);
 		return -ENOSPC;
 	}
 	r->data = NULL;		/* libcoap's now, freed by release_data */
-	if (!coap_add_data_large_request(c->sess, pdu, r->len, data, release_data,
-	    data)) {
+	if (r->len > 0 && !coap_add_data_large_request(c->sess, pdu, r->len, data,
+	    release_data, data)) {
 		coap_delete_pdu(pdu);
 		return -ENOMEM;
 	}
@@ -293,12 +294,72 @@ req_by_token(struct co *c, coap_bin_const_t tok)
 static const char *
 kind_name(enum req_kind k)
 {
-	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" : "metrics";
+	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" :
+	    k == REQ_PROBE ? "probe" : "metrics";
+}
+
+static struct req *
+req_of_kind(struct co *c, enum req_kind kind)
+{
+	int i;
+
+	for (i = 0; i < REQ_MAX; i++)
+		if (c->req[i].kind == kind)
+			return &c->req[i];
+	return NULL;
 }
 
 /*
- * An answer: 2.xx acknowledges, 4.xx refuses this one request for good, 5.xx (and
- * anything else) is a server in trouble: down and back off, resend from the store.
+ * The refused request's method on its path, with no payload: a refusal of the
+ * gateway is about who asks where, not about what is sent, so this asks the
+ * same question for a few bytes, and nothing the forwarder must track.
+ */
+static int
+send_probe(struct co *c)
+{
+	struct req *r;
+	int batch = c->probe_kind == REQ_BATCH, rc;
+
+	if (req_of_kind(c, REQ_PROBE) != NULL)
+		return 0;	/* one probe per attempt */
+	if ((r = req_new(c, REQ_PROBE)) == NULL)
+		return -ENOMEM;
+	if ((rc = send_req(c, r, batch ? COAP_REQUEST_CODE_POST :
+	    COAP_REQUEST_CODE_PUT, c->probe_sub, batch ?
+	    COAP_MEDIATYPE_APPLICATION_OCTET_STREAM :
+	    COAP_MEDIATYPE_APPLICATION_JSON)) < 0)
+		req_clear(c, r);
+	return rc;
+}
+
+/*
+ * 4.01/4.03/4.04/4.05 to a batch, schema or probe: the platform refuses this
+ * gateway. One ALARM per refusal (a new code is news), not one per attempt;
+ * down and back off; what was in flight stays in the store, set aside nowhere.
+ */
+static void
+link_refused(struct co *c, const struct req *done, coap_pdu_code_t code,
+    const char *why)
+{
+	c->refused_link++;
+	if (c->refusing != code)
+		log_warnx("ALARM: coap: %s:%u answers %u.%02u to a %s: %s; link "
+		    "refused, backing off (nothing set aside: the store keeps it all "
+		    "and resends it once accepted)", c->host, c->port,
+		    COAP_RESPONSE_CLASS(code), code & 0x1f, kind_name(done->kind), why);
+	if (done->kind != REQ_PROBE) {
+		c->probe_kind = done->kind;
+		snprintf(c->probe_sub, sizeof(c->probe_sub), "%s", done->sub);
+	}
+	c->refusing = code;
+	go_down(c);
+}
+
+/*
+ * An answer: 2.xx acknowledges, 4.xx refuses this one request for good (but
+ * 4.01/4.03/4.04/4.05 the whole gateway: link_refused), 5.xx (and anything
+ * else) is a server in trouble: down and back off, resend from the store. The
+ * probe's answer, the only one while connecting, lets the link up or not.
  */
 static coap_response_t
 on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
@@ -307,15 +368,32 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	struct co *c = coap_get_app_data(coap_session_get_context(s));
 	coap_pdu_code_t code = coap_pdu_get_code(rcvd);
 	unsigned cls = COAP_RESPONSE_CLASS(code), detail = code & 0x1f;
+	const char *why = coap_msg_refusal(code);
 	struct req *r, done;
 
 	(void)sent;
 	(void)mid;
-	if (s != c->sess || c->st != CO_UP ||
-	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL)
+	if (s != c->sess || c->st == CO_WAIT ||
+	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL ||
+	    (c->st == CO_CONNECTING) != (r->kind == REQ_PROBE))
 		return COAP_RESPONSE_OK;	/* late answer of a void request */
 	done = *r;
 	done.data = NULL;
+	if (done.kind == REQ_PROBE && why == NULL && (cls == 2 || cls == 4)) {
+		/* 2.xx, or a 4.xx about the empty payload: the gateway is let in. */
+		req_clear(c, r);
+		log_info("coap: %s:%u no longer refuses this gateway (%u.%02u to the "
+		    "probe, %llu refusals)", c->host, c->port, cls, detail,
+		    (unsigned long long)c->refused_link);
+		c->refusing = 0;
+		go_up(c);
+		return COAP_RESPONSE_OK;
+	}
+	/* Metrics only report: their refusal is logged, the data goes on. */
+	if (why != NULL && done.kind != REQ_METRICS) {
+		link_refused(c, &done, code, why);
+		return COAP_RESPONSE_OK;
+	}
 	if (cls == 2) {
 		req_clear(c, r);
 		if (done.kind == REQ_BATCH)
@@ -386,6 +464,7 @@ static int
 on_event(coap_session_t *s, const coap_event_t ev)
 {
 	struct co *c = coap_get_app_data(coap_session_get_context(s));
+	char why[192];
 
 	if (s != c->sess)
 		return 0;
@@ -397,78 +476,17 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	case COAP_EVENT_DTLS_CLOSED:
 		if (c->st == CO_WAIT)
 			break;
-		/* A wrong PSK key is silent (see FINISHED_WAIT_MS); an identity the
-		 * server does not know is refused with an alert, before our Finished. */
 		if (c->st == CO_UP)
-			co_warn(c, "%s:%u: DTLS session closed; backing off", c->host,
-			    c->port);
-		else if (c->cfg->psk_file[0])
-			co_warn(c, "%s:%u: DTLS handshake failed: refused by the server "
-			    "(PSK identity '%s' unknown to it?); backing off", c->host,
-			    c->port, c->creds.identity);
+			snprintf(why, sizeof(why), "DTLS session closed");
 		else
-			co_warn(c, "%s:%u: DTLS handshake failed (certificate refused? "
-			    "see the line before); backing off", c->host, c->port);
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_ALERT, 0, why,
+			    sizeof(why));
+		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 		go_down(c);
 		break;
 	default:
 		break;
 	}
-	return 0;
-}
-
-/*
- * libcoap's own warnings (OpenSSL's reason for a failed handshake is among
- * them) in our log, each distinct line once in a row.
- */
-static void
-on_coap_log(coap_log_t level, const char *msg)
-{
-	static char last[192];
-	char line[192];
-	const char *p;
-	size_t n;
-
-	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
-		return;		/* the RST answering our ping is no news */
-	/* "   local <-> remote DTLS: why": the local port changes every attempt */
-	if ((p = strstr(msg, " <-> ")) != NULL && (p = strchr(p + 5, ' ')) != NULL)
-		msg = p + 1;
-	snprintf(line, sizeof(line), "%s", msg);
-	n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-		line[--n] = '\0';
-	if (strcmp(line, last) == 0)
-		return;
-	memcpy(last, line, sizeof(last));
-	log_warnx("coap: libcoap: %s", line);
-}
-
-/*
- * The server's address. getaddrinfo blocks for a host name (like libmosquitto's
- * connect): only an IP literal is resolved without the network.
- */
-static int
-resolve(struct co *c, coap_address_t *dst)
-{
-	struct addrinfo hints, *res;
-	int rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	if ((rc = getaddrinfo(c->host, NULL, &hints, &res)) != 0) {
-		co_warn(c, "%s: %s", c->host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	coap_address_init(dst);
-	dst->size = res->ai_addrlen;
-	memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
-	if (res->ai_family == AF_INET6)
-		dst->addr.sin6.sin6_port = htons((uint16_t)c->port);
-	else
-		dst->addr.sin.sin_port = htons((uint16_t)c->port);
-	freeaddrinfo(res);
 	return 0;
 }
 
@@ -482,14 +500,6 @@ drop_session(struct co *c)
 	coap_creds_free(&c->creds);
 }
 
-/* The session timeouts: the watchdog of a connection attempt is one exchange. */
-static int64_t
-exchange_ms(const struct co *c)
-{
-	return (int64_t)c->cfg->ack_timeout_ms * 3 / 2 *
-	    ((1 << (c->cfg->max_retransmit + 1)) - 1) + 1000;
-}
-
 static int
 attempt(struct co *c)
 {
@@ -499,8 +509,10 @@ attempt(struct co *c)
 	int rc;
 
 	drop_session(c);
-	if ((rc = resolve(c, &dst)) < 0)
+	if ((rc = coap_addr_resolve(c->host, c->port, &dst, err, sizeof(err))) < 0) {
+		co_warn(c, "%s", err);
 		return rc;
+	}
 	if ((rc = coap_creds_load(c->cfg, c->host, &c->creds, err, sizeof(err))) < 0) {
 		co_warn(c, "%s", err);
 		return rc;
@@ -531,6 +543,7 @@ static void
 on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct co *c = arg;
+	char why[192];
 
 	(void)l;
 	(void)events;
@@ -538,19 +551,16 @@ on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 	if (c->st == CO_CONNECTING) {
 		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
 		if (c->fin_since != 0)
-			co_warn(c, "%s:%u: DTLS handshake failed: the server answered our "
-			    "hello but not our Finished within %d ms (%s); backing off",
-			    c->host, c->port, FINISHED_WAIT_MS, c->cfg->psk_file[0] ?
-			    "decrypt error on its side: wrong PSK key?" :
-			    "our certificate or key refused?");
-		else if (c->cfg->secure)
-			co_warn(c, "%s:%u: DTLS handshake failed: no answer within "
-			    "%lld ms (server down, or %s); backing off", c->host, c->port,
-			    (long long)exchange_ms(c), c->cfg->psk_file[0] ?
-			    "wrong PSK identity or key" : "our certificate refused");
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_NO_FINISHED,
+			    FINISHED_WAIT_MS, why, sizeof(why));
+		else if (c->cfg->secure && req_of_kind(c, REQ_PROBE) == NULL)
+			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_SILENT,
+			    exchange_ms(c), why, sizeof(why));
 		else
-			co_warn(c, "%s:%u: no answer within %lld ms; backing off",
-			    c->host, c->port, (long long)exchange_ms(c));
+			snprintf(why, sizeof(why), "no answer%s within %lld ms",
+			    req_of_kind(c, REQ_PROBE) != NULL ? " to the probe" : "",
+			    (long long)exchange_ms(c));
+		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 		go_down(c);
 		return;
 	}
@@ -574,7 +584,7 @@ on_io(struct loop *l, int fd, uint32_t events, void *arg)
 	 */
 	if (c->st == CO_CONNECTING && c->cfg->secure && c->fin_since == 0 &&
 	    coap_creds_awaiting_finished(c->sess)) {
-		c->fin_since = mono_ms();
+		c->fin_since = clock_mono_ms();
 		loop_timer_after(c->retry_fd, FINISHED_WAIT_MS, 0);
 	}
 }
@@ -594,36 +604,6 @@ prepare(struct loop *l, void *arg)
 		loop_timer_after(c->timer_fd, ms, 0);
 	else
 		loop_timer_disarm(c->timer_fd);
-}
-
-static void
-seed_jitter(void)
-{
-	unsigned seed;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-	srand(seed);
-}
-
-static int
-parse_uri(struct co *c)
-{
-	coap_uri_t uri;
-	const char *s = c->cfg->uri;
-
-	if (coap_split_uri((const uint8_t *)s, strlen(s), &uri) < 0 ||
-	    uri.host.length == 0 || uri.host.length >= sizeof(c->host) ||
-	    uri.path.length >= sizeof(c->base)) {
-		log_warnx("coap.uri '%s': libcoap cannot parse it", s);
-		return -EINVAL;
-	}
-	memcpy(c->host, uri.host.s, uri.host.length);
-	c->host[uri.host.length] = '\0';
-	c->port = uri.port;
-	memcpy(c->base, uri.path.s, uri.path.length);
-	c->base[uri.path.length] = '\0';
-	return 0;
 }
 
 static int
@@ -648,13 +628,13 @@ co_start(struct uplink *u)
 	c->u = u;
 	c->cfg = &u->cfg->coap;
 	c->coap_fd = c->timer_fd = c->retry_fd = -1;
-	c->backoff_ms = BACKOFF_MIN_MS;
+	backoff_init(&c->backoff);
 	c->st = CO_WAIT;
-	seed_jitter();
 	coap_startup();
-	coap_set_log_handler(on_coap_log);
+	coap_set_log_handler(coap_msg_log);
 	coap_set_log_level(LOG_WARNING);
-	if ((rc = parse_uri(c)) < 0)
+	if ((rc = coap_addr_parse(c->cfg->uri, c->host, sizeof(c->host), &c->port,
+	    c->base, sizeof(c->base))) < 0)
 		return rc;
 	if (c->cfg->secure && !coap_dtls_is_supported()) {
 		log_warnx("coap: this libcoap has no DTLS: coaps:// cannot work");
@@ -751,11 +731,9 @@ static enum uplink_result
 co_send_metrics(struct uplink *u, const char *json)
 {
 	struct co *c = u->priv;
-	int i;
 
-	for (i = 0; i < REQ_MAX; i++)
-		if (c->req[i].kind == REQ_METRICS)
-			return UPLINK_RETRY;	/* the next counters follow soon */
+	if (req_of_kind(c, REQ_METRICS) != NULL)
+		return UPLINK_RETRY;	/* the next counters follow soon */
 	return send_json(c, REQ_METRICS, "metrics", json);
 }
 
@@ -767,6 +745,9 @@ co_stop(struct uplink *u)
 
 	if (c == NULL)
 		return;
+	log_info("coap: this run: the link refused %llu time(s)%s, %llu single "
+	    "request(s) refused", (unsigned long long)c->refused_link,
+	    c->refusing ? " (still refused)" : "", (unsigned long long)c->refused);
 	for (i = 0; i < REQ_MAX; i++)
 		req_clear(c, &c->req[i]);
 	c->st = CO_WAIT;	/* the session's close at stop is no failure */

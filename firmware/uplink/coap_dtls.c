@@ -179,3 +179,31 @@ coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
 		return coap_new_client_session_pki(ctx, NULL, dst, COAP_PROTO_DTLS, &p);
 	}
 }
+
+/*
+ * A wrong PSK key is silent (the server cannot decrypt our Finished, so it
+ * drops it); an identity the server does not know is refused with an alert,
+ * before our Finished; a refused certificate is named by OpenSSL's line before.
+ */
+void
+coap_creds_why(const struct cfg_coap *cfg, const struct coap_creds *cr,
+    enum coap_creds_fail f, long long ms, char *buf, size_t len)
+{
+	int psk = cfg->psk_file[0] != '\0';
+
+	if (f == COAP_CREDS_ALERT && psk)
+		snprintf(buf, len, "DTLS handshake failed: refused by the server "
+		    "(PSK identity '%s' unknown to it?)", cr->identity);
+	else if (f == COAP_CREDS_ALERT)
+		snprintf(buf, len, "DTLS handshake failed (certificate refused? see "
+		    "the line before)");
+	else if (f == COAP_CREDS_NO_FINISHED)
+		snprintf(buf, len, "DTLS handshake failed: the server answered our "
+		    "hello but not our Finished within %lld ms (%s)", ms, psk ?
+		    "decrypt error on its side: wrong PSK key?" :
+		    "our certificate or key refused?");
+	else
+		snprintf(buf, len, "DTLS handshake failed: no answer within %lld ms "
+		    "(server down, or %s)", ms, psk ? "wrong PSK identity or key" :
+		    "our certificate refused");
+}

@@ -43,6 +43,19 @@ void coap_creds_free(struct coap_creds *cr);
  */
 int coap_creds_awaiting_finished(const coap_session_t *s);
 
+enum coap_creds_fail {
+	COAP_CREDS_ALERT,	/* the server refused the handshake (an alert) */
+	COAP_CREDS_NO_FINISHED,	/* it answered our hello, not our Finished */
+	COAP_CREDS_SILENT,	/* no answer at all */
+};
+
+/*
+ * Why a handshake failed, in words for the log, naming the likely credential
+ * at fault; ms: how long it waited (NO_FINISHED, SILENT).
+ */
+void coap_creds_why(const struct cfg_coap *cfg, const struct coap_creds *cr,
+    enum coap_creds_fail f, long long ms, char *buf, size_t len);
+
 /* A client session to dst with these credentials (plain if cfg is coap://). */
 coap_session_t *coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
     const struct cfg_coap *cfg, struct coap_creds *cr);

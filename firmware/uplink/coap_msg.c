@@ -1,5 +1,10 @@
 #include "firmware/uplink/coap_msg.h"
 
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/core/log.h"
+
 unsigned
 coap_msg_size1(const coap_pdu_t *pdu)
 {
@@ -27,4 +32,51 @@ coap_msg_nack(coap_nack_reason_t r)
 	default:
 		return "failed";
 	}
+}
+
+const char *
+coap_msg_refusal(coap_pdu_code_t code)
+{
+	switch (code) {
+	case COAP_RESPONSE_CODE(401):
+		return "Unauthorized: the platform does not accept this gateway's "
+		    "credentials";
+	case COAP_RESPONSE_CODE(403):
+		return "Forbidden: the platform refuses this gateway (credentials "
+		    "revoked, or the URI?)";
+	case COAP_RESPONSE_CODE(404):
+		return "Not Found: no such resource (coap.uri's path or the gateway "
+		    "id wrong?)";
+	case COAP_RESPONSE_CODE(405):
+		return "Method Not Allowed: coap.uri leads to the wrong endpoint?";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * OpenSSL's reason for a failed handshake is among libcoap's warnings: they
+ * go to our log, each distinct line once in a row.
+ */
+void
+coap_msg_log(coap_log_t level, const char *msg)
+{
+	static char last[192];
+	char line[192];
+	const char *p;
+	size_t n;
+
+	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
+		return;		/* the RST answering our ping is no news */
+	/* "   local <-> remote DTLS: why": the local port changes every attempt */
+	if ((p = strstr(msg, " <-> ")) != NULL && (p = strchr(p + 5, ' ')) != NULL)
+		msg = p + 1;
+	snprintf(line, sizeof(line), "%s", msg);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (strcmp(line, last) == 0)
+		return;
+	memcpy(last, line, sizeof(last));
+	log_warnx("coap: libcoap: %s", line);
 }

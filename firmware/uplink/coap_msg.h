@@ -1,6 +1,7 @@
 /*
  * Small readings of libcoap's answers for the CoAP uplink (coap.c): what a
- * 4.13 says the server takes, and a NACK's reason in words for the log.
+ * 4.13 says the server takes, what a refusal of the gateway means, a NACK's
+ * reason in words for the log, and libcoap's own log lines in ours.
  */
 #ifndef WG_COAP_MSG_H
 #define WG_COAP_MSG_H
@@ -12,5 +13,15 @@ unsigned coap_msg_size1(const coap_pdu_t *pdu);
 
 /* "no answer", "reset by the server", ...: why libcoap gave up a request. */
 const char *coap_msg_nack(coap_nack_reason_t r);
+
+/*
+ * 4.01, 4.03, 4.04, 4.05: the platform refuses this gateway (its credentials,
+ * the URI's path, the method there), not one request: what it likely means,
+ * for the ALARM. NULL for any other code.
+ */
+const char *coap_msg_refusal(coap_pdu_code_t code);
+
+/* libcoap's log handler: its warnings in ours, each distinct line once in a row. */
+void coap_msg_log(coap_log_t level, const char *msg);
 
 #endif

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/core/clock.h"
 #include "firmware/core/log.h"
 #include "firmware/uplink/uplink.h"
 
@@ -57,15 +58,6 @@ struct failover {
 	int64_t fallback_since;	/* CLOCK_MONOTONIC ms; 0 while on the primary */
 	int64_t fallback_ms;	/* time carried by the fallback, before that */
 };
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const char *
 cname(const struct failover *fo, int i)
@@ -116,7 +108,7 @@ disarm(struct failover *fo)
 static void
 switch_to(struct failover *fo, int i, const char *why)
 {
-	int64_t now = mono_ms();
+	int64_t now = clock_mono_ms();
 
 	disarm(fo);
 	fwd_down(fo);
@@ -354,7 +346,7 @@ fo_stop(struct uplink *u)
 		return;
 	fo->stopping = 1;
 	if (fo->fallback_since != 0)
-		fo->fallback_ms += mono_ms() - fo->fallback_since;
+		fo->fallback_ms += clock_mono_ms() - fo->fallback_since;
 	log_info("uplink: %llu switch(es) between %s and %s; %lld s carried by %s",
 	    (unsigned long long)fo->switches, u->cfg->failover.primary,
 	    u->cfg->failover.fallback, (long long)(fo->fallback_ms / 1000),

@@ -24,19 +24,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "firmware/core/clock.h"
 #include "firmware/core/log.h"
+#include "firmware/uplink/backoff.h"
 #include "firmware/uplink/mqtt_tls.h"
 #include "firmware/uplink/uplink.h"
 
 #define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
-#define BACKOFF_MIN_MS	500
-#define BACKOFF_MAX_MS	60000
-#define STABLE_MS	60000	/* a link up this long resets the backoff */
 
 struct inflight {
 	int mid;
@@ -51,7 +48,7 @@ struct mqtt {
 	int connected;
 	int reconnect_fd;	/* timerfd: backoff before the next attempt */
 	int misc_fd;		/* timerfd: keepalive and retries (loop_misc) */
-	int64_t backoff_ms;
+	struct backoff backoff;
 	int stopping;
 	int reconnect_armed;	/* the backoff timer runs: one attempt at a time */
 	char topic_batch[160];
@@ -67,15 +64,6 @@ struct mqtt {
 
 #define STATUS_WILL	"{\"status\":\"offline\",\"reason\":\"lost\"}"
 #define STATUS_STOP	"{\"status\":\"offline\",\"reason\":\"stop\"}"
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void schedule_reconnect(struct mqtt *q);
 
@@ -182,7 +170,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	log_info("mqtt: connected to %s:%u%s%s", q->u->cfg->mqtt.host,
 	    q->u->cfg->mqtt.port, tls[0] != '\0' ? " over " : "", tls);
 	q->connected = 1;
-	q->up_since = mono_ms();
+	q->up_since = clock_mono_ms();
 	q->last_err[0] = '\0';
 	status_online(q, status, sizeof(status));
 	mosquitto_publish(m, NULL, q->topic_status, (int)strlen(status), status, 1,
@@ -356,11 +344,7 @@ on_reconnect(struct loop *l, int fd, uint32_t events, void *arg)
 		schedule_reconnect(q);
 }
 
-/*
- * Exponential backoff with jitter, so 100,000 gateways do not reconnect in step.
- * Only a link that stayed up for a while resets it: a broker that accepts and
- * then drops us (client id taken, ACL kick, overload) is not hammered.
- */
+/* The next attempt after the backoff (backoff.h). */
 static void
 schedule_reconnect(struct mqtt *q)
 {
@@ -375,12 +359,8 @@ schedule_reconnect(struct mqtt *q)
 		unregister_fd(q);
 		return;
 	}
-	if (q->connected && mono_ms() - q->up_since >= STABLE_MS)
-		q->backoff_ms = BACKOFF_MIN_MS;
-	delay = q->backoff_ms / 2 + rand() % (q->backoff_ms / 2 + 1);
-
-	q->backoff_ms = q->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
-	    q->backoff_ms * 2;
+	delay = backoff_next(&q->backoff, q->connected ?
+	    clock_mono_ms() - q->up_since : 0);
 	if (q->connected) {
 		q->connected = 0;
 		q->n_inflight = 0;
@@ -389,20 +369,6 @@ schedule_reconnect(struct mqtt *q)
 	unregister_fd(q);
 	q->reconnect_armed = 1;
 	loop_timer_after(q->reconnect_fd, delay, 0);
-}
-
-/*
- * Identical images booting after the same power cut have the same pid and
- * clock: seed the jitter from the kernel's entropy instead.
- */
-static void
-seed_jitter(void)
-{
-	unsigned seed;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
-		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-	srand(seed);
 }
 
 static int
@@ -418,14 +384,13 @@ mqtt_start(struct uplink *u)
 	u->priv = q;
 	q->u = u;
 	q->fd = -1;
-	q->backoff_ms = BACKOFF_MIN_MS;
+	backoff_init(&q->backoff);
 	clock_read(&now);
 	q->start_boot_ms = now.boot;
 	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->mqtt.prefix,
 	    c->gateway);
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
 	    c->mqtt.prefix, c->gateway);
-	seed_jitter();
 	mosquitto_lib_init();
 	q->reconnect_fd = loop_timer_new(CLOCK_MONOTONIC);
 	q->misc_fd = loop_timer_new(CLOCK_MONOTONIC);

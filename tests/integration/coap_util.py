@@ -10,6 +10,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 from harness import Fail
 
@@ -137,10 +138,14 @@ class Relay:
         self.dropped = 0
         self.block1_more = 0
         self.capture = None     # a list: plain CoAP requests going up are kept
+        self.capture_at = []    # and when (time.time()), one for each
         # The platform refusing a batch: the refuse_nth-th single-datagram batch
-        # POST (plain CoAP) is answered 4.03 by the relay itself, not passed on,
-        # and so is every later POST of that seq; refused counts them per seq.
+        # POST (plain CoAP) is answered refuse_code (4.00 unless set; not one of
+        # the codes that refuse the whole gateway) by the relay itself, not
+        # passed on, and so is every later POST of that seq; refused counts them
+        # per seq.
         self.refuse_nth = 0
+        self.refuse_code = (4, 0)
         self.refused = {}
         self.batch_posts = 0
         self.lock = threading.Lock()
@@ -175,6 +180,7 @@ class Relay:
                             self.block1_more += 1
                         if self.capture is not None:
                             self.capture.append(data)
+                            self.capture_at.append(time.time())
                         reply = self.refusal(data)
                         if reply is not None:
                             self.sock.sendto(reply, addr)
@@ -188,7 +194,8 @@ class Relay:
                     pass
 
     def refusal(self, dgram):
-        """A 4.03 ACK for a batch POST to refuse (see refuse_nth), else None."""
+        """A refuse_code ACK for a batch POST to refuse (see refuse_nth), else
+        None."""
         if not self.refuse_nth:
             return None
         c = coap_parse(dgram)
@@ -202,7 +209,8 @@ class Relay:
             self.refused[seq] = 0
         self.refused[seq] += 1
         tkl = dgram[0] & 0x0F
-        return bytes([0x60 | tkl, 0x83]) + dgram[2:4 + tkl]
+        code = self.refuse_code[0] << 5 | self.refuse_code[1]
+        return bytes([0x60 | tkl, code]) + dgram[2:4 + tkl]
 
     def stop(self):
         self.stopping = True

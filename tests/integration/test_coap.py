@@ -22,9 +22,14 @@ the openssl CLI in the test's temp dir.
   too_large  the receiver takes at most 1000 bytes a batch: the backlog span
            gets 4.13 and is split in the store until its halves fit; every
            reading arrives exactly once, nothing is set aside
-  set_aside  the relay refuses one live batch with 4.03: it is set aside once,
+  set_aside  the relay refuses one live batch with 4.00: it is set aside once,
            the rest goes on without a reconnect, and it is not offered again
            after one; everything else arrives exactly once
+  link_refused  the receiver answers 4.03 to everything (--coap-refuse): the
+           link is refused, one ALARM, nothing set aside, never reported up,
+           backed off (probes further and further apart); after SIGUSR2 it
+           accepts, and every reading served in the whole run arrives once
+  link_refused_psk  the same over coaps:// with a PSK (the probe inside DTLS)
   too_large_cycle  the receiver takes 64 bytes: batches of one poll cycle
            cannot be split; each is set aside with one ALARM, counted once
   coapclient  libcoap's coap-client as the other side: GET <prefix>/stats, and
@@ -38,6 +43,7 @@ import collections
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -283,7 +289,7 @@ def too_large_cycle(env):
 
 
 def set_aside(env):
-    """The platform refuses one live batch (4.03, answered by the relay): it is
+    """The platform refuses one live batch (4.00, answered by the relay): it is
     set aside once; the batches after it arrive on the same connection (no
     reconnect needed); after a reconnect it is not offered again; everything
     else arrives exactly once."""
@@ -342,9 +348,82 @@ def set_aside(env):
           "1 batch set aside:\n%s", err)
     check(err.count("ALARM: coap: 127.0.0.1:%d refuses batch %d" % (relay.port, seq))
           == 1, "not one ALARM for the refused batch:\n%s", err)
-    print("coap set_aside: batch %d refused (4.03) once, set aside; the rest "
+    print("coap set_aside: batch %d refused (4.00) once, set aside; the rest "
           "(%d readings) arrived exactly once, on the same link and after a "
           "reconnect" % (seq, want - 21))
+
+
+def probes(relay):
+    """When the gateway asked, with an empty request, whether it is still
+    refused (docs/coap.md)."""
+    out = []
+    for d, t in zip(list(relay.capture), list(relay.capture_at)):
+        c = coap_parse(d)
+        if c is not None and c[0] in (2, 3) and c[3] == b"" and \
+                ("/s/" in c[1] or c[1].endswith("/b")):
+            out.append(t)
+    return out
+
+
+def link_refused(env, kind):
+    """4.03 to every request (the receiver's --coap-refuse): the platform
+    refuses this gateway, not a batch. One ALARM; the link goes down and stays
+    down (not reported up each round), backing off; nothing is set aside. Once
+    the receiver accepts (SIGUSR2), every reading served in the whole run
+    arrives exactly once. kind "plain" (probes seen on the relay) or "psk"
+    (the probe inside DTLS: counted by the gateway's stop line only)."""
+    units = (1,)
+    sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
+    rport = free_udp_port()
+    relay = Relay(rport)
+    relay.capture = []
+    keys, rargs = ({}, []) if kind == "plain" else secure_opts(env, kind)
+    recv = recv_coap(env, rport, secure=kind != "plain",
+                     extra=rargs + ["--coap-refuse", "403"])
+    gw = env.gateway(coap_site(env, "%s://127.0.0.1:%d/wg" % (
+        "coap" if kind == "plain" else "coaps", relay.port), sim_port, units,
+        **keys))
+    alarm = ("ALARM: coap: 127.0.0.1:%d answers 4.03 to a schema: Forbidden: "
+             "the platform refuses this gateway" % relay.port)
+    up = "answers (%s)" % ("no DTLS" if kind == "plain" else "DTLS, PSK")
+    wait(lambda: alarm in gw.stderr(), 30, "the ALARM on the refusal")
+    if kind == "plain":
+        wait(lambda: len(probes(relay)) >= 4, 60, "four probes, all refused")
+    wait_cycles(env, 12, units)
+    st = gw.state()
+    err = gw.stderr()
+    check(lines([recv.out_path]) == 0, "readings got through a refusing receiver")
+    check(err.count("ALARM") == 1, "not one ALARM for one refusal:\n%s", err)
+    check(err.count(up) == 1, "the refused link was reported up again:\n%s", err)
+    check("set aside, kept" not in err, "something was set aside:\n%s", err)
+    check(st["readings"] + st["pending_readings"] >= 10 * 21,
+          "the store does not hold what was polled: %s", st)
+    at = probes(relay)
+    gaps = [b - a for a, b in zip(at, at[1:])]
+    if kind == "plain":
+        check(all(g >= 0.2 for g in gaps) and gaps[-1] > 1.5 * gaps[0],
+              "the probes are not backed off: gaps %s", gaps)
+    n_probes = len(at) if kind == "plain" else 2    # 12 s: 3 rounds at least
+    recv.p.send_signal(signal.SIGUSR2)
+    wait(lambda: "no longer refuses this gateway" in gw.stderr(), 90,
+         "the link accepted again")
+    n = exactly_once(env, sim, [recv.out_path], units, gw, timeout=90)
+    check(gw.stop() == 0, "gateway did not exit cleanly:\n%s", gw.tail())
+    recv.stop()
+    relay.stop()
+    err = gw.stderr()
+    m = re.search(r"the link refused (\d+) time\(s\), (\d+) single", err)
+    check(m and int(m.group(1)) >= n_probes + 1, "the stop line does not count "
+          "the refusals (%d probes):\n%s", n_probes, err)
+    check(re.search(r"\b0 set aside\b", err), "the summary does not say 0 set "
+          "aside:\n%s", err)
+    check(err.count("ALARM") == 1, "more than one ALARM:\n%s", err)
+    check("--coap-refuse 403 off" in recv.stderr(), "the receiver did not say it "
+          "stopped refusing:\n%s", recv.tail())
+    print("coap link_refused %s: 4.03 -> one ALARM, %s refusals, probes %s s "
+          "apart, nothing set aside; %d readings exactly once after the "
+          "receiver accepted" % (kind, m.group(1), "/".join(
+              "%.1f" % g for g in gaps) or "-", n))
 
 
 def loss(env):
@@ -449,6 +528,8 @@ def main(build, scenario):
             too_large(env)
         elif scenario == "set_aside":
             set_aside(env)
+        elif scenario in ("link_refused", "link_refused_psk"):
+            link_refused(env, "psk" if scenario.endswith("psk") else "plain")
         elif scenario == "too_large_cycle":
             too_large_cycle(env)
         elif scenario == "coapclient":

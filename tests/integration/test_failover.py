@@ -20,8 +20,16 @@ Asserted:
 As in test_faults, the broker keeps sessions across restarts and the receiver's
 MQTT session is persistent (--id): the test is about the gateway.
 
-usage: test_failover.py BUILD_DIR
+Scenario coap_refused: the other way round, "primary": "coap", "fallback":
+"mqtt", and the CoAP side answers 4.03 to everything (--coap-refuse) from the
+start. The refused primary counts as down: one ALARM, the data moves to MQTT
+after failover_s and stays there (the refusal is not taken for a return);
+after SIGUSR2 the receiver accepts, the data returns to CoAP after failover_s
+up, and every reading arrives exactly once.
+
+usage: test_failover.py BUILD_DIR [coap_refused]
 """
+import signal
 import time
 
 from harness import run, wait, Env, check, free_port, read_jsonl
@@ -47,18 +55,63 @@ def up_dgrams(relay):
     return relay.counts()[1]["up"]
 
 
-def receiver(env, broker, coap_port):
+def receiver(env, broker, coap_port, extra=()):
     """One wattgate-recv: a persistent MQTT session and a CoAP server."""
     recv = env.start("recv", [env.bin("tools", "recv", "wattgate-recv"), "-h",
                               "127.0.0.1", "-p", str(broker.port), "--id",
-                              "failover-recv", "--coap", "127.0.0.1:%d" % coap_port])
+                              "failover-recv", "--coap", "127.0.0.1:%d" % coap_port]
+                     + list(extra))
     recv.wait_for(recv.err_path, "listening on")
     recv.wait_for(recv.err_path, "subscribed")
     broker.proc.wait_for(broker.proc.err_path, "Saving in-memory database")
     return recv
 
 
-def main(build):
+def switched(gw, to, why, timeout):
+    """The data moved (the line `to`, once), for the reason `why`."""
+    wait(lambda: count_in(gw.err_path, to) == 1, timeout, "the switch: " + to)
+    check(why in gw.stderr(), "no reason %r in the switch line:\n%s", why,
+          gw.tail())
+
+
+def coap_refused(env):
+    port = free_port()
+    broker = Broker(env, port)
+    broker.start()
+    coap_port = free_udp_port()
+    recv = receiver(env, broker, coap_port, ["--coap-refuse", "403"])
+    sim, site = env.one_meter(port, interval=INTERVAL_S)
+    site["uplink"] = {"primary": "coap", "fallback": "mqtt",
+                      "failover_s": FAILOVER_S}
+    site["coap"] = {"uri": "coap://127.0.0.1:%d/wg" % coap_port,
+                    "ack_timeout_ms": 500, "max_retransmit": 4}
+    db = site["store"]
+    gw = env.gateway(site)
+    gw.wait_for(gw.err_path, "ALARM: coap: 127.0.0.1:%d answers 4.03" % coap_port)
+    switched(gw, TO_MQTT, "coap down for %d s" % FAILOVER_S, 30)
+    n = lines(recv)
+    wait(lambda: live_since(recv, n) >= 5 * 21, 30, "5 live cycles over MQTT")
+    # Refused all along: the primary never came back, so the data stayed.
+    check(count_in(gw.err_path, "coap is back") == 0 and
+          count_in(gw.err_path, TO_COAP) == 0, "the refused primary was taken "
+          "for back:\n%s", gw.tail())
+    check(count_in(gw.err_path, "ALARM") == 1, "not one ALARM:\n%s", gw.tail())
+    recv.p.send_signal(signal.SIGUSR2)
+    switched(gw, TO_COAP, "coap up again for %d s" % FAILOVER_S, 90)
+    n = lines(recv)
+    wait(lambda: lines(recv) >= n + 3 * 21, 60, "3 cycles over CoAP")
+    finish_exact(env, sim, gw, recv, db, "failover coap_refused")
+    check(stored(db) == 0, "batches left in the store")
+    check(count_in(gw.err_path, "set aside, kept") == 0 and
+          count_in(gw.err_path, " 0 set aside, ") == 1, "something was set "
+          "aside:\n%s", gw.tail())
+
+
+def main(build, scenario=None):
+    if scenario == "coap_refused":
+        with Env(build) as env:
+            coap_refused(env)
+        return
     with Env(build) as env:
         port = free_port()
         broker = Broker(env, port)
@@ -87,10 +140,7 @@ def main(build):
 
         broker.stop(freeze=1.5)
         t_down = time.time()
-        wait(lambda: count_in(gw.err_path, TO_COAP) == 1, 30,
-             "the gateway fails over to CoAP")
-        check("mqtt down for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch line:\n%s", gw.tail())
+        switched(gw, TO_COAP, "mqtt down for %d s" % FAILOVER_S, 30)
         # With the broker down, whatever arrives now came over CoAP: the
         # backlog of the outage's first seconds (merged), then live cycles,
         # one batch each, each at least one datagram up the relay.
@@ -103,10 +153,7 @@ def main(build):
         check(broker.proc.p.poll() is not None, "the broker is still running")
 
         broker.start()
-        wait(lambda: count_in(gw.err_path, TO_MQTT) == 1, 60,
-             "the gateway returns to MQTT")
-        check("mqtt up again for %d s" % FAILOVER_S in gw.stderr(),
-              "no reason in the switch-back line:\n%s", gw.tail())
+        switched(gw, TO_MQTT, "mqtt up again for %d s" % FAILOVER_S, 60)
         # What the fallback still had in flight is answered within a cycle;
         # from then on nothing goes the CoAP way while readings arrive.
         n = lines(recv)

@@ -9,6 +9,11 @@ broker_outage    The broker goes down for 15 cycles (interval 1 s) while the
 broker_restarts  A backlog of 20 cycles builds up with the broker down; when the
                  gateway is draining it (paced at 2 batches/s), the broker is
                  restarted 20 times, every 0.5..1 s.
+budget_kill9     The store budget evicts a backlog (aged by the test, evicted
+                 by store_max_days), the gateway is killed with SIGKILL right
+                 after, and restarted: the drop ledger's lifetime totals (the
+                 SIGUSR1 state line, the retained metrics) still show the
+                 eviction, and match what the receiver misses (its gaps).
 kill9            The gateway is killed with SIGKILL at 50 random moments (fixed
                  seed; every other one aimed at the few ms after a tick where a
                  cycle is read, committed, sent and acknowledged) and restarted
@@ -33,12 +38,14 @@ tools/soak/kill-soak runs the same with 1000 kills.
 usage: test_faults.py BUILD_DIR SCENARIO
 """
 import collections
+import json
 import os
 import random
 import re
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 import time
 
@@ -287,6 +294,17 @@ def broker_restarts(build):
                      "restarts)" % backlog)
 
 
+def drain_and_stop(sim, gw, recv, timeout):
+    """Stop serving, wait until the last batch the store numbered has been
+    printed, then stop the gateway cleanly."""
+    sim.stop()
+    last = gw.state()["last_seq"]
+    wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)),
+         timeout, "the last committed batch arrives (seq %d)" % last)
+    time.sleep(1.5)             # a late duplicate would show up now
+    check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
+
+
 def kill_delay(rng):
     """A random delay in 0.05..2.5 s. Every other one is aimed at the few ms
     after a tick where a cycle is read, committed, sent and acknowledged (on
@@ -334,12 +352,7 @@ def kill9(build, kills=50, seed=1122, quiet=False):
         # The final clean run: a few cycles, then stop serving and drain.
         gw = gws[-1]
         time.sleep(3 * INTERVAL_S)
-        sim.stop()
-        last = gw.state()["last_seq"]
-        wait(lambda: any(r["seq"] >= last for r in read_jsonl(recv.out_path)), 90,
-             "the last committed batch arrives after the last kill")
-        time.sleep(1.5)
-        check(gw.stop() == 0, "final gateway exit: %s", gw.tail())
+        drain_and_stop(sim, gw, recv, 90)
         left = stored(db)
         last_seq = db_query(db, LAST_SEQ)
         summ, err = recv_summary(recv)
@@ -399,9 +412,102 @@ def kill9(build, kills=50, seed=1122, quiet=False):
                             res["uncommitted"], summ["duplicates"]))
         return res
 
+EVICTED = re.compile(r"store budget: batch (\d+)\.\.(\d+) evicted \((\d+) readings\)")
+DAY_MS = 86400000
+
+
+def retained_store(port, want, timeout=20):
+    """The retained metrics message's "store" object, once it has want's
+    values (the first cycle after a start sends it)."""
+    deadline, got = time.time() + timeout, None
+    while time.time() < deadline:
+        r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port),
+                            "-t", "wg/gw-test/metrics", "-C", "1", "-W", "3"],
+                           capture_output=True, text=True, timeout=30)
+        if r.stdout.strip():
+            got = json.loads(r.stdout).get("store")
+            if got and all(got.get(k) == v for k, v in want.items()):
+                return got
+        time.sleep(0.3)
+    raise Fail("retained metrics: store object %s, want %s" % (got, want))
+
+
+def budget_kill9(build):
+    with Env(build) as env:
+        broker, port = env.mosquitto()
+        recv = env.recv(port)
+        sim, site = world(env, port)
+        db = site["store"]
+        site["store_max_days"] = 1
+        # 1. live: the receiver sees the first sequence numbers
+        gw = env.gateway(site, "gw-live")
+        wait(lambda: len(read_jsonl(recv.out_path)) >= 3 * 21, 30, "live readings")
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
+        # 2. no link (nothing listens on the port): a backlog builds up
+        down = dict(site, mqtt={"host": "127.0.0.1", "port": free_port()})
+        gw = env.gateway(down, "gw-down")
+        wait(lambda: gw.state()["batches"] >= 5, 30, "a backlog of 5 cycles")
+        check(gw.stop() == 0, "gateway exit: %s", gw.tail())
+        # 3. the backlog made two days old: the age budget evicts it at the
+        # next commit; SIGKILL right after, before any report could go out
+        con = sqlite3.connect(db, timeout=5)
+        with con:
+            aged = con.execute("UPDATE batch SET t_first = t_first - ?",
+                               (2 * DAY_MS,)).rowcount
+        con.close()
+        gw = env.gateway(down, "gw-evict")
+        gw.wait_for(gw.err_path, "older than the age budget", timeout=30)
+        time.sleep(0.3)
+        before = gw.state()
+        gw.p.send_signal(signal.SIGKILL)
+        gw.p.wait()
+        gw.out.close()
+        gw.err.close()
+        ev = [tuple(map(int, m.groups())) for m in EVICTED.finditer(gw.stderr())]
+        check(ev, "no eviction logged:\n%s", gw.tail())
+        ev_readings = sum(n for _, _, n in ev)
+        ev_seqs = sum(b - a + 1 for a, b, _ in ev)
+        check(before["evicted_readings"] == ev_readings and
+              before["evicted_batches"] == len(ev), "state before the kill: %s, "
+              "logged evictions %s", before, ev)
+        # 4. restarted, link up: the lifetime totals survived the kill
+        gw = env.gateway(site, "gw-after")
+        after = gw.state()
+        for k in ("evicted_batches", "evicted_readings", "thinned_readings",
+                  "disk_full_readings", "memory_full_readings"):
+            check(after[k] == before[k], "%s: %d before the SIGKILL, %d after the "
+                  "restart", k, before[k], after[k])
+        store = retained_store(port, {"evicted_batches": len(ev),
+                                      "evicted_readings": ev_readings})
+        time.sleep(2 * INTERVAL_S)
+        drain_and_stop(sim, gw, recv, 60)
+        summ, err = recv_summary(recv)
+        # What the receiver misses is what the ledger counts: its gaps are the
+        # evicted batches' sequence numbers, the readings it never printed
+        # those batches' readings (plus at most the cycle the kill cut short,
+        # which had no number yet).
+        per_cycle = collections.Counter(
+            r["t_ms"] - r["t_ms"] % (INTERVAL_S * 1000)
+            for r in read_jsonl(os.path.join(env.dir, "sim.log")))
+        got = collections.Counter(r["ts"] for r in read_jsonl(recv.out_path))
+        missing = sum(n for c, n in per_cycle.items() if c not in got)
+        check(summ["gaps"] == ev_seqs, "receiver gaps %d, evicted sequence "
+              "numbers %d (%s):\n%s", summ["gaps"], ev_seqs, ev, err[-600:])
+        check(ev_readings <= missing <= ev_readings + 21, "the receiver misses %d "
+              "readings, the ledger counts %d evicted", missing, ev_readings)
+        check(summ["duplicates"] >= 0 and summ["readings"] == sum(got.values()),
+              "receiver counted %d readings, printed %d", summ["readings"],
+              sum(got.values()))
+        print("budget_kill9: %d stored batches aged, %d evicted (%d seqs, "
+              "%d readings), SIGKILL; after the restart the state line and the "
+              "retained metrics still say evicted_readings=%d; the receiver has "
+              "%d gaps and misses %d readings" %
+              (aged, len(ev), ev_seqs, ev_readings, store["evicted_readings"],
+               summ["gaps"], missing))
+
 
 SCENARIOS = {"broker_outage": broker_outage, "broker_restarts": broker_restarts,
-             "kill9": kill9}
+             "kill9": kill9, "budget_kill9": budget_kill9}
 
 
 def main(build, scenario=None):

@@ -52,6 +52,19 @@ open_with_schema(void)
 	return st;
 }
 
+/* The store's drop ledger says what the budget's counts say. */
+static void
+assert_ledger(struct store *st, const struct budget_counts *c)
+{
+	struct store_drops d;
+
+	store_drops(st, &d);
+	assert_int_equal(d.c[STORE_DROP_THINNED].batches, c->thinned_batches);
+	assert_int_equal(d.c[STORE_DROP_THINNED].readings, c->thinned_readings);
+	assert_int_equal(d.c[STORE_DROP_EVICTED].batches, c->evicted_batches);
+	assert_int_equal(d.c[STORE_DROP_EVICTED].readings, c->evicted_readings);
+}
+
 /* Batch k: CYCLES cycles from T0 + k * CYCLES * 30 s. */
 static uint64_t
 append_batch(struct store *st, int k)
@@ -139,6 +152,10 @@ test_thin_then_evict(void **state)
 	assert_int_equal(c.evicted_readings + c.thinned_readings + ss.readings,
 	    3 * CYCLES * POINTS);
 	store_close(st);
+	/* What this run counted is what the store's ledger holds after a restart. */
+	st = open_with_schema();
+	assert_ledger(st, &c);
+	store_close(st);
 }
 
 static void
@@ -161,6 +178,9 @@ test_age(void **state)
 	/* no clock: no age check */
 	assert_int_equal(budget_apply(st, UINT64_MAX, 1, 0, &c), 0);
 	assert_int_equal(c.evicted_batches, 1);
+	store_close(st);
+	st = open_with_schema();
+	assert_ledger(st, &c);
 	store_close(st);
 }
 

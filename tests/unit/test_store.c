@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "firmware/store/store.h"
 #include "tests/unit/store_tmp.h"
 
@@ -204,19 +206,13 @@ wal_size(void)
  * second transaction, no sequence page, no page split (a 500 B body, as of a
  * bigger site, does not fit beside the acknowledged one in a 1 KiB page).
  */
-static void
-test_steady_cycle_writes_one_page(void **state)
+static uint64_t
+steady_cycles(struct store *s, const char *body)
 {
-	struct store *s = open_store();
-	char body[500];
-	uint64_t prev;
+	uint64_t prev = append(s, body, 105);
 	long before;
 	int i;
 
-	(void)state;
-	memset(body, 'b', sizeof(body) - 1);
-	body[sizeof(body) - 1] = '\0';
-	prev = append(s, body, 105);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(store_ack(s, prev), 0);
 		before = wal_size();
@@ -224,6 +220,213 @@ test_steady_cycle_writes_one_page(void **state)
 		if (i > 0)
 			assert_int_equal(wal_size() - before, 1024 + 24);
 	}
+	return prev;
+}
+
+static void
+test_steady_cycle_writes_one_page(void **state)
+{
+	struct store *s = open_store();
+	char body[500];
+
+	(void)state;
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	steady_cycles(s, body);
+	store_close(s);
+}
+
+/* Run sql on the store's file while the store is closed (it locks the file). */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(store_tmp_path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static void
+assert_drop(struct store *s, enum store_drop_cause cause, uint64_t batches,
+    uint64_t readings)
+{
+	struct store_drops d;
+
+	store_drops(s, &d);
+	if (d.c[cause].batches != batches || d.c[cause].readings != readings)
+		fail_msg("%s: %llu batches, %llu readings; want %llu, %llu",
+		    store_drop_name(cause), (unsigned long long)d.c[cause].batches,
+		    (unsigned long long)d.c[cause].readings,
+		    (unsigned long long)batches, (unsigned long long)readings);
+}
+
+/*
+ * The drop ledger: the store counts what its own drops take (a budget
+ * rewrite or delete, an eviction on a full disk) from the rows themselves;
+ * drops handed over from outside are written by the next commit; all of it
+ * survives close and open.
+ */
+static void
+test_drop_ledger_survives_reopen(void **state)
+{
+	struct store *s = open_store();
+	struct store_batch thin = { .flags = 1, .t_first = 1000, .n_readings = 4,
+		.raw_len = 9, .body = (const uint8_t *)"thin", .body_len = 4 };
+	struct store_evicted ev;
+	uint64_t a, b, c;
+
+	(void)state;
+	a = append(s, "aaaa", 10);
+	b = append(s, "bbbb", 20);
+	c = append(s, "cccc", 30);
+	append(s, "dddd", 40);
+	assert_int_equal(store_rewrite(s, a, NULL), 0);
+	assert_int_equal(store_rewrite(s, b, &thin), 0);
+	assert_drop(s, STORE_DROP_EVICTED, 1, 10);
+	assert_drop(s, STORE_DROP_THINNED, 1, 16);
+	/* a rewrite of a batch that is not there drops nothing */
+	assert_int_equal(store_rewrite(s, a, NULL), 0);
+	assert_drop(s, STORE_DROP_EVICTED, 1, 10);
+	/* oldest first: b (4 readings now), then c */
+	assert_int_equal(store_evict_oldest(s, 5, &ev), 0);
+	assert_int_equal(ev.batches, 2);
+	assert_drop(s, STORE_DROP_DISK_FULL, 2, 34);
+	(void)c;
+	/* handed over: counted at once, on disk with the next commit */
+	store_count_drop(s, STORE_DROP_MEMORY_FULL, 0, 7);
+	store_count_drop(s, STORE_DROP_PRESYNC, 0, 3);
+	assert_drop(s, STORE_DROP_MEMORY_FULL, 0, 7);
+	append(s, "eeee", 50);
+	store_close(s);
+
+	s = open_store();
+	assert_drop(s, STORE_DROP_EVICTED, 1, 10);
+	assert_drop(s, STORE_DROP_THINNED, 1, 16);
+	assert_drop(s, STORE_DROP_DISK_FULL, 2, 34);
+	assert_drop(s, STORE_DROP_MEMORY_FULL, 0, 7);
+	assert_drop(s, STORE_DROP_PRESYNC, 0, 3);
+	assert_drop(s, STORE_DROP_COLLECTOR, 0, 0);
+	/* lifetime totals: a second run adds to them */
+	store_count_drop(s, STORE_DROP_MEMORY_FULL, 0, 1);
+	store_close(s);		/* the clean close's transaction writes it */
+	s = open_store();
+	assert_drop(s, STORE_DROP_MEMORY_FULL, 0, 8);
+	store_close(s);
+}
+
+/*
+ * Flash wear: once the ledger has rows, a cycle that drops nothing still
+ * writes one page; a cycle that hands over a drop writes its row too.
+ */
+static void
+test_ledger_costs_nothing_without_drops(void **state)
+{
+	struct store *s = open_store();
+	char body[500];
+	uint64_t prev;
+	long before;
+
+	(void)state;
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	store_count_drop(s, STORE_DROP_COLLECTOR, 0, 2);
+	/* the first append writes the ledger's row; the later cycles nothing more */
+	prev = steady_cycles(s, body);
+	store_count_drop(s, STORE_DROP_COLLECTOR, 0, 1);
+	assert_int_equal(store_ack(s, prev), 0);
+	before = wal_size();
+	append(s, body, 105);
+	assert_true(wal_size() - before > 1024 + 24);
+	store_close(s);
+}
+
+/* A drop that fails (the delete refused) counts nothing, in memory or on disk. */
+static void
+test_failed_drop_writes_no_count(void **state)
+{
+	struct store *s = open_store();
+	struct store_stats st;
+	uint64_t a;
+
+	(void)state;
+	a = append(s, "aaaa", 10);
+	store_close(s);
+	raw_exec("CREATE TRIGGER no_delete BEFORE DELETE ON batch BEGIN"
+	    " SELECT RAISE(ABORT, 'injected'); END");
+	s = open_store();
+	assert_true(store_rewrite(s, a, NULL) < 0);
+	assert_drop(s, STORE_DROP_EVICTED, 0, 0);
+	store_close(s);
+	raw_exec("DROP TRIGGER no_delete");
+	s = open_store();
+	assert_drop(s, STORE_DROP_EVICTED, 0, 0);
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 1);
+	store_close(s);
+}
+
+/*
+ * Drop and count are one transaction: with the ledger's write refused, the
+ * eviction is rolled back with it, and a handed-over drop stays counted in
+ * memory for the next commit that succeeds.
+ */
+static void
+test_drop_and_count_are_atomic(void **state)
+{
+	struct store *s = open_store();
+	struct store_evicted ev;
+	struct store_stats st;
+	uint64_t a;
+
+	(void)state;
+	a = append(s, "aaaa", 10);
+	append(s, "bbbb", 20);
+	store_close(s);
+	raw_exec("CREATE TRIGGER no_count BEFORE INSERT ON drops BEGIN"
+	    " SELECT RAISE(ABORT, 'injected'); END");
+	s = open_store();
+	assert_true(store_rewrite(s, a, NULL) < 0);
+	assert_true(store_evict_oldest(s, 1, &ev) < 0);
+	assert_int_equal(ev.batches, 0);
+	assert_drop(s, STORE_DROP_EVICTED, 0, 0);
+	assert_drop(s, STORE_DROP_DISK_FULL, 0, 0);
+	store_count_drop(s, STORE_DROP_MEMORY_FULL, 0, 5);
+	assert_true(store_append(s, &(struct store_batch){ .n_readings = 1,
+	    .body = (const uint8_t *)"c", .body_len = 1 }) < 0);
+	assert_drop(s, STORE_DROP_MEMORY_FULL, 0, 5);
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 2);
+	store_close(s);
+	raw_exec("DROP TRIGGER no_count");
+	s = open_store();
+	assert_int_equal(store_stats(s, &st), 0);
+	assert_int_equal(st.batches, 2);
+	assert_drop(s, STORE_DROP_EVICTED, 0, 0);
+	assert_drop(s, STORE_DROP_DISK_FULL, 0, 0);
+	assert_int_equal(store_rewrite(s, a, NULL), 0);
+	assert_drop(s, STORE_DROP_EVICTED, 1, 10);
+	store_close(s);
+}
+
+/* A store made before the ledger gets it at its first open by this build. */
+static void
+test_ledger_added_to_an_old_store(void **state)
+{
+	struct store *s = open_store();
+	uint64_t a;
+
+	(void)state;
+	a = append(s, "aaaa", 10);
+	store_close(s);
+	raw_exec("DROP TABLE drops");
+	s = open_store();
+	assert_drop(s, STORE_DROP_EVICTED, 0, 0);
+	assert_int_equal(store_rewrite(s, a, NULL), 0);
+	store_close(s);
+	s = open_store();
+	assert_drop(s, STORE_DROP_EVICTED, 1, 10);
 	store_close(s);
 }
 
@@ -415,6 +618,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_page_is_quarantined, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_schemas, setup, store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_ledger_survives_reopen, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_costs_nothing_without_drops,
+		    setup, store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_drop_writes_no_count, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_and_count_are_atomic, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_added_to_an_old_store, setup,
+		    store_tmp_teardown),
 		cmocka_unit_test(test_bad_path),
 	};
 

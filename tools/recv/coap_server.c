@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +25,21 @@ struct coap_srv {
 	struct recv *rv;
 	coap_context_t *ctx;
 	size_t max_body;
+	unsigned refuse;	/* --coap-refuse: the code, until SIGUSR2 */
 	char identity[COAP_PSK_ID_MAX + 1];
 	uint8_t key[COAP_PSK_KEY_MAX];
 	coap_bin_const_t psk;
 	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
 };
+
+static volatile sig_atomic_t refuse_off;
+
+static void
+on_usr2(int sig)
+{
+	(void)sig;
+	refuse_off = 1;
+}
 
 /*
  * The PSK file the gateway uses (docs/coap.md): identity on line 1, key in hex
@@ -133,6 +144,15 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	(void)res;
 	(void)query;
 	cs->requests++;
+	if (cs->refuse != 0 && refuse_off) {
+		warnx("coap: SIGUSR2: --coap-refuse %u off, answering normally",
+		    cs->refuse);
+		cs->refuse = 0;
+	}
+	if (cs->refuse != 0) {
+		answer(cs, resp, (int)cs->refuse, "refused (--coap-refuse)");
+		return;
+	}
 	if ((path = coap_get_uri_path(req)) == NULL) {
 		answer(cs, resp, 404, NULL);
 		return;
@@ -159,6 +179,11 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	}
 	if (!coap_get_data_large(req, &len, &data, &off, &total))
 		len = 0;
+	/* No body: a gateway asking whether it is still refused (docs/coap.md). */
+	if (len == 0) {
+		answer(cs, resp, 400, "empty");
+		return;
+	}
 	if (strcmp(rest, "b") == 0 && method == COAP_REQUEST_CODE_POST) {
 		if (len > cs->max_body) {
 			warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
@@ -323,6 +348,13 @@ coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
 	*out = cs;
 	cs->rv = rv;
 	cs->max_body = o->max_body;
+	if ((cs->refuse = o->refuse) != 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_usr2;	/* no SA_RESTART: wake the poll */
+		sigaction(SIGUSR2, &sa, NULL);
+	}
 	if ((cs->ctx = coap_new_context(NULL)) == NULL)
 		return -1;
 	coap_set_app_data(cs->ctx, cs);

@@ -8,6 +8,8 @@
  *   PUT  <prefix>/<gw>/s/<id>    schema: 2.04 once known, 4.00 if bad
  *   PUT  <prefix>/<gw>/metrics   counters: 2.04 (shown with --verbose)
  *   GET  <prefix>/stats          the receiver's counters as JSON
+ * With --coap-refuse CODE every request under the prefix but stats is answered
+ * CODE (a platform refusing the gateway, for tests) until SIGUSR2.
  */
 #ifndef WG_COAP_SERVER_H
 #define WG_COAP_SERVER_H
@@ -23,6 +25,8 @@ struct coap_srv_opts {
 	const char *ca_file;		/* clients must have a certificate from it */
 	const char *cert_file, *key_file;	/* the server's own */
 	size_t max_body;		/* larger batches get 4.13 */
+	unsigned refuse;		/* e.g. 403: every request under the prefix
+					 * gets it until SIGUSR2; 0: none */
 };
 
 /* 0, or -1 with the reason already printed. */

@@ -600,7 +600,8 @@ usage(FILE *f)
 	    "                     [--coap ADDR:PORT] [--coaps ADDR:PORT] "
 	    "[--psk-file F]\n"
 	    "                     [--ca-file F --cert-file F --key-file F] "
-	    "[--coap-max BYTES]\n", f);
+	    "[--coap-max BYTES]\n"
+	    "                     [--coap-refuse CODE (until SIGUSR2)]\n", f);
 }
 
 /* Options into rv; 0, or 2 (usage error, already reported). */
@@ -623,6 +624,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		{ "cert-file", required_argument, NULL, 'C' },
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "coap-max", required_argument, NULL, 'm' },
+		{ "coap-refuse", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -701,6 +703,17 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 				return 2;
 			}
 			co->max_body = (size_t)v;
+			break;
+		case 'r':
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 400 || v > 531 ||
+			    v % 100 > 31 || (v > 431 && v < 500)) {
+				warnx("--coap-refuse %s: want a 4.xx or 5.xx code as "
+				    "three digits (403)", optarg);
+				return 2;
+			}
+			co->refuse = (unsigned)v;
 			break;
 		case 'H':
 			usage(stdout);

@@ -1,0 +1,43 @@
+#include "firmware/uplink/backoff.h"
+
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Identical images booting after the same power cut have the same pid and
+ * clock: seed the jitter from the kernel's entropy instead.
+ */
+static void
+seed_jitter(void)
+{
+	static int seeded;
+	unsigned seed;
+
+	if (seeded)
+		return;
+	seeded = 1;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	srand(seed);
+}
+
+void
+backoff_init(struct backoff *b)
+{
+	b->ms = BACKOFF_MIN_MS;
+	seed_jitter();
+}
+
+int64_t
+backoff_next(struct backoff *b, int64_t up_ms)
+{
+	int64_t delay;
+
+	if (up_ms >= BACKOFF_STABLE_MS)
+		b->ms = BACKOFF_MIN_MS;
+	delay = b->ms / 2 + rand() % (b->ms / 2 + 1);
+	b->ms = b->ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->ms * 2;
+	return delay;
+}

@@ -1,0 +1,70 @@
+#include "firmware/uplink/coap_addr.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/core/log.h"
+
+int
+coap_addr_parse(const char *uri, char *host, size_t host_len, unsigned *port,
+    char *base, size_t base_len)
+{
+	coap_uri_t u;
+
+	if (coap_split_uri((const uint8_t *)uri, strlen(uri), &u) < 0 ||
+	    u.host.length == 0 || u.host.length >= host_len ||
+	    u.path.length >= base_len) {
+		log_warnx("coap.uri '%s': libcoap cannot parse it", uri);
+		return -EINVAL;
+	}
+	memcpy(host, u.host.s, u.host.length);
+	host[u.host.length] = '\0';
+	*port = u.port;
+	memcpy(base, u.path.s, u.path.length);
+	base[u.path.length] = '\0';
+	return 0;
+}
+
+int
+coap_addr_resolve(const char *host, unsigned port, coap_address_t *dst,
+    char *err, size_t err_len)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		snprintf(err, err_len, "%s: %s", host, gai_strerror(rc));
+		return -EHOSTUNREACH;
+	}
+	coap_address_init(dst);
+	dst->size = res->ai_addrlen;
+	memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
+	if (res->ai_family == AF_INET6)
+		dst->addr.sin6.sin6_port = htons((uint16_t)port);
+	else
+		dst->addr.sin.sin_port = htons((uint16_t)port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+coap_addr_path(coap_pdu_t *pdu, const char *path)
+{
+	const char *p = path, *e;
+
+	while (*p != '\0') {
+		e = strchr(p, '/');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (!coap_add_option(pdu, COAP_OPTION_URI_PATH, (size_t)(e - p),
+		    (const uint8_t *)p))
+			return -ENOSPC;
+		p = *e == '/' ? e + 1 : e;
+	}
+	return 0;
+}
