@@ -71,6 +71,8 @@ info_json(const struct device *d, const struct health_snap *s, char *out,
 	const char *c;
 	int first = 1;
 
+	if (cap > 0)
+		out[0] = '\0';
 	if (p == NULL || cap < INFO_JSON_MAX)
 		return 0;
 	for (i = 0; i < p->n_info && i < PROFILE_INFO_MAX; i++) {

@@ -77,11 +77,33 @@ test_info_json(void **state)
 	health_free(&h);
 }
 
+/* A device without a profile (none has info strings): JSON, no "info". */
+static void
+test_no_profile(void **state)
+{
+	struct device dev;
+	struct health h;
+	json_t *root;
+	const char *s;
+
+	(void)state;
+	memset(&dev, 0, sizeof(dev));
+	strcpy(dev.name, "bare");
+	assert_int_equal(health_init(&h, &dev, 1), 0);
+	assert_non_null(s = health_json(&h));
+	assert_non_null(root = json_loads(s, 0, NULL));
+	assert_null(json_object_get(json_object_get(json_object_get(root,
+	    "devices"), "bare"), "info"));
+	json_decref(root);
+	health_free(&h);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_info_json),
+		cmocka_unit_test(test_no_profile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
