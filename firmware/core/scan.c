@@ -339,7 +339,11 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
 			    ps[fits[i].profile].name);
 	}
 	print_info(b, unit, &ps[fits[0].profile]);
-	snprintf(name, sizeof(name), "%s_%d", ps[fits[0].profile].name, unit);
+	/* profile_unit, the profile name cut so it fits the config's limit. */
+	snprintf(name, sizeof(name), "_%d", unit);
+	snprintf(name, sizeof(name), "%.*s_%d",
+	    (int)(SCHEMA_NAME_MAX - strlen(name)), ps[fits[0].profile].name,
+	    unit);
 	if (json_array_append_new(devices, json_pack("{s:s, s:s, s:i, s:s}",
 	    "name", name, "bus", busname, "unit", unit,
 	    "profile", ps[fits[0].profile].name)) < 0)
