@@ -326,10 +326,13 @@ pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->space, NULL);
 	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	rc = p->efd < 0 ? -errno : 0;
 	p->w = calloc(cfg->n_buses, sizeof(*p->w));
 	p->n_alloc = p->w != NULL ? cfg->n_buses : 0;
 	*out = p;
-	if (p->efd < 0 || p->w == NULL)
+	if (rc < 0)
+		return rc;	/* EMFILE, ENFILE: say so, not "out of memory" */
+	if (p->w == NULL)
 		return -ENOMEM;
 	if ((rc = loop_add(l, p->efd, EPOLLIN, on_event, p)) < 0)
 		return rc;
