@@ -133,6 +133,7 @@ run(void *arg)
 {
 	struct rtutcp *t = arg;
 	struct pollfd pfd[3];
+	const struct timespec retry = { 0, 100 * 1000 * 1000 };
 	uint64_t v;
 	int sock, stop;
 
@@ -148,9 +149,13 @@ run(void *arg)
 		pfd[2].fd = sock;	/* -1: ignored by poll */
 		pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
 		if (poll(pfd, 3, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return NULL;
+			/*
+			 * ENOMEM and the like pass: returning would leave every
+			 * later request on this bus to time out until a restart.
+			 */
+			if (errno != EINTR)
+				nanosleep(&retry, NULL);
+			continue;
 		}
 		if (pfd[0].revents & POLLIN) {
 			if (read(t->wake, &v, sizeof(v)) < 0) {
