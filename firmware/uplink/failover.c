@@ -6,7 +6,13 @@
  *
  * Both children start and keep their own connections and backoff. The primary
  * carries while it is up. When it has been down for failover_s (or has not come
- * up within failover_s of the start), the fallback takes over: the forwarder is
+ * up within failover_s of the start), the fallback takes over. A primary that
+ * comes back and goes down again without acknowledging anything (a CoAP server
+ * that answers its pings and 5.xx to every batch is up and down once per
+ * backoff round) does not stop that clock: only an acknowledgement does, or
+ * staying up until it runs out (nothing to send is no failure). So failover_s
+ * is the longest the data waits for a primary that takes none of it. When the
+ * fallback takes over, the forwarder is
  * told "down" (everything in flight is void) and then "up" once the fallback is
  * up, so it sends the schemas again and resends, from the store, everything not
  * acknowledged: live first, the backlog behind it. The primary goes on
@@ -54,6 +60,7 @@ struct failover {
 	enum fo_timer timer;
 	int stopping;
 	int primary_seen;	/* the primary was up at least once */
+	int primary_flapped;	/* down again, unacknowledged, on this clock */
 	uint64_t switches;
 	int64_t fallback_since;	/* CLOCK_MONOTONIC ms; 0 while on the primary */
 	int64_t fallback_ms;	/* time carried by the fallback, before that */
@@ -140,7 +147,7 @@ on_child_up(void *arg)
 	if (i == fo->active) {
 		if (i == PRIMARY) {
 			fo->primary_seen = 1;
-			disarm(fo);
+			/* The failover clock runs on: see on_child_acked. */
 		}
 		fwd_up(fo);
 		return;
@@ -175,11 +182,15 @@ on_child_down(void *arg)
 	if (i != fo->active)
 		return;
 	fwd_down(fo);
-	if (i == PRIMARY) {
+	if (i == PRIMARY && fo->timer != T_FAILOVER) {
 		log_info("uplink: %s down; %s takes over in %u s unless it returns",
 		    cname(fo, PRIMARY), cname(fo, FALLBACK),
 		    fo->u->cfg->failover.failover_s);
+		fo->primary_flapped = 0;
 		arm(fo, T_FAILOVER);
+	} else if (i == PRIMARY) {
+		/* Down again before it took anything: the clock keeps running. */
+		fo->primary_flapped = 1;
 	} else if (fo->c[PRIMARY].up) {
 		switch_to(fo, PRIMARY, "is up and the fallback went down");
 	}
@@ -191,8 +202,13 @@ on_child_acked(void *arg, uint64_t seq)
 	struct child *ch = arg;
 	struct failover *fo = ch->fo;
 
-	if (!fo->stopping)
-		fo->u->ev.acked(fo->u->ev.arg, seq);
+	if (fo->stopping)
+		return;
+	/* The carrying primary takes data: it is back for real. */
+	if (ch == &fo->c[PRIMARY] && fo->active == PRIMARY &&
+	    fo->timer == T_FAILOVER && ch->up)
+		disarm(fo);
+	fo->u->ev.acked(fo->u->ev.arg, seq);
 }
 
 static void
@@ -243,9 +259,11 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)events;
 	loop_timer_ack(fd);
 	fo->timer = T_NONE;
-	if (t == T_FAILOVER && fo->active == PRIMARY && !fo->c[PRIMARY].up) {
+	if (t == T_FAILOVER && fo->active == PRIMARY &&
+	    (!fo->c[PRIMARY].up || fo->primary_flapped)) {
 		snprintf(why, sizeof(why), "%s for %u s",
-		    fo->primary_seen ? "down" : "not up",
+		    !fo->primary_seen ? "not up" : fo->primary_flapped ?
+		    "up and down, acknowledging nothing," : "down",
 		    fo->u->cfg->failover.failover_s);
 		switch_to(fo, FALLBACK, why);
 	} else if (t == T_FAILBACK && fo->active == FALLBACK && fo->c[PRIMARY].up) {

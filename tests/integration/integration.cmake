@@ -43,6 +43,7 @@ wg_integration_test(no_secrets test_no_secrets.py)
 # Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
 wg_integration_test(failover test_failover.py)
 wg_integration_test(failover_coap_refused test_failover.py coap_refused)
+wg_integration_test(failover_coap_failing test_failover.py coap_failing)
 wg_integration_test(profiles test_profiles.py)
 wg_integration_test(mbpoll test_mbpoll.py)
 wg_integration_test(simfaults test_simfaults.py)

@@ -27,7 +27,12 @@ after failover_s and stays there (the refusal is not taken for a return);
 after SIGUSR2 the receiver accepts, the data returns to CoAP after failover_s
 up, and every reading arrives exactly once.
 
-usage: test_failover.py BUILD_DIR [coap_refused]
+Scenario coap_failing: primary coap answers its pings but 5.03 to every
+schema and batch (--coap-refuse 503), so it is up and down once per backoff
+round. The data still moves to MQTT after failover_s (an up that acknowledges
+nothing does not stop the clock), and returns once the CoAP side answers.
+
+usage: test_failover.py BUILD_DIR [coap_refused | coap_failing]
 """
 import signal
 import time
@@ -38,6 +43,7 @@ from test_faults import Broker, count_in, finish_exact, stored
 
 INTERVAL_S = 1
 FAILOVER_S = 3
+FAILING_FAILOVER_S = 12     # coap_failing: above the first backoff delays
 TO_COAP = "data now goes over coap"
 TO_MQTT = "data now goes over mqtt"
 
@@ -88,7 +94,9 @@ def coap_refused(env):
     db = site["store"]
     gw = env.gateway(site)
     gw.wait_for(gw.err_path, "ALARM: coap: 127.0.0.1:%d answers 4.03" % coap_port)
-    switched(gw, TO_MQTT, "coap down for %d s" % FAILOVER_S, 30)
+    # Up at the start (its ping answered), then refused: it took nothing.
+    switched(gw, TO_MQTT, "coap up and down, acknowledging nothing, for %d s"
+             % FAILOVER_S, 30)
     n = lines(recv)
     wait(lambda: live_since(recv, n) >= 5 * 21, 30, "5 live cycles over MQTT")
     # Refused all along: the primary never came back, so the data stayed.
@@ -107,10 +115,60 @@ def coap_refused(env):
           "aside:\n%s", gw.tail())
 
 
+def coap_failing(env):
+    """A primary that is up and down once per backoff round (pings answered,
+    5.03 to every schema and batch) still hands the data over after
+    failover_s; once it answers again the data returns, exactly once."""
+    port = free_port()
+    broker = Broker(env, port)
+    broker.start()
+    coap_port = free_udp_port()
+    recv = receiver(env, broker, coap_port, ["--coap-refuse", "503"])
+    sim, site = env.one_meter(port, interval=INTERVAL_S)
+    site["uplink"] = {"primary": "coap", "fallback": "mqtt",
+                      "failover_s": FAILING_FAILOVER_S}
+    site["coap"] = {"uri": "coap://127.0.0.1:%d/wg" % coap_port,
+                    "ack_timeout_ms": 500, "max_retransmit": 4}
+    db = site["store"]
+    gw = env.gateway(site)
+    gw.wait_for(gw.err_path, "answers 5.03")
+    # Every answered ping used to stop the failover clock and every down to
+    # start it anew: the data moved only once a backoff delay (0.5 s, doubling,
+    # jittered) outgrew failover_s, after 20 s at the earliest, never with a
+    # failover_s of 60. Now it moves failover_s after the start.
+    wait(lambda: count_in(gw.err_path, TO_MQTT) >= 1, FAILING_FAILOVER_S + 6,
+         "the switch to mqtt")
+    check("coap up and down, acknowledging nothing, for %d s"
+          % FAILING_FAILOVER_S in gw.stderr(), "no reason in the switch "
+          "line:\n%s", gw.tail())
+    n = lines(recv)
+    wait(lambda: live_since(recv, n) >= 5 * 21, 30, "5 live cycles over MQTT")
+    recv.p.send_signal(signal.SIGUSR2)
+    # Back on CoAP for good: the last switch goes that way, and data follows.
+    wait(lambda: last_switch(gw) == TO_COAP, 120, "the return to coap")
+    n = lines(recv)
+    wait(lambda: lines(recv) >= n + 3 * 21, 60, "3 cycles over CoAP")
+    check(last_switch(gw) == TO_COAP, "the data left coap again:\n%s",
+          gw.tail())
+    finish_exact(env, sim, gw, recv, db, "failover coap_failing")
+    check(stored(db) == 0, "batches left in the store")
+
+
+def last_switch(gw):
+    """The way the data went at the gateway's last switch, or None."""
+    last = None
+    with open(gw.err_path) as f:
+        for line in f:
+            for to in (TO_COAP, TO_MQTT):
+                if to in line:
+                    last = to
+    return last
+
+
 def main(build, scenario=None):
-    if scenario == "coap_refused":
+    if scenario in ("coap_refused", "coap_failing"):
         with Env(build) as env:
-            coap_refused(env)
+            (coap_refused if scenario == "coap_refused" else coap_failing)(env)
         return
     with Env(build) as env:
         port = free_port()
