@@ -80,19 +80,24 @@ def switched(gw, to, why, timeout):
           gw.tail())
 
 
-def coap_refused(env):
+def coap_primary(env, refuse, failover_s):
+    """Primary coap, whose server answers every request with the code refuse
+    until SIGUSR2, fallback mqtt: (recv, sim, gw, db, coap_port)."""
     port = free_port()
     broker = Broker(env, port)
     broker.start()
     coap_port = free_udp_port()
-    recv = receiver(env, broker, coap_port, ["--coap-refuse", "403"])
+    recv = receiver(env, broker, coap_port, ["--coap-refuse", str(refuse)])
     sim, site = env.one_meter(port, interval=INTERVAL_S)
     site["uplink"] = {"primary": "coap", "fallback": "mqtt",
-                      "failover_s": FAILOVER_S}
+                      "failover_s": failover_s}
     site["coap"] = {"uri": "coap://127.0.0.1:%d/wg" % coap_port,
                     "ack_timeout_ms": 500, "max_retransmit": 4}
-    db = site["store"]
-    gw = env.gateway(site)
+    return recv, sim, env.gateway(site), site["store"], coap_port
+
+
+def coap_refused(env):
+    recv, sim, gw, db, coap_port = coap_primary(env, 403, FAILOVER_S)
     gw.wait_for(gw.err_path, "ALARM: coap: 127.0.0.1:%d answers 4.03" % coap_port)
     # Up at the start (its ping answered), then refused: it took nothing.
     switched(gw, TO_MQTT, "coap up and down, acknowledging nothing, for %d s"
@@ -119,18 +124,7 @@ def coap_failing(env):
     """A primary that is up and down once per backoff round (pings answered,
     5.03 to every schema and batch) still hands the data over after
     failover_s; once it answers again the data returns, exactly once."""
-    port = free_port()
-    broker = Broker(env, port)
-    broker.start()
-    coap_port = free_udp_port()
-    recv = receiver(env, broker, coap_port, ["--coap-refuse", "503"])
-    sim, site = env.one_meter(port, interval=INTERVAL_S)
-    site["uplink"] = {"primary": "coap", "fallback": "mqtt",
-                      "failover_s": FAILING_FAILOVER_S}
-    site["coap"] = {"uri": "coap://127.0.0.1:%d/wg" % coap_port,
-                    "ack_timeout_ms": 500, "max_retransmit": 4}
-    db = site["store"]
-    gw = env.gateway(site)
+    recv, sim, gw, db, _ = coap_primary(env, 503, FAILING_FAILOVER_S)
     gw.wait_for(gw.err_path, "answers 5.03")
     # Every answered ping used to stop the failover clock and every down to
     # start it anew: the data moved only once a backoff delay (0.5 s, doubling,
