@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "drivers/driver.h"
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 /* IEC 61851 states as the charger model reports them (docs/profiles.md). */
 enum { IEC_A = 1, IEC_B, IEC_C, IEC_D, IEC_E, IEC_F };

@@ -11,7 +11,7 @@
 
 #include "drivers/bus/bus.h"
 #include "drivers/profile.h"
-#include "firmware/codec/batch.h"
+#include "firmware/base/reading.h"
 
 struct device;
 struct charger_session;
@@ -49,7 +49,7 @@ struct device_health {
 struct device {
 	/* config */
 	const struct driver_ops *ops;
-	char name[SCHEMA_NAME_MAX + 1];
+	char name[READING_NAME_MAX + 1];
 	uint16_t index;			/* device index in the schema */
 	int unit;			/* Modbus unit id 1..247 (TCP: 0..255) */
 	const struct profile *profile;

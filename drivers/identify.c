@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "drivers/identify.h"
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 int
 identify_probe(struct bus *b, int unit)

@@ -11,8 +11,8 @@
 
 #include "drivers/plan.h"
 #include "drivers/regmap.h"
-#include "firmware/codec/dec.h"
-#include "firmware/codec/schema.h"
+#include "firmware/base/dec.h"
+#include "firmware/base/reading.h"
 
 #define PROFILE_POINTS_MAX 256
 #define PROFILE_READ_MAX 125	/* Modbus limit for FC3/FC4 */
@@ -35,8 +35,8 @@ struct profile_enum {
 };
 
 struct profile_point {
-	char name[SCHEMA_NAME_MAX + 1];	/* [a-z0-9_], unique in the profile */
-	char unit[SCHEMA_UNIT_MAX + 1];
+	char name[READING_NAME_MAX + 1];	/* [a-z0-9_], unique in the profile */
+	char unit[READING_UNIT_MAX + 1];
 	uint8_t fc;			/* 1 coil, 2 discrete input, 3 holding, 4 input */
 	uint16_t addr;			/* 0-based register (or bit) address */
 	enum reg_type type;		/* RT_BOOL exactly for fc 1 and 2 */
@@ -75,7 +75,7 @@ struct profile_check {
  * reached, logged and reported with the device's health; never a reading.
  */
 struct profile_info {
-	char name[SCHEMA_NAME_MAX + 1];	/* [a-z0-9_], unique among info */
+	char name[READING_NAME_MAX + 1];	/* [a-z0-9_], unique among info */
 	uint8_t fc;			/* 3 or 4 */
 	uint16_t addr;
 	uint8_t len;			/* registers, 1..PROFILE_INFO_REGS_MAX */
@@ -92,15 +92,15 @@ enum derived_kind {
 };
 
 struct profile_derived {
-	char name[SCHEMA_NAME_MAX + 1];	/* unique among points and derived */
-	char unit[SCHEMA_UNIT_MAX + 1];	/* the source point's */
+	char name[READING_NAME_MAX + 1];	/* unique among points and derived */
+	char unit[READING_UNIT_MAX + 1];	/* the source point's */
 	enum derived_kind kind;
 	uint16_t source;		/* index into points: an energy counter */
 	uint16_t state;			/* index into points: IEC 61851 state */
 };
 
 struct profile {
-	char name[SCHEMA_NAME_MAX + 1];	/* file name without .json */
+	char name[READING_NAME_MAX + 1];	/* file name without .json */
 	char model[64];
 	char source[256];		/* public document the map comes from */
 	unsigned max_read;		/* registers per request, <= 125 */

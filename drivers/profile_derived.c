@@ -25,48 +25,24 @@ static const char *const derived_keys[] = {
 	"name", "kind", "source", "state", "note", NULL
 };
 
+/* The string member key of jd, required: a name or a kind (no more). */
 static int
-name_ok(const char *s)
+get_str(struct jc *c, json_t *jd, const char *key, const char *where,
+    char dst[READING_NAME_MAX + 1])
 {
-	size_t n = strlen(s), i;
-
-	if (n < 1 || n > SCHEMA_NAME_MAX)
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-/* The string member key of jd, required. */
-static int
-get_str(struct ctx *c, json_t *jd, const char *key, const char *where,
-    const char **out)
-{
-	char w[WHERE_MAX];
-	json_t *v = json_object_get(jd, key);
-
-	pj_subpath(w, where, key);
-	if (v == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
-	if (!json_is_string(v))
-		return pj_fail(c, -EINVAL, w, "expected a string");
-	*out = json_string_value(v);
-	return 0;
+	return jc_get_str(c, jd, where, key, JC_REQUIRED, dst,
+	    READING_NAME_MAX + 1);
 }
 
 static int
-point_ref(struct ctx *c, json_t *jd, const char *key, const char *where,
+point_ref(struct jc *c, json_t *jd, const char *key, const char *where,
     const struct profile *p, uint16_t *idx)
 {
-	char w[WHERE_MAX], shown[40];
-	const char *s = NULL;
+	char w[JC_PATH_MAX], s[READING_NAME_MAX + 1];
 	size_t i;
 	int rc;
 
-	if ((rc = get_str(c, jd, key, where, &s)) < 0)
+	if ((rc = get_str(c, jd, key, where, s)) < 0)
 		return rc;
 	for (i = 0; i < p->n_points; i++) {
 		if (strcmp(p->points[i].name, s) == 0) {
@@ -74,53 +50,52 @@ point_ref(struct ctx *c, json_t *jd, const char *key, const char *where,
 			return 0;
 		}
 	}
-	pj_subpath(w, where, key);
-	return pj_fail(c, -EINVAL, w, "no point '%s' in this profile",
-	    pj_shown(s, shown, sizeof(shown)));
+	jc_path(w, where, key);
+	return jc_fail(c, w, "no point '%s' in this profile", s);
 }
 
 /* An energy counter: a number (no enum, not a bit) in kWh or Wh. */
 static int
-check_source(struct ctx *c, const char *where, const struct profile *p,
+check_source(struct jc *c, const char *where, const struct profile *p,
     uint16_t idx)
 {
 	const struct profile_point *pp = &p->points[idx];
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 
-	pj_subpath(w, where, "source");
+	jc_path(w, where, "source");
 	if (pp->n_enum > 0 || pp->type == RT_BOOL)
-		return pj_fail(c, -EINVAL, w, "'%s' is not a number (an enum "
+		return jc_fail(c, w, "'%s' is not a number (an enum "
 		    "or a bit)", pp->name);
 	if (strcmp(pp->unit, "kWh") != 0 && strcmp(pp->unit, "Wh") != 0)
-		return pj_fail(c, -EINVAL, w, "'%s' is in '%s', not an energy "
+		return jc_fail(c, w, "'%s' is in '%s', not an energy "
 		    "counter (kWh or Wh)", pp->name, pp->unit);
 	return 0;
 }
 
 /* An IEC 61851 state: an enum reporting only 1..6 (A..F). */
 static int
-check_state(struct ctx *c, const char *where, const struct profile *p,
+check_state(struct jc *c, const char *where, const struct profile *p,
     uint16_t idx)
 {
 	const struct profile_point *pp = &p->points[idx];
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	int64_t v;
 	size_t k;
 
-	pj_subpath(w, where, "state");
+	jc_path(w, where, "state");
 	if (pp->n_enum == 0)
-		return pj_fail(c, -EINVAL, w, "'%s' has no enum; the state "
+		return jc_fail(c, w, "'%s' has no enum; the state "
 		    "must map the device's values onto IEC 61851 1..6 (A..F)",
 		    pp->name);
 	for (k = 0; k < pp->n_enum; k++) {
 		v = p->enums[pp->enum_first + k].val;
 		if (v < 1 || v > 6)
-			return pj_fail(c, -EINVAL, w, "'%s' reports %lld, not "
+			return jc_fail(c, w, "'%s' reports %lld, not "
 			    "an IEC 61851 state 1..6 (A..F)", pp->name,
 			    (long long)v);
 	}
 	if (pp->has_enum_other && (pp->enum_other < 1 || pp->enum_other > 6))
-		return pj_fail(c, -EINVAL, w, "'%s': enum_other %lld is not an "
+		return jc_fail(c, w, "'%s': enum_other %lld is not an "
 		    "IEC 61851 state 1..6 (A..F)", pp->name,
 		    (long long)pp->enum_other);
 	return 0;
@@ -141,30 +116,29 @@ name_taken(const struct profile *p, size_t n_derived, const char *name)
 }
 
 static int
-parse_one(struct ctx *c, json_t *jd, const char *where, struct profile *p,
+parse_one(struct jc *c, json_t *jd, const char *where, struct profile *p,
     size_t i)
 {
 	struct profile_derived *d = &p->derived[i];
-	char w[WHERE_MAX], shown[40];
-	const char *s = NULL;
+	char w[JC_PATH_MAX], s[READING_NAME_MAX + 1];
 	int rc;
 
-	if ((rc = pj_check_keys(c, jd, derived_keys, where)) < 0 ||
-	    (rc = get_str(c, jd, "name", where, &s)) < 0)
+	if ((rc = jc_check_keys(c, jd, where, derived_keys)) < 0 ||
+	    (rc = get_str(c, jd, "name", where, s)) < 0)
 		return rc;
-	pj_subpath(w, where, "name");
-	if (!name_ok(s))
-		return pj_fail(c, -EINVAL, w, "'%s' is not [a-z0-9_]{1,%d}",
-		    pj_shown(s, shown, sizeof(shown)), SCHEMA_NAME_MAX);
+	jc_path(w, where, "name");
+	if (!jc_name_valid(s, READING_NAME_MAX, 0))
+		return jc_fail(c, w, "'%s' is not [a-z0-9_]{1,%d}", s,
+		    READING_NAME_MAX);
 	if (name_taken(p, i, s))
-		return pj_fail(c, -EINVAL, w, "'%s' is already a point", s);
+		return jc_fail(c, w, "'%s' is already a point", s);
 	snprintf(d->name, sizeof(d->name), "%s", s);
-	if ((rc = get_str(c, jd, "kind", where, &s)) < 0)
+	if ((rc = get_str(c, jd, "kind", where, s)) < 0)
 		return rc;
-	pj_subpath(w, where, "kind");
+	jc_path(w, where, "kind");
 	if (strcmp(s, "session_energy") != 0)
-		return pj_fail(c, -EINVAL, w, "unknown kind '%s' (known: "
-		    "session_energy)", pj_shown(s, shown, sizeof(shown)));
+		return jc_fail(c, w, "unknown kind '%s' (known: "
+		    "session_energy)", s);
 	d->kind = DK_SESSION_ENERGY;
 	if ((rc = point_ref(c, jd, "source", where, p, &d->source)) < 0 ||
 	    (rc = check_source(c, where, p, d->source)) < 0 ||
@@ -176,9 +150,9 @@ parse_one(struct ctx *c, json_t *jd, const char *where, struct profile *p,
 }
 
 int
-profile_parse_derived(struct ctx *c, json_t *root, struct profile *p)
+profile_parse_derived(struct jc *c, json_t *root, struct profile *p)
 {
-	char where[WHERE_MAX];
+	char where[JC_PATH_MAX];
 	json_t *v = json_object_get(root, "derived"), *jd;
 	size_t i, n;
 	int rc;
@@ -188,16 +162,16 @@ profile_parse_derived(struct ctx *c, json_t *root, struct profile *p)
 		return 0;
 	n = json_is_array(v) ? json_array_size(v) : 0;
 	if (n < 1 || n > PROFILE_DERIVED_MAX)
-		return pj_fail(c, -EINVAL, "derived", "expected an array of "
+		return jc_fail(c, "derived", "expected an array of "
 		    "1..%d derived points", PROFILE_DERIVED_MAX);
 	if (p->n_points + n > PROFILE_POINTS_MAX)
-		return pj_fail(c, -EINVAL, "derived", "more than %d points with "
+		return jc_fail(c, "derived", "more than %d points with "
 		    "the derived ones", PROFILE_POINTS_MAX);
 	for (i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "derived[%zu]", i);
 		jd = json_array_get(v, i);
 		if (!json_is_object(jd))
-			return pj_fail(c, -EINVAL, where, "expected an object "
+			return jc_fail(c, where, "expected an object "
 			    "{\"name\", \"kind\", \"source\", \"state\"}");
 		if ((rc = parse_one(c, jd, where, p, i)) < 0)
 			return rc;

@@ -30,7 +30,7 @@ mask_bits(unsigned n)
  * the width it must fit; is_signed allows negatives. -EINVAL with the reason.
  */
 static int
-get_raw(struct ctx *c, json_t *v, const char *w, unsigned bits, int is_signed,
+get_raw(struct jc *c, json_t *v, const char *w, unsigned bits, int is_signed,
     uint64_t *out)
 {
 	const char *s;
@@ -44,7 +44,7 @@ get_raw(struct ctx *c, json_t *v, const char *w, unsigned bits, int is_signed,
 		if (x < 0) {
 			if (!is_signed || bits > 64 ||
 			    (bits < 64 && x < -((long long)1 << (bits - 1))))
-				return pj_fail(c, -EINVAL, w, "%lld does not fit "
+				return jc_fail(c, w, "%lld does not fit "
 				    "%s%u bits", x, is_signed ? "signed " : "",
 				    bits);
 			*out = (uint64_t)x & mask_bits(bits);
@@ -55,20 +55,20 @@ get_raw(struct ctx *c, json_t *v, const char *w, unsigned bits, int is_signed,
 		s = json_string_value(v);
 		n = strlen(s);
 		if (n < 3 || n > 18 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-			return pj_fail(c, -EINVAL, w, "expected an integer or "
+			return jc_fail(c, w, "expected an integer or "
 			    "\"0x\" and 1..16 hex digits");
 		errno = 0;
 		u = strtoull(s + 2, &end, 16);
 		if (errno != 0 || *end != '\0' || s[2] == '-' || s[2] == '+' ||
 		    s[2] == ' ')
-			return pj_fail(c, -EINVAL, w, "expected an integer or "
+			return jc_fail(c, w, "expected an integer or "
 			    "\"0x\" and 1..16 hex digits");
 	} else {
-		return pj_fail(c, -EINVAL, w, "expected an integer or a \"0x\" "
+		return jc_fail(c, w, "expected an integer or a \"0x\" "
 		    "string");
 	}
 	if (bits < 64 && u > mask_bits(bits))
-		return pj_fail(c, -EINVAL, w, "%llu does not fit %u bits", u,
+		return jc_fail(c, w, "%llu does not fit %u bits", u,
 		    bits);
 	*out = u;
 	return 0;
@@ -76,18 +76,18 @@ get_raw(struct ctx *c, json_t *v, const char *w, unsigned bits, int is_signed,
 
 /* A list of not-available markers for type t into pp (or just checked). */
 static int
-parse_na_list(struct ctx *c, json_t *arr, const char *where, enum reg_type t,
+parse_na_list(struct jc *c, json_t *arr, const char *where, enum reg_type t,
     struct profile_point *pp)
 {
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	uint64_t raw;
 	size_t i;
 	int rc;
 
 	if (!json_is_array(arr))
-		return pj_fail(c, -EINVAL, where, "expected an array");
+		return jc_fail(c, where, "expected an array");
 	if (json_array_size(arr) > PROFILE_NA_MAX)
-		return pj_fail(c, -EINVAL, where, "%zu markers, at most %d",
+		return jc_fail(c, where, "%zu markers, at most %d",
 		    json_array_size(arr), PROFILE_NA_MAX);
 	/*
 	 * Every marker: an integer taken as a float's bit pattern (1 is a
@@ -95,7 +95,7 @@ parse_na_list(struct ctx *c, json_t *arr, const char *where, enum reg_type t,
 	 */
 	for (i = 0; regmap_is_float(t) && i < json_array_size(arr); i++) {
 		if (json_is_integer(json_array_get(arr, i)))
-			return pj_fail(c, -EINVAL, where, "a %s marker is a bit "
+			return jc_fail(c, where, "a %s marker is a bit "
 			    "pattern: write it as \"0x...\"",
 			    regmap_type_name(t));
 	}
@@ -114,9 +114,9 @@ parse_na_list(struct ctx *c, json_t *arr, const char *where, enum reg_type t,
 }
 
 int
-profile_parse_na_defaults(struct ctx *c, json_t *root, json_t **out)
+profile_parse_na_defaults(struct jc *c, json_t *root, json_t **out)
 {
-	char w[WHERE_MAX], buf[41];
+	char w[JC_PATH_MAX], buf[41];
 	json_t *jna = json_object_get(root, "na"), *v;
 	enum reg_type t;
 	const char *key;
@@ -126,12 +126,12 @@ profile_parse_na_defaults(struct ctx *c, json_t *root, json_t **out)
 	if (jna == NULL)
 		return 0;
 	if (!json_is_object(jna))
-		return pj_fail(c, -EINVAL, "na", "expected an object of type "
+		return jc_fail(c, "na", "expected an object of type "
 		    "names");
 	json_object_foreach(jna, key, v) {
-		pj_subpath(w, "na", pj_shown(key, buf, sizeof(buf)));
+		jc_path(w, "na", jc_shown(key, buf, sizeof(buf)));
 		if (regmap_type_parse(key, &t) < 0 || t == RT_BOOL)
-			return pj_fail(c, -EINVAL, w, "not an integer or float "
+			return jc_fail(c, w, "not an integer or float "
 			    "type");
 		if ((rc = parse_na_list(c, v, w, t, NULL)) < 0)
 			return rc;
@@ -142,33 +142,33 @@ profile_parse_na_defaults(struct ctx *c, json_t *root, json_t **out)
 
 /* "bits": [first, last], inclusive, within an unsigned integer type. */
 static int
-parse_bits(struct ctx *c, json_t *jp, const char *where,
+parse_bits(struct jc *c, json_t *jp, const char *where,
     struct profile_point *pp)
 {
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	json_t *v = json_object_get(jp, "bits"), *a, *b;
 	long long lo, hi;
 	unsigned width = type_bits(pp->type);
 
 	if (v == NULL)
 		return 0;
-	pj_subpath(w, where, "bits");
+	jc_path(w, where, "bits");
 	if (pp->type != RT_U16 && pp->type != RT_U32 && pp->type != RT_U64)
-		return pj_fail(c, -EINVAL, w, "bit fields need type u16, u32 or "
+		return jc_fail(c, w, "bit fields need type u16, u32 or "
 		    "u64, not %s", regmap_type_name(pp->type));
 	a = json_array_get(v, 0);
 	b = json_array_get(v, 1);
 	if (!json_is_array(v) || json_array_size(v) != 2 ||
 	    !json_is_integer(a) || !json_is_integer(b))
-		return pj_fail(c, -EINVAL, w, "expected [first, last] bit "
+		return jc_fail(c, w, "expected [first, last] bit "
 		    "numbers");
 	lo = json_integer_value(a);
 	hi = json_integer_value(b);
 	if (lo < 0 || lo > hi || hi >= (long long)width)
-		return pj_fail(c, -EINVAL, w, "[%lld, %lld] is not within "
+		return jc_fail(c, w, "[%lld, %lld] is not within "
 		    "0..%u, first <= last", lo, hi, width - 1);
 	if (hi - lo + 1 > 63)
-		return pj_fail(c, -EINVAL, w, "a field of %lld bits; at most 63",
+		return jc_fail(c, w, "a field of %lld bits; at most 63",
 		    hi - lo + 1);
 	pp->bit_lo = (uint8_t)lo;
 	pp->bit_n = (uint8_t)(hi - lo + 1);
@@ -176,27 +176,27 @@ parse_bits(struct ctx *c, json_t *jp, const char *where,
 }
 
 static int
-parse_offset(struct ctx *c, json_t *jp, const char *where,
+parse_offset(struct jc *c, json_t *jp, const char *where,
     struct profile_point *pp)
 {
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	json_t *v = json_object_get(jp, "offset");
 
 	pp->offset = dec_from_int(0);
 	if (v == NULL)
 		return 0;
-	pj_subpath(w, where, "offset");
+	jc_path(w, where, "offset");
 	if (json_is_integer(v))
 		pp->offset = dec_from_int(json_integer_value(v));
 	else if (!json_is_real(v) ||
 	    dec_from_f64(json_real_value(v), &pp->offset) < 0)
-		return pj_fail(c, -EINVAL, w, "expected a number");
+		return jc_fail(c, w, "expected a number");
 	return 0;
 }
 
 /* A decimal ("-3", "65") or "0x41" enum key as a raw value. */
 static int
-enum_key(struct ctx *c, const char *key, const char *w, unsigned bits,
+enum_key(struct jc *c, const char *key, const char *w, unsigned bits,
     int is_signed, uint64_t *raw)
 {
 	json_t *tmp;
@@ -206,16 +206,16 @@ enum_key(struct ctx *c, const char *key, const char *w, unsigned bits,
 
 	if (key[0] == '0' && (key[1] == 'x' || key[1] == 'X')) {
 		if ((tmp = json_string(key)) == NULL)
-			return pj_fail(c, -ENOMEM, w, "out of memory");
+			return jc_fail_rc(c, -ENOMEM, w, "out of memory");
 	} else {
 		errno = 0;
 		x = strtoll(key, &end, 10);
 		if (key[0] == '\0' || *end != '\0' || errno != 0 ||
 		    key[0] == ' ' || key[0] == '+')
-			return pj_fail(c, -EINVAL, w, "an enum key is a raw "
+			return jc_fail(c, w, "an enum key is a raw "
 			    "value: decimal or \"0x...\"");
 		if ((tmp = json_integer(x)) == NULL)
-			return pj_fail(c, -ENOMEM, w, "out of memory");
+			return jc_fail_rc(c, -ENOMEM, w, "out of memory");
 	}
 	rc = get_raw(c, tmp, w, bits, is_signed, raw);
 	json_decref(tmp);
@@ -223,10 +223,10 @@ enum_key(struct ctx *c, const char *key, const char *w, unsigned bits,
 }
 
 static int
-parse_enum(struct ctx *c, json_t *jp, const char *where, struct profile *p,
+parse_enum(struct jc *c, json_t *jp, const char *where, struct profile *p,
     struct profile_point *pp)
 {
-	char w[WHERE_MAX], buf[41];
+	char w[JC_PATH_MAX], buf[41];
 	json_t *v = json_object_get(jp, "enum"), *jo, *val;
 	struct profile_enum *en;
 	const char *key;
@@ -237,49 +237,49 @@ parse_enum(struct ctx *c, json_t *jp, const char *where, struct profile *p,
 	int rc;
 
 	jo = json_object_get(jp, "enum_other");
-	pj_subpath(w, where, "enum_other");
+	jc_path(w, where, "enum_other");
 	if (jo != NULL && v == NULL)
-		return pj_fail(c, -EINVAL, w, "only with \"enum\"");
+		return jc_fail(c, w, "only with \"enum\"");
 	if (v == NULL)
 		return 0;
 	if (jo != NULL) {
 		if (!json_is_integer(jo))
-			return pj_fail(c, -EINVAL, w, "expected an integer");
+			return jc_fail(c, w, "expected an integer");
 		pp->has_enum_other = 1;
 		pp->enum_other = json_integer_value(jo);
 	}
-	pj_subpath(w, where, "enum");
+	jc_path(w, where, "enum");
 	if (regmap_is_float(pp->type))
-		return pj_fail(c, -EINVAL, w, "an enum needs an integer type, "
+		return jc_fail(c, w, "an enum needs an integer type, "
 		    "not %s", regmap_type_name(pp->type));
 	if (!dec_equal(pp->scale, dec_from_int(1)) ||
 	    !dec_equal(pp->offset, dec_from_int(0)))
-		return pj_fail(c, -EINVAL, w, "an enum reports its own values: "
+		return jc_fail(c, w, "an enum reports its own values: "
 		    "no scale or offset");
 	if (!json_is_object(v) || (n = json_object_size(v)) == 0 ||
 	    n > PROFILE_ENUM_MAX)
-		return pj_fail(c, -EINVAL, w, "expected an object of 1..%d "
+		return jc_fail(c, w, "expected an object of 1..%d "
 		    "\"raw\": value entries", PROFILE_ENUM_MAX);
 	if (p->n_enums + n > PROFILE_ENUMS_MAX)
-		return pj_fail(c, -EINVAL, w, "more than %d enum entries in the "
+		return jc_fail(c, w, "more than %d enum entries in the "
 		    "profile", PROFILE_ENUMS_MAX);
 	en = realloc(p->enums, (p->n_enums + n) * sizeof(*en));
 	if (en == NULL)
-		return pj_fail(c, -ENOMEM, w, "out of memory");
+		return jc_fail_rc(c, -ENOMEM, w, "out of memory");
 	p->enums = en;
 	pp->enum_first = (uint16_t)p->n_enums;
 	i = 0;
 	json_object_foreach(v, key, val) {
-		pj_subpath(w, where, "enum");
+		jc_path(w, where, "enum");
 		snprintf(w + strlen(w), sizeof(w) - strlen(w), ".%s",
-		    pj_shown(key, buf, 21));
+		    jc_shown(key, buf, 21));
 		if ((rc = enum_key(c, key, w, bits, is_signed, &raw)) < 0)
 			return rc;
 		if (!json_is_integer(val))
-			return pj_fail(c, -EINVAL, w, "expected an integer");
+			return jc_fail(c, w, "expected an integer");
 		for (k = 0; k < i; k++) {
 			if (en[p->n_enums + k].raw == raw)
-				return pj_fail(c, -EINVAL, w, "raw value %llu "
+				return jc_fail(c, w, "raw value %llu "
 				    "given twice", (unsigned long long)raw);
 		}
 		en[p->n_enums + i].raw = raw;
@@ -292,19 +292,19 @@ parse_enum(struct ctx *c, json_t *jp, const char *where, struct profile *p,
 }
 
 int
-profile_parse_point_ext(struct ctx *c, json_t *jp, const char *where,
+profile_parse_point_ext(struct jc *c, json_t *jp, const char *where,
     json_t *na_default, struct profile *p, struct profile_point *pp)
 {
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	json_t *jna = json_object_get(jp, "na");
 	int rc;
 
 	if ((rc = parse_bits(c, jp, where, pp)) < 0 ||
 	    (rc = parse_offset(c, jp, where, pp)) < 0)
 		return rc;
-	pj_subpath(w, where, "na");
+	jc_path(w, where, "na");
 	if (jna != NULL && pp->type == RT_BOOL)
-		return pj_fail(c, -EINVAL, w, "a bit has no not-available "
+		return jc_fail(c, w, "a bit has no not-available "
 		    "marker");
 	if (jna != NULL)
 		rc = parse_na_list(c, jna, w, pp->type, pp);

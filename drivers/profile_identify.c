@@ -31,20 +31,20 @@ static const char *const info_check_keys[] = { "info", "equals", NULL };
 
 /* {"info": NAME, "equals": STRING}: NAME from the info section. */
 static int
-info_check(struct ctx *c, json_t *jc, const char *where,
+info_check(struct jc *c, json_t *jc, const char *where,
     const struct profile *p, struct profile_check *k)
 {
-	char w[WHERE_MAX], shown[40];
+	char w[JC_PATH_MAX], shown[40];
 	json_t *v = json_object_get(jc, "info"), *e;
 	const struct profile_info *pi = NULL;
 	size_t i, n;
 	int rc;
 
-	if ((rc = pj_check_keys(c, jc, info_check_keys, where)) < 0)
+	if ((rc = jc_check_keys(c, jc, where, info_check_keys)) < 0)
 		return rc;
-	pj_subpath(w, where, "info");
+	jc_path(w, where, "info");
 	if (!json_is_string(v))
-		return pj_fail(c, -EINVAL, w, "expected the name of an info "
+		return jc_fail(c, w, "expected the name of an info "
 		    "entry");
 	for (i = 0; i < p->n_info; i++) {
 		if (strcmp(p->info[i].name, json_string_value(v)) == 0) {
@@ -53,76 +53,76 @@ info_check(struct ctx *c, json_t *jc, const char *where,
 		}
 	}
 	if (pi == NULL)
-		return pj_fail(c, -EINVAL, w, "no info '%s' in this profile",
-		    pj_shown(json_string_value(v), shown, sizeof(shown)));
+		return jc_fail(c, w, "no info '%s' in this profile",
+		    jc_shown(json_string_value(v), shown, sizeof(shown)));
 	k->info = (int)i;
-	pj_subpath(w, where, "equals");
+	jc_path(w, where, "equals");
 	e = json_object_get(jc, "equals");
 	if (e == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
+		return jc_fail(c, w, "missing");
 	if (!json_is_string(e))
-		return pj_fail(c, -EINVAL, w, "expected a string");
+		return jc_fail(c, w, "expected a string");
 	n = json_string_length(e);
 	if (n == 0 || n > 2u * pi->len)
-		return pj_fail(c, -EINVAL, w, "expected 1..%u characters (the "
+		return jc_fail(c, w, "expected 1..%u characters (the "
 		    "info's %u registers)", 2u * pi->len, pi->len);
 	for (i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)json_string_value(e)[i];
 
 		if (ch < 0x20 || ch >= 0x7f)
-			return pj_fail(c, -EINVAL, w, "not printable ASCII");
+			return jc_fail(c, w, "not printable ASCII");
 	}
 	/* Decoding drops trailing blanks, so such a check could never match. */
 	if (json_string_value(e)[n - 1] == ' ')
-		return pj_fail(c, -EINVAL, w, "ends in a blank (strings are "
+		return jc_fail(c, w, "ends in a blank (strings are "
 		    "compared with trailing blanks dropped)");
 	memcpy(k->equals, json_string_value(e), n + 1);
 	return 0;
 }
 
 static int
-get_bound(struct ctx *c, json_t *jc, const char *key, const char *where,
+get_bound(struct jc *c, json_t *jc, const char *key, const char *where,
     double *out)
 {
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	json_t *v = json_object_get(jc, key);
 
-	pj_subpath(w, where, key);
+	jc_path(w, where, key);
 	if (v == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
+		return jc_fail(c, w, "missing");
 	if (!json_is_number(v) || !isfinite(json_number_value(v)))
-		return pj_fail(c, -EINVAL, w, "expected a number");
+		return jc_fail(c, w, "expected a number");
 	*out = json_number_value(v);
 	return 0;
 }
 
 static int
-find_point(struct ctx *c, json_t *jc, const char *where,
+find_point(struct jc *c, json_t *jc, const char *where,
     const struct profile *p, uint16_t *idx)
 {
-	char w[WHERE_MAX], shown[40];
+	char w[JC_PATH_MAX], shown[40];
 	json_t *v = json_object_get(jc, "point");
 	size_t i;
 
-	pj_subpath(w, where, "point");
+	jc_path(w, where, "point");
 	if (v == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
+		return jc_fail(c, w, "missing");
 	if (!json_is_string(v))
-		return pj_fail(c, -EINVAL, w, "expected a point name");
+		return jc_fail(c, w, "expected a point name");
 	for (i = 0; i < p->n_points; i++) {
 		if (strcmp(p->points[i].name, json_string_value(v)) == 0) {
 			*idx = (uint16_t)i;
 			return 0;
 		}
 	}
-	return pj_fail(c, -EINVAL, w, "no point '%s' in this profile",
-	    pj_shown(json_string_value(v), shown, sizeof(shown)));
+	return jc_fail(c, w, "no point '%s' in this profile",
+	    jc_shown(json_string_value(v), shown, sizeof(shown)));
 }
 
 int
-profile_parse_identify(struct ctx *c, json_t *root, struct profile *p)
+profile_parse_identify(struct jc *c, json_t *root, struct profile *p)
 {
-	char where[WHERE_MAX];
+	char where[JC_PATH_MAX];
 	json_t *v = json_object_get(root, "identify"), *jc;
 	struct profile_check *k;
 	size_t i, n;
@@ -133,13 +133,13 @@ profile_parse_identify(struct ctx *c, json_t *root, struct profile *p)
 		return 0;
 	n = json_is_array(v) ? json_array_size(v) : 0;
 	if (n < 1 || n > PROFILE_IDENTIFY_MAX)
-		return pj_fail(c, -EINVAL, "identify", "expected an array of "
+		return jc_fail(c, "identify", "expected an array of "
 		    "1..%d checks", PROFILE_IDENTIFY_MAX);
 	for (i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "identify[%zu]", i);
 		jc = json_array_get(v, i);
 		if (!json_is_object(jc))
-			return pj_fail(c, -EINVAL, where, "expected an object "
+			return jc_fail(c, where, "expected an object "
 			    "{\"point\", \"min\", \"max\"} or {\"info\", \"equals\"}");
 		k = &p->identify[i];
 		memset(k, 0, sizeof(*k));
@@ -150,13 +150,13 @@ profile_parse_identify(struct ctx *c, json_t *root, struct profile *p)
 			p->n_identify = i + 1;
 			continue;
 		}
-		if ((rc = pj_check_keys(c, jc, check_keys, where)) < 0 ||
+		if ((rc = jc_check_keys(c, jc, where, check_keys)) < 0 ||
 		    (rc = find_point(c, jc, where, p, &k->point)) < 0 ||
 		    (rc = get_bound(c, jc, "min", where, &k->min)) < 0 ||
 		    (rc = get_bound(c, jc, "max", where, &k->max)) < 0)
 			return rc;
 		if (k->max < k->min)
-			return pj_fail(c, -EINVAL, where, "max is below min");
+			return jc_fail(c, where, "max is below min");
 		p->n_identify = i + 1;
 	}
 	return 0;

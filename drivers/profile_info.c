@@ -28,66 +28,54 @@ static const char *const info_keys[] = {
 };
 
 static int
-info_name(struct ctx *c, json_t *ji, const char *where, struct profile *p,
+info_name(struct jc *c, json_t *ji, const char *where, struct profile *p,
     size_t i)
 {
-	char w[WHERE_MAX], shown[40];
-	json_t *v = json_object_get(ji, "name");
-	const char *s;
-	size_t n, k;
+	char w[JC_PATH_MAX], s[READING_NAME_MAX + 1];
+	size_t k;
+	int rc;
 
-	pj_subpath(w, where, "name");
-	if (v == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
-	if (!json_is_string(v))
-		return pj_fail(c, -EINVAL, w, "expected a string");
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n == 0 || n > SCHEMA_NAME_MAX || strlen(s) != n)
-		goto bad;
-	for (k = 0; k < n; k++) {
-		if (!((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= '0' &&
-		    s[k] <= '9') || s[k] == '_'))
-			goto bad;
-	}
+	if ((rc = jc_get_str(c, ji, where, "name", JC_REQUIRED, s, sizeof(s))) < 0)
+		return rc;
+	jc_path(w, where, "name");
+	if (!jc_name_valid(s, READING_NAME_MAX, 0))
+		return jc_fail(c, w, "'%s': expected 1..%d of [a-z0-9_]", s,
+		    READING_NAME_MAX);
 	for (k = 0; k < i; k++) {
 		if (strcmp(p->info[k].name, s) == 0)
-			return pj_fail(c, -EINVAL, w, "'%s' given twice", s);
+			return jc_fail(c, w, "'%s' given twice", s);
 	}
-	memcpy(p->info[i].name, s, n + 1);
+	memcpy(p->info[i].name, s, sizeof(p->info[i].name));
 	return 0;
-bad:
-	return pj_fail(c, -EINVAL, w, "'%s': expected 1..%d of [a-z0-9_]",
-	    pj_shown(s, shown, sizeof(shown)), SCHEMA_NAME_MAX);
 }
 
 /* "type" must say "string": the key is there so the entry reads as what it is. */
 static int
-info_type(struct ctx *c, json_t *ji, const char *where)
+info_type(struct jc *c, json_t *ji, const char *where)
 {
-	char w[WHERE_MAX], shown[40];
+	char w[JC_PATH_MAX], shown[40];
 	json_t *v = json_object_get(ji, "type");
 
-	pj_subpath(w, where, "type");
+	jc_path(w, where, "type");
 	if (v == NULL)
-		return pj_fail(c, -EINVAL, w, "missing");
+		return jc_fail(c, w, "missing");
 	if (!json_is_string(v))
-		return pj_fail(c, -EINVAL, w, "expected \"string\"");
+		return jc_fail(c, w, "expected \"string\"");
 	if (strcmp(json_string_value(v), "string") != 0)
-		return pj_fail(c, -EINVAL, w, "'%s': info entries are strings; "
-		    "expected \"string\"", pj_shown(json_string_value(v), shown,
+		return jc_fail(c, w, "'%s': info entries are strings; "
+		    "expected \"string\"", jc_shown(json_string_value(v), shown,
 		    sizeof(shown)));
 	return 0;
 }
 
 /* "order": bytes within a register. Word orders mean nothing for a string. */
 static int
-info_order(struct ctx *c, json_t *ji, const char *where, enum reg_order *o)
+info_order(struct jc *c, json_t *ji, const char *where, enum reg_order *o)
 {
-	char w[WHERE_MAX], shown[40];
+	char w[JC_PATH_MAX], shown[40];
 	json_t *v = json_object_get(ji, "order");
 
-	pj_subpath(w, where, "order");
+	jc_path(w, where, "order");
 	*o = RO_ABCD;
 	if (v == NULL)
 		return 0;
@@ -97,57 +85,57 @@ info_order(struct ctx *c, json_t *ji, const char *where, enum reg_order *o)
 		*o = RO_BADC;
 		return 0;
 	}
-	return pj_fail(c, -EINVAL, w, "%s%s%s: expected \"ABCD\" (first byte in "
+	return jc_fail(c, w, "%s%s%s: expected \"ABCD\" (first byte in "
 	    "the high half) or \"BADC\"", json_is_string(v) ? "'" : "",
-	    json_is_string(v) ? pj_shown(json_string_value(v), shown,
+	    json_is_string(v) ? jc_shown(json_string_value(v), shown,
 	    sizeof(shown)) : "not a string", json_is_string(v) ? "'" : "");
 }
 
 static int
-parse_one(struct ctx *c, json_t *ji, const char *where, struct profile *p,
+parse_one(struct jc *c, json_t *ji, const char *where, struct profile *p,
     size_t i)
 {
 	struct profile_info *pi = &p->info[i];
-	char w[WHERE_MAX];
+	char w[JC_PATH_MAX];
 	long long v;
 	int rc;
 
 	if (!json_is_object(ji))
-		return pj_fail(c, -EINVAL, where, "expected an object {\"name\", "
+		return jc_fail(c, where, "expected an object {\"name\", "
 		    "\"fc\", \"address\", \"type\", \"length\"}");
-	if ((rc = pj_check_keys(c, ji, info_keys, where)) < 0 ||
+	if ((rc = jc_check_keys(c, ji, where, info_keys)) < 0 ||
 	    (rc = info_name(c, ji, where, p, i)) < 0 ||
 	    (rc = info_type(c, ji, where)) < 0 ||
 	    (rc = info_order(c, ji, where, &pi->order)) < 0)
 		return rc;
-	if ((rc = pj_get_int(c, ji, "fc", where, 1, 3, 4, &v)) < 0)
+	if ((rc = jc_get_int(c, ji, where, "fc", 1, 3, 4, &v)) < 0)
 		return rc;
 	pi->fc = (uint8_t)v;
-	if ((rc = pj_get_int(c, ji, "address", where, 1, 0, 65535, &v)) < 0)
+	if ((rc = jc_get_int(c, ji, where, "address", 1, 0, 65535, &v)) < 0)
 		return rc;
 	pi->addr = (uint16_t)v;
-	if ((rc = pj_get_int(c, ji, "length", where, 1, 1,
+	if ((rc = jc_get_int(c, ji, where, "length", 1, 1,
 	    PROFILE_INFO_REGS_MAX, &v)) < 0)
 		return rc;
 	pi->len = (uint8_t)v;
-	pj_subpath(w, where, "length");
+	jc_path(w, where, "length");
 	if ((unsigned)pi->addr + pi->len > 65536)
-		return pj_fail(c, -EINVAL, w, "%u registers from %u run past "
+		return jc_fail(c, w, "%u registers from %u run past "
 		    "65535", pi->len, pi->addr);
 	if (pi->len > p->max_read)
-		return pj_fail(c, -EINVAL, w, "%u registers: more than max_read "
+		return jc_fail(c, w, "%u registers: more than max_read "
 		    "(%u); one string is one request", pi->len, p->max_read);
 	if (!profile_read_allowed(p, pi->fc, pi->addr, pi->len))
-		return pj_fail(c, -EINVAL, where, "registers %u..%u (fc %u) touch "
+		return jc_fail(c, where, "registers %u..%u (fc %u) touch "
 		    "a forbidden range", pi->addr, pi->addr + pi->len - 1,
 		    pi->fc);
 	return 0;
 }
 
 int
-profile_parse_info(struct ctx *c, json_t *root, struct profile *p)
+profile_parse_info(struct jc *c, json_t *root, struct profile *p)
 {
-	char where[WHERE_MAX];
+	char where[JC_PATH_MAX];
 	json_t *v = json_object_get(root, "info");
 	size_t i, n;
 	int rc;
@@ -157,7 +145,7 @@ profile_parse_info(struct ctx *c, json_t *root, struct profile *p)
 		return 0;
 	n = json_is_array(v) ? json_array_size(v) : 0;
 	if (n < 1 || n > PROFILE_INFO_MAX)
-		return pj_fail(c, -EINVAL, "info", "expected an array of 1..%d "
+		return jc_fail(c, "info", "expected an array of 1..%d "
 		    "strings", PROFILE_INFO_MAX);
 	for (i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "info[%zu]", i);

@@ -35,7 +35,7 @@ covers(const struct profile_range *r, const struct profile_point *pt)
 }
 
 static int
-parse_range(struct ctx *c, const json_t *o, size_t i, const struct profile *p,
+parse_range(struct jc *c, const json_t *o, size_t i, const struct profile *p,
     struct profile_range *r)
 {
 	char where[32], w[48];
@@ -45,21 +45,21 @@ parse_range(struct ctx *c, const json_t *o, size_t i, const struct profile *p,
 
 	snprintf(where, sizeof(where), "forbidden[%zu]", i);
 	if (!json_is_object(o))
-		return pj_fail(c, -EINVAL, where, "expected an object");
-	if ((rc = pj_check_keys(c, (json_t *)o, range_keys, where)) < 0)
+		return jc_fail(c, where, "expected an object");
+	if ((rc = jc_check_keys(c, (json_t *)o, where, range_keys)) < 0)
 		return rc;
-	if ((rc = pj_get_int(c, (json_t *)o, "fc", where, 1, 1, 4, &fc)) < 0 ||
-	    (rc = pj_get_int(c, (json_t *)o, "from", where, 1, 0, 65535, &from)) < 0 ||
-	    (rc = pj_get_int(c, (json_t *)o, "to", where, 1, 0, 65535, &to)) < 0)
+	if ((rc = jc_get_int(c, (json_t *)o, where, "fc", 1, 1, 4, &fc)) < 0 ||
+	    (rc = jc_get_int(c, (json_t *)o, where, "from", 1, 0, 65535, &from)) < 0 ||
+	    (rc = jc_get_int(c, (json_t *)o, where, "to", 1, 0, 65535, &to)) < 0)
 		return rc;
 	if (to < from) {
 		snprintf(w, sizeof(w), "%s.to", where);
-		return pj_fail(c, -EINVAL, w, "%lld is below from (%lld)", to, from);
+		return jc_fail(c, w, "%lld is below from (%lld)", to, from);
 	}
 	*r = (struct profile_range){ (uint8_t)fc, (uint16_t)from, (uint16_t)to };
 	for (k = 0; k < p->n_points; k++) {
 		if (covers(r, &p->points[k]))
-			return pj_fail(c, -EINVAL, where, "covers points[%zu] ('%s')",
+			return jc_fail(c, where, "covers points[%zu] ('%s')",
 			    k, p->points[k].name);
 	}
 	return 0;
@@ -69,20 +69,20 @@ int
 profile_limits_load(const struct json_t *root, struct profile *p,
     const char *path, char *err, size_t errlen)
 {
-	struct ctx c = { path, err, errlen };
+	struct jc c = { path, err, errlen };
 	const json_t *arr;
 	long long x = 0;
 	size_t i, n;
 	int rc;
 
 	p->max_read_bits = PROFILE_BITS_MAX;
-	if ((rc = pj_get_int(&c, (json_t *)root, "max_read_bits", "", 0, 1, PROFILE_BITS_MAX,
+	if ((rc = jc_get_int(&c, (json_t *)root, "", "max_read_bits", 0, 1, PROFILE_BITS_MAX,
 	    &x)) < 0)
 		return rc;
 	if (rc == 0)
 		p->max_read_bits = (unsigned)x;
 	p->turnaround_ms = 0;
-	if ((rc = pj_get_int(&c, (json_t *)root, "turnaround_ms", "", 0, 1,
+	if ((rc = jc_get_int(&c, (json_t *)root, "", "turnaround_ms", 0, 1,
 	    PROFILE_TURNAROUND_MAX, &x)) < 0)
 		return rc;
 	if (rc == 0)
@@ -92,10 +92,10 @@ profile_limits_load(const struct json_t *root, struct profile *p,
 	if ((arr = json_object_get(root, "forbidden")) == NULL)
 		return 0;
 	if (!json_is_array(arr))
-		return pj_fail(&c, -EINVAL, "forbidden", "expected an array");
+		return jc_fail(&c, "forbidden", "expected an array");
 	n = json_array_size(arr);
 	if (n > PROFILE_FORBIDDEN_MAX)
-		return pj_fail(&c, -EINVAL, "forbidden", "%zu ranges, at most %d",
+		return jc_fail(&c, "forbidden", "%zu ranges, at most %d",
 		    n, PROFILE_FORBIDDEN_MAX);
 	for (i = 0; i < n; i++) {
 		if ((rc = parse_range(&c, json_array_get(arr, i), i, p,

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 enum reg_type {
 	RT_U16, RT_I16, RT_U32, RT_I32, RT_U64, RT_I64, RT_F32, RT_F64, RT_BOOL

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dec.h"
+#include "firmware/base/reading.h"
 
 #define BATCH_VERSION		1
 #define BATCH_GW_MAX		64	/* gateway id length, [A-Za-z0-9._-] */
@@ -36,21 +36,6 @@
 #define BATCH_F_VOLATILE	0x08
 #define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL | BATCH_F_SPAN | \
 				 BATCH_F_VOLATILE)
-
-/* Reading quality */
-enum quality {
-	Q_OK = 0,
-	Q_INVALID = 1,		/* device gave NaN/inf/"not available": no value */
-};
-
-/* One reading: a point of a device at a time. The reading model of the daemon. */
-struct reading {
-	int64_t ts_ms;		/* unix time, milliseconds, UTC */
-	uint16_t dev;		/* device index in the schema */
-	uint16_t point;		/* point index within that device's profile */
-	uint8_t quality;	/* enum quality; value meaningful only for Q_OK */
-	struct dec v;
-};
 
 struct batch_hdr {
 	char gw[BATCH_GW_MAX + 1];

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCHEMA_NAME_MAX 31
-#define SCHEMA_UNIT_MAX 15
+#include "firmware/base/reading.h"
+
+#define SCHEMA_NAME_MAX READING_NAME_MAX
+#define SCHEMA_UNIT_MAX READING_UNIT_MAX
 
 struct schema_point {
 	char name[SCHEMA_NAME_MAX + 1];

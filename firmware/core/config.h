@@ -3,8 +3,10 @@
  * A JSON file (docs/config.md), parsed with jansson and validated completely at
  * load: unknown keys, missing or out-of-range values, unknown profiles and drivers,
  * serial ports that do not exist. Every error is one line
- *   FILE: WHERE: WHAT        e.g. site.json: devices[1] (meter2): unit 300 out of range 1..247
- * `wattgate --check FILE` runs exactly this.
+ *   FILE: WHERE: WHAT     e.g. site.json: devices[1] (meter2).unit: 300 out of range 1..247
+ * (firmware/base/jcheck.h). `wattgate --check FILE` runs exactly this. The
+ * uplinks' sections ("mqtt", "coap", the failover's "uplink" object) are
+ * parsed by the uplinks themselves.
  */
 #ifndef WG_CONFIG_H
 #define WG_CONFIG_H
@@ -17,9 +19,11 @@
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
+#include "firmware/uplink/uplink.h"
 
 #define CFG_NAME_MAX SCHEMA_NAME_MAX
 #define CFG_PATH_MAX 256
+#define CFG_UPLINKS_MAX 4
 
 struct cfg_bus {
 	char name[CFG_NAME_MAX + 1];
@@ -37,61 +41,6 @@ struct cfg_device {
 	unsigned backoff_max;		/* most cycles skipped after a timeout */
 };
 
-/* "mqtt": { "tls": { ... } }: mutual TLS to the broker (docs/mqtt.md). */
-struct cfg_mqtt_tls {
-	int enabled;			/* "tls" present */
-	char ca_file[CFG_PATH_MAX];	/* CA(s) the broker's certificate must chain to */
-	char cert_file[CFG_PATH_MAX];	/* our certificate (chain); "" if none */
-	char key_file[CFG_PATH_MAX];	/* its private key: a secrets file */
-	char server_name[128];		/* name checked in the broker's certificate */
-};
-
-struct cfg_mqtt {
-	int enabled;
-	char host[128];
-	unsigned port;
-	char prefix[32];
-	unsigned keepalive_s;
-	char client_id[64];
-	struct cfg_mqtt_tls tls;
-};
-
-/*
- * ---- CoAP uplink (branch coap; docs/coap.md) ----
- * "uplink" picks the uplink by name (one place, for the later failover); "coap"
- * holds the CoAP/DTLS settings. Files holding secrets (psk_file, key_file) are
- * checked with secret_check() at load and read with secret_read() at each
- * connection attempt, so a fixed file is picked up without a restart.
- */
-#define CFG_UPLINK_MAX	15
-#define CFG_URI_MAX	256
-
-struct cfg_coap {
-	int enabled;
-	char uri[CFG_URI_MAX];		/* coap://host[:port]/base or coaps://... */
-	int secure;			/* coaps:// */
-	char psk_file[CFG_PATH_MAX];	/* coaps with a pre-shared key */
-	char ca_file[CFG_PATH_MAX];	/* coaps with certificates: the server's CA */
-	char cert_file[CFG_PATH_MAX];	/* optional client certificate ... */
-	char key_file[CFG_PATH_MAX];	/* ... and its key */
-	unsigned ack_timeout_ms;	/* RFC 7252 ACK_TIMEOUT */
-	unsigned max_retransmit;	/* RFC 7252 MAX_RETRANSMIT */
-};
-/* ---- end CoAP uplink ---- */
-
-/*
- * ---- Failover (branch failover; docs/uplinks.md) ----
- * "uplink": {"primary": "mqtt", "fallback": "coap", "failover_s": 60} runs both
- * uplinks: site_config.uplink is then "failover" (firmware/uplink/failover.c, the
- * one place that picks an uplink stays gateway.c) and this names the two.
- */
-struct cfg_failover {
-	char primary[CFG_UPLINK_MAX + 1];
-	char fallback[CFG_UPLINK_MAX + 1];
-	unsigned failover_s;	/* primary down this long: the fallback carries */
-};
-/* ---- end Failover ---- */
-
 struct site_config {
 	char path[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
@@ -102,13 +51,15 @@ struct site_config {
 	unsigned store_max_days;	/* readings older than this are evicted */
 	enum store_sync store_sync;	/* "store_sync": "normal" (default) or "full" */
 	char profiles_dir[CFG_PATH_MAX];
-	struct cfg_mqtt mqtt;
-	char uplink[CFG_UPLINK_MAX + 1];	/* "mqtt" (default), "coap", "failover" */
-	struct cfg_coap coap;
-	struct cfg_failover failover;		/* uplink "failover" only */
-	/* ---- identity (firmware/identity, docs/identity.md) ---- */
 	char identity_key[CFG_PATH_MAX];	/* the device's private key file */
-	/* ---- end identity ---- */
+	/*
+	 * Every uplink section present, each parsed by its own uplink
+	 * (uplink.h), and the one "uplink" chose to carry the data: "mqtt" by
+	 * default, or "coap", or the failover over two of them.
+	 */
+	struct uplink_conf uplinks[CFG_UPLINKS_MAX];
+	size_t n_uplinks;
+	size_t uplink;				/* index into uplinks */
 	size_t n_buses;
 	struct cfg_bus *buses;
 	size_t n_devices;
@@ -120,6 +71,15 @@ struct site_config {
 /* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */
 int config_load(const char *path, struct site_config *c, char *err, size_t errlen);
 void config_free(struct site_config *c);
+
+/* What the uplinks are told of the site (pointers into c). */
+void config_uplink_site(const struct site_config *c, struct uplink_site *out);
+
+/* The uplink that carries the data. */
+const struct uplink_conf *config_uplink(const struct site_config *c);
+
+/* The section of uplink name, NULL if the site config has none. */
+const void *config_uplink_cfg(const struct site_config *c, const char *name);
 
 /*
  * The schema this configuration produces (device and point names, units), as

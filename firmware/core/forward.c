@@ -24,6 +24,8 @@
  */
 #include "firmware/core/forward.h"
 
+#include "firmware/core/drain.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,8 @@
 #include <unistd.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/core/clock.h"
-#include "firmware/core/log.h"
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
 #include "firmware/store/merge.h"
 #include "firmware/store/split.h"
 
@@ -42,30 +44,11 @@
 #define LIVE_RESERVE	4	/* window slots the backlog leaves free */
 #define ASIDE_MAX	64	/* set-aside seqs remembered; older ones are offered again */
 
-/*
- * One drain of the backlog, from link-up to the PUBACK of its last batch, and
- * the live batches acknowledged meanwhile: logged when it ends, so the cost
- * of a drain for live data is visible in the field (and in tools/bench).
- */
-struct drain {
-	int active;
-	int64_t started;	/* CLOCK_MONOTONIC ms */
-	int64_t started_wall, ended_wall;
-	uint64_t readings, batches, bytes;
-	/*
-	 * Live batches polled or acknowledged during the drain; reported once the
-	 * first live batch polled after it is acknowledged.
-	 */
-	int watch;
-	uint64_t live;
-	int64_t live_max_ms;	/* their worst poll -> PUBACK */
-	int64_t live_ms[64];	/* and the first 64 of them, for percentiles */
-};
-
 struct forward {
 	const struct site_config *cfg;
 	struct store *store;
 	struct loop *loop;
+	struct uplink_site site;	/* what the uplink knows of the site */
 	struct uplink up;
 	int connected;
 	uint64_t live_from;	/* first seq committed after the link came up */
@@ -94,15 +77,6 @@ struct forward {
 	unsigned n_aside, aside_next;
 	uint64_t sent, acked, errors, splits;
 };
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Each connection sends a batch's schema once, before the first batch using it. */
 static int
@@ -192,6 +166,10 @@ skip(const struct forward *f, uint64_t seq)
 /*
  * Frame and hand one stored batch to the uplink. Returns 1 if it went (or was
  * set aside for good on this connection), 0 if the uplink said "not now".
+ *
+ * b->body is the store's until the next store call (store.h), and sealing a
+ * pending batch or fetching a schema is one: the batch is framed into f->buf
+ * first, and only then does the store get asked anything else.
  */
 static int
 send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
@@ -200,6 +178,19 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	size_t len;
 	int rc;
 
+	memset(&h, 0, sizeof(h));
+	memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
+	h.seq = b->seq;
+	h.seq_last = b->seq_last;
+	h.schema_id = b->schema_id;
+	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0);
+	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
+	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
+		log_warnx("forward: batch %llu cannot be framed; kept in the store",
+		    (unsigned long long)b->seq);
+		set_aside(f, b->seq);
+		return 1;
+	}
 	/*
 	 * A pending batch may still be merged into a span: it is sealed, durably,
 	 * before it can reach the platform (merge.h). Only if on_up's merge failed.
@@ -218,19 +209,6 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 		set_aside(f, b->seq);
 		return 1;
 	}
-	memset(&h, 0, sizeof(h));
-	memcpy(h.gw, f->cfg->gateway, sizeof(h.gw));
-	h.seq = b->seq;
-	h.seq_last = b->seq_last;
-	h.schema_id = b->schema_id;
-	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0);
-	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
-	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
-		log_warnx("forward: batch %llu cannot be framed; kept in the store",
-		    (unsigned long long)b->seq);
-		set_aside(f, b->seq);
-		return 1;
-	}
 	switch (f->up.ops->send_batch(&f->up, f->buf, len, b->seq)) {
 	case UPLINK_OK:
 		f->flight[f->inflight].seq = b->seq;
@@ -238,7 +216,7 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 		f->flight[f->inflight].n_readings = b->n_readings;
 		f->flight[f->inflight].historical = extra_flags & BATCH_F_HISTORICAL;
 		if (f->flight[f->inflight].historical)
-			f->drain.bytes += len;
+			drain_sent(&f->drain, len);
 		f->sent++;
 		f->inflight++;
 		return 1;
@@ -370,10 +348,7 @@ on_up(void *arg)
 	f->inflight = 0;
 	f->n_sent_schema = 0;
 	f->live_from = store_stats(f->store, &st) == 0 ? st.next_seq : 0;
-	memset(&f->drain, 0, sizeof(f->drain));
-	f->drain.active = st.batches > 0;
-	f->drain.started = t0;
-	f->drain.started_wall = wall_ms();
+	drain_start(&f->drain, st.batches > 0, t0);
 	f->live_cursor = f->live_from > 0 ? f->live_from - 1 : 0;
 	f->backlog_cursor = 0;
 	f->backlog_done = 0;
@@ -396,63 +371,18 @@ on_down(void *arg)
 	}
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* The backlog is out when nothing of it is left to send or in flight. */
 static void
 drain_check(struct forward *f)
 {
-	struct drain *d = &f->drain;
 	size_t i;
 
-	if (!d->active || !f->backlog_done)
+	if (!f->backlog_done)
 		return;
 	for (i = 0; i < f->inflight; i++)
 		if (f->flight[i].historical)
 			return;
-	d->active = 0;
-	if (d->batches == 0)
-		return;
-	d->ended_wall = wall_ms();
-	d->watch = 1;
-	log_info("backlog drained: %llu readings in %llu batches, %llu bytes, %lld "
-	    "ms", (unsigned long long)d->readings, (unsigned long long)d->batches,
-	    (unsigned long long)d->bytes, (long long)(clock_mono_ms() - d->started));
-}
-
-/* A live batch polled at t_first was acknowledged ms later. */
-static void
-drain_live(struct drain *d, int64_t t_first, int64_t ms)
-{
-	int64_t p50 = 0, p99 = 0;
-	size_t n;
-
-	if (d->active || (d->watch && t_first <= d->ended_wall)) {
-		if (d->live < 64)
-			d->live_ms[d->live] = ms;
-		if (ms > d->live_max_ms)
-			d->live_max_ms = ms;
-		d->live++;
-		return;
-	}
-	if (!d->watch)
-		return;
-	d->watch = 0;
-	n = d->live < 64 ? (size_t)d->live : 64;
-	if (n > 0) {
-		qsort(d->live_ms, n, sizeof(d->live_ms[0]), cmp_i64);
-		p50 = d->live_ms[n / 2];
-		p99 = d->live_ms[(n * 99) / 100];
-	}
-	log_info("live during the drain: %llu batches, poll to PUBACK p50 %lld ms, "
-	    "p99 %lld ms, max %lld ms", (unsigned long long)d->live, (long long)p50,
-	    (long long)p99, (long long)d->live_max_ms);
+	drain_end(&f->drain);
 }
 
 static void
@@ -469,12 +399,10 @@ on_acked(void *arg, uint64_t seq)
 		struct flight *fl = &f->flight[i];
 
 		/* seq 0: volatile, part of neither the drain nor live latency */
-		if (seq != 0 && fl->historical) {
-			d->readings += fl->n_readings;
-			d->batches++;
-		} else if (seq != 0) {
-			drain_live(d, fl->t_first, wall_ms() - fl->t_first);
-		}
+		if (seq != 0 && fl->historical)
+			drain_backlog_acked(d, fl->n_readings);
+		else if (seq != 0)
+			drain_live_acked(d, fl->t_first, drain_wall_ms() - fl->t_first);
 		f->flight[i] = f->flight[--f->inflight];
 	}
 	if (seq == 0)
@@ -623,10 +551,14 @@ forward_counts(const struct forward *f, struct forward_counts *c)
 
 int
 forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
-    const struct uplink_ops *ops, struct forward **out)
+    struct forward **out)
 {
+	const struct uplink_conf *uc = config_uplink(cfg);
 	struct forward *f;
 	int rc;
+
+	if (uc == NULL)
+		return -EINVAL;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return -ENOMEM;
@@ -634,9 +566,11 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 	f->cfg = cfg;
 	f->store = st;
 	f->loop = l;
-	f->up.ops = ops;
+	config_uplink_site(cfg, &f->site);
+	f->up.ops = uc->ops;
 	f->up.loop = l;
-	f->up.cfg = cfg;
+	f->up.site = &f->site;
+	f->up.cfg = uc->cfg;
 	f->up.ev.up = on_up;
 	f->up.ev.down = on_down;
 	f->up.ev.acked = on_acked;
@@ -647,7 +581,7 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 		return f->pace_fd;
 	if ((rc = loop_add(l, f->pace_fd, EPOLLIN, on_pace, f)) < 0)
 		return rc;
-	return ops->start(&f->up);
+	return f->up.ops->start(&f->up);
 }
 
 void

@@ -13,8 +13,9 @@
 
 struct forward;
 
+/* The uplink is the one the site config chose (config_uplink). 0 or -errno. */
 int forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
-    const struct uplink_ops *ops, struct forward **out);
+    struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
 /* Report counters (a JSON object): sent now if connected, else at the next up. */

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 /* A full store may evict this much of its oldest unsent data per cycle. */
 #define EVICT_MIN_BYTES	(8 * 1024)

@@ -19,7 +19,7 @@
 
 #include "firmware/core/config.h"
 #include "firmware/core/gateway.h"
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 #include "firmware/core/scan.h"
 #include "firmware/identity/identity.h"
 

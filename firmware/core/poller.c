@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 #define QUEUE_CAP 1024
 

@@ -15,7 +15,7 @@
 #include "drivers/driver.h"
 #include "firmware/codec/batch.h"
 #include "firmware/core/config.h"
-#include "firmware/core/loop.h"
+#include "firmware/base/loop.h"
 
 struct poller_events {
 	void (*reading)(void *arg, const struct reading *r);

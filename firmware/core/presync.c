@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/core/clock.h"
+#include "firmware/base/clock.h"
 
 #define PRESYNC_FIRST	1024
 

@@ -135,7 +135,7 @@ parse_args(int argc, char *argv[], struct scan_opts *o)
 	o->bus.data_bits = 8;
 	o->bus.stop_bits = 1;
 	o->bus.timeout_ms = SCAN_TIMEOUT_DEFAULT;
-	o->profiles = CONFIG_PROFILE_DIR_DEFAULT;
+	o->profiles = WG_PROFILE_DIR;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		for (v = 0; opts[v].name != NULL; v++)
@@ -231,7 +231,7 @@ by_name(const void *a, const void *b)
 static int
 load_profiles(const char *dir, struct profile *ps, size_t *n)
 {
-	char name[SCHEMA_NAME_MAX + 8], err[512];
+	char name[READING_NAME_MAX + 8], err[512];
 	struct dirent *de;
 	size_t len;
 	DIR *d;
@@ -246,7 +246,7 @@ load_profiles(const char *dir, struct profile *ps, size_t *n)
 		len = strlen(de->d_name);
 		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
-		if (len - 5 > SCHEMA_NAME_MAX || *n == SCAN_PROFILES_MAX) {
+		if (len - 5 > READING_NAME_MAX || *n == SCAN_PROFILES_MAX) {
 			fprintf(stderr, "wattgate scan: %s/%s: name too long or "
 			    "too many profiles\n", dir, de->d_name);
 			rc = -1;
@@ -315,7 +315,7 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
     const char *busname, json_t *devices)
 {
 	struct identify_fit fits[4];
-	char name[SCHEMA_NAME_MAX + 8];
+	char name[READING_NAME_MAX + 8];
 	int nfit, i;
 
 	nfit = identify_unit(b, unit, ps, n, fits, 4);
@@ -342,7 +342,7 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
 	/* profile_unit, the profile name cut so it fits the config's limit. */
 	snprintf(name, sizeof(name), "_%d", unit);
 	snprintf(name, sizeof(name), "%.*s_%d",
-	    (int)(SCHEMA_NAME_MAX - strlen(name)), ps[fits[0].profile].name,
+	    (int)(READING_NAME_MAX - strlen(name)), ps[fits[0].profile].name,
 	    unit);
 	if (json_array_append_new(devices, json_pack("{s:s, s:s, s:i, s:s}",
 	    "name", name, "bus", busname, "unit", unit,

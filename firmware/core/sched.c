@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 #define YEAR_S	(366 * 24 * 3600)
 

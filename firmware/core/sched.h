@@ -27,8 +27,8 @@
 
 #include <stdint.h>
 
-#include "firmware/core/clock.h"
-#include "firmware/core/loop.h"
+#include "firmware/base/clock.h"
+#include "firmware/base/loop.h"
 
 /* First tick strictly after now_ms. interval_ms > 0. Works for negative now. */
 int64_t sched_next(int64_t now_ms, int64_t interval_ms);

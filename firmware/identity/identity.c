@@ -27,7 +27,7 @@
 #include <mbedtls/x509_csr.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/core/secret.h"
+#include "firmware/base/secret.h"
 
 #define KEY_PEM_MAX	1024	/* a P-256 SEC1 key in PEM is ~230 bytes */
 #define SPKI_DER_MAX	160	/* a P-256 SubjectPublicKeyInfo is 91 bytes */

@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "firmware/core/kconfig.h"
+#include "firmware/base/kconfig.h"
 
 struct identity;
 struct site_config;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "firmware/core/config.h"
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 static int
 check_and_log(const struct site_config *c)

@@ -6,7 +6,7 @@
 
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 int
 budget_is_counter(const char *unit)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 /* The run being collected: consecutive pending batches of one schema. */
 struct run {

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 static int
 by_time(const void *a, const void *b)

@@ -35,7 +35,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/core/clock.h"
+#include "firmware/base/clock.h"
 #include "firmware/store/store_durable.h"
 
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/core/clock.h"
+#include "firmware/base/clock.h"
 #include "firmware/store/sq_internal.h"
 #include "firmware/store/store.h"
 #include "firmware/store/store_durable.h"

@@ -39,17 +39,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firmware/core/clock.h"
-#include "firmware/core/log.h"
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
+#include "firmware/codec/batch.h"
 #include "firmware/uplink/backoff.h"
 #include "firmware/uplink/coap_addr.h"
+#include "firmware/uplink/coap_config.h"
 #include "firmware/uplink/coap_dtls.h"
 #include "firmware/uplink/coap_msg.h"
+#include "firmware/uplink/coap_req.h"
 #include "firmware/uplink/uplink.h"
 
-#define CO_WINDOW	16	/* batches in flight: the forwarder's window */
-#define CO_SCHEMAS	8	/* schema PUTs in flight */
-#define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + 1)
 /*
  * Our Finished out, the server's not back after this: the server could not
  * check ours. Two retransmissions of our last flight fit (OpenSSL's DTLS timer
@@ -57,38 +57,22 @@
  */
 #define FINISHED_WAIT_MS 4000
 
-enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS, REQ_PROBE };
-
-struct req {
-	enum req_kind kind;
-	int queued;		/* a batch waiting for the schemas before it */
-	uint64_t order;		/* queued batches go in the order given */
-	uint64_t seq;
-	char sub[16];		/* its path below <base>/<gw>/ */
-	uint8_t tok[8];
-	size_t toklen;
-	uint8_t *data;		/* while queued; libcoap owns it once sent */
-	size_t len;
-};
-
 enum co_state { CO_WAIT, CO_CONNECTING, CO_UP };
 
 struct co {
 	struct uplink *u;
-	const struct cfg_coap *cfg;
+	const struct coap_cfg *cfg;
 	coap_context_t *ctx;
 	coap_session_t *sess;
 	struct coap_creds creds;
 	char host[128];
 	unsigned port;
-	char base[CFG_URI_MAX];	/* path segments, no leading or trailing '/' */
+	char base[COAP_URI_MAX];	/* path segments, no leading or trailing '/' */
 	int coap_fd, timer_fd, retry_fd;
 	enum co_state st;
 	struct backoff backoff;
 	int64_t up_since;
-	struct req req[REQ_MAX];
-	unsigned n_batches, schemas_unacked;
-	uint64_t order;
+	struct coap_reqs w;	/* requests in flight (coap_req.c) */
 	uint64_t refused;	/* single requests refused (4.xx) */
 	uint64_t refused_link;	/* refusals of the gateway (4.01/3/4/5) */
 	coap_pdu_code_t refusing;	/* the last one, 0 once accepted again */
@@ -124,41 +108,6 @@ co_warn(struct co *c, const char *fmt, ...)
 	log_warnx("coap: %s", line);
 }
 
-static void
-release_data(coap_session_t *s, void *p)
-{
-	(void)s;
-	free(p);
-}
-
-static void
-req_clear(struct co *c, struct req *r)
-{
-	if (r->kind == REQ_BATCH)
-		c->n_batches--;
-	if (r->kind == REQ_SCHEMA)
-		c->schemas_unacked--;
-	free(r->data);
-	memset(r, 0, sizeof(*r));
-}
-
-static struct req *
-req_new(struct co *c, enum req_kind kind)
-{
-	int i;
-
-	for (i = 0; i < REQ_MAX; i++)
-		if (c->req[i].kind == REQ_FREE) {
-			c->req[i].kind = kind;
-			if (kind == REQ_BATCH)
-				c->n_batches++;
-			if (kind == REQ_SCHEMA)
-				c->schemas_unacked++;
-			return &c->req[i];
-		}
-	return NULL;
-}
-
 /*
  * Backoff with jitter (backoff.h): only a link that stayed up a while resets
  * it. Everything in flight is void; the session is released on the timer, not
@@ -168,12 +117,10 @@ static void
 go_down(struct co *c)
 {
 	int64_t delay;
-	int i;
 
 	delay = backoff_next(&c->backoff, c->st == CO_UP ?
 	    clock_mono_ms() - c->up_since : 0);
-	for (i = 0; i < REQ_MAX; i++)
-		req_clear(c, &c->req[i]);
+	coap_req_clear_all(&c->w);
 	if (c->st == CO_UP) {
 		c->st = CO_WAIT;
 		c->u->ev.down(c->u->ev.arg);
@@ -208,42 +155,13 @@ go_up(struct co *c)
 	c->u->ev.up(c->u->ev.arg);
 }
 
-/*
- * One confirmable request with r's data (handed to libcoap, which frees it once
- * the last block is out). 0, or -errno: the caller clears r.
- */
+/* One confirmable request on this link's session, to <base>/<gw>/<sub>. */
 static int
 send_req(struct co *c, struct req *r, coap_pdu_code_t code, const char *sub,
     uint16_t format)
 {
-	char path[CFG_URI_MAX + BATCH_GW_MAX + 32];
-	uint8_t fmt[4];
-	coap_pdu_t *pdu;
-	uint8_t *data = r->data;
-
-	snprintf(path, sizeof(path), "%s%s%s/%s", c->base, c->base[0] ? "/" : "",
-	    c->u->cfg->gateway, sub);
-	snprintf(r->sub, sizeof(r->sub), "%s", sub);
-	pdu = coap_pdu_init(COAP_MESSAGE_CON, code, coap_new_message_id(c->sess),
-	    coap_session_max_pdu_size(c->sess));
-	if (pdu == NULL)
-		return -ENOMEM;
-	coap_session_new_token(c->sess, &r->toklen, r->tok);
-	if (!coap_add_token(pdu, r->toklen, r->tok) || coap_addr_path(pdu, path) < 0 ||
-	    !coap_add_option(pdu, COAP_OPTION_CONTENT_FORMAT,
-	    coap_encode_var_safe(fmt, sizeof(fmt), format), fmt)) {
-		coap_delete_pdu(pdu);
-		return -ENOSPC;
-	}
-	r->data = NULL;		/* libcoap's now, freed by release_data */
-	if (r->len > 0 && !coap_add_data_large_request(c->sess, pdu, r->len, data,
-	    release_data, data)) {
-		coap_delete_pdu(pdu);
-		return -ENOMEM;
-	}
-	if (coap_send(c->sess, pdu) == COAP_INVALID_MID)
-		return -EIO;
-	return 0;
+	return coap_req_send(c->sess, c->base, c->u->site->gateway, r, code, sub,
+	    format);
 }
 
 static int
@@ -259,15 +177,9 @@ static void
 flush_queued(struct co *c)
 {
 	struct req *next;
-	int i;
 
-	while (c->st == CO_UP && c->schemas_unacked == 0) {
-		next = NULL;
-		for (i = 0; i < REQ_MAX; i++)
-			if (c->req[i].kind == REQ_BATCH && c->req[i].queued &&
-			    (next == NULL || c->req[i].order < next->order))
-				next = &c->req[i];
-		if (next == NULL)
+	while (c->st == CO_UP && c->w.schemas_unacked == 0) {
+		if ((next = coap_req_next_queued(&c->w)) == NULL)
 			return;
 		if (send_batch_req(c, next) < 0) {
 			co_warn(c, "cannot send batch %llu; link reset",
@@ -276,37 +188,6 @@ flush_queued(struct co *c)
 			return;
 		}
 	}
-}
-
-static struct req *
-req_by_token(struct co *c, coap_bin_const_t tok)
-{
-	int i;
-
-	for (i = 0; i < REQ_MAX; i++)
-		if (c->req[i].kind != REQ_FREE && !c->req[i].queued &&
-		    c->req[i].toklen == tok.length &&
-		    memcmp(c->req[i].tok, tok.s, tok.length) == 0)
-			return &c->req[i];
-	return NULL;
-}
-
-static const char *
-kind_name(enum req_kind k)
-{
-	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" :
-	    k == REQ_PROBE ? "probe" : "metrics";
-}
-
-static struct req *
-req_of_kind(struct co *c, enum req_kind kind)
-{
-	int i;
-
-	for (i = 0; i < REQ_MAX; i++)
-		if (c->req[i].kind == kind)
-			return &c->req[i];
-	return NULL;
 }
 
 /*
@@ -320,15 +201,15 @@ send_probe(struct co *c)
 	struct req *r;
 	int batch = c->probe_kind == REQ_BATCH, rc;
 
-	if (req_of_kind(c, REQ_PROBE) != NULL)
+	if (coap_req_of_kind(&c->w, REQ_PROBE) != NULL)
 		return 0;	/* one probe per attempt */
-	if ((r = req_new(c, REQ_PROBE)) == NULL)
+	if ((r = coap_req_new(&c->w, REQ_PROBE)) == NULL)
 		return -ENOMEM;
 	if ((rc = send_req(c, r, batch ? COAP_REQUEST_CODE_POST :
 	    COAP_REQUEST_CODE_PUT, c->probe_sub, batch ?
 	    COAP_MEDIATYPE_APPLICATION_OCTET_STREAM :
 	    COAP_MEDIATYPE_APPLICATION_JSON)) < 0)
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 	return rc;
 }
 
@@ -346,7 +227,7 @@ link_refused(struct co *c, const struct req *done, coap_pdu_code_t code,
 		log_warnx("ALARM: coap: %s:%u answers %u.%02u to a %s: %s; link "
 		    "refused, backing off (nothing set aside: the store keeps it all "
 		    "and resends it once accepted)", c->host, c->port,
-		    COAP_RESPONSE_CLASS(code), code & 0x1f, kind_name(done->kind), why);
+		    COAP_RESPONSE_CLASS(code), code & 0x1f, coap_req_kind_name(done->kind), why);
 	if (done->kind != REQ_PROBE) {
 		c->probe_kind = done->kind;
 		snprintf(c->probe_sub, sizeof(c->probe_sub), "%s", done->sub);
@@ -374,14 +255,14 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	(void)sent;
 	(void)mid;
 	if (s != c->sess || c->st == CO_WAIT ||
-	    (r = req_by_token(c, coap_pdu_get_token(rcvd))) == NULL ||
+	    (r = coap_req_by_token(&c->w, coap_pdu_get_token(rcvd))) == NULL ||
 	    (c->st == CO_CONNECTING) != (r->kind == REQ_PROBE))
 		return COAP_RESPONSE_OK;	/* late answer of a void request */
 	done = *r;
 	done.data = NULL;
 	if (done.kind == REQ_PROBE && why == NULL && (cls == 2 || cls == 4)) {
 		/* 2.xx, or a 4.xx about the empty payload: the gateway is let in. */
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		log_info("coap: %s:%u no longer refuses this gateway (%u.%02u to the "
 		    "probe, %llu refusals)", c->host, c->port, cls, detail,
 		    (unsigned long long)c->refused_link);
@@ -395,7 +276,7 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		return COAP_RESPONSE_OK;
 	}
 	if (cls == 2) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		if (done.kind == REQ_BATCH)
 			c->u->ev.acked(c->u->ev.arg, done.seq);
 		else if (done.kind == REQ_SCHEMA)
@@ -403,7 +284,7 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		return COAP_RESPONSE_OK;
 	}
 	if (cls == 4 && done.kind != REQ_SCHEMA) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		c->refused++;
 		if (done.kind == REQ_METRICS) {
 			co_warn(c, "%s:%u refuses the metrics: %u.%02u", c->host,
@@ -426,7 +307,7 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		return COAP_RESPONSE_OK;
 	}
 	co_warn(c, "%s:%u answers %u.%02u to a %s; backing off", c->host, c->port,
-	    cls, detail, kind_name(done.kind));
+	    cls, detail, coap_req_kind_name(done.kind));
 	go_down(c);
 	return COAP_RESPONSE_OK;
 }
@@ -553,12 +434,12 @@ on_retry(struct loop *l, int fd, uint32_t events, void *arg)
 		if (c->fin_since != 0)
 			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_NO_FINISHED,
 			    FINISHED_WAIT_MS, why, sizeof(why));
-		else if (c->cfg->secure && req_of_kind(c, REQ_PROBE) == NULL)
+		else if (c->cfg->secure && coap_req_of_kind(&c->w, REQ_PROBE) == NULL)
 			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_SILENT,
 			    exchange_ms(c), why, sizeof(why));
 		else
 			snprintf(why, sizeof(why), "no answer%s within %lld ms",
-			    req_of_kind(c, REQ_PROBE) != NULL ? " to the probe" : "",
+			    coap_req_of_kind(&c->w, REQ_PROBE) != NULL ? " to the probe" : "",
 			    (long long)exchange_ms(c));
 		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 		go_down(c);
@@ -612,21 +493,17 @@ co_start(struct uplink *u)
 	struct co *c;
 	int rc;
 
-	if (!u->cfg->coap.enabled) {
-		log_warnx("coap: no \"coap\" block in the site config");
-		return -EINVAL;
-	}
 	/*
 	 * libcoap with OpenSSL only for coaps:// (coap_lib.c); before u->priv,
 	 * as co_stop calls into libcoap.
 	 */
-	if ((rc = coap_lib_load(u->cfg->coap.secure)) < 0)
+	if ((rc = coap_lib_load(((const struct coap_cfg *)u->cfg)->secure)) < 0)
 		return rc;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -ENOMEM;
 	u->priv = c;
 	c->u = u;
-	c->cfg = &u->cfg->coap;
+	c->cfg = u->cfg;
 	c->coap_fd = c->timer_fd = c->retry_fd = -1;
 	backoff_init(&c->backoff);
 	c->st = CO_WAIT;
@@ -672,22 +549,22 @@ co_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
 	struct co *c = u->priv;
 	struct req *r;
 
-	if (c->st != CO_UP || c->n_batches == CO_WINDOW ||
-	    (r = req_new(c, REQ_BATCH)) == NULL)
+	if (c->st != CO_UP || c->w.n_batches == CO_WINDOW ||
+	    (r = coap_req_new(&c->w, REQ_BATCH)) == NULL)
 		return UPLINK_RETRY;
 	if ((r->data = malloc(len)) == NULL) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		return UPLINK_RETRY;
 	}
 	memcpy(r->data, buf, len);
 	r->len = len;
 	r->seq = seq;
-	r->order = ++c->order;
+	r->order = ++c->w.order;
 	r->queued = 1;
-	if (c->schemas_unacked > 0)
+	if (c->w.schemas_unacked > 0)
 		return UPLINK_OK;	/* flush_queued sends it */
 	if (send_batch_req(c, r) < 0) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		return UPLINK_RETRY;
 	}
 	return UPLINK_OK;
@@ -698,17 +575,17 @@ send_json(struct co *c, enum req_kind kind, const char *sub, const char *json)
 {
 	struct req *r;
 
-	if (c->st != CO_UP || (r = req_new(c, kind)) == NULL)
+	if (c->st != CO_UP || (r = coap_req_new(&c->w, kind)) == NULL)
 		return UPLINK_RETRY;
 	r->len = strlen(json);
 	if ((r->data = malloc(r->len + 1)) == NULL) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		return UPLINK_RETRY;
 	}
 	memcpy(r->data, json, r->len + 1);
 	if (send_req(c, r, COAP_REQUEST_CODE_PUT, sub,
 	    COAP_MEDIATYPE_APPLICATION_JSON) < 0) {
-		req_clear(c, r);
+		coap_req_clear(&c->w, r);
 		return UPLINK_RETRY;
 	}
 	return UPLINK_OK;
@@ -732,7 +609,7 @@ co_send_metrics(struct uplink *u, const char *json)
 {
 	struct co *c = u->priv;
 
-	if (req_of_kind(c, REQ_METRICS) != NULL)
+	if (coap_req_of_kind(&c->w, REQ_METRICS) != NULL)
 		return UPLINK_RETRY;	/* the next counters follow soon */
 	return send_json(c, REQ_METRICS, "metrics", json);
 }
@@ -741,15 +618,13 @@ static void
 co_stop(struct uplink *u)
 {
 	struct co *c = u->priv;
-	int i;
 
 	if (c == NULL)
 		return;
 	log_info("coap: this run: the link refused %llu time(s)%s, %llu single "
 	    "request(s) refused", (unsigned long long)c->refused_link,
 	    c->refusing ? " (still refused)" : "", (unsigned long long)c->refused);
-	for (i = 0; i < REQ_MAX; i++)
-		req_clear(c, &c->req[i]);
+	coap_req_clear_all(&c->w);
 	c->st = CO_WAIT;	/* the session's close at stop is no failure */
 	drop_session(c);
 	if (c->coap_fd >= 0)
@@ -771,6 +646,8 @@ co_stop(struct uplink *u)
 
 const struct uplink_ops coap_uplink_ops = {
 	.name = "coap",
+	.cfg_size = sizeof(struct coap_cfg),
+	.parse = coap_config_parse,
 	.start = co_start,
 	.send_batch = co_send_batch,
 	.send_schema = co_send_schema,

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 int
 coap_addr_parse(const char *uri, char *host, size_t host_len, unsigned *port,

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "firmware/core/log.h"
-#include "firmware/core/secret.h"
+#include "firmware/base/log.h"
+#include "firmware/base/secret.h"
 
 /* A public PEM file (CA, certificate): not a secret, but size-checked. */
 static int
@@ -51,7 +51,7 @@ read_pem(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 }
 
 int
-coap_creds_load(const struct cfg_coap *cfg, const char *host,
+coap_creds_load(const struct coap_cfg *cfg, const char *host,
     struct coap_creds *cr, char *err, size_t errlen)
 {
 	struct in6_addr a6;
@@ -67,7 +67,7 @@ coap_creds_load(const struct cfg_coap *cfg, const char *host,
 	if (cfg->psk_file[0] != '\0') {
 		if ((rc = secret_read(cfg->psk_file, &text, &len, err, errlen)) < 0)
 			return rc;
-		rc = coap_psk_parse(text, len, cr->identity, cr->key, &cr->key_len,
+		rc = psk_parse(text, len, cr->identity, cr->key, &cr->key_len,
 		    why, sizeof(why));
 		secret_free(text, len);
 		if (rc < 0)
@@ -140,7 +140,7 @@ coap_creds_awaiting_finished(const coap_session_t *s)
 
 coap_session_t *
 coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
-    const struct cfg_coap *cfg, struct coap_creds *cr)
+    const struct coap_cfg *cfg, struct coap_creds *cr)
 {
 	if (!cfg->secure)
 		return coap_new_client_session(ctx, NULL, dst, COAP_PROTO_UDP);
@@ -186,7 +186,7 @@ coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
  * before our Finished; a refused certificate is named by OpenSSL's line before.
  */
 void
-coap_creds_why(const struct cfg_coap *cfg, const struct coap_creds *cr,
+coap_creds_why(const struct coap_cfg *cfg, const struct coap_creds *cr,
     enum coap_creds_fail f, long long ms, char *buf, size_t len)
 {
 	int psk = cfg->psk_file[0] != '\0';

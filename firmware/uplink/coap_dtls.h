@@ -12,14 +12,14 @@
 
 #include "firmware/uplink/coap_lib.h"
 
-#include "firmware/core/config.h"
-#include "firmware/uplink/coap_psk.h"
+#include "firmware/uplink/coap_config.h"
+#include "firmware/base/psk.h"
 
 
 struct coap_creds {
 	/* PSK */
-	char identity[COAP_PSK_ID_MAX + 1];
-	uint8_t key[COAP_PSK_KEY_MAX];
+	char identity[PSK_ID_MAX + 1];
+	uint8_t key[PSK_KEY_MAX];
 	size_t key_len;
 	/* PKI: PEM buffers (key through secret_read) */
 	char *ca, *cert, *pkey;
@@ -30,7 +30,7 @@ struct coap_creds {
 };
 
 /* Read the files cfg names. 0, or -errno with a one-line reason in err. */
-int coap_creds_load(const struct cfg_coap *cfg, const char *host,
+int coap_creds_load(const struct coap_cfg *cfg, const char *host,
     struct coap_creds *cr, char *err, size_t errlen);
 /* Wipes and frees what load read. */
 void coap_creds_free(struct coap_creds *cr);
@@ -53,11 +53,11 @@ enum coap_creds_fail {
  * Why a handshake failed, in words for the log, naming the likely credential
  * at fault; ms: how long it waited (NO_FINISHED, SILENT).
  */
-void coap_creds_why(const struct cfg_coap *cfg, const struct coap_creds *cr,
+void coap_creds_why(const struct coap_cfg *cfg, const struct coap_creds *cr,
     enum coap_creds_fail f, long long ms, char *buf, size_t len);
 
 /* A client session to dst with these credentials (plain if cfg is coap://). */
 coap_session_t *coap_creds_session(coap_context_t *ctx, const coap_address_t *dst,
-    const struct cfg_coap *cfg, struct coap_creds *cr);
+    const struct coap_cfg *cfg, struct coap_creds *cr);
 
 #endif

@@ -19,7 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 struct coap_lib coap_lib;
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 unsigned
 coap_msg_size1(const coap_pdu_t *pdu)

@@ -36,8 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firmware/core/clock.h"
-#include "firmware/core/log.h"
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
+#include "firmware/uplink/failover_config.h"
 #include "firmware/uplink/uplink.h"
 
 enum { PRIMARY, FALLBACK };
@@ -65,6 +66,12 @@ struct failover {
 	int64_t fallback_since;	/* CLOCK_MONOTONIC ms; 0 while on the primary */
 	int64_t fallback_ms;	/* time carried by the fallback, before that */
 };
+
+static const struct failover_cfg *
+fcfg(const struct failover *fo)
+{
+	return fo->u->cfg;
+}
 
 static const char *
 cname(const struct failover *fo, int i)
@@ -96,7 +103,7 @@ arm(struct failover *fo, enum fo_timer t)
 {
 	fo->timer = t;
 	loop_timer_after(fo->timer_fd,
-	    (int64_t)fo->u->cfg->failover.failover_s * 1000, 0);
+	    (int64_t)fcfg(fo)->failover_s * 1000, 0);
 }
 
 static void
@@ -160,7 +167,7 @@ on_child_up(void *arg)
 		return;
 	}
 	log_info("uplink: %s is back; data returns to it if it stays up for %u s",
-	    cname(fo, PRIMARY), fo->u->cfg->failover.failover_s);
+	    cname(fo, PRIMARY), fcfg(fo)->failover_s);
 	arm(fo, T_FAILBACK);
 }
 
@@ -185,7 +192,7 @@ on_child_down(void *arg)
 	if (i == PRIMARY && fo->timer != T_FAILOVER) {
 		log_info("uplink: %s down; %s takes over in %u s unless it returns",
 		    cname(fo, PRIMARY), cname(fo, FALLBACK),
-		    fo->u->cfg->failover.failover_s);
+		    fcfg(fo)->failover_s);
 		fo->primary_flapped = 0;
 		arm(fo, T_FAILOVER);
 	} else if (i == PRIMARY) {
@@ -264,11 +271,11 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 		snprintf(why, sizeof(why), "%s for %u s",
 		    !fo->primary_seen ? "not up" : fo->primary_flapped ?
 		    "up and down, acknowledging nothing," : "down",
-		    fo->u->cfg->failover.failover_s);
+		    fcfg(fo)->failover_s);
 		switch_to(fo, FALLBACK, why);
 	} else if (t == T_FAILBACK && fo->active == FALLBACK && fo->c[PRIMARY].up) {
 		snprintf(why, sizeof(why), "up again for %u s",
-		    fo->u->cfg->failover.failover_s);
+		    fcfg(fo)->failover_s);
 		switch_to(fo, PRIMARY, why);
 	}
 }
@@ -276,8 +283,8 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 static int
 fo_start(struct uplink *u)
 {
-	const struct cfg_failover *cf = &u->cfg->failover;
-	const char *names[2] = { cf->primary, cf->fallback };
+	const struct failover_cfg *cf = u->cfg;
+	const struct uplink_conf *confs[2] = { &cf->primary, &cf->fallback };
 	struct failover *fo;
 	int i, rc;
 
@@ -290,13 +297,11 @@ fo_start(struct uplink *u)
 	for (i = 0; i < 2; i++) {
 		struct child *ch = &fo->c[i];
 
-		if ((ch->u.ops = uplink_find(names[i])) == NULL) {
-			log_warnx("uplink: '%s' is not built into this image", names[i]);
-			return -ENOTSUP;
-		}
 		ch->fo = fo;
+		ch->u.ops = confs[i]->ops;
+		ch->u.cfg = confs[i]->cfg;
+		ch->u.site = u->site;
 		ch->u.loop = u->loop;
-		ch->u.cfg = u->cfg;
 		ch->u.ev.up = on_child_up;
 		ch->u.ev.down = on_child_down;
 		ch->u.ev.acked = on_child_acked;
@@ -311,8 +316,8 @@ fo_start(struct uplink *u)
 		fo->timer_fd = -1;
 		return rc;
 	}
-	log_info("uplink: %s, %s as the fallback after %u s down", cf->primary,
-	    cf->fallback, cf->failover_s);
+	log_info("uplink: %s, %s as the fallback after %u s down",
+	    cf->primary.ops->name, cf->fallback.ops->name, cf->failover_s);
 	/* Not up within failover_s of the start counts as down that long. */
 	arm(fo, T_FAILOVER);
 	for (i = 0; i < 2; i++)
@@ -366,9 +371,9 @@ fo_stop(struct uplink *u)
 	if (fo->fallback_since != 0)
 		fo->fallback_ms += clock_mono_ms() - fo->fallback_since;
 	log_info("uplink: %llu switch(es) between %s and %s; %lld s carried by %s",
-	    (unsigned long long)fo->switches, u->cfg->failover.primary,
-	    u->cfg->failover.fallback, (long long)(fo->fallback_ms / 1000),
-	    u->cfg->failover.fallback);
+	    (unsigned long long)fo->switches, cname(fo, PRIMARY),
+	    cname(fo, FALLBACK), (long long)(fo->fallback_ms / 1000),
+	    cname(fo, FALLBACK));
 	for (i = 0; i < 2; i++)
 		if (fo->c[i].u.priv != NULL)
 			fo->c[i].u.ops->stop(&fo->c[i].u);
@@ -382,6 +387,8 @@ fo_stop(struct uplink *u)
 
 const struct uplink_ops failover_uplink_ops = {
 	.name = "failover",
+	.cfg_size = sizeof(struct failover_cfg),
+	.parse = failover_config_parse,
 	.start = fo_start,
 	.send_batch = fo_send_batch,
 	.send_schema = fo_send_schema,

@@ -27,9 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "firmware/core/clock.h"
-#include "firmware/core/log.h"
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
 #include "firmware/uplink/backoff.h"
+#include "firmware/uplink/mqtt_config.h"
 #include "firmware/uplink/mqtt_tls.h"
 #include "firmware/uplink/uplink.h"
 
@@ -67,6 +68,12 @@ struct mqtt {
 
 static void schedule_reconnect(struct mqtt *q);
 
+static const struct mqtt_cfg *
+cfg(const struct mqtt *q)
+{
+	return q->u->cfg;
+}
+
 /*
  * One line per distinct reason a connection could not be made: a broker that
  * refuses us every 60 s for a week must not fill the log, but a new reason
@@ -75,7 +82,7 @@ static void schedule_reconnect(struct mqtt *q);
 static void
 connect_failed(struct mqtt *q, const char *kind, const char *why)
 {
-	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
+	const struct mqtt_cfg *c = q->u->cfg;
 	char key[sizeof(q->last_err)];
 
 	if (q->reported)
@@ -96,7 +103,7 @@ attempt_failed(struct mqtt *q, int rc)
 	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 	    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc);
 
-	if (q->u->cfg->mqtt.tls.enabled) {
+	if (cfg(q)->tls.enabled) {
 		mqtt_tls_closed(&q->tls, why);
 		if (q->tls.cause[0] != '\0') {
 			connect_failed(q, q->tls.kind, q->tls.cause);
@@ -167,8 +174,8 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 		return;		/* on_disconnect follows */
 	}
 	mqtt_tls_session(m, tls, sizeof(tls));
-	log_info("mqtt: connected to %s:%u%s%s", q->u->cfg->mqtt.host,
-	    q->u->cfg->mqtt.port, tls[0] != '\0' ? " over " : "", tls);
+	log_info("mqtt: connected to %s:%u%s%s", cfg(q)->host,
+	    cfg(q)->port, tls[0] != '\0' ? " over " : "", tls);
 	q->connected = 1;
 	q->up_since = clock_mono_ms();
 	q->last_err[0] = '\0';
@@ -185,8 +192,8 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 
 	(void)m;
 	if (q->connected && !q->stopping)
-		log_warnx("mqtt: connection to %s:%u lost (%s)", q->u->cfg->mqtt.host,
-		    q->u->cfg->mqtt.port, rc == 0 ? "closed" : mosquitto_strerror(rc));
+		log_warnx("mqtt: connection to %s:%u lost (%s)", cfg(q)->host,
+		    cfg(q)->port, rc == 0 ? "closed" : mosquitto_strerror(rc));
 	else if (!q->stopping)
 		attempt_failed(q, rc);
 	/* Destroying the client inside its own callback is not allowed: defer. */
@@ -293,7 +300,7 @@ on_log(struct mosquitto *m, void *arg, int level, const char *line)
 static int
 attempt(struct mqtt *q)
 {
-	const struct cfg_mqtt *c = &q->u->cfg->mqtt;
+	const struct mqtt_cfg *c = q->u->cfg;
 	char err[768];
 	int rc;
 
@@ -374,7 +381,7 @@ schedule_reconnect(struct mqtt *q)
 static int
 mqtt_start(struct uplink *u)
 {
-	const struct site_config *c = u->cfg;
+	const struct mqtt_cfg *c = u->cfg;
 	struct clock_pair now;
 	struct mqtt *q;
 	int rc;
@@ -387,10 +394,10 @@ mqtt_start(struct uplink *u)
 	backoff_init(&q->backoff);
 	clock_read(&now);
 	q->start_boot_ms = now.boot;
-	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->mqtt.prefix,
-	    c->gateway);
+	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->prefix,
+	    u->site->gateway);
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
-	    c->mqtt.prefix, c->gateway);
+	    c->prefix, u->site->gateway);
 	mosquitto_lib_init();
 	q->reconnect_fd = loop_timer_new(CLOCK_MONOTONIC);
 	q->misc_fd = loop_timer_new(CLOCK_MONOTONIC);
@@ -433,8 +440,8 @@ mqtt_send_metrics(struct uplink *u, const char *json)
 
 	if (!q->connected)
 		return UPLINK_RETRY;
-	snprintf(topic, sizeof(topic), "%s/%s/metrics", u->cfg->mqtt.prefix,
-	    u->cfg->gateway);
+	snprintf(topic, sizeof(topic), "%s/%s/metrics", cfg(q)->prefix,
+	    u->site->gateway);
 	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
 	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
 }
@@ -447,8 +454,8 @@ mqtt_send_schema(struct uplink *u, uint32_t id, const char *json)
 
 	if (!q->connected)
 		return UPLINK_RETRY;
-	snprintf(topic, sizeof(topic), "%s/%s/s/%08x", u->cfg->mqtt.prefix,
-	    u->cfg->gateway, id);
+	snprintf(topic, sizeof(topic), "%s/%s/s/%08x", cfg(q)->prefix,
+	    u->site->gateway, id);
 	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
 	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
 }
@@ -490,6 +497,8 @@ mqtt_stop(struct uplink *u)
 
 const struct uplink_ops mqtt_uplink_ops = {
 	.name = "mqtt",
+	.cfg_size = sizeof(struct mqtt_cfg),
+	.parse = mqtt_config_parse,
 	.start = mqtt_start,
 	.send_batch = mqtt_send_batch,
 	.send_schema = mqtt_send_schema,

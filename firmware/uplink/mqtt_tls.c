@@ -29,7 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "firmware/core/secret.h"
+#include "firmware/base/secret.h"
 #include "firmware/uplink/mqtt_tls.h"
 
 /*
@@ -173,7 +173,7 @@ info_cb(const SSL *ssl, int where, int ret)
 
 /* Our certificate and key; the key through secret_read, parsed from memory. */
 static int
-load_identity(SSL_CTX *ctx, const struct cfg_mqtt_tls *c, char *err,
+load_identity(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err,
     size_t errlen)
 {
 	char serr[256], *pem = NULL;
@@ -209,7 +209,7 @@ load_identity(SSL_CTX *ctx, const struct cfg_mqtt_tls *c, char *err,
 }
 
 int
-mqtt_tls_setup(struct mosquitto *m, const struct cfg_mqtt_tls *c,
+mqtt_tls_setup(struct mosquitto *m, const struct mqtt_tls_cfg *c,
     struct mqtt_tls_diag *d, char *err, size_t errlen)
 {
 	X509_VERIFY_PARAM *param;

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "firmware/core/config.h"
+#include "firmware/uplink/mqtt_config.h"
 
 struct mosquitto;
 
@@ -25,7 +25,7 @@ struct mqtt_tls_diag {
 	 */
 	const char *kind;
 	int handshake_done;
-	const struct cfg_mqtt_tls *cfg;
+	const struct mqtt_tls_cfg *cfg;
 };
 
 /*
@@ -35,7 +35,7 @@ struct mqtt_tls_diag {
  * so a key others could read is refused). 0, or -errno with err set to one
  * line naming the file and the reason.
  */
-int mqtt_tls_setup(struct mosquitto *m, const struct cfg_mqtt_tls *c,
+int mqtt_tls_setup(struct mosquitto *m, const struct mqtt_tls_cfg *c,
     struct mqtt_tls_diag *d, char *err, size_t errlen);
 
 /* A libmosquitto log line: keep the first OpenSSL reason as the cause. */

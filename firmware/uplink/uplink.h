@@ -13,15 +13,26 @@
  * too_large (the platform would take it smaller, e.g. CoAP 4.13 with limit its
  * Size1, 0 if not given: the forwarder splits the stored batch and sends the
  * halves, or sets it aside if it cannot be split).
+ *
+ * What an uplink knows of the site is this file: its own section of the site
+ * config, parsed by its own parser (ops->parse), the gateway id and the
+ * device key's path (struct uplink_site), the loop, and the events above to
+ * report with. Never the site config, never the store. Adding an uplink is
+ * one ops struct, one section parser, one Kconfig line and its line in
+ * registry.c.
  */
 #ifndef WG_UPLINK_H
 #define WG_UPLINK_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/core/config.h"
-#include "firmware/core/loop.h"
+#include "firmware/base/jcheck.h"
+#include "firmware/base/loop.h"
+
+/* A file name in an uplink's section (CA, certificate, key, PSK). */
+#define UPLINK_PATH_MAX	256
 
 enum uplink_result { UPLINK_OK, UPLINK_RETRY, UPLINK_ERROR };
 
@@ -34,10 +45,33 @@ struct uplink_events {
 	void *arg;
 };
 
+/* What core tells an uplink about the site. */
+struct uplink_site {
+	const char *gateway;		/* batch gateway id: topics and paths */
+	const char *identity_key;	/* the device's own key file; "" if none */
+};
+
+struct uplink_ops;
+
+/* One parsed section of the site config: ops->cfg_size bytes, as parsed. */
+struct uplink_conf {
+	const struct uplink_ops *ops;
+	void *cfg;
+};
+
 struct uplink;
 
 struct uplink_ops {
-	const char *name;
+	const char *name;	/* as "uplink" names it; also its section's key */
+	size_t cfg_size;	/* what parse fills */
+	/*
+	 * Check its section of the site config completely and fill cfg (zeroed,
+	 * cfg_size bytes); errors through x as "FILE: PATH: WHAT". confs: the
+	 * other uplinks' sections, parsed before (a failover finds its two
+	 * there). 0 or -EINVAL.
+	 */
+	int (*parse)(struct jc *x, json_t *section, const struct uplink_site *site,
+	    const struct uplink_conf *confs, size_t n_confs, void *cfg);
 	/* Start connecting in the background. 0 or -errno. */
 	int (*start)(struct uplink *u);
 	/* A wrapped batch (header + body). */
@@ -52,15 +86,28 @@ struct uplink_ops {
 	void (*stop)(struct uplink *u);
 };
 
+/* An uplink at run time: what its owner fills in before ops->start. */
 struct uplink {
 	const struct uplink_ops *ops;
 	struct loop *loop;
-	const struct site_config *cfg;
+	const struct uplink_site *site;
+	const void *cfg;		/* its section, as ops->parse made it */
 	struct uplink_events ev;
 	void *priv;
 };
 
-/* The uplinks built into this image (Kconfig); NULL if none by that name. */
+/*
+ * The uplinks this image knows, built or not (Kconfig), in a fixed order: i
+ * from 0 while uplink_known(i, &ops) returns a name; *ops is NULL for one not
+ * built in.
+ */
+const char *uplink_known(size_t i, const struct uplink_ops **ops);
+
+/* The uplink built into this image by that name; NULL if none. */
 const struct uplink_ops *uplink_find(const char *name);
+
+/* The parsed section of uplink name among confs; NULL if it has none. */
+const struct uplink_conf *uplink_conf_find(const struct uplink_conf *confs,
+    size_t n, const char *name);
 
 #endif

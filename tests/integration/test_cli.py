@@ -26,20 +26,23 @@ def cases(env):
     def dev0(**kw):
         return lambda s: s["devices"][0].update(kw)
 
+    # (PATH, WHAT): the one line is "FILE: PATH: WHAT..." (firmware/base/jcheck.h)
     yield "good", good, None
-    yield "unknown profile", variant(dev0(profile="sdm999")), ["devices[0] (m1)", "sdm999"]
-    yield "missing broker", variant(lambda s: s.pop("mqtt")), ["mqtt", "missing"]
+    yield "unknown profile", variant(dev0(profile="sdm999")), \
+        ("devices[0] (m1).profile", "'sdm999'")
+    yield "missing broker", variant(lambda s: s.pop("mqtt")), ("mqtt", "missing")
     yield "serial port missing", variant(
         lambda s: s["buses"][0].update(device="/dev/ttyWG-none")), \
-        ["buses[0] (rs485)", "/dev/ttyWG-none"]
-    yield "duplicate device", variant(dev0(name="m2")), ["devices[1] (m2)", "duplicate"]
-    yield "unit out of range", variant(dev0(unit=300)), ["devices[0] (m1)", "unit 300"]
+        ("buses[0] (rs485).device", "serial port /dev/ttyWG-none")
+    yield "duplicate device", variant(dev0(name="m2")), ("devices[1] (m2)", "duplicate")
+    yield "unit out of range", variant(dev0(unit=300)), \
+        ("devices[0] (m1).unit", "300 out of range 1..247")
     yield "interval too short", variant(lambda s: s.update(interval_s=0)), \
-        ["interval_s", "out of range"]
+        ("interval_s", "0 out of range")
     yield "interval too long", variant(lambda s: s.update(interval_s=86400)), \
-        ["interval_s", "out of range"]
-    yield "not json", "{ \"gateway\": ", [":1:"]
-    yield "unknown key", variant(lambda s: s.update(brokr={})), ["unknown key 'brokr'"]
+        ("interval_s", "86400 out of range")
+    yield "not json", "{ \"gateway\": ", (":1:", "")
+    yield "unknown key", variant(lambda s: s.update(brokr={})), ("brokr", "unknown key")
 
 
 def main(build):
@@ -66,10 +69,14 @@ def main(build):
                       name, argv[1], r.returncode, r.stderr)
                 check(len(lines) == 1, "%s (%s): %d lines on stderr, want 1: %r",
                       name, argv[1], len(lines), r.stderr)
-                check(path in lines[0], "%s: error does not name the file: %r",
-                      name, lines[0])
-                for w in want:
-                    check(w in lines[0], "%s: %r not in %r", name, w, lines[0])
+                where, what = want
+                head = path + where if where.startswith(":") else \
+                    "%s: %s: " % (path, where)
+                check(lines[0].startswith("wattgate: " + head),
+                      "%s: %r does not start with 'wattgate: %s'", name,
+                      lines[0], head)
+                check(what in lines[0][len("wattgate: " + head):],
+                      "%s: %r not in %r", name, what, lines[0])
         r = subprocess.run(env.wrap + [exe, "--bogus"], capture_output=True, text=True)
         check(r.returncode == 2, "unknown option: exit %d, want 2", r.returncode)
         print("cli: %d configs checked; each bad one: exit 1, one line naming file, "

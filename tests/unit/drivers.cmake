@@ -4,30 +4,29 @@
 set(_drv ${CMAKE_SOURCE_DIR}/drivers)
 
 wg_unit_test(test_regmap SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 wg_unit_test(test_profile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 wg_unit_test(test_profile_info
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_info.c LIBS wg_regmap)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_info.c LIBS wg_drivers)
 wg_unit_test(test_profile_limits
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_limits.c LIBS wg_regmap)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_limits.c LIBS wg_drivers)
 wg_unit_test(test_bustime SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bustime.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 wg_unit_test(test_plan SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_plan.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 if(CONFIG_DRIVER_REGMAP)
   wg_unit_test(test_regmap_driver
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap_driver.c
-    ${_drv}/regmap_driver.c ${_drv}/charger.c ${_drv}/registry.c LIBS wg_regmap)
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_regmap_driver.c LIBS wg_drivers)
   wg_unit_test(test_charger SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_charger.c
-    ${_drv}/regmap_driver.c ${_drv}/charger.c LIBS wg_regmap)
+    LIBS wg_drivers)
 endif()
 # Point decoding (markers, bit fields, enums, offsets, coils, strings) and the
 # shipped profiles plus the loader's rules for those keys.
 wg_unit_test(test_point SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_point.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
-  LIBS wg_regmap)
+  LIBS wg_drivers)
 # The bus's own failures: RS-485 mode on a pty, RTU over TCP refused, unknown,
 # lost; reads of up to 2,000 bits against a libmodbus server (the frames are
 # tested against the simulator: test_rtutcp.py).

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 #define N_RANDOM 100000
 

@@ -440,7 +440,7 @@ test_config_key(void **state)
 	assert_int_equal(config_load(site, &c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, site));
 	assert_non_null(strstr(err, "identity_key"));
-	assert_non_null(strstr(err, "must be a string"));
+	assert_non_null(strstr(err, "expected a string"));
 	site = write_site("\"identity_key\": \"\", ");
 	assert_int_equal(config_load(site, &c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "identity_key"));

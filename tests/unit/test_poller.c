@@ -16,7 +16,7 @@
 #include <time.h>
 
 #include "firmware/core/config.h"
-#include "firmware/core/loop.h"
+#include "firmware/base/loop.h"
 #include "firmware/core/poller.h"
 
 #define READINGS 1500		/* more than the queue's 1024 */

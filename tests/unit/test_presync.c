@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "firmware/core/clock.h"
+#include "firmware/base/clock.h"
 #include "firmware/core/presync.h"
 
 static struct reading

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "firmware/core/secret.h"
+#include "firmware/base/secret.h"
 #include "tests/unit/store_tmp.h"
 
 static int

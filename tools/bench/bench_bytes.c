@@ -18,7 +18,7 @@
 
 #include "drivers/profile.h"
 #include "firmware/codec/batch.h"
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 #include "firmware/codec/schema.h"
 #include "tools/sim/model.h"
 

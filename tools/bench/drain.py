@@ -3,7 +3,7 @@
 
 usage: drain.py BUILD_DIR [RUNS]      (tools/bench/run drain calls it)
 
-bench_backlog writes the store a gateway holds after a 7-day outage of five
+tests/fixtures/fill_store writes the store a gateway holds after a 7-day outage of five
 SDM630 meters (105 series at 30 s, 2,116,800 readings), made as the daemon
 makes it. Each run copies that store, starts the daemon on it (live polling of
 the same five meters on the simulator every 1 s, backlog_rate 0: unpaced) and
@@ -98,7 +98,7 @@ def main():
         gen = os.path.join(env.dir, "backlog.json")
         with open(gen, "w") as f:
             json.dump(dict(site, store=backlog), f)
-        out = subprocess.run([env.bin("tools", "bench", "bench_backlog"), gen, "7"],
+        out = subprocess.run([env.bin("tests", "fixtures", "fill_store"), gen, "7"],
                              check=True, capture_output=True, text=True).stdout
         kv = dict(line.split("=", 1) for line in out.split())
         sys.stderr.write("bench: drain: backlog of %s readings, %s bytes of store\n"

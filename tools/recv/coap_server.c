@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/core/secret.h"
-#include "firmware/uplink/coap_psk.h"
+#include "firmware/base/secret.h"
+#include "firmware/base/psk.h"
 #include "tools/recv/recv.h"
 
 
@@ -26,8 +26,8 @@ struct coap_srv {
 	coap_context_t *ctx;
 	size_t max_body;
 	unsigned refuse;	/* --coap-refuse: the code, until SIGUSR2 */
-	char identity[COAP_PSK_ID_MAX + 1];
-	uint8_t key[COAP_PSK_KEY_MAX];
+	char identity[PSK_ID_MAX + 1];
+	uint8_t key[PSK_KEY_MAX];
 	coap_bin_const_t psk;
 	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
 };
@@ -57,7 +57,7 @@ read_psk(struct coap_srv *cs, const char *path)
 		warnx("--psk-file %s", err);
 		return -1;
 	}
-	rc = coap_psk_parse(text, len, cs->identity, cs->key, &key_len, why,
+	rc = psk_parse(text, len, cs->identity, cs->key, &key_len, why,
 	    sizeof(why));
 	secret_free(text, len);
 	if (rc < 0) {

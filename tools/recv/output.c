@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 #include "tools/recv/output.h"
 
 int

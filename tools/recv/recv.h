@@ -57,6 +57,13 @@ enum recv_result recv_batch(struct recv *rv, const char *where, const char *gw,
 enum recv_result recv_schema(struct recv *rv, const char *where, const char *gw,
     const char *idtxt, const char *p, size_t len);
 
+/* The MQTT client in rv->mosq, its callbacks set: 0, or -1 (logged). */
+int recv_mqtt_new(struct recv *rv);
+/* The transports' loop: MQTT (and the CoAP server, if any) until stop. */
+int recv_mqtt_run(struct recv *rv);
+/* One line per gateway, then its gaps and anything left pending. */
+void recv_summary(struct recv *rv);
+
 void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern volatile sig_atomic_t stop;
 

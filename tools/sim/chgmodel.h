@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "drivers/profile.h"
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 #define CHGMODEL_PERIOD_DEFAULT_MS	3600000LL	/* one session an hour */
 #define CHGMODEL_PERIOD_MIN_MS		1000LL

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "drivers/profile.h"
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 struct model;
 

@@ -15,14 +15,14 @@
 static int
 parse(const char *text, char *id, uint8_t *key, size_t *klen, char *err)
 {
-	return coap_psk_parse(text, strlen(text), id, key, klen, err, 128);
+	return psk_parse(text, strlen(text), id, key, klen, err, 128);
 }
 
 static void
 test_good(void **state)
 {
-	char id[COAP_PSK_ID_MAX + 1], err[128];
-	uint8_t key[COAP_PSK_KEY_MAX];
+	char id[PSK_ID_MAX + 1], err[128];
+	uint8_t key[PSK_KEY_MAX];
 	size_t klen;
 
 	(void)state;
@@ -54,8 +54,8 @@ test_bad(void **state)
 		  "0000000000000000000000000000000000000000000000000000000000000000"
 		  "00\n", "line 2" },
 	};
-	char id[COAP_PSK_ID_MAX + 1], err[128];
-	uint8_t key[COAP_PSK_KEY_MAX];
+	char id[PSK_ID_MAX + 1], err[128];
+	uint8_t key[PSK_KEY_MAX];
 	size_t klen, i;
 
 	(void)state;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/codec/dec.h"
+#include "firmware/base/dec.h"
 
 /* Plain notation up to this many integer digits or fraction digits. */
 #define PLAIN_DIGITS_MAX 21

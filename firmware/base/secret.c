@@ -1,4 +1,4 @@
-#include "firmware/core/secret.h"
+#include "firmware/base/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "firmware/core/loop.h"
+#include "firmware/base/loop.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "firmware/core/clock.h"
+#include "firmware/base/clock.h"
 
 #include <time.h>
 

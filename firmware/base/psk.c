@@ -3,7 +3,7 @@
  * wattgate-recv's CoAPS server: a pure parser, no I/O (callers read the file
  * with secret_read()).
  */
-#include "firmware/uplink/coap_psk.h"
+#include "firmware/base/psk.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +22,7 @@ hexval(int c)
 }
 
 int
-coap_psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
+psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
     size_t *key_len, char *err, size_t errlen)
 {
 	const char *p = text, *end = text + len, *nl;
@@ -31,9 +31,9 @@ coap_psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
 	/* line 1: identity */
 	nl = memchr(p, '\n', (size_t)(end - p));
 	n = (size_t)((nl ? nl : end) - p);
-	if (n == 0 || n > COAP_PSK_ID_MAX) {
+	if (n == 0 || n > PSK_ID_MAX) {
 		snprintf(err, errlen, "line 1: identity must be 1..%d characters",
-		    COAP_PSK_ID_MAX);
+		    PSK_ID_MAX);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++)
@@ -52,9 +52,9 @@ coap_psk_parse(const char *text, size_t len, char *identity, uint8_t *key,
 	p = nl + 1;
 	nl = memchr(p, '\n', (size_t)(end - p));
 	n = (size_t)((nl ? nl : end) - p);
-	if (n == 0 || n % 2 != 0 || n / 2 > COAP_PSK_KEY_MAX) {
+	if (n == 0 || n % 2 != 0 || n / 2 > PSK_KEY_MAX) {
 		snprintf(err, errlen, "line 2: key must be 2..%d hex digits, an even "
-		    "number", 2 * COAP_PSK_KEY_MAX);
+		    "number", 2 * PSK_KEY_MAX);
 		return -EINVAL;
 	}
 	for (i = 0; i < n / 2; i++) {

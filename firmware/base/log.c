@@ -1,4 +1,4 @@
-#include "firmware/core/log.h"
+#include "firmware/base/log.h"
 
 #include <errno.h>
 #include <stdio.h>

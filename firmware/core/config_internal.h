@@ -1,0 +1,13 @@
+/* Private to the site-config parser (config.c, config_devices.c). */
+#ifndef WG_CONFIG_INTERNAL_H
+#define WG_CONFIG_INTERNAL_H
+
+#include <jansson.h>
+
+#include "firmware/base/jcheck.h"
+#include "firmware/core/config.h"
+
+/* "buses" and "devices": every bus and device checked, every bus used. */
+int config_parse_devices(struct jc *x, json_t *root, struct site_config *c);
+
+#endif

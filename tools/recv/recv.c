@@ -1,0 +1,351 @@
+/*
+ * wattgate-recv's core, whatever the transport: a batch or a schema from a
+ * gateway is decoded, deduplicated and printed (output.h), or held until its
+ * schema comes; the summary at the end. MQTT feeds it from mqtt_sub.c, CoAP
+ * from coap_server.c; wattgate-recv.c is the command line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/codec/batch.h"
+#include "firmware/codec/schema.h"
+#include "tools/recv/dedupe.h"
+#include "tools/recv/gwtab.h"
+#include "tools/recv/output.h"
+#include "tools/recv/pending.h"
+#include "tools/recv/recv.h"
+
+volatile sig_atomic_t stop;
+
+void
+warnx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("wattgate-recv: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/*
+ * Volatile batches (sent from a gateway's memory while its store refused
+ * writes) have no seq: their readings are remembered by key, and dropped from
+ * whatever batch of that gateway brings them again. Compacts r; returns how
+ * many remain.
+ */
+static size_t
+filter_volatile(struct gw *g, const struct batch_hdr *h, struct reading *r,
+    size_t n)
+{
+	int vol = (h->flags & BATCH_F_VOLATILE) != 0;
+	size_t i, k = 0;
+
+	if (vol && g->vol.ring == NULL && volkeys_init(&g->vol, 0) < 0)
+		warnx("%s: no memory for volatile keys: their stored copies will "
+		    "be printed again", g->name);
+	if (g->vol.ring == NULL)
+		return n;
+	for (i = 0; i < n; i++) {
+		if (volkeys_has(&g->vol, r[i].dev, r[i].point, r[i].ts_ms)) {
+			g->vol_dropped++;
+			continue;
+		}
+		if (vol) {
+			volkeys_add(&g->vol, r[i].dev, r[i].point, r[i].ts_ms);
+			g->vol_readings++;
+		}
+		r[k++] = r[i];
+	}
+	return k;
+}
+
+/*
+ * Decode, check, print and mark one batch whose schema is known. A batch is
+ * marked seen only once it was printed: one that fails here can still come
+ * right on a later delivery.
+ */
+static enum recv_result
+deliver(struct recv *rv, struct gw *g, const struct schema *s,
+    const uint8_t *p, size_t len)
+{
+	struct batch_hdr h;
+	const char *why = NULL;
+	char err[192];
+	size_t n = 0;
+	int rc, vol;
+
+	rc = batch_decode(p, len, &h, rv->r, rv->cap, &n, &why);
+	if (rc == -ENOSPC && n <= RECV_READINGS_MAX) {
+		struct reading *r = realloc(rv->r, n * sizeof(*r));
+
+		if (r == NULL) {
+			warnx("%s/%s/b: seq %" PRIu64 ": no memory for %zu "
+			    "readings", rv->prefix, g->name, h.seq, n);
+			return RECV_FAILED;
+		}
+		rv->r = r;
+		rv->cap = n;
+		rc = batch_decode(p, len, &h, rv->r, rv->cap, &n, &why);
+	}
+	if (rc == -ENOSPC)
+		why = "too many readings";
+	if (rc < 0) {
+		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name,
+		    why ? why : strerror(-rc));
+		rv->bad_batches++;
+		return RECV_BAD;
+	}
+	vol = (h.flags & BATCH_F_VOLATILE) != 0;
+	rc = vol ? DEDUPE_NEW : dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP) {
+		g->duplicates++;
+		return RECV_DONE;
+	}
+	if (output_check(&h, s, rv->r, n, err, sizeof(err)) < 0) {
+		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name, err);
+		rv->bad_batches++;
+		return RECV_BAD;
+	}
+	n = filter_volatile(g, &h, rv->r, n);
+	if (output_batch(stdout, &h, s, rv->r, n) < 0 || fflush(stdout) != 0) {
+		warnx("stdout: %s", strerror(errno));
+		rv->exit_code = 1;
+		stop = 1;
+		return RECV_FAILED;
+	}
+	if (!vol && dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
+		warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
+		    h.seq);
+	g->batches++;
+	g->readings += n;
+	rv->printed += n;
+	if (rv->count && rv->printed >= rv->count)
+		stop = 1;
+	return RECV_DONE;
+}
+
+/*
+ * A batch off the wire: cheap checks on the header first (topic, dedupe), then
+ * decode now if the schema is known, or hold it until it is.
+ */
+enum recv_result
+recv_batch(struct recv *rv, const char *topic, const char *gw,
+    const uint8_t *p, size_t len, int hold)
+{
+	struct batch_hdr h;
+	const char *why = NULL;
+	const struct schema *s;
+	struct gw *g;
+	int rc;
+
+	rc = batch_peek_hdr(p, len, &h, &why);
+	if (rc < 0) {
+		warnx("%s: bad batch: %s", topic, why ? why : strerror(-rc));
+		rv->bad_batches++;
+		return RECV_BAD;
+	}
+	if (strcmp(h.gw, gw) != 0) {
+		warnx("%s: bad batch: header gateway '%s' is not the topic's",
+		    topic, h.gw);
+		rv->bad_batches++;
+		return RECV_BAD;
+	}
+	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
+		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
+		    errno == ENOBUFS ? "too many gateways" : strerror(errno));
+		rv->dropped++;
+		return RECV_FAILED;
+	}
+	rc = h.flags & BATCH_F_VOLATILE ? DEDUPE_NEW :
+	    dedupe_check_range(&g->seqs, h.seq, h.seq_last);
+	if (rc == DEDUPE_OVERLAP) {
+		/*
+		 * A gateway never sends a seq twice in different batches: printed,
+		 * since dropping could lose readings, and counted in the summary.
+		 */
+		warnx("%s: seq %" PRIu64 "..%" PRIu64 ": partly seen before; "
+		    "printed, some readings may now be printed twice", topic, h.seq,
+		    h.seq_last);
+		g->overlaps++;
+	} else if (rc != DEDUPE_NEW) {
+		if (rc == DEDUPE_STALE)
+			g->stale++;
+		else
+			g->duplicates++;
+		if (rv->verbose)
+			warnx("%s: seq %" PRIu64 ": %s, dropped", topic, h.seq,
+			    rc == DEDUPE_STALE ? "stale" : "duplicate");
+		return RECV_DONE;
+	}
+	if ((s = gwtab_schema(&rv->gws, g, h.schema_id)) != NULL)
+		return deliver(rv, g, s, p, len);
+	if (!hold) {
+		if (rv->verbose)
+			warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, "
+			    "not taken", topic, h.seq, h.schema_id);
+		return RECV_HELD;
+	}
+	if (!(h.flags & BATCH_F_VOLATILE) && pending_has(&rv->pending, gw, h.seq)) {
+		g->duplicates++;
+		return RECV_HELD;
+	}
+	rc = pending_push(&rv->pending, &h, p, len);
+	if (rc < 0) {
+		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
+		    rc == -ENOBUFS ? "pending queue full" : strerror(-rc));
+		rv->dropped++;
+		return RECV_FAILED;
+	}
+	if (rv->verbose)
+		warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, held",
+		    topic, h.seq, h.schema_id);
+	return RECV_HELD;
+}
+
+/* "1a2b3c4d": exactly 8 lowercase hex digits, as the daemon writes them. */
+static int
+parse_id(const char *s, uint32_t *id)
+{
+	uint32_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		if (s[i] >= '0' && s[i] <= '9')
+			v = v << 4 | (uint32_t)(s[i] - '0');
+		else if (s[i] >= 'a' && s[i] <= 'f')
+			v = v << 4 | (uint32_t)(s[i] - 'a' + 10);
+		else
+			return -EINVAL;
+	}
+	if (s[8] != '\0')
+		return -EINVAL;
+	*id = v;
+	return 0;
+}
+
+/*
+ * A schema: it must be what its topic says (id = CRC-32 of the payload, same
+ * gateway), since batches name it only by that id. Then the batches held for it
+ * are decoded, in arrival order.
+ */
+enum recv_result
+recv_schema(struct recv *rv, const char *topic, const char *gw,
+    const char *idtxt, const char *p, size_t len)
+{
+	struct pending_item *it;
+	const struct schema *known;
+	struct schema s;
+	char err[160];
+	uint32_t want, id;
+	struct gw *g;
+	int rc;
+
+	if (parse_id(idtxt, &want) < 0) {
+		warnx("%s: bad schema: id in topic is not 8 lowercase hex digits",
+		    topic);
+		rv->bad_schemas++;
+		return RECV_BAD;
+	}
+	if (len == 0)		/* a retained schema being cleared */
+		return RECV_DONE;
+	if (len > RECV_SCHEMA_MAX) {
+		warnx("%s: bad schema: %zu bytes, more than %u", topic, len,
+		    RECV_SCHEMA_MAX);
+		rv->bad_schemas++;
+		return RECV_BAD;
+	}
+	if (schema_from_json(p, len, &s, &id, err, sizeof(err)) < 0) {
+		warnx("%s: bad schema: %s", topic, err);
+		rv->bad_schemas++;
+		return RECV_BAD;
+	}
+	if (id != want || strcmp(s.gateway, gw) != 0) {
+		if (id != want)
+			warnx("%s: bad schema: payload CRC-32 is %08" PRIx32,
+			    topic, id);
+		else
+			warnx("%s: bad schema: gateway '%s' is not the topic's",
+			    topic, s.gateway);
+		schema_free(&s);
+		rv->bad_schemas++;
+		return RECV_BAD;
+	}
+	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
+		warnx("%s: dropped: %s", topic, errno == ENOBUFS ?
+		    "too many gateways" : strerror(errno));
+		schema_free(&s);
+		return RECV_FAILED;
+	}
+	rc = gwtab_schema_add(&rv->gws, g, id, &s);
+	if (rc < 0) {
+		warnx("%s: dropped: %s", topic, strerror(-rc));
+		return RECV_FAILED;
+	}
+	if (rc == 1 && rv->verbose)
+		warnx("%s: schema %08" PRIx32 " known", topic, id);
+	while ((it = pending_take(&rv->pending, gw, id)) != NULL) {
+		if ((known = gwtab_schema(&rv->gws, g, id)) != NULL)
+			deliver(rv, g, known, it->data, it->len);
+		free(it);
+	}
+	return RECV_DONE;
+}
+
+/* One line per gateway, then its gaps and anything left pending. */
+void
+recv_summary(struct recv *rv)
+{
+	struct gw **v;
+	char gaps[1024];
+	uint32_t sid = 0;
+	size_t n, i, held;
+
+	v = gwtab_sorted(&rv->gws, &n);
+	for (i = 0; i < n; i++) {
+		struct gw *g = v[i];
+
+		held = pending_count(&rv->pending, g->name, &sid);
+		/* A gateway known only by its retained schema sent nothing. */
+		if (!g->seqs.seen && !g->duplicates && !g->stale && !held &&
+		    g->vol.ring == NULL)
+			continue;
+		if (g->seqs.seen)
+			fprintf(stderr, "wattgate-recv: %s: batches %" PRIu64
+			    " (seq %" PRIu64 "..%" PRIu64 "), readings %" PRIu64
+			    ", duplicates %" PRIu64 ", gaps %" PRIu64, g->name,
+			    g->batches, dedupe_lowest(&g->seqs),
+			    dedupe_highest(&g->seqs), g->readings,
+			    g->duplicates, dedupe_missing(&g->seqs));
+		else
+			fprintf(stderr, "wattgate-recv: %s: batches 0, "
+			    "readings 0, duplicates %" PRIu64 ", gaps 0",
+			    g->name, g->duplicates);
+		if (g->stale)
+			fprintf(stderr, ", stale %" PRIu64, g->stale);
+		if (g->overlaps)
+			fprintf(stderr, ", overlaps %" PRIu64, g->overlaps);
+		fputc('\n', stderr);
+		if (g->vol.ring != NULL)
+			warnx("%s: volatile readings %" PRIu64 ", dropped as sent "
+			    "before %" PRIu64 ", keys forgotten %" PRIu64, g->name,
+			    g->vol_readings, g->vol_dropped, g->vol.forgotten);
+		if (dedupe_missing(&g->seqs) > 0) {
+			dedupe_format_gaps(&g->seqs, gaps, sizeof(gaps));
+			warnx("%s: gaps: %s", g->name, gaps);
+		}
+		if (held)
+			warnx("%s: %zu batches still pending (schema %08" PRIx32
+			    " never arrived)", g->name, held, sid);
+	}
+	free(v);
+	if (rv->bad_batches || rv->bad_schemas || rv->dropped)
+		warnx("bad batches %" PRIu64 ", bad schemas %" PRIu64
+		    ", dropped %" PRIu64, rv->bad_batches, rv->bad_schemas,
+		    rv->dropped);
+}
