@@ -13,3 +13,13 @@ if(CONFIG_UPLINK_COAP)
   wg_unit_test(test_coap_psk SOURCES unit/test_coap_psk.c LIBS wg_core)
 endif()
 wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_core)
+
+# The resolver (firmware/base/resolve.c) and its getaddrinfo stand-in
+# (tests/preload/slow_gai.c: sleeping names, mapped names, no DNS).
+# test_resolve links the stand-in itself, so it runs the same under ctest,
+# valgrind and qemu-user; libslow_gai.so is the same as a preload.
+wg_unit_test(test_resolve SOURCES unit/test_resolve.c preload/slow_gai.c
+  LIBS wg_core ${CMAKE_DL_LIBS})
+add_library(slow_gai MODULE preload/slow_gai.c)
+set_target_properties(slow_gai PROPERTIES POSITION_INDEPENDENT_CODE ON PREFIX lib)
+target_link_libraries(slow_gai PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
