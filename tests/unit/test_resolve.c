@@ -334,6 +334,44 @@ test_literal(void **state)
 	expect_addrs(&c->got.res[1], v6, 1, 5683);
 }
 
+/*
+ * A callback may ask again: its own slot is free by then, even while the
+ * other answers of the same batch wait for theirs.
+ */
+static struct req again_req;
+
+static void
+on_result_ask_again(void *arg, const struct resolve_result *res)
+{
+	struct req *q = arg;
+
+	on_result(arg, res);
+	assert_int_equal(resolve_ask(q->c->r, "dual.test", 1, SOCK_STREAM,
+	    on_result, &again_req, NULL), 0);
+	assert_int_equal(resolve_ask(q->c->r, "dual.test", 1, SOCK_STREAM,
+	    on_result, &again_req, NULL), -EAGAIN);
+}
+
+static void
+test_ask_from_callback(void **state)
+{
+	static const char *const dual[] = { "::1", "127.0.0.1" };
+	struct ctx *c = *state;
+	struct req a = { c, 1 };
+	int i;
+
+	again_req.c = c;
+	again_req.id = 2;
+	for (i = 0; i < RESOLVE_PENDING; i++)
+		assert_int_equal(resolve_ask(c->r, "127.0.0.1", 1, SOCK_STREAM,
+		    i == 0 ? on_result_ask_again : on_result, &a, NULL), 0);
+	assert_true(run(c, RESOLVE_PENDING + 1, 2000));
+	for (i = 0; i < RESOLVE_PENDING; i++)
+		assert_int_equal(c->got.id[i], 1);
+	assert_int_equal(c->got.id[RESOLVE_PENDING], 2);
+	expect_addrs(&c->got.res[RESOLVE_PENDING], dual, N(dual), 1);
+}
+
 /* The worker hangs on a name: an IP literal does not wait for it. */
 static void
 test_literal_without_worker(void **state)
@@ -555,6 +593,8 @@ main(void)
 		cmocka_unit_test(test_order_cap_keeps_both),
 		cmocka_unit_test(test_cursor),
 		cmocka_unit_test_setup_teardown(test_literal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ask_from_callback, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_literal_without_worker, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
