@@ -14,3 +14,30 @@ wg_unit_test(test_health SOURCES unit/test_health.c LIBS wg_core)
 wg_unit_test(test_poller SOURCES unit/test_poller.c LIBS wg_core)
 wg_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS wg_uplink)
 wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_store)
+
+# The resolver (firmware/base/resolve.c) and its getaddrinfo stand-in
+# (tests/preload/slow_gai.c: sleeping names, mapped names, no DNS).
+# test_resolve links the stand-in itself, so it runs the same under ctest,
+# valgrind and qemu-user; test_resolve_preload gets it as a preload, as the
+# integration tests will. Under qemu-user LD_PRELOAD must reach the guest,
+# not qemu (QEMU_SET_ENV); under ASan the runtime must come first in the
+# library list, or be told not to check.
+wg_unit_test(test_resolve SOURCES unit/test_resolve.c preload/slow_gai.c
+  LIBS wg_base ${CMAKE_DL_LIBS})
+add_library(slow_gai MODULE preload/slow_gai.c)
+set_target_properties(slow_gai PROPERTIES POSITION_INDEPENDENT_CODE ON PREFIX lib)
+target_link_libraries(slow_gai PRIVATE ${CMAKE_DL_LIBS} Threads::Threads)
+wg_unit_test(test_resolve_preload SOURCES unit/test_resolve_preload.c
+  LIBS wg_base ${CMAKE_DL_LIBS})
+add_dependencies(test_resolve_preload slow_gai)
+if(CMAKE_CROSSCOMPILING)
+  set(_preload "QEMU_SET_ENV=LD_PRELOAD=$<TARGET_FILE:slow_gai>")
+else()
+  set(_preload "LD_PRELOAD=$<TARGET_FILE:slow_gai>")
+endif()
+set_tests_properties(test_resolve_preload PROPERTIES ENVIRONMENT
+  "${_preload};WG_GAI_SLOW=.hang.test;WG_GAI_SLEEP_MS=1000;WG_GAI_MAP=dual.test=::1,127.0.0.1")
+if(WG_SANITIZE)
+  set_tests_properties(test_resolve_preload PROPERTIES ENVIRONMENT_MODIFICATION
+    "ASAN_OPTIONS=string_append::verify_asan_link_order=0")
+endif()
