@@ -550,8 +550,8 @@ forward_counts(const struct forward *f, struct forward_counts *c)
 }
 
 int
-forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
-    struct forward **out)
+forward_start(struct loop *l, struct resolver *res,
+    const struct site_config *cfg, struct store *st, struct forward **out)
 {
 	const struct uplink_conf *uc = config_uplink(cfg);
 	struct forward *f;
@@ -569,6 +569,7 @@ forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
 	config_uplink_site(cfg, &f->site);
 	f->up.ops = uc->ops;
 	f->up.loop = l;
+	f->up.resolver = res;
 	f->up.site = &f->site;
 	f->up.cfg = uc->cfg;
 	f->up.ev.up = on_up;

@@ -7,15 +7,19 @@
 #ifndef WG_FORWARD_H
 #define WG_FORWARD_H
 
+#include "firmware/base/resolve.h"
 #include "firmware/core/config.h"
 #include "firmware/store/store.h"
 #include "firmware/uplink/uplink.h"
 
 struct forward;
 
-/* The uplink is the one the site config chose (config_uplink). 0 or -errno. */
-int forward_start(struct loop *l, const struct site_config *cfg, struct store *st,
-    struct forward **out);
+/*
+ * The uplink is the one the site config chose (config_uplink); it resolves
+ * the platform's name through res. 0 or -errno.
+ */
+int forward_start(struct loop *l, struct resolver *res,
+    const struct site_config *cfg, struct store *st, struct forward **out);
 /* New batches are in the store. */
 void forward_kick(struct forward *f);
 /* Report counters (a JSON object): sent now if connected, else at the next up. */

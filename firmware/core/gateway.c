@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "firmware/base/log.h"
+#include "firmware/base/resolve.h"
 #include "firmware/core/gateway_internal.h"
 #include "firmware/store/store_fs.h"
 
@@ -137,6 +138,7 @@ teardown(struct gateway *g)
 	if (g->fwd != NULL)
 		report_summary(g);
 	forward_stop(g->fwd);
+	resolve_stop(g->resolver);
 	hold_free(g->hold);
 	store_close(g->store);
 	for (i = 0; g->devs != NULL && i < g->cfg->n_devices; i++)
@@ -183,7 +185,8 @@ gateway_run(const struct site_config *cfg)
 		goto out;
 	}
 	collector_merge_backlog(&g);
-	if ((rc = forward_start(g.loop, cfg, g.store, &g.fwd)) < 0 ||
+	if ((rc = resolve_start(g.loop, 0, &g.resolver)) < 0 ||
+	    (rc = forward_start(g.loop, g.resolver, cfg, g.store, &g.fwd)) < 0 ||
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
 	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, &sev,
 	    &g.sched)) < 0) {

@@ -50,6 +50,7 @@ struct collector {
 struct gateway {
 	const struct site_config *cfg;
 	struct loop *loop;
+	struct resolver *resolver;	/* the uplinks' names, off the loop */
 	struct store *store;
 	struct forward *fwd;
 	struct hold *hold;	/* cycles the store refused */

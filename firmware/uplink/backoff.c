@@ -27,6 +27,7 @@ void
 backoff_init(struct backoff *b)
 {
 	b->ms = BACKOFF_MIN_MS;
+	b->quick_left = 0;
 	seed_jitter();
 }
 
@@ -35,9 +36,18 @@ backoff_next(struct backoff *b, int64_t up_ms)
 {
 	int64_t delay;
 
-	if (up_ms >= BACKOFF_STABLE_MS)
+	int64_t max = BACKOFF_MAX_MS;
+
+	if (up_ms >= BACKOFF_STABLE_MS) {
 		b->ms = BACKOFF_MIN_MS;
+		b->quick_left = BACKOFF_QUICK_WINDOW_MS;
+	}
 	delay = b->ms / 2 + rand() % (b->ms / 2 + 1);
-	b->ms = b->ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b->ms * 2;
+	if (b->quick_left > 0) {
+		b->quick_left -= delay;
+		if (b->quick_left > 0)
+			max = BACKOFF_QUICK_MS;
+	}
+	b->ms = b->ms * 2 > max ? max : b->ms * 2;
 	return delay;
 }

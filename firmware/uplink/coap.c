@@ -3,7 +3,8 @@
  * event loop: libcoap's epoll fd (coap_context_get_coap_fd) is one more fd, each
  * readiness runs coap_io_process(ctx, COAP_IO_NO_WAIT), and a timerfd armed
  * before every wait from coap_io_prepare_epoll() wakes us for retransmissions.
- * No thread, no blocking call on the loop (but see coap_addr_resolve).
+ * No thread, no blocking call on the loop: the server's name is resolved off
+ * it and each of its addresses tried in turn by the dial (dial.h).
  *
  * Resources (docs/coap.md), <base> being the URI's path:
  *   POST <base>/<gw>/b            a wrapped batch, confirmable, Block1 if large
@@ -42,7 +43,7 @@
 #include "firmware/base/clock.h"
 #include "firmware/base/log.h"
 #include "firmware/codec/batch.h"
-#include "firmware/uplink/backoff.h"
+#include "firmware/uplink/dial.h"
 #include "firmware/uplink/coap_addr.h"
 #include "firmware/uplink/coap_config.h"
 #include "firmware/uplink/coap_dtls.h"
@@ -56,6 +57,8 @@
  * as libcoap sets it: 1 s, then doubling).
  */
 #define FINISHED_WAIT_MS 4000
+/* An attempt's watchdog while other addresses are left to try. */
+#define ATTEMPT_MORE_MS	10000
 
 enum co_state { CO_WAIT, CO_CONNECTING, CO_UP };
 
@@ -68,10 +71,10 @@ struct co {
 	char host[128];
 	unsigned port;
 	char base[COAP_URI_MAX];	/* path segments, no leading or trailing '/' */
-	int coap_fd, timer_fd, retry_fd;
+	int coap_fd, timer_fd;
 	enum co_state st;
-	struct backoff backoff;
-	int64_t up_since;
+	struct dial dial;	/* where and when to connect (dial.h) */
+	int dialing;		/* dial_start succeeded: dial_stop at the end */
 	struct coap_reqs w;	/* requests in flight (coap_req.c) */
 	uint64_t refused;	/* single requests refused (4.xx) */
 	uint64_t refused_link;	/* refusals of the gateway (4.01/3/4/5) */
@@ -109,24 +112,36 @@ co_warn(struct co *c, const char *fmt, ...)
 }
 
 /*
- * Backoff with jitter (backoff.h): only a link that stayed up a while resets
- * it. Everything in flight is void; the session is released on the timer, not
- * here, since this may run inside a libcoap callback.
+ * The link, or the attempt under way, is over; everything in flight is void
+ * (the session is released by the next attempt, not here: this may run
+ * inside a libcoap callback). A link that was up: the forwarder resends from
+ * the store and the dial backs off (dial.h: only a link that stayed up a
+ * while resets the backoff). An attempt: the next address if this one did
+ * not answer, the end of the round if the server answered (answered).
  */
+__attribute__((format(printf, 3, 4)))
 static void
-go_down(struct co *c)
+go_down(struct co *c, int answered, const char *fmt, ...)
 {
-	int64_t delay;
+	enum co_state was = c->st;
+	char why[192];
+	va_list ap;
 
-	delay = backoff_next(&c->backoff, c->st == CO_UP ?
-	    clock_mono_ms() - c->up_since : 0);
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
 	coap_req_clear_all(&c->w);
-	if (c->st == CO_UP) {
-		c->st = CO_WAIT;
-		c->u->ev.down(c->u->ev.arg);
-	}
 	c->st = CO_WAIT;
-	loop_timer_after(c->retry_fd, delay, 0);
+	if (was == CO_UP) {
+		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
+		c->u->ev.down(c->u->ev.arg);
+		dial_down(&c->dial);
+	} else if (was == CO_CONNECTING) {
+		if (answered)
+			dial_refused(&c->dial, why);
+		else
+			dial_failed(&c->dial, why);
+	}
 }
 
 static int send_probe(struct co *c);
@@ -140,9 +155,9 @@ go_up(struct co *c)
 		/* Still refused? The probe's answer says (on_response), within one
 		 * exchange; the handshake is over. */
 		c->fin_since = 0;
-		loop_timer_after(c->retry_fd, exchange_ms(c), 0);
+		dial_deadline(&c->dial, exchange_ms(c));
 		if (send_probe(c) < 0)
-			go_down(c);
+			go_down(c, 0, "cannot send the probe");
 		return;
 	}
 	log_info("coap: %s:%u answers (%s)", c->host, c->port,
@@ -150,8 +165,7 @@ go_up(struct co *c)
 	    "DTLS, certificate") : "no DTLS");
 	c->last_err[0] = '\0';
 	c->st = CO_UP;
-	c->up_since = clock_mono_ms();
-	loop_timer_disarm(c->retry_fd);
+	dial_up(&c->dial);
 	c->u->ev.up(c->u->ev.arg);
 }
 
@@ -182,9 +196,8 @@ flush_queued(struct co *c)
 		if ((next = coap_req_next_queued(&c->w)) == NULL)
 			return;
 		if (send_batch_req(c, next) < 0) {
-			co_warn(c, "cannot send batch %llu; link reset",
+			go_down(c, 0, "cannot send batch %llu; link reset",
 			    (unsigned long long)next->seq);
-			go_down(c);
 			return;
 		}
 	}
@@ -233,7 +246,8 @@ link_refused(struct co *c, const struct req *done, coap_pdu_code_t code,
 		snprintf(c->probe_sub, sizeof(c->probe_sub), "%s", done->sub);
 	}
 	c->refusing = code;
-	go_down(c);
+	go_down(c, 1, "link refused (%u.%02u)", COAP_RESPONSE_CLASS(code),
+	    code & 0x1f);
 }
 
 /*
@@ -306,9 +320,8 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 			c->u->ev.refused(c->u->ev.arg, done.seq);
 		return COAP_RESPONSE_OK;
 	}
-	co_warn(c, "%s:%u answers %u.%02u to a %s; backing off", c->host, c->port,
-	    cls, detail, coap_req_kind_name(done.kind));
-	go_down(c);
+	go_down(c, 1, "answers %u.%02u to a %s", cls, detail,
+	    coap_req_kind_name(done.kind));
 	return COAP_RESPONSE_OK;
 }
 
@@ -326,8 +339,9 @@ on_nack(coap_session_t *s, const coap_pdu_t *sent, const coap_nack_reason_t why,
 		go_up(c);
 		return;
 	}
-	co_warn(c, "%s:%u: %s; backing off", c->host, c->port, coap_msg_nack(why));
-	go_down(c);
+	/* An RST or a failed handshake is the server's answer; the rest is not. */
+	go_down(c, why == COAP_NACK_RST || why == COAP_NACK_TLS_FAILED, "%s",
+	    coap_msg_nack(why));
 }
 
 static void
@@ -357,13 +371,18 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	case COAP_EVENT_DTLS_CLOSED:
 		if (c->st == CO_WAIT)
 			break;
-		if (c->st == CO_UP)
-			snprintf(why, sizeof(why), "DTLS session closed");
-		else
-			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_ALERT, 0, why,
-			    sizeof(why));
-		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
-		go_down(c);
+		if (c->st == CO_UP) {
+			go_down(c, 0, "DTLS session closed");
+			break;
+		}
+		/* An ICMP error closes the handshake too: nobody listens there. */
+		if (coap_msg_take_icmp(why, sizeof(why))) {
+			go_down(c, 0, "%s", why);
+			break;
+		}
+		coap_creds_why(c->cfg, &c->creds, COAP_CREDS_ALERT, 0, why,
+		    sizeof(why));
+		go_down(c, 1, "%s", why);
 		break;
 	default:
 		break;
@@ -381,27 +400,47 @@ drop_session(struct co *c)
 	coap_creds_free(&c->creds);
 }
 
-static int
-attempt(struct co *c)
+/*
+ * The watchdog of an attempt: one exchange; shorter while other addresses
+ * are left to try, so a silent one does not hold up the next for a minute
+ * and a half (two retransmissions of the ping or the ClientHello fit).
+ */
+static int64_t
+attempt_ms(const struct co *c)
 {
+	int64_t ms = exchange_ms(c);
+
+	return dial_more(&c->dial) && ms > ATTEMPT_MORE_MS ? ATTEMPT_MORE_MS : ms;
+}
+
+/* dial_ops.attempt: a session to one address of the server. */
+static int
+co_attempt(void *arg, const struct addr *a, const char *addr)
+{
+	struct co *c = arg;
 	coap_address_t dst;
 	coap_fixed_point_t ack;
 	char err[256];
 	int rc;
 
+	(void)addr;
 	drop_session(c);
-	if ((rc = coap_addr_resolve(c->host, c->port, &dst, err, sizeof(err))) < 0) {
-		co_warn(c, "%s", err);
-		return rc;
-	}
+	coap_req_clear_all(&c->w);
+	coap_msg_take_icmp(NULL, 0);
+	c->st = CO_CONNECTING;
+	c->fin_since = 0;
+	/* Our own files, not the server: no other address does better. */
 	if ((rc = coap_creds_load(c->cfg, c->host, &c->creds, err, sizeof(err))) < 0) {
-		co_warn(c, "%s", err);
+		go_down(c, 1, "%s", err);
 		return rc;
 	}
+	coap_address_init(&dst);
+	dst.size = a->len;
+	memcpy(&dst.addr, &a->ss, a->len);
 	c->sess = coap_creds_session(c->ctx, &dst, c->cfg, &c->creds);
 	if (c->sess == NULL) {
-		co_warn(c, "%s:%u: cannot make a %s session (see libcoap's line)",
-		    c->host, c->port, c->cfg->secure ? "DTLS" : "UDP");
+		go_down(c, 0, "cannot make a %s session (see libcoap's line)",
+		    c->cfg->secure ? "DTLS" : "UDP");
 		return -EIO;
 	}
 	ack.integer_part = (uint16_t)(c->cfg->ack_timeout_ms / 1000);
@@ -409,44 +448,44 @@ attempt(struct co *c)
 	coap_session_set_ack_timeout(c->sess, ack);
 	coap_session_set_max_retransmit(c->sess, (uint16_t)c->cfg->max_retransmit);
 	coap_session_set_nstart(c->sess, REQ_MAX);
-	c->st = CO_CONNECTING;
-	c->fin_since = 0;
 	/* Over UDP nothing answers until asked: a ping (empty CON) asks. */
 	if (!c->cfg->secure &&
-	    (c->ping_mid = coap_session_send_ping(c->sess)) == COAP_INVALID_MID)
+	    (c->ping_mid = coap_session_send_ping(c->sess)) == COAP_INVALID_MID) {
+		go_down(c, 0, "cannot send a ping");
 		return -EIO;
-	loop_timer_after(c->retry_fd, exchange_ms(c), 0);
+	}
+	dial_deadline(&c->dial, attempt_ms(c));
 	return 0;
 }
 
-/* Backoff over: try again. Connecting too long: give up this attempt. */
+/* dial_ops.timeout: connecting took too long; why it was silent, if known. */
 static void
-on_retry(struct loop *l, int fd, uint32_t events, void *arg)
+co_timeout(void *arg, char *why, size_t len)
 {
 	struct co *c = arg;
-	char why[192];
 
-	(void)l;
-	(void)events;
-	loop_timer_ack(fd);
-	if (c->st == CO_CONNECTING) {
-		/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
-		if (c->fin_since != 0)
-			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_NO_FINISHED,
-			    FINISHED_WAIT_MS, why, sizeof(why));
-		else if (c->cfg->secure && coap_req_of_kind(&c->w, REQ_PROBE) == NULL)
-			coap_creds_why(c->cfg, &c->creds, COAP_CREDS_SILENT,
-			    exchange_ms(c), why, sizeof(why));
-		else
-			snprintf(why, sizeof(why), "no answer%s within %lld ms",
-			    coap_req_of_kind(&c->w, REQ_PROBE) != NULL ? " to the probe" : "",
-			    (long long)exchange_ms(c));
-		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
-		go_down(c);
-		return;
-	}
-	if (c->st == CO_WAIT && attempt(c) < 0)
-		go_down(c);
+	/* A DTLS peer that cannot check our Finished (wrong PSK) stays silent. */
+	if (c->fin_since != 0)
+		coap_creds_why(c->cfg, &c->creds, COAP_CREDS_NO_FINISHED,
+		    FINISHED_WAIT_MS, why, len);
+	else if (c->cfg->secure && coap_req_of_kind(&c->w, REQ_PROBE) == NULL)
+		coap_creds_why(c->cfg, &c->creds, COAP_CREDS_SILENT,
+		    attempt_ms(c), why, len);
+	else
+		snprintf(why, len, "no answer%s within %lld ms",
+		    coap_req_of_kind(&c->w, REQ_PROBE) != NULL ? " to the probe" : "",
+		    (long long)attempt_ms(c));
+	coap_req_clear_all(&c->w);
+	c->st = CO_WAIT;
+}
+
+/* dial_ops.failed: the round is over; logged once per distinct reason. */
+static void
+co_failed(void *arg, const char *why)
+{
+	struct co *c = arg;
+
+	co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
 }
 
 static void
@@ -466,7 +505,7 @@ on_io(struct loop *l, int fd, uint32_t events, void *arg)
 	if (c->st == CO_CONNECTING && c->cfg->secure && c->fin_since == 0 &&
 	    coap_creds_awaiting_finished(c->sess)) {
 		c->fin_since = clock_mono_ms();
-		loop_timer_after(c->retry_fd, FINISHED_WAIT_MS, 0);
+		dial_deadline(&c->dial, FINISHED_WAIT_MS);
 	}
 }
 
@@ -490,6 +529,7 @@ prepare(struct loop *l, void *arg)
 static int
 co_start(struct uplink *u)
 {
+	struct dial_ops ops = { co_attempt, co_timeout, co_failed, NULL };
 	struct co *c;
 	int rc;
 
@@ -504,8 +544,7 @@ co_start(struct uplink *u)
 	u->priv = c;
 	c->u = u;
 	c->cfg = u->cfg;
-	c->coap_fd = c->timer_fd = c->retry_fd = -1;
-	backoff_init(&c->backoff);
+	c->coap_fd = c->timer_fd = -1;
 	c->st = CO_WAIT;
 	coap_startup();
 	coap_set_log_handler(coap_msg_log);
@@ -528,18 +567,19 @@ co_start(struct uplink *u)
 	coap_register_event_handler(c->ctx, on_event);
 	c->coap_fd = coap_context_get_coap_fd(c->ctx);
 	c->timer_fd = loop_timer_new(CLOCK_MONOTONIC);
-	c->retry_fd = loop_timer_new(CLOCK_MONOTONIC);
-	if (c->coap_fd < 0 || c->timer_fd < 0 || c->retry_fd < 0) {
+	if (c->coap_fd < 0 || c->timer_fd < 0) {
 		log_warnx("coap: libcoap has no epoll fd (built without epoll?)");
 		return -EIO;
 	}
 	if ((rc = loop_add(u->loop, c->coap_fd, EPOLLIN, on_io, c)) < 0 ||
 	    (rc = loop_add(u->loop, c->timer_fd, EPOLLIN, on_io, c)) < 0 ||
-	    (rc = loop_add(u->loop, c->retry_fd, EPOLLIN, on_retry, c)) < 0 ||
 	    (rc = loop_prepare_add(u->loop, prepare, c)) < 0)
 		return rc;
-	if (attempt(c) < 0)
-		go_down(c);
+	ops.arg = c;
+	if ((rc = dial_start(&c->dial, u->loop, u->resolver, c->host, c->port,
+	    SOCK_DGRAM, &ops)) < 0)
+		return rc;
+	c->dialing = 1;
 	return 0;
 }
 
@@ -626,6 +666,8 @@ co_stop(struct uplink *u)
 	    c->refusing ? " (still refused)" : "", (unsigned long long)c->refused);
 	coap_req_clear_all(&c->w);
 	c->st = CO_WAIT;	/* the session's close at stop is no failure */
+	if (c->dialing)
+		dial_stop(&c->dial);
 	drop_session(c);
 	if (c->coap_fd >= 0)
 		loop_del(u->loop, c->coap_fd);
@@ -634,10 +676,6 @@ co_stop(struct uplink *u)
 	if (c->timer_fd >= 0) {
 		loop_del(u->loop, c->timer_fd);
 		close(c->timer_fd);
-	}
-	if (c->retry_fd >= 0) {
-		loop_del(u->loop, c->retry_fd);
-		close(c->retry_fd);
 	}
 	coap_cleanup();
 	free(c);

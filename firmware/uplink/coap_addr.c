@@ -1,7 +1,6 @@
 #include "firmware/uplink/coap_addr.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,31 +23,6 @@ coap_addr_parse(const char *uri, char *host, size_t host_len, unsigned *port,
 	*port = u.port;
 	memcpy(base, u.path.s, u.path.length);
 	base[u.path.length] = '\0';
-	return 0;
-}
-
-int
-coap_addr_resolve(const char *host, unsigned port, coap_address_t *dst,
-    char *err, size_t err_len)
-{
-	struct addrinfo hints, *res;
-	int rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-		snprintf(err, err_len, "%s: %s", host, gai_strerror(rc));
-		return -EHOSTUNREACH;
-	}
-	coap_address_init(dst);
-	dst->size = res->ai_addrlen;
-	memcpy(&dst->addr, res->ai_addr, res->ai_addrlen);
-	if (res->ai_family == AF_INET6)
-		dst->addr.sin6.sin6_port = htons((uint16_t)port);
-	else
-		dst->addr.sin.sin_port = htons((uint16_t)port);
-	freeaddrinfo(res);
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * Where the CoAP uplink (coap.c) sends: coap.uri split into host, port and
- * base path, the host resolved to an address, a path as Uri-Path options.
+ * base path (the dial resolves the host, dial.h), a path as Uri-Path options.
  * Split from coap.c.
  */
 #ifndef WG_COAP_ADDR_H
@@ -16,14 +16,6 @@
  */
 int coap_addr_parse(const char *uri, char *host, size_t host_len, unsigned *port,
     char *base, size_t base_len);
-
-/*
- * host:port as libcoap's address. getaddrinfo blocks for a host name (like
- * libmosquitto's connect): only an IP literal is resolved without the network.
- * 0, or -EHOSTUNREACH with err set to why.
- */
-int coap_addr_resolve(const char *host, unsigned port, coap_address_t *dst,
-    char *err, size_t err_len);
 
 /* Uri-Path options from "a/b/c" (no empty segments: config.c checked). */
 int coap_addr_path(coap_pdu_t *pdu, const char *path);

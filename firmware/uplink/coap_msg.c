@@ -58,6 +58,20 @@ coap_msg_refusal(coap_pdu_code_t code)
  * OpenSSL's reason for a failed handshake is among libcoap's warnings: they
  * go to our log, each distinct line once in a row.
  */
+/* libcoap's last "ICMP: ..." line since coap_msg_take_icmp (one context). */
+static char icmp[96];
+
+int
+coap_msg_take_icmp(char *why, size_t len)
+{
+	int seen = icmp[0] != '\0';
+
+	if (seen && why != NULL)
+		snprintf(why, len, "%s", icmp);
+	icmp[0] = '\0';
+	return seen;
+}
+
 void
 coap_msg_log(coap_log_t level, const char *msg)
 {
@@ -66,6 +80,12 @@ coap_msg_log(coap_log_t level, const char *msg)
 	const char *p;
 	size_t n;
 
+	if ((p = strstr(msg, "ICMP: ")) != NULL) {
+		snprintf(icmp, sizeof(icmp), "%s", p);
+		n = strlen(icmp);
+		while (n > 0 && (icmp[n - 1] == '\n' || icmp[n - 1] == ' '))
+			icmp[--n] = '\0';
+	}
 	if (level > LOG_WARNING || strncmp(msg, "got RST for mid", 15) == 0)
 		return;		/* the RST answering our ping is no news */
 	/* "   local <-> remote DTLS: why": the local port changes every attempt */

@@ -24,4 +24,12 @@ const char *coap_msg_refusal(coap_pdu_code_t code);
 /* libcoap's log handler: its warnings in ours, each distinct line once in a row. */
 void coap_msg_log(coap_log_t level, const char *msg);
 
+/*
+ * libcoap reports an ICMP error (a port or host unreachable) only in its log
+ * ("coap_network_read: ICMP: Connection refused"); a DTLS handshake it ends
+ * looks like any other close. 1 with the line's "ICMP: ..." in why (if not
+ * NULL) if one came since the last call, which forgets it.
+ */
+int coap_msg_take_icmp(char *why, size_t len);
+
 #endif

@@ -302,6 +302,7 @@ fo_start(struct uplink *u)
 		ch->u.cfg = confs[i]->cfg;
 		ch->u.site = u->site;
 		ch->u.loop = u->loop;
+		ch->u.resolver = u->resolver;
 		ch->u.ev.up = on_child_up;
 		ch->u.ev.down = on_child_down;
 		ch->u.ev.acked = on_child_acked;

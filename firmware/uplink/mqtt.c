@@ -17,6 +17,15 @@
  * Resends come from the store, never from libmosquitto's own queue: on every
  * disconnect the client is destroyed and made anew, so nothing it held survives,
  * and the forwarder starts again from the oldest unacknowledged batch.
+ *
+ * Where and when to connect is the dial's (dial.h): the broker's name is
+ * resolved off the loop and each of its addresses tried in turn, libmosquitto
+ * gets a numeric address (so it never blocks on a name), and the backoff
+ * starts only when a round is over. An address that refuses, resets or stays
+ * silent (the attempt's deadlines below) is a transport failure: the next one
+ * is tried at once. A broker that answers no (a TLS alert, a certificate it
+ * does not take, a CONNACK refusal) ends the round: every address would
+ * say the same.
  */
 #include <errno.h>
 #include <mosquitto.h>
@@ -24,17 +33,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "firmware/base/clock.h"
 #include "firmware/base/log.h"
-#include "firmware/uplink/backoff.h"
+#include "firmware/uplink/dial.h"
 #include "firmware/uplink/mqtt_config.h"
 #include "firmware/uplink/mqtt_tls.h"
 #include "firmware/uplink/uplink.h"
 
 #define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
+/*
+ * An attempt's deadlines: the TCP connection (a SYN to an address that drops
+ * it would otherwise wait the kernel's ~2 min of retries), then TLS and the
+ * CONNACK over a slow LTE link.
+ */
+#define MQTT_TCP_MS		5000
+#define MQTT_HANDSHAKE_MS	15000
 
 struct inflight {
 	int mid;
@@ -47,26 +64,25 @@ struct mqtt {
 	int fd;			/* registered socket, -1 if none */
 	uint32_t fd_events;
 	int connected;
-	int reconnect_fd;	/* timerfd: backoff before the next attempt */
 	int misc_fd;		/* timerfd: keepalive and retries (loop_misc) */
-	struct backoff backoff;
+	struct dial dial;	/* where and when to connect (dial.h) */
+	int dialing;		/* dial_start succeeded: dial_stop at the end */
 	int stopping;
-	int reconnect_armed;	/* the backoff timer runs: one attempt at a time */
+	int tcp_up;		/* this attempt's TCP connection is made */
+	int ended;		/* this attempt's end is reported (libmosquitto
+				   reports one failure twice) */
 	char topic_batch[160];
 	char topic_status[160];
 	struct inflight inflight[MQTT_WINDOW];
 	int n_inflight;
 	char last_err[800];	/* last failure logged, to log changes only */
-	int reported;		/* this attempt's failure was logged (or deduped) */
-	int64_t up_since;	/* CLOCK_MONOTONIC ms of the last CONNACK */
+	const char *fail_kind;	/* this round's refusal, for the dedupe */
 	int64_t start_boot_ms;	/* CLOCK_BOOTTIME ms at start: the "start" stamp */
 	struct mqtt_tls_diag tls;
 };
 
 #define STATUS_WILL	"{\"status\":\"offline\",\"reason\":\"lost\"}"
 #define STATUS_STOP	"{\"status\":\"offline\",\"reason\":\"stop\"}"
-
-static void schedule_reconnect(struct mqtt *q);
 
 static const struct mqtt_cfg *
 cfg(const struct mqtt *q)
@@ -75,42 +91,22 @@ cfg(const struct mqtt *q)
 }
 
 /*
- * One line per distinct reason a connection could not be made: a broker that
+ * One line per distinct reason a round could not connect: a broker that
  * refuses us every 60 s for a week must not fill the log, but a new reason
  * (the CA was fixed, now the client certificate is refused) is news.
  */
 static void
 connect_failed(struct mqtt *q, const char *kind, const char *why)
 {
-	const struct mqtt_cfg *c = q->u->cfg;
+	const struct mqtt_cfg *c = cfg(q);
 	char key[sizeof(q->last_err)];
 
-	if (q->reported)
-		return;
-	q->reported = 1;
 	snprintf(key, sizeof(key), "%s", kind != NULL ? kind : why);
 	if (strcmp(key, q->last_err) == 0)
 		return;
 	memcpy(q->last_err, key, sizeof(key));
 	log_warnx("mqtt: cannot connect to %s:%u%s: %s", c->host, c->port,
 	    c->tls.enabled ? " (TLS)" : "", why);
-}
-
-/* The reason of a failed attempt: what TLS saw if it saw anything. */
-static void
-attempt_failed(struct mqtt *q, int rc)
-{
-	const char *why = rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-	    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc);
-
-	if (cfg(q)->tls.enabled) {
-		mqtt_tls_closed(&q->tls, why);
-		if (q->tls.cause[0] != '\0') {
-			connect_failed(q, q->tls.kind, q->tls.cause);
-			return;
-		}
-	}
-	connect_failed(q, NULL, why);
 }
 
 /*
@@ -145,7 +141,10 @@ unregister_fd(struct mqtt *q)
 	}
 }
 
-/* The client is made anew for each connection: see the file comment. */
+/*
+ * The client is made anew for each attempt: see the file comment. Never from
+ * inside one of its own callbacks: the dial calls ops.attempt from the loop.
+ */
 static void
 drop_client(struct mqtt *q)
 {
@@ -155,30 +154,81 @@ drop_client(struct mqtt *q)
 		q->m = NULL;
 	}
 	q->n_inflight = 0;
-	if (q->connected) {
-		q->connected = 0;
-		q->u->ev.down(q->u->ev.arg);
+}
+
+/* The link was up and is lost: the forwarder resends, the dial backs off. */
+static void
+link_lost(struct mqtt *q)
+{
+	if (!q->connected)
+		return;
+	q->connected = 0;
+	q->n_inflight = 0;
+	unregister_fd(q);
+	q->u->ev.down(q->u->ev.arg);
+	dial_down(&q->dial);
+}
+
+/*
+ * This attempt is over without a link. answered: the broker said no (the
+ * round ends); else the address did not answer (the next one is tried).
+ */
+static void
+attempt_over(struct mqtt *q, int answered, const char *why)
+{
+	if (q->ended || q->connected)
+		return;
+	q->ended = 1;
+	unregister_fd(q);
+	if (answered) {
+		q->fail_kind = q->tls.kind;
+		dial_refused(&q->dial, why);
+	} else {
+		dial_failed(&q->dial, why);
 	}
+}
+
+/* A failed attempt: what TLS saw, if it saw anything, is the broker's answer. */
+static void
+attempt_failed(struct mqtt *q, const char *why)
+{
+	if (cfg(q)->tls.enabled) {
+		mqtt_tls_closed(&q->tls, why);
+		if (q->tls.cause[0] != '\0') {
+			attempt_over(q, 1, q->tls.cause);
+			return;
+		}
+	}
+	attempt_over(q, 0, why);
+}
+
+static const char *
+mosq_why(int rc)
+{
+	return rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+	    rc == 0 ? "closed by the broker" : mosquitto_strerror(rc);
 }
 
 static void
 on_connect(struct mosquitto *m, void *arg, int rc)
 {
 	struct mqtt *q = arg;
-	char status[160], tls[96];
+	char status[160], tls[96], at[ADDRS_STR_MAX + 8] = "";
 
 	if (rc != 0) {
 		snprintf(status, sizeof(status), "refused: %s",
 		    mosquitto_connack_string(rc));
-		connect_failed(q, NULL, status);
+		attempt_over(q, 1, status);
 		return;		/* on_disconnect follows */
 	}
 	mqtt_tls_session(m, tls, sizeof(tls));
-	log_info("mqtt: connected to %s:%u%s%s", cfg(q)->host,
-	    cfg(q)->port, tls[0] != '\0' ? " over " : "", tls);
+	if (strcmp(dial_addr(&q->dial), cfg(q)->host) != 0)
+		snprintf(at, sizeof(at), " (%s)", dial_addr(&q->dial));
+	log_info("mqtt: connected to %s:%u%s%s%s", cfg(q)->host, cfg(q)->port, at,
+	    tls[0] != '\0' ? " over " : "", tls);
 	q->connected = 1;
-	q->up_since = clock_mono_ms();
 	q->last_err[0] = '\0';
+	dial_up(&q->dial);
 	status_online(q, status, sizeof(status));
 	mosquitto_publish(m, NULL, q->topic_status, (int)strlen(status), status, 1,
 	    true);
@@ -191,14 +241,15 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 	struct mqtt *q = arg;
 
 	(void)m;
-	if (q->connected && !q->stopping)
+	if (q->stopping)
+		return;
+	if (q->connected) {
 		log_warnx("mqtt: connection to %s:%u lost (%s)", cfg(q)->host,
 		    cfg(q)->port, rc == 0 ? "closed" : mosquitto_strerror(rc));
-	else if (!q->stopping)
-		attempt_failed(q, rc);
-	/* Destroying the client inside its own callback is not allowed: defer. */
-	if (!q->stopping)
-		schedule_reconnect(q);
+		link_lost(q);
+	} else {
+		attempt_failed(q, mosq_why(rc));
+	}
 }
 
 static void
@@ -219,41 +270,64 @@ on_publish(struct mosquitto *m, void *arg, int mid)
 	}
 }
 
+/* The socket's pending error (a refused or unreachable connect), or 0. */
+static int
+socket_error(int fd)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
 static void
 on_socket(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct mqtt *q = arg;
-	int rc = MOSQ_ERR_SUCCESS;
+	int rc = MOSQ_ERR_SUCCESS, err;
 
 	(void)l;
-	(void)fd;
+	/*
+	 * Writable the first time: the TCP connection is made, or it failed;
+	 * refused or reset before a handshake, the address did not answer.
+	 */
+	if (!q->connected && !q->tcp_up && (events & (EPOLLOUT | EPOLLERR |
+	    EPOLLHUP))) {
+		if ((err = socket_error(fd)) != 0 || (events & (EPOLLERR | EPOLLHUP))) {
+			attempt_over(q, 0, err != 0 ? strerror(err) :
+			    "connection refused or reset");
+			return;
+		}
+		q->tcp_up = 1;
+		dial_deadline(&q->dial, MQTT_HANDSHAKE_MS);
+	}
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
 		rc = mosquitto_loop_read(q->m, 1);
-	if (rc == MOSQ_ERR_SUCCESS && q->m != NULL && (events & EPOLLOUT))
+	if (rc == MOSQ_ERR_SUCCESS && q->m != NULL && q->fd >= 0 &&
+	    (events & EPOLLOUT))
 		rc = mosquitto_loop_write(q->m, 1);
+	if (q->fd < 0)
+		return;		/* a callback ended this attempt or the link */
 	/*
 	 * A TLS connection refused or reset before its handshake is done leaves
 	 * libmosquitto retrying the handshake's write and answering success, on
 	 * a socket that is dead: without this, epoll would wake us for it
 	 * forever and no new attempt would ever be made.
 	 */
-	if (rc == MOSQ_ERR_SUCCESS && !q->connected && q->fd >= 0 &&
+	if (rc == MOSQ_ERR_SUCCESS && !q->connected &&
 	    (events & (EPOLLERR | EPOLLHUP))) {
-		if (q->tls.cause[0] == '\0')
-			connect_failed(q, NULL, "connection refused or reset");
-		else
-			attempt_failed(q, MOSQ_ERR_CONN_LOST);
-		unregister_fd(q);
-		schedule_reconnect(q);
+		attempt_failed(q, "connection refused or reset");
 		return;
 	}
-	if (rc != MOSQ_ERR_SUCCESS && q->fd >= 0) {
-		if (q->connected)
+	if (rc != MOSQ_ERR_SUCCESS) {
+		if (q->connected) {
 			log_warnx("mqtt: %s", mosquitto_strerror(rc));
-		else
-			attempt_failed(q, rc);
-		unregister_fd(q);
-		schedule_reconnect(q);
+			link_lost(q);
+		} else {
+			attempt_failed(q, mosq_why(rc));
+		}
 	}
 }
 
@@ -266,7 +340,8 @@ prepare(struct loop *l, void *arg)
 
 	if (q->m == NULL || q->fd < 0)
 		return;
-	want = EPOLLIN | (mosquitto_want_write(q->m) ? EPOLLOUT : 0);
+	/* Until the TCP connection is made, its writability is the news. */
+	want = EPOLLIN | (!q->tcp_up || mosquitto_want_write(q->m) ? EPOLLOUT : 0);
 	if (want != q->fd_events && loop_mod(l, q->fd, want) == 0)
 		q->fd_events = want;
 }
@@ -281,9 +356,13 @@ on_misc(struct loop *l, int fd, uint32_t events, void *arg)
 	loop_timer_ack(fd);
 	/* libmosquitto reports a keepalive timeout through on_disconnect itself;
 	 * this catches any error it returns without doing so. */
-	if (q->m != NULL && q->fd >= 0 && mosquitto_loop_misc(q->m) != MOSQ_ERR_SUCCESS &&
-	    q->fd >= 0)
-		schedule_reconnect(q);
+	if (q->m == NULL || q->fd < 0 || !q->tcp_up ||
+	    mosquitto_loop_misc(q->m) == MOSQ_ERR_SUCCESS || q->fd < 0)
+		return;
+	if (q->connected)
+		link_lost(q);
+	else
+		attempt_failed(q, "the connection failed");
 }
 
 /* libmosquitto's own log: only its OpenSSL errors matter, as a TLS cause. */
@@ -297,18 +376,25 @@ on_log(struct mosquitto *m, void *arg, int level, const char *line)
 		mqtt_tls_note(&q->tls, line);
 }
 
+/* dial_ops.attempt: a new client, connecting to one numeric address. */
 static int
-attempt(struct mqtt *q)
+attempt(void *arg, const struct addr *a, const char *addr)
 {
-	const struct mqtt_cfg *c = q->u->cfg;
+	struct mqtt *q = arg;
+	const struct mqtt_cfg *c = cfg(q);
 	char err[768];
 	int rc;
 
-	q->reported = 0;
+	(void)a;
+	drop_client(q);
+	q->tcp_up = 0;
+	q->ended = 0;
 	q->tls.cause[0] = '\0';
-	q->m = mosquitto_new(c->client_id, true, q);
-	if (q->m == NULL)
+	q->tls.kind = NULL;
+	if ((q->m = mosquitto_new(c->client_id, true, q)) == NULL) {
+		attempt_over(q, 1, "out of memory for a client");
 		return -ENOMEM;
+	}
 	mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
 	mosquitto_will_set(q->m, q->topic_status, (int)strlen(STATUS_WILL),
@@ -318,70 +404,58 @@ attempt(struct mqtt *q)
 	mosquitto_publish_callback_set(q->m, on_publish);
 	if (c->tls.enabled) {
 		mosquitto_log_callback_set(q->m, on_log);
-		if ((rc = mqtt_tls_setup(q->m, &c->tls, &q->tls, err, sizeof(err))) < 0) {
-			connect_failed(q, NULL, err);
+		if ((rc = mqtt_tls_setup(q->m, &c->tls, &q->tls, err,
+		    sizeof(err))) < 0) {
+			/* Our own files, not the broker: no address does better. */
+			attempt_over(q, 1, err);
 			return rc;
 		}
 	}
-	rc = mosquitto_connect_async(q->m, c->host, (int)c->port, (int)c->keepalive_s);
+	/* A numeric address: libmosquitto's getaddrinfo does not block on it. */
+	rc = mosquitto_connect_async(q->m, addr, (int)c->port, (int)c->keepalive_s);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		attempt_failed(q, rc);
+		attempt_failed(q, mosq_why(rc));
 		return -ECONNREFUSED;
 	}
 	q->fd = mosquitto_socket(q->m);
 	q->fd_events = EPOLLIN | EPOLLOUT;
 	if (q->fd < 0 || loop_add(q->u->loop, q->fd, q->fd_events, on_socket, q) < 0) {
 		q->fd = -1;
+		attempt_over(q, 0, "cannot watch the socket");
 		return -EIO;
 	}
+	dial_deadline(&q->dial, MQTT_TCP_MS);
 	return 0;
 }
 
+/* dial_ops.timeout: this address stayed silent. */
 static void
-on_reconnect(struct loop *l, int fd, uint32_t events, void *arg)
+attempt_timeout(void *arg, char *why, size_t len)
 {
 	struct mqtt *q = arg;
 
-	(void)l;
-	(void)events;
-	loop_timer_ack(fd);
-	q->reconnect_armed = 0;
-	drop_client(q);
-	if (attempt(q) < 0)
-		schedule_reconnect(q);
+	q->ended = 1;
+	unregister_fd(q);
+	snprintf(why, len, "no %s within %d ms", q->tcp_up ? "CONNACK" :
+	    "TCP connection", q->tcp_up ? MQTT_HANDSHAKE_MS : MQTT_TCP_MS);
 }
 
-/* The next attempt after the backoff (backoff.h). */
+/* dial_ops.failed: the round is over; the reason is logged once. */
 static void
-schedule_reconnect(struct mqtt *q)
+round_failed(void *arg, const char *why)
 {
-	int64_t delay;
+	struct mqtt *q = arg;
 
-	/*
-	 * libmosquitto reports one failure twice (on_disconnect, then the
-	 * loop_read error): the first one counts, or the backoff would
-	 * quadruple per attempt.
-	 */
-	if (q->reconnect_armed) {
-		unregister_fd(q);
-		return;
-	}
-	delay = backoff_next(&q->backoff, q->connected ?
-	    clock_mono_ms() - q->up_since : 0);
-	if (q->connected) {
-		q->connected = 0;
-		q->n_inflight = 0;
-		q->u->ev.down(q->u->ev.arg);
-	}
-	unregister_fd(q);
-	q->reconnect_armed = 1;
-	loop_timer_after(q->reconnect_fd, delay, 0);
+	connect_failed(q, q->fail_kind, why);
+	q->fail_kind = NULL;
 }
 
 static int
 mqtt_start(struct uplink *u)
 {
 	const struct mqtt_cfg *c = u->cfg;
+	const struct dial_ops ops = { attempt, attempt_timeout, round_failed, NULL };
+	struct dial_ops o = ops;
 	struct clock_pair now;
 	struct mqtt *q;
 	int rc;
@@ -391,7 +465,7 @@ mqtt_start(struct uplink *u)
 	u->priv = q;
 	q->u = u;
 	q->fd = -1;
-	backoff_init(&q->backoff);
+	q->misc_fd = -1;
 	clock_read(&now);
 	q->start_boot_ms = now.boot;
 	snprintf(q->topic_batch, sizeof(q->topic_batch), "%s/%s/b", c->prefix,
@@ -399,17 +473,17 @@ mqtt_start(struct uplink *u)
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
 	    c->prefix, u->site->gateway);
 	mosquitto_lib_init();
-	q->reconnect_fd = loop_timer_new(CLOCK_MONOTONIC);
-	q->misc_fd = loop_timer_new(CLOCK_MONOTONIC);
-	if (q->reconnect_fd < 0 || q->misc_fd < 0)
-		return -EIO;
-	if ((rc = loop_add(u->loop, q->reconnect_fd, EPOLLIN, on_reconnect, q)) < 0 ||
-	    (rc = loop_add(u->loop, q->misc_fd, EPOLLIN, on_misc, q)) < 0 ||
+	if ((q->misc_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
+		return q->misc_fd;
+	if ((rc = loop_add(u->loop, q->misc_fd, EPOLLIN, on_misc, q)) < 0 ||
 	    (rc = loop_prepare_add(u->loop, prepare, q)) < 0 ||
 	    (rc = loop_timer_after(q->misc_fd, 1000, 1000)) < 0)
 		return rc;
-	if (attempt(q) < 0)
-		schedule_reconnect(q);
+	o.arg = q;
+	if ((rc = dial_start(&q->dial, u->loop, u->resolver, c->host, c->port,
+	    SOCK_STREAM, &o)) < 0)
+		return rc;
+	q->dialing = 1;
 	return 0;
 }
 
@@ -483,13 +557,13 @@ mqtt_stop(struct uplink *u)
 				break;
 	}
 	q->connected = 0;
-	unregister_fd(q);
-	if (q->m != NULL)
-		mosquitto_destroy(q->m);
-	loop_del(u->loop, q->reconnect_fd);
-	loop_del(u->loop, q->misc_fd);
-	close(q->reconnect_fd);
-	close(q->misc_fd);
+	if (q->dialing)
+		dial_stop(&q->dial);
+	drop_client(q);
+	if (q->misc_fd >= 0) {
+		loop_del(u->loop, q->misc_fd);
+		close(q->misc_fd);
+	}
 	mosquitto_lib_cleanup();
 	free(q);
 	u->priv = NULL;

@@ -19,6 +19,7 @@
  * certificate or key replaced on disk is used at the next attempt, no restart.
  * TLS 1.2 is the floor; 1.3 is negotiated whenever the broker offers it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <mosquitto.h>
@@ -76,10 +77,13 @@ is_cert_alert(int desc)
 	return 0;
 }
 
+/* An IPv4 or IPv6 address (which SNI must not carry), not a name. */
 static int
 is_ip_literal(const char *s)
 {
-	return strchr(s, ':') != NULL || strspn(s, "0123456789.") == strlen(s);
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
 /*
@@ -145,7 +149,7 @@ refused_cert(struct mqtt_tls_diag *d, const char *why)
 }
 
 /*
- * The handshake's end and the broker's alerts, read as they arrive: with
+ * The handshake's start (SNI), its end and the broker's alerts, read as they arrive: with
  * TLS 1.3 our side is done before the broker has checked our certificate,
  * so its refusal comes as an alert after the handshake.
  */
@@ -157,6 +161,16 @@ info_cb(const SSL *ssl, int where, int ret)
 
 	if (d == NULL)
 		return;
+	/*
+	 * libmosquitto connects to the numeric address the dial chose and
+	 * names that in the ClientHello's SNI; the broker must see the name
+	 * (RFC 6066 allows no addresses there, and a broker behind a
+	 * name-routing proxy needs it). This runs inside SSL_connect, before
+	 * the ClientHello is built.
+	 */
+	if ((where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl))
+		SSL_set_tlsext_host_name((SSL *)ssl, is_ip_literal(d->cfg->server_name) ?
+		    NULL : d->sni);
 	if (where & SSL_CB_HANDSHAKE_DONE)
 		d->handshake_done = 1;
 	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&
@@ -220,6 +234,7 @@ mqtt_tls_setup(struct mosquitto *m, const struct mqtt_tls_cfg *c,
 	d->kind = NULL;
 	d->handshake_done = 0;
 	d->cfg = c;
+	snprintf(d->sni, sizeof(d->sni), "%s", c->server_name);
 	ERR_clear_error();
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, errlen, "mqtt.tls: no TLS context: %s", ssl_reason());

@@ -26,6 +26,7 @@ struct mqtt_tls_diag {
 	const char *kind;
 	int handshake_done;
 	const struct mqtt_tls_cfg *cfg;
+	char sni[128];		/* cfg->server_name, writable as OpenSSL wants it */
 };
 
 /*

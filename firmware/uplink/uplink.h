@@ -87,9 +87,12 @@ struct uplink_ops {
 };
 
 /* An uplink at run time: what its owner fills in before ops->start. */
+struct resolver;
+
 struct uplink {
 	const struct uplink_ops *ops;
 	struct loop *loop;
+	struct resolver *resolver;	/* names off the loop (resolve.h) */
 	const struct uplink_site *site;
 	const void *cfg;		/* its section, as ops->parse made it */
 	struct uplink_events ev;

@@ -26,14 +26,14 @@ def free_port():
 
 
 class Proc:
-    def __init__(self, name, argv, workdir, stdout=None):
+    def __init__(self, name, argv, workdir, stdout=None, env=None):
         self.name = name
         self.err_path = os.path.join(workdir, name + ".stderr")
         self.out_path = stdout or os.path.join(workdir, name + ".stdout")
         self.err = open(self.err_path, "w")
         self.out = open(self.out_path, "w")
         self.p = subprocess.Popen(argv, stdout=self.out, stderr=self.err,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, env=env)
 
     def wait_for(self, path, text, timeout=15):
         """Wait until the file (stdout or stderr) contains text; return that line."""
@@ -134,8 +134,8 @@ class Env:
     def bin(self, *parts):
         return os.path.join(self.build, *parts)
 
-    def start(self, name, argv, stdout=None):
-        p = Proc(name, argv, self.dir, stdout)
+    def start(self, name, argv, stdout=None, env=None):
+        p = Proc(name, argv, self.dir, stdout, env)
         self.procs.append(p)
         return p
 
@@ -185,12 +185,13 @@ class Env:
         p.wait_for(p.err_path, "subscribed")
         return p
 
-    def gateway(self, site, name="gateway"):
+    def gateway(self, site, name="gateway", env=None):
+        """The daemon on site; env: its environment (None: ours)."""
         path = os.path.join(self.dir, name + ".json")
         with open(path, "w") as f:
             json.dump(site, f, indent=2)
         return self.start(name, self.wrap + [
-            self.bin("firmware", "core", "wattgate"), "-c", path])
+            self.bin("firmware", "core", "wattgate"), "-c", path], env=env)
 
     def one_meter(self, mqtt_port, interval=1):
         """The common world: one SDM630 "meter" (unit 1) on a TCP simulator, and

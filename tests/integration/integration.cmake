@@ -33,6 +33,9 @@ foreach(case outage wrong_ca expired hostname client_ca key_mode identity tls11)
   wg_integration_test(mqtt_tls_${case} test_mqtt_tls.py ${case})
 endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
+# Names off the loop, every address tried (slow_gai stands in for getaddrinfo).
+wg_integration_test(resolve_dual_stack test_resolve.py dual_stack)
+wg_integration_test(resolve_hung test_resolve.py hung)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
 foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss too_large
     too_large_cycle set_aside link_refused link_refused_psk coapclient)

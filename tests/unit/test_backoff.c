@@ -44,6 +44,40 @@ test_stable_link_resets(void **state)
 	assert_int_equal(b.ms, 2 * BACKOFF_MIN_MS);
 }
 
+/*
+ * A stable link lost: for the quick window no wait is longer than
+ * BACKOFF_QUICK_MS (a platform that restarts is rejoined within that), after
+ * it the bound doubles on to the maximum (a platform that is gone is not
+ * hammered for ever).
+ */
+static void
+test_quick_after_stable_link(void **state)
+{
+	struct backoff b;
+	int64_t waited = 0, d, longest = 0;
+	int i;
+
+	(void)state;
+	backoff_init(&b);
+	for (i = 0; i < 10; i++)
+		backoff_next(&b, 0);		/* deep in the backoff */
+	d = backoff_next(&b, BACKOFF_STABLE_MS);
+	assert_true(d <= BACKOFF_MIN_MS);
+	for (waited = d; waited < BACKOFF_QUICK_WINDOW_MS; waited += d) {
+		d = backoff_next(&b, 0);
+		assert_true(d <= BACKOFF_QUICK_MS);
+		if (d > longest)
+			longest = d;
+	}
+	assert_true(longest >= BACKOFF_QUICK_MS / 2);	/* it did reach the cap */
+	for (i = 0; i < 10; i++)
+		d = backoff_next(&b, 0);
+	assert_true(d >= BACKOFF_MAX_MS / 2);
+	assert_int_equal(b.ms, BACKOFF_MAX_MS);
+	/* A link that was up only briefly gives no new quick window. */
+	assert_true(backoff_next(&b, BACKOFF_STABLE_MS - 1) >= BACKOFF_MAX_MS / 2);
+}
+
 /* Jitter: not every gateway waits the same. */
 static void
 test_jitter(void **state)
@@ -70,6 +104,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doubles_to_max),
 		cmocka_unit_test(test_stable_link_resets),
+		cmocka_unit_test(test_quick_after_stable_link),
 		cmocka_unit_test(test_jitter),
 	};
 
