@@ -7,6 +7,8 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "firmware/base/log.h"
+
 #define LOOP_EVENTS 32
 
 struct handler {
@@ -215,6 +217,28 @@ loop_timer_disarm(int fd)
 	struct itimerspec its = { 0 };
 
 	return timerfd_settime(fd, 0, &its, NULL) == -1 ? -errno : 0;
+}
+
+void
+loop_timer_arm(int fd, int64_t ms, const char *what)
+{
+	int rc;
+
+	if ((rc = loop_timer_after(fd, ms, 0)) < 0) {
+		errno = -rc;
+		fatal("%s: cannot arm its timer", what);
+	}
+}
+
+void
+loop_timer_stop(int fd, const char *what)
+{
+	int rc;
+
+	if ((rc = loop_timer_disarm(fd)) < 0) {
+		errno = -rc;
+		fatal("%s: cannot stop its timer", what);
+	}
 }
 
 uint64_t

@@ -42,4 +42,14 @@ int loop_timer_after(int fd, int64_t ms, int64_t every_ms);
 int loop_timer_disarm(int fd);
 uint64_t loop_timer_ack(int fd);
 
+/*
+ * The same, for a timer the daemon cannot go on without (a reconnect, the
+ * backlog's pacing, a retransmission, the scheduler): timerfd_settime fails
+ * only on a broken fd or value, and a timer that silently never fires stops
+ * that part for good. So these do not return an error: they fatal(), naming
+ * what (the daemon is restarted; everything committed is in the store).
+ */
+void loop_timer_arm(int fd, int64_t ms, const char *what);
+void loop_timer_stop(int fd, const char *what);
+
 #endif

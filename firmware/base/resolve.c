@@ -223,11 +223,11 @@ arm(struct resolver *r)
 			first = r->slot[i].deadline;
 	pthread_mutex_unlock(&r->mu);
 	if (first == INT64_MAX) {
-		loop_timer_disarm(r->tfd);
+		loop_timer_stop(r->tfd, "resolver: deadlines");
 		return;
 	}
 	now = clock_mono_ms();
-	loop_timer_after(r->tfd, first > now ? first - now : 0, 0);
+	loop_timer_arm(r->tfd, first > now ? first - now : 0, "resolver: deadlines");
 }
 
 /*

@@ -260,8 +260,8 @@ take_tokens(struct forward *f, uint32_t n)
 		return 1;
 	}
 	if (!f->pace_armed) {
-		loop_timer_after(f->pace_fd, (int64_t)((n - f->tokens) * 1000.0 / rate) + 1,
-		    0);
+		loop_timer_arm(f->pace_fd, (int64_t)((n - f->tokens) * 1000.0 /
+		    rate) + 1, "forward: backlog pacing");
 		f->pace_armed = 1;
 	}
 	return 0;
@@ -366,7 +366,7 @@ on_down(void *arg)
 	f->connected = 0;
 	f->inflight = 0;
 	if (f->pace_armed) {
-		loop_timer_disarm(f->pace_fd);
+		loop_timer_stop(f->pace_fd, "forward: backlog pacing");
 		f->pace_armed = 0;
 	}
 }

@@ -210,8 +210,8 @@ wake(struct sched *s)
 		s->ev.valid(s->ev.arg, w.offset);
 	if (w.fire)
 		s->ev.tick(s->ev.arg, &w);
-	if (loop_timer_after(s->fd, w.wait, 0) < 0)
-		log_warn("scheduler: arming");
+	/* Without it no cycle is ever polled again: no way on. */
+	loop_timer_arm(s->fd, w.wait, "scheduler");
 }
 
 static void

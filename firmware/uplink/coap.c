@@ -521,9 +521,9 @@ prepare(struct loop *l, void *arg)
 	coap_ticks(&now);
 	ms = coap_io_prepare_epoll(c->ctx, now);
 	if (ms > 0)
-		loop_timer_after(c->timer_fd, ms, 0);
+		loop_timer_arm(c->timer_fd, ms, "coap: retransmissions");
 	else
-		loop_timer_disarm(c->timer_fd);
+		loop_timer_stop(c->timer_fd, "coap: retransmissions");
 }
 
 static int

@@ -16,14 +16,13 @@ arm(struct dial *d, enum dial_state st, int64_t ms)
 {
 	d->st = st;
 	/* 0 would disarm a timerfd: "at once" is the next loop iteration. */
-	if (loop_timer_after(d->timer_fd, ms > 0 ? ms : 1, 0) < 0)
-		fatal("dial %s: cannot arm its timer", d->host);
+	loop_timer_arm(d->timer_fd, ms > 0 ? ms : 1, "uplink connection");
 }
 
 static void
 disarm(struct dial *d)
 {
-	loop_timer_disarm(d->timer_fd);
+	loop_timer_stop(d->timer_fd, "uplink connection");
 }
 
 /* The round is over: say why, back off (up_ms: how long a lost link was up). */

@@ -102,8 +102,8 @@ static void
 arm(struct failover *fo, enum fo_timer t)
 {
 	fo->timer = t;
-	loop_timer_after(fo->timer_fd,
-	    (int64_t)fcfg(fo)->failover_s * 1000, 0);
+	loop_timer_arm(fo->timer_fd, (int64_t)fcfg(fo)->failover_s * 1000,
+	    "uplink failover");
 }
 
 static void
@@ -112,7 +112,7 @@ disarm(struct failover *fo)
 	if (fo->timer == T_NONE)
 		return;
 	fo->timer = T_NONE;
-	loop_timer_disarm(fo->timer_fd);
+	loop_timer_stop(fo->timer_fd, "uplink failover");
 }
 
 /*

@@ -2,6 +2,7 @@
 # JSON checks.
 wg_unit_test(test_psk SOURCES unit/test_psk.c LIBS wg_base)
 wg_unit_test(test_jcheck SOURCES unit/test_jcheck.c LIBS wg_base)
+wg_unit_test(test_loop SOURCES unit/test_loop.c LIBS wg_base)
 wg_unit_test(test_sched SOURCES unit/test_sched.c LIBS wg_core)
 wg_unit_test(test_config SOURCES unit/test_config.c LIBS wg_core)
 wg_unit_test(test_store SOURCES unit/test_store.c LIBS wg_store)
