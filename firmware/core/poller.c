@@ -68,7 +68,7 @@ wake_loop(struct pollers *p)
  * handed over, not dropped; pollers_stop() drains the queue meanwhile.
  */
 static void
-push(struct pollers *p, const struct item *it)
+push(struct pollers *p, const struct item *it, struct worker *idle)
 {
 	int was_empty;
 
@@ -77,6 +77,13 @@ push(struct pollers *p, const struct item *it)
 		pthread_cond_wait(&p->space, &p->mu);
 	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
 	was_empty = p->len++ == 0;
+	/*
+	 * "done" and idle in one step: once the loop can see the one, the
+	 * other holds, so a tick right behind the commit finds the bus free
+	 * (else it counted a false overrun and skipped the bus for a cycle).
+	 */
+	if (idle != NULL)
+		idle->busy = 0;
 	pthread_mutex_unlock(&p->mu);
 	if (was_empty)
 		wake_loop(p);
@@ -88,7 +95,7 @@ sink(void *arg, const struct reading *r)
 	struct worker *w = arg;
 	struct item it = { .done = 0, .bus = w->index, .r = *r };
 
-	push(w->p, &it);
+	push(w->p, &it, NULL);
 	return 0;
 }
 
@@ -268,10 +275,7 @@ worker_main(void *arg)
 
 		poll_cycle(w, done.r.ts_ms);
 		publish(w);
-		push(p, &done);
-		pthread_mutex_lock(&p->mu);
-		w->busy = 0;
-		pthread_mutex_unlock(&p->mu);
+		push(p, &done, w);
 	}
 }
 
