@@ -419,84 +419,178 @@ enc_prepare(const struct reading *in, size_t n, struct reading *r)
 }
 
 /*
+ * An encoder kept across calls: the daemon encodes a cycle every 30 s for
+ * years, and allocating zlib's state and the scratch arrays each time is
+ * churn on a small heap for nothing. The deflate state is sized to what it
+ * compresses: a window of 2^wbits >= the layout (a cycle's layout is a few
+ * hundred bytes; a 32 KiB window and zlib's default 256 KiB state would buy
+ * no byte), grown when a bigger layout comes, never shrunk.
+ */
+struct batch_enc {
+	z_stream zs;
+	int wbits;		/* of zs; 0: none yet */
+	struct reading *r;	/* sorted, normalized copy of the input */
+	int64_t *tsl;		/* a device's timestamps */
+	size_t cap;		/* readings r and tsl hold */
+	struct wbuf w;		/* the layout */
+};
+
+/* The smallest raw-deflate window that holds len bytes: 2^9 .. 2^15. */
+static int
+window_bits(size_t len)
+{
+	int b = 9;
+
+	while (b < 15 && ((size_t)1 << b) < len)
+		b++;
+	return b;
+}
+
+/*
  * Raw-deflate the layout straight into out, allowing one byte less than the
  * layout: if it does not fit there, it is not worth it. Returns the deflated
  * length, 0 if not smaller, or -ENOMEM.
  */
 static long
-enc_deflate(const uint8_t *raw, size_t raw_len, uint8_t *out, size_t cap)
+enc_deflate(struct batch_enc *e, const uint8_t *raw, size_t raw_len,
+    uint8_t *out, size_t cap)
 {
-	z_stream zs;
+	int need = window_bits(raw_len), zrc;
 	long rc;
-	int zrc;
 
-	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (e->wbits < need) {
+		if (e->wbits > 0)
+			deflateEnd(&e->zs);
+		e->wbits = 0;
+		memset(&e->zs, 0, sizeof(e->zs));
+		/*
+		 * memLevel with the window (its hash and symbol buffer scale);
+		 * zlib's default 8 from 4 KiB windows on, where a backlog's
+		 * merged batches compress best with it.
+		 */
+		if (deflateInit2(&e->zs, 6, Z_DEFLATED, -need, need >= 12 ? 8 :
+		    need - 4, Z_DEFAULT_STRATEGY) != Z_OK)
+			return -ENOMEM;
+		e->wbits = need;
+	} else if (deflateReset(&e->zs) != Z_OK) {
 		return -ENOMEM;
-	zs.next_in = (Bytef *)(uintptr_t)raw;
-	zs.avail_in = (uInt)raw_len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)(cap < raw_len - 1 ? cap : raw_len - 1);
-	zrc = deflate(&zs, Z_FINISH);
-	rc = zrc == Z_STREAM_END ? (long)zs.total_out : 0;
-	deflateEnd(&zs);
+	}
+	e->zs.next_in = (Bytef *)(uintptr_t)raw;
+	e->zs.avail_in = (uInt)raw_len;
+	e->zs.next_out = out;
+	e->zs.avail_out = (uInt)(cap < raw_len - 1 ? cap : raw_len - 1);
+	zrc = deflate(&e->zs, Z_FINISH);
+	rc = zrc == Z_STREAM_END ? (long)e->zs.total_out : 0;
 	return rc;
+}
+
+int
+batch_enc_new(size_t n, struct batch_enc **out)
+{
+	struct batch_enc *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return -ENOMEM;
+	e->w.limit = BATCH_BODY_MAX;
+	if (n > 0 && ((e->r = calloc(n, sizeof(*e->r))) == NULL ||
+	    (e->tsl = calloc(n, sizeof(*e->tsl))) == NULL)) {
+		batch_enc_free(e);
+		return -ENOMEM;
+	}
+	e->cap = n;
+	*out = e;
+	return 0;
+}
+
+void
+batch_enc_free(struct batch_enc *e)
+{
+	if (e == NULL)
+		return;
+	if (e->wbits > 0)
+		deflateEnd(&e->zs);
+	free(e->r);
+	free(e->tsl);
+	free(e->w.p);
+	free(e);
+}
+
+/* Room for n readings: the scratch arrays grow, never shrink. */
+static int
+enc_room(struct batch_enc *e, size_t n)
+{
+	struct reading *r;
+	int64_t *tsl;
+
+	if (n <= e->cap)
+		return 0;
+	if ((r = realloc(e->r, n * sizeof(*r))) == NULL)
+		return -ENOMEM;
+	e->r = r;
+	if ((tsl = realloc(e->tsl, n * sizeof(*tsl))) == NULL)
+		return -ENOMEM;
+	e->tsl = tsl;
+	e->cap = n;
+	return 0;
+}
+
+int
+batch_enc_body(struct batch_enc *e, const struct reading *in, size_t n,
+    uint8_t *out, size_t cap, size_t *len, uint8_t *flags, size_t *raw_len)
+{
+	struct wbuf *w = &e->w;
+	int64_t base_s = 0;
+	size_t a, b;
+	long zlen;
+	int rc;
+
+	w->len = 0;
+	w->err = 0;
+	if (n > 0) {
+		if ((rc = enc_room(e, n)) < 0)
+			return rc;
+		if ((rc = enc_prepare(in, n, e->r)) < 0)
+			return rc;
+		base_s = e->r[0].ts_ms;
+		for (a = 1; a < n; a++)
+			if (e->r[a].ts_ms < base_s)
+				base_s = e->r[a].ts_ms;
+		base_s /= BASE_UNIT_MS;	/* toward zero: within +-BATCH_TS_MAX */
+	}
+	wbuf_svarint(w, base_s);
+	for (a = 0; a < n; a = b) {
+		for (b = a + 1; b < n && e->r[b].dev == e->r[a].dev; b++)
+			;
+		enc_block(w, e->r + a, b - a, base_s * BASE_UNIT_MS, e->tsl);
+	}
+	if ((rc = w->err) < 0)
+		return rc;
+	if ((zlen = enc_deflate(e, w->p, w->len, out, cap)) < 0)
+		return (int)zlen;
+	if (zlen > 0) {
+		*len = (size_t)zlen;
+		*flags |= BATCH_F_DEFLATE;
+	} else if (w->len <= cap) {
+		memcpy(out, w->p, w->len);
+		*len = w->len;
+	} else {
+		return -ENOSPC;
+	}
+	*raw_len = w->len;
+	return 0;
 }
 
 int
 batch_encode_body(const struct reading *in, size_t n, uint8_t *out,
     size_t cap, size_t *len, uint8_t *flags, size_t *raw_len)
 {
-	struct wbuf w = { .limit = BATCH_BODY_MAX };
-	struct reading *r = NULL;
-	int64_t *tsl = NULL, base_s = 0;
-	size_t a, b;
-	long zlen;
+	struct batch_enc *e;
 	int rc;
 
-	if (n > 0) {
-		r = calloc(n, sizeof(*r));
-		tsl = calloc(n, sizeof(*tsl));
-		if (r == NULL || tsl == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if ((rc = enc_prepare(in, n, r)) < 0)
-			goto out;
-		base_s = r[0].ts_ms;
-		for (a = 1; a < n; a++)
-			if (r[a].ts_ms < base_s)
-				base_s = r[a].ts_ms;
-		base_s /= BASE_UNIT_MS;	/* toward zero: within +-BATCH_TS_MAX */
-	}
-	wbuf_svarint(&w, base_s);
-	for (a = 0; a < n; a = b) {
-		for (b = a + 1; b < n && r[b].dev == r[a].dev; b++)
-			;
-		enc_block(&w, r + a, b - a, base_s * BASE_UNIT_MS, tsl);
-	}
-	if ((rc = w.err) < 0)
-		goto out;
-	if ((zlen = enc_deflate(w.p, w.len, out, cap)) < 0) {
-		rc = (int)zlen;
-		goto out;
-	}
-	if (zlen > 0) {
-		*len = (size_t)zlen;
-		*flags |= BATCH_F_DEFLATE;
-	} else if (w.len <= cap) {
-		memcpy(out, w.p, w.len);
-		*len = w.len;
-	} else {
-		rc = -ENOSPC;
-		goto out;
-	}
-	*raw_len = w.len;
-	rc = 0;
-out:
-	free(w.p);
-	free(tsl);
-	free(r);
+	if ((rc = batch_enc_new(n, &e)) < 0)
+		return rc;
+	rc = batch_enc_body(e, in, n, out, cap, len, flags, raw_len);
+	batch_enc_free(e);
 	return rc;
 }
 

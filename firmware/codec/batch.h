@@ -7,7 +7,8 @@
  * delta-coded as zigzag varints and raw-deflated when that is smaller. Names and
  * units travel once per configuration in a schema document (schema.h), not per batch.
  *
- * Pure functions: no I/O, no globals; allocation only inside zlib.
+ * Pure functions: no I/O, no globals; allocation only for the encoder's
+ * state and scratch (batch_enc) and inside zlib.
  */
 #ifndef WG_BATCH_H
 #define WG_BATCH_H
@@ -63,6 +64,18 @@ struct batch_hdr {
  */
 int batch_encode_body(const struct reading *r, size_t n, uint8_t *out,
     size_t cap, size_t *len, uint8_t *flags, size_t *raw_len);
+
+/*
+ * The same with an encoder kept across calls (the collector's, made at
+ * start): zlib's state and the scratch arrays are allocated once, for n
+ * readings and the smallest deflate window that serves, and grown only when
+ * a bigger batch comes. batch_encode_body() makes a temporary one.
+ */
+struct batch_enc;
+int batch_enc_new(size_t n, struct batch_enc **out);
+void batch_enc_free(struct batch_enc *e);
+int batch_enc_body(struct batch_enc *e, const struct reading *r, size_t n,
+    uint8_t *out, size_t cap, size_t *len, uint8_t *flags, size_t *raw_len);
 
 /*
  * Header + body: h->flags must include what batch_encode_body() ORed into its

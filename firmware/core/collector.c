@@ -78,7 +78,7 @@ store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *bo
 	uint8_t flags = 0;
 	int rc;
 
-	rc = batch_encode_body(r, n, body, body_cap, &len, &flags, &raw_len);
+	rc = batch_enc_body(c->enc, r, n, body, body_cap, &len, &flags, &raw_len);
 	if (rc < 0) {
 		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
 		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
@@ -305,12 +305,16 @@ collector_setup(struct collector *c, size_t n)
 	c->r = calloc(c->cap, sizeof(*c->r));
 	c->body_cap = batch_body_bound(c->cap);
 	c->body = malloc(c->body_cap);
-	return c->r && c->body ? 0 : -ENOMEM;
+	if (c->r == NULL || c->body == NULL)
+		return -ENOMEM;
+	/* Encoded every cycle for years: its state is made once, here. */
+	return batch_enc_new(c->cap, &c->enc);
 }
 
 void
 collector_free(struct collector *c)
 {
+	batch_enc_free(c->enc);
 	free(c->r);
 	free(c->body);
 	presync_free(&c->presync);

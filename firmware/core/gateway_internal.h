@@ -17,6 +17,7 @@
 #include "firmware/core/poller.h"
 #include "firmware/core/presync.h"
 #include "firmware/core/sched.h"
+#include "firmware/codec/batch.h"
 #include "firmware/store/budget.h"
 #include "firmware/store/store.h"
 
@@ -25,6 +26,7 @@ struct collector {
 	size_t n, cap;
 	uint8_t *body;
 	size_t body_cap;
+	struct batch_enc *enc;	/* zlib's state and scratch, made at start */
 	int64_t ts;		/* open cycle */
 	size_t pending;		/* buses of the open cycle not done yet */
 	uint64_t cycles, readings, overruns, missed;
