@@ -32,7 +32,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("", fmt, ap, NULL);
+	vlog("info: ", fmt, ap, NULL);
 	va_end(ap);
 }
 

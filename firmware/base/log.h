@@ -1,7 +1,8 @@
 /*
  * Logging, OpenBSD style: the whole contract is these calls. Lines go to stderr
- * (journald or the launcher adds time and level); each is one line naming where
- * and what.
+ * (journald or the launcher adds the time), each one line naming where and
+ * what, labelled with its level: "wattgate: info: ...", "wattgate: warning:
+ * ...", "wattgate: debug: ..." (with -v), "wattgate: fatal: ...".
  */
 #ifndef WG_LOG_H
 #define WG_LOG_H

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "firmware/base/jcheck.h"
 #include "firmware/base/kconfig.h"
@@ -204,7 +205,7 @@ parse_root(struct jc *x, json_t *root, struct site_config *c)
 		return jc_fail(x, "interval_s", "%u does not divide an hour, so "
 		    "cycles would not align to the clock", c->interval_s);
 	snprintf(c->store, sizeof(c->store), "%s/store.db", CONFIG_STATE_DIR_DEFAULT);
-	snprintf(c->profiles_dir, sizeof(c->profiles_dir), "%s", WG_PROFILE_DIR);
+	config_profiles_default(c->profiles_dir, sizeof(c->profiles_dir));
 	if ((rc = jc_get_str(x, root, "", "store", 0, c->store,
 	    sizeof(c->store))) < 0 ||
 	    (rc = jc_get_str(x, root, "", "profiles", 0, c->profiles_dir,
@@ -254,6 +255,25 @@ config_free(struct site_config *c)
 	free(c->buses);
 	free(c->devices);
 	memset(c, 0, sizeof(*c));
+}
+
+void
+config_profiles_default(char *dst, size_t len)
+{
+	char exe[CFG_PATH_MAX], *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0 && (size_t)n < sizeof(exe) - 1) {
+		exe[n] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(dst, len, "%s/%s", exe, WG_PROFILE_REL) < (int)len &&
+			    access(dst, R_OK | X_OK) == 0)
+				return;
+		}
+	}
+	snprintf(dst, len, "%s", WG_PROFILE_DIR);
 }
 
 void

@@ -72,6 +72,14 @@ struct site_config {
 int config_load(const char *path, struct site_config *c, char *err, size_t errlen);
 void config_free(struct site_config *c);
 
+/*
+ * Where the profiles are when the site config does not say: beside the
+ * running binary as `cmake --install` lays them out (PREFIX/bin/wattgate,
+ * PREFIX/share/wattgate/profiles), whatever the prefix; else the configured
+ * prefix's directory.
+ */
+void config_profiles_default(char *dst, size_t len);
+
 /* What the uplinks are told of the site (pointers into c). */
 void config_uplink_site(const struct site_config *c, struct uplink_site *out);
 

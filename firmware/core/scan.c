@@ -19,6 +19,7 @@
 #include "drivers/bus/bus.h"
 #include "drivers/identify.h"
 #include "drivers/profile.h"
+#include "firmware/core/config.h"
 #include "firmware/core/scan.h"
 #include "wg_config.h"
 
@@ -32,6 +33,7 @@ struct scan_opts {
 	struct bus_cfg bus;
 	int from, to;
 	const char *profiles;
+	char profiles_buf[256];	/* the default (config_profiles_default) */
 };
 
 static void
@@ -135,7 +137,8 @@ parse_args(int argc, char *argv[], struct scan_opts *o)
 	o->bus.data_bits = 8;
 	o->bus.stop_bits = 1;
 	o->bus.timeout_ms = SCAN_TIMEOUT_DEFAULT;
-	o->profiles = WG_PROFILE_DIR;
+	config_profiles_default(o->profiles_buf, sizeof(o->profiles_buf));
+	o->profiles = o->profiles_buf;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		for (v = 0; opts[v].name != NULL; v++)

@@ -41,6 +41,10 @@ backoff_next(struct backoff *b, int64_t up_ms)
 	if (up_ms >= BACKOFF_STABLE_MS) {
 		b->ms = BACKOFF_MIN_MS;
 		b->quick_left = BACKOFF_QUICK_WINDOW_MS;
+	} else if (up_ms > 0) {
+		/* Back, but dropped again at once: an overloaded platform, not one
+		 * that restarts. No more quick retries for it. */
+		b->quick_left = 0;
 	}
 	delay = b->ms / 2 + rand() % (b->ms / 2 + 1);
 	if (b->quick_left > 0) {

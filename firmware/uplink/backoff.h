@@ -10,7 +10,10 @@
  * of waiting after such a loss the delay stays at most BACKOFF_QUICK_MS, so
  * the gateway is back within that of the platform's return, not up to a
  * minute later; only then does it double on to BACKOFF_MAX_MS, the pace for
- * a platform that is gone. What this costs the platform: docs/mqtt.md.
+ * a platform that is gone. A link that comes up and is dropped again before
+ * it is stable ends the quick window: a platform that takes connections and
+ * sheds them is overloaded, and 100,000 gateways must not keep at it every
+ * 5 s. What this costs the platform: docs/mqtt.md.
  */
 #ifndef WG_UPLINK_BACKOFF_H
 #define WG_UPLINK_BACKOFF_H

@@ -10,10 +10,20 @@ check=$1
 layers_cmake=$2
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-mkdir -p "$t/firmware/base" "$t/firmware/store" "$t/firmware/core" "$t/tools/x"
+mkdir -p "$t/firmware/base" "$t/firmware/store" "$t/firmware/core" "$t/tools/x" "$t/docs"
+printf '# x\n```\n wg_core\n wg_uplink\n wg_store\n wg_drivers\n wg_codec\n wg_base\n```\n' \
+  > "$t/docs/architecture.md"
 echo '#include "firmware/base/log.h"' > "$t/firmware/store/s.c"
 echo '#include "wg_config.h"' > "$t/firmware/base/b.c"
 "$check" "$t" >/dev/null || { echo "FAIL: a clean tree was refused"; exit 1; }
+# The diagram in docs/ must be the build's layers, in order.
+sed -i 's/wg_store/wg_storage/' "$t/docs/architecture.md"
+if out=$("$check" "$t" 2>&1); then
+  echo "FAIL: a diagram unlike the build passed"; exit 1
+fi
+grep -q "the diagram lists .*wg_storage" <<<"$out" ||
+  { echo "FAIL: the diagram's mismatch not named: $out"; exit 1; }
+sed -i 's/wg_storage/wg_store/' "$t/docs/architecture.md"
 # base reaching up into core; a tool reaching into the store
 echo '#include "firmware/core/config.h"' >> "$t/firmware/base/b.c"
 echo '#include "firmware/store/store.h"' > "$t/tools/x/t.c"

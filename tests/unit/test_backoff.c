@@ -76,6 +76,13 @@ test_quick_after_stable_link(void **state)
 	assert_int_equal(b.ms, BACKOFF_MAX_MS);
 	/* A link that was up only briefly gives no new quick window. */
 	assert_true(backoff_next(&b, BACKOFF_STABLE_MS - 1) >= BACKOFF_MAX_MS / 2);
+	/* Nor keeps one: up and dropped at once during it ends it. */
+	backoff_next(&b, BACKOFF_STABLE_MS);
+	backoff_next(&b, 0);
+	backoff_next(&b, 2000);		/* up 2 s, dropped */
+	for (i = 0; i < 10; i++)
+		d = backoff_next(&b, 0);
+	assert_true(d >= BACKOFF_MAX_MS / 2);
 }
 
 /* Jitter: not every gateway waits the same. */

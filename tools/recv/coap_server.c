@@ -54,14 +54,14 @@ read_psk(struct coap_srv *cs, const char *path)
 	int rc;
 
 	if (secret_read(path, &text, &len, err, sizeof(err)) < 0) {
-		warnx("--psk-file %s", err);
+		recv_warnx("--psk-file %s", err);
 		return -1;
 	}
 	rc = psk_parse(text, len, cs->identity, cs->key, &key_len, why,
 	    sizeof(why));
 	secret_free(text, len);
 	if (rc < 0) {
-		warnx("--psk-file %s: %s", path, why);
+		recv_warnx("--psk-file %s: %s", path, why);
 		return -1;
 	}
 	cs->psk.s = cs->key;
@@ -80,7 +80,7 @@ psk_for(coap_bin_const_t *id, coap_session_t *s, void *arg)
 	    memcmp(id->s, cs->identity, id->length) == 0)
 		return &cs->psk;
 	cs->refused_psk++;
-	warnx("coaps: unknown PSK identity '%.*s': refused",
+	recv_warnx("coaps: unknown PSK identity '%.*s': refused",
 	    id ? (int)id->length : 0, id ? (const char *)id->s : "");
 	return NULL;
 }
@@ -89,7 +89,7 @@ static void
 on_coap_log(coap_log_t level, const char *msg)
 {
 	if (level <= LOG_WARNING)
-		warnx("libcoap: %.*s", (int)strcspn(msg, "\n"), msg);
+		recv_warnx("libcoap: %.*s", (int)strcspn(msg, "\n"), msg);
 }
 
 /* A refused handshake (wrong key, unknown certificate) is worth a line. */
@@ -100,7 +100,7 @@ on_event(coap_session_t *s, const coap_event_t ev)
 
 	if (ev == COAP_EVENT_DTLS_ERROR) {
 		cs->dtls_failed++;
-		warnx("coaps: %s: DTLS handshake failed", coap_session_str(s));
+		recv_warnx("coaps: %s: DTLS handshake failed", coap_session_str(s));
 	}
 	return 0;
 }
@@ -145,7 +145,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	(void)query;
 	cs->requests++;
 	if (cs->refuse != 0 && refuse_off) {
-		warnx("coap: SIGUSR2: --coap-refuse %u off, answering normally",
+		recv_warnx("coap: SIGUSR2: --coap-refuse %u off, answering normally",
 		    cs->refuse);
 		cs->refuse = 0;
 	}
@@ -173,7 +173,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	memcpy(gw, p + plen + 1, (size_t)(slash - (p + plen + 1)));
 	gw[slash - (p + plen + 1)] = '\0';
 	if (!batch_gw_valid(gw)) {
-		warnx("%s: not a valid gateway id in the path", where);
+		recv_warnx("%s: not a valid gateway id in the path", where);
 		answer(cs, resp, 400, "bad gateway id");
 		return;
 	}
@@ -186,7 +186,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	}
 	if (strcmp(rest, "b") == 0 && method == COAP_REQUEST_CODE_POST) {
 		if (len > cs->max_body) {
-			warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
+			recv_warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
 			    len, cs->max_body);
 			coap_add_option(resp, COAP_OPTION_SIZE1,
 			    coap_encode_var_safe(buf, sizeof(buf),
@@ -199,7 +199,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 		r = recv_schema(rv, where, gw, rest + 2, (const char *)data, len);
 	} else if (strcmp(rest, "metrics") == 0 && method == COAP_REQUEST_CODE_PUT) {
 		if (rv->verbose)
-			warnx("%s: metrics %.*s", gw, (int)(len < 512 ? len : 512),
+			recv_warnx("%s: metrics %.*s", gw, (int)(len < 512 ? len : 512),
 			    (const char *)data);
 		r = RECV_DONE;
 	} else {
@@ -261,7 +261,7 @@ listen_on(struct coap_srv *cs, const char *spec, coap_proto_t proto)
 	int rc;
 
 	if (colon == NULL || colon == spec || (hl = (size_t)(colon - spec)) >= sizeof(host)) {
-		warnx("%s: want ADDR:PORT", spec);
+		recv_warnx("%s: want ADDR:PORT", spec);
 		return -1;
 	}
 	memcpy(host, spec[0] == '[' ? spec + 1 : spec, hl);
@@ -270,7 +270,7 @@ listen_on(struct coap_srv *cs, const char *spec, coap_proto_t proto)
 	hints.ai_socktype = SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host, colon + 1, &hints, &res)) != 0) {
-		warnx("%s: %s", spec, gai_strerror(rc));
+		recv_warnx("%s: %s", spec, gai_strerror(rc));
 		return -1;
 	}
 	coap_address_init(&a);
@@ -278,11 +278,11 @@ listen_on(struct coap_srv *cs, const char *spec, coap_proto_t proto)
 	memcpy(&a.addr, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
 	if (coap_new_endpoint(cs->ctx, &a, proto) == NULL) {
-		warnx("%s: cannot listen (%s)", spec, proto == COAP_PROTO_DTLS ?
+		recv_warnx("%s: cannot listen (%s)", spec, proto == COAP_PROTO_DTLS ?
 		    "coaps" : "coap");
 		return -1;
 	}
-	warnx("coap: listening on %s://%s", proto == COAP_PROTO_DTLS ? "coaps" :
+	recv_warnx("coap: listening on %s://%s", proto == COAP_PROTO_DTLS ? "coaps" :
 	    "coap", spec);
 	return 0;
 }
@@ -291,7 +291,7 @@ static int
 setup_dtls(struct coap_srv *cs, const struct coap_srv_opts *o)
 {
 	if (!coap_dtls_is_supported()) {
-		warnx("--coaps: this libcoap has no DTLS");
+		recv_warnx("--coaps: this libcoap has no DTLS");
 		return -1;
 	}
 	if (o->psk_file != NULL) {
@@ -305,7 +305,7 @@ setup_dtls(struct coap_srv *cs, const struct coap_srv_opts *o)
 		sp.id_call_back_arg = cs;
 		sp.psk_info.key = cs->psk;
 		if (!coap_context_set_psk2(cs->ctx, &sp)) {
-			warnx("--psk-file %s: libcoap refused the key", o->psk_file);
+			recv_warnx("--psk-file %s: libcoap refused the key", o->psk_file);
 			return -1;
 		}
 	}
@@ -324,7 +324,7 @@ setup_dtls(struct coap_srv *cs, const struct coap_srv_opts *o)
 		p.pki_key.key.pem.public_cert = o->cert_file;
 		p.pki_key.key.pem.private_key = o->key_file;
 		if (!coap_context_set_pki(cs->ctx, &p)) {
-			warnx("--cert-file %s / --key-file %s: libcoap refused them",
+			recv_warnx("--cert-file %s / --key-file %s: libcoap refused them",
 			    o->cert_file, o->key_file);
 			return -1;
 		}
@@ -378,7 +378,7 @@ coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
 	coap_register_request_handler(r, COAP_REQUEST_GET, on_stats);
 	coap_add_resource(cs->ctx, r);
 	if (coap_context_get_coap_fd(cs->ctx) < 0) {
-		warnx("coap: libcoap has no epoll fd");
+		recv_warnx("coap: libcoap has no epoll fd");
 		return -1;
 	}
 	return 0;

@@ -30,9 +30,9 @@ on_status(struct recv *rv, const char *gw, const char *p, size_t len)
 		if (p[i] < 0x20 || p[i] > 0x7e)
 			break;
 	if (i == len && len <= 256)	/* the online JSON: ~90 bytes */
-		warnx("%s: status %.*s", gw, (int)len, p);
+		recv_warnx("%s: status %.*s", gw, (int)len, p);
 	else
-		warnx("%s: status: %zu bytes, not shown", gw, len);
+		recv_warnx("%s: status: %zu bytes, not shown", gw, len);
 }
 
 /* Split <prefix>/<gw>/<rest> and dispatch on rest. */
@@ -73,7 +73,7 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 		on_status(rv, gw, msg->payload, len);
 	return;
 bad_gw:
-	warnx("%s: not a valid gateway id in the topic", t);
+	recv_warnx("%s: not a valid gateway id in the topic", t);
 }
 
 static void
@@ -88,13 +88,13 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 		 * quiet about that, this says why. */
 		snprintf(b, sizeof(b), "refused: %s", mosquitto_connack_string(rc));
 		if (strcmp(b, rv->last_error) != 0)
-			warnx("%s:%d: %s, retrying", rv->host, rv->port, b);
+			recv_warnx("%s:%d: %s, retrying", rv->host, rv->port, b);
 		snprintf(rv->last_error, sizeof(rv->last_error), "%s", b);
 		rv->refused = 1;
 		return;
 	}
 	if (rv->last_error[0] != '\0' || rv->verbose)
-		warnx("%s:%d: connected", rv->host, rv->port);
+		recv_warnx("%s:%d: connected", rv->host, rv->port);
 	rv->last_error[0] = '\0';
 	rv->link_up = 1;
 	snprintf(b, sizeof(b), "%s/+/b", rv->prefix);
@@ -103,7 +103,7 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	rc = mosquitto_subscribe_multiple(m, NULL, rv->verbose ? 3 : 2, subs, 1,
 	    0, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
-		warnx("subscribe: %s", mosquitto_strerror(rc));
+		recv_warnx("subscribe: %s", mosquitto_strerror(rc));
 }
 
 static void
@@ -116,14 +116,14 @@ on_subscribe(struct mosquitto *m, void *arg, int mid, int n, const int *qos)
 	(void)mid;
 	for (i = 0; i < n; i++) {
 		if (qos[i] < 0 || qos[i] > 2) {
-			warnx("subscription refused by the broker");
+			recv_warnx("subscription refused by the broker");
 			rv->exit_code = 1;
-			stop = 1;
+			recv_stop = 1;
 			return;
 		}
 	}
 	if (!rv->subscribed)
-		warnx("subscribed");
+		recv_warnx("subscribed");
 	rv->subscribed = 1;
 }
 
@@ -132,7 +132,7 @@ recv_mqtt_new(struct recv *rv)
 {
 	/* A named client keeps its session: batches queue while it is away. */
 	if ((rv->mosq = mosquitto_new(rv->id, rv->id == NULL, rv)) == NULL) {
-		warnx("mosquitto_new: %s", strerror(errno));
+		recv_warnx("mosquitto_new: %s", strerror(errno));
 		return -1;
 	}
 	mosquitto_connect_callback_set(rv->mosq, on_connect);
@@ -164,7 +164,7 @@ link_down(struct recv *rv, int rc)
 	}
 	if (strcmp(why, rv->last_error) == 0)
 		return;
-	warnx("%s:%d: %s, retrying", rv->host, rv->port, why);
+	recv_warnx("%s:%d: %s, retrying", rv->host, rv->port, why);
 	snprintf(rv->last_error, sizeof(rv->last_error), "%s", why);
 }
 
@@ -192,11 +192,11 @@ recv_mqtt_run(struct recv *rv)
 	if (rv->mqtt) {
 		rc = mosquitto_connect(rv->mosq, rv->host, rv->port, RECV_KEEPALIVE);
 		if (rc == MOSQ_ERR_INVAL) {
-			warnx("%s:%d: invalid broker address", rv->host, rv->port);
+			recv_warnx("%s:%d: invalid broker address", rv->host, rv->port);
 			return 1;
 		}
 	}
-	while (!stop) {
+	while (!recv_stop) {
 		n = 0;
 		mfd = -1;
 		ms = 500;
@@ -214,12 +214,12 @@ recv_mqtt_run(struct recv *rv)
 			ms = coap_srv_timeout(rv->coap, ms);
 		}
 		if (poll(pf, (nfds_t)n, ms) < 0 && errno != EINTR) {
-			warnx("poll: %s", strerror(errno));
+			recv_warnx("poll: %s", strerror(errno));
 			return 1;
 		}
 		if (rv->coap != NULL)
 			coap_srv_process(rv->coap);
-		if (!rv->mqtt || stop)
+		if (!rv->mqtt || recv_stop)
 			continue;
 		if (rc == MOSQ_ERR_SUCCESS && mfd >= 0) {
 			if (pf[0].revents & (POLLIN | POLLERR | POLLHUP))

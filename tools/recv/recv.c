@@ -19,10 +19,10 @@
 #include "tools/recv/pending.h"
 #include "tools/recv/recv.h"
 
-volatile sig_atomic_t stop;
+volatile sig_atomic_t recv_stop;
 
 void
-warnx(const char *fmt, ...)
+recv_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -47,7 +47,7 @@ filter_volatile(struct gw *g, const struct batch_hdr *h, struct reading *r,
 	size_t i, k = 0;
 
 	if (vol && g->vol.ring == NULL && volkeys_init(&g->vol, 0) < 0)
-		warnx("%s: no memory for volatile keys: their stored copies will "
+		recv_warnx("%s: no memory for volatile keys: their stored copies will "
 		    "be printed again", g->name);
 	if (g->vol.ring == NULL)
 		return n;
@@ -85,7 +85,7 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		struct reading *r = realloc(rv->r, n * sizeof(*r));
 
 		if (r == NULL) {
-			warnx("%s/%s/b: seq %" PRIu64 ": no memory for %zu "
+			recv_warnx("%s/%s/b: seq %" PRIu64 ": no memory for %zu "
 			    "readings", rv->prefix, g->name, h.seq, n);
 			return RECV_FAILED;
 		}
@@ -96,7 +96,7 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 	if (rc == -ENOSPC)
 		why = "too many readings";
 	if (rc < 0) {
-		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name,
+		recv_warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name,
 		    why ? why : strerror(-rc));
 		rv->bad_batches++;
 		return RECV_BAD;
@@ -108,25 +108,25 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		return RECV_DONE;
 	}
 	if (output_check(&h, s, rv->r, n, err, sizeof(err)) < 0) {
-		warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name, err);
+		recv_warnx("%s/%s/b: bad batch: %s", rv->prefix, g->name, err);
 		rv->bad_batches++;
 		return RECV_BAD;
 	}
 	n = filter_volatile(g, &h, rv->r, n);
 	if (output_batch(stdout, &h, s, rv->r, n) < 0 || fflush(stdout) != 0) {
-		warnx("stdout: %s", strerror(errno));
+		recv_warnx("stdout: %s", strerror(errno));
 		rv->exit_code = 1;
-		stop = 1;
+		recv_stop = 1;
 		return RECV_FAILED;
 	}
 	if (!vol && dedupe_mark_range(&g->seqs, h.seq, h.seq_last) < 0)
-		warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
+		recv_warnx("%s: seq %" PRIu64 ": no memory to remember it", g->name,
 		    h.seq);
 	g->batches++;
 	g->readings += n;
 	rv->printed += n;
 	if (rv->count && rv->printed >= rv->count)
-		stop = 1;
+		recv_stop = 1;
 	return RECV_DONE;
 }
 
@@ -146,18 +146,18 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 
 	rc = batch_peek_hdr(p, len, &h, &why);
 	if (rc < 0) {
-		warnx("%s: bad batch: %s", topic, why ? why : strerror(-rc));
+		recv_warnx("%s: bad batch: %s", topic, why ? why : strerror(-rc));
 		rv->bad_batches++;
 		return RECV_BAD;
 	}
 	if (strcmp(h.gw, gw) != 0) {
-		warnx("%s: bad batch: header gateway '%s' is not the topic's",
+		recv_warnx("%s: bad batch: header gateway '%s' is not the topic's",
 		    topic, h.gw);
 		rv->bad_batches++;
 		return RECV_BAD;
 	}
 	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
-		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
+		recv_warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
 		    errno == ENOBUFS ? "too many gateways" : strerror(errno));
 		rv->dropped++;
 		return RECV_FAILED;
@@ -169,7 +169,7 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 		 * A gateway never sends a seq twice in different batches: printed,
 		 * since dropping could lose readings, and counted in the summary.
 		 */
-		warnx("%s: seq %" PRIu64 "..%" PRIu64 ": partly seen before; "
+		recv_warnx("%s: seq %" PRIu64 "..%" PRIu64 ": partly seen before; "
 		    "printed, some readings may now be printed twice", topic, h.seq,
 		    h.seq_last);
 		g->overlaps++;
@@ -179,7 +179,7 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 		else
 			g->duplicates++;
 		if (rv->verbose)
-			warnx("%s: seq %" PRIu64 ": %s, dropped", topic, h.seq,
+			recv_warnx("%s: seq %" PRIu64 ": %s, dropped", topic, h.seq,
 			    rc == DEDUPE_STALE ? "stale" : "duplicate");
 		return RECV_DONE;
 	}
@@ -187,7 +187,7 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 		return deliver(rv, g, s, p, len);
 	if (!hold) {
 		if (rv->verbose)
-			warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, "
+			recv_warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, "
 			    "not taken", topic, h.seq, h.schema_id);
 		return RECV_HELD;
 	}
@@ -197,13 +197,13 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 	}
 	rc = pending_push(&rv->pending, &h, p, len);
 	if (rc < 0) {
-		warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
+		recv_warnx("%s: seq %" PRIu64 ": dropped: %s", topic, h.seq,
 		    rc == -ENOBUFS ? "pending queue full" : strerror(-rc));
 		rv->dropped++;
 		return RECV_FAILED;
 	}
 	if (rv->verbose)
-		warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, held",
+		recv_warnx("%s: seq %" PRIu64 ": schema %08" PRIx32 " unknown, held",
 		    topic, h.seq, h.schema_id);
 	return RECV_HELD;
 }
@@ -247,7 +247,7 @@ recv_schema(struct recv *rv, const char *topic, const char *gw,
 	int rc;
 
 	if (parse_id(idtxt, &want) < 0) {
-		warnx("%s: bad schema: id in topic is not 8 lowercase hex digits",
+		recv_warnx("%s: bad schema: id in topic is not 8 lowercase hex digits",
 		    topic);
 		rv->bad_schemas++;
 		return RECV_BAD;
@@ -255,40 +255,40 @@ recv_schema(struct recv *rv, const char *topic, const char *gw,
 	if (len == 0)		/* a retained schema being cleared */
 		return RECV_DONE;
 	if (len > RECV_SCHEMA_MAX) {
-		warnx("%s: bad schema: %zu bytes, more than %u", topic, len,
+		recv_warnx("%s: bad schema: %zu bytes, more than %u", topic, len,
 		    RECV_SCHEMA_MAX);
 		rv->bad_schemas++;
 		return RECV_BAD;
 	}
 	if (schema_from_json(p, len, &s, &id, err, sizeof(err)) < 0) {
-		warnx("%s: bad schema: %s", topic, err);
+		recv_warnx("%s: bad schema: %s", topic, err);
 		rv->bad_schemas++;
 		return RECV_BAD;
 	}
 	if (id != want || strcmp(s.gateway, gw) != 0) {
 		if (id != want)
-			warnx("%s: bad schema: payload CRC-32 is %08" PRIx32,
+			recv_warnx("%s: bad schema: payload CRC-32 is %08" PRIx32,
 			    topic, id);
 		else
-			warnx("%s: bad schema: gateway '%s' is not the topic's",
+			recv_warnx("%s: bad schema: gateway '%s' is not the topic's",
 			    topic, s.gateway);
 		schema_free(&s);
 		rv->bad_schemas++;
 		return RECV_BAD;
 	}
 	if ((g = gwtab_get(&rv->gws, gw, 1)) == NULL) {
-		warnx("%s: dropped: %s", topic, errno == ENOBUFS ?
+		recv_warnx("%s: dropped: %s", topic, errno == ENOBUFS ?
 		    "too many gateways" : strerror(errno));
 		schema_free(&s);
 		return RECV_FAILED;
 	}
 	rc = gwtab_schema_add(&rv->gws, g, id, &s);
 	if (rc < 0) {
-		warnx("%s: dropped: %s", topic, strerror(-rc));
+		recv_warnx("%s: dropped: %s", topic, strerror(-rc));
 		return RECV_FAILED;
 	}
 	if (rc == 1 && rv->verbose)
-		warnx("%s: schema %08" PRIx32 " known", topic, id);
+		recv_warnx("%s: schema %08" PRIx32 " known", topic, id);
 	while ((it = pending_take(&rv->pending, gw, id)) != NULL) {
 		if ((known = gwtab_schema(&rv->gws, g, id)) != NULL)
 			deliver(rv, g, known, it->data, it->len);
@@ -332,20 +332,20 @@ recv_summary(struct recv *rv)
 			fprintf(stderr, ", overlaps %" PRIu64, g->overlaps);
 		fputc('\n', stderr);
 		if (g->vol.ring != NULL)
-			warnx("%s: volatile readings %" PRIu64 ", dropped as sent "
+			recv_warnx("%s: volatile readings %" PRIu64 ", dropped as sent "
 			    "before %" PRIu64 ", keys forgotten %" PRIu64, g->name,
 			    g->vol_readings, g->vol_dropped, g->vol.forgotten);
 		if (dedupe_missing(&g->seqs) > 0) {
 			dedupe_format_gaps(&g->seqs, gaps, sizeof(gaps));
-			warnx("%s: gaps: %s", g->name, gaps);
+			recv_warnx("%s: gaps: %s", g->name, gaps);
 		}
 		if (held)
-			warnx("%s: %zu batches still pending (schema %08" PRIx32
+			recv_warnx("%s: %zu batches still pending (schema %08" PRIx32
 			    " never arrived)", g->name, held, sid);
 	}
 	free(v);
 	if (rv->bad_batches || rv->bad_schemas || rv->dropped)
-		warnx("bad batches %" PRIu64 ", bad schemas %" PRIu64
+		recv_warnx("bad batches %" PRIu64 ", bad schemas %" PRIu64
 		    ", dropped %" PRIu64, rv->bad_batches, rv->bad_schemas,
 		    rv->dropped);
 }

@@ -64,7 +64,7 @@ int recv_mqtt_run(struct recv *rv);
 /* One line per gateway, then its gaps and anything left pending. */
 void recv_summary(struct recv *rv);
 
-void warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-extern volatile sig_atomic_t stop;
+void recv_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern volatile sig_atomic_t recv_stop;
 
 #endif

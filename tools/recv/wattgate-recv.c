@@ -36,7 +36,7 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
-	stop = 1;
+	recv_stop = 1;
 }
 
 static void
@@ -88,7 +88,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 1 || v > 65535) {
-				warnx("-p %s: not a port (1..65535)", optarg);
+				recv_warnx("-p %s: not a port (1..65535)", optarg);
 				return 2;
 			}
 			rv->port = (int)v;
@@ -96,7 +96,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		case 'P':
 			if (*optarg == '\0' || strpbrk(optarg, "+#") != NULL ||
 			    strlen(optarg) > 64) {
-				warnx("--prefix '%s': want 1..64 characters, "
+				recv_warnx("--prefix '%s': want 1..64 characters, "
 				    "no '+' or '#'", optarg);
 				return 2;
 			}
@@ -104,7 +104,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			break;
 		case 'i':
 			if (*optarg == '\0') {
-				warnx("--id: empty client id");
+				recv_warnx("--id: empty client id");
 				return 2;
 			}
 			rv->id = optarg;
@@ -114,7 +114,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || v == 0 ||
 			    optarg[0] == '-') {
-				warnx("--count %s: not a positive number", optarg);
+				recv_warnx("--count %s: not a positive number", optarg);
 				return 2;
 			}
 			rv->count = v;
@@ -147,7 +147,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 64 || v > (1u << 30)) {
-				warnx("--coap-max %s: want 64..%u bytes", optarg, 1u << 30);
+				recv_warnx("--coap-max %s: want 64..%u bytes", optarg, 1u << 30);
 				return 2;
 			}
 			co->max_body = (size_t)v;
@@ -157,7 +157,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			v = strtoull(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 400 || v > 531 ||
 			    v % 100 > 31 || (v > 431 && v < 500)) {
-				warnx("--coap-refuse %s: want a 4.xx or 5.xx code as "
+				recv_warnx("--coap-refuse %s: want a 4.xx or 5.xx code as "
 				    "three digits (403)", optarg);
 				return 2;
 			}
@@ -176,15 +176,15 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		return 2;
 	}
 	if (!rv->mqtt && co->coap == NULL && co->coaps == NULL) {
-		warnx("--no-mqtt needs --coap or --coaps: nothing to receive from");
+		recv_warnx("--no-mqtt needs --coap or --coaps: nothing to receive from");
 		return 2;
 	}
 	if (co->coaps != NULL && co->psk_file == NULL && co->cert_file == NULL) {
-		warnx("--coaps needs --psk-file or --cert-file and --key-file");
+		recv_warnx("--coaps needs --psk-file or --cert-file and --key-file");
 		return 2;
 	}
 	if ((co->cert_file == NULL) != (co->key_file == NULL)) {
-		warnx("--cert-file and --key-file go together");
+		recv_warnx("--cert-file and --key-file go together");
 		return 2;
 	}
 	return 0;
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 
 	pending_init(&rv.pending, 0, 0);
 	if (gwtab_init(&rv.gws, 0) < 0) {
-		warnx("out of memory");
+		recv_warnx("out of memory");
 		return 1;
 	}
 	mosquitto_lib_init();
