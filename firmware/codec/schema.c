@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <zlib.h>
 
+#include "firmware/base/jcheck.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 
@@ -42,45 +43,34 @@ fail(struct perr *pe, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-/* A name or unit: printable text (no control characters), length in range. */
-static const char *
-text_problem(const char *s, size_t min, size_t max)
+/* What get_text() refuses, for put_text() to refuse the same. */
+static int
+text_bad(const char *s, size_t min, size_t max)
 {
 	size_t n = strlen(s), i;
 
-	if (n < min)
-		return "empty";
-	if (n > max)
-		return "too long";
+	if (n < min || n > max)
+		return 1;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return "control character";
-	return NULL;
+			return 1;
+	return 0;
 }
 
 /*
- * Copy the string member key of obj into dst (room for max + 1). where is
- * the path of obj ("devices[1]") for the error line.
+ * A name or unit, by the rules of every JSON parser (firmware/base/jcheck.h):
+ * a string of min..max bytes without control characters. The error is
+ * "schema: PATH: WHAT" like any other; the codec answers -EBADMSG.
  */
 static int
 get_text(json_t *obj, const char *key, char *dst, size_t min, size_t max,
     const char *where, struct perr *pe)
 {
-	json_t *v = json_object_get(obj, key);
-	const char *why;
+	struct jc x = { "schema", pe->buf, pe->len };
 
-	if (v == NULL)
-		return fail(pe, "%s%s%s: missing", where, *where ? "." : "", key);
-	if (!json_is_string(v))
-		return fail(pe, "%s%s%s: not a string", where, *where ? "." : "",
-		    key);
-	if (strlen(json_string_value(v)) != json_string_length(v))
-		return fail(pe, "%s%s%s: NUL character", where, *where ? "." : "",
-		    key);
-	if ((why = text_problem(json_string_value(v), min, max)) != NULL)
-		return fail(pe, "%s%s%s: %s (%zu..%zu bytes)", where,
-		    *where ? "." : "", key, why, min, max);
-	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
+	if (jc_get_str(&x, obj, where, key, JC_REQUIRED | (min == 0 ? JC_EMPTY_OK :
+	    0), dst, max + 1) < 0)
+		return -EBADMSG;
 	return 0;
 }
 
@@ -89,25 +79,9 @@ static int
 only_keys(json_t *obj, const char *const *keys, const char *where,
     struct perr *pe)
 {
-	char shown[41];
-	const char *k;
-	json_t *v;
-	size_t i;
+	struct jc x = { "schema", pe->buf, pe->len };
 
-	json_object_foreach(obj, k, v) {
-		for (i = 0; keys[i] != NULL; i++)
-			if (strcmp(k, keys[i]) == 0)
-				break;
-		if (keys[i] != NULL)
-			continue;
-		/* The key comes from outside: keep the error on one line. */
-		for (i = 0; k[i] != '\0' && i < sizeof(shown) - 1; i++)
-			shown[i] = (unsigned char)k[i] < 0x20 ? '?' : k[i];
-		shown[i] = '\0';
-		return fail(pe, "%s%s%s: unknown key", where, *where ? "." : "",
-		    shown);
-	}
-	return 0;
+	return jc_check_keys(&x, obj, where, keys) < 0 ? -EBADMSG : 0;
 }
 
 static int
@@ -151,7 +125,7 @@ parse_point(json_t *jp, struct schema_point *p, const char *where,
 	int rc;
 
 	if (!json_is_object(jp))
-		return fail(pe, "%s: not an object", where);
+		return fail(pe, "%s: expected an object", where);
 	if ((rc = only_keys(jp, keys, where, pe)) < 0 ||
 	    (rc = get_text(jp, "name", p->name, 1, SCHEMA_NAME_MAX, where, pe)) < 0 ||
 	    (rc = get_text(jp, "unit", p->unit, 0, SCHEMA_UNIT_MAX, where, pe)) < 0)
@@ -171,7 +145,7 @@ parse_device(json_t *jd, struct schema_device *d, const char *where,
 	int rc;
 
 	if (!json_is_object(jd))
-		return fail(pe, "%s: not an object", where);
+		return fail(pe, "%s: expected an object", where);
 	if ((rc = only_keys(jd, keys, where, pe)) < 0 ||
 	    (rc = get_text(jd, "name", d->name, 1, SCHEMA_NAME_MAX, where, pe)) < 0 ||
 	    (rc = get_text(jd, "profile", d->profile, 1, SCHEMA_NAME_MAX, where,
@@ -180,7 +154,7 @@ parse_device(json_t *jd, struct schema_device *d, const char *where,
 	if ((pts = json_object_get(jd, "points")) == NULL)
 		return fail(pe, "%s.points: missing", where);
 	if (!json_is_array(pts))
-		return fail(pe, "%s.points: not an array", where);
+		return fail(pe, "%s.points: expected an array", where);
 	if (json_array_size(pts) > SCHEMA_IDX_MAX)
 		return fail(pe, "%s.points: more than %d", where, SCHEMA_IDX_MAX);
 	if (json_array_size(pts) > 0 &&
@@ -213,7 +187,7 @@ parse_root(json_t *root, struct schema *s, struct perr *pe)
 	int rc;
 
 	if (!json_is_object(root))
-		return fail(pe, "top level: not an object");
+		return fail(pe, "top level: expected an object");
 	if ((rc = only_keys(root, keys, "", pe)) < 0)
 		return rc;
 	if ((v = json_object_get(root, "version")) == NULL)
@@ -227,7 +201,7 @@ parse_root(json_t *root, struct schema *s, struct perr *pe)
 	if ((devs = json_object_get(root, "devices")) == NULL)
 		return fail(pe, "devices: missing");
 	if (!json_is_array(devs))
-		return fail(pe, "devices: not an array");
+		return fail(pe, "devices: expected an array");
 	if (json_array_size(devs) > SCHEMA_IDX_MAX)
 		return fail(pe, "devices: more than %d", SCHEMA_IDX_MAX);
 	if (json_array_size(devs) > 0 &&
@@ -262,9 +236,12 @@ schema_from_json(const char *json, size_t len, struct schema *s,
 	if (errlen > 0)
 		err[0] = '\0';
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-	if (root == NULL)
-		return fail(&pe, "line %d column %d: %s", je.line, je.column,
-		    je.text);
+	if (root == NULL) {
+		struct jc x = { "schema", err, errlen };
+
+		jc_parse_error(&x, &je);
+		return -EBADMSG;
+	}
 	rc = parse_root(root, s, &pe);
 	json_decref(root);
 	if (rc == -ENOMEM)
@@ -295,7 +272,7 @@ put_text(json_t *obj, const char *key, const char *s, size_t min, size_t max)
 {
 	json_t *v;
 
-	if (memchr(s, '\0', max + 1) == NULL || text_problem(s, min, max) != NULL)
+	if (memchr(s, '\0', max + 1) == NULL || text_bad(s, min, max))
 		return -EINVAL;
 	if ((v = json_string(s)) == NULL)
 		return -EINVAL;

@@ -73,13 +73,36 @@ on_done(void *arg, size_t bus, int64_t ts_ms)
 	dones++;
 }
 
-static void
-test_stop_with_full_queue(void **state)
-{
+/* One bus with one device on the fake driver. */
+struct site {
 	struct cfg_bus bus;
 	struct cfg_device dev;
 	struct site_config cfg;
 	struct device d;
+};
+
+static void
+site_init(struct site *t)
+{
+	memset(t, 0, sizeof(*t));
+	strcpy(t->bus.name, "lan");
+	/* Opened, never connected: the fake driver does not use it. */
+	t->bus.bus.kind = BUS_TCP;
+	strcpy(t->bus.bus.host, "127.0.0.1");
+	t->bus.bus.port = 1;
+	t->bus.bus.timeout_ms = 100;
+	t->cfg.n_buses = 1;
+	t->cfg.buses = &t->bus;
+	t->cfg.n_devices = 1;
+	t->cfg.devices = &t->dev;
+	t->d.ops = &fake_ops;
+	strcpy(t->d.name, "m1");
+}
+
+static void
+test_stop_with_full_queue(void **state)
+{
+	struct site t;
 	struct poller_events ev = { on_reading, on_done, NULL };
 	struct pollers *p = NULL;
 	struct loop *l;
@@ -88,25 +111,9 @@ test_stop_with_full_queue(void **state)
 	int i;
 
 	(void)state;
-	memset(&bus, 0, sizeof(bus));
-	strcpy(bus.name, "lan");
-	/* Opened, never connected: the fake driver does not use it. */
-	bus.bus.kind = BUS_TCP;
-	strcpy(bus.bus.host, "127.0.0.1");
-	bus.bus.port = 1;
-	bus.bus.timeout_ms = 100;
-	memset(&dev, 0, sizeof(dev));
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_buses = 1;
-	cfg.buses = &bus;
-	cfg.n_devices = 1;
-	cfg.devices = &dev;
-	memset(&d, 0, sizeof(d));
-	d.ops = &fake_ops;
-	strcpy(d.name, "m1");
-
+	site_init(&t);
 	assert_non_null(l = loop_new());
-	assert_int_equal(pollers_start(l, &cfg, &d, &ev, &p), 0);
+	assert_int_equal(pollers_start(l, &t.cfg, &t.d, &ev, &p), 0);
 	assert_int_equal(pollers_trigger(p, 1000, &overruns), 1);
 	/* The worker has filled the queue and waits for room. */
 	for (i = 0; i < 500 && atomic_load(&handed) < 1024; i++)
@@ -159,33 +166,16 @@ on_reading_any(void *arg, const struct reading *r)
 static void
 test_done_means_idle(void **state)
 {
-	struct cfg_bus bus;
-	struct cfg_device dev;
-	struct site_config cfg;
-	struct device d;
+	struct site t;
 	struct chain c = { 0 };
 	struct poller_events ev = { on_reading_any, on_done_next, &c };
 	size_t overruns;
 
 	(void)state;
 	readings = 1;
-	memset(&bus, 0, sizeof(bus));
-	strcpy(bus.name, "lan");
-	bus.bus.kind = BUS_TCP;
-	strcpy(bus.bus.host, "127.0.0.1");
-	bus.bus.port = 1;
-	bus.bus.timeout_ms = 100;
-	memset(&dev, 0, sizeof(dev));
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.n_buses = 1;
-	cfg.buses = &bus;
-	cfg.n_devices = 1;
-	cfg.devices = &dev;
-	memset(&d, 0, sizeof(d));
-	d.ops = &fake_ops;
-	strcpy(d.name, "m1");
+	site_init(&t);
 	assert_non_null(c.l = loop_new());
-	assert_int_equal(pollers_start(c.l, &cfg, &d, &ev, &c.p), 0);
+	assert_int_equal(pollers_start(c.l, &t.cfg, &t.d, &ev, &c.p), 0);
 	assert_int_equal(pollers_trigger(c.p, 1000, &overruns), 1);
 	assert_int_equal(loop_run(c.l), 0);
 	pollers_stop(c.p);
