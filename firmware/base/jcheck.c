@@ -163,7 +163,7 @@ int
 jc_get_uint(struct jc *x, json_t *obj, const char *path, const char *key,
     int required, unsigned min, unsigned max, unsigned *out)
 {
-	long long n;
+	long long n = 0;
 	int rc;
 
 	rc = jc_get_int(x, obj, path, key, required, min, max, &n);

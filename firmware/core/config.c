@@ -99,20 +99,33 @@ parse_section(struct jc *x, json_t *v, const struct uplink_ops *ops,
 static int
 parse_uplinks(struct jc *x, json_t *root, struct site_config *c)
 {
-	const struct uplink_ops *ops;
+	const struct uplink_ops *ops, *chosen;
 	json_t *choice = json_object_get(root, "uplink"), *v;
 	char name[16] = "mqtt", shown[20];
 	const char *known;
 	size_t i;
 	int rc;
 
+	/* First what carries the data: a choice this image cannot make is the news. */
 	if (json_is_object(choice)) {
 		strcpy(name, "failover");
 	} else if ((rc = jc_get_str(x, root, "", "uplink", 0, name,
 	    sizeof(name))) < 0) {
 		return rc;
+	} else {
+		jc_shown(name, shown, sizeof(shown));
+		for (i = 0; (known = uplink_known(i, &ops)) != NULL; i++)
+			if (strcmp(known, name) == 0 && strcmp(known, "failover") != 0)
+				break;
+		if (known == NULL)
+			return jc_fail(x, "uplink", "'%s' is neither \"mqtt\" nor "
+			    "\"coap\"", shown);
 	}
-	jc_shown(name, shown, sizeof(shown));
+	if ((chosen = uplink_find(name)) == NULL)
+		return jc_fail(x, choice != NULL ? "uplink" : name, "the %s uplink is "
+		    "not built into this image%s", uplink_title(name), choice != NULL ?
+		    "" : " (\"uplink\" is not given: the default is \"mqtt\")");
+	/* Then every section present, the failover's (the choice) last. */
 	for (i = 0; (known = uplink_known(i, &ops)) != NULL; i++) {
 		if (strcmp(known, "failover") == 0)
 			continue;	/* its section is "uplink" itself */
@@ -120,35 +133,23 @@ parse_uplinks(struct jc *x, json_t *root, struct site_config *c)
 			continue;
 		if (ops == NULL)
 			return jc_fail(x, known, "the %s uplink is not built into this "
-			    "image", known);
+			    "image", uplink_title(known));
 		if ((rc = parse_section(x, v, ops, c)) < 0)
 			return rc;
 	}
-	if (strcmp(name, "failover") == 0 && json_is_object(choice)) {
-		if ((ops = uplink_find("failover")) == NULL)
-			return jc_fail(x, "uplink", "failover (primary and fallback) "
-			    "is not built into this image");
-		if ((rc = parse_section(x, choice, ops, c)) < 0)
+	if (json_is_object(choice)) {
+		if ((rc = parse_section(x, choice, chosen, c)) < 0)
 			return rc;
 		c->uplink = c->n_uplinks - 1;
 		return 0;
 	}
-	for (i = 0; (known = uplink_known(i, &ops)) != NULL; i++)
-		if (strcmp(known, name) == 0 && strcmp(known, "failover") != 0)
-			break;
-	if (known == NULL)
-		return jc_fail(x, "uplink", "'%s' is neither \"mqtt\" nor \"coap\"",
-		    shown);
-	if (ops == NULL)
-		return jc_fail(x, "uplink", "the %s uplink is not built into this "
-		    "image", shown);
 	for (i = 0; i < c->n_uplinks; i++)
-		if (c->uplinks[i].ops == ops)
+		if (c->uplinks[i].ops == chosen)
 			break;
 	if (i == c->n_uplinks)
 		return jc_fail(x, name, "missing: %s\"uplink\" is \"%s\", which needs "
-		    "its \"%s\" section", json_object_get(root, "uplink") ? "" :
-		    "no broker to send readings to: ", shown, shown);
+		    "its \"%s\" section", choice != NULL ? "" :
+		    "no broker to send readings to: ", name, name);
 	c->uplink = i;
 	return 0;
 }

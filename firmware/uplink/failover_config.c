@@ -26,7 +26,7 @@ child(struct jc *x, json_t *v, const char *key, const struct uplink_conf *confs,
 		return jc_fail(x, path, "'%s' is neither \"mqtt\" nor \"coap\"", shown);
 	if (ops == NULL)
 		return jc_fail(x, path, "the %s uplink is not built into this image",
-		    shown);
+		    uplink_title(name));
 	if ((c = uplink_conf_find(confs, n_confs, name)) == NULL)
 		return jc_fail(x, path, "'%s' has no \"%s\" section in the site "
 		    "config", shown, shown);

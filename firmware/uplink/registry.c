@@ -31,11 +31,12 @@ extern const struct uplink_ops failover_uplink_ops;
  */
 static const struct {
 	const char *name;
+	const char *title;	/* in messages */
 	const struct uplink_ops *ops;
 } uplinks[] = {
-	{ "mqtt", MQTT_OPS },
-	{ "coap", COAP_OPS },
-	{ "failover", FAILOVER_OPS },
+	{ "mqtt", "MQTT", MQTT_OPS },
+	{ "coap", "CoAP", COAP_OPS },
+	{ "failover", "failover (primary and fallback)", FAILOVER_OPS },
 };
 
 const char *
@@ -45,6 +46,17 @@ uplink_known(size_t i, const struct uplink_ops **ops)
 		return NULL;
 	*ops = uplinks[i].ops;
 	return uplinks[i].name;
+}
+
+const char *
+uplink_title(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(uplinks) / sizeof(uplinks[0]); i++)
+		if (strcmp(uplinks[i].name, name) == 0)
+			return uplinks[i].title;
+	return name;
 }
 
 const struct uplink_ops *

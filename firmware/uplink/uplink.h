@@ -106,6 +106,9 @@ struct uplink {
  */
 const char *uplink_known(size_t i, const struct uplink_ops **ops);
 
+/* How messages name an uplink ("MQTT" for "mqtt"); name itself if unknown. */
+const char *uplink_title(const char *name);
+
 /* The uplink built into this image by that name; NULL if none. */
 const struct uplink_ops *uplink_find(const char *name);
 
