@@ -11,6 +11,9 @@
  *   wattgate scan PORT [options]  find and identify devices (docs/scan.md)
  */
 #include <getopt.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +71,14 @@ main(int argc, char *argv[])
 	int ch, check = 0, identity = 0, verbose = 0;
 	enum gateway_exit ex;
 
+#ifdef __GLIBC__
+	/*
+	 * One malloc arena: each bus worker would otherwise get an arena of its
+	 * own (64 MiB reserved, a few pages touched and kept) for the few
+	 * allocations it makes (docs/memory.md).
+	 */
+	mallopt(M_ARENA_MAX, 1);
+#endif
 	if (argc >= 2 && strcmp(argv[1], "scan") == 0)
 		return scan_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:n:vVh", opts, NULL)) != -1) {

@@ -44,7 +44,7 @@ struct pollers {
 	pthread_cond_t space;	/* the queue has room */
 	int stop;
 	size_t running;		/* worker threads that have not returned */
-	struct item q[QUEUE_CAP];
+	struct item *q;		/* QUEUE_CAP, malloc'd: not zeroed, not touched */
 	size_t head, len;
 	struct worker *w;
 	size_t n_alloc;		/* entries of w */
@@ -61,22 +61,27 @@ wake_loop(struct pollers *p)
 }
 
 /*
- * Worker side. The loop is woken when the queue goes from empty to non-empty,
- * and it always drains it completely, so a full queue always has a wake-up
- * pending: workers waiting for space cannot deadlock the loop. A push waits
- * for room even during a stop: readings already read from a device are
- * handed over, not dropped; pollers_stop() drains the queue meanwhile.
+ * Worker side. The loop is woken by the end of a bus's cycle (a done item:
+ * nothing is committed before it) and when the queue reaches half its size;
+ * it always drains it completely. Waking it for every reading cost an
+ * eventfd write and a wake-up of the main thread per reading, about a third
+ * of the daemon's CPU (docs/memory.md). A full queue has passed the half, so
+ * it always has a wake-up pending: workers waiting for space cannot deadlock
+ * the loop. A push waits for room even during a stop: readings already read
+ * from a device are handed over, not dropped; pollers_stop() drains the
+ * queue meanwhile.
  */
 static void
 push(struct pollers *p, const struct item *it, struct worker *idle)
 {
-	int was_empty;
+	int wake;
 
 	pthread_mutex_lock(&p->mu);
 	while (p->len == QUEUE_CAP)
 		pthread_cond_wait(&p->space, &p->mu);
 	p->q[(p->head + p->len) % QUEUE_CAP] = *it;
-	was_empty = p->len++ == 0;
+	p->len++;
+	wake = it->done || p->len == QUEUE_CAP / 2;
 	/*
 	 * "done" and idle in one step: once the loop can see the one, the
 	 * other holds, so a tick right behind the commit finds the bus free
@@ -85,7 +90,7 @@ push(struct pollers *p, const struct item *it, struct worker *idle)
 	if (idle != NULL)
 		idle->busy = 0;
 	pthread_mutex_unlock(&p->mu);
-	if (was_empty)
+	if (wake)
 		wake_loop(p);
 }
 
@@ -299,6 +304,13 @@ on_event(struct loop *l, int fd, uint32_t events, void *arg)
 			p->head = (p->head + 1) % QUEUE_CAP;
 			p->len--;
 		}
+		/*
+		 * An empty queue starts again at slot 0: a ring that went round
+		 * would touch all QUEUE_CAP slots (48 KiB) over time, while a
+		 * cycle only ever fills its first few (docs/memory.md).
+		 */
+		if (p->len == 0)
+			p->head = 0;
 		if (k > 0)
 			pthread_cond_broadcast(&p->space);
 		pthread_mutex_unlock(&p->mu);
@@ -333,10 +345,11 @@ pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs
 	rc = p->efd < 0 ? -errno : 0;
 	p->w = calloc(cfg->n_buses, sizeof(*p->w));
 	p->n_alloc = p->w != NULL ? cfg->n_buses : 0;
+	p->q = malloc(QUEUE_CAP * sizeof(*p->q));
 	*out = p;
 	if (rc < 0)
 		return rc;	/* EMFILE, ENFILE: say so, not "out of memory" */
-	if (p->w == NULL)
+	if (p->w == NULL || p->q == NULL)
 		return -ENOMEM;
 	if ((rc = loop_add(l, p->efd, EPOLLIN, on_event, p)) < 0)
 		return rc;
@@ -449,5 +462,6 @@ pollers_stop(struct pollers *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->work);
 	pthread_cond_destroy(&p->space);
+	free(p->q);
 	free(p);
 }

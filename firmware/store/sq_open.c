@@ -167,6 +167,9 @@ corrupt(sqlite3 *db)
 	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
 }
 
+/* Whether open_db() has made its process-wide SQLite settings. */
+static int sq_configured;
+
 /* Open, set up and check; on corruption *is_corrupt is set. */
 static int
 open_db(struct store *s, const char *path, int first, int *is_corrupt)
@@ -176,6 +179,19 @@ open_db(struct store *s, const char *path, int first, int *is_corrupt)
 	int rc;
 
 	*is_corrupt = 0;
+	/*
+	 * No bulk page cache: each connection otherwise mallocs and keeps room
+	 * for 20 pages up front (SQLITE_DEFAULT_PCACHE_INITSZ, ~23 KiB at 1 KiB
+	 * pages), while a cycle uses 3-4 pages; pages are then malloc'd one by
+	 * one as needed, still bounded by cache_size (docs/memory.md). Only
+	 * possible before SQLite is initialised, i.e. before the first open:
+	 * later calls fail harmlessly (SQLITE_MISUSE), so the result is not
+	 * checked.
+	 */
+	if (!sq_configured) {
+		sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+		sq_configured = 1;
+	}
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
