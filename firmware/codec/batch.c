@@ -637,18 +637,21 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 {
 	uint8_t hdr[HDR_FIXED_MAX];
 	size_t n = 0, gl;
+	int named = !(h->flags & BATCH_F_GW_TRANSPORT);
 
-	if (!batch_gw_valid(h->gw) || (h->flags & ~BATCH_F_KNOWN) ||
+	if ((named && !batch_gw_valid(h->gw)) || (h->flags & ~BATCH_F_KNOWN) ||
 	    raw_len > BATCH_BODY_MAX ||
 	    (!(h->flags & BATCH_F_DEFLATE) && body_len != raw_len) ||
 	    ((h->flags & BATCH_F_SPAN) && h->seq_last <= h->seq))
 		return -EINVAL;
-	gl = strlen(h->gw);
 	hdr[n++] = BATCH_VERSION;
 	hdr[n++] = h->flags;
-	hdr[n++] = (uint8_t)gl;
-	memcpy(hdr + n, h->gw, gl);
-	n += gl;
+	if (named) {
+		gl = strlen(h->gw);
+		hdr[n++] = (uint8_t)gl;
+		memcpy(hdr + n, h->gw, gl);
+		n += gl;
+	}
 	n += varint_put(hdr + n, h->seq);
 	if (h->flags & BATCH_F_SPAN)
 		n += varint_put(hdr + n, h->seq_last - h->seq);

@@ -35,11 +35,19 @@
  * (dev, point, ts). docs/batch-format.md, 3.
  */
 #define BATCH_F_VOLATILE	0x08
+/*
+ * No gateway id in the header: the transport names the gateway (the MQTT
+ * topic <prefix>/<gw>/b, the CoAP path <base>/<gw>/b), and saying it twice
+ * cost 1 + its length bytes a batch, 8 for "gw-0001", 37 for a UUID: as much
+ * as two or more readings. batch_decode() leaves h->gw "" with it; the
+ * receiver takes the gateway from where the batch came. docs/batch-format.md.
+ */
+#define BATCH_F_GW_TRANSPORT	0x10
 #define BATCH_F_KNOWN		(BATCH_F_DEFLATE | BATCH_F_HISTORICAL | BATCH_F_SPAN | \
-				 BATCH_F_VOLATILE)
+				 BATCH_F_VOLATILE | BATCH_F_GW_TRANSPORT)
 
 struct batch_hdr {
-	char gw[BATCH_GW_MAX + 1];
+	char gw[BATCH_GW_MAX + 1];	/* "" with BATCH_F_GW_TRANSPORT */
 	uint64_t seq;		/* per gateway, strictly increasing, boot independent */
 	/*
 	 * With BATCH_F_SPAN: the batch stands for every seq in seq..seq_last

@@ -36,6 +36,9 @@ dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
 		return -EBADMSG;
 	if (h->flags & ~BATCH_F_KNOWN)
 		return rbuf_fail(r, "header: unknown flag bit");
+	h->gw[0] = '\0';
+	if (h->flags & BATCH_F_GW_TRANSPORT)
+		goto seq;	/* the transport names the gateway */
 	if (rbuf_u8(r, &gl, "header: truncated") < 0)
 		return -EBADMSG;
 	if (gl == 0 || gl > BATCH_GW_MAX)
@@ -47,6 +50,7 @@ dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
 	r->pos += gl;
 	if (strlen(h->gw) != gl || !batch_gw_valid(h->gw))
 		return rbuf_fail(r, "header: gateway id: bad character");
+seq:
 	if (RBUF_VARINT(r, &h->seq, "header: seq") < 0)
 		return -EBADMSG;
 	h->seq_last = h->seq;

@@ -183,7 +183,8 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	h.seq = b->seq;
 	h.seq_last = b->seq_last;
 	h.schema_id = b->schema_id;
-	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0);
+	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0) |
+	    (f->up.ops->names_gateway ? BATCH_F_GW_TRANSPORT : 0);
 	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
 	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
 		log_warnx("forward: batch %llu cannot be framed; kept in the store",

@@ -5,7 +5,7 @@
  * Sending every cycle would cost a publish per interval per gateway for
  * counters that mostly just go up by one; so the message goes out when
  * something a platform alarms on changes (a failure counter, a device's
- * state) and otherwise once a minute.
+ * state) and otherwise every HEALTH_PERIOD_MS (15 minutes).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -684,6 +684,7 @@ co_stop(struct uplink *u)
 
 const struct uplink_ops coap_uplink_ops = {
 	.name = "coap",
+	.names_gateway = 1,
 	.cfg_size = sizeof(struct coap_cfg),
 	.parse = coap_config_parse,
 	.start = co_start,

@@ -218,6 +218,16 @@ dial_failed(struct dial *d, const char *why)
 }
 
 void
+dial_again(struct dial *d)
+{
+	if (d->st != DIAL_TRYING || d->addrs.next == 0)
+		return;
+	d->addrs.next--;
+	d->tried--;
+	arm(d, DIAL_NEXT, 0);
+}
+
+void
 dial_refused(struct dial *d, const char *why)
 {
 	if (d->st != DIAL_TRYING)

@@ -91,6 +91,11 @@ void dial_deadline(struct dial *d, int64_t ms);
 int dial_more(const struct dial *d);
 
 void dial_failed(struct dial *d, const char *why);
+/*
+ * The attempt is to be made again at the same address, at once (the server
+ * answered in a way the uplink can adapt to: a protocol version it lacks).
+ */
+void dial_again(struct dial *d);
 void dial_refused(struct dial *d, const char *why);
 void dial_up(struct dial *d);
 /* A link that was up is lost: back off (how long it was up counts), again. */

@@ -388,6 +388,8 @@ fo_stop(struct uplink *u)
 
 const struct uplink_ops failover_uplink_ops = {
 	.name = "failover",
+	/* Both children name it: mqtt and coap. */
+	.names_gateway = 1,
 	.cfg_size = sizeof(struct failover_cfg),
 	.parse = failover_config_parse,
 	.start = fo_start,

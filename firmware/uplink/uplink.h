@@ -65,6 +65,12 @@ struct uplink_ops {
 	const char *name;	/* as "uplink" names it; also its section's key */
 	size_t cfg_size;	/* what parse fills */
 	/*
+	 * 1 if where a batch goes names the gateway (an MQTT topic, a CoAP
+	 * path): the forwarder then leaves it out of the batch's header
+	 * (BATCH_F_GW_TRANSPORT).
+	 */
+	int names_gateway;
+	/*
 	 * Check its section of the site config completely and fill cfg (zeroed,
 	 * cfg_size bytes); errors through x as "FILE: PATH: WHAT". confs: the
 	 * other uplinks' sections, parsed before (a failover finds its two

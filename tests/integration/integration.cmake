@@ -33,6 +33,9 @@ foreach(case outage wrong_ca expired hostname client_ca key_mode identity tls11)
   wg_integration_test(mqtt_tls_${case} test_mqtt_tls.py ${case})
 endforeach()
 wg_integration_test(mqtt_status test_mqtt_status.py)
+# MQTT 5's topic alias, and 3.1.1 for a broker without 5 (a broker in python).
+wg_integration_test(mqtt_alias test_mqtt_version.py alias)
+wg_integration_test(mqtt_v311 test_mqtt_version.py v311)
 # Names off the loop, every address tried (slow_gai stands in for getaddrinfo).
 wg_integration_test(resolve_dual_stack test_resolve.py dual_stack)
 wg_integration_test(resolve_hung test_resolve.py hung)

@@ -176,6 +176,40 @@ test_meter_cycle(void **state)
 	round_trip(r, 13);
 }
 
+/*
+ * BATCH_F_GW_TRANSPORT: the gateway id left out of the header (the topic or
+ * path names it): the header is 1 + its length shorter, the readings the
+ * same, the decoded header's gateway "" (the receiver fills it in); peek sees
+ * the same; a gateway id the flag leaves out is not checked.
+ */
+static void
+test_gateway_from_transport(void **state)
+{
+	struct batch_hdr h0 = hdr0, named = hdr0, h;
+	struct reading r[13];
+	size_t len_named, len;
+	uint8_t *with, *without;
+
+	(void)state;
+	meter_cycle(r, 0, T0, 0);
+	with = make_batch(r, 13, &named, &len_named, NULL);
+	h0.flags = BATCH_F_GW_TRANSPORT;
+	without = make_batch(r, 13, &h0, &len, NULL);
+	assert_int_equal(len, len_named - 1 - strlen("gw-0001"));
+	h0.gw[0] = '\0';
+	check_decode(without, len, r, 13, &h0);
+	assert_int_equal(batch_peek_hdr(without, len, &h, NULL), 0);
+	assert_string_equal(h.gw, "");
+	assert_int_equal(h.seq, 42);
+	assert_true(h.flags & BATCH_F_GW_TRANSPORT);
+	free(without);
+	strcpy(h0.gw, "not valid!");	/* left out, so not looked at */
+	without = make_batch(r, 13, &h0, &len, NULL);
+	assert_int_equal(len, len_named - 1 - strlen("gw-0001"));
+	free(without);
+	free(with);
+}
+
 /* Several devices and cycles, shuffled, with gaps and invalid readings. */
 static void
 test_multi_device_sparse(void **state)
@@ -638,7 +672,7 @@ test_bad_header(void **state)
 	m[0] = 2;
 	expect_bad(m, sizeof(doc_example), "unknown version");
 	m[0] = 1;
-	m[1] = 0x10;
+	m[1] = 0x20;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
 	m[1] = 0x80;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
@@ -977,6 +1011,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_meter_cycle),
+		cmocka_unit_test(test_gateway_from_transport),
 		cmocka_unit_test(test_multi_device_sparse),
 		cmocka_unit_test(test_pervalue_exponent),
 		cmocka_unit_test(test_empty),

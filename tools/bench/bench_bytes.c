@@ -7,8 +7,18 @@
  *
  * One simulated SDM630 (the demo meter, model seed 1) polled every 30 s for one
  * day from an aligned time: each cycle is one live batch, as the daemon sends
- * it. The backlog figure is the same day sent as hourly historical batches, as
- * after an outage.
+ * it: without the gateway id in its header (the topic names it,
+ * BATCH_F_GW_TRANSPORT), with a sequence number as a store makes them (the
+ * wall clock in ms when it was made: ~1.8e12, a 6-byte varint), over MQTT 5
+ * with the topic's alias (the topic once a connection: one connection for
+ * the day). The backlog figure is the same day sent as hourly historical
+ * batches, as after an outage.
+ *
+ * Also printed, for comparison in the same run: the same batches over MQTT
+ * 3.1.1 (the topic in every PUBLISH: bytes_per_reading_v311), with the
+ * gateway id in the header (bytes_per_reading_gw_header), both as before
+ * issue 12 (bytes_per_reading_before, and the ratio), and where the bytes of
+ * a live batch go (*_bytes_per_batch).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,18 +39,44 @@
 #define GATEWAY		"gw-demo"
 #define DEVICE		"meter1"
 
-/* Bytes of an MQTT PUBLISH (QoS 1) of payload_len bytes on topic. */
+/*
+ * Bytes of an MQTT PUBLISH (QoS 1) of payload_len bytes: topic (NULL: by
+ * alias alone), packet id, and for MQTT 5 the properties (a length byte,
+ * and the 3-byte topic alias when alias).
+ */
 static uint64_t
-publish_size(const char *topic, size_t payload_len)
+publish_size(const char *topic, int v5, int alias, size_t payload_len)
 {
-	uint64_t rem = 2 + strlen(topic) + 2 + payload_len, n = 1;
+	uint64_t var = 2 + (topic != NULL ? strlen(topic) : 0) + 2 +
+	    (v5 ? 1 + (alias ? 3 : 0) : 0), rem = var + payload_len, n = 1;
 
 	/* Remaining length: a varint of 7 bits per byte. */
 	do {
 		n++;
 		rem >>= 7;
 	} while (rem > 0);
-	return n + 2 + strlen(topic) + 2 + payload_len;
+	return n + var + payload_len;
+}
+
+#define TOPIC	"wg/" GATEWAY "/b"
+
+/* What a day of batches cost, each way of sending them. */
+struct cost {
+	uint64_t v5_alias;	/* as the daemon sends: MQTT 5, alias, no gw */
+	uint64_t v311;		/* MQTT 3.1.1, topic every time, no gw */
+	uint64_t gw_header;	/* MQTT 5, alias, gw in the header as before */
+	uint64_t before;	/* MQTT 3.1.1 and the gw in the header: before */
+	uint64_t batches;
+};
+
+static void
+cost_add(struct cost *c, size_t len, size_t len_gw)
+{
+	c->v5_alias += publish_size(c->batches == 0 ? TOPIC : NULL, 1, 1, len);
+	c->gw_header += publish_size(c->batches == 0 ? TOPIC : NULL, 1, 1, len_gw);
+	c->v311 += publish_size(TOPIC, 0, 0, len);
+	c->before += publish_size(TOPIC, 0, 0, len_gw);
+	c->batches++;
 }
 
 /* The schema id the daemon would send for one device of profile p. */
@@ -73,6 +109,8 @@ schema_id(const struct profile *p, uint32_t *id)
 
 struct wire {
 	uint8_t *body, *batch;
+	size_t len_gw;			/* the last batch with the gw in its header */
+	size_t hdr_len, body_len;	/* the last batch's parts */
 	struct reading *check;		/* decoded back, to measure only valid batches */
 	size_t body_cap, batch_cap, check_cap;
 	uint64_t seq;
@@ -111,9 +149,10 @@ verify(struct wire *w, const struct reading *r, size_t n, size_t len)
 
 /*
  * Encode n readings as one batch, as the daemon does (body at store time, header
- * at send time), and return its PUBLISH size; 0 on error (reported).
+ * at send time), and return its length; 0 on error (reported). w->len_gw gets
+ * the length it would have with the gateway id in its header.
  */
-static uint64_t
+static size_t
 send_batch(struct wire *w, const struct reading *r, size_t n, uint8_t flags)
 {
 	struct batch_hdr h = { .seq = ++w->seq, .schema_id = w->schema_id };
@@ -131,14 +170,20 @@ send_batch(struct wire *w, const struct reading *r, size_t n, uint8_t flags)
 	snprintf(h.gw, sizeof(h.gw), "%s", GATEWAY);
 	h.flags = bflags | flags;
 	rc = batch_wrap(&h, w->body, body_len, raw_len, w->batch, w->batch_cap,
-	    &len);
+	    &w->len_gw);
+	h.flags |= BATCH_F_GW_TRANSPORT;
+	if (rc == 0)
+		rc = batch_wrap(&h, w->body, body_len, raw_len, w->batch,
+		    w->batch_cap, &len);
 	if (rc < 0) {
 		fprintf(stderr, "bench_bytes: batch_wrap: %s\n", strerror(-rc));
 		return 0;
 	}
+	w->hdr_len = len - body_len;
+	w->body_len = body_len;
 	if (verify(w, r, n, len) < 0)
 		return 0;
-	return publish_size("wg/" GATEWAY "/b", len);
+	return len;
 }
 
 /* The baseline: one PUBLISH per reading, JSON payload on a per-point topic. */
@@ -153,14 +198,15 @@ json_size(const struct profile *p, const struct reading *r)
 	snprintf(payload, sizeof(payload), "{\"ts\":%" PRId64 ",\"device\":\"%s\","
 	    "\"quantity\":\"%s\",\"unit\":\"%s\",\"value\":%s}", r->ts_ms,
 	    DEVICE, pp->name, pp->unit, num);
-	return publish_size(topic, strlen(payload));
+	return publish_size(topic, 0, 0, strlen(payload));
 }
 
 int
 main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : WG_PROFILE_DIR;
-	uint64_t live = 0, json = 0, backlog = 0, sz;
+	uint64_t json = 0, hdr = 0, body = 0, sz;
+	struct cost live = { 0 }, backlog = { 0 };
 	struct reading *r = NULL;
 	struct model *m = NULL;
 	struct dec *vals = NULL;
@@ -184,6 +230,7 @@ main(int argc, char **argv)
 	w.batch = malloc(w.batch_cap);
 	w.check_cap = np * BACKLOG_CYCLES;
 	w.check = calloc(w.check_cap, sizeof(*w.check));
+	w.seq = (uint64_t)T0_MS;	/* a store made at T0 starts there */
 	if (m == NULL || vals == NULL || r == NULL || w.body == NULL ||
 	    w.batch == NULL || w.check == NULL) {
 		fprintf(stderr, "bench_bytes: out of memory\n");
@@ -205,22 +252,37 @@ main(int argc, char **argv)
 		}
 		if ((sz = send_batch(&w, cyc, np, 0)) == 0)
 			goto out;
-		live += sz;
+		cost_add(&live, sz, w.len_gw);
+		hdr += w.hdr_len;
+		body += w.body_len;
 		n_back += np;
 		if (n_back == np * BACKLOG_CYCLES || c == CYCLES - 1) {
 			if ((sz = send_batch(&w, r, n_back, BATCH_F_HISTORICAL)) == 0)
 				goto out;
-			backlog += sz;
+			cost_add(&backlog, sz, w.len_gw);
 			n_back = 0;
 		}
 	}
-	printf("bytes_per_reading=%.2f\n", (double)live / (double)(CYCLES * np));
+	printf("bytes_per_reading=%.2f\n", (double)live.v5_alias /
+	    (double)(CYCLES * np));
+	printf("bytes_per_reading_v311=%.2f\n", (double)live.v311 /
+	    (double)(CYCLES * np));
+	printf("bytes_per_reading_gw_header=%.2f\n", (double)live.gw_header /
+	    (double)(CYCLES * np));
+	printf("bytes_per_reading_before=%.2f\n", (double)live.before /
+	    (double)(CYCLES * np));
+	printf("bytes_ratio_vs_before=%.3f\n", (double)live.v5_alias /
+	    (double)live.before);
 	printf("readings_per_cycle=%zu\n", np);
+	printf("batch_header_bytes_per_batch=%.1f\n", (double)hdr / CYCLES);
+	printf("batch_body_bytes_per_batch=%.1f\n", (double)body / CYCLES);
+	printf("mqtt_bytes_per_batch=%.1f\n", (double)(live.v5_alias - hdr - body) /
+	    CYCLES);
 	printf("json_bytes_per_reading=%.1f\n",
 	    (double)json / (double)(CYCLES * np));
-	printf("bytes_ratio_vs_json=%.2f\n", (double)live / (double)json);
+	printf("bytes_ratio_vs_json=%.3f\n", (double)live.v5_alias / (double)json);
 	printf("backlog_bytes_per_reading=%.2f\n",
-	    (double)backlog / (double)(CYCLES * np));
+	    (double)backlog.v5_alias / (double)(CYCLES * np));
 	rc = 0;
 out:
 	free(w.body);

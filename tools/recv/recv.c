@@ -101,6 +101,8 @@ deliver(struct recv *rv, struct gw *g, const struct schema *s,
 		rv->bad_batches++;
 		return RECV_BAD;
 	}
+	if (h.flags & BATCH_F_GW_TRANSPORT)
+		snprintf(h.gw, sizeof(h.gw), "%s", g->name);
 	vol = (h.flags & BATCH_F_VOLATILE) != 0;
 	rc = vol ? DEDUPE_NEW : dedupe_check_range(&g->seqs, h.seq, h.seq_last);
 	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP) {
@@ -150,7 +152,10 @@ recv_batch(struct recv *rv, const char *topic, const char *gw,
 		rv->bad_batches++;
 		return RECV_BAD;
 	}
-	if (strcmp(h.gw, gw) != 0) {
+	/* Named by where it came from, or also in the header: then the same. */
+	if (h.flags & BATCH_F_GW_TRANSPORT) {
+		snprintf(h.gw, sizeof(h.gw), "%s", gw);
+	} else if (strcmp(h.gw, gw) != 0) {
 		recv_warnx("%s: bad batch: header gateway '%s' is not the topic's",
 		    topic, h.gw);
 		rv->bad_batches++;
