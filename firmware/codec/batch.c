@@ -464,12 +464,15 @@ enc_deflate(struct batch_enc *e, const uint8_t *raw, size_t raw_len,
 		e->wbits = 0;
 		memset(&e->zs, 0, sizeof(e->zs));
 		/*
-		 * memLevel with the window (its hash and symbol buffer scale);
+		 * memLevel with the window: its symbol buffer (2^(memLevel + 6)
+		 * symbols, 4 bytes each) still holds the whole layout, so the
+		 * body stays one deflate block, and its hash table is as small;
 		 * zlib's default 8 from 4 KiB windows on, where a backlog's
-		 * merged batches compress best with it.
+		 * merged batches compress best with it. A cycle's state is a
+		 * few KiB this way (docs/memory.md).
 		 */
 		if (deflateInit2(&e->zs, 6, Z_DEFLATED, -need, need >= 12 ? 8 :
-		    need - 4, Z_DEFAULT_STRATEGY) != Z_OK)
+		    need - 6, Z_DEFAULT_STRATEGY) != Z_OK)
 			return -ENOMEM;
 		e->wbits = need;
 	} else if (deflateReset(&e->zs) != Z_OK) {

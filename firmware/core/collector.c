@@ -66,7 +66,10 @@ apply_budget(struct gateway *g)
  * Encode and commit n readings as one batch: stored, or held in memory and sent
  * live while the store refuses (hold.c). 0, or -EINVAL if they cannot be
  * encoded (a broken invariant: duplicate reading, undersized buffer); then
- * they are counted as dropped.
+ * they are counted as dropped. A cycle goes through the encoder kept for
+ * cycles; anything bigger (the presync hold's chunks of PRESYNC_CHUNK) through
+ * a temporary one, or the kept one would grow to it and keep its deflate state
+ * (~150 KiB) for good.
  */
 static int
 store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *body,
@@ -78,7 +81,11 @@ store_readings(struct gateway *g, const struct reading *r, size_t n, uint8_t *bo
 	uint8_t flags = 0;
 	int rc;
 
-	rc = batch_enc_body(c->enc, r, n, body, body_cap, &len, &flags, &raw_len);
+	if (n <= c->cap)
+		rc = batch_enc_body(c->enc, r, n, body, body_cap, &len, &flags,
+		    &raw_len);
+	else
+		rc = batch_encode_body(r, n, body, body_cap, &len, &flags, &raw_len);
 	if (rc < 0) {
 		/* A broken invariant (duplicate reading, undersized buffer): say so loudly. */
 		log_warnx("collector: cannot encode %zu readings: %s; they are dropped",
