@@ -16,7 +16,6 @@ usage: test_mqtt_version.py BUILD_DIR SCENARIO
 import socket
 import struct
 import threading
-import time
 
 from harness import run, Env, Fail, check, wait
 

@@ -54,20 +54,18 @@ wattgate / collectd:
 WG_BENCH_SMAPS=DIR keeps each run's /proc/PID/smaps of both daemons there.
 """
 import os
-import selectors
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
-from harness import Env, Fail, wait   # noqa: E402
+from harness import Env, Fail         # noqa: E402
+from tcprelay import TcpRelay         # noqa: E402
 
 COLLECTD = "/usr/sbin/collectd"
 TYPES_DB = "/usr/share/collectd/types.db"
@@ -151,22 +149,25 @@ class Relay:
 
     def __init__(self, name, target, frame_len, kind):
         self.name = name
-        self.target = target
         self.up = Counter(frame_len)       # daemon -> server
         self.down = Counter(frame_len)     # server -> daemon
         self.kind = kind
         self.times = []                    # when upward data came (activity)
-        self.lock = threading.Lock()
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.port = self.lsock.getsockname()[1]
-        self.stop = False
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.lsock, selectors.EVENT_READ, None)
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
+        self.relay = TcpRelay(target, self.feed, self.new_stream, nodelay=True)
+        self.port = self.relay.port
+        self.lock = self.relay.lock
+
+    def new_stream(self):
+        """A new connection starts a new stream to cut."""
+        self.up.buf = self.down.buf = b""
+
+    def feed(self, upward, buf):
+        if upward:
+            self.up.feed(buf, self.kind)
+            self.times.append(time.time())
+            del self.times[:-2000]
+        else:
+            self.down.feed(buf, self.kind)
 
     def snapshot(self):
         with self.lock:
@@ -179,49 +180,8 @@ class Relay:
         with self.lock:
             return [t for t in self.times if t >= since]
 
-    def run(self):
-        while not self.stop:
-            for key, _ in self.sel.select(0.2):
-                if key.data is None:
-                    c, _ = self.lsock.accept()
-                    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    s = socket.create_connection(("127.0.0.1", self.target))
-                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    # A new connection starts a new stream to cut.
-                    with self.lock:
-                        self.up.buf = self.down.buf = b""
-                    self.sel.register(c, selectors.EVENT_READ, (s, True))
-                    self.sel.register(s, selectors.EVENT_READ, (c, False))
-                    continue
-                peer, upward = key.data
-                try:
-                    buf = key.fileobj.recv(65536)
-                except OSError:
-                    buf = b""
-                if not buf:
-                    for x in (key.fileobj, peer):
-                        try:
-                            self.sel.unregister(x)
-                        except (KeyError, ValueError):
-                            pass
-                        x.close()
-                    continue
-                with self.lock:
-                    if upward:
-                        self.up.feed(buf, self.kind)
-                        self.times.append(time.time())
-                        del self.times[:-2000]
-                    else:
-                        self.down.feed(buf, self.kind)
-                try:
-                    peer.sendall(buf)
-                except OSError:
-                    pass
-
     def close(self):
-        self.stop = True
-        self.t.join()
-        self.lsock.close()
+        self.relay.close()
 
 
 def quiet_phase(times):

@@ -16,7 +16,6 @@ reconnect_after_outage_max_ms, reconnect_runs, reconnect_outage_s.
 WG_BENCH_RECONNECT_UP_S and WG_BENCH_RECONNECT_OUTAGE_S change the times.
 """
 import os
-import socket
 import statistics
 import sys
 import time

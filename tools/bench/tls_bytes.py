@@ -23,10 +23,7 @@ Prints key=value lines:
   mqtt_tls_readings_per_cycle    readings a cycle carries (the demo meter: 21)
 """
 import os
-import selectors
-import socket
 import sys
-import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -34,69 +31,29 @@ sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
 from harness import Env, Fail, wait, read_jsonl               # noqa: E402
 from tlsworld import Pki, TlsBroker, tls_site                 # noqa: E402
+from tcprelay import TcpRelay                                  # noqa: E402
 
 
 class Relay:
     """127.0.0.1:port -> 127.0.0.1:target, counting bytes both ways."""
 
     def __init__(self, target):
-        self.target = target
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(8)
-        self.port = self.lsock.getsockname()[1]
         self.up = self.down = 0          # gateway -> broker, broker -> gateway
-        self.lock = threading.Lock()
-        self.stop = False
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.lsock, selectors.EVENT_READ, None)
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
+        self.relay = TcpRelay(target, self.count)
+        self.port = self.relay.port
+
+    def count(self, upward, buf):
+        if upward:
+            self.up += len(buf)
+        else:
+            self.down += len(buf)
 
     def counts(self):
-        with self.lock:
+        with self.relay.lock:
             return self.up + self.down
 
-    def close_pair(self, a, b):
-        for s in (a, b):
-            try:
-                self.sel.unregister(s)
-            except (KeyError, ValueError):
-                pass
-            s.close()
-
-    def run(self):
-        while not self.stop:
-            for key, _ in self.sel.select(0.2):
-                if key.data is None:
-                    c, _ = self.lsock.accept()
-                    s = socket.create_connection(("127.0.0.1", self.target))
-                    self.sel.register(c, selectors.EVENT_READ, (s, True))
-                    self.sel.register(s, selectors.EVENT_READ, (c, False))
-                    continue
-                peer, upward = key.data
-                try:
-                    buf = key.fileobj.recv(65536)
-                except OSError:
-                    buf = b""
-                if not buf:
-                    self.close_pair(key.fileobj, peer)
-                    continue
-                with self.lock:
-                    if upward:
-                        self.up += len(buf)
-                    else:
-                        self.down += len(buf)
-                try:
-                    peer.sendall(buf)
-                except OSError:
-                    self.close_pair(key.fileobj, peer)
-
     def close(self):
-        self.stop = True
-        self.t.join()
-        self.lsock.close()
+        self.relay.close()
 
 
 def cycles_printed(path):
