@@ -96,9 +96,14 @@ def coap_parse(dgram):
     return code, path, opts, payload
 
 
+GW_TRANSPORT = 0x10     # no gateway id in the header: the path names it
+
+
 def batch_seq(payload):
-    """The seq in a wrapped batch's header (docs/batch-format.md 3.)."""
-    i, shift, seq = 3 + payload[2], 0, 0
+    """The seq in a wrapped batch's header (docs/batch-format.md 3.): after
+    version and flags, and the gateway id unless GW_TRANSPORT is set."""
+    i = 2 if payload[1] & GW_TRANSPORT else 3 + payload[2]
+    shift, seq = 0, 0
     while True:
         b = payload[i]
         seq |= (b & 0x7F) << shift

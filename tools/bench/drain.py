@@ -40,10 +40,13 @@ LIVE = re.compile(
 METERS = 5
 
 
-def publish_overhead(topic):
-    """MQTT PUBLISH bytes around a payload (QoS 1): fixed header, remaining
-    length (3 bytes: payloads up to 2 MB), topic, packet id."""
-    return 1 + 3 + 2 + len(topic) + 2
+def publish_overhead(topic, batches):
+    """MQTT PUBLISH bytes around the payloads of `batches` batches (QoS 1,
+    MQTT 5 with the topic alias, as the daemon sends them to mosquitto 2.0:
+    docs/mqtt.md): fixed header, remaining length (3 bytes: payloads up to
+    2 MB), topic (once; an empty one after it), packet id, properties (a
+    length byte and the 3-byte alias)."""
+    return batches * (1 + 3 + 2 + 2 + 1 + 3) + len(topic)
 
 
 def one_run(env, site, backlog, i, runs):
@@ -117,7 +120,7 @@ def main():
                              "ms\n" % (i, readings, batches, nbytes, ms, live, p99,
                                        mx))
             rate.append(readings / (max(ms, 1) / 1000.0))
-            bpr.append((nbytes + batches * publish_overhead(topic)) / readings)
+            bpr.append((nbytes + publish_overhead(topic, batches)) / readings)
             if live:
                 maxes.append(mx)
             samples += live
