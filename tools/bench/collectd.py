@@ -46,14 +46,19 @@ uses the stat figure instead and says so.
 
 Prints key=value lines, medians over RUNS runs (default 3); "_vs_collectd" is
 wattgate / collectd:
-  rss_anon_vs_collectd, rss_vs_collectd, cpu_vs_collectd, bytes_vs_collectd,
-  requests_vs_collectd, cpu_method, and per daemon (wattgate_, collectd_):
-  rss_anon_kb, rss_kb, rss_file_kb, cpu_us_per_reading (and _stat),
+  rss_anon_vs_collectd, rss_vs_collectd, own_anon_vs_collectd,
+  cpu_vs_collectd, bytes_vs_collectd, requests_vs_collectd, cpu_method, and
+  per daemon (wattgate_, collectd_): rss_anon_kb, own_anon_kb (anonymous
+  memory outside the files both daemons map, from /proc/PID/smaps at the end
+  of the window), shared_lib_anon_kb (the rest: the relocated data of the
+  libraries both map), rss_kb, rss_file_kb, cpu_us_per_reading (and _stat),
   mqtt_bytes_per_reading (both directions), mqtt_up_bytes_per_reading,
   modbus_requests_per_reading, modbus_bytes_per_reading, readings_per_s.
 WG_BENCH_SMAPS=DIR keeps each run's /proc/PID/smaps of both daemons there.
 """
+import collections
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -327,6 +332,32 @@ class Daemon:
                 "ns": sched_ns(self.pid)}
 
 
+def smaps_anon(pid):
+    """{mapping path or None: Anonymous kB} of /proc/PID/smaps."""
+    out, name = collections.Counter(), None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            parts = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                name = parts[5] if len(parts) >= 6 and parts[5].startswith("/") \
+                    else None
+            elif parts and parts[0] == "Anonymous:":
+                out[name] += int(parts[1])
+    return out
+
+
+def own_anon(both):
+    """Each daemon's anonymous memory outside the files both map (the same
+    libraries: libc, libssl, libcrypto, libmosquitto, libmodbus; their
+    relocated data is the same in both), and that shared part."""
+    maps = {d.name: smaps_anon(d.pid) for d in both}
+    common = set.intersection(*(set(k for k in m if k) for m in maps.values()))
+    return ({n: sum(v for k, v in m.items() if k not in common)
+             for n, m in maps.items()},
+            {n: sum(v for k, v in m.items() if k in common)
+             for n, m in maps.items()})
+
+
 def collectd_values(relay):
     return relay.snapshot()["up_kinds"].get("publish:value", 0)
 
@@ -429,6 +460,7 @@ def one_run(env, i, cfg):
                 for k in d.mem:
                     d.mem[k].append(st[k])
         s1 = [d.snap() for d in both]
+        own, shared = own_anon(both)
         instr = [p.stop() for p in perf] if perf else [None, None]
         if cfg["smaps"]:
             for d in both:
@@ -436,6 +468,9 @@ def one_run(env, i, cfg):
                     shutil.copy("/proc/%d/%s" % (d.pid, what), os.path.join(
                         cfg["smaps"], "%s-run%d.%s" % (d.name, i, what)))
         out = {d.name: figures(d, a, b, n) for d, a, b, n in zip(both, s0, s1, instr)}
+        for d in both:
+            out[d.name]["own_anon_kb"] = own[d.name]
+            out[d.name]["shared_lib_anon_kb"] = shared[d.name]
         threads = {d.name: status_kb(d.pid)["Threads"] for d in both}
         for d in both:
             d.proc.stop()
@@ -490,13 +525,17 @@ def main():
     cpu_key = "instructions_per_reading" if cfg["perf"] else "cpu_us_per_reading"
     print("rss_anon_vs_collectd=%.3f" % ratio("rss_anon_kb"))
     print("rss_vs_collectd=%.3f" % ratio("rss_kb"))
+    # What the daemon itself costs: its anonymous memory outside the
+    # libraries both map (docs/memory.md, "Against collectd").
+    print("own_anon_vs_collectd=%.3f" % ratio("own_anon_kb"))
     print("cpu_vs_collectd=%.3f" % ratio(cpu_key))
     print("cpu_method=%s" % ("perf_instructions" if cfg["perf"] else "schedstat_ns"))
     print("cpu_vs_collectd_stat=%.3f" % ratio("cpu_us_per_reading_stat"))
     print("bytes_vs_collectd=%.3f" % ratio("mqtt_bytes_per_reading"))
     print("requests_vs_collectd=%.4f" % ratio("modbus_requests_per_reading"))
     for name in ("wattgate", "collectd"):
-        for key, fmt in (("rss_anon_kb", "%d"), ("rss_kb", "%d"),
+        for key, fmt in (("rss_anon_kb", "%d"), ("own_anon_kb", "%d"),
+                         ("shared_lib_anon_kb", "%d"), ("rss_kb", "%d"),
                          ("rss_file_kb", "%d"), ("cpu_us_per_reading", "%.2f"),
                          ("cpu_us_per_reading_stat", "%.2f"),
                          ("instructions_per_reading", "%d"),
