@@ -22,6 +22,7 @@
 #include "drivers/profile.h"
 #include "drivers/profile_json.h"
 
+/* A profile is a few kilobytes; the bound keeps a wrong path (a log) out. */
 #define PROFILE_FILE_MAX (1024 * 1024)
 
 /* What "defaults" supplies to points that do not say. */
@@ -405,99 +406,21 @@ parse_root(struct jc *c, json_t *root, struct profile *p)
 	return profile_parse_derived(c, root, p);
 }
 
-/*
- * The whole file into memory, at most PROFILE_FILE_MAX bytes: a profile is a
- * few kilobytes, and a bound keeps a wrong path (a log, a device) from eating
- * the board's RAM. Reads one byte past the bound to notice files that grew or
- * lie about their size.
- */
-static int
-read_file(struct jc *c, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t r;
-	int fd, rc;
-
-	fd = open(c->file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		return jc_fail_rc(c, rc, "open", "%s", strerror(-rc));
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		jc_fail_rc(c, rc, "stat", "%s", strerror(-rc));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = jc_fail(c, "file", "not a regular file");
-		goto out;
-	}
-	if (st.st_size > PROFILE_FILE_MAX) {
-		rc = jc_fail_rc(c, -EFBIG, "file", "larger than %d bytes",
-		    PROFILE_FILE_MAX);
-		goto out;
-	}
-	buf = malloc(PROFILE_FILE_MAX + 1);
-	if (buf == NULL) {
-		rc = jc_fail_rc(c, -ENOMEM, "file", "out of memory");
-		goto out;
-	}
-	for (;;) {
-		r = read(fd, buf + n, PROFILE_FILE_MAX + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = -errno;
-			jc_fail_rc(c, rc, "read", "%s", strerror(-rc));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > PROFILE_FILE_MAX) {
-			rc = jc_fail_rc(c, -EFBIG, "file", "larger than %d bytes",
-			    PROFILE_FILE_MAX);
-			goto out;
-		}
-	}
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	rc = 0;
-out:
-	free(buf);
-	close(fd);
-	return rc;
-}
-
 int
 profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 {
 	struct jc c = { path, err, errlen };
-	json_error_t jerr;
 	json_t *root = NULL;
-	char *buf = NULL;
-	size_t len = 0;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if ((rc = read_file(&c, &buf, &len)) < 0)
-		goto out;
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		rc = jc_parse_error(&c, &jerr);
-		goto out;
-	}
-	rc = parse_root(&c, root, p);
-out:
+	if ((rc = jc_load(&c, PROFILE_FILE_MAX, &root)) == 0)
+		rc = parse_root(&c, root, p);
 	if (rc < 0)
 		profile_free(p);
 	json_decref(root);
-	free(buf);
 	return rc;
 }
 

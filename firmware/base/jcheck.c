@@ -1,9 +1,12 @@
 #include "firmware/base/jcheck.h"
 
+#include "firmware/base/rfile.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void
@@ -54,6 +57,34 @@ jc_parse_error(struct jc *x, const json_error_t *e)
 	else
 		snprintf(x->err, x->errlen, "%s: %s", x->file, text);
 	return -EINVAL;
+}
+
+int
+jc_load(struct jc *x, size_t max, json_t **root)
+{
+	json_error_t jerr;
+	char *buf, *nul, scratch[8];
+	size_t len;
+	int rc;
+
+	*root = NULL;
+	if ((rc = rfile_read(x->file, max, &buf, &len, NULL,
+	    x->err != NULL ? x->err : scratch,
+	    x->err != NULL ? x->errlen : sizeof(scratch))) < 0)
+		return rc;
+	/* jansson stops at a NUL and then blames the end of the file. */
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		if (x->err != NULL)
+			snprintf(x->err, x->errlen, "%s: byte %zu: a NUL byte (not "
+			    "JSON text)", x->file, (size_t)(nul - buf));
+		free(buf);
+		return -EINVAL;
+	}
+	*root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	if (*root == NULL)
+		return jc_parse_error(x, &jerr);
+	return 0;
 }
 
 void

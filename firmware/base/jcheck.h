@@ -44,6 +44,14 @@ int jc_fail_rc(struct jc *x, int rc, const char *path, const char *fmt, ...)
 /* jansson's parse error as "FILE:LINE:COLUMN: WHAT" (or "FILE: WHAT"); -EINVAL. */
 int jc_parse_error(struct jc *x, const json_error_t *e);
 
+/*
+ * The JSON document in the regular file x->file, at most max bytes (read with
+ * rfile_read: a FIFO, device or directory is refused, never waited on). Errors
+ * "FILE: WHAT" (cannot be read, or holds a NUL byte: JSON text has none) or
+ * jansson's "FILE:LINE:COLUMN: WHAT". 0 with *root set, or -errno.
+ */
+int jc_load(struct jc *x, size_t max, json_t **root);
+
 /* PATH of key in the object at path: "points[3]" + "type" -> "points[3].type". */
 void jc_path(char dst[JC_PATH_MAX], const char *path, const char *key);
 

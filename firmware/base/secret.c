@@ -1,5 +1,7 @@
 #include "firmware/base/secret.h"
 
+#include "firmware/base/rfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,55 +50,23 @@ int
 secret_read(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
-	ssize_t n;
-	size_t got = 0;
-	char *b;
-	int fd, rc;
+	int rc;
 
-	*buf = NULL;
-	*len = 0;
-	/* Checked on the open descriptor: no window between check and read. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	/*
+	 * Checked on the descriptor that was read: no window between check and
+	 * read. rfile refuses a FIFO or device before anything is read.
+	 */
+	if ((rc = rfile_read(path, SECRET_MAX, buf, len, &sb, err, errlen)) < 0) {
+		if (rc == -EFBIG)
+			snprintf(err, errlen, "%s: more than a secrets file holds "
+			    "(%d bytes)", path, SECRET_MAX);
 		return rc;
 	}
-	if (fstat(fd, &sb) == -1) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-		goto out;
+	if ((rc = check_stat(path, &sb, err, errlen)) < 0) {
+		secret_free(*buf, *len + 1);
+		*buf = NULL;
+		*len = 0;
 	}
-	if ((rc = check_stat(path, &sb, err, errlen)) < 0)
-		goto out;
-	if (sb.st_size > SECRET_MAX) {
-		snprintf(err, errlen, "%s: %lld bytes, more than a secrets file holds "
-		    "(%d)", path, (long long)sb.st_size, SECRET_MAX);
-		rc = -EFBIG;
-		goto out;
-	}
-	if ((b = malloc((size_t)sb.st_size + 1)) == NULL) {
-		rc = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	while (got < (size_t)sb.st_size &&
-	    (n = read(fd, b + got, (size_t)sb.st_size - got)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = -errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-			secret_free(b, (size_t)sb.st_size + 1);
-			goto out;
-		}
-		got += (size_t)n;
-	}
-	b[got] = '\0';
-	*buf = b;
-	*len = got;
-	rc = 0;
-out:
-	close(fd);
 	return rc;
 }
 

@@ -222,7 +222,6 @@ int
 config_load(const char *path, struct site_config *c, char *err, size_t errlen)
 {
 	struct jc x = { .file = path, .err = err, .errlen = errlen };
-	json_error_t jerr;
 	json_t *root;
 	int rc;
 
@@ -233,9 +232,8 @@ config_load(const char *path, struct site_config *c, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL)
-		return jc_parse_error(&x, &jerr);
+	if ((rc = jc_load(&x, CFG_FILE_MAX, &root)) < 0)
+		return rc;
 	rc = parse_root(&x, root, c);
 	json_decref(root);
 	if (rc < 0)

@@ -23,6 +23,8 @@
 
 #define CFG_NAME_MAX SCHEMA_NAME_MAX
 #define CFG_PATH_MAX 256
+/* A site config of 250 devices is ~40 kB; more is a wrong file. */
+#define CFG_FILE_MAX (1024 * 1024)
 #define CFG_UPLINKS_MAX 4
 
 struct cfg_bus {

@@ -18,35 +18,24 @@
 #include <strings.h>
 
 #include "firmware/base/log.h"
+#include "firmware/base/rfile.h"
 #include "firmware/base/secret.h"
 
 /* A public PEM file (CA, certificate): not a secret, but size-checked. */
 static int
 read_pem(const char *path, char **buf, size_t *len, char *err, size_t errlen)
 {
-	FILE *f;
-	size_t n;
-	char *b;
+	int rc;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if ((b = malloc(SECRET_MAX + 1)) == NULL) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(b, 1, SECRET_MAX + 1, f);
-	fclose(f);
-	if (n == 0 || n > SECRET_MAX || strstr(b, "-----BEGIN") == NULL) {
-		snprintf(err, errlen, "%s: %s", path, n > SECRET_MAX ?
-		    "larger than 64 KiB" : "not a PEM file");
-		free(b);
+	if ((rc = rfile_read(path, SECRET_MAX, buf, len, NULL, err, errlen)) < 0)
+		return rc;
+	if (strstr(*buf, "-----BEGIN") == NULL) {
+		snprintf(err, errlen, "%s: not a PEM file", path);
+		free(*buf);
+		*buf = NULL;
 		return -EINVAL;
 	}
-	b[n] = '\0';
-	*buf = b;
-	*len = n + 1;		/* libcoap wants the NUL counted for PEM buffers */
+	(*len)++;		/* libcoap wants the NUL counted for PEM buffers */
 	return 0;
 }
 

@@ -11,7 +11,8 @@
  *  - mosquitto_tls_set takes a key path and opens it later, so a check of
  *    that path and the read that follows are two different moments; here
  *    the key is read once through secret_read (checked on the open file) and
- *    parsed from memory;
+ *    parsed from memory, and so are the CA and the certificate (rfile: a
+ *    FIFO or device named by mistake is refused, never waited on);
  *  - our verify callback sees why a certificate was refused (expired, not
  *    from our CA, not for this name) and keeps it for the one log line.
  *
@@ -28,8 +29,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "firmware/base/rfile.h"
 #include "firmware/base/secret.h"
 #include "firmware/uplink/mqtt_tls.h"
 
@@ -185,6 +188,107 @@ info_cb(const SSL *ssl, int where, int ret)
 	}
 }
 
+/* A PEM file into a memory BIO (the file read whole by rfile). */
+static BIO *
+pem_bio(const char *key, const char *path, char **text, char *err,
+    size_t errlen)
+{
+	char why[256];
+	size_t len;
+	BIO *bio;
+
+	if (rfile_read(path, SECRET_MAX, text, &len, NULL, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "mqtt.tls.%s %s", key, why);
+		return NULL;
+	}
+	if (len > (size_t)INT_MAX || (bio = BIO_new_mem_buf(*text, (int)len)) == NULL) {
+		snprintf(err, errlen, "mqtt.tls.%s %s: out of memory", key, path);
+		free(*text);
+		*text = NULL;
+		return NULL;
+	}
+	return bio;
+}
+
+/* Every certificate of ca_file is a trust anchor (and only those). */
+static int
+load_ca(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err, size_t errlen)
+{
+	STACK_OF(X509_INFO) *infos = NULL;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509_INFO *xi;
+	char *text = NULL;
+	int i, n = 0, rc = -EINVAL;
+	BIO *bio;
+
+	if ((bio = pem_bio("ca_file", c->ca_file, &text, err, errlen)) == NULL)
+		return -EINVAL;
+	if ((infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
+		snprintf(err, errlen, "mqtt.tls.ca_file %s: %s", c->ca_file,
+		    ssl_reason());
+		goto out;
+	}
+	for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+		xi = sk_X509_INFO_value(infos, i);
+		if (xi->x509 == NULL)
+			continue;
+		if (X509_STORE_add_cert(store, xi->x509) != 1) {
+			snprintf(err, errlen, "mqtt.tls.ca_file %s: %s", c->ca_file,
+			    ssl_reason());
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "mqtt.tls.ca_file %s: no PEM certificate in it",
+		    c->ca_file);
+		goto out;
+	}
+	ERR_clear_error();
+	rc = 0;
+out:
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	BIO_free(bio);
+	free(text);
+	return rc;
+}
+
+/* cert_file: our certificate first, then the chain up to (not incl.) the CA. */
+static int
+load_chain(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err, size_t errlen)
+{
+	char *text = NULL;
+	X509 *x = NULL;
+	int rc = -EINVAL;
+	BIO *bio;
+
+	if ((bio = pem_bio("cert_file", c->cert_file, &text, err, errlen)) == NULL)
+		return -EINVAL;
+	if ((x = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL)) == NULL ||
+	    SSL_CTX_use_certificate(ctx, x) != 1) {
+		snprintf(err, errlen, "mqtt.tls.cert_file %s: %s", c->cert_file,
+		    ssl_reason());
+		goto out;
+	}
+	X509_free(x);
+	while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+			snprintf(err, errlen, "mqtt.tls.cert_file %s: %s",
+			    c->cert_file, ssl_reason());
+			goto out;
+		}
+	}
+	x = NULL;
+	/* The end of the PEM text is queued as an error: not one. */
+	ERR_clear_error();
+	rc = 0;
+out:
+	X509_free(x);
+	BIO_free(bio);
+	free(text);
+	return rc;
+}
+
 /* Our certificate and key; the key through secret_read, parsed from memory. */
 static int
 load_identity(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err,
@@ -196,11 +300,8 @@ load_identity(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err,
 	BIO *bio = NULL;
 	int rc;
 
-	if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1) {
-		snprintf(err, errlen, "mqtt.tls.cert_file %s: %s", c->cert_file,
-		    ssl_reason());
-		return -EINVAL;
-	}
+	if ((rc = load_chain(ctx, c, err, errlen)) < 0)
+		return rc;
 	if ((rc = secret_read(c->key_file, &pem, &len, serr, sizeof(serr))) < 0) {
 		snprintf(err, errlen, "mqtt.tls.key_file %s", serr);
 		return rc;
@@ -250,11 +351,8 @@ mqtt_tls_setup(struct mosquitto *m, const struct mqtt_tls_cfg *c,
 		    ssl_reason());
 		goto out;
 	}
-	if (SSL_CTX_load_verify_locations(ctx, c->ca_file, NULL) != 1) {
-		snprintf(err, errlen, "mqtt.tls.ca_file %s: %s", c->ca_file,
-		    ssl_reason());
+	if (load_ca(ctx, c, err, errlen) < 0)
 		goto out;
-	}
 	param = SSL_CTX_get0_param(ctx);
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if ((is_ip_literal(c->server_name) ?

@@ -2,7 +2,8 @@
 SIGHUP reloads the config (valid) or keeps the running one (invalid).
 
 1. No broker: wattgate polls the simulator and stores every cycle.
-2. SIGHUP with a broken config: logged, the daemon keeps running.
+2. SIGHUP with a broken config, then with a FIFO in its place: logged, the
+   daemon keeps running and storing.
 3. SIGTERM, then a new wattgate process on the same store.
 4. SIGHUP with a valid config: the daemon re-executes itself (same pid).
 5. The broker starts on its port: every value the simulator served since the
@@ -60,6 +61,20 @@ def main(build):
         check(gw.p.poll() is None, "daemon died on a bad SIGHUP")
         with open(cfg, "w") as f:
             f.write(good)
+
+        # The config turned into a FIFO: the reload used to block the loop in
+        # open() for good (no commits, SIGTERM unanswered). Refused at once now,
+        # and the daemon keeps storing.
+        os.rename(cfg, cfg + ".good")
+        os.mkfifo(cfg)
+        before = live_batches(gw)
+        gw.p.send_signal(signal.SIGHUP)
+        gw.wait_for(gw.err_path, "a FIFO, not a regular file; keeping the "
+                    "running configuration")
+        wait(lambda: live_batches(gw) > before, 10,
+             "a commit after the FIFO reload")
+        os.unlink(cfg)
+        os.rename(cfg + ".good", cfg)
 
         check(gw.stop() == 0, "first daemon exit: %s", gw.tail())
         n = stored_batches(db)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,8 +458,50 @@ test_bad_gateway_and_missing_file(void **state)
 		fclose(f);
 	}
 	expect_error("gateway", "may use only");
-	assert_int_equal(config_load("/nonexistent/site.json", &c, err, sizeof(err)), -22);
-	assert_non_null(strstr(err, "/nonexistent/site.json"));
+	assert_int_equal(config_load("/nonexistent/site.json", &c, err,
+	    sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/site.json: No such file or "
+	    "directory");
+}
+
+/*
+ * What is not a JSON text in a regular file is named for what it is: a FIFO
+ * used to block config_load (and with it `--check` and a SIGHUP reload) for
+ * ever; a directory or a NUL byte gave jansson's "'[' or '{' expected near
+ * end of file".
+ */
+static void
+test_not_a_file(void **state)
+{
+	struct site_config c;
+	char err[512], path[320], want[400];
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/fifo.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: a FIFO, not a regular file", path);
+	assert_string_equal(err, want);
+	unlink(path);
+
+	assert_int_equal(config_load(dir, &c, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: a directory, not a regular file", dir);
+	assert_string_equal(err, want);
+
+	assert_int_equal(config_load("/dev/zero", &c, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "/dev/zero: a character device, not a regular "
+	    "file");
+
+	snprintf(path, sizeof(path), "%s/nul.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fwrite("{\"gateway\"\0: 1}", 1, 16, f);
+	fclose(f);
+	assert_int_equal(config_load(path, &c, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: byte 10: a NUL byte (not JSON text)",
+	    path);
+	assert_string_equal(err, want);
+	unlink(path);
 }
 
 /* "uplink" and "coap": each bad value names its key (docs/config.md). */
@@ -613,6 +656,7 @@ main(void)
 		cmocka_unit_test(test_bus_errors),
 		cmocka_unit_test(test_rtutcp_and_rs485),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
+		cmocka_unit_test(test_not_a_file),
 		cmocka_unit_test(test_mqtt_tls),
 		cmocka_unit_test(test_coap),
 		cmocka_unit_test(test_failover),

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "firmware/base/secret.h"
 #include "tests/unit/store_tmp.h"
@@ -81,6 +82,13 @@ test_missing_and_non_files(void **state)
 	assert_int_equal(secret_check(store_tmp_dir, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "regular file"));
 	assert_true(secret_read("/dev/null", &buf, &len, err, sizeof(err)) < 0);
+	/* A FIFO named as a key file used to block secret_read in open(). */
+	assert_int_equal(mkfifo(store_tmp_path, 0600), 0);
+	assert_int_equal(secret_read(store_tmp_path, &buf, &len, err,
+	    sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "a FIFO, not a regular file"));
+	assert_null(buf);
+	unlink(store_tmp_path);
 }
 
 static void
