@@ -71,6 +71,16 @@ log_warnx(const char *fmt, ...)
 }
 
 void
+log_fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal: ", fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
 fatal(const char *fmt, ...)
 {
 	va_list ap;

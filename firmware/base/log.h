@@ -15,6 +15,11 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * "fatal:" for an error that stops the daemon, when the caller still has to
+ * stop in order (close the store, join threads) before it exits.
+ */
+void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only at startup or for a broken invariant. */
 _Noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,6 +10,7 @@
 
 #include "firmware/base/jcheck.h"
 #include "firmware/base/kconfig.h"
+#include "firmware/base/rfile.h"
 #include "firmware/core/config_internal.h"
 
 /*
@@ -32,6 +33,38 @@ parse_store_sync(struct jc *x, json_t *root, enum store_sync *dst)
 	else
 		return jc_fail(x, "store_sync", "'%s' is neither \"normal\" nor "
 		    "\"full\"", v);
+	return 0;
+}
+
+/*
+ * "store": the database file, in a state directory of its own: SQLite puts
+ * its -wal and -journal beside it, the store its reserve, and the identity
+ * key goes there by default. A directory ("/tmp" once put the private key at
+ * /identity.key), a device ("/dev/zero" made a 0666 /dev/zero-journal) or
+ * a file in / passed --check and failed, or worse, at start: refused here.
+ */
+static int
+check_store_path(struct jc *x, const struct site_config *c)
+{
+	const char *slash = strrchr(c->store, '/');
+	const char *base = slash != NULL ? slash + 1 : c->store;
+	struct stat st;
+	int e = stat(c->store, &st) == 0 ? 0 : errno;
+
+	if (e == 0 && !S_ISREG(st.st_mode))
+		return jc_fail(x, "store", "%s is %s, not a database file (e.g. "
+		    "%s/store.db)", c->store, rfile_kind(st.st_mode),
+		    CONFIG_STATE_DIR_DEFAULT);
+	if (e == ENOTDIR)
+		return jc_fail(x, "store", "%s: a part of the path is not a "
+		    "directory", c->store);
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return jc_fail(x, "store", "'%s' names a directory, not a database "
+		    "file (e.g. %s/store.db)", c->store, CONFIG_STATE_DIR_DEFAULT);
+	if (slash == c->store)
+		return jc_fail(x, "store", "%s is in the root directory: the store "
+		    "needs a state directory of its own (its journals and the "
+		    "identity key go beside it)", c->store);
 	return 0;
 }
 
@@ -211,6 +244,7 @@ parse_root(struct jc *x, json_t *root, struct site_config *c)
 	    sizeof(c->store))) < 0 ||
 	    (rc = jc_get_str(x, root, "", "profiles", 0, c->profiles_dir,
 	    sizeof(c->profiles_dir))) < 0 ||
+	    (rc = check_store_path(x, c)) < 0 ||
 	    (rc = parse_store_sync(x, root, &c->store_sync)) < 0 ||
 	    (rc = parse_identity(x, root, c)) < 0 ||
 	    (rc = parse_uplinks(x, root, c)) < 0)

@@ -165,12 +165,12 @@ gateway_run(const struct site_config *cfg)
 		fatal("event loop");
 	presync_init(&g.col.presync, 0);
 	if ((rc = setup_signals(&g)) < 0) {
-		log_warnx("signals: %s", strerror(-rc));
+		log_fatalx("signals: %s", strerror(-rc));
 		goto out;
 	}
 	if ((rc = store_open_opts("sqlite", cfg->store, &(struct store_opts){
 	    .sync = cfg->store_sync }, &g.store, err, sizeof(err))) < 0) {
-		log_warnx("%s", err);
+		log_fatalx("%s", err);
 		goto out;
 	}
 	if (g.store->alarm[0] != '\0')
@@ -181,7 +181,7 @@ gateway_run(const struct site_config *cfg)
 		log_info("%s", err);
 	if ((rc = setup_schema(&g)) < 0 || (rc = setup_devices(&g)) < 0 ||
 	    (rc = hold_new(0, &g.hold)) < 0) {
-		log_warnx("startup: %s", strerror(-rc));
+		log_fatalx("startup: %s", strerror(-rc));
 		goto out;
 	}
 	collector_merge_backlog(&g);
@@ -190,13 +190,13 @@ gateway_run(const struct site_config *cfg)
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
 	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, &sev,
 	    &g.sched)) < 0) {
-		log_warnx("startup: %s", strerror(-rc));
+		log_fatalx("startup: %s", strerror(-rc));
 		goto out;
 	}
 	log_info("gateway %s: %zu device(s) on %zu bus(es), every %u s, store %s",
 	    cfg->gateway, cfg->n_devices, cfg->n_buses, cfg->interval_s, cfg->store);
 	if ((rc = loop_run(g.loop)) < 0) {
-		log_warnx("event loop: %s", strerror(-rc));
+		log_fatalx("event loop: %s", strerror(-rc));
 		g.exit = GW_EXIT_ERROR;
 	}
 out:

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "firmware/base/rfile.h"
 #include "firmware/store/sq_internal.h"
 #include "firmware/store/store.h"
 #include "firmware/store/store_durable.h"
@@ -142,6 +143,63 @@ make_parent(const char *path)
 	}
 	if (mkdir(dir, 0750) == -1 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+/*
+ * The store and its journals are the site's data: readable by the daemon's
+ * user only, whatever the umask and the directory's mode. SQLite creates a
+ * database 0644 less the umask and gives its -wal and -journal the
+ * database's mode, so the database is made (or narrowed) here first: 0600.
+ * A path that names anything but a regular file (a device, a FIFO) is
+ * refused before SQLite writes journals beside it.
+ */
+static int
+narrow(const char *path, int create, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+	    (create ? O_CREAT : 0), 0600);
+	if (fd < 0) {
+		if (!create && errno == ENOENT)
+			return 0;
+		rc = -errno;
+		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "store: %s: %s, not a regular file", path,
+		    rfile_kind(st.st_mode));
+		rc = -EINVAL;
+	} else if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) < 0) {
+		rc = -errno;
+	}
+	close(fd);
+	if (rc < 0 && rc != -EINVAL)
+		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+static int
+narrow_all(const char *path, char *err, size_t errlen)
+{
+	static const char *const sfx[] = { "-wal", "-journal", "-reserve" };
+	char p[PATH_MAX];
+	size_t i;
+	int rc;
+
+	if ((rc = narrow(path, 1, err, errlen)) < 0)
+		return rc;
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (snprintf(p, sizeof(p), "%s%s", path, sfx[i]) >= (int)sizeof(p))
+			return -ENAMETOOLONG;
+		if ((rc = narrow(p, 0, err, errlen)) < 0)
+			return rc;
+	}
 	return 0;
 }
 
@@ -272,6 +330,8 @@ sq_open(struct store *s, const char *path)
 		    path, strerror(-rc));
 		goto fail;
 	}
+	if ((rc = narrow_all(path, s->err, sizeof(s->err))) < 0)
+		goto fail;
 	if ((rc = open_db(s, path, 1, &is_corrupt)) < 0 && is_corrupt) {
 		sqlite3_close(q->db);
 		q->db = NULL;
@@ -387,7 +447,7 @@ sq_take_reserve(struct sq *q)
 
 	if (access(q->reserve, F_OK) == 0)
 		return;
-	if ((fd = open(q->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0640)) < 0)
+	if ((fd = open(q->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return;
 	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0) {
 		close(fd);

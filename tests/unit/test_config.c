@@ -465,6 +465,57 @@ test_bad_gateway_and_missing_file(void **state)
 }
 
 /*
+ * A store path that is not a database file in a directory of its own fails
+ * --check: "/tmp" put the identity key at /identity.key, "/dev/zero" made
+ * /dev/zero-journal, and both passed.
+ */
+/* The good config with "store" set to path. */
+static void
+write_store(const char *path)
+{
+	char text[4096], *at, *end, out[4400];
+	size_t n;
+	FILE *f;
+
+	write_config(NULL, NULL, NULL, NULL);
+	assert_non_null(f = fopen(file, "r"));
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(at = strstr(text, "\"store\": \""));
+	at += strlen("\"store\": \"");
+	assert_non_null(end = strchr(at, '"'));
+	snprintf(out, sizeof(out), "%.*s%s%s", (int)(at - text), text, path, end);
+	assert_non_null(f = fopen(file, "w"));
+	fputs(out, f);
+	fclose(f);
+}
+
+static void
+test_store_path(void **state)
+{
+	struct site_config c;
+	char err[512], path[400];
+
+	(void)state;
+	write_store("/tmp");
+	expect_error("store", "/tmp is a directory, not a database file");
+	write_store("/dev/zero");
+	expect_error("store", "/dev/zero is a character device, not a database");
+	write_store("/var/lib/wg/");
+	expect_error("store", "names a directory");
+	write_store("/store.db");
+	expect_error("store", "in the root directory");
+	write_store("/dev/null/store.db");
+	expect_error("store", "not a directory");
+	snprintf(path, sizeof(path), "%s/state/store.db", dir);
+	write_store(path);
+	if (config_load(file, &c, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	config_free(&c);
+}
+
+/*
  * What is not a JSON text in a regular file is named for what it is: a FIFO
  * used to block config_load (and with it `--check` and a SIGHUP reload) for
  * ever; a directory or a NUL byte gave jansson's "'[' or '{' expected near
@@ -657,6 +708,7 @@ main(void)
 		cmocka_unit_test(test_rtutcp_and_rs485),
 		cmocka_unit_test(test_bad_gateway_and_missing_file),
 		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test(test_store_path),
 		cmocka_unit_test(test_mqtt_tls),
 		cmocka_unit_test(test_coap),
 		cmocka_unit_test(test_failover),

@@ -593,6 +593,58 @@ test_bad_path(void **state)
 	assert_non_null(strstr(err, "tape"));
 }
 
+static mode_t
+mode_of(const char *suffix)
+{
+	char p[400];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", store_tmp_path, suffix);
+	assert_int_equal(stat(p, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/*
+ * The store, its WAL and its reserve are the site's data: 0600 whatever the
+ * umask or the directory (store.db and its WAL were created 0644), and a
+ * store left 0644 by an older build is narrowed when opened.
+ */
+static void
+test_files_are_private(void **state)
+{
+	struct store *s;
+	mode_t old = umask(0);
+
+	(void)state;
+	s = open_store();
+	append(s, "first", 13);
+	assert_int_equal(mode_of(""), 0600);
+	assert_int_equal(mode_of("-wal"), 0600);
+	assert_int_equal(mode_of("-reserve"), 0600);
+	store_close(s);
+	assert_int_equal(chmod(store_tmp_path, 0644), 0);
+	s = open_store();
+	assert_int_equal(mode_of(""), 0600);
+	store_close(s);
+	umask(old);
+}
+
+/* A device or FIFO as the store's path: refused, nothing made beside it. */
+static void
+test_not_a_file(void **state)
+{
+	struct store *s = NULL;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_open("sqlite", "/dev/zero", &s, err, sizeof(err)),
+	    -EINVAL);
+	assert_string_equal(err, "store: /dev/zero: a character device, not a "
+	    "regular file");
+	assert_int_equal(access("/dev/zero-journal", F_OK), -1);
+	assert_int_equal(access("/dev/zero-wal", F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -629,6 +681,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ledger_added_to_an_old_store, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test(test_bad_path),
+		cmocka_unit_test(test_not_a_file),
+		cmocka_unit_test_setup_teardown(test_files_are_private, setup,
+		    store_tmp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
