@@ -434,8 +434,8 @@ profile_load_named(const char *dir, const char *name, struct profile *p,
 	memset(p, 0, sizeof(*p));
 	if (name == NULL || !jc_name_valid(name, READING_NAME_MAX, 1)) {
 		if (err != NULL && errlen > 0)
-			snprintf(err, errlen, "profile '%s': name must be "
-			    "[a-z0-9_-]{1,%d}", jc_shown(name != NULL ? name : "",
+			snprintf(err, errlen, "'%s': not a profile name "
+			    "([a-z0-9_-]{1,%d})", jc_shown(name != NULL ? name : "",
 			    shownbuf, sizeof(shownbuf)), READING_NAME_MAX);
 		return -EINVAL;
 	}

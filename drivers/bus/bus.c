@@ -44,6 +44,7 @@ struct bus {
 	modbus_t *ctx;
 	struct rtutcp *bridge;	/* RTU over TCP: the pty libmodbus talks to */
 	char err[256];		/* bus_error() */
+	char why[96];		/* bus_why() */
 	int connected;
 	unsigned timeout_ms;	/* response timeout in force */
 	int stale;		/* TCP: a late answer may still come: flush first */
@@ -347,9 +348,32 @@ quiet(struct bus *b)
 	}
 }
 
+/*
+ * What a failed request got, in the words of the Modbus spec and libmodbus
+ * ("Modbus exception 2 (Illegal data address)", "a garbled answer (Invalid
+ * data)"): "Input/output error" told a technician nothing.
+ */
+static void
+set_why(struct bus *b, int e)
+{
+	if (e >= EMBXILFUN && e <= EMBXGTAR)
+		seterr(b->why, sizeof(b->why), "Modbus exception %d (%s)",
+		    e - MODBUS_ENOBASE, modbus_strerror(e));
+	else if (e == ETIMEDOUT)
+		seterr(b->why, sizeof(b->why), "no answer (timeout)");
+	else if (e == EMBBADCRC)
+		seterr(b->why, sizeof(b->why), "garbled answers (CRC error)");
+	else if (e >= MODBUS_ENOBASE)
+		seterr(b->why, sizeof(b->why), "a garbled answer (%s)",
+		    modbus_strerror(e));
+	else
+		seterr(b->why, sizeof(b->why), "%s", strerror(e));
+}
+
 static int
 map_error(struct bus *b, int e, int *exc)
 {
+	set_why(b, e);
 	if (e >= EMBXILFUN && e <= EMBXGTAR) {
 		if (exc != NULL)
 			*exc = e - MODBUS_ENOBASE;
@@ -392,6 +416,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	    dst == NULL)
 		return -EINVAL;
 	b->err[0] = '\0';
+	b->why[0] = '\0';
 	if ((rc = link_up(b)) < 0)
 		return rc;
 	if (modbus_set_slave(b->ctx, unit) < 0)
@@ -425,8 +450,11 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 			return -ENOTCONN;
 		return rc;
 	}
-	if (n != count)
+	if (n != count) {
+		seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
+		    n, count);
 		return -EIO;
+	}
 	/* Bits as one 0/1 register each: decoding treats all four alike. */
 	for (i = 0; fc <= 2 && i < count; i++)
 		dst[i] = bits[i] != 0;
@@ -459,6 +487,12 @@ const char *
 bus_error(const struct bus *b)
 {
 	return b->err;
+}
+
+const char *
+bus_why(const struct bus *b)
+{
+	return b->why;
 }
 
 const char *

@@ -61,6 +61,13 @@ int bus_connect(struct bus *b, char *err, size_t errlen);
 /* Why the last bus_read() failed at the bus level, in one line; "" if not. */
 const char *bus_error(const struct bus *b);
 
+/*
+ * What the last failed bus_read() got from the device, in one line: "no
+ * answer (timeout)", "Modbus exception 2 (Illegal data address)", "a garbled
+ * answer (Invalid data)"; "" if it did not fail on the wire.
+ */
+const char *bus_why(const struct bus *b);
+
 /* Human-readable name: "/dev/ttyUSB0", "10.0.0.5:502", "10.0.0.7:4196 (rtu-tcp)". */
 const char *bus_name(const struct bus *b);
 

@@ -240,7 +240,8 @@ profile_get(struct jc *x, const char *where, struct site_config *c, const char *
 	if (profile_load_named(c->profiles_dir, name, &c->profiles[c->n_profiles],
 	    perr, sizeof(perr)) < 0) {
 		jc_path(w, where, "profile");
-		*rc = jc_fail(x, w, "'%s': %s", name, perr);
+		/* perr names the file, or the name if it is not one. */
+		*rc = jc_fail(x, w, "%s", perr);
 		return NULL;
 	}
 	return &c->profiles[c->n_profiles++];

@@ -137,10 +137,17 @@ backoff(struct device *d, int rc)
 	d->skip = n < d->backoff_max ? n : d->backoff_max;
 }
 
-/* What a failed poll means on a bus, in words a technician searches for. */
+/*
+ * What a failed poll means on a bus, in words a technician searches for:
+ * what the device answered, from the bus, or else what rc says.
+ */
 static const char *
-poll_error(int rc)
+poll_error(struct bus *b, int rc)
 {
+	const char *why = bus_why(b);
+
+	if (why[0] != '\0')
+		return why;
 	switch (rc) {
 	case -ETIMEDOUT: return "no answer (timeout)";
 	case -EBADMSG: return "garbled answers (CRC error)";
@@ -203,7 +210,7 @@ read_info(struct device *d, struct bus *b)
 	}
 	if (rc < 0)
 		log_warnx("device %s: info strings not readable: %s", d->name,
-		    poll_error(rc));
+		    poll_error(b, rc));
 }
 
 /* A stop is honoured between devices: at most one device's requests delay it. */
@@ -234,7 +241,7 @@ poll_cycle(struct worker *w, int64_t ts)
 		if (rc < 0 && rc != d->last_err)
 			log_warnx("%s: device %s (unit %d): %s%s", bus_name(w->bus),
 			    d->name, d->unit, down ? "bus not available" :
-			    poll_error(rc), d->skip > 0 ? "; backing off" : "");
+			    poll_error(w->bus, rc), d->skip > 0 ? "; backing off" : "");
 		else if (rc == 0 && d->last_err < 0)
 			log_info("%s: device %s (unit %d) answers again", bus_name(w->bus),
 			    d->name, d->unit);

@@ -149,6 +149,11 @@ def main(build, scenario=None):
         err = gw.stderr()
         check("still busy with the previous cycle" not in err,
               "a cycle overran:\n%s", err[-800:])
+        # The log names what the device answered (it said "Modbus exception").
+        check("device m4 (unit 4): Modbus exception 4 (" in err,
+              "no exception code in the log:\n%s", err[-1500:])
+        check("device m2 (unit 2): garbled answers (CRC error)" in err,
+              "no CRC error in the log:\n%s", err[-1500:])
 
         # 1. The others deliver every cycle while unit 3 is dead; unit 3
         # gets at most one request per cycle and some cycles none (backoff).

@@ -29,7 +29,7 @@ def cases(env):
     # (PATH, WHAT): the one line is "FILE: PATH: WHAT..." (firmware/base/jcheck.h)
     yield "good", good, None
     yield "unknown profile", variant(dev0(profile="sdm999")), \
-        ("devices[0] (m1).profile", "'sdm999'")
+        ("devices[0] (m1).profile", "sdm999.json: No such file")
     yield "missing broker", variant(lambda s: s.pop("mqtt")), ("mqtt", "missing")
     yield "serial port missing", variant(
         lambda s: s["buses"][0].update(device="/dev/ttyWG-none")), \
@@ -77,6 +77,14 @@ def main(build):
                       lines[0], head)
                 check(what in lines[0][len("wattgate: " + head):],
                       "%s: %r not in %r", name, what, lines[0])
+        # A FIFO as config blocked --check for ever; now one line at once.
+        fifo = os.path.join(env.dir, "fifo.json")
+        os.mkfifo(fifo)
+        r = subprocess.run(env.wrap + [exe, "--check", fifo], capture_output=True,
+                           text=True, timeout=60)
+        check(r.returncode == 1 and r.stderr.strip() == "wattgate: %s: a FIFO, "
+              "not a regular file" % fifo, "FIFO: exit %d: %r", r.returncode,
+              r.stderr)
         r = subprocess.run(env.wrap + [exe, "--bogus"], capture_output=True, text=True)
         check(r.returncode == 2, "unknown option: exit %d, want 2", r.returncode)
         print("cli: %d configs checked; each bad one: exit 1, one line naming file, "

@@ -355,6 +355,8 @@ test_gateway_no_answer(void **state)
 	exc = 0;
 	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, &exc), -EPROTO);
 	assert_int_equal(exc, MODBUS_EXCEPTION_ILLEGAL_DATA_ADDRESS);
+	/* The log says which exception, not just "Modbus exception". */
+	must_contain(bus_why(b), "Modbus exception 2 (");
 	assert_int_equal(bus_read(b, 3, 3, 0, 1, r, &exc), -ETIMEDOUT);
 	assert_int_equal(exc, MODBUS_EXCEPTION_GATEWAY_TARGET);
 	assert_int_equal(bus_read(b, 4, 1, BITS_FIRST, 1, r, &exc), -ETIMEDOUT);
@@ -369,6 +371,55 @@ test_gateway_no_answer(void **state)
 	close(lfd);
 }
 
+/* A device that answers FC3 with an FC4 frame (same transaction id). */
+static void *
+wrong_function(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	uint8_t req[12], rsp[11];
+
+	if ((fd = accept(lfd, NULL, NULL)) < 0)
+		return NULL;
+	if (read(fd, req, sizeof(req)) == (ssize_t)sizeof(req)) {
+		memcpy(rsp, req, 4);		/* transaction, protocol */
+		rsp[4] = 0;
+		rsp[5] = 5;			/* unit, fc, count, 2 bytes */
+		rsp[6] = req[6];
+		rsp[7] = 4;
+		rsp[8] = 2;
+		rsp[9] = 0;
+		rsp[10] = 1;
+		if (write(fd, rsp, sizeof(rsp)) < 0) {
+			/* the test fails on its side */
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A garbled answer is named as one ("Input/output error" said nothing). */
+static void
+test_garbled_answer_named(void **state)
+{
+	struct bus_cfg c = { .kind = BUS_TCP, .host = "127.0.0.1",
+		.timeout_ms = 500 };
+	struct bus *b;
+	pthread_t t;
+	char err[256];
+	uint16_t r[1];
+	int lfd;
+
+	(void)state;
+	c.port = serve(wrong_function, &lfd, &t);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	must_contain(bus_why(b), "a garbled answer (");
+	assert_null(strstr(bus_why(b), "Input/output error"));
+	bus_close(b);
+	pthread_join(t, NULL);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -378,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_rtutcp_lost),
 		cmocka_unit_test(test_read_many_bits),
 		cmocka_unit_test(test_gateway_no_answer),
+		cmocka_unit_test(test_garbled_answer_named),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,7 +140,11 @@ test_unknown_profile(void **state)
 	(void)state;
 	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
 	    " \"profile\": \"sdm999\"}]", NULL);
-	expect_error("devices[0] (m).profile", "'sdm999'");
+	expect_error("devices[0] (m).profile", "/sdm999.json: No such file");
+	/* Named once ("'X Y': profile 'X Y': name must be" before). */
+	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
+	    " \"profile\": \"X Y\"}]", NULL);
+	expect_error("devices[0] (m).profile", "'X Y': not a profile name");
 }
 
 static void

@@ -454,8 +454,8 @@ test_named(void **state)
 		err[0] = '\0';
 		assert_int_equal(profile_load_named(WG_SOURCE_DIR
 		    "/drivers/profiles", bad[i], &p, err, sizeof(err)), -EINVAL);
-		snprintf(want, sizeof(want), "profile '%s': name must be "
-		    "[a-z0-9_-]{1,31}", strcmp(bad[i], "x\n") ? bad[i] : "x?");
+		snprintf(want, sizeof(want), "'%s': not a profile name "
+		    "([a-z0-9_-]{1,31})", strcmp(bad[i], "x\n") ? bad[i] : "x?");
 		assert_string_equal(err, want);
 		assert_null(p.points);
 	}
