@@ -9,6 +9,7 @@
  * re-plugged or a TCP gateway that rebooted comes back without a restart.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <modbus.h>
 
 #include "drivers/bus/bus.h"
+#include "firmware/base/rfile.h"
 #include "drivers/bus/rtutcp.h"
 #include "wg_config.h"
 
@@ -92,23 +94,54 @@ set_timeout(modbus_t *ctx, unsigned ms,
  */
 static int check_line(const struct bus_cfg *, const char *, char *, size_t);
 
+int
+bus_port_check(const char *path, char *why, size_t len)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if (stat(path, &st) < 0) {
+		rc = -errno;
+		seterr(why, len, "%s", rc == -ENOENT ? "no such serial port" :
+		    strerror(-rc));
+		return rc;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		seterr(why, len, "%s, not a serial port", rfile_kind(st.st_mode));
+		return -ENOTTY;
+	}
+	/*
+	 * /dev/null and /dev/zero are character devices too: only a terminal
+	 * is a serial port. O_NONBLOCK: a port waiting for carrier must not
+	 * hold the check.
+	 */
+	if ((fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		seterr(why, len, "%s", strerror(-rc));
+		return rc;
+	}
+	if (!isatty(fd)) {
+		seterr(why, len, "a character device but not a terminal, not a "
+		    "serial port");
+		rc = -ENOTTY;
+	}
+	close(fd);
+	return rc;
+}
+
 static int
 check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
 {
-	struct stat st;
+	char why[128];
+	int rc;
 
 	if (!HAVE_RTU)
 		return seterr(err, errlen, "Modbus RTU is not built into this image");
 	if (!terminated(cfg->device, sizeof(cfg->device)))
 		return seterr(err, errlen, "serial device: empty or too long");
-	if (stat(cfg->device, &st) < 0) {
-		seterr(err, errlen, "%s: no such serial port", cfg->device);
-		return -ENOENT;
-	}
-	if (!S_ISCHR(st.st_mode)) {
-		seterr(err, errlen, "%s: not a serial port (not a character "
-		    "device)", cfg->device);
-		return -ENOTTY;
+	if ((rc = bus_port_check(cfg->device, why, sizeof(why))) < 0) {
+		seterr(err, errlen, "%s: %s", cfg->device, why);
+		return rc;
 	}
 	return check_line(cfg, cfg->device, err, errlen);
 }

@@ -28,6 +28,13 @@ struct bus;
 /* Returns 0 or -errno; err gets a one-line reason. Does not connect yet. */
 int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
 
+/*
+ * 0 if path is a serial port (a terminal device: /dev/null is a character
+ * device too); else -errno and why, without the path: "no such serial
+ * port", "a directory, not a serial port", ...
+ */
+int bus_port_check(const char *path, char *why, size_t len);
+
 /* The Modbus limits of one read: registers (FC3/FC4) and bits (FC1/FC2). */
 #define BUS_READ_REGS_MAX 125
 #define BUS_READ_BITS_MAX 2000

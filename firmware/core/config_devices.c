@@ -110,8 +110,7 @@ parse_rtu(struct jc *x, const char *where, json_t *o, size_t i,
 {
 	static const char *const tcp_keys[] = { "host", "port", NULL };
 	struct cfg_bus *b = &c->buses[i];
-	char w[JC_PATH_MAX];
-	struct stat st;
+	char w[JC_PATH_MAX], why[128];
 	size_t j;
 	int rc;
 
@@ -125,12 +124,8 @@ parse_rtu(struct jc *x, const char *where, json_t *o, size_t i,
 	    (rc = parse_line(x, where, o, b)) < 0)
 		return rc;
 	jc_path(w, where, "device");
-	if (stat(b->bus.device, &st) == -1)
-		return jc_fail(x, w, "serial port %s: %s", b->bus.device,
-		    strerror(errno));
-	if (!S_ISCHR(st.st_mode))
-		return jc_fail(x, w, "serial port %s is not a character device",
-		    b->bus.device);
+	if (bus_port_check(b->bus.device, why, sizeof(why)) < 0)
+		return jc_fail(x, w, "serial port %s: %s", b->bus.device, why);
 	/* Two workers on one RS-485 line would garble each other's frames. */
 	for (j = 0; j < i; j++)
 		if (c->buses[j].bus.kind == BUS_RTU &&

@@ -11,9 +11,9 @@ import subprocess
 from harness import run, Env, check
 
 
-def cases(env):
+def cases(env, tty):
     good = env.site(1883, buses=[
-        {"name": "rs485", "type": "rtu", "device": "/dev/null"},
+        {"name": "rs485", "type": "rtu", "device": tty},
         {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": 5020}],
         devices=[{"name": "m1", "bus": "rs485", "unit": 1, "profile": "sdm630"},
                  {"name": "m2", "bus": "lan", "unit": 1, "profile": "sdm630"}])
@@ -34,6 +34,10 @@ def cases(env):
     yield "serial port missing", variant(
         lambda s: s["buses"][0].update(device="/dev/ttyWG-none")), \
         ("buses[0] (rs485).device", "serial port /dev/ttyWG-none")
+    yield "not a serial port", variant(
+        lambda s: s["buses"][0].update(device="/dev/null")), \
+        ("buses[0] (rs485).device", "serial port /dev/null: a character device "
+         "but not a terminal")
     yield "duplicate device", variant(dev0(name="m2")), ("devices[1] (m2)", "duplicate")
     yield "unit out of range", variant(dev0(unit=300)), \
         ("devices[0] (m1).unit", "300 out of range 1..247")
@@ -49,7 +53,9 @@ def main(build):
     with Env(build) as env:
         exe = env.bin("firmware", "core", "wattgate")
         n = 0
-        for name, site, want in cases(env):
+        # A pty stands in for the RS-485 port: a serial port is a terminal.
+        master, slave = os.openpty()
+        for name, site, want in cases(env, os.ttyname(slave)):
             path = os.path.join(env.dir, "site-%d.json" % n)
             n += 1
             with open(path, "w") as f:

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,11 +48,47 @@ teardown(void **state)
  * A valid config with one substitution: @MQTT@, @BUSES@, @DEVICES@, @EXTRA@ are
  * replaced by the test's text (or the good default).
  */
+/*
+ * The serial port of the configs: a pty of the test's own (a serial port
+ * must be a terminal), written where the texts say "/dev/null".
+ */
+static char tty[64];
+
+static void
+open_tty(void)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname(m) == NULL) {
+		perror("test_config: pty");
+		exit(1);
+	}
+	snprintf(tty, sizeof(tty), "%s", ptsname(m));
+	/* m stays open for the run: the pty lives as long as it does. */
+}
+
+static void
+write_tty_config(const char *text)
+{
+	const char *p = text, *q;
+	FILE *f = fopen(file, "w");
+
+	assert_non_null(f);
+	while ((q = strstr(p, "\"/dev/null\"")) != NULL) {
+		fprintf(f, "%.*s\"%s\"", (int)(q - p), p, tty);
+		p = q + strlen("\"/dev/null\"");
+	}
+	fputs(p, f);
+	fclose(f);
+}
+
 static void
 write_config(const char *mqtt, const char *buses, const char *devices,
     const char *extra)
 {
-	FILE *f = fopen(file, "w");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
 	assert_non_null(f);
 	fprintf(f, "{\n  \"gateway\": \"gw-test\",\n  \"profiles\": \"%s/drivers/profiles\",\n"
@@ -65,6 +102,8 @@ write_config(const char *mqtt, const char *buses, const char *devices,
 	    " \"profile\": \"sdm630\"}, {\"name\": \"sub\", \"bus\": \"lan\", \"unit\": 2,"
 	    " \"profile\": \"sdm630\"}]");
 	fclose(f);
+	write_tty_config(text);
+	free(text);
 }
 
 /* Each uplink's section, as that uplink parsed it. */
@@ -301,6 +340,17 @@ test_bus_errors(void **state)
 	write_config(NULL, "[{\"name\": \"a\", \"type\": \"rtu\", \"device\": \"/dev/null\"},"
 	    " {\"name\": \"b\", \"type\": \"rtu\", \"device\": \"/dev/null\"}]", NULL, NULL);
 	expect_error("buses[1] (b).device", "also buses[0] (a)");
+	/* A character device is not yet a serial port (/dev/null passed). */
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu\", \"device\": "
+	    "\"/dev/zero\"}]", "[{\"name\": \"m\", \"bus\": \"x\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("buses[0] (x).device", "serial port /dev/zero: a character "
+	    "device but not a terminal");
+	write_config(NULL, "[{\"name\": \"x\", \"type\": \"rtu\", \"device\": "
+	    "\"/tmp\"}]", "[{\"name\": \"m\", \"bus\": \"x\", \"unit\": 1,"
+	    " \"profile\": \"sdm630\"}]", NULL);
+	expect_error("buses[0] (x).device", "serial port /tmp: a directory, not a "
+	    "serial port");
 	write_config(NULL, NULL, "[{\"name\": \"m\", \"bus\": \"lan\", \"unit\": 1,"
 	    " \"profile\": \"sdm630\"}]", NULL);
 	expect_error("buses[0] (rs485)", "no device uses this bus");
@@ -718,5 +768,6 @@ main(void)
 		cmocka_unit_test(test_failover),
 	};
 
+	open_tty();
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
