@@ -15,14 +15,46 @@ log_init(const char *progname, int verbose)
 	log_verbose = verbose;
 }
 
-/* One fprintf per line: stdio locks the stream, so worker threads never interleave. */
+size_t
+log_clean(char *dst, size_t cap, const char *src)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+	unsigned char c;
+
+	if (cap == 0)
+		return 0;
+	for (; (c = (unsigned char)*src) != '\0'; src++) {
+		if (c >= 0x20 && c != 0x7f) {
+			if (n + 1 >= cap)
+				break;
+			dst[n++] = (char)c;
+			continue;
+		}
+		if (n + 4 >= cap)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[c >> 4];
+		dst[n++] = hex[c & 15];
+	}
+	dst[n] = '\0';
+	return n;
+}
+
+/*
+ * One fprintf per line: stdio locks the stream, so worker threads never
+ * interleave. The message is cleaned: it may carry text from outside (a
+ * meter's info strings, a path from the config, a peer's identity).
+ */
 static void
 vlog(const char *level, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[1024];
+	char msg[1024], line[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	fprintf(stderr, "%s: %s%s%s%s\n", log_prog, level, msg,
+	log_clean(line, sizeof(line), msg);
+	fprintf(stderr, "%s: %s%s%s%s\n", log_prog, level, line,
 	    suffix ? ": " : "", suffix ? suffix : "");
 }
 

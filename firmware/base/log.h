@@ -8,8 +8,17 @@
 #define WG_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 void log_init(const char *progname, int verbose);
+
+/*
+ * src as one line of at most cap - 1 bytes: control characters and DEL as
+ * \xNN, so text from outside (a meter's strings, a peer's PSK identity)
+ * can never end a log line and forge the next. Every log call does this to
+ * its whole message; other line writers call it. Returns the length.
+ */
+size_t log_clean(char *dst, size_t cap, const char *src);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */

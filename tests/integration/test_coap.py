@@ -13,7 +13,8 @@ the openssl CLI in the test's temp dir.
   pki      coaps:// with certificates both ways, same shape
   bad_psk, bad_psk_id, bad_ca, unknown_client   wrong credentials on the
            gateway: refused and logged, nothing lost; the gateway restarted
-           with the right file delivers everything. A wrong PSK key is named
+           with the right file delivers everything. A PSK identity with a
+           newline (coap-client -u) is logged escaped, never as a line. A wrong PSK key is named
            by the first line on it (the server's silence after our Finished),
            not by the attempt's watchdog much later
   expired  the receiver's certificate has expired: refused; the receiver
@@ -210,6 +211,16 @@ def refused(env, kind):
     elif kind == "bad_psk_id":
         check("refused by the server" in first and "'gw-other'" in first,
               "the first line on the refusal does not name the PSK: %s", first)
+        # A PSK identity is logged before it is authenticated: one with a
+        # newline used to forge a receiver log line of its own.
+        coap_client("-m", "get", "-u", "x\nwattgate-recv: forged", "-k",
+                    "k" * 16, "coaps://127.0.0.1:%d/wg/stats" % rport)
+        wait(lambda: "forged" in recv.stderr(), 10, "the forged identity refused")
+        rlines = recv.stderr().splitlines()
+        check(not any(l.startswith("wattgate-recv: forged") for l in rlines),
+              "a PSK identity forged a log line:\n%s", recv.stderr()[-600:])
+        check(any("'x\\x0awattgate-recv: forged'" in l for l in rlines),
+              "the identity is not shown escaped:\n%s", recv.stderr()[-600:])
     if kind == "expired":
         check("expired" in err, "the gateway's log does not say 'expired':\n%s", err)
         recv.stop()

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/base/log.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "tools/recv/dedupe.h"
@@ -24,13 +25,15 @@ volatile sig_atomic_t recv_stop;
 void
 recv_warnx(const char *fmt, ...)
 {
+	char msg[1024], line[1024];
 	va_list ap;
 
+	/* A gateway id, a PSK identity or a payload may be in it: cleaned. */
 	va_start(ap, fmt);
-	fputs("wattgate-recv: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_clean(line, sizeof(line), msg);
+	fprintf(stderr, "wattgate-recv: %s\n", line);
 }
 
 /*
