@@ -645,7 +645,9 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	if ((named && !batch_gw_valid(h->gw)) || (h->flags & ~BATCH_F_KNOWN) ||
 	    raw_len > BATCH_BODY_MAX ||
 	    (!(h->flags & BATCH_F_DEFLATE) && body_len != raw_len) ||
-	    ((h->flags & BATCH_F_SPAN) && h->seq_last <= h->seq))
+	    ((h->flags & BATCH_F_SPAN) && h->seq_last <= h->seq) ||
+	    ((h->flags & BATCH_F_VOLATILE) &&
+	    (h->seq != 0 || (h->flags & BATCH_F_SPAN))))
 		return -EINVAL;
 	hdr[n++] = BATCH_VERSION;
 	hdr[n++] = h->flags;

@@ -30,7 +30,8 @@
 #define BATCH_F_SPAN		0x04	/* merged batch: covers seq..seq_last */
 /*
  * Sent from the gateway's memory while its store refuses writes (disk full,
- * read-only): the seq is 0 and means nothing. The same readings come again
+ * read-only): the seq is 0 and means nothing, and there is no span (one
+ * would mark real seqs as seen at a receiver). The same readings come again
  * later in a stored batch with a real seq; the receiver drops them there by
  * (dev, point, ts). docs/batch-format.md, 3.
  */
@@ -90,8 +91,9 @@ int batch_enc_body(struct batch_enc *e, const struct reading *r, size_t n,
  * flags, raw_len is its *raw_len. body may lie inside out (it is moved).
  * h->seq_last is read only with BATCH_F_SPAN.
  * Returns 0, -ENOSPC, -EINVAL (bad gateway id, unknown flags, raw_len over
- * BATCH_BODY_MAX, body_len != raw_len without BATCH_F_DEFLATE, or
- * BATCH_F_SPAN with seq_last <= seq).
+ * BATCH_BODY_MAX, body_len != raw_len without BATCH_F_DEFLATE,
+ * BATCH_F_SPAN with seq_last <= seq, or BATCH_F_VOLATILE with a seq or a
+ * span).
  */
 int batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
     size_t raw_len, uint8_t *out, size_t cap, size_t *len);

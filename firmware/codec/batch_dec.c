@@ -36,6 +36,9 @@ dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
 		return -EBADMSG;
 	if (h->flags & ~BATCH_F_KNOWN)
 		return rbuf_fail(r, "header: unknown flag bit");
+	/* A span on a volatile batch would mark real seqs as seen. */
+	if ((h->flags & BATCH_F_VOLATILE) && (h->flags & BATCH_F_SPAN))
+		return rbuf_fail(r, "header: a volatile batch with a span");
 	h->gw[0] = '\0';
 	if (h->flags & BATCH_F_GW_TRANSPORT)
 		goto seq;	/* the transport names the gateway */
@@ -53,6 +56,8 @@ dec_hdr(struct rbuf *r, struct batch_hdr *h, size_t *body_len)
 seq:
 	if (RBUF_VARINT(r, &h->seq, "header: seq") < 0)
 		return -EBADMSG;
+	if ((h->flags & BATCH_F_VOLATILE) && h->seq != 0)
+		return rbuf_fail(r, "header: a volatile batch with a seq");
 	h->seq_last = h->seq;
 	if (h->flags & BATCH_F_SPAN) {
 		if (RBUF_VARINT(r, &u, "header: span") < 0)

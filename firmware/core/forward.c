@@ -183,8 +183,10 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 	h.seq = b->seq;
 	h.seq_last = b->seq_last;
 	h.schema_id = b->schema_id;
-	h.flags = b->flags | extra_flags | (b->seq_last > b->seq ? BATCH_F_SPAN : 0) |
-	    (f->up.ops->names_gateway ? BATCH_F_GW_TRANSPORT : 0);
+	h.flags = b->flags | extra_flags | (f->up.ops->names_gateway ?
+	    BATCH_F_GW_TRANSPORT : 0);
+	if (b->seq_last > b->seq && !(extra_flags & BATCH_F_VOLATILE))
+		h.flags |= BATCH_F_SPAN;
 	if (grow(f, batch_wrap_bound(b->body_len)) < 0 ||
 	    batch_wrap(&h, b->body, b->body_len, b->raw_len, f->buf, f->cap, &len) < 0) {
 		log_warnx("forward: batch %llu cannot be framed; kept in the store",
@@ -235,12 +237,20 @@ send_one(struct forward *f, const struct store_batch *b, uint8_t extra_flags)
 int
 forward_send_volatile(struct forward *f, const struct store_batch *b)
 {
+	struct store_batch v = *b;
+
 	if (!f->connected || f->inflight >= WINDOW)
 		return 0;
 	/* Its schema must be on this connection already: nothing is set aside. */
 	if (ensure_schema(f, b->schema_id) < 0)
 		return 0;
-	return send_one(f, b, BATCH_F_VOLATILE);
+	/*
+	 * No seq and no span, whatever a failed append left in b: a commit
+	 * that failed after the insert had numbered it (batch.h).
+	 */
+	v.seq = 0;
+	v.seq_last = 0;
+	return send_one(f, &v, BATCH_F_VOLATILE);
 }
 
 /* Refill; 1 if a batch of n readings may go now, else arm the pacing timer. */

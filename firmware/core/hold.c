@@ -111,7 +111,9 @@ push(struct hold *h, const struct store_batch *b)
 	}
 	e->next = NULL;
 	e->b = *b;
+	/* No seq and no span: the stored copy has them (batch.h). */
 	e->b.seq = 0;
+	e->b.seq_last = 0;
 	memcpy(e->data, b->body, b->body_len);
 	e->b.body = e->data;
 	e->sent = 0;

@@ -210,6 +210,47 @@ test_gateway_from_transport(void **state)
 	free(with);
 }
 
+/*
+ * A volatile batch has seq 0 and no span: the gateway sent one with flags
+ * 0x0d and a span of 1796516776963, which a receiver honouring the span
+ * would have taken for "every seq up to there seen".
+ */
+static void
+test_volatile_has_no_span(void **state)
+{
+	static const uint8_t body[1] = { 0 };
+	struct batch_hdr h = hdr0, got;
+	uint8_t out[128];
+	const char *err = NULL;
+	size_t len;
+
+	(void)state;
+	h.flags = BATCH_F_VOLATILE | BATCH_F_SPAN;
+	h.seq = 0;
+	h.seq_last = 1796516776963ULL;
+	assert_int_equal(batch_wrap(&h, body, 1, 1, out, sizeof(out), &len),
+	    -EINVAL);
+	h.flags = BATCH_F_VOLATILE;
+	h.seq = 7;
+	assert_int_equal(batch_wrap(&h, body, 1, 1, out, sizeof(out), &len),
+	    -EINVAL);
+	/* What that gateway sent, byte for byte: refused by the receiver. */
+	h.flags = BATCH_F_SPAN;
+	h.seq = 1;
+	h.seq_last = 1796516776964ULL;
+	assert_int_equal(batch_wrap(&h, body, 1, 1, out, sizeof(out), &len), 0);
+	out[1] |= BATCH_F_VOLATILE;
+	assert_int_equal(batch_peek_hdr(out, len, &got, &err), -EBADMSG);
+	assert_string_equal(err, "header: a volatile batch with a span");
+	/* And a volatile batch with a seq. */
+	h.flags = 0;
+	h.seq = 5;
+	assert_int_equal(batch_wrap(&h, body, 1, 1, out, sizeof(out), &len), 0);
+	out[1] |= BATCH_F_VOLATILE;
+	assert_int_equal(batch_peek_hdr(out, len, &got, &err), -EBADMSG);
+	assert_string_equal(err, "header: a volatile batch with a seq");
+}
+
 /* Several devices and cycles, shuffled, with gaps and invalid readings. */
 static void
 test_multi_device_sparse(void **state)
@@ -1012,6 +1053,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_meter_cycle),
 		cmocka_unit_test(test_gateway_from_transport),
+		cmocka_unit_test(test_volatile_has_no_span),
 		cmocka_unit_test(test_multi_device_sparse),
 		cmocka_unit_test(test_pervalue_exponent),
 		cmocka_unit_test(test_empty),
