@@ -41,6 +41,11 @@
 /* RTU over TCP: one frame may come in two TCP segments, a Wi-Fi hop apart. */
 #define NET_BYTE_TIMEOUT_MS_MIN 150
 
+/* Requests in a row with no answer at all before a TCP link is remade. */
+#define BUS_UNANSWERED_MAX	2
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
 struct bus {
 	struct bus_cfg cfg;
 	modbus_t *ctx;
@@ -48,6 +53,7 @@ struct bus {
 	char err[256];		/* bus_error() */
 	char why[96];		/* bus_why() */
 	int connected;
+	unsigned unanswered;	/* requests in a row without any answer */
 	unsigned timeout_ms;	/* response timeout in force */
 	int stale;		/* TCP: a late answer may still come: flush first */
 	unsigned byte_ms;	/* RTU: silence that ends a frame */
@@ -434,6 +440,32 @@ map_error(struct bus *b, int e, int *exc)
 	return -EIO;
 }
 
+/*
+ * A TCP peer that keeps its socket open but stops answering (a converter
+ * whose serial side hung, a gateway that lost its state) answered a fresh
+ * connection at once, while the old one stayed dead for good: both devices
+ * on such a bus were lost for over a minute in a trial. So after
+ * BUS_UNANSWERED_MAX requests in a row without any answer on the link (a
+ * device's exception or a gateway's 10/11 is an answer), the link is closed
+ * and the next request reconnects. A dead device beside live ones never
+ * gets there; a bus whose only device is dead reconnects every few of its
+ * (backed-off) polls, which costs a TCP handshake.
+ */
+static void
+unanswered(struct bus *b)
+{
+	if (b->cfg.kind == BUS_RTU || ++b->unanswered < BUS_UNANSWERED_MAX)
+		return;
+	b->unanswered = 0;
+	if (b->bridge != NULL)
+		rtutcp_drop(b->bridge, "no answer to " STR(BUS_UNANSWERED_MAX)
+		    " requests in a row");
+	else
+		disconnect(b);
+	seterr(b->why, sizeof(b->why), "no answer (timeout); link closed after "
+	    "%d unanswered requests, reconnecting", BUS_UNANSWERED_MAX);
+}
+
 int
 bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc)
@@ -476,13 +508,20 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	else
 		n = modbus_read_input_registers(b->ctx, addr, count, dst);
 	if (n < 0) {
-		rc = map_error(b, errno, exc);
+		int e = errno;
+
+		rc = map_error(b, e, exc);
 		/* No answer because the converter's link went: not the device. */
 		if (b->bridge != NULL && rc != -EPROTO &&
 		    !rtutcp_up(b->bridge, b->err, sizeof(b->err)))
 			return -ENOTCONN;
+		if (e == ETIMEDOUT)
+			unanswered(b);
+		else
+			b->unanswered = 0;
 		return rc;
 	}
+	b->unanswered = 0;
 	if (n != count) {
 		seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
 		    n, count);

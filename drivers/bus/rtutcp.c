@@ -48,6 +48,7 @@ struct rtutcp {
 
 	pthread_mutex_t mu;	/* guards what follows */
 	int sock;		/* -1: down; set by the worker, closed by the thread */
+	int retired;		/* dropped by the worker, for the thread to close */
 	int stop;
 	char lost[128];		/* why the last link went down; "" after a connect */
 };
@@ -139,6 +140,11 @@ run(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
+		/* Not polled or read any more: its number may be reused now. */
+		if (t->retired >= 0) {
+			close(t->retired);
+			t->retired = -1;
+		}
 		sock = t->sock;
 		stop = t->stop;
 		pthread_mutex_unlock(&t->mu);
@@ -188,7 +194,7 @@ rtutcp_open(const char *host, unsigned port, const char *name,
 		snprintf(err, errlen, "%s: out of memory", name);
 		return -ENOMEM;
 	}
-	t->master = t->slave = t->wake = t->sock = -1;
+	t->master = t->slave = t->wake = t->sock = t->retired = -1;
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	snprintf(t->port, sizeof(t->port), "%u", port);
 	snprintf(t->name, sizeof(t->name), "%s", name);
@@ -355,6 +361,28 @@ rtutcp_up(struct rtutcp *t, char *err, size_t errlen)
 }
 
 void
+rtutcp_drop(struct rtutcp *t, const char *why)
+{
+	int kicked = 0;
+
+	pthread_mutex_lock(&t->mu);
+	/*
+	 * The thread may be in poll() or recv() on the socket: it closes it
+	 * when it next looks, so its number cannot be reused under it. Until
+	 * then a second drop waits for the next one.
+	 */
+	if (t->sock >= 0 && t->retired < 0) {
+		t->retired = t->sock;
+		t->sock = -1;
+		snprintf(t->lost, sizeof(t->lost), "%s", why);
+		kicked = 1;
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (kicked)
+		kick(t);
+}
+
+void
 rtutcp_close(struct rtutcp *t)
 {
 	if (t == NULL)
@@ -368,6 +396,8 @@ rtutcp_close(struct rtutcp *t)
 	}
 	if (t->sock >= 0)
 		close(t->sock);
+	if (t->retired >= 0)
+		close(t->retired);
 	if (t->wake >= 0)
 		close(t->wake);
 	if (t->slave >= 0)

@@ -41,6 +41,13 @@ int rtutcp_connect(struct rtutcp *t, unsigned timeout_ms, char *err,
  */
 int rtutcp_up(struct rtutcp *t, char *err, size_t errlen);
 
+/*
+ * Give up the TCP link (the converter keeps it open but answers nothing):
+ * the next rtutcp_connect() makes a new one. why is kept for the lines that
+ * follow ("connection lost (WHY)").
+ */
+void rtutcp_drop(struct rtutcp *t, const char *why);
+
 /* Stop the thread, close the socket and the pty. NULL is fine. */
 void rtutcp_close(struct rtutcp *t);
 

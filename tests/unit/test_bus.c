@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +421,166 @@ test_garbled_answer_named(void **state)
 	close(lfd);
 }
 
+/*
+ * A peer whose first connection answers one request and then nothing (the
+ * socket stays open), while a new connection answers at once: Modbus TCP
+ * frames, or RTU frames over TCP (a converter) with rtu set.
+ */
+struct wedge {
+	int lfd, rtu, conns, stop;
+};
+
+static uint16_t
+crc16(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0xffff;
+	size_t i;
+	int b;
+
+	for (i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (b = 0; b < 8; b++)
+			crc = crc & 1 ? (crc >> 1) ^ 0xa001 : crc >> 1;
+	}
+	return crc;
+}
+
+/* The answer to a 1-register FC3 request in req (n bytes): its length. */
+static size_t
+answer(const struct wedge *w, const uint8_t *req, size_t n, uint8_t *rsp)
+{
+	uint16_t crc;
+
+	if (w->rtu) {
+		if (n < 8)
+			return 0;
+		memcpy(rsp, req, 2);		/* unit, fc */
+		rsp[2] = 2;
+		rsp[3] = 0x12;
+		rsp[4] = 0x34;
+		crc = crc16(rsp, 5);
+		rsp[5] = (uint8_t)crc;
+		rsp[6] = (uint8_t)(crc >> 8);
+		return 7;
+	}
+	if (n < 12)
+		return 0;
+	memcpy(rsp, req, 4);			/* transaction, protocol */
+	rsp[4] = 0;
+	rsp[5] = 5;
+	rsp[6] = req[6];
+	rsp[7] = req[7];
+	rsp[8] = 2;
+	rsp[9] = 0x12;
+	rsp[10] = 0x34;
+	return 11;
+}
+
+static void *
+wedge_server(void *arg)
+{
+	struct wedge *w = arg;
+	struct pollfd p[4];
+	int answered[4] = { 0 }, i, n = 1;
+	uint8_t req[64], rsp[16];
+	ssize_t got;
+	size_t len;
+
+	p[0].fd = w->lfd;
+	p[0].events = POLLIN;
+	while (!__atomic_load_n(&w->stop, __ATOMIC_SEQ_CST)) {
+		if (poll(p, (nfds_t)n, 100) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n < 4) {
+			p[n].fd = accept(w->lfd, NULL, NULL);
+			p[n].events = POLLIN;
+			if (p[n].fd >= 0) {
+				n++;
+				__atomic_add_fetch(&w->conns, 1, __ATOMIC_SEQ_CST);
+			}
+		}
+		for (i = 1; i < n; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP)))
+				continue;
+			if ((got = read(p[i].fd, req, sizeof(req))) <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				continue;
+			}
+			/* The first connection goes mute after one answer. */
+			if (i == 1 && answered[i] >= 1)
+				continue;
+			if ((len = answer(w, req, (size_t)got, rsp)) > 0 &&
+			    write(p[i].fd, rsp, len) == (ssize_t)len)
+				answered[i]++;
+		}
+	}
+	for (i = 1; i < n; i++)
+		if (p[i].fd >= 0)
+			close(p[i].fd);
+	return NULL;
+}
+
+/*
+ * A link that stays open but answers nothing is remade after two requests
+ * in a row go unanswered: a wedged TCP connection kept both devices of a
+ * bus dead for over a minute while a new one was answered at once.
+ */
+static void
+wedged_link(int kind)
+{
+	struct bus_cfg c;
+	struct wedge w = { .rtu = kind == BUS_RTU_TCP };
+	struct bus *b;
+	pthread_t t;
+	char err[256];
+	uint16_t r[1];
+	unsigned port;
+
+	if (kind == BUS_RTU_TCP) {
+		rtutcp_cfg(&c, "127.0.0.1", 0);
+	} else {
+		memset(&c, 0, sizeof(c));
+		c.kind = BUS_TCP;
+		snprintf(c.host, sizeof(c.host), "127.0.0.1");
+	}
+	c.timeout_ms = 200;
+	w.lfd = refusing_port(&port);
+	assert_true(w.lfd >= 0);
+	assert_int_equal(listen(w.lfd, 4), 0);
+	c.port = port;
+	assert_int_equal(pthread_create(&t, NULL, wedge_server, &w), 0);
+	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), 0);
+	assert_int_equal(r[0], 0x1234);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -ETIMEDOUT);
+	assert_string_equal(bus_why(b), "no answer (timeout)");
+	assert_int_equal(bus_read(b, 2, 3, 0, 1, r, NULL), -ETIMEDOUT);
+	must_contain(bus_why(b), "link closed after 2 unanswered requests");
+	r[0] = 0;
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), 0);
+	assert_int_equal(r[0], 0x1234);
+	assert_int_equal(__atomic_load_n(&w.conns, __ATOMIC_SEQ_CST), 2);
+	bus_close(b);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_SEQ_CST);
+	pthread_join(t, NULL);
+	close(w.lfd);
+}
+
+static void
+test_wedged_tcp_link_remade(void **state)
+{
+	(void)state;
+	wedged_link(BUS_TCP);
+}
+
+static void
+test_wedged_rtutcp_link_remade(void **state)
+{
+	(void)state;
+	wedged_link(BUS_RTU_TCP);
+}
+
 int
 main(void)
 {
@@ -430,6 +591,8 @@ main(void)
 		cmocka_unit_test(test_read_many_bits),
 		cmocka_unit_test(test_gateway_no_answer),
 		cmocka_unit_test(test_garbled_answer_named),
+		cmocka_unit_test(test_wedged_tcp_link_remade),
+		cmocka_unit_test(test_wedged_rtutcp_link_remade),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
