@@ -425,6 +425,25 @@ profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 }
 
 int
+profile_parse(const char *name, const char *text, size_t len,
+    struct profile *p, char *err, size_t errlen)
+{
+	struct jc c = { name, err, errlen };
+	json_t *root = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if ((rc = jc_parse(&c, text, len, &root)) == 0)
+		rc = parse_root(&c, root, p);
+	if (rc < 0)
+		profile_free(p);
+	json_decref(root);
+	return rc;
+}
+
+int
 profile_load_named(const char *dir, const char *name, struct profile *p,
     char *err, size_t errlen)
 {

@@ -129,6 +129,10 @@ struct profile {
  */
 int profile_load(const char *path, struct profile *p, char *err, size_t errlen);
 
+/* The same for a document in memory, named name in errors (the fuzzer). */
+int profile_parse(const char *name, const char *text, size_t len,
+    struct profile *p, char *err, size_t errlen);
+
 /* Load <dir>/<name>.json; name must be [a-z0-9_-]+. Same contract. */
 int profile_load_named(const char *dir, const char *name, struct profile *p,
     char *err, size_t errlen);

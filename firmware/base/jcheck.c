@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+__attribute__((format(printf, 3, 0)))
 static void
 vfail(struct jc *x, const char *path, const char *fmt, va_list ap)
 {
@@ -60,10 +61,29 @@ jc_parse_error(struct jc *x, const json_error_t *e)
 }
 
 int
-jc_load(struct jc *x, size_t max, json_t **root)
+jc_parse(struct jc *x, const char *text, size_t len, json_t **root)
 {
 	json_error_t jerr;
-	char *buf, *nul, scratch[8];
+	const char *nul;
+
+	*root = NULL;
+	/* jansson stops at a NUL and then blames the end of the file. */
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		if (x->err != NULL)
+			snprintf(x->err, x->errlen, "%s: byte %zu: a NUL byte (not "
+			    "JSON text)", x->file, (size_t)(nul - text));
+		return -EINVAL;
+	}
+	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (*root == NULL)
+		return jc_parse_error(x, &jerr);
+	return 0;
+}
+
+int
+jc_load(struct jc *x, size_t max, json_t **root)
+{
+	char *buf, scratch[8];
 	size_t len;
 	int rc;
 
@@ -72,19 +92,9 @@ jc_load(struct jc *x, size_t max, json_t **root)
 	    x->err != NULL ? x->err : scratch,
 	    x->err != NULL ? x->errlen : sizeof(scratch))) < 0)
 		return rc;
-	/* jansson stops at a NUL and then blames the end of the file. */
-	if ((nul = memchr(buf, '\0', len)) != NULL) {
-		if (x->err != NULL)
-			snprintf(x->err, x->errlen, "%s: byte %zu: a NUL byte (not "
-			    "JSON text)", x->file, (size_t)(nul - buf));
-		free(buf);
-		return -EINVAL;
-	}
-	*root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	rc = jc_parse(x, buf, len, root);
 	free(buf);
-	if (*root == NULL)
-		return jc_parse_error(x, &jerr);
-	return 0;
+	return rc;
 }
 
 void

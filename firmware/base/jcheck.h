@@ -51,6 +51,8 @@ int jc_parse_error(struct jc *x, const json_error_t *e);
  * jansson's "FILE:LINE:COLUMN: WHAT". 0 with *root set, or -errno.
  */
 int jc_load(struct jc *x, size_t max, json_t **root);
+/* The same for a document in memory (len bytes, named x->file in errors). */
+int jc_parse(struct jc *x, const char *text, size_t len, json_t **root);
 
 /* PATH of key in the object at path: "points[3]" + "type" -> "points[3].type". */
 void jc_path(char dst[JC_PATH_MAX], const char *path, const char *key);

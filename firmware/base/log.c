@@ -47,6 +47,7 @@ log_clean(char *dst, size_t cap, const char *src)
  * interleave. The message is cleaned: it may carry text from outside (a
  * meter's info strings, a path from the config, a peer's identity).
  */
+__attribute__((format(printf, 2, 0)))
 static void
 vlog(const char *level, const char *fmt, va_list ap, const char *suffix)
 {

@@ -27,6 +27,7 @@ struct perr {
 	size_t len;
 };
 
+__attribute__((format(printf, 2, 3)))
 static int
 fail(struct perr *pe, const char *fmt, ...)
 {

@@ -252,8 +252,10 @@ parse_root(struct jc *x, json_t *root, struct site_config *c)
 	return config_parse_devices(x, root, c);
 }
 
-int
-config_load(const char *path, struct site_config *c, char *err, size_t errlen)
+/* Either a file (text NULL) or a document in memory, named path in errors. */
+static int
+load(const char *path, const char *text, size_t len, struct site_config *c,
+    char *err, size_t errlen)
 {
 	struct jc x = { .file = path, .err = err, .errlen = errlen };
 	json_t *root;
@@ -266,13 +268,31 @@ config_load(const char *path, struct site_config *c, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	snprintf(c->path, sizeof(c->path), "%s", path);
-	if ((rc = jc_load(&x, CFG_FILE_MAX, &root)) < 0)
+	if ((rc = text != NULL ? jc_parse(&x, text, len, &root) :
+	    jc_load(&x, CFG_FILE_MAX, &root)) < 0)
 		return rc;
 	rc = parse_root(&x, root, c);
 	json_decref(root);
 	if (rc < 0)
 		config_free(c);
 	return rc;
+}
+
+int
+config_load(const char *path, struct site_config *c, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, c, err, errlen);
+}
+
+int
+config_parse(const char *name, const char *text, size_t len,
+    struct site_config *c, char *err, size_t errlen)
+{
+	if (len > CFG_FILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", name, CFG_FILE_MAX);
+		return -EFBIG;
+	}
+	return load(name, text, len, c, err, errlen);
 }
 
 void

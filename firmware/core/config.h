@@ -72,6 +72,12 @@ struct site_config {
 
 /* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */
 int config_load(const char *path, struct site_config *c, char *err, size_t errlen);
+/*
+ * The same for a document in memory (a config sent by the fleet; the
+ * fuzzer), named name in errors and kept as c->path.
+ */
+int config_parse(const char *name, const char *text, size_t len,
+    struct site_config *c, char *err, size_t errlen);
 void config_free(struct site_config *c);
 
 /*

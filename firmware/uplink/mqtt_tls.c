@@ -171,9 +171,13 @@ info_cb(const SSL *ssl, int where, int ret)
 	 * name-routing proxy needs it). This runs inside SSL_connect, before
 	 * the ClientHello is built.
 	 */
-	if ((where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl))
-		SSL_set_tlsext_host_name((SSL *)ssl, is_ip_literal(d->cfg->server_name) ?
-		    NULL : d->sni);
+	if ((where & SSL_CB_HANDSHAKE_START) && !SSL_is_server(ssl)) {
+		/* A variable: the macro casts its argument without parentheses. */
+		const char *sni = is_ip_literal(d->cfg->server_name) ? NULL :
+		    d->sni;
+
+		SSL_set_tlsext_host_name((SSL *)ssl, sni);
+	}
 	if (where & SSL_CB_HANDSHAKE_DONE)
 		d->handshake_done = 1;
 	if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT &&

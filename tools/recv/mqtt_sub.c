@@ -18,62 +18,16 @@
 #include "tools/recv/coap_server.h"
 #include "tools/recv/recv.h"
 
-/* Status payloads are short text from the gateway; show them only if they are. */
-static void
-on_status(struct recv *rv, const char *gw, const char *p, size_t len)
-{
-	size_t i;
-
-	if (!rv->verbose)
-		return;
-	for (i = 0; i < len; i++)
-		if (p[i] < 0x20 || p[i] > 0x7e)
-			break;
-	if (i == len && len <= 256)	/* the online JSON: ~90 bytes */
-		recv_warnx("%s: status %.*s", gw, (int)len, p);
-	else
-		recv_warnx("%s: status: %zu bytes, not shown", gw, len);
-}
-
-/* Split <prefix>/<gw>/<rest> and dispatch on rest. */
 static void
 on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 {
-	struct recv *rv = arg;
-	size_t plen = strlen(rv->prefix), glen;
-	const char *t = msg->topic, *gwp, *rest;
-	char gw[BATCH_GW_MAX + 1];
-	size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-
 	/*
 	 * No check of stop here: libmosquitto has acknowledged this message
 	 * already, so dropping it now would lose it from a persistent session.
 	 */
 	(void)m;
-	if (rv->exit_code != 0)
-		return;
-	if (strncmp(t, rv->prefix, plen) != 0 || t[plen] != '/')
-		return;
-	gwp = t + plen + 1;
-	if ((rest = strchr(gwp, '/')) == NULL)
-		return;
-	glen = (size_t)(rest - gwp);
-	rest++;
-	if (glen == 0 || glen > BATCH_GW_MAX)
-		goto bad_gw;
-	memcpy(gw, gwp, glen);
-	gw[glen] = '\0';
-	if (!batch_gw_valid(gw))
-		goto bad_gw;
-	if (strcmp(rest, "b") == 0)
-		recv_batch(rv, t, gw, msg->payload, len, 1);
-	else if (strncmp(rest, "s/", 2) == 0)
-		recv_schema(rv, t, gw, rest + 2, msg->payload, len);
-	else if (strcmp(rest, "status") == 0)
-		on_status(rv, gw, msg->payload, len);
-	return;
-bad_gw:
-	recv_warnx("%s: not a valid gateway id in the topic", t);
+	recv_topic(arg, msg->topic, msg->payload,
+	    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
 static void

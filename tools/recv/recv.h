@@ -57,6 +57,10 @@ enum recv_result recv_batch(struct recv *rv, const char *where, const char *gw,
 enum recv_result recv_schema(struct recv *rv, const char *where, const char *gw,
     const char *idtxt, const char *p, size_t len);
 
+/* An MQTT message of topic t (NUL-terminated): dispatched on its topic. */
+void recv_topic(struct recv *rv, const char *t, const void *payload,
+    size_t len);
+
 /* The MQTT client in rv->mosq, its callbacks set: 0, or -1 (logged). */
 int recv_mqtt_new(struct recv *rv);
 /* The transports' loop: MQTT (and the CoAP server, if any) until stop. */

@@ -1,0 +1,209 @@
+/*
+ * Seeds for the harnesses that take what the gateway makes: batches (live,
+ * backlog spans, volatile, with and without the gateway id) and the schema
+ * of two shipped profiles, as the encoder writes them. Also MQTT records
+ * for fuzz_recv_mqtt: a schema then its batches, as a broker delivers them.
+ *
+ * And a small store as the daemon leaves it (batches, a schema, an ack).
+ *
+ *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
+ *                       DIR/store/
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "drivers/profile.h"
+#include "firmware/codec/batch.h"
+#include "firmware/codec/schema.h"
+#include "firmware/store/store.h"
+
+#define T0	1796515200000LL	/* 2026-12-06 */
+
+static const char *out_dir;
+
+static void
+put(const char *sub, const char *name, const void *p, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", out_dir, sub);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", out_dir, sub, name);
+	if ((f = fopen(path, "wb")) == NULL || fwrite(p, 1, len, f) != len) {
+		perror(path);
+		exit(1);
+	}
+	fclose(f);
+}
+
+/* A schema of one device per profile; its JSON and id. */
+static char *
+make_schema(const struct profile *ps, size_t n, uint32_t *id)
+{
+	struct schema s = { .gateway = "gw-0001", .n_devices = n };
+	struct schema_device d[4];
+	char *json;
+	size_t i, k;
+
+	s.devices = d;
+	for (i = 0; i < n; i++) {
+		snprintf(d[i].name, sizeof(d[i].name), "dev%zu", i);
+		snprintf(d[i].profile, sizeof(d[i].profile), "%s", ps[i].name);
+		d[i].n_points = ps[i].n_points;
+		d[i].points = calloc(ps[i].n_points, sizeof(*d[i].points));
+		for (k = 0; k < ps[i].n_points; k++) {
+			snprintf(d[i].points[k].name, sizeof(d[i].points[k].name),
+			    "%s", ps[i].points[k].name);
+			snprintf(d[i].points[k].unit, sizeof(d[i].points[k].unit),
+			    "%s", ps[i].points[k].unit);
+		}
+	}
+	if (schema_to_json(&s, &json, id) != 0)
+		exit(1);
+	for (i = 0; i < n; i++)
+		free(d[i].points);
+	return json;
+}
+
+/* cycles of every point of every device, values drifting, some invalid. */
+static size_t
+make_readings(const struct profile *ps, size_t n, int cycles, struct reading *r)
+{
+	size_t m = 0, i, k;
+	int c;
+
+	for (c = 0; c < cycles; c++)
+		for (i = 0; i < n; i++)
+			for (k = 0; k < ps[i].n_points; k++)
+				r[m++] = (struct reading){ .ts_ms = T0 + c * 30000LL,
+				    .dev = (uint16_t)i, .point = (uint16_t)k,
+				    .quality = (k + c) % 17 == 0 ? 1 : 0,
+				    .v = { 23000 + (int64_t)(c * 7 + k * 13),
+				    (int16_t)-2 } };
+	return m;
+}
+
+static size_t
+wrap(const struct reading *r, size_t n, struct batch_hdr *h, uint8_t *out,
+    size_t cap)
+{
+	size_t blen, raw, len;
+	uint8_t *body = malloc(batch_body_bound(n));
+
+	if (batch_encode_body(r, n, body, batch_body_bound(n), &blen, &h->flags,
+	    &raw) != 0 || batch_wrap(h, body, blen, raw, out, cap, &len) != 0)
+		exit(1);
+	free(body);
+	return len;
+}
+
+/* One MQTT record of fuzz_recv_mqtt.c. */
+static size_t
+record(uint8_t *out, const char *topic, const void *p, size_t len)
+{
+	size_t tl = strlen(topic);
+
+	out[0] = (uint8_t)tl;
+	memcpy(out + 1, topic, tl);
+	out[1 + tl] = (uint8_t)len;
+	out[2 + tl] = (uint8_t)(len >> 8);
+	memcpy(out + 3 + tl, p, len);
+	return 3 + tl + len;
+}
+
+/* A store of three batches, one acked, and the schema: DIR/store/small.db. */
+static void
+make_store(const uint8_t *body, size_t len, uint32_t id, const char *json)
+{
+	char path[512], err[512], sub[512];
+	struct store *s;
+	struct store_batch b = { .schema_id = id, .flags = 0, .t_first = T0,
+		.n_readings = 21, .raw_len = len, .body = body, .body_len = len };
+	int i;
+
+	snprintf(sub, sizeof(sub), "%s/store", out_dir);
+	mkdir(sub, 0755);
+	snprintf(path, sizeof(path), "%s/small.db", sub);
+	unlink(path);
+	if (store_open("sqlite", path, &s, err, sizeof(err)) != 0 ||
+	    store_put_schema(s, id, json) != 0) {
+		fprintf(stderr, "fuzz_seeds: %s\n", err);
+		exit(1);
+	}
+	for (i = 0; i < 3; i++) {
+		b.t_first = T0 + i * 30000LL;
+		if (store_append(s, &b) != 0)
+			exit(1);
+	}
+	if (store_ack(s, b.seq) != 0)
+		exit(1);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/small.db-reserve", sub);
+	unlink(path);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct reading r[8192];
+	static uint8_t msg[1 << 16], rec[1 << 17];
+	static const struct { uint8_t flags; int cycles; uint64_t span; } kinds[] = {
+		{ 0, 1, 0 },
+		{ BATCH_F_GW_TRANSPORT, 1, 0 },
+		{ BATCH_F_HISTORICAL | BATCH_F_SPAN, 12, 11 },
+		{ BATCH_F_HISTORICAL | BATCH_F_SPAN | BATCH_F_GW_TRANSPORT, 60, 59 },
+		{ BATCH_F_VOLATILE, 1, 0 },
+	};
+	struct profile ps[2];
+	char err[512], name[64], topic[128];
+	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
+	size_t n, len, rl = 0, i;
+	uint32_t id;
+	char *json;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: fuzz_seeds DIR\n");
+		return 2;
+	}
+	out_dir = argv[1];
+	mkdir(out_dir, 0755);
+	if (profile_load_named(dir, "sdm630", &ps[0], err, sizeof(err)) != 0 ||
+	    profile_load_named(dir, "keba_p30", &ps[1], err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_seeds: %s\n", err);
+		return 1;
+	}
+	json = make_schema(ps, 2, &id);
+	put("schema", "two_devices.json", json, strlen(json));
+	snprintf(topic, sizeof(topic), "wg/gw-0001/s/%08x", id);
+	rl += record(rec + rl, topic, json, strlen(json));
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct batch_hdr h = { .gw = "gw-0001", .schema_id = id,
+			.flags = kinds[i].flags };
+
+		h.seq = kinds[i].flags & BATCH_F_VOLATILE ? 0 :
+		    1796515200000ULL + i * 100;
+		h.seq_last = h.seq + kinds[i].span;
+		n = make_readings(ps, 2, kinds[i].cycles, r);
+		len = wrap(r, n, &h, msg, sizeof(msg));
+		snprintf(name, sizeof(name), "kind%zu.bin", i);
+		put("batch", name, msg, len);
+		if (len <= 0xffff && rl + len + 64 < sizeof(rec))
+			rl += record(rec + rl, "wg/gw-0001/b", msg, len);
+	}
+	put("recv_mqtt", "schema_then_batches.bin", rec, rl);
+	/* An uncompressed body: the store keeps bodies as they are. */
+	make_store((const uint8_t *)"fuzz", 4, id, json);
+	/* A status message, as the gateway retains it. */
+	put("recv_mqtt", "status.bin", rec, record(rec, "wg/gw-0001/status",
+	    "{\"online\":true}", 15));
+	free(json);
+	profile_free(&ps[0]);
+	profile_free(&ps[1]);
+	return 0;
+}
