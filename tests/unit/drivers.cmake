@@ -32,5 +32,5 @@ wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
 # tested against the simulator: test_rtutcp.py).
 if(CONFIG_BUS_RTU AND CONFIG_BUS_TCP)
   wg_unit_test(test_bus SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus.c
-    LIBS wg_drivers)
+    LIBS wg_drivers wg_sim)
 endif()

@@ -27,6 +27,7 @@
 
 #include "drivers/bus/bus.h"
 #include "drivers/identify.h"
+#include "tools/sim/frame.h"
 
 static void
 must_contain(const char *s, const char *frag)
@@ -430,21 +431,6 @@ struct wedge {
 	int lfd, rtu, conns, stop;
 };
 
-static uint16_t
-crc16(const uint8_t *p, size_t n)
-{
-	uint16_t crc = 0xffff;
-	size_t i;
-	int b;
-
-	for (i = 0; i < n; i++) {
-		crc ^= p[i];
-		for (b = 0; b < 8; b++)
-			crc = crc & 1 ? (crc >> 1) ^ 0xa001 : crc >> 1;
-	}
-	return crc;
-}
-
 /* The answer to a 1-register FC3 request in req (n bytes): its length. */
 static size_t
 answer(const struct wedge *w, const uint8_t *req, size_t n, uint8_t *rsp)
@@ -458,7 +444,7 @@ answer(const struct wedge *w, const uint8_t *req, size_t n, uint8_t *rsp)
 		rsp[2] = 2;
 		rsp[3] = 0x12;
 		rsp[4] = 0x34;
-		crc = crc16(rsp, 5);
+		crc = frame_crc16(rsp, 5);
 		rsp[5] = (uint8_t)crc;
 		rsp[6] = (uint8_t)(crc >> 8);
 		return 7;
