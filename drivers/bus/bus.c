@@ -9,13 +9,13 @@
  * re-plugged or a TCP gateway that rebooted comes back without a restart.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <modbus.h>
@@ -54,6 +54,7 @@ struct bus {
 	char why[96];		/* bus_why() */
 	int connected;
 	unsigned unanswered;	/* requests in a row without any answer */
+	uint8_t answered[32];	/* units that answered on this link (bits) */
 	unsigned timeout_ms;	/* response timeout in force */
 	int stale;		/* TCP: a late answer may still come: flush first */
 	unsigned byte_ms;	/* RTU: silence that ends a frame */
@@ -100,11 +101,40 @@ set_timeout(modbus_t *ctx, unsigned ms,
  */
 static int check_line(const struct bus_cfg *, const char *, char *, size_t);
 
+/*
+ * 1 if the character device dev belongs to a tty driver (a UART, a USB
+ * serial adapter, a pty), 0 if not, -1 if /proc/tty/drivers cannot be read.
+ * Lines: NAME PATH MAJOR MINORS TYPE, MINORS "N" or "LO-HI".
+ */
+static int
+tty_driver(dev_t dev)
+{
+	char line[256], range[64];
+	unsigned maj, lo, hi;
+	int found = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/tty/drivers", "re")) == NULL)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%*s %*s %u %63s", &maj, range) != 2)
+			continue;
+		if (sscanf(range, "%u-%u", &lo, &hi) != 2) {
+			if (sscanf(range, "%u", &lo) != 1)
+				continue;
+			hi = lo;
+		}
+		found = major(dev) == maj && minor(dev) >= lo && minor(dev) <= hi;
+	}
+	fclose(f);
+	return found;
+}
+
 int
 bus_port_check(const char *path, char *why, size_t len)
 {
 	struct stat st;
-	int fd, rc = 0;
+	int rc;
 
 	if (stat(path, &st) < 0) {
 		rc = -errno;
@@ -117,22 +147,18 @@ bus_port_check(const char *path, char *why, size_t len)
 		return -ENOTTY;
 	}
 	/*
-	 * /dev/null and /dev/zero are character devices too: only a terminal
-	 * is a serial port. O_NONBLOCK: a port waiting for carrier must not
-	 * hold the check.
+	 * /dev/null and /dev/zero are character devices too: only a tty
+	 * driver's device is a serial port. Asked of the kernel's driver
+	 * table, not by opening the port: an open toggles DTR and RTS (which
+	 * may key a transceiver or reset a device), needs the port's group,
+	 * and would make --check depend on who runs it.
 	 */
-	if ((fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		rc = -errno;
-		seterr(why, len, "%s", strerror(-rc));
-		return rc;
-	}
-	if (!isatty(fd)) {
+	if (tty_driver(st.st_rdev) == 0) {
 		seterr(why, len, "a character device but not a terminal, not a "
 		    "serial port");
-		rc = -ENOTTY;
+		return -ENOTTY;
 	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 static int
@@ -353,6 +379,7 @@ disconnect(struct bus *b)
 		modbus_close(b->ctx);
 		b->connected = 0;
 	}
+	memset(b->answered, 0, sizeof(b->answered));
 }
 
 /*
@@ -444,19 +471,22 @@ map_error(struct bus *b, int e, int *exc)
  * A TCP peer that keeps its socket open but stops answering (a converter
  * whose serial side hung, a gateway that lost its state) answered a fresh
  * connection at once, while the old one stayed dead for good: both devices
- * on such a bus were lost for over a minute in a trial. So after
- * BUS_UNANSWERED_MAX requests in a row without any answer on the link (a
- * device's exception or a gateway's 10/11 is an answer), the link is closed
- * and the next request reconnects. A dead device beside live ones never
- * gets there; a bus whose only device is dead reconnects every few of its
- * (backed-off) polls, which costs a TCP handshake.
+ * on such a bus were lost for over a minute in a trial. So when
+ * BUS_UNANSWERED_MAX requests in a row to units that had answered on this
+ * link get no answer at all (a device's exception or a gateway's 10/11 is
+ * an answer), the link is closed and the next request reconnects. Units
+ * that never answered on the link do not count: a scan's probes of empty
+ * ids, or devices that are off, never remake a link that works.
  */
 static void
-unanswered(struct bus *b)
+unanswered(struct bus *b, int unit)
 {
-	if (b->cfg.kind == BUS_RTU || ++b->unanswered < BUS_UNANSWERED_MAX)
+	if (b->cfg.kind == BUS_RTU ||
+	    !(b->answered[unit / 8] & (1u << (unit % 8))) ||
+	    ++b->unanswered < BUS_UNANSWERED_MAX)
 		return;
 	b->unanswered = 0;
+	memset(b->answered, 0, sizeof(b->answered));
 	if (b->bridge != NULL)
 		rtutcp_drop(b->bridge, "no answer to " STR(BUS_UNANSWERED_MAX)
 		    " requests in a row");
@@ -464,6 +494,14 @@ unanswered(struct bus *b)
 		disconnect(b);
 	seterr(b->why, sizeof(b->why), "no answer (timeout); link closed after "
 	    "%d unanswered requests, reconnecting", BUS_UNANSWERED_MAX);
+}
+
+/* unit answered (anything, an exception too) on this link. */
+static void
+answered(struct bus *b, int unit)
+{
+	b->unanswered = 0;
+	b->answered[unit / 8] |= (uint8_t)(1u << (unit % 8));
 }
 
 int
@@ -516,12 +554,12 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		    !rtutcp_up(b->bridge, b->err, sizeof(b->err)))
 			return -ENOTCONN;
 		if (e == ETIMEDOUT)
-			unanswered(b);
-		else
-			b->unanswered = 0;
+			unanswered(b, unit);
+		else if (e >= MODBUS_ENOBASE)
+			answered(b, unit);
 		return rc;
 	}
-	b->unanswered = 0;
+	answered(b, unit);
 	if (n != count) {
 		seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
 		    n, count);

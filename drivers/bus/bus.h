@@ -29,9 +29,10 @@ struct bus;
 int bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen);
 
 /*
- * 0 if path is a serial port (a terminal device: /dev/null is a character
- * device too); else -errno and why, without the path: "no such serial
- * port", "a directory, not a serial port", ...
+ * 0 if path is a serial port (a tty driver's device, by /proc/tty/drivers:
+ * /dev/null is a character device too; the port is not opened); else -errno
+ * and why, without the path: "no such serial port", "a directory, not a
+ * serial port", ...
  */
 int bus_port_check(const char *path, char *why, size_t len);
 

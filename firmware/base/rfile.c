@@ -107,7 +107,11 @@ rfile_read(const char *path, size_t max, char **buf, size_t *len,
 		*st = sb;
 	rc = 0;
 out:
-	free(b);
+	if (b != NULL) {
+		/* What was read may be half a secret (secret.c reads through here). */
+		explicit_bzero(b, n);
+		free(b);
+	}
 	close(fd);
 	return rc;
 }

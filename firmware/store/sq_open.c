@@ -160,6 +160,12 @@ narrow(const char *path, int create, char *err, size_t errlen)
 	struct stat st;
 	int fd, rc = 0;
 
+	/* Looked at before it is opened: opening a device may do something. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "store: %s: %s, not a regular file", path,
+		    rfile_kind(st.st_mode));
+		return -EINVAL;
+	}
 	fd = open(path, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
 	    (create ? O_CREAT : 0), 0600);
 	if (fd < 0) {
@@ -171,16 +177,16 @@ narrow(const char *path, int create, char *err, size_t errlen)
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
+		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
 	} else if (!S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "store: %s: %s, not a regular file", path,
 		    rfile_kind(st.st_mode));
 		rc = -EINVAL;
-	} else if ((st.st_mode & 077) != 0 && fchmod(fd, st.st_mode & 0700) < 0) {
-		rc = -errno;
+	} else if ((st.st_mode & 077) != 0) {
+		/* Not ours to narrow (EPERM): SQLite opens it or says why. */
+		(void)fchmod(fd, st.st_mode & 0700);
 	}
 	close(fd);
-	if (rc < 0 && rc != -EINVAL)
-		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
 	return rc;
 }
 
@@ -340,6 +346,9 @@ sq_open(struct store *s, const char *path)
 			    "moved aside: %s", path, strerror(-rc));
 			goto fail;
 		}
+		/* The fresh store is private too. */
+		if ((rc = narrow_all(path, s->err, sizeof(s->err))) < 0)
+			goto fail;
 		rc = open_db(s, path, 1, &is_corrupt);
 	}
 	if (rc < 0 || (rc = prepare_all(s)) < 0)

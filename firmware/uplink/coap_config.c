@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "firmware/base/rfile.h"
 #include "firmware/base/secret.h"
 
 /*
@@ -89,8 +90,8 @@ check_file(struct jc *x, const char *key, const char *path, int secret)
 	if (secret) {
 		if (secret_check(path, why, sizeof(why)) < 0)
 			return jc_fail(x, key, "%s", why);
-	} else if (access(path, R_OK) < 0) {
-		return jc_fail(x, key, "%s: %s", path, strerror(errno));
+	} else if (rfile_check(path, why, sizeof(why)) < 0) {
+		return jc_fail(x, key, "%s", why);
 	}
 	return 0;
 }

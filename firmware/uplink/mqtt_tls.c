@@ -261,6 +261,7 @@ out:
 static int
 load_chain(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err, size_t errlen)
 {
+	unsigned long e;
 	char *text = NULL;
 	X509 *x = NULL;
 	int rc = -EINVAL;
@@ -283,7 +284,17 @@ load_chain(SSL_CTX *ctx, const struct mqtt_tls_cfg *c, char *err, size_t errlen)
 		}
 	}
 	x = NULL;
-	/* The end of the PEM text is queued as an error: not one. */
+	/*
+	 * The end of the PEM text queues "no start line": that is not an
+	 * error; anything else (a truncated intermediate) is.
+	 */
+	e = ERR_peek_last_error();
+	if (e != 0 && (ERR_GET_LIB(e) != ERR_LIB_PEM ||
+	    ERR_GET_REASON(e) != PEM_R_NO_START_LINE)) {
+		snprintf(err, errlen, "mqtt.tls.cert_file %s: %s", c->cert_file,
+		    ssl_reason());
+		goto out;
+	}
 	ERR_clear_error();
 	rc = 0;
 out:

@@ -3,7 +3,8 @@
  * as a broker delivers them, several per input so the dedupe, volatile-key,
  * schema and pending state of a gateway is driven across messages. Input:
  * records of [topic length u8][topic][payload length u16 LE][payload]; the
- * prefix is "wg". Printed readings go to /dev/null.
+ * prefix is "wg". Printed readings go to /dev/null; the log to stderr
+ * (tools/fuzz/run closes it for this harness).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&rv, 0, sizeof(rv));
 	rv.prefix = "wg";
 	rv.host = "fuzz";
+	rv.verbose = 1;		/* status messages are shown (and cleaned) then */
 	pending_init(&rv.pending, 64, 1 << 20);
 	if (gwtab_init(&rv.gws, 16) < 0)
 		abort();

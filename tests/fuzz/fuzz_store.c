@@ -22,6 +22,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[128], path[160];
 
+static void clean(void);
+
+/* Nothing left in /dev/shm when the fuzzer exits. */
+static void
+remove_dir(void)
+{
+	clean();
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -33,6 +43,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (mkdtemp(dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/store.db", dir);
+	atexit(remove_dir);
 	return 0;
 }
 

@@ -626,6 +626,19 @@ test_files_are_private(void **state)
 	s = open_store();
 	assert_int_equal(mode_of(""), 0600);
 	store_close(s);
+	/* A corrupt store is moved aside; the fresh one is private too. */
+	{
+		FILE *f = fopen(store_tmp_path, "w");
+
+		assert_non_null(f);
+		fputs("not a database, not at all, but long enough to be read"
+		    " as a header by SQLite: 0123456789abcdef0123456789", f);
+		fclose(f);
+	}
+	assert_int_equal(chmod(store_tmp_path, 0644), 0);
+	s = open_store();
+	assert_int_equal(mode_of(""), 0600);
+	store_close(s);
 	umask(old);
 }
 
