@@ -162,7 +162,7 @@ narrow(const char *path, int create, char *err, size_t errlen)
 
 	/* Looked at before it is opened: opening a device may do something. */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "store: %s: %s, not a regular file", path,
+		snprintf(err, errlen, "store: %.200s: %s, not a regular file", path,
 		    rfile_kind(st.st_mode));
 		return -EINVAL;
 	}
@@ -172,14 +172,14 @@ narrow(const char *path, int create, char *err, size_t errlen)
 		if (!create && errno == ENOENT)
 			return 0;
 		rc = -errno;
-		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "store: %.200s: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "store: %s: %s", path, strerror(-rc));
+		snprintf(err, errlen, "store: %.200s: %s", path, strerror(-rc));
 	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "store: %s: %s, not a regular file", path,
+		snprintf(err, errlen, "store: %.200s: %s, not a regular file", path,
 		    rfile_kind(st.st_mode));
 		rc = -EINVAL;
 	} else if ((st.st_mode & 077) != 0) {

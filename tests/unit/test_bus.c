@@ -480,6 +480,7 @@ wedge_server(void *arg)
 		if ((p[0].revents & POLLIN) && n < 4) {
 			p[n].fd = accept(w->lfd, NULL, NULL);
 			p[n].events = POLLIN;
+			p[n].revents = 0;	/* not polled yet */
 			if (p[n].fd >= 0) {
 				n++;
 				__atomic_add_fetch(&w->conns, 1, __ATOMIC_SEQ_CST);
