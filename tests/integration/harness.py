@@ -213,9 +213,14 @@ class Env:
 
 
 def read_jsonl(path):
+    """The complete lines of a JSON-lines file. A file still being written
+    may end in half a line (the receiver's output buffer filled mid-line
+    during a large backlog batch): that part is left for the next read."""
     out = []
     with open(path) as f:
         for line in f:
+            if not line.endswith("\n"):
+                break
             line = line.strip()
             if line:
                 out.append(json.loads(line, parse_float=Decimal))
