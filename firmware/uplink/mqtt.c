@@ -71,6 +71,7 @@ struct mqtt {
 	struct dial dial;	/* where and when to connect (dial.h) */
 	int dialing;		/* dial_start succeeded: dial_stop at the end */
 	int stopping;
+	int bye_mid, bye_acked;	/* the goodbye's PUBLISH, and its PUBACK */
 	int tcp_up;		/* this attempt's TCP connection is made */
 	int ended;		/* this attempt's end is reported (libmosquitto
 				   reports one failure twice) */
@@ -302,6 +303,11 @@ on_publish(struct mosquitto *m, void *arg, int mid)
 	int i;
 
 	(void)m;
+	/* Stopping: only the goodbye's ack matters; batches go again next run. */
+	if (q->stopping) {
+		q->bye_acked |= mid == q->bye_mid;
+		return;
+	}
 	for (i = 0; i < q->n_inflight; i++) {
 		if (q->inflight[i].mid != mid)
 			continue;
@@ -633,8 +639,36 @@ flush_goodbye(struct mqtt *q)
 }
 
 /*
- * A clean stop says goodbye: "offline" on the status topic and a DISCONNECT, with
- * a short bounded wait so the bytes leave before the process does.
+ * The goodbye's PUBACK, for at most STOP_FLUSH_MS. A DISCONNECT sent right
+ * behind a QoS 1 PUBLISH, and the socket closed, races the broker's PUBACK:
+ * mosquitto (2.0.11) failed to write it, dropped the client as if lost
+ * ("disconnected due to out of memory", mosquitto#3253) and published the
+ * Will over the "stop" (seen once in mqtt_status).
+ */
+static void
+await_bye(struct mqtt *q)
+{
+	int64_t until = clock_mono_ms() + STOP_FLUSH_MS, left;
+	struct pollfd pfd;
+
+	while (q->m != NULL && !q->bye_acked &&
+	    (pfd.fd = mosquitto_socket(q->m)) >= 0 &&
+	    (left = until - clock_mono_ms()) > 0) {
+		pfd.events = POLLIN | (mosquitto_want_write(q->m) ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)left) <= 0)
+			break;
+		if (((pfd.revents & POLLOUT) &&
+		    mosquitto_loop_write(q->m, 1) != MOSQ_ERR_SUCCESS) ||
+		    ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    mosquitto_loop_read(q->m, 1) != MOSQ_ERR_SUCCESS))
+			break;
+	}
+}
+
+/*
+ * A clean stop says goodbye: "offline" on the status topic, acknowledged,
+ * and a DISCONNECT, with short bounded waits so the bytes leave before the
+ * process does.
  */
 static void
 mqtt_stop(struct uplink *u)
@@ -646,8 +680,11 @@ mqtt_stop(struct uplink *u)
 	q->stopping = 1;
 	if (q->m != NULL && q->connected) {
 		q->connected = 0;	/* the disconnect below is ours, not a loss */
-		mosquitto_publish(q->m, NULL, q->topic_status, (int)strlen(STATUS_STOP),
-		    STATUS_STOP, 1, true);
+		q->bye_mid = -1;
+		if (mosquitto_publish(q->m, &q->bye_mid, q->topic_status,
+		    (int)strlen(STATUS_STOP), STATUS_STOP, 1, true) ==
+		    MOSQ_ERR_SUCCESS)
+			await_bye(q);
 		mosquitto_disconnect(q->m);
 		flush_goodbye(q);
 	}
