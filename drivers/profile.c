@@ -406,8 +406,10 @@ parse_root(struct jc *c, json_t *root, struct profile *p)
 	return profile_parse_derived(c, root, p);
 }
 
-int
-profile_load(const char *path, struct profile *p, char *err, size_t errlen)
+/* A file (text NULL) or a document in memory, named path in errors. */
+static int
+load(const char *path, const char *text, size_t len, struct profile *p,
+    char *err, size_t errlen)
 {
 	struct jc c = { path, err, errlen };
 	json_t *root = NULL;
@@ -416,7 +418,8 @@ profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
-	if ((rc = jc_load(&c, PROFILE_FILE_MAX, &root)) == 0)
+	if ((rc = text != NULL ? jc_parse(&c, text, len, &root) :
+	    jc_load(&c, PROFILE_FILE_MAX, &root)) == 0)
 		rc = parse_root(&c, root, p);
 	if (rc < 0)
 		profile_free(p);
@@ -425,22 +428,16 @@ profile_load(const char *path, struct profile *p, char *err, size_t errlen)
 }
 
 int
+profile_load(const char *path, struct profile *p, char *err, size_t errlen)
+{
+	return load(path, NULL, 0, p, err, errlen);
+}
+
+int
 profile_parse(const char *name, const char *text, size_t len,
     struct profile *p, char *err, size_t errlen)
 {
-	struct jc c = { name, err, errlen };
-	json_t *root = NULL;
-	int rc;
-
-	memset(p, 0, sizeof(*p));
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if ((rc = jc_parse(&c, text, len, &root)) == 0)
-		rc = parse_root(&c, root, p);
-	if (rc < 0)
-		profile_free(p);
-	json_decref(root);
-	return rc;
+	return load(name, text, len, p, err, errlen);
 }
 
 int
