@@ -628,6 +628,15 @@ batch_t_first(const struct reading *r, size_t n)
 	return t;
 }
 
+static void
+put_u32le(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 size_t
 batch_wrap_bound(size_t body_len)
 {
@@ -639,13 +648,14 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
     size_t raw_len, uint8_t *out, size_t cap, size_t *len)
 {
 	uint8_t hdr[HDR_FIXED_MAX];
-	size_t n = 0, gl;
+	size_t n = 0, gl, off;
 	int named = !(h->flags & BATCH_F_GW_TRANSPORT);
 
 	if ((named && !batch_gw_valid(h->gw)) || (h->flags & ~BATCH_F_KNOWN) ||
 	    raw_len > BATCH_BODY_MAX ||
 	    (!(h->flags & BATCH_F_DEFLATE) && body_len != raw_len) ||
-	    ((h->flags & BATCH_F_SPAN) && h->seq_last <= h->seq) ||
+	    ((h->flags & BATCH_F_SPAN) && (h->seq_last <= h->seq ||
+	    h->seq_last - h->seq > BATCH_SPAN_MAX)) ||
 	    ((h->flags & BATCH_F_VOLATILE) &&
 	    (h->seq != 0 || (h->flags & BATCH_F_SPAN))))
 		return -EINVAL;
@@ -660,10 +670,8 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	n += varint_put(hdr + n, h->seq);
 	if (h->flags & BATCH_F_SPAN)
 		n += varint_put(hdr + n, h->seq_last - h->seq);
-	hdr[n++] = (uint8_t)h->schema_id;
-	hdr[n++] = (uint8_t)(h->schema_id >> 8);
-	hdr[n++] = (uint8_t)(h->schema_id >> 16);
-	hdr[n++] = (uint8_t)(h->schema_id >> 24);
+	off = n;
+	n += 4;			/* the check, filled in below */
 	n += varint_put(hdr + n, raw_len);
 	if (body_len > cap || n > cap - body_len)
 		return -ENOSPC;
@@ -671,6 +679,7 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	if (body_len > 0)
 		memmove(out + n, body, body_len);
 	*len = n + body_len;
+	put_u32le(out + off, batch_check(out, *len, off, h->schema_id));
 	return 0;
 }
 

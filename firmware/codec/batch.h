@@ -18,11 +18,21 @@
 
 #include "firmware/base/reading.h"
 
-#define BATCH_VERSION		1
+/*
+ * 2: the u32 after seq/span is a CRC-32 over the schema document and the
+ * message (see struct batch_hdr), no longer the schema id alone.
+ */
+#define BATCH_VERSION		2
 #define BATCH_GW_MAX		64	/* gateway id length, [A-Za-z0-9._-] */
 #define BATCH_BODY_MAX		(4u << 20)	/* decoded body bound: refuse bigger */
 /* Timestamps are within +-2^62 ms so that every difference fits in int64. */
 #define BATCH_TS_MAX		((int64_t)1 << 62)
+/*
+ * A merged batch stands for at most this many seqs after its first: a year
+ * of 30 s cycles. Bounded so that one batch cannot claim a gateway's future
+ * (a receiver marks a span as seen); the store's merge never makes a longer one.
+ */
+#define BATCH_SPAN_MAX		((uint64_t)1 << 20)
 
 /* Header flags */
 #define BATCH_F_DEFLATE		0x01	/* body is raw deflate (RFC 1951) */
@@ -55,7 +65,19 @@ struct batch_hdr {
 	 * (seq_last > seq), a backlog merged into one batch. Else equal to seq.
 	 */
 	uint64_t seq_last;
+	/*
+	 * The schema the body is encoded against. On the wire it is not sent
+	 * alone: the check field is the CRC-32 of the schema document followed
+	 * by the whole message without the field, i.e. zlib's
+	 * crc32(schema_id, message minus check) (docs/batch-format.md, 3.). So one
+	 * u32 both names the schema and guards every byte: a receiver finds the
+	 * schema among those the gateway announced by the one that matches
+	 * (batch_match()); a bit flip anywhere matches none. Decoding sets it
+	 * only when a schema matched.
+	 */
 	uint32_t schema_id;
+	uint32_t check;			/* decoded: the field as sent */
+	uint32_t check_off;		/* decoded: where it is in the message */
 	uint8_t flags;
 };
 
@@ -92,8 +114,9 @@ int batch_enc_body(struct batch_enc *e, const struct reading *r, size_t n,
  * h->seq_last is read only with BATCH_F_SPAN.
  * Returns 0, -ENOSPC, -EINVAL (bad gateway id, unknown flags, raw_len over
  * BATCH_BODY_MAX, body_len != raw_len without BATCH_F_DEFLATE,
- * BATCH_F_SPAN with seq_last <= seq, or BATCH_F_VOLATILE with a seq or a
- * span).
+ * BATCH_F_SPAN with seq_last <= seq or seq_last - seq > BATCH_SPAN_MAX,
+ * or BATCH_F_VOLATILE with a seq or a span). Fills in the check field from
+ * h->schema_id and the finished message.
  */
 int batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
     size_t raw_len, uint8_t *out, size_t cap, size_t *len);
@@ -113,7 +136,9 @@ size_t batch_wrap_bound(size_t body_len);
 size_t batch_body_bound(size_t n);
 
 /*
- * Decode a whole batch (header + body). Readings are written in the order of the
+ * Decode a whole batch (header + body) encoded against schema schema_id: its
+ * check field must match (batch_match()), else -EBADMSG "integrity check
+ * failed". Readings are written in the order of the
  * body (by device, then time, then point); values are normalized, Q_INVALID
  * readings carry 0. Returns 0; -EBADMSG with *err set to a short static reason
  * ("where: what") for anything malformed (truncated, overlong varint, unknown
@@ -122,8 +147,19 @@ size_t batch_body_bound(size_t n);
  * -ENOMEM. err may be NULL; it is NULL after success. Allocates only the
  * inflate buffer (at most BATCH_BODY_MAX) and zlib's state.
  */
-int batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
-    struct reading *out, size_t cap, size_t *n, const char **err);
+int batch_decode(const uint8_t *in, size_t len, uint32_t schema_id,
+    struct batch_hdr *h, struct reading *out, size_t cap, size_t *n,
+    const char **err);
+
+/*
+ * Which of the schemas ids[0..n_ids) the batch in[0..len) (its header as
+ * batch_peek_hdr() gave it in h) was encoded against: the index of the one
+ * whose check matches, with h->schema_id set, or -1 if none does (a schema
+ * the receiver has not seen yet, or a corrupted batch: the two cannot be
+ * told apart). One CRC-32 pass over the message, then O(log len) a schema.
+ */
+int batch_match(const uint8_t *in, size_t len, struct batch_hdr *h,
+    const uint32_t *ids, size_t n_ids);
 
 /*
  * A body as batch_encode_body() made it (flags: its BATCH_F_DEFLATE; raw_len:
@@ -134,12 +170,21 @@ int batch_decode_body(const uint8_t *body, size_t body_len, size_t raw_len,
     uint8_t flags, struct reading *out, size_t cap, size_t *n, const char **err);
 
 /*
- * Header only (cheap: for dedupe before decoding; no inflate, no allocation).
+ * Header only (cheap: no inflate, no allocation; h->schema_id is 0, the
+ * check is not verified: see batch_match()).
  * Same header errors as batch_decode(); for an uncompressed body it also
  * checks that the body length matches. err may be NULL.
  */
 int batch_peek_hdr(const uint8_t *in, size_t len, struct batch_hdr *h,
     const char **err);
+
+/*
+ * The check field of a message of len bytes (len >= off + 4) whose check lies
+ * at off, for schema schema_id: zlib's crc32(schema_id, the message without
+ * those 4 bytes). For tools that rewrite a header.
+ */
+uint32_t batch_check(const uint8_t *msg, size_t len, size_t off,
+    uint32_t schema_id);
 
 /* 1 if s is a valid gateway id. */
 int batch_gw_valid(const char *s);

@@ -1,5 +1,5 @@
 /*
- * Batch wire format v1 (docs/batch-format.md): the decoder.
+ * Batch wire format v2 (docs/batch-format.md): the decoder.
  *
  * It trusts nothing: every count is checked against the bytes that remain
  * before it is used, every varint is minimal and bounded, and the only
@@ -64,15 +64,19 @@ seq:
 			return -EBADMSG;
 		if (u == 0)
 			return rbuf_fail(r, "header: span of 0");
+		if (u > BATCH_SPAN_MAX)
+			return rbuf_fail(r, "header: span over BATCH_SPAN_MAX");
 		if (u > UINT64_MAX - h->seq)
 			return rbuf_fail(r, "header: span past the largest seq");
 		h->seq_last = h->seq + u;
 	}
+	h->check_off = (uint32_t)r->pos;
 	for (i = 0; i < 4; i++)
-		if (rbuf_u8(r, &s[i], "header: truncated schema id") < 0)
+		if (rbuf_u8(r, &s[i], "header: truncated check") < 0)
 			return -EBADMSG;
-	h->schema_id = (uint32_t)s[0] | (uint32_t)s[1] << 8 |
+	h->check = (uint32_t)s[0] | (uint32_t)s[1] << 8 |
 	    (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+	h->schema_id = 0;
 	if (RBUF_VARINT(r, &u, "header: body_len") < 0)
 		return -EBADMSG;
 	if (u > BATCH_BODY_MAX)
@@ -505,8 +509,9 @@ out:
 }
 
 int
-batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
-    struct reading *out, size_t cap, size_t *n, const char **err)
+batch_decode(const uint8_t *in, size_t len, uint32_t schema_id,
+    struct batch_hdr *h, struct reading *out, size_t cap, size_t *n,
+    const char **err)
 {
 	struct rbuf hr = { .p = in, .len = len };
 	const char *why = NULL;
@@ -515,6 +520,8 @@ batch_decode(const uint8_t *in, size_t len, struct batch_hdr *h,
 
 	if ((rc = dec_hdr(&hr, h, &body_len)) < 0)
 		why = hr.err;
+	else if (batch_match(in, len, h, &schema_id, 1) < 0)
+		why = "header: integrity check failed", rc = -EBADMSG;
 	else
 		rc = dec_body(in + hr.pos, len - hr.pos, body_len, h->flags, out, cap,
 		    n, &why);

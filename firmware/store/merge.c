@@ -124,7 +124,8 @@ merge_pending(struct store *s, int all, struct merge_result *res)
 		after = b.seq_last;
 		/* A batch that does not continue the run, or would overfill it, ends it. */
 		if (u.rows > 0 && (b.seq != u.last + 1 || b.schema_id != u.schema_id ||
-		    u.readings + b.n_readings > MERGE_READINGS) &&
+		    u.readings + b.n_readings > MERGE_READINGS ||
+		    b.seq_last - u.first > BATCH_SPAN_MAX) &&
 		    (rc = flush(s, &u, res)) < 0)
 			goto out;
 		if (u.rows == 0) {

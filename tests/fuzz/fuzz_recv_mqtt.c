@@ -37,6 +37,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rv.prefix = "wg";
 	rv.host = "fuzz";
 	rv.verbose = 1;		/* status messages are shown (and cleaned) then */
+	rv.volbudget.max = 2 * VOLKEYS_FIRST;	/* reach the bound */
 	pending_init(&rv.pending, 64, 1 << 20);
 	if (gwtab_init(&rv.gws, 16) < 0)
 		abort();
@@ -54,6 +55,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		recv_topic(&rv, topic, data + pos, pl);
 		pos += pl;
 	}
+	recv_tick(&rv, INT64_MAX / 2);	/* all that waits expires: counted */
+	if (rv.pending.n != 0)
+		abort();
 	pending_free(&rv.pending);
 	gwtab_free(&rv.gws);
 	free(rv.r);

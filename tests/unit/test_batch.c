@@ -100,6 +100,35 @@ make_batch(const struct reading *r, size_t n, const struct batch_hdr *h0,
 	return msg;
 }
 
+/*
+ * Tests of the body decoder edit bytes by hand: their check is made right
+ * for FIXED_SCHEMA first (if the header parses), so that what is tested is
+ * the body's rule, not the integrity check (test_bit_flips tests that).
+ */
+#define FIXED_SCHEMA	0x5ca1ab1eu
+
+static int
+decode_fixed(const uint8_t *msg, size_t len, struct batch_hdr *h,
+    struct reading *out, size_t cap, size_t *n, const char **err)
+{
+	uint8_t *m = malloc(len + 1);
+	uint32_t c;
+	int rc;
+
+	assert_non_null(m);
+	memcpy(m, msg, len);
+	if (batch_peek_hdr(m, len, h, NULL) == 0) {
+		c = batch_check(m, len, h->check_off, FIXED_SCHEMA);
+		m[h->check_off] = (uint8_t)c;
+		m[h->check_off + 1] = (uint8_t)(c >> 8);
+		m[h->check_off + 2] = (uint8_t)(c >> 16);
+		m[h->check_off + 3] = (uint8_t)(c >> 24);
+	}
+	rc = batch_decode(m, len, FIXED_SCHEMA, h, out, cap, n, err);
+	free(m);
+	return rc;
+}
+
 /* Decode msg and compare with r[0..n) in (dev, ts, point) order. */
 static void
 check_decode(const uint8_t *msg, size_t len, const struct reading *r, size_t n,
@@ -117,7 +146,7 @@ check_decode(const uint8_t *msg, size_t len, const struct reading *r, size_t n,
 	if (n > 0)
 		memcpy(want, r, n * sizeof(*r));
 	qsort(want, n, sizeof(*want), cmp_reading);
-	rc = batch_decode(msg, len, &h, got, n + 1, &got_n, &err);
+	rc = batch_decode(msg, len, h0->schema_id, &h, got, n + 1, &got_n, &err);
 	if (rc != 0)
 		fail_msg("decode: %d %s", rc, err ? err : "");
 	assert_int_equal(got_n, n);
@@ -237,7 +266,7 @@ test_volatile_has_no_span(void **state)
 	/* What that gateway sent, byte for byte: refused by the receiver. */
 	h.flags = BATCH_F_SPAN;
 	h.seq = 1;
-	h.seq_last = 1796516776964ULL;
+	h.seq_last = 2;
 	assert_int_equal(batch_wrap(&h, body, 1, 1, out, sizeof(out), &len), 0);
 	out[1] |= BATCH_F_VOLATILE;
 	assert_int_equal(batch_peek_hdr(out, len, &got, &err), -EBADMSG);
@@ -424,8 +453,8 @@ test_empty(void **state)
 /* The worked example of docs/batch-format.md, byte for byte. */
 #define DOC_N 9
 static const uint8_t doc_example[] = {
-	/* header: version, flags, gateway "gw-1", seq 5, schema id, body_len 46 */
-	0x01, 0x00, 0x04, 'g', 'w', '-', '1', 0x05, 0xd4, 0xc3, 0xb2, 0xa1, 0x2e,
+	/* header: version, flags, gateway "gw-1", seq 5, check, body_len 46 */
+	0x02, 0x00, 0x04, 'g', 'w', '-', '1', 0x05, 0x1e, 0x6f, 0x34, 0xf6, 0x2e,
 	/* base 1700000000 s */
 	0x80, 0xc4, 0x9f, 0xd5, 0x0c,
 	/* device 0: 3 timestamps (+0, dd +30000, dd 0) */
@@ -502,11 +531,12 @@ test_truncation(void **state)
 		assert_int_equal(flags & BATCH_F_DEFLATE, pass == 0 ? BATCH_F_DEFLATE : 0);
 		for (cut = 0; cut < len; cut++) {
 			err = NULL;
-			rc = batch_decode(msg, cut, &h, out, n, &got, &err);
+			rc = decode_fixed(msg, cut, &h, out, n, &got, &err);
 			if (rc != -EBADMSG || err == NULL)
 				fail_msg("prefix %zu of %zu: rc %d", cut, len, rc);
 		}
-		assert_int_equal(batch_decode(msg, len, &h, out, n, &got, &err), 0);
+		assert_int_equal(batch_decode(msg, len, hdr0.schema_id, &h, out, n,
+		    &got, &err), 0);
 		free(msg);
 	}
 }
@@ -570,7 +600,7 @@ test_mutations(void **state)
 		}
 		err = NULL;
 		got = 0;
-		rc = batch_decode(buf, l, &h, out, (i % 3) ? 4096 : 10, &got, &err);
+		rc = decode_fixed(buf, l, &h, out, (i % 3) ? 4096 : 10, &got, &err);
 		if (rc == 0) {
 			ok++;
 			assert_true(got <= 4096);
@@ -679,7 +709,7 @@ expect_bad_(const uint8_t *msg, size_t len, const char *why, int hdr_too)
 	const char *err = NULL;
 	size_t n;
 
-	if (batch_decode(msg, len, &h, out, 8, &n, &err) != -EBADMSG)
+	if (decode_fixed(msg, len, &h, out, 8, &n, &err) != -EBADMSG)
 		fail_msg("expected \"%s\", but it decodes", why);
 	assert_non_null(err);
 	if (strstr(err, why) == NULL)
@@ -710,9 +740,11 @@ test_bad_header(void **state)
 
 	(void)state;
 	memcpy(m, doc_example, sizeof(doc_example));
-	m[0] = 2;
+	m[0] = 1;	/* version 1 had no check: refused */
 	expect_bad(m, sizeof(doc_example), "unknown version");
-	m[0] = 1;
+	m[0] = 3;
+	expect_bad(m, sizeof(doc_example), "unknown version");
+	m[0] = 2;
 	m[1] = 0x20;
 	expect_bad(m, sizeof(doc_example), "unknown flag");
 	m[1] = 0x80;
@@ -754,7 +786,9 @@ test_bad_header(void **state)
 	    0);
 	assert_string_equal(h.gw, "gw-1");
 	assert_int_equal(h.seq, 5);
-	assert_int_equal(h.schema_id, 0xa1b2c3d4);
+	assert_int_equal(h.check, 0xf6346f1e);
+	assert_int_equal(h.check_off, 8);
+	assert_int_equal(h.schema_id, 0);	/* not known until matched */
 
 	assert_true(batch_gw_valid("gw-0001"));
 	assert_true(batch_gw_valid("A.b_c-9"));
@@ -785,7 +819,7 @@ test_bad_header(void **state)
 static size_t
 body_msg(uint8_t *m, const char *body, size_t blen)
 {
-	static const uint8_t h[] = { 1, 0, 1, 'g', 0, 0, 0, 0, 0 };
+	static const uint8_t h[] = { 2, 0, 1, 'g', 0, 0, 0, 0, 0 };
 
 	assert_true(blen < 128);
 	memcpy(m, h, sizeof(h));
@@ -811,7 +845,7 @@ expect_good_body(const char *body, size_t blen, size_t n, struct reading *out)
 	uint8_t m[160];
 	size_t got = 0, len = body_msg(m, body, blen);
 
-	if (batch_decode(m, len, &h, out, 8, &got, &err) != 0)
+	if (decode_fixed(m, len, &h, out, 8, &got, &err) != 0)
 		fail_msg("expected to decode, got \"%s\"", err ? err : "");
 	assert_int_equal(got, n);
 }
@@ -941,8 +975,9 @@ test_inflate_exact(void **state)
 	expect_bad_(m, len + 1, "trailing bytes after deflate", 0);
 	expect_bad_(m, len - 1, "truncated deflate", 0);
 	m[hl + 2] ^= 0xff;
-	assert_int_equal(batch_decode(m, len, &h, out, n, &got, &err), -EBADMSG);
-	assert_int_equal(batch_decode(msg, len, &h, out, n, &got, &err), 0);
+	assert_int_equal(decode_fixed(m, len, &h, out, n, &got, &err), -EBADMSG);
+	assert_int_equal(batch_decode(msg, len, hdr0.schema_id, &h, out, n, &got,
+	    &err), 0);
 	assert_int_equal(got, n);
 	free(msg);
 }
@@ -961,12 +996,15 @@ test_enospc(void **state)
 	for (k = 0; k < 3; k++)
 		n += meter_cycle(r + n, (uint16_t)k, T0 + 30000LL * k, k);
 	msg = make_batch(r, n, &hdr0, &len, NULL);
-	assert_int_equal(batch_decode(msg, len, &h, out, 20, &got, &err), -ENOSPC);
+	assert_int_equal(batch_decode(msg, len, hdr0.schema_id, &h, out, 20, &got,
+	    &err), -ENOSPC);
 	assert_int_equal(got, 39);
 	assert_non_null(err);
-	assert_int_equal(batch_decode(msg, len, &h, NULL, 0, &got, &err), -ENOSPC);
+	assert_int_equal(batch_decode(msg, len, hdr0.schema_id, &h, NULL, 0, &got,
+	    &err), -ENOSPC);
 	assert_int_equal(got, 39);
-	assert_int_equal(batch_decode(msg, len, &h, out, 39, &got, &err), 0);
+	assert_int_equal(batch_decode(msg, len, hdr0.schema_id, &h, out, 39, &got,
+	    &err), 0);
 	assert_int_equal(got, 39);
 	free(msg);
 }
@@ -1047,10 +1085,84 @@ test_size(void **state)
 	free(msg);
 }
 
+/*
+ * Issue 13, defect 1: of 3,000 bit-flipped batches 171 were accepted with
+ * altered data. Now every single-bit flip of a live batch, and of a
+ * merged one, is refused: by the header's rules or by the check.
+ */
+static void
+test_bit_flips(void **state)
+{
+	struct batch_hdr h0 = { .seq = 1796516776963ULL, .schema_id = 0x1234abcd,
+	    .flags = BATCH_F_GW_TRANSPORT };
+	struct reading r[13 * 20], out[13 * 20];
+	uint32_t ids[2] = { 0x0badf00d, 0x1234abcd };
+	struct batch_hdr h;
+	size_t n, len, i, got, refused = 0;
+	uint8_t *msg;
+	int pass, k;
+
+	(void)state;
+	for (pass = 0; pass < 2; pass++) {
+		n = 0;
+		for (k = 0; k < (pass ? 20 : 1); k++)
+			n += meter_cycle(r + n, 0, T0 + 30000LL * k, k);
+		if (pass) {
+			h0.flags |= BATCH_F_SPAN | BATCH_F_HISTORICAL;
+			h0.seq_last = h0.seq + 19;
+		}
+		msg = make_batch(r, n, &h0, &len, NULL);
+		assert_int_equal(batch_peek_hdr(msg, len, &h, NULL), 0);
+		assert_int_equal(batch_match(msg, len, &h, ids, 2), 1);
+		assert_int_equal(h.schema_id, 0x1234abcd);
+		for (i = 0; i < len * 8; i++) {
+			msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+			if (batch_peek_hdr(msg, len, &h, NULL) == 0)
+				assert_int_equal(batch_match(msg, len, &h, ids, 2), -1);
+			assert_int_equal(batch_decode(msg, len, 0x1234abcd, &h, out,
+			    n, &got, NULL), -EBADMSG);
+			refused++;
+			msg[i / 8] ^= (uint8_t)(1u << (i % 8));
+		}
+		/* Another schema than the one it was made for does not match. */
+		assert_int_equal(batch_decode(msg, len, 0x0badf00d, &h, out, n, &got,
+		    NULL), -EBADMSG);
+		free(msg);
+	}
+	assert_true(refused > 1000);
+}
+
+/* A span is bounded: seq 10 with a span of 2^63 is refused, both ways. */
+static void
+test_span_bounded(void **state)
+{
+	struct batch_hdr h = { .gw = "gw-1", .seq = 10, .seq_last = 10 +
+	    BATCH_SPAN_MAX, .flags = BATCH_F_SPAN };
+	uint8_t m[64] = { 0 };
+	const char *err = NULL;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(batch_wrap(&h, m, 0, 0, m, sizeof(m), &len), 0);
+	assert_int_equal(batch_peek_hdr(m, len, &h, NULL), 0);
+	assert_int_equal(h.seq_last - h.seq, BATCH_SPAN_MAX);
+	h.seq_last++;
+	assert_int_equal(batch_wrap(&h, m, 0, 0, m, sizeof(m), &len), -EINVAL);
+	/* by hand: 02 04 04 'gw-1' 0a, span 2^63 = 80 80 .. 80 01, check, 00 */
+	memcpy(m, "\x02\x04\x04gw-1\x0a", 8);
+	memcpy(m + 8, "\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 10);
+	memset(m + 18, 0, 4);
+	m[22] = 0;
+	assert_int_equal(batch_peek_hdr(m, 23, &h, &err), -EBADMSG);
+	assert_string_equal(err, "header: span over BATCH_SPAN_MAX");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bit_flips),
+		cmocka_unit_test(test_span_bounded),
 		cmocka_unit_test(test_meter_cycle),
 		cmocka_unit_test(test_gateway_from_transport),
 		cmocka_unit_test(test_volatile_has_no_span),

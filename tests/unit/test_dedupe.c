@@ -253,8 +253,9 @@ test_spans(void **state)
 	assert_int_equal(dedupe_mark(&d, 220), DEDUPE_NEW);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(dedupe_mark_range(&d, 100, 219), DEDUPE_DUP);
-	assert_int_equal(dedupe_check_range(&d, 150, 160), DEDUPE_DUP);
-	assert_int_equal(dedupe_check(&d, 219), DEDUPE_DUP);
+	/* inside a seen span but not it: not provably the same batch */
+	assert_int_equal(dedupe_check_range(&d, 150, 160), DEDUPE_OVERLAP);
+	assert_int_equal(dedupe_check(&d, 219), DEDUPE_OVERLAP);
 	/* live seqs after a hole, then the span that fills it */
 	assert_int_equal(dedupe_mark(&d, 300), DEDUPE_NEW);
 	gaps_are(&d, "221-299");
@@ -273,9 +274,62 @@ test_spans(void **state)
 	assert_int_equal(dedupe_mark_range(&d, 0, 99), DEDUPE_NEW);
 	assert_int_equal(dedupe_mark_range(&d, UINT64_MAX - 5, UINT64_MAX),
 	    DEDUPE_NEW);
-	assert_int_equal(dedupe_check_range(&d, UINT64_MAX - 1, UINT64_MAX),
+	assert_int_equal(dedupe_check_range(&d, UINT64_MAX - 5, UINT64_MAX),
 	    DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, UINT64_MAX - 1, UINT64_MAX),
+	    DEDUPE_OVERLAP);
 	assert_int_equal(d.n, 2);
+	dedupe_free(&d);
+}
+
+/*
+ * One span that claims the gateway's future (forged, or a bit flip that the
+ * check missed) cannot make the real batches duplicates: they are printed
+ * as overlaps, and only their own redelivery is dropped.
+ */
+static void
+test_one_span_cannot_blind(void **state)
+{
+	struct dedupe d;
+	uint64_t s;
+
+	(void)state;
+	dedupe_init(&d, 0);
+	assert_int_equal(dedupe_mark(&d, 9), DEDUPE_NEW);
+	assert_int_equal(dedupe_mark_range(&d, 10, 10 + (1 << 20)), DEDUPE_NEW);
+	for (s = 11; s < 20; s++) {
+		assert_int_equal(dedupe_check(&d, s), DEDUPE_OVERLAP);
+		assert_int_equal(dedupe_mark(&d, s), DEDUPE_OVERLAP);
+		assert_int_equal(dedupe_check(&d, s), DEDUPE_DUP);
+	}
+	/* the span itself again, and the seq before it, are duplicates */
+	assert_int_equal(dedupe_check_range(&d, 10, 10 + (1 << 20)), DEDUPE_DUP);
+	assert_int_equal(dedupe_check(&d, 9), DEDUPE_DUP);
+	assert_int_equal(dedupe_check(&d, 20), DEDUPE_OVERLAP);
+	dedupe_free(&d);
+}
+
+/* Only the newest DEDUPE_SPANS_MAX spans keep their bounds. */
+static void
+test_spans_bounded(void **state)
+{
+	struct dedupe d;
+	uint64_t i;
+
+	(void)state;
+	dedupe_init(&d, 0);
+	for (i = 0; i < DEDUPE_SPANS_MAX + 10; i++)
+		assert_int_equal(dedupe_mark_range(&d, 10 * i, 10 * i + 9),
+		    DEDUPE_NEW);
+	assert_int_equal(d.n_spans, DEDUPE_SPANS_MAX);
+	/* the oldest forgot their bounds: by range, a duplicate */
+	assert_int_equal(dedupe_check(&d, 5), DEDUPE_DUP);
+	/* the newest kept theirs */
+	assert_int_equal(dedupe_check(&d, 10 * (DEDUPE_SPANS_MAX + 9) + 5),
+	    DEDUPE_OVERLAP);
+	assert_int_equal(d.spans[0].first, 100);
+	for (i = 1; i < d.n_spans; i++)
+		assert_true(d.spans[i].first == d.spans[i - 1].last + 1);
 	dedupe_free(&d);
 }
 
@@ -292,6 +346,8 @@ main(void)
 		cmocka_unit_test(test_memory_bound),
 		cmocka_unit_test(test_format_truncates),
 		cmocka_unit_test(test_spans),
+		cmocka_unit_test(test_one_span_cannot_blind),
+		cmocka_unit_test(test_spans_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,52 +153,89 @@ test_check(void **state)
 	    -EINVAL);
 }
 
+/* A batch of no readings for gateway gw-a, seq, made for schema id. */
+static size_t
+tiny(uint8_t *m, size_t cap, uint64_t seq, uint32_t id, struct batch_hdr *h)
+{
+	struct batch_hdr w = { .seq = seq, .schema_id = id,
+	    .flags = BATCH_F_GW_TRANSPORT };
+	uint8_t body[16];
+	size_t blen = 0, raw = 0, len = 0;
+
+	assert_int_equal(batch_encode_body(NULL, 0, body, sizeof(body), &blen,
+	    &w.flags, &raw), 0);
+	assert_int_equal(batch_wrap(&w, body, blen, raw, m, cap, &len), 0);
+	assert_int_equal(batch_peek_hdr(m, len, h, NULL), 0);
+	return len;
+}
+
+/*
+ * Bounded per gateway and in all, oldest first, taken only by a schema that
+ * matches the check, expired by age.
+ */
 static void
 test_pending(void **state)
 {
-	struct batch_hdr a = { .gw = "gw-a", .seq = 1, .schema_id = 0x11 },
-	    b = { .gw = "gw-b", .seq = 1, .schema_id = 0x22 };
+	struct gw ga = { .name = "gw-a" }, gb = { .name = "gw-b" };
 	struct pending_item *it;
+	struct batch_hdr h;
 	struct pending q;
-	uint8_t data[100];
-	uint32_t sid = 0;
+	uint8_t m[64], big[PENDING_GW_BYTES + 1];
+	size_t len, i;
 
 	(void)state;
-	memset(data, 0x5a, sizeof(data));
-	pending_init(&q, 3, 250);
-	assert_int_equal(pending_push(&q, &a, data, 100), 0);
-	assert_int_equal(pending_push(&q, &b, data, 100), 0);
-	/* Bytes bound: 200 + 100 > 250. */
-	a.seq = 2;
-	assert_int_equal(pending_push(&q, &a, data, 100), -ENOBUFS);
-	assert_int_equal(pending_push(&q, &a, data, 50), 0);
-	/* Count bound. */
-	a.seq = 3;
-	assert_int_equal(pending_push(&q, &a, data, 0), -ENOBUFS);
-	assert_int_equal(q.n, 3);
-	assert_int_equal(q.bytes, 250);
-	assert_true(pending_has(&q, "gw-a", 2));
-	assert_false(pending_has(&q, "gw-a", 3));
-	assert_false(pending_has(&q, "gw-c", 1));
-	assert_int_equal(pending_count(&q, "gw-a", &sid), 2);
-	assert_int_equal(sid, 0x11);
-	/* Oldest first, only the matching gateway and schema. */
-	assert_null(pending_take(&q, "gw-a", 0x22));
-	it = pending_take(&q, "gw-a", 0x11);
+	memset(big, 0, sizeof(big));
+	pending_init(&q, 300, 0);
+	len = tiny(m, sizeof(m), 1, 0x11, &h);
+	assert_int_equal(pending_push(&q, &ga, &ga.held, &h, m, len, 100), 0);
+	assert_true(pending_has(&q, &ga, m, len));
+	assert_false(pending_has(&q, &gb, m, len));
+	len = tiny(m, sizeof(m), 2, 0x22, &h);
+	assert_false(pending_has(&q, &ga, m, len));
+	assert_int_equal(pending_push(&q, &ga, &ga.held, &h, m, len, 200), 0);
+	len = tiny(m, sizeof(m), 1, 0x11, &h);
+	assert_int_equal(pending_push(&q, &gb, &gb.held, &h, m, len, 300), 0);
+	/* Only the schema that matches takes it; other gateways untouched. */
+	assert_null(pending_take(&q, &ga, &ga.held, 0x33));
+	it = pending_take(&q, &ga, &ga.held, 0x22);
 	assert_non_null(it);
-	assert_int_equal(it->h.seq, 1);
-	assert_int_equal(it->len, 100);
-	assert_memory_equal(it->data, data, 100);
-	free(it);
-	it = pending_take(&q, "gw-a", 0x11);
 	assert_int_equal(it->h.seq, 2);
+	assert_int_equal(it->h.schema_id, 0x22);
 	free(it);
-	assert_null(pending_take(&q, "gw-a", 0x11));
-	assert_int_equal(q.n, 1);
-	assert_int_equal(q.bytes, 100);
-	/* The tail is right after removals: a push lands after gw-b. */
-	assert_int_equal(pending_push(&q, &a, data, 1), 0);
-	assert_ptr_equal(q.head->next, q.tail);
+	assert_int_equal(ga.held.n, 1);
+	assert_int_equal(gb.held.n, 1);
+	/* A gateway's own bound: gw-a fills, gw-b can still push. */
+	for (i = 1; i < PENDING_GW_BATCHES; i++) {
+		len = tiny(m, sizeof(m), 10 + i, 0x11, &h);
+		assert_int_equal(pending_push(&q, &ga, &ga.held, &h, m, len, 400),
+		    0);
+	}
+	assert_int_equal(pending_push(&q, &ga, &ga.held, &h, m, len, 400),
+	    -ENOBUFS);
+	assert_int_equal(pending_push(&q, &gb, &gb.held, &h, m, len, 400), 0);
+	assert_int_equal(pending_push(&q, &gb, &gb.held, &h, big, sizeof(big),
+	    400), -EMSGSIZE);
+	/* Making room: the gateway's oldest. */
+	it = pending_oldest(&q, &gb);
+	assert_int_equal(it->at_ms, 300);
+	pending_gone(&gb.held, it);
+	free(it);
+	/* Expiry: the oldest overall, by arrival. */
+	assert_null(pending_expire(&q, 99));
+	it = pending_expire(&q, 100);
+	assert_non_null(it);
+	assert_ptr_equal(it->g, &ga);
+	assert_int_equal(it->h.seq, 1);
+	pending_gone(&ga.held, it);
+	free(it);
+	assert_null(pending_expire(&q, 399));
+	assert_int_equal(q.n, ga.held.n + gb.held.n);
+	/* The queue's own bound. */
+	for (i = q.n; i < 300; i++)
+		assert_int_equal(pending_push(&q, &gb, &gb.held, &h, m, len, 500),
+		    0);
+	assert_int_equal(pending_push(&q, &gb, &gb.held, &h, m, len, 500),
+	    -ENOBUFS);
 	pending_free(&q);
 	assert_int_equal(q.n, 0);
 }
@@ -268,6 +305,99 @@ test_gwtab(void **state)
 	gwtab_free(&t);
 }
 
+/* A schema of one device with n points, on the heap. */
+static void
+schema_of(struct schema *s, size_t n)
+{
+	struct schema_device *d = calloc(1, sizeof(*d));
+
+	assert_non_null(d);
+	memset(s, 0, sizeof(*s));
+	strcpy(s->gateway, "gw-1");
+	strcpy(d->name, "m");
+	d->n_points = n;
+	d->points = calloc(n, sizeof(*d->points));
+	assert_non_null(d->points);
+	s->n_devices = 1;
+	s->devices = d;
+}
+
+/*
+ * Issue 13, defect 4: 320 schemas of 570 kB took 314 MB. A gateway's schemas
+ * share GWTAB_SCHEMA_MEM_GW (its oldest make room), all share schema_mem_max.
+ */
+static void
+test_schema_memory(void **state)
+{
+	size_t big = GWTAB_SCHEMA_MEM_GW / sizeof(struct schema_point) / 3, i;
+	struct gwtab t;
+	struct schema s;
+	struct gw *g[4];
+	char name[16];
+
+	(void)state;
+	assert_int_equal(gwtab_init(&t, 0), 0);
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "gw-%zu", i);
+		g[i] = gwtab_get(&t, name, 1);
+	}
+	schema_of(&s, big);
+	t.schema_mem_max = 4 * gwtab_schema_mem(&s);
+	/* A third of a share each: the fourth pushes the first out. */
+	assert_int_equal(gwtab_schema_add(&t, g[0], 1, &s), 1);
+	for (i = 2; i <= 4; i++) {
+		schema_of(&s, big);
+		assert_int_equal(gwtab_schema_add(&t, g[0], (uint32_t)i, &s), 1);
+	}
+	assert_int_equal(g[0]->n_schemas, 2);
+	assert_null(gwtab_schema(&t, g[0], 1));
+	assert_true(g[0]->schema_mem <= GWTAB_SCHEMA_MEM_GW);
+	/* One alone over a share. */
+	schema_of(&s, GWTAB_SCHEMA_MEM_GW / sizeof(struct schema_point) + 1);
+	assert_int_equal(gwtab_schema_add(&t, g[1], 9, &s), -EMSGSIZE);
+	/* All together: two more fit, the next gateway's is refused. */
+	schema_of(&s, big);
+	assert_int_equal(gwtab_schema_add(&t, g[1], 1, &s), 1);
+	schema_of(&s, big);
+	assert_int_equal(gwtab_schema_add(&t, g[2], 1, &s), 1);
+	schema_of(&s, big);
+	assert_int_equal(gwtab_schema_add(&t, g[3], 1, &s), -ENOBUFS);
+	assert_true(t.schema_mem <= t.schema_mem_max);
+	gwtab_free(&t);
+}
+
+/* Volatile keys: a ring grows from VOLKEYS_FIRST as the shared budget allows. */
+static void
+test_volkeys_budget(void **state)
+{
+	struct volbudget b = { .max = 3 * VOLKEYS_FIRST };
+	struct volkeys a, c, d;
+	uint16_t i;
+
+	(void)state;
+	assert_int_equal(volkeys_init(&a, 0, &b), 0);
+	assert_int_equal(b.keys, VOLKEYS_FIRST);
+	for (i = 0; i < 2 * VOLKEYS_FIRST; i++)
+		volkeys_add(&a, 0, i, 1000);
+	assert_int_equal(a.cap, 2 * VOLKEYS_FIRST);
+	assert_int_equal(a.forgotten, 0);
+	for (i = 0; i < 2 * VOLKEYS_FIRST; i++)
+		assert_true(volkeys_has(&a, 0, i, 1000));
+	assert_int_equal(volkeys_init(&c, 0, &b), 0);
+	/* The budget is spent: the next ring is refused, a ring cannot grow. */
+	assert_int_equal(volkeys_init(&d, 0, &b), -ENOBUFS);
+	volkeys_add(&a, 1, 0, 1000);
+	assert_int_equal(a.cap, 2 * VOLKEYS_FIRST);
+	assert_int_equal(a.forgotten, 1);
+	assert_false(volkeys_has(&a, 0, 0, 1000));
+	assert_true(volkeys_has(&a, 1, 0, 1000));
+	volkeys_free(&a);
+	assert_int_equal(b.keys, VOLKEYS_FIRST);
+	volkeys_free(&c);
+	volkeys_free(&d);
+	assert_int_equal(b.keys, 0);
+}
+
 int
 main(void)
 {
@@ -278,6 +408,8 @@ main(void)
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_gwtab),
+		cmocka_unit_test(test_schema_memory),
+		cmocka_unit_test(test_volkeys_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

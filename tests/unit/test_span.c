@@ -47,7 +47,7 @@ test_span_roundtrip(void **state)
 
 	(void)state;
 	len = wrap(&h, msg, sizeof(msg));
-	assert_int_equal(batch_decode(msg, len, &d, out, 8, &n, NULL), 0);
+	assert_int_equal(batch_decode(msg, len, 7, &d, out, 8, &n, NULL), 0);
 	assert_int_equal(d.seq, 1000);
 	assert_int_equal(d.seq_last, 1119);
 	assert_true(d.flags & BATCH_F_SPAN);

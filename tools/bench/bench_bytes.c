@@ -129,7 +129,7 @@ verify(struct wire *w, const struct reading *r, size_t n, size_t len)
 	const char *why = "";
 	size_t got, i;
 
-	if (batch_decode(w->batch, len, &h, w->check, w->check_cap, &got,
+	if (batch_decode(w->batch, len, w->schema_id, &h, w->check, w->check_cap, &got,
 	    &why) < 0 || got != n) {
 		fprintf(stderr, "bench_bytes: seq %" PRIu64 ": does not decode: "
 		    "%s\n", w->seq, why);
@@ -205,7 +205,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : WG_PROFILE_DIR;
-	uint64_t json = 0, hdr = 0, body = 0, sz;
+	uint64_t json = 0, hdr = 0, body = 0, deflated = 0, sz;
 	struct cost live = { 0 }, backlog = { 0 };
 	struct reading *r = NULL;
 	struct model *m = NULL;
@@ -253,6 +253,7 @@ main(int argc, char **argv)
 		if ((sz = send_batch(&w, cyc, np, 0)) == 0)
 			goto out;
 		cost_add(&live, sz, w.len_gw);
+		deflated += (w.batch[1] & BATCH_F_DEFLATE) != 0;
 		hdr += w.hdr_len;
 		body += w.body_len;
 		n_back += np;
@@ -274,6 +275,7 @@ main(int argc, char **argv)
 	printf("bytes_ratio_vs_before=%.3f\n", (double)live.v5_alias /
 	    (double)live.before);
 	printf("readings_per_cycle=%zu\n", np);
+	printf("live_deflated_share=%.3f\n", (double)deflated / CYCLES);
 	printf("batch_header_bytes_per_batch=%.1f\n", (double)hdr / CYCLES);
 	printf("batch_body_bytes_per_batch=%.1f\n", (double)body / CYCLES);
 	printf("mqtt_bytes_per_batch=%.1f\n", (double)(live.v5_alias - hdr - body) /

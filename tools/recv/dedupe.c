@@ -10,6 +10,8 @@
 
 #include "tools/recv/dedupe.h"
 
+#define DEDUPE_OVER_RANGES	64	/* overlap ranges kept (d->over) */
+
 void
 dedupe_init(struct dedupe *d, size_t max_ranges)
 {
@@ -23,8 +25,14 @@ void
 dedupe_free(struct dedupe *d)
 {
 	free(d->r);
-	d->r = NULL;
-	d->n = d->cap = 0;
+	free(d->spans);
+	if (d->over != NULL) {
+		dedupe_free(d->over);
+		free(d->over);
+		d->over = NULL;
+	}
+	d->r = d->spans = NULL;
+	d->n = d->cap = d->n_spans = 0;
 }
 
 /* Index of the first range whose last >= seq (d->n if none). */
@@ -44,6 +52,41 @@ find(const struct dedupe *d, uint64_t seq)
 	return lo;
 }
 
+/* Index of the first kept span whose last >= seq (d->n_spans if none). */
+static size_t
+find_span(const struct dedupe *d, uint64_t seq)
+{
+	size_t lo = 0, hi = d->n_spans;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->spans[mid].last < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * All of first..last was seen: the same batch again, or one that claims
+ * seqs of a kept span it is not (kept spans never overlap each other: a
+ * span overlapping a seen one is printed, but its bounds are not kept).
+ */
+static int
+same_batch(const struct dedupe *d, uint64_t first, uint64_t last)
+{
+	size_t i = find_span(d, first);
+
+	if (i == d->n_spans || d->spans[i].first > last)
+		return first == last;	/* a seq alone, in no kept span */
+	if (d->spans[i].first == first && d->spans[i].last == last)
+		return 1;
+	return d->over != NULL &&
+	    dedupe_check_range(d->over, first, last) == DEDUPE_DUP;
+}
+
 int
 dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last)
 {
@@ -54,8 +97,37 @@ dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last)
 	if (i == 0 && d->gave_up && last <= d->horizon)
 		return DEDUPE_STALE;
 	if (d->r[i].first <= first && d->r[i].last >= last)
-		return DEDUPE_DUP;
+		return same_batch(d, first, last) ? DEDUPE_DUP : DEDUPE_OVERLAP;
 	return DEDUPE_OVERLAP;
+}
+
+/*
+ * Keep a new span's bounds (NEW only: an overlapping one is not the
+ * gateway's promise kept, and would shadow the span it overlaps), the oldest
+ * (lowest) forgotten beyond DEDUPE_SPANS_MAX. Best effort: without memory
+ * its seqs are judged by the ranges alone.
+ */
+static void
+keep_span(struct dedupe *d, uint64_t first, uint64_t last)
+{
+	size_t i;
+
+	if (d->spans == NULL &&
+	    (d->spans = malloc(DEDUPE_SPANS_MAX * sizeof(*d->spans))) == NULL)
+		return;
+	i = find_span(d, first);
+	if (d->n_spans == DEDUPE_SPANS_MAX) {
+		if (i == 0)
+			return;		/* older than all kept */
+		d->n_spans--;
+		memmove(&d->spans[0], &d->spans[1], d->n_spans * sizeof(*d->spans));
+		i--;
+	}
+	memmove(&d->spans[i + 1], &d->spans[i],
+	    (d->n_spans - i) * sizeof(*d->spans));
+	d->spans[i].first = first;
+	d->spans[i].last = last;
+	d->n_spans++;
 }
 
 int
@@ -110,6 +182,19 @@ reserve(struct dedupe *d)
 	return 0;
 }
 
+/* Best effort, as keep_span(): without memory a redelivery is an overlap. */
+static void
+mark_over(struct dedupe *d, uint64_t first, uint64_t last)
+{
+	if (d->over == NULL) {
+		if ((d->over = malloc(sizeof(*d->over))) == NULL)
+			return;
+		dedupe_init(d->over, DEDUPE_OVER_RANGES);
+		d->over->plain = 1;
+	}
+	(void)dedupe_mark_range(d->over, first, last);
+}
+
 /*
  * Union of first..last with the ranges: the ranges it touches or adjoins
  * (r[i..j)) become one, or it is inserted at i if it touches none.
@@ -150,6 +235,10 @@ dedupe_mark_range(struct dedupe *d, uint64_t first, uint64_t last)
 	d->seen += last - first + 1 - had;
 	if (d->n > d->max)
 		give_up_lowest(d);
+	if (!d->plain && rc == DEDUPE_NEW && first < last)
+		keep_span(d, first, last);
+	if (!d->plain && rc == DEDUPE_OVERLAP)
+		mark_over(d, first, last);
 	return rc;
 }
 

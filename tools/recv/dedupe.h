@@ -10,6 +10,16 @@
  * by a maximum number of ranges; when a new seq would exceed it, the lowest hole
  * is given up (merged into the floor and counted): a seq from a given-up hole that
  * arrives later cannot be told from a duplicate and is reported as stale.
+ *
+ * A batch is dropped as a duplicate only when it is provably the batch seen
+ * before: the same seq alone, or the same span (seq..seq_last) whole. So one
+ * batch cannot blind the receiver to a gateway: a span that claims seqs the
+ * gateway has not sent yet (forged, or a bug) makes their batches "overlaps",
+ * printed and counted, not dropped. For that the spans seen last are kept
+ * as they came (DEDUPE_SPANS_MAX of them); a seq inside an older span, whose
+ * bounds were forgotten, falls back to the ranges: a duplicate. What was
+ * printed as an overlap is remembered by range (in d->over), so its own
+ * redelivery is a duplicate again.
  */
 #ifndef WG_RECV_DEDUPE_H
 #define WG_RECV_DEDUPE_H
@@ -18,6 +28,7 @@
 #include <stdint.h>
 
 #define DEDUPE_RANGES_MAX	1024	/* default bound: 16 KiB per gateway */
+#define DEDUPE_SPANS_MAX	256	/* spans remembered whole: 4 KiB per gateway */
 
 /* dedupe_check() / dedupe_mark() outcomes */
 #define DEDUPE_NEW	0	/* not seen: output it */
@@ -36,6 +47,14 @@ struct dedupe {
 	uint64_t given_up;		/* missing seqs forgotten to stay bounded */
 	uint64_t horizon;		/* with given_up: holes gave up at or below */
 	int gave_up;			/* horizon is meaningful */
+	struct dedupe_range *spans;	/* spans marked, sorted, the newest kept */
+	size_t n_spans;
+	/*
+	 * Seqs printed as overlaps of a kept span, by range alone (its own
+	 * spans are not kept): their redelivery is a duplicate.
+	 */
+	struct dedupe *over;
+	int plain;			/* no spans kept: this is an over set */
 };
 
 /* An empty set holding at most max_ranges ranges (>= 2; 0 means the default). */
@@ -53,8 +72,10 @@ int dedupe_mark(struct dedupe *d, uint64_t seq);
 
 /*
  * The same for a span first..last (first <= last), a merged batch: DEDUPE_NEW
- * if no seq of it was seen, DEDUPE_DUP if all were (in one range), else
- * DEDUPE_OVERLAP, or DEDUPE_STALE if it lies at or below a given-up hole.
+ * if no seq of it was seen, DEDUPE_DUP if it is the very seq or span marked
+ * before (a span: all its seqs seen and, if its bounds are still kept, the
+ * same bounds), else DEDUPE_OVERLAP, or DEDUPE_STALE if it lies at or below
+ * a given-up hole.
  * A gateway never sends a seq both alone and in a span, nor in two different
  * spans (the halves of a span split after a 4.13 lie inside it: DUP if it was
  * seen), so an overlap means readings arrive twice or were lost.

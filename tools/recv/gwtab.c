@@ -23,6 +23,7 @@ gwtab_init(struct gwtab *t, size_t max)
 {
 	memset(t, 0, sizeof(*t));
 	t->max = max ? max : GWTAB_MAX_GATEWAYS;
+	t->schema_mem_max = GWTAB_SCHEMA_MEM;
 	t->n_buckets = 1024;
 	t->bucket = calloc(t->n_buckets, sizeof(*t->bucket));
 	return t->bucket ? 0 : -ENOMEM;
@@ -128,12 +129,57 @@ gwtab_schema(struct gwtab *t, struct gw *g, uint32_t id)
 	return NULL;
 }
 
+size_t
+gwtab_schema_ids(const struct gw *g, uint32_t *ids, size_t max)
+{
+	size_t i, j, n = 0;
+
+	/* Insertion by use, newest first: the current schema is tried first. */
+	for (i = 0; i < g->n_schemas && n < max; i++) {
+		for (j = n; j > 0 && g->schemas[ids[j - 1]].used <
+		    g->schemas[i].used; j--)
+			ids[j] = ids[j - 1];
+		ids[j] = (uint32_t)i;
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		ids[i] = g->schemas[ids[i]].id;
+	return n;
+}
+
+size_t
+gwtab_schema_mem(const struct schema *s)
+{
+	size_t m = sizeof(struct gw_schema) +
+	    s->n_devices * sizeof(struct schema_device), i;
+
+	for (i = 0; i < s->n_devices; i++)
+		m += s->devices[i].n_points * sizeof(struct schema_point);
+	return m;
+}
+
+/* Forget g's least recently used schema (g has one). */
+static void
+evict_lru(struct gwtab *t, struct gw *g)
+{
+	struct gw_schema *slot = &g->schemas[0];
+	size_t i;
+
+	for (i = 1; i < g->n_schemas; i++)
+		if (g->schemas[i].used < slot->used)
+			slot = &g->schemas[i];
+	schema_free(&slot->s);
+	g->schema_mem -= slot->mem;
+	t->schema_mem -= slot->mem;
+	*slot = g->schemas[--g->n_schemas];
+}
+
 int
 gwtab_schema_add(struct gwtab *t, struct gw *g, uint32_t id,
     struct schema *s)
 {
+	size_t mem = gwtab_schema_mem(s), i;
 	struct gw_schema *gs, *slot;
-	size_t i;
 
 	for (i = 0; i < g->n_schemas; i++) {
 		if (g->schemas[i].id == id) {
@@ -141,25 +187,31 @@ gwtab_schema_add(struct gwtab *t, struct gw *g, uint32_t id,
 			return 0;
 		}
 	}
-	if (g->n_schemas < GWTAB_MAX_SCHEMAS) {
-		gs = realloc(g->schemas, (g->n_schemas + 1) * sizeof(*gs));
-		if (gs == NULL) {
-			schema_free(s);
-			return -ENOMEM;
-		}
-		g->schemas = gs;
-		slot = &gs[g->n_schemas++];
-	} else {
-		slot = &g->schemas[0];
-		for (i = 1; i < g->n_schemas; i++)
-			if (g->schemas[i].used < slot->used)
-				slot = &g->schemas[i];
-		schema_free(&slot->s);
+	if (mem > GWTAB_SCHEMA_MEM_GW) {
+		schema_free(s);
+		return -EMSGSIZE;
 	}
+	while (g->n_schemas > 0 && (g->n_schemas >= GWTAB_MAX_SCHEMAS ||
+	    g->schema_mem + mem > GWTAB_SCHEMA_MEM_GW))
+		evict_lru(t, g);
+	if (t->schema_mem + mem > t->schema_mem_max) {
+		schema_free(s);
+		return -ENOBUFS;
+	}
+	gs = realloc(g->schemas, (g->n_schemas + 1) * sizeof(*gs));
+	if (gs == NULL) {
+		schema_free(s);
+		return -ENOMEM;
+	}
+	g->schemas = gs;
+	slot = &gs[g->n_schemas++];
 	slot->id = id;
 	slot->used = ++t->tick;
+	slot->mem = mem;
 	slot->s = *s;
 	memset(s, 0, sizeof(*s));
+	g->schema_mem += mem;
+	t->schema_mem += mem;
 	return 1;
 }
 

@@ -30,6 +30,32 @@ on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 	    msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0);
 }
 
+/*
+ * A batch matched none of gw's schemas: subscribe to its schema topic once
+ * more, so that the broker sends the retained schemas again (one that came
+ * before the receiver knew the gateway, or was lost to a full table), then
+ * unsubscribe: the broker has queued them by then, and the wildcard
+ * subscription brings new ones.
+ */
+static void
+ask_schemas(struct recv *rv, const char *gw)
+{
+	char t[160];
+	int rc;
+
+	if (!rv->link_up)
+		return;
+	snprintf(t, sizeof(t), "%s/%s/s/+", rv->prefix, gw);
+	rc = mosquitto_subscribe(rv->mosq, NULL, t, 1);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_unsubscribe(rv->mosq, NULL, t);
+	if (rc != MOSQ_ERR_SUCCESS)
+		recv_warnx("%s: asking for its schemas: %s", gw,
+		    mosquitto_strerror(rc));
+	else if (rv->verbose)
+		recv_warnx("%s: asked for its schemas again", gw);
+}
+
 static void
 on_connect(struct mosquitto *m, void *arg, int rc)
 {
@@ -92,6 +118,7 @@ recv_mqtt_new(struct recv *rv)
 	mosquitto_connect_callback_set(rv->mosq, on_connect);
 	mosquitto_subscribe_callback_set(rv->mosq, on_subscribe);
 	mosquitto_message_callback_set(rv->mosq, on_message);
+	rv->ask_schemas = ask_schemas;
 	return 0;
 }
 
@@ -120,15 +147,6 @@ link_down(struct recv *rv, int rc)
 		return;
 	recv_warnx("%s:%d: %s, retrying", rv->host, rv->port, why);
 	snprintf(rv->last_error, sizeof(rv->last_error), "%s", why);
-}
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -173,6 +191,7 @@ recv_mqtt_run(struct recv *rv)
 		}
 		if (rv->coap != NULL)
 			coap_srv_process(rv->coap);
+		recv_tick(rv, recv_now_ms());
 		if (!rv->mqtt || recv_stop)
 			continue;
 		if (rc == MOSQ_ERR_SUCCESS && mfd >= 0) {
@@ -193,11 +212,11 @@ recv_mqtt_run(struct recv *rv)
 		/* Down: say why once, then reconnect after the backoff, polling on. */
 		if (retry_at == 0) {
 			link_down(rv, rc);
-			retry_at = mono_ms() + delay * 1000;
+			retry_at = recv_now_ms() + delay * 1000;
 			if (delay < RECV_DELAY_MAX)
 				delay *= 2;
 		}
-		if (mono_ms() >= retry_at) {
+		if (recv_now_ms() >= retry_at) {
 			retry_at = 0;
 			rc = mosquitto_reconnect(rv->mosq);
 		}

@@ -1,7 +1,8 @@
 /*
- * Pending queue: a FIFO list of raw batches waiting for their schema (pending.h).
- * Linear scans are fine: the queue holds a few thousand entries at most and is
- * only walked when a batch of an unknown schema or a new schema arrives.
+ * Pending queue: one FIFO list of raw batches waiting for their schema, in
+ * arrival order (pending.h), with counters per gateway. Linear scans are fine:
+ * the list is walked only when a batch of an unknown schema or a new schema
+ * arrives, and its oldest entry is at the head for expiry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,18 +32,23 @@ pending_free(struct pending *q)
 }
 
 int
-pending_push(struct pending *q, const struct batch_hdr *h,
-    const uint8_t *data, size_t len)
+pending_push(struct pending *q, struct gw *g, struct pending_gw *pg,
+    const struct batch_hdr *h, const uint8_t *data, size_t len, int64_t now_ms)
 {
 	struct pending_item *it;
 
-	if (q->n >= q->max_n || len > q->max_bytes - q->bytes)
+	if (len > PENDING_GW_BYTES)
+		return -EMSGSIZE;
+	if (pg->n >= PENDING_GW_BATCHES || len > PENDING_GW_BYTES - pg->bytes ||
+	    q->n >= q->max_n || len > q->max_bytes - q->bytes)
 		return -ENOBUFS;
 	it = malloc(sizeof(*it) + len);
 	if (it == NULL)
 		return -ENOMEM;
 	it->next = NULL;
+	it->g = g;
 	it->h = *h;
+	it->at_ms = now_ms;
 	it->len = len;
 	memcpy(it->data, data, len);
 	if (q->tail != NULL)
@@ -52,53 +58,78 @@ pending_push(struct pending *q, const struct batch_hdr *h,
 	q->tail = it;
 	q->n++;
 	q->bytes += len;
+	pg->n++;
+	pg->bytes += len;
 	return 0;
 }
 
 int
-pending_has(const struct pending *q, const char *gw, uint64_t seq)
+pending_has(const struct pending *q, const struct gw *g, const uint8_t *data,
+    size_t len)
 {
 	const struct pending_item *it;
 
 	for (it = q->head; it != NULL; it = it->next)
-		if (it->h.seq == seq && strcmp(it->h.gw, gw) == 0)
+		if (it->g == g && it->len == len && memcmp(it->data, data, len) == 0)
 			return 1;
 	return 0;
 }
 
+/* Unlink it (prev before it, or NULL) and return it. */
+static struct pending_item *
+unlink_item(struct pending *q, struct pending_item *prev,
+    struct pending_item *it)
+{
+	if (prev != NULL)
+		prev->next = it->next;
+	else
+		q->head = it->next;
+	if (q->tail == it)
+		q->tail = prev;
+	it->next = NULL;
+	q->n--;
+	q->bytes -= it->len;
+	return it;
+}
+
+void
+pending_gone(struct pending_gw *pg, const struct pending_item *it)
+{
+	pg->n--;
+	pg->bytes -= it->len;
+}
+
 struct pending_item *
-pending_take(struct pending *q, const char *gw, uint32_t schema_id)
+pending_take(struct pending *q, const struct gw *g, struct pending_gw *pg,
+    uint32_t schema_id)
 {
 	struct pending_item *it, *prev = NULL;
 
 	for (it = q->head; it != NULL; prev = it, it = it->next) {
-		if (it->h.schema_id != schema_id || strcmp(it->h.gw, gw) != 0)
+		if (it->g != g ||
+		    batch_match(it->data, it->len, &it->h, &schema_id, 1) < 0)
 			continue;
-		if (prev != NULL)
-			prev->next = it->next;
-		else
-			q->head = it->next;
-		if (q->tail == it)
-			q->tail = prev;
-		it->next = NULL;
-		q->n--;
-		q->bytes -= it->len;
-		return it;
+		pending_gone(pg, it);
+		return unlink_item(q, prev, it);
 	}
 	return NULL;
 }
 
-size_t
-pending_count(const struct pending *q, const char *gw, uint32_t *schema_id)
+struct pending_item *
+pending_expire(struct pending *q, int64_t before_ms)
 {
-	const struct pending_item *it;
-	size_t n = 0;
+	if (q->head == NULL || q->head->at_ms > before_ms)
+		return NULL;
+	return unlink_item(q, NULL, q->head);
+}
 
-	for (it = q->head; it != NULL; it = it->next) {
-		if (strcmp(it->h.gw, gw) != 0)
-			continue;
-		if (n++ == 0 && schema_id != NULL)
-			*schema_id = it->h.schema_id;
-	}
-	return n;
+struct pending_item *
+pending_oldest(struct pending *q, const struct gw *g)
+{
+	struct pending_item *it, *prev = NULL;
+
+	for (it = q->head; it != NULL; prev = it, it = it->next)
+		if (g == NULL || it->g == g)
+			return unlink_item(q, prev, it);
+	return NULL;
 }

@@ -15,9 +15,11 @@
 #include "tools/recv/pending.h"
 
 #define RECV_READINGS_MAX	(1u << 20)	/* per batch: refuse bigger */
-#define RECV_SCHEMA_MAX		(1u << 20)	/* schema document bytes */
+#define RECV_SCHEMA_MAX		(256u << 10)	/* schema document bytes */
 #define RECV_DELAY_MAX		16		/* reconnect backoff cap, s */
 #define RECV_KEEPALIVE		30
+#define RECV_PENDING_TTL_MS	60000	/* a batch waits this long for its schema */
+#define RECV_ASK_MS		10000	/* ask a gateway's schemas again at most so often */
 
 struct mosquitto;
 struct coap_srv;
@@ -27,14 +29,24 @@ struct recv {
 	const char *host, *prefix, *id;
 	int port, verbose, mqtt;
 	uint64_t count;
+	const char *spool;		/* unmatched batches are kept here, if set */
+	int64_t pending_ttl_ms;		/* 0: RECV_PENDING_TTL_MS */
+	/*
+	 * Ask the transport for gw's schemas again (MQTT: subscribe to its
+	 * retained schema topic once more); NULL where there is nothing to ask.
+	 */
+	void (*ask_schemas)(struct recv *rv, const char *gw);
 	/* state */
 	struct mosquitto *mosq;
 	struct coap_srv *coap;
 	struct gwtab gws;
+	struct volbudget volbudget;	/* volatile keys of all gateways */
 	struct pending pending;
 	struct reading *r;
 	size_t cap;
-	uint64_t printed, bad_batches, bad_schemas, dropped;
+	uint64_t printed, bad_batches, bad_schemas, dropped, unmatched;
+	uint64_t refused_schemas;	/* over the schema memory bounds */
+	uint64_t vol_refused;		/* volatile keys not kept: memory bound */
 	int subscribed, link_up, refused, exit_code;
 	char last_error[128];
 };
@@ -65,6 +77,14 @@ void recv_topic(struct recv *rv, const char *t, const void *payload,
 int recv_mqtt_new(struct recv *rv);
 /* The transports' loop: MQTT (and the CoAP server, if any) until stop. */
 int recv_mqtt_run(struct recv *rv);
+/*
+ * Time passes (now_ms monotonic): pending batches past the TTL leave
+ * unmatched (spooled or counted lost). Call it from the loop, every second
+ * or so.
+ */
+void recv_tick(struct recv *rv, int64_t now_ms);
+/* CLOCK_MONOTONIC in ms. */
+int64_t recv_now_ms(void);
 /* One line per gateway, then its gaps and anything left pending. */
 void recv_summary(struct recv *rv);
 

@@ -24,31 +24,58 @@ same(const struct vkey *k, uint16_t dev, uint16_t point, int64_t ts)
 	return k->ts == ts && k->dev == dev && k->point == point;
 }
 
-int
-volkeys_init(struct volkeys *v, size_t max)
+/* A ring of cap keys and its index; the keys of old (n of them) moved in. */
+static int
+alloc_ring(struct volkeys *v, size_t cap)
 {
-	v->max = max ? max : VOLKEYS_MAX;
-	for (v->nslots = 2; v->nslots < 2 * v->max; v->nslots *= 2)
+	struct vkey *ring = calloc(cap, sizeof(*ring));
+	size_t nslots;
+
+	for (nslots = 2; nslots < 2 * cap; nslots *= 2)
 		;
-	v->head = v->n = 0;
-	v->forgotten = 0;
-	v->ring = calloc(v->max, sizeof(*v->ring));
-	v->slot = calloc(v->nslots, sizeof(*v->slot));
-	if (v->ring == NULL || v->slot == NULL) {
-		volkeys_free(v);
+	if (ring == NULL)
+		return -ENOMEM;
+	free(v->slot);
+	if ((v->slot = calloc(nslots, sizeof(*v->slot))) == NULL) {
+		free(ring);
 		return -ENOMEM;
 	}
+	v->nslots = nslots;
+	v->cap = cap;
+	v->ring = ring;
+	return 0;
+}
+
+int
+volkeys_init(struct volkeys *v, size_t max, struct volbudget *budget)
+{
+	size_t cap;
+
+	v->max = max ? max : VOLKEYS_MAX;
+	cap = v->max < VOLKEYS_FIRST ? v->max : VOLKEYS_FIRST;
+	v->head = v->n = 0;
+	v->forgotten = 0;
+	v->budget = budget;
+	v->ring = NULL;
+	v->slot = NULL;
+	if (budget->keys + cap > budget->max)
+		return -ENOBUFS;
+	if (alloc_ring(v, cap) < 0)
+		return -ENOMEM;
+	budget->keys += cap;
 	return 0;
 }
 
 void
 volkeys_free(struct volkeys *v)
 {
+	if (v->ring != NULL)
+		v->budget->keys -= v->cap;
 	free(v->ring);
 	free(v->slot);
 	v->ring = NULL;
 	v->slot = NULL;
-	v->n = 0;
+	v->n = v->cap = 0;
 }
 
 /* The slot holding the key, or the empty slot where it would go. */
@@ -93,20 +120,60 @@ unlink_slot(struct volkeys *v, size_t i)
 	}
 }
 
+/* Index pos (a ring position) under its key. */
+static void
+link_pos(struct volkeys *v, size_t pos)
+{
+	const struct vkey *k = &v->ring[pos];
+
+	v->slot[find(v, k->dev, k->point, k->ts)] = (uint32_t)pos + 1;
+}
+
+/*
+ * Double the ring if max and the budget allow: the keys move in order to
+ * the start of the new one and are indexed anew. 0, or -1 (stays as is).
+ */
+static int
+grow(struct volkeys *v)
+{
+	struct vkey *old = v->ring;
+	uint32_t *old_slot = v->slot;
+	size_t old_cap = v->cap, cap = 2 * v->cap, i;
+
+	if (cap > v->max)
+		cap = v->max;
+	if (cap <= old_cap || v->budget->keys + (cap - old_cap) > v->budget->max)
+		return -1;
+	v->slot = NULL;
+	if (alloc_ring(v, cap) < 0) {	/* changed nothing but v->slot */
+		v->slot = old_slot;
+		return -1;
+	}
+	for (i = 0; i < v->n; i++) {
+		v->ring[i] = old[(v->head + i) % old_cap];
+		link_pos(v, i);
+	}
+	v->head = 0;
+	v->budget->keys += cap - old_cap;
+	free(old);
+	free(old_slot);
+	return 0;
+}
+
 void
 volkeys_add(struct volkeys *v, uint16_t dev, uint16_t point, int64_t ts)
 {
 	size_t pos;
 
-	if (v->n == v->max) {
+	if (v->n == v->cap && grow(v) < 0) {
 		const struct vkey *old = &v->ring[v->head];
 
 		unlink_slot(v, find(v, old->dev, old->point, old->ts));
-		v->head = (v->head + 1) % v->max;
+		v->head = (v->head + 1) % v->cap;
 		v->n--;
 		v->forgotten++;
 	}
-	pos = (v->head + v->n) % v->max;
+	pos = (v->head + v->n) % v->cap;
 	v->ring[pos].ts = ts;
 	v->ring[pos].dev = dev;
 	v->ring[pos].point = point;

@@ -5,6 +5,11 @@
  * batch is delivered twice). Bounded: a ring of at most max keys in arrival
  * order with a hash index; past the bound the oldest key is forgotten
  * (counted), and its stored copy, if it still comes, is printed a second time.
+ *
+ * The ring starts small and doubles up to max, each step only if a budget
+ * shared by all gateways allows it (struct volbudget): one volatile batch
+ * costs a few kB, not the 1.5 MiB of a full ring, and all gateways together
+ * cannot make the receiver hold more than the budget.
  */
 #ifndef WG_RECV_VOLKEYS_H
 #define WG_RECV_VOLKEYS_H
@@ -13,6 +18,13 @@
 #include <stdint.h>
 
 #define VOLKEYS_MAX	65536	/* per gateway: 1.5 MiB, ~650 cycles of 100 points */
+#define VOLKEYS_FIRST	256	/* keys a ring starts with */
+#define VOLKEYS_BUDGET	(1u << 22)	/* keys of all gateways: 96 MiB */
+
+/* Keys allocated by all rings, and the most they may have. */
+struct volbudget {
+	size_t keys, max;
+};
 
 struct vkey {
 	int64_t ts;
@@ -20,14 +32,18 @@ struct vkey {
 };
 
 struct volkeys {
-	struct vkey *ring;	/* max keys, oldest at head */
+	struct vkey *ring;	/* cap keys, oldest at head */
 	uint32_t *slot;		/* hash index: ring position + 1, 0 empty */
-	size_t head, n, max, nslots;
+	size_t head, n, cap, max, nslots;
 	uint64_t forgotten;	/* keys pushed out by the bound */
+	struct volbudget *budget;
 };
 
-/* max 0 means VOLKEYS_MAX. 0 or -ENOMEM. */
-int volkeys_init(struct volkeys *v, size_t max);
+/*
+ * max 0 means VOLKEYS_MAX; budget shared by the rings (never NULL). 0,
+ * -ENOBUFS (the budget has no room for a first ring), -ENOMEM.
+ */
+int volkeys_init(struct volkeys *v, size_t max, struct volbudget *budget);
 void volkeys_free(struct volkeys *v);
 /* 1 if the key is remembered. */
 int volkeys_has(const struct volkeys *v, uint16_t dev, uint16_t point, int64_t ts);

@@ -4,7 +4,7 @@
  * broker delivers twice, and prints each reading as one JSON line (output.h).
  *
  *   wattgate-recv [-h HOST] [-p PORT] [--prefix P] [--id CLIENT_ID] [--count N]
- *                 [--verbose]
+ *                 [--verbose] [--spool DIR] [--pending-ttl SECONDS]
  *
  * Topics: <prefix>/<gw>/b (batches), <prefix>/<gw>/s/<id> (schemas, retained),
  * <prefix>/<gw>/status (retained online/offline JSON; shown with --verbose).
@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <mosquitto.h>
 #include <poll.h>
@@ -49,7 +52,22 @@ usage(FILE *f)
 	    "[--psk-file F]\n"
 	    "                     [--ca-file F --cert-file F --key-file F] "
 	    "[--coap-max BYTES]\n"
-	    "                     [--coap-refuse CODE (until SIGUSR2)]\n", f);
+	    "                     [--coap-refuse CODE (until SIGUSR2)]\n"
+	    "                     [--spool DIR] [--pending-ttl SECONDS]\n", f);
+}
+
+/* 1 if path is a directory we may write into; else 0 with errno or 0. */
+static int
+is_dir(const char *path)
+{
+	struct stat st;
+
+	errno = 0;
+	if (stat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	return access(path, W_OK | X_OK) == 0;
 }
 
 /* Options into rv; 0, or 2 (usage error, already reported). */
@@ -73,6 +91,8 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		{ "key-file", required_argument, NULL, 'K' },
 		{ "coap-max", required_argument, NULL, 'm' },
 		{ "coap-refuse", required_argument, NULL, 'r' },
+		{ "spool", required_argument, NULL, 'S' },
+		{ "pending-ttl", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -163,6 +183,23 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			}
 			co->refuse = (unsigned)v;
 			break;
+		case 'S':
+			if (*optarg == '\0') {
+				recv_warnx("--spool: empty directory name");
+				return 2;
+			}
+			rv->spool = optarg;
+			break;
+		case 'T':
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 1 || v > 86400) {
+				recv_warnx("--pending-ttl %s: want 1..86400 seconds",
+				    optarg);
+				return 2;
+			}
+			rv->pending_ttl_ms = (int64_t)v * 1000;
+			break;
 		case 'H':
 			usage(stdout);
 			exit(0);
@@ -187,6 +224,11 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		recv_warnx("--cert-file and --key-file go together");
 		return 2;
 	}
+	if (rv->spool != NULL && !is_dir(rv->spool)) {
+		recv_warnx("--spool %s: %s", rv->spool, errno ? strerror(errno) :
+		    "not a directory");
+		return 2;
+	}
 	return 0;
 }
 
@@ -195,7 +237,7 @@ main(int argc, char **argv)
 {
 	static char outbuf[1 << 16];
 	struct recv rv = { .host = "127.0.0.1", .port = 1883, .prefix = "wg",
-	    .mqtt = 1 };
+	    .mqtt = 1, .volbudget = { .max = VOLKEYS_BUDGET } };
 	struct coap_srv_opts co = { .max_body = 1u << 20 };
 	struct sigaction sa;
 	int rc;
