@@ -11,7 +11,10 @@
 
 #define SCHEMA	0x5ca1ab1eu
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct reading out[4096];
 	static uint8_t m[(9u << 20)];
