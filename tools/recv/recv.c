@@ -228,8 +228,10 @@ hold(struct recv *rv, struct gw *g, const struct batch_hdr *h,
 	}
 	while ((rc = pending_push(&rv->pending, g, &g->held, h, p, len, now)) ==
 	    -ENOBUFS) {
+		/* At its share (batches or bytes): its own oldest, not another's. */
 		old = pending_oldest(&rv->pending, g->held.n > 0 &&
-		    g->held.n >= PENDING_GW_BATCHES ? g : NULL);
+		    (g->held.n >= PENDING_GW_BATCHES ||
+		    len > PENDING_GW_BYTES - g->held.bytes) ? g : NULL);
 		if (old == NULL)
 			break;
 		unmatched(rv, old, "pushed out of a full pending queue");
