@@ -10,10 +10,15 @@ stdout, byte for byte, and the same summary lines at exit.
     r.out          # bytes: the JSON lines
     r.summary()    # [str]: the summary lines, without newlines
 
+Where the docs were silent or wrong, its first version (commit "docrecv:
+wattgate-recv's core written from the docs alone") guessed; each guess that
+was wrong was settled from the source afterwards and the docs fixed, so
+that everything here is what the docs now say.
+
 Not modelled: time (--pending-ttl: a replay is instantaneous), the broker
 (re-subscribing to a gateway's retained schemas when a batch is held: a
-recording has what the broker sent, not what it would send again), CoAP,
---spool (counted as lost), and the 512 MiB bound on parsed schemas.
+recording has what the broker sent, not what it would send again; see
+docs/receiver.md, Pending), CoAP, and --spool (unmatched counted as lost).
 
 usage: docrecv.py RECORDING   (JSON lines {"topic": T, "payload": HEX})
 """
@@ -39,9 +44,10 @@ MAX_GATEWAYS = 100000
 MAX_RANGES, MAX_SPANS, MAX_OVERLAPS = 1024, 256, 64
 PENDING_GW_N, PENDING_GW_BYTES = 256, 4 * 1024 * 1024
 PENDING_ALL_N, PENDING_ALL_BYTES = 16384, 64 * 1024 * 1024
-VOL_KEYS_GW, VOL_KEYS_ALL = 65536, 4194304
-SCHEMAS_GW = 16
+VOL_FIRST, VOL_KEYS_GW, VOL_KEYS_ALL = 256, 65536, 4194304
+SCHEMAS_GW, SCHEMA_MEM_GW, SCHEMA_MEM_ALL = 16, 2 * 1024 * 1024, 512 * 1024 * 1024
 SCHEMA_DOC_MAX = 256 * 1024
+GAPS_TEXT = 900
 
 
 class Bad(Exception):
@@ -130,6 +136,9 @@ def parse_header(msg):
         raise Bad("header: body_len")
     h.m = msg[:at] + msg[at + 4:]
     h.rest = msg[r.i:]
+    # Checked with the header (step 2), before the check and dedupe.
+    if not h.flags & F_DEFLATE and len(h.rest) != h.body_len:
+        raise Bad("header: body not body_len bytes")
     h.last = h.seq + (h.span or 0)
     return h
 
@@ -414,22 +423,23 @@ def _string(v, lo, hi, what):
     return v
 
 
-def parse_schema(payload, gw):
-    """docs/receiver.md, Schemas: [(name, [(point, unit), ...]), ...]."""
+def parse_schema(payload):
+    """docs/receiver.md, Schemas: (gateway, [(name, [(point, unit), ...]),
+    ...]), names and units as JSON strings for the output."""
     if len(payload) > SCHEMA_DOC_MAX:
         raise SchemaBad("over 256 KiB")
     try:
         text = payload.decode("utf-8")
         doc = json.loads(text, object_pairs_hook=_no_dupes,
                          parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise SchemaBad("not JSON: %s" % e)
     if not isinstance(doc, dict) or set(doc) != {"version", "gateway", "devices"}:
         raise SchemaBad("keys")
     if type(doc["version"]) is not int or doc["version"] != 1:
         raise SchemaBad("version")
     g = doc["gateway"]
-    if not isinstance(g, str) or not GW_RE_S.match(g) or g != gw:
+    if not isinstance(g, str) or not GW_RE_S.match(g):
         raise SchemaBad("gateway")
     devs = doc["devices"]
     if not isinstance(devs, list) or len(devs) > 65536:
@@ -457,73 +467,169 @@ def parse_schema(payload, gw):
             pnames.add(pn)
             plist.append((json_string(pn), json_string(un)))
         out.append((json_string(name), plist))
-    return out
+    return g, out
 
 
 # ---------------------------------------------------------------- receiver
 
+class Seen:
+    """The seqs printed for one gateway (docs/receiver.md, Exactly once):
+    sorted disjoint ranges, at most max_ranges (then the lowest hole is
+    given up), the bounds of the 256 highest spans printed as new, and
+    (unless plain) what was printed as an overlap, by range."""
+    NEW, DUP, STALE, OVERLAP = "new", "dup", "stale", "overlap"
+
+    def __init__(self, max_ranges=MAX_RANGES, plain=False):
+        self.max, self.plain = max_ranges, plain
+        self.ranges = []              # [[a, b], ...]
+        self.seen = 0
+        self.given_up, self.horizon = 0, None
+        self.spans = []               # sorted, disjoint (a, b)
+        self.over = None
+
+    def _first(self, a):
+        for i, (_, y) in enumerate(self.ranges):
+            if y >= a:
+                return i
+        return len(self.ranges)
+
+    def _same_batch(self, a, b):
+        hit = [sp for sp in self.spans if sp[0] <= b and sp[1] >= a]
+        if not hit:
+            return True               # in no kept span: by the ranges
+        if hit[0] == (a, b):
+            return True
+        return self.over is not None and self.over.check(a, b) == Seen.DUP
+
+    def check(self, a, b):
+        i = self._first(a)
+        if i == len(self.ranges) or self.ranges[i][0] > b:
+            return Seen.NEW
+        if i == 0 and self.horizon is not None and b <= self.horizon:
+            return Seen.STALE
+        x, y = self.ranges[i]
+        if x <= a and b <= y:
+            return Seen.DUP if self._same_batch(a, b) else Seen.OVERLAP
+        return Seen.OVERLAP
+
+    def mark(self, a, b):
+        rc = self.check(a, b)
+        if rc not in (Seen.NEW, Seen.OVERLAP):
+            return rc
+        had = 0
+        rs = []
+        lo, hi = a, b
+        for x, y in self.ranges:
+            if y + 1 < a or x > b + 1:
+                rs.append([x, y])
+                continue
+            had += max(0, min(y, b) - max(x, a) + 1)
+            lo, hi = min(lo, x), max(hi, y)
+        rs.append([lo, hi])
+        rs.sort()
+        self.ranges = rs
+        self.seen += b - a + 1 - had
+        if len(self.ranges) > self.max:
+            (x0, y0), (x1, y1) = self.ranges[0], self.ranges[1]
+            self.given_up += x1 - y0 - 1
+            if self.horizon is None or x1 - 1 > self.horizon:
+                self.horizon = x1 - 1
+            self.ranges[0:2] = [[x0, y1]]
+        if not self.plain and rc == Seen.NEW and a < b:
+            self._keep_span(a, b)
+        if not self.plain and rc == Seen.OVERLAP:
+            if self.over is None:
+                self.over = Seen(MAX_OVERLAPS, plain=True)
+            self.over.mark(a, b)
+        return rc
+
+    def _keep_span(self, a, b):
+        i = sum(1 for sp in self.spans if sp[1] < a)
+        if len(self.spans) == MAX_SPANS:
+            if i == 0:
+                return                # lower than every span kept
+            del self.spans[0]
+            i -= 1
+        self.spans.insert(i, (a, b))
+
+    def lowest(self):
+        return self.ranges[0][0]
+
+    def highest(self):
+        return self.ranges[-1][1]
+
+    def missing(self):
+        return (self.highest() - self.lowest()) - (self.seen - 1) if self.ranges else 0
+
+    def gap_list(self):
+        """At most GAPS_TEXT characters of entries, then ", ..."."""
+        items = []
+        if self.horizon is not None:
+            items.append("%d at or below %d (not listed)" %
+                         (self.given_up, self.horizon))
+        for (_, y), (x, _) in zip(self.ranges, self.ranges[1:]):
+            items.append("%d" % (y + 1) if x - 1 == y + 1 else
+                         "%d-%d" % (y + 1, x - 1))
+        out = ""
+        for it in items:
+            nxt = (out + ", " + it) if out else it
+            if len(nxt) > GAPS_TEXT:
+                return out + (", ..." if out else "...")
+            out = nxt
+        return out
+
+
+def schema_mem(parsed):
+    """What a parsed schema counts against the 2 MiB per gateway and 512
+    MiB in all (docs/receiver.md, Schemas)."""
+    return 112 + 80 * len(parsed) + 48 * sum(len(p) for _, p in parsed)
+
+
+class VolKeys:
+    """A gateway's volatile keys: a ring of first 256 slots, doubled up to
+    65,536 while the budget of all gateways (4,194,304 slots) allows; full,
+    the oldest key is forgotten (counted)."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.keys = collections.OrderedDict()
+        self.cap = VOL_FIRST
+        self.forgotten = 0
+
+    def add(self, key):
+        if len(self.keys) == self.cap and not self._grow():
+            self.keys.popitem(last=False)
+            self.forgotten += 1
+        self.keys[key] = True
+
+    def _grow(self):
+        cap = min(2 * self.cap, VOL_KEYS_GW)
+        if cap <= self.cap or self.budget[0] + cap - self.cap > VOL_KEYS_ALL:
+            return False
+        self.budget[0] += cap - self.cap
+        self.cap = cap
+        return True
+
+
 class Gateway:
     def __init__(self, gw):
         self.gw = gw
-        self.listed = False           # sent a batch: has a summary line
-        self.schemas = collections.OrderedDict()   # id -> parsed, MRU last
-        self.ranges = []              # seen seqs, sorted disjoint [a, b]
-        self.given_up, self.given_up_top = 0, None
-        self.spans = collections.deque(maxlen=MAX_SPANS)
-        self.overlap_ranges = collections.deque(maxlen=MAX_OVERLAPS)
+        self.schemas = collections.OrderedDict()   # id -> parsed, LRU first
+        self.schema_mem = 0
+        self.seqs = Seen()
         self.batches = self.readings = self.duplicates = 0
         self.stale = self.overlaps = 0
-        self.vol_keys = collections.OrderedDict()
-        self.vol_readings = self.vol_dropped = self.vol_forgotten = 0
+        self.vol = None
+        self.vol_readings = self.vol_dropped = 0
         self.pending = []             # [(serial, msg, header)]
         self.pending_bytes = 0
         self.unmatched = 0
 
-    # -- the seen set
-    def all_seen(self, a, b):
-        for x, y in self.ranges:
-            if x <= a and b <= y:
-                return True
-        return False
-
-    def any_seen(self, a, b):
-        return any(not (y < a or b < x) for x, y in self.ranges)
-
-    def mark(self, a, b):
-        rs = self.ranges + [[a, b]]
-        rs.sort()
-        merged = []
-        for x, y in rs:
-            if merged and x <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], y)
-            else:
-                merged.append([x, y])
-        while len(merged) > MAX_RANGES:
-            (x0, y0), (x1, y1) = merged[0], merged[1]
-            self.given_up += x1 - y0 - 1
-            top = x1 - 1
-            self.given_up_top = top if self.given_up_top is None else \
-                max(self.given_up_top, top)
-            merged[0:2] = [[x0, y1]]
-        self.ranges = merged
-
-    def gaps(self):
-        n = self.given_up
-        for (_, y), (x, _) in zip(self.ranges, self.ranges[1:]):
-            n += x - y - 1
-        return n
-
-    def gap_list(self):
-        items = []
-        if self.given_up:
-            items.append("%d at or below %d (not listed)" %
-                         (self.given_up, self.given_up_top))
-        for (_, y), (x, _) in zip(self.ranges, self.ranges[1:]):
-            items.append("%d" % (y + 1) if x - 1 == y + 1 else
-                         "%d-%d" % (y + 1, x - 1))
-        if len(items) > 10:
-            items = items[:10] + ["..."]
-        return ", ".join(items)
+    def listed(self):
+        """A gateway known only by its schemas, or whose batches were all
+        bad, has no summary line."""
+        return bool(self.seqs.seen or self.duplicates or self.stale or
+                    self.pending or self.unmatched or self.vol is not None)
 
 
 class Receiver:
@@ -535,7 +641,8 @@ class Receiver:
         self.unmatched = self.refused_schemas = self.vol_refused = 0
         self.serial = 0
         self.pending_n = self.pending_bytes = 0
-        self.vol_keys_all = 0
+        self.vol_budget = [0]         # volatile key slots of all gateways
+        self.schema_mem = 0
 
     def gateway(self, gw):
         g = self.gws.get(gw)
@@ -545,50 +652,68 @@ class Receiver:
             g = self.gws[gw] = Gateway(gw)
         return g
 
-    # -- transport
+    # -- transport: <prefix>/<gw>/b and <prefix>/<gw>/s/<id>
     def message(self, topic, payload):
-        lv = topic.split("/")
-        if len(lv) == 3 and lv[0] == self.prefix and lv[2] == "b":
-            self.batch(lv[1], bytes(payload))
-        elif len(lv) == 4 and lv[0] == self.prefix and lv[2] == "s":
-            self.schema(lv[1], lv[3], bytes(payload))
-
-    def schema(self, gw, sid, payload):
-        if not payload:
+        if not topic.startswith(self.prefix + "/"):
+            return
+        gw, _, rest = topic[len(self.prefix) + 1:].partition("/")
+        if rest != "b" and not rest.startswith("s/"):
             return
         if not GW_RE_S.match(gw):
+            return                    # said, not counted
+        if rest == "b":
+            self.batch(gw, bytes(payload))
+        else:
+            self.schema(gw, rest[2:], bytes(payload))
+
+    def schema(self, gw, sid, payload):
+        if not HEX8.match(sid):
+            self.bad_schemas += 1
             return
+        if not payload:
+            return                    # a retained schema being cleared
         try:
-            if not HEX8.match(sid) or int(sid, 16) != zlib.crc32(payload):
+            parsed = parse_schema(payload)
+            if int(sid, 16) != zlib.crc32(payload):
                 raise SchemaBad("id")
-            parsed = parse_schema(payload, gw)
+            if parsed[0] != gw:
+                raise SchemaBad("gateway")
         except SchemaBad:
             self.bad_schemas += 1
             return
+        parsed = parsed[1]
         g = self.gateway(gw)
         if g is None:
             return
         i = int(sid, 16)
-        if i in g.schemas:
-            g.schemas.move_to_end(i)
-        else:
+        if i not in g.schemas:
+            mem = schema_mem(parsed)
+            if mem > SCHEMA_MEM_GW:
+                self.refused_schemas += 1
+                return
+            while g.schemas and (len(g.schemas) >= SCHEMAS_GW or
+                                 g.schema_mem + mem > SCHEMA_MEM_GW):
+                _, old = g.schemas.popitem(last=False)
+                g.schema_mem -= schema_mem(old)
+                self.schema_mem -= schema_mem(old)
+            if self.schema_mem + mem > SCHEMA_MEM_ALL:
+                self.refused_schemas += 1
+                return
             g.schemas[i] = parsed
-            while len(g.schemas) > SCHEMAS_GW:
-                g.schemas.popitem(last=False)
-        self.retry(g)
-
-    def retry(self, g):
+            g.schema_mem += mem
+            self.schema_mem += mem
+        # The batches held for it, in arrival order.
         keep = []
         for item in g.pending:
             _, msg, h = item
-            sid = self.match(g, h)
-            if sid is None:
+            if zlib.crc32(h.m, i) != h.check:
                 keep.append(item)
                 continue
             g.pending_bytes -= len(msg)
             self.pending_n -= 1
             self.pending_bytes -= len(msg)
-            self.matched(g, h, sid)
+            g.schemas.move_to_end(i)
+            self.matched(g, h, i)
         g.pending = keep
 
     def match(self, g, h):
@@ -599,8 +724,6 @@ class Receiver:
         return None
 
     def batch(self, gw, msg):
-        if not GW_RE_S.match(gw):
-            return
         try:
             h = parse_header(msg)
         except Bad:
@@ -613,7 +736,6 @@ class Receiver:
         if g is None:
             self.dropped += 1
             return
-        g.listed = True
         sid = self.match(g, h)
         if sid is None:
             self.hold(g, msg, h)
@@ -628,14 +750,17 @@ class Receiver:
         if len(msg) > PENDING_GW_BYTES:
             self.dropped += 1
             return
-        while g.pending and (len(g.pending) >= PENDING_GW_N or
-                             g.pending_bytes + len(msg) > PENDING_GW_BYTES):
-            self.push_out(g)
-        while self.pending_n >= PENDING_ALL_N or \
-                self.pending_bytes + len(msg) > PENDING_ALL_BYTES:
-            oldest = min((x for x in self.gws.values() if x.pending),
-                         key=lambda x: x.pending[0][0])
-            self.push_out(oldest)
+        while True:
+            g_full = len(g.pending) >= PENDING_GW_N or \
+                g.pending_bytes + len(msg) > PENDING_GW_BYTES
+            if not g_full and self.pending_n < PENDING_ALL_N and \
+                    self.pending_bytes + len(msg) <= PENDING_ALL_BYTES:
+                break
+            if g_full and g.pending:
+                self.push_out(g)
+            else:
+                self.push_out(min((x for x in self.gws.values() if x.pending),
+                                  key=lambda x: x.pending[0][0]))
         self.serial += 1
         g.pending.append((self.serial, msg, h))
         g.pending_bytes += len(msg)
@@ -653,23 +778,14 @@ class Receiver:
     # -- steps 5..9
     def matched(self, g, h, sid):
         volatile = bool(h.flags & F_VOLATILE)
-        overlap = False
         if not volatile:
-            a, b = h.seq, h.last
-            if g.all_seen(a, b):
-                if g.given_up_top is not None and b <= g.given_up_top:
-                    g.stale += 1
-                    return
-                if (a, b) in g.spans or (a, b) in g.overlap_ranges:
-                    g.duplicates += 1
-                    return
-                if any(not (y < a or b < x) for x, y in g.spans):
-                    overlap = True
-                else:
-                    g.duplicates += 1
-                    return
-            elif g.any_seen(a, b):
-                overlap = True
+            rc = g.seqs.check(h.seq, h.last)
+            if rc == Seen.STALE:
+                g.stale += 1
+                return
+            if rc == Seen.DUP:
+                g.duplicates += 1
+                return
         try:
             readings = decode_body(body_bytes(h))
         except Bad:
@@ -680,6 +796,12 @@ class Receiver:
             if dev >= len(schema) or point >= len(schema[dev][1]):
                 self.bad_batches += 1
                 return
+        if volatile and g.vol is None:
+            if self.vol_budget[0] + VOL_FIRST > VOL_KEYS_ALL:
+                self.vol_refused += len(readings)
+            else:
+                self.vol_budget[0] += VOL_FIRST
+                g.vol = VolKeys(self.vol_budget)
         lines = []
         tail = b',"seq":%d' % h.seq
         if h.span is not None:
@@ -689,16 +811,14 @@ class Receiver:
         tail += b"}\n"
         head = b'{"gateway":' + json_string(g.gw)
         for dev, ts, point, m, e in readings:
-            key = (dev, point, ts)
-            if key in g.vol_keys:
-                g.vol_dropped += 1
-                if not volatile:
-                    del g.vol_keys[key]
-                    self.vol_keys_all -= 1
-                continue
-            if volatile:
-                self.remember(g, key)
-                g.vol_readings += 1
+            if g.vol is not None:
+                key = (dev, point, ts)
+                if key in g.vol.keys:
+                    g.vol_dropped += 1
+                    continue
+                if volatile:
+                    g.vol.add(key)
+                    g.vol_readings += 1
             dname, pts = schema[dev]
             pname, unit = pts[point]
             value = b"null" + b',"quality":"invalid"' if m is None else \
@@ -707,54 +827,38 @@ class Receiver:
                          b',"unit":' + unit + b',"ts":%d,"time":' % ts +
                          fmt_time(ts).encode() + b',"value":' + value + tail)
         self.out += b"".join(lines)
+        if not volatile:
+            rc = g.seqs.mark(h.seq, h.last)
+            if rc == Seen.OVERLAP:
+                g.overlaps += 1
         g.batches += 1
         g.readings += len(lines)
-        if not volatile:
-            g.mark(h.seq, h.last)
-            if overlap:
-                g.overlaps += 1
-                g.overlap_ranges.append((h.seq, h.last))
-            elif h.span is not None:
-                g.spans.append((h.seq, h.last))
-
-    def remember(self, g, key):
-        if len(g.vol_keys) >= VOL_KEYS_GW:
-            g.vol_keys.popitem(last=False)
-            g.vol_forgotten += 1
-            self.vol_keys_all -= 1
-        if self.vol_keys_all >= VOL_KEYS_ALL:
-            if not g.vol_keys:
-                self.vol_refused += 1
-                return
-            g.vol_keys.popitem(last=False)
-            g.vol_forgotten += 1
-            self.vol_keys_all -= 1
-        g.vol_keys[key] = True
-        self.vol_keys_all += 1
 
     # -- exit
     def summary(self):
         P = "wattgate-recv: "
         lines = []
-        gws = [self.gws[k] for k in sorted(self.gws) if self.gws[k].listed]
-        for g in gws:
+        for k in sorted(self.gws):
+            g = self.gws[k]
+            if not g.listed():
+                continue
+            d = g.seqs
             s = P + g.gw + ": batches %d" % g.batches
-            if g.ranges:
-                s += " (seq %d..%d)" % (g.ranges[0][0], g.ranges[-1][1])
+            if d.seen:
+                s += " (seq %d..%d)" % (d.lowest(), d.highest())
             s += ", readings %d, duplicates %d, gaps %d" % (
-                g.readings, g.duplicates, g.gaps())
+                g.readings, g.duplicates, d.missing())
             if g.stale:
                 s += ", stale %d" % g.stale
             if g.overlaps:
                 s += ", overlaps %d" % g.overlaps
             lines.append(s)
-        for g in gws:
-            if g.vol_readings or g.vol_dropped or g.vol_forgotten:
+            if g.vol is not None:
                 lines.append(P + "%s: volatile readings %d, dropped as sent before "
                              "%d, keys forgotten %d" % (g.gw, g.vol_readings,
-                                                        g.vol_dropped, g.vol_forgotten))
-            if g.gaps():
-                lines.append(P + "%s: gaps: %s" % (g.gw, g.gap_list()))
+                                                        g.vol_dropped, g.vol.forgotten))
+            if d.missing():
+                lines.append(P + "%s: gaps: %s" % (g.gw, d.gap_list()))
             if g.pending:
                 lines.append(P + "%s: %d batches still pending (no known schema "
                              "matched)" % (g.gw, len(g.pending)))

@@ -225,6 +225,9 @@ def hostile(pub, real):
     send("wg/gw-evil/b", raw(150, sid, doc))                        # fills a gap
     send("wg/gw-evil/b", raw(160, sid, b"\xff"))                    # bad, new seq
     send("wg/gw-evil/b", raw(150, sid, b"\xff"))                    # bad, seen seq
+    send("wg/gw-evil/b", raw(195, sid, doc, span=10))               # overlap again
+    send("wg/gw-evil/b", raw(100, sid, doc, len(doc) + 1))          # seen, but bad length
+    send("wg/gw-evil/b", raw(170, sid ^ 1, doc, len(doc) + 1))      # bad length and check
     damaged = bytearray(raw(103, sid, doc))
     damaged[-3] ^= 0x10
     send("wg/gw-evil/b", bytes(damaged))                            # held
@@ -344,12 +347,61 @@ def hostile(pub, real):
     send("wg/gw-s1/s/%08x" % (zlib.crc32(good) ^ 1), good)         # wrong id
     send("wg/gw-s1/s/%07x" % (zlib.crc32(good) >> 4), good)        # 7 digits
     send("wg/gw-s1/s/00000000", b"")                               # cleared: ignored
+    send("wg/gw-s1/s/0000000", b"")                                # bad id, even empty
+    send("wg/bad!gw/s/%08x" % zlib.crc32(good), good)              # ignored
+    t = b'{"devices":[{"name":"d","points":[{"name":"x","unit":"\x7f"}],' \
+        b'"profile":"p"}],"gateway":"gw-s1","version":1}'
+    send("wg/gw-s1/s/%08x" % zlib.crc32(t), t)                     # DEL
     send("wg/gw-s1/s/%08x" % zlib.crc32(good), good)               # fine
 
     # Topics the receiver does not take.
     for t in ("wg/bad!gw/b", "wg//b", "wg/gw-evil/b/x", "wg/gw-evil/s",
               "wg/gw-evil/x", "wg/gw-evil/metrics"):
         send(t, raw(900, sid, doc))
+
+    # A span reaching back to a seq seen is an overlap: its bounds are not
+    # kept, and the real batches inside it are judged by range (duplicates).
+    bsid = put_schema("gw-blind")
+    send("wg/gw-blind/b", raw(50, bsid, doc))
+    send("wg/gw-blind/b", raw(50, bsid, b"\x00", span=10))
+    send("wg/gw-blind/b", raw(51, bsid, doc))
+    send("wg/gw-blind/b", raw(52, bsid, doc, span=3))
+    send("wg/gw-blind/b", raw(70, bsid, doc, span=10))              # kept
+    send("wg/gw-blind/b", raw(72, bsid, doc))                       # inside: overlap
+    send("wg/gw-blind/b", raw(70, bsid, doc, span=4))               # a half: overlap
+    send("wg/gw-blind/b", raw(70, bsid, doc, span=4))               # again: duplicate
+
+    # Past 256 spans the lowest lose their bounds: judged by range.
+    ssid = put_schema("gw-spans")
+    for i in range(258):
+        send("wg/gw-spans/b", raw(10 * i, ssid, b"\x00", span=1))
+    for seq, span in ((0, 1), (10, 1), (20, None), (2570, None), (2570, 1)):
+        send("wg/gw-spans/b", raw(seq, ssid, b"\x00", span=span))
+
+    # Only what is printed or held makes a summary line.
+    send("wg/gw-bad-only/b", raw(1, put_schema("gw-bad-only"), b"\xff"))
+    vsid = put_schema("gw-vol-only")
+    send("wg/gw-vol-only/b", raw(0, vsid, doc, flags=0x18))
+    send("wg/gw-vol-empty/b", raw(0, put_schema("gw-vol-empty"), b"\x00", flags=0x18))
+
+    # More than 16 schemas (not retained: a receiver asking again for the
+    # retained ones would get them, a recording would not): the least
+    # recently used goes, and its batch waits.
+    lru = []
+    for i in range(17):
+        t, k = schema_text("gw-lru", [("m%d" % i, "p", [("x", "V")])])
+        send("wg/gw-lru/s/%08x" % k, t)
+        lru.append(k)
+    body1 = body(1000, [(0, [1000000], [(0, [(1, 0)])])])
+    send("wg/gw-lru/b", raw(1, lru[0], body1))                      # forgotten: held
+    send("wg/gw-lru/b", raw(2, lru[16], body1))
+    send("wg/gw-lru/b", raw(3, lru[1], body1))
+
+    # Pending by bytes: a gateway at its 4 MiB pushes out its own oldest; a
+    # batch alone over 4 MiB is dropped.
+    for i in range(5):
+        send("wg/gw-big/b", raw(1 + i, 0x1234, b"\x00" * 1000000))
+    send("wg/gw-big/b", raw(9, 0x1234, b"\x00" * (4 * 1024 * 1024)))
 
     # More than 1024 seq ranges: the lowest holes are given up.
     rsid = put_schema("gw-ranges")
