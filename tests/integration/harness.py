@@ -139,12 +139,13 @@ class Env:
         self.procs.append(p)
         return p
 
-    def mosquitto(self, port=None):
+    def mosquitto(self, port=None, extra=""):
+        """extra: more lines for its configuration file."""
         port = port or free_port()
         conf = os.path.join(self.dir, "mosquitto-%d.conf" % port)
         with open(conf, "w") as f:
             f.write("listener %d 127.0.0.1\nallow_anonymous true\n"
-                    "persistence false\n" % port)
+                    "persistence false\n%s" % (port, extra))
         p = self.start("mosquitto-%d" % port, ["mosquitto", "-c", conf])
         deadline = time.time() + 10
         while time.time() < deadline:

@@ -61,3 +61,4 @@ wg_integration_test(charger_session test_charger_session.py)
 # RTU over TCP: a converter simulated, restarted mid-run; a refused port (test_rtutcp.py).
 wg_integration_test(rtutcp test_rtutcp.py)
 wg_integration_test(recv_hostile test_recv_hostile.py)
+wg_integration_test(docrecv test_docrecv.py)

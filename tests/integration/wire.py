@@ -2,10 +2,12 @@
 alone (docs/batch-format.md, docs/mqtt.md): batches of format version 2 and
 schema documents, and a minimal MQTT 3.1.1 publisher (CONNECT, PUBLISH QoS 1,
 PUBACK) that sends any bytes on any topic, which mosquitto_pub can't do for
-hundreds of binary payloads quickly."""
+hundreds of binary payloads quickly; and a subscriber that records every
+message in arrival order, bytes as they came."""
 import json
 import socket
 import struct
+import threading
 import zlib
 
 F_SPAN, F_GW_TRANSPORT = 0x04, 0x10
@@ -60,10 +62,11 @@ DOC_DEVICES = [("meter", "sdm630", [("v1", "V"), ("v2", "V"), ("v3", "V"), ("pf"
 class Publisher:
     """One MQTT 3.1.1 connection; publish() waits for the broker's PUBACK."""
 
-    def __init__(self, port, client_id="wire-test"):
+    def __init__(self, port, client_id="wire-test", keepalive=60):
         self.s = socket.create_connection(("127.0.0.1", port), 5)
         cid = client_id.encode()
-        var = b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack(">H", len(cid)) + cid
+        var = b"\x00\x04MQTT\x04\x02" + struct.pack(">H", keepalive) + \
+            struct.pack(">H", len(cid)) + cid
         self._send(0x10, var)
         t, _ = self._recv()
         if t != 0x20:
@@ -93,6 +96,10 @@ class Publisher:
         return buf
 
     def _recv(self):
+        first, body = self._recv_raw()
+        return first & 0xF0, body
+
+    def _recv_raw(self):
         first = self._exact(1)[0]
         n, mul = 0, 1
         while True:
@@ -101,7 +108,7 @@ class Publisher:
             mul *= 128
             if not b & 0x80:
                 break
-        return first & 0xF0, self._exact(n)
+        return first, self._exact(n)
 
     def publish(self, topic, payload, retain=False):
         self.mid = self.mid % 65535 + 1
@@ -118,3 +125,43 @@ class Publisher:
             self._send(0xE0, b"")
         finally:
             self.s.close()
+
+
+class Subscriber(Publisher):
+    """One MQTT 3.1.1 connection subscribed to a filter at QoS 1: a thread
+    acknowledges and records every PUBLISH as (topic, payload), in the order
+    the broker sent them. No keepalive: it may sit idle for a whole test."""
+
+    def __init__(self, port, topic_filter, client_id="wire-sub"):
+        super().__init__(port, client_id, keepalive=0)
+        f = topic_filter.encode()
+        self._send(0x82, struct.pack(">H", 1) + struct.pack(">H", len(f)) + f + b"\x01")
+        typ, body = self._recv()
+        if typ != 0x90 or body[2:] != b"\x01":
+            raise OSError("SUBSCRIBE refused: %r" % body)
+        self.s.settimeout(None)
+        self.messages = []
+        self.lock = threading.Lock()
+        self.error = None
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        try:
+            while True:
+                typ, body = self._recv_raw()
+                if typ & 0xF0 != 0x30:
+                    continue
+                n = struct.unpack(">H", body[:2])[0]
+                topic, rest = body[2:2 + n].decode(), body[2 + n:]
+                if typ & 0x06:
+                    mid, rest = rest[:2], rest[2:]
+                    self._send(0x40, mid)
+                with self.lock:
+                    self.messages.append((topic, rest))
+        except OSError as e:
+            self.error = e
+
+    def received(self):
+        with self.lock:
+            return list(self.messages)

@@ -306,6 +306,15 @@ test_one_span_cannot_blind(void **state)
 	assert_int_equal(dedupe_check_range(&d, 10, 10 + (1 << 20)), DEDUPE_DUP);
 	assert_int_equal(dedupe_check(&d, 9), DEDUPE_DUP);
 	assert_int_equal(dedupe_check(&d, 20), DEDUPE_OVERLAP);
+	/*
+	 * a span printed as an overlap: its own redelivery is a duplicate too,
+	 * as is anything inside what was printed as overlaps (by range)
+	 */
+	assert_int_equal(dedupe_mark_range(&d, 30, 39), DEDUPE_OVERLAP);
+	assert_int_equal(dedupe_check_range(&d, 30, 39), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 31, 39), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 11, 19), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 19, 30), DEDUPE_OVERLAP);
 	dedupe_free(&d);
 }
 
@@ -322,8 +331,10 @@ test_spans_bounded(void **state)
 		assert_int_equal(dedupe_mark_range(&d, 10 * i, 10 * i + 9),
 		    DEDUPE_NEW);
 	assert_int_equal(d.n_spans, DEDUPE_SPANS_MAX);
-	/* the oldest forgot their bounds: by range, a duplicate */
+	/* the oldest forgot their bounds: by range, a duplicate, whole or not */
 	assert_int_equal(dedupe_check(&d, 5), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 0, 9), DEDUPE_DUP);
+	assert_int_equal(dedupe_check_range(&d, 2, 5), DEDUPE_DUP);
 	/* the newest kept theirs */
 	assert_int_equal(dedupe_check(&d, 10 * (DEDUPE_SPANS_MAX + 9) + 5),
 	    DEDUPE_OVERLAP);

@@ -73,6 +73,9 @@ find_span(const struct dedupe *d, uint64_t seq)
  * All of first..last was seen: the same batch again, or one that claims
  * seqs of a kept span it is not (kept spans never overlap each other: a
  * span overlapping a seen one is printed, but its bounds are not kept).
+ * In no kept span it is judged by the ranges: a duplicate, a span whose
+ * bounds were forgotten as much as a seq alone, and so is anything in an
+ * over set (d->plain keeps no spans): what was printed as an overlap.
  */
 static int
 same_batch(const struct dedupe *d, uint64_t first, uint64_t last)
@@ -80,7 +83,7 @@ same_batch(const struct dedupe *d, uint64_t first, uint64_t last)
 	size_t i = find_span(d, first);
 
 	if (i == d->n_spans || d->spans[i].first > last)
-		return first == last;	/* a seq alone, in no kept span */
+		return 1;
 	if (d->spans[i].first == first && d->spans[i].last == last)
 		return 1;
 	return d->over != NULL &&

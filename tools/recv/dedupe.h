@@ -77,8 +77,9 @@ int dedupe_mark(struct dedupe *d, uint64_t seq);
  * same bounds), else DEDUPE_OVERLAP, or DEDUPE_STALE if it lies at or below
  * a given-up hole.
  * A gateway never sends a seq both alone and in a span, nor in two different
- * spans (the halves of a span split after a 4.13 lie inside it: DUP if it was
- * seen), so an overlap means readings arrive twice or were lost.
+ * spans, so an overlap means readings arrive twice or were lost. (The halves
+ * of a span split after a 4.13 lie inside it: overlaps if the whole span was
+ * printed, which takes the same span accepted once and refused another time.)
  */
 int dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last);
 /* Marks the seqs of the span not seen yet (for NEW and OVERLAP); as above. */
