@@ -475,7 +475,7 @@ def parse_schema(payload):
 class Seen:
     """The seqs printed for one gateway (docs/receiver.md, Exactly once):
     sorted disjoint ranges, at most max_ranges (then the lowest hole is
-    given up), the bounds of the 256 highest spans printed as new, and
+    given up), the bounds of the 256 highest spans printed, and
     (unless plain) what was printed as an overlap, by range."""
     NEW, DUP, STALE, OVERLAP = "new", "dup", "stale", "overlap"
 
@@ -484,7 +484,7 @@ class Seen:
         self.ranges = []              # [[a, b], ...]
         self.seen = 0
         self.given_up, self.horizon = 0, None
-        self.spans = []               # sorted, disjoint (a, b)
+        self.spans = []               # sorted by first (a, b), may overlap
         self.over = None
 
     def _first(self, a):
@@ -497,7 +497,7 @@ class Seen:
         hit = [sp for sp in self.spans if sp[0] <= b and sp[1] >= a]
         if not hit:
             return True               # in no kept span: by the ranges
-        if hit[0] == (a, b):
+        if (a, b) in hit:
             return True
         return self.over is not None and self.over.check(a, b) == Seen.DUP
 
@@ -516,6 +516,10 @@ class Seen:
         rc = self.check(a, b)
         if rc not in (Seen.NEW, Seen.OVERLAP):
             return rc
+        if not self.plain and rc == Seen.OVERLAP and a < b:
+            # what was seen of it before stays provable, what it claims anew not
+            for x, y in [r for r in self.ranges if r[0] <= b and r[1] >= a]:
+                self._over().mark(max(x, a), min(y, b))
         had = 0
         rs = []
         lo, hi = a, b
@@ -535,16 +539,19 @@ class Seen:
             if self.horizon is None or x1 - 1 > self.horizon:
                 self.horizon = x1 - 1
             self.ranges[0:2] = [[x0, y1]]
-        if not self.plain and rc == Seen.NEW and a < b:
+        if not self.plain and a < b:
             self._keep_span(a, b)
-        if not self.plain and rc == Seen.OVERLAP:
-            if self.over is None:
-                self.over = Seen(MAX_OVERLAPS, plain=True)
-            self.over.mark(a, b)
+        elif not self.plain and rc == Seen.OVERLAP:
+            self._over().mark(a, b)
         return rc
 
+    def _over(self):
+        if self.over is None:
+            self.over = Seen(MAX_OVERLAPS, plain=True)
+        return self.over
+
     def _keep_span(self, a, b):
-        i = sum(1 for sp in self.spans if sp[1] < a)
+        i = sum(1 for sp in self.spans if sp[0] <= a)
         if len(self.spans) == MAX_SPANS:
             if i == 0:
                 return                # lower than every span kept

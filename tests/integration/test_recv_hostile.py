@@ -70,6 +70,13 @@ def main(build):
         for seq in (1001, 1002, 1001):
             pub.publish("wg/gw-p/b", wire.batch(seq, doc_id, wire.DOC_BODY))
 
+        # ... and one that reaches back over a seq printed before.
+        b_doc, b_id = wire.schema("gw-b", wire.DOC_DEVICES)
+        pub.publish("wg/gw-b/s/%08x" % b_id, b_doc, retain=True)
+        for seq, span in ((5, None), (5, 1 << 20), (6, None), (5, None), (6, None)):
+            pub.publish("wg/gw-b/b", wire.batch(seq, b_id, wire.DOC_BODY if span is None
+                                                else b"\x00", span=span))
+
         # bitflips: every flip of one real batch, then the batch itself.
         real = wire.batch(5, doc_id, wire.DOC_BODY)
         for i in range(len(real) * 8):
@@ -115,6 +122,13 @@ def main(build):
         check(batches == 4, "gw-p: %d batches printed, want 4 (span, 1001, 1002, 5)",
               batches)
         check(dups >= 1, "gw-p: the redelivered 1001 was not a duplicate")
+
+        b_seqs = sorted(r["seq"] for r in by_gw.get("gw-b", []))
+        check(b_seqs == [5] * 9 + [6] * 9, "gw-b printed seqs %s, want 5 and 6 once "
+              "each (6 after a span over 5..5+2^20)", sorted(set(b_seqs)))
+        batches, readings, dups, gaps, overlaps = summary(err, "gw-b")
+        check((overlaps, dups) == (2, 2), "gw-b: %d overlaps, %d duplicates, want "
+              "2 (the span, 6) and 2 (5, 6 again)", overlaps, dups)
 
         # bitflips: none printed (above); each is a bad batch or unmatched.
         flipped = len(real) * 8

@@ -318,6 +318,34 @@ test_one_span_cannot_blind(void **state)
 	dedupe_free(&d);
 }
 
+/*
+ * Nor one that reaches back over seqs printed before: what it claims anew
+ * stays an overlap, what was printed before stays a duplicate.
+ */
+static void
+test_overlapping_span_cannot_blind(void **state)
+{
+	struct dedupe d;
+	uint64_t s;
+
+	(void)state;
+	dedupe_init(&d, 0);
+	for (s = 1; s <= 20; s++)
+		assert_int_equal(dedupe_mark(&d, s), DEDUPE_NEW);
+	assert_int_equal(dedupe_mark_range(&d, 15, 15 + (1 << 20)),
+	    DEDUPE_OVERLAP);
+	assert_int_equal(dedupe_check(&d, 16), DEDUPE_DUP);
+	assert_int_equal(dedupe_check(&d, 20), DEDUPE_DUP);
+	for (s = 21; s < 30; s++) {
+		assert_int_equal(dedupe_check(&d, s), DEDUPE_OVERLAP);
+		assert_int_equal(dedupe_mark(&d, s), DEDUPE_OVERLAP);
+		assert_int_equal(dedupe_check(&d, s), DEDUPE_DUP);
+	}
+	assert_int_equal(dedupe_check_range(&d, 15, 15 + (1 << 20)), DEDUPE_DUP);
+	assert_int_equal(dedupe_check(&d, 5), DEDUPE_DUP);
+	dedupe_free(&d);
+}
+
 /* Only the newest DEDUPE_SPANS_MAX spans keep their bounds. */
 static void
 test_spans_bounded(void **state)
@@ -358,6 +386,7 @@ main(void)
 		cmocka_unit_test(test_format_truncates),
 		cmocka_unit_test(test_spans),
 		cmocka_unit_test(test_one_span_cannot_blind),
+		cmocka_unit_test(test_overlapping_span_cannot_blind),
 		cmocka_unit_test(test_spans_bounded),
 	};
 

@@ -52,39 +52,31 @@ find(const struct dedupe *d, uint64_t seq)
 	return lo;
 }
 
-/* Index of the first kept span whose last >= seq (d->n_spans if none). */
-static size_t
-find_span(const struct dedupe *d, uint64_t seq)
-{
-	size_t lo = 0, hi = d->n_spans;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (d->spans[mid].last < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
- * All of first..last was seen: the same batch again, or one that claims
- * seqs of a kept span it is not (kept spans never overlap each other: a
- * span overlapping a seen one is printed, but its bounds are not kept).
- * In no kept span it is judged by the ranges: a duplicate, a span whose
- * bounds were forgotten as much as a seq alone, and so is anything in an
- * over set (d->plain keeps no spans): what was printed as an overlap.
+ * All of first..last was seen: is it provably the batch seen before?
+ * - the very span of a kept one: yes;
+ * - in no kept span: judged by the ranges, yes (a seq alone, or a span whose
+ *   bounds were forgotten);
+ * - inside kept spans but not one of them: only if it lies in the over set
+ *   (d->over: printed as an overlap, or seen before an overlapping span
+ *   claimed it), else no: the span claimed seqs it may not have had.
+ * Kept spans may overlap each other (an overlapping span is kept too: a
+ * forged one must not make the seqs it claims look printed), so they are
+ * scanned: DEDUPE_SPANS_MAX of them at most.
  */
 static int
 same_batch(const struct dedupe *d, uint64_t first, uint64_t last)
 {
-	size_t i = find_span(d, first);
+	int covered = 0;
+	size_t i;
 
-	if (i == d->n_spans || d->spans[i].first > last)
-		return 1;
-	if (d->spans[i].first == first && d->spans[i].last == last)
+	for (i = 0; i < d->n_spans; i++) {
+		if (d->spans[i].first == first && d->spans[i].last == last)
+			return 1;
+		if (d->spans[i].first <= last && d->spans[i].last >= first)
+			covered = 1;
+	}
+	if (!covered)
 		return 1;
 	return d->over != NULL &&
 	    dedupe_check_range(d->over, first, last) == DEDUPE_DUP;
@@ -105,10 +97,9 @@ dedupe_check_range(const struct dedupe *d, uint64_t first, uint64_t last)
 }
 
 /*
- * Keep a new span's bounds (NEW only: an overlapping one is not the
- * gateway's promise kept, and would shadow the span it overlaps), the oldest
- * (lowest) forgotten beyond DEDUPE_SPANS_MAX. Best effort: without memory
- * its seqs are judged by the ranges alone.
+ * Keep a span's bounds (printed new or as an overlap), in order of first;
+ * beyond DEDUPE_SPANS_MAX the lowest goes. Best effort: without memory its
+ * seqs are judged by the ranges alone.
  */
 static void
 keep_span(struct dedupe *d, uint64_t first, uint64_t last)
@@ -118,10 +109,11 @@ keep_span(struct dedupe *d, uint64_t first, uint64_t last)
 	if (d->spans == NULL &&
 	    (d->spans = malloc(DEDUPE_SPANS_MAX * sizeof(*d->spans))) == NULL)
 		return;
-	i = find_span(d, first);
+	for (i = d->n_spans; i > 0 && d->spans[i - 1].first > first; i--)
+		;
 	if (d->n_spans == DEDUPE_SPANS_MAX) {
 		if (i == 0)
-			return;		/* older than all kept */
+			return;		/* lower than all kept */
 		d->n_spans--;
 		memmove(&d->spans[0], &d->spans[1], d->n_spans * sizeof(*d->spans));
 		i--;
@@ -211,6 +203,14 @@ dedupe_mark_range(struct dedupe *d, uint64_t first, uint64_t last)
 
 	if (rc != DEDUPE_NEW && rc != DEDUPE_OVERLAP)
 		return rc;
+	/*
+	 * An overlapping span: what was seen of it before stays provable (its
+	 * redelivery a duplicate), what it claims anew does not.
+	 */
+	if (!d->plain && rc == DEDUPE_OVERLAP && first < last)
+		for (j = find(d, first); j < d->n && d->r[j].first <= last; j++)
+			mark_over(d, d->r[j].first > first ? d->r[j].first : first,
+			    d->r[j].last < last ? d->r[j].last : last);
 	i = find(d, first > 0 ? first - 1 : 0);
 	for (j = i; j < d->n && (d->r[j].first == 0 || d->r[j].first - 1 <= last);
 	    j++) {
@@ -238,9 +238,9 @@ dedupe_mark_range(struct dedupe *d, uint64_t first, uint64_t last)
 	d->seen += last - first + 1 - had;
 	if (d->n > d->max)
 		give_up_lowest(d);
-	if (!d->plain && rc == DEDUPE_NEW && first < last)
+	if (!d->plain && first < last)
 		keep_span(d, first, last);
-	if (!d->plain && rc == DEDUPE_OVERLAP)
+	else if (!d->plain && rc == DEDUPE_OVERLAP)
 		mark_over(d, first, last);
 	return rc;
 }

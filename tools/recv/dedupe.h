@@ -14,12 +14,14 @@
  * A batch is dropped as a duplicate only when it is provably the batch seen
  * before: the same seq alone, or the same span (seq..seq_last) whole. So one
  * batch cannot blind the receiver to a gateway: a span that claims seqs the
- * gateway has not sent yet (forged, or a bug) makes their batches "overlaps",
- * printed and counted, not dropped. For that the spans seen last are kept
- * as they came (DEDUPE_SPANS_MAX of them); a seq inside an older span, whose
- * bounds were forgotten, falls back to the ranges: a duplicate. What was
- * printed as an overlap is remembered by range (in d->over), so its own
- * redelivery is a duplicate again.
+ * gateway has not sent yet (forged, or a bug), also one that reaches back
+ * over seqs printed before, makes their batches "overlaps", printed and
+ * counted, not dropped. For that the bounds of every span printed are kept
+ * (the DEDUPE_SPANS_MAX highest; they may overlap); a seq inside an older
+ * span, whose bounds were forgotten, falls back to the ranges: a duplicate.
+ * What was printed as an overlap, and what an overlapping span found seen
+ * already, is remembered by range (in d->over), so its redelivery is a
+ * duplicate again. docs/receiver.md, "Exactly once", has the rules.
  */
 #ifndef WG_RECV_DEDUPE_H
 #define WG_RECV_DEDUPE_H
