@@ -2,13 +2,15 @@
 every reference is defined; the daemon needs SQLite, libmosquitto and zlib at
 the versions dpkg has installed; mbedtls is there, linked as the build linked
 it (static archive or shared library, CMakeCache.txt); libcoap, which the
-daemon loads rather than links, is there too. A directory that is no build
-gives a one-line error naming it.
+daemon loads rather than links, is there too. What Kconfig leaves out (MQTT,
+IDENTITY) must be absent. A directory that is no build gives a one-line error
+naming it.
 
 usage: test_sbom.py TOOLS_SBOM BUILD_DIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -52,14 +54,18 @@ def main(sbom, build):
             todo += deps.get(ref, [])
     loaded = [comps[r] for r in need]
 
-    def owner(soname):
+    def owner(soname, wanted=True):
         hits = [c for c in loaded
                 if any(os.path.basename(f) == soname for f in props(c, "wattgate:file"))]
-        check(len(hits) == 1, "bin/wattgate: %s in %d components", soname, len(hits))
-        return hits[0]
+        check(len(hits) == wanted, "bin/wattgate: %s in %d components", soname, len(hits))
+        return hits[0] if hits else None
 
-    for soname, package in [("libsqlite3.so.0", "libsqlite3-0"),
-                            ("libmosquitto.so.1", "libmosquitto1"), ("libz.so.1", "zlib1g")]:
+    # What Kconfig leaves out of the daemon is out of its SBOM too.
+    with open(os.path.join(build, ".config")) as f:
+        config = set(re.findall(r"^(CONFIG_\w+)=y$", f.read(), re.M))
+    mqtt = "CONFIG_UPLINK_MQTT" in config
+    for soname, package in [("libsqlite3.so.0", "libsqlite3-0"), ("libz.so.1", "zlib1g")] + \
+            [("libmosquitto.so.1", "libmosquitto1")] * mqtt:
         c = owner(soname)
         arch = c["purl"].split("?arch=")[1].split("&")[0]
         q = run("dpkg-query", "-W", "-f", "${Version}", f"{package}:{arch}")
@@ -70,23 +76,29 @@ def main(sbom, build):
                                    f"?arch={arch}"), "%s: purl %s", soname, c["purl"])
         check(props(c, "wattgate:linkage") == ["shared"], "%s: linkage %s", soname,
               props(c, "wattgate:linkage"))
+    if not mqtt:
+        owner("libmosquitto.so.1", wanted=False)
 
+    # mbedtls (Kconfig IDENTITY) linked as the build linked it.
     with open(os.path.join(build, "CMakeCache.txt")) as f:
         cache = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
     crypto = cache.get("MBEDCRYPTO_LIBRARY:FILEPATH", "")
     mbed = [c for c in loaded if props(c, "wattgate:debian-source") == ["mbedtls"]]
-    check(mbed, "bin/wattgate: no mbedtls among %s", sorted(c["name"] for c in loaded))
-    if crypto.endswith(".a"):
+    if "CONFIG_IDENTITY" not in config:
+        check(not mbed, "IDENTITY is off, yet bin/wattgate has mbedtls: %s", mbed)
+        linked = "none"
+    elif crypto.endswith(".a"):
         check(any(crypto in props(c, "wattgate:file") and
                   props(c, "wattgate:linkage") == ["static"] for c in mbed),
               "mbedtls: %s not listed as static: %s", crypto, mbed)
+        linked = "static"
     else:
-        check(all(props(c, "wattgate:linkage") == ["shared"] for c in mbed),
+        check(mbed and all(props(c, "wattgate:linkage") == ["shared"] for c in mbed),
               "mbedtls linked shared (%s), listed as %s", crypto, mbed)
+        linked = "shared"
 
-    with open(os.path.join(build, ".config")) as f:
-        coap = "CONFIG_UPLINK_COAP=y\n" in f.read()
-    if coap:
+    # libcoap is loaded, not linked (firmware/uplink/coap_lib.c).
+    if "CONFIG_UPLINK_COAP" in config:
         c = owner("libcoap-3-openssl.so.3")
         check("bin/wattgate" in props(c, "wattgate:dlopen-by"),
               "libcoap: not dlopen()ed by bin/wattgate: %s", c)
@@ -101,8 +113,8 @@ def main(sbom, build):
                   "tools/sbom %s: exit %d, stdout %r, stderr %r", bad, r.returncode,
                   r.stdout[:80], r.stderr)
     print(f"sbom: {len(doc['components'])} components; bin/wattgate loads "
-          f"{', '.join(sorted(c['name'] for c in loaded))}; mbedtls "
-          f"{'static' if crypto.endswith('.a') else 'shared'}; bad dirs refused")
+          f"{', '.join(sorted(c['name'] for c in loaded))}; mbedtls {linked}; "
+          "bad dirs refused")
 
 
 if __name__ == "__main__":
