@@ -60,3 +60,5 @@ wg_integration_test(info test_info.py)
 wg_integration_test(charger_session test_charger_session.py)
 # RTU over TCP: a converter simulated, restarted mid-run; a refused port (test_rtutcp.py).
 wg_integration_test(rtutcp test_rtutcp.py)
+# Answers with a wrong MBAP unit or protocol id, or RTU address (test_wrongids.py).
+wg_integration_test(wrongids test_wrongids.py)
