@@ -6,9 +6,15 @@
  *
  * And a small store as the daemon leaves it (batches, a schema, an ack).
  *
+ * And the devices wattgate scan identifies (fuzz_scan.h): each profile the
+ * scan harness tries, served by the simulator as test_scan.py and
+ * test_info.py scan them.
+ *
  *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
- *                       DIR/store/
+ *                       DIR/store/, DIR/scan/ (and DIR/scan_profiles/, the
+ *                       harness's two profiles with an info string check)
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,10 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drivers/identify.h"
 #include "drivers/profile.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
+#include "tests/fuzz/fuzz_scan.h"
+#include "tools/sim/sim.h"
 
 #define T0	1796515200000LL	/* 2026-12-06 */
 
@@ -148,6 +157,102 @@ make_store(const uint8_t *body, size_t len, uint32_t id, const char *json)
 	unlink(path);
 }
 
+/* Ask the simulator's unit 1 for count values at (fc, addr); into in[]. */
+static void
+serve(struct sim *s, int fc, int addr, int count, uint8_t *in)
+{
+	uint8_t q[5] = { (uint8_t)fc, (uint8_t)(addr >> 8), (uint8_t)addr,
+		(uint8_t)(count >> 8), (uint8_t)count };
+	uint8_t rsp[SIM_PDU_MAX];
+	unsigned v;
+	size_t off;
+	int i;
+
+	if (sim_pdu(s, 1, q, sizeof(q), T0, rsp) < 2 || rsp[0] != fc)
+		return;		/* an exception: nothing to place */
+	for (i = 0; i < count; i++) {
+		v = fc <= 2 ? (unsigned)(rsp[2 + i / 8] >> (i % 8)) & 1 :
+		    (unsigned)rsp[2 + 2 * i] << 8 | rsp[3 + 2 * i];
+		off = scan_offset(fc, addr + i);
+		in[off] = (uint8_t)(v >> 8);
+		in[off + 1] = (uint8_t)v;
+	}
+}
+
+/* The seed of one profile: what the simulator serves for its plan. */
+static void
+scan_seed(const char *dir, const char *name)
+{
+	struct plan_req reqs[PROFILE_POINTS_MAX];
+	uint8_t in[SCAN_INPUT_MAX] = { 0 };
+	struct scan_device dev = { in, sizeof(in) };
+	struct identify_src src = { scan_answer, &dev };
+	struct identify_fit f;
+	struct profile p;
+	struct sim s;
+	char err[512], file[80];
+	int n, i;
+
+	memset(&s, 0, sizeof(s));
+	if (profile_load_named(dir, name, &p, err, sizeof(err)) != 0 ||
+	    sim_add(&s, 1, dir, name, 1, err, sizeof(err)) != 0 ||
+	    (n = plan_build(&p, reqs, PROFILE_POINTS_MAX)) < 0) {
+		fprintf(stderr, "fuzz_seeds: scan: %s: %s\n", name, err);
+		exit(1);
+	}
+	for (i = 0; i < n; i++)
+		serve(&s, reqs[i].fc, reqs[i].addr, reqs[i].count, in);
+	for (i = 0; i < (int)p.n_info; i++)
+		serve(&s, p.info[i].fc, p.info[i].addr, p.info[i].len, in);
+	/* Two registers in one place of the input can spoil a seed: say so. */
+	if (identify_answers(&src, &p, 1, &f, 1) != 1)
+		fprintf(stderr, "fuzz_seeds: scan: %s: the seed does not fit its "
+		    "own profile\n", name);
+	snprintf(file, sizeof(file), "%s.bin", name);
+	put("scan", file, in, sizeof(in));
+	sim_free(&s);
+	profile_free(&p);
+}
+
+static void
+make_scan_seeds(void)
+{
+	static const char *const info[][2] = {
+		{ "sdm120i", "SDMI" }, { "sdm120x", "NOPE" },
+	};
+	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
+	char name[64], pdir[512], path[600], *doc;
+	struct dirent *de;
+	size_t len, i;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len <= 5 || len - 5 >= sizeof(name) ||
+		    strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		memcpy(name, de->d_name, len - 5);
+		name[len - 5] = '\0';
+		scan_seed(dir, name);
+	}
+	closedir(d);
+	snprintf(pdir, sizeof(pdir), "%s/scan_profiles", out_dir);
+	mkdir(pdir, 0755);
+	for (i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
+		if ((doc = scan_info_profile(dir, info[i][0], info[i][1])) ==
+		    NULL)
+			exit(1);
+		snprintf(path, sizeof(path), "%s.json", info[i][0]);
+		put("scan_profiles", path, doc, strlen(doc));
+		free(doc);
+		scan_seed(pdir, info[i][0]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -202,6 +307,7 @@ main(int argc, char **argv)
 	/* A status message, as the gateway retains it. */
 	put("recv_mqtt", "status.bin", rec, record(rec, "wg/gw-0001/status",
 	    "{\"online\":true}", 15));
+	make_scan_seeds();
 	free(json);
 	profile_free(&ps[0]);
 	profile_free(&ps[1]);
