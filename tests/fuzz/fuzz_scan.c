@@ -12,7 +12,6 @@
  * the longer one's head; the best fit's info strings, which scan prints,
  * are printable ASCII.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 
 #include "drivers/identify.h"
 #include "drivers/profile.h"
+#include "tests/fuzz/fuzz_profiles.h"
 #include "tests/fuzz/fuzz_scan.h"
 
 #define PROFILES_MAX	64
@@ -54,38 +54,20 @@ by_name(const void *a, const void *b)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
-	char name[64], err[512], *doc;
-	struct dirent *de;
-	size_t len;
-	DIR *d;
+	char *doc;
 
 	(void)argc;
 	(void)argv;
-	if ((d = opendir(dir)) == NULL)
-		abort();
-	while ((de = readdir(d)) != NULL && n_profiles < PROFILES_MAX) {
-		len = strlen(de->d_name);
-		if (len <= 5 || len - 5 >= sizeof(name) ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		memcpy(name, de->d_name, len - 5);
-		name[len - 5] = '\0';
-		if (profile_load_named(dir, name, &profiles[n_profiles], err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "fuzz_scan: %s\n", err);
-			abort();
-		}
-		n_profiles++;
-	}
-	closedir(d);
+	n_profiles = fuzz_profiles_load(profiles, PROFILES_MAX - 2);
 	/* Sorted as scan sorts them: ties go to the first in this order. */
 	qsort(profiles, n_profiles, sizeof(profiles[0]), by_name);
-	if ((doc = scan_info_profile(dir, "sdm120i", "SDMI")) == NULL)
+	if ((doc = scan_info_profile(FUZZ_PROFILE_DIR, "sdm120i", "SDMI")) ==
+	    NULL)
 		abort();
 	add("sdm120i.json", doc, strlen(doc));
 	free(doc);
-	if ((doc = scan_info_profile(dir, "sdm120x", "NOPE")) == NULL)
+	if ((doc = scan_info_profile(FUZZ_PROFILE_DIR, "sdm120x", "NOPE")) ==
+	    NULL)
 		abort();
 	add("sdm120x.json", doc, strlen(doc));
 	free(doc);

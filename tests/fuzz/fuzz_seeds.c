@@ -14,7 +14,6 @@
  *                       DIR/store/, DIR/scan/ (and DIR/scan_profiles/, the
  *                       harness's two profiles with an info string check)
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
+#include "tests/fuzz/fuzz_profiles.h"
 #include "tests/fuzz/fuzz_scan.h"
 #include "tools/sim/sim.h"
 
@@ -179,39 +179,39 @@ serve(struct sim *s, int fc, int addr, int count, uint8_t *in)
 	}
 }
 
-/* The seed of one profile: what the simulator serves for its plan. */
+/*
+ * The seed of profile p (dir/NAME.json): what the simulator serves for its
+ * plan and its info strings.
+ */
 static void
-scan_seed(const char *dir, const char *name)
+scan_seed(const char *dir, const struct profile *p)
 {
 	struct plan_req reqs[PROFILE_POINTS_MAX];
 	uint8_t in[SCAN_INPUT_MAX] = { 0 };
 	struct scan_device dev = { in, sizeof(in) };
 	struct identify_src src = { scan_answer, &dev };
 	struct identify_fit f;
-	struct profile p;
 	struct sim s;
 	char err[512], file[80];
 	int n, i;
 
 	memset(&s, 0, sizeof(s));
-	if (profile_load_named(dir, name, &p, err, sizeof(err)) != 0 ||
-	    sim_add(&s, 1, dir, name, 1, err, sizeof(err)) != 0 ||
-	    (n = plan_build(&p, reqs, PROFILE_POINTS_MAX)) < 0) {
-		fprintf(stderr, "fuzz_seeds: scan: %s: %s\n", name, err);
+	if (sim_add(&s, 1, dir, p->name, 1, err, sizeof(err)) != 0 ||
+	    (n = plan_build(p, reqs, PROFILE_POINTS_MAX)) < 0) {
+		fprintf(stderr, "fuzz_seeds: scan: %s: %s\n", p->name, err);
 		exit(1);
 	}
 	for (i = 0; i < n; i++)
 		serve(&s, reqs[i].fc, reqs[i].addr, reqs[i].count, in);
-	for (i = 0; i < (int)p.n_info; i++)
-		serve(&s, p.info[i].fc, p.info[i].addr, p.info[i].len, in);
+	for (i = 0; i < (int)p->n_info; i++)
+		serve(&s, p->info[i].fc, p->info[i].addr, p->info[i].len, in);
 	/* Two registers in one place of the input can spoil a seed: say so. */
-	if (identify_answers(&src, &p, 1, &f, 1) != 1)
+	if (identify_answers(&src, p, 1, &f, 1) != 1)
 		fprintf(stderr, "fuzz_seeds: scan: %s: the seed does not fit its "
-		    "own profile\n", name);
-	snprintf(file, sizeof(file), "%s.bin", name);
+		    "own profile\n", p->name);
+	snprintf(file, sizeof(file), "%s.bin", p->name);
 	put("scan", file, in, sizeof(in));
 	sim_free(&s);
-	profile_free(&p);
 }
 
 static void
@@ -220,36 +220,31 @@ make_scan_seeds(void)
 	static const char *const info[][2] = {
 		{ "sdm120i", "SDMI" }, { "sdm120x", "NOPE" },
 	};
-	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
-	char name[64], pdir[512], path[600], *doc;
-	struct dirent *de;
-	size_t len, i;
-	DIR *d;
+	static struct profile ps[64];
+	char pdir[512], file[80], err[512], *doc;
+	struct profile p;
+	size_t n, i;
 
-	if ((d = opendir(dir)) == NULL) {
-		perror(dir);
-		exit(1);
+	n = fuzz_profiles_load(ps, sizeof(ps) / sizeof(ps[0]));
+	for (i = 0; i < n; i++) {
+		scan_seed(FUZZ_PROFILE_DIR, &ps[i]);
+		profile_free(&ps[i]);
 	}
-	while ((de = readdir(d)) != NULL) {
-		len = strlen(de->d_name);
-		if (len <= 5 || len - 5 >= sizeof(name) ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		memcpy(name, de->d_name, len - 5);
-		name[len - 5] = '\0';
-		scan_seed(dir, name);
-	}
-	closedir(d);
+	/* The simulator loads profiles from files: these two get theirs. */
 	snprintf(pdir, sizeof(pdir), "%s/scan_profiles", out_dir);
-	mkdir(pdir, 0755);
 	for (i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
-		if ((doc = scan_info_profile(dir, info[i][0], info[i][1])) ==
-		    NULL)
+		if ((doc = scan_info_profile(FUZZ_PROFILE_DIR, info[i][0],
+		    info[i][1])) == NULL ||
+		    profile_parse(info[i][0], doc, strlen(doc), &p, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_seeds: scan: %s\n", info[i][0]);
 			exit(1);
-		snprintf(path, sizeof(path), "%s.json", info[i][0]);
-		put("scan_profiles", path, doc, strlen(doc));
+		}
+		snprintf(file, sizeof(file), "%s.json", info[i][0]);
+		put("scan_profiles", file, doc, strlen(doc));
+		scan_seed(pdir, &p);
+		profile_free(&p);
 		free(doc);
-		scan_seed(pdir, info[i][0]);
 	}
 }
 

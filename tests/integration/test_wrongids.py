@@ -16,14 +16,11 @@ Modbus TCP simulator and one RTU-over-TCP converter (wattgate-sim
 usage: test_wrongids.py BUILD_DIR
 """
 import collections
-import json
 import os
-import signal
-import subprocess
 import time
 
 from harness import (run, wait, Env, check, read_jsonl, served_values,
-                     check_served_in_cycle)
+                     check_served_in_cycle, device_metrics, sim_faults)
 
 # A unit answering with another RTU address costs its bus a frame gap (150 ms
 # on rtu-tcp) per request, retries included: ~1.8 s for an SDM120's 6 reads.
@@ -50,18 +47,6 @@ def full_cycles(recv, after_ms, n, units, what):
                       all(c[t][u] for u in units))
     wait(lambda: len(got()) >= n, 30 + 2 * n * INTERVAL_MS // 1000, what)
     return got()[:n]
-
-
-def set_faults(sim, path, text, n):
-    """Write sim's fault file, SIGUSR1, wait for its n-th load line."""
-    with open(path, "w") as f:
-        f.write(text)
-    sim.p.send_signal(signal.SIGUSR1)
-
-    def loaded():
-        with open(sim.err_path) as f:
-            return f.read().count("wattgate-sim: faults from") >= n
-    wait(loaded, 15, "fault file load #%d of %s" % (n, sim.name))
 
 
 def main(build):
@@ -95,17 +80,14 @@ def main(build):
         # 1. Wrong ids: the others deliver, the three faulty devices do not.
         full_cycles(recv, t0, 4, (3, 5), "4 cycles of units 3 and 5")
         t_ok = int(time.time() * 1000)
-        set_faults(tcp, ftcp, "", 2)
-        set_faults(conv, fconv, "", 2)
+        sim_faults(tcp, ftcp, "", 2)
+        sim_faults(conv, fconv, "", 2)
         # 2. Right ids again.
         full_cycles(recv, t_ok + INTERVAL_MS, 2, NAMES.keys(),
                     "2 cycles of every unit after the faults")
         time.sleep(0.5)
         check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
-        metrics = subprocess.run(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt_port), "-t",
-             "wg/gw-test/metrics", "-C", "1", "-W", "10"],
-            capture_output=True, text=True, timeout=30)
+        m = device_metrics(mqtt_port)
         recv.stop()
         check(tcp.stop() == 0, "simulator did not exit 0: %s", tcp.tail())
         check(conv.stop() == 0, "converter did not exit 0: %s", conv.tail())
@@ -145,9 +127,6 @@ def main(build):
             check("device m%d (unit %d) answers again" % (u, u) in err,
                   "unit %d: no recovery line:\n%s", u, err[-2000:])
 
-        check(metrics.returncode == 0 and metrics.stdout.strip(),
-              "no metrics message: %s", metrics.stderr)
-        m = json.loads(metrics.stdout)["devices"]
         for u in (1, 2, 4):
             check(m[NAMES[u]]["io_errors"] > 0, "m%d: no io_errors: %s", u,
                   m[NAMES[u]])

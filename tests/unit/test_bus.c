@@ -374,60 +374,12 @@ test_gateway_no_answer(void **state)
 	close(lfd);
 }
 
-/* A device that answers FC3 with an FC4 frame (same transaction id). */
-static void *
-wrong_function(void *arg)
-{
-	int lfd = *(int *)arg, fd;
-	uint8_t req[12], rsp[11];
-
-	if ((fd = accept(lfd, NULL, NULL)) < 0)
-		return NULL;
-	if (read(fd, req, sizeof(req)) == (ssize_t)sizeof(req)) {
-		memcpy(rsp, req, 4);		/* transaction, protocol */
-		rsp[4] = 0;
-		rsp[5] = 5;			/* unit, fc, count, 2 bytes */
-		rsp[6] = req[6];
-		rsp[7] = 4;
-		rsp[8] = 2;
-		rsp[9] = 0;
-		rsp[10] = 1;
-		if (write(fd, rsp, sizeof(rsp)) < 0) {
-			/* the test fails on its side */
-		}
-	}
-	close(fd);
-	return NULL;
-}
-
-/* A garbled answer is named as one ("Input/output error" said nothing). */
-static void
-test_garbled_answer_named(void **state)
-{
-	struct bus_cfg c = { .kind = BUS_TCP, .host = "127.0.0.1",
-		.timeout_ms = 500 };
-	struct bus *b;
-	pthread_t t;
-	char err[256];
-	uint16_t r[1];
-	int lfd;
-
-	(void)state;
-	c.port = serve(wrong_function, &lfd, &t);
-	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
-	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
-	must_contain(bus_why(b), "a garbled answer (");
-	assert_null(strstr(bus_why(b), "Input/output error"));
-	bus_close(b);
-	pthread_join(t, NULL);
-	close(lfd);
-}
-
 /*
  * A Modbus TCP peer answering one 1-register FC3 request per step of a
  * script: '.' right (0x1234), 'u' from the next unit id, 'x' exception 2
  * from the next unit id, 'p' protocol id 0x0001, 'P' 0x0100, 't' another
- * transaction id. A new connection is taken when the client hangs up.
+ * transaction id, 'f' an FC4 frame. A new connection is taken when the
+ * client hangs up.
  */
 struct script {
 	int lfd, conns;
@@ -468,6 +420,7 @@ scripted(void *arg)
 		case 'p': a[3] = 1; break;
 		case 'P': a[2] = 1; break;
 		case 't': a[1]++; break;
+		case 'f': a[7] = 4; break;
 		}
 		if (write(fd, a, len) != (ssize_t)len)
 			break;
@@ -487,24 +440,51 @@ scripted(void *arg)
  * unit's exception. A wrong unit keeps the link (the transaction id matched:
  * the stream is in step); a wrong protocol or transaction id remakes it.
  */
+/* scripted() on a port of its own, and a TCP bus to it. */
 static void
-test_tcp_answer_ids(void **state)
+script_start(struct script *sc, pthread_t *t, struct bus **b)
 {
 	struct bus_cfg c = { .kind = BUS_TCP, .host = "127.0.0.1",
 		.timeout_ms = 1000 };
+	char err[256];
+
+	sc->lfd = refusing_port(&c.port);
+	assert_true(sc->lfd >= 0);
+	assert_int_equal(listen(sc->lfd, 4), 0);
+	assert_int_equal(pthread_create(t, NULL, scripted, sc), 0);
+	assert_int_equal(bus_open(&c, b, err, sizeof(err)), 0);
+}
+
+/* A garbled answer is named as one ("Input/output error" said nothing). */
+static void
+test_garbled_answer_named(void **state)
+{
+	struct script sc = { .steps = "f" };
+	struct bus *b;
+	pthread_t t;
+	uint16_t r[1];
+
+	(void)state;
+	script_start(&sc, &t, &b);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	must_contain(bus_why(b), "a garbled answer (");
+	assert_null(strstr(bus_why(b), "Input/output error"));
+	bus_close(b);
+	pthread_join(t, NULL);
+	close(sc.lfd);
+}
+
+static void
+test_tcp_answer_ids(void **state)
+{
 	struct script sc = { .steps = ".uxpPt." };
 	struct bus *b;
 	pthread_t t;
-	char err[256];
 	uint16_t r[1];
 	int exc = 0;
 
 	(void)state;
-	sc.lfd = refusing_port(&c.port);
-	assert_true(sc.lfd >= 0);
-	assert_int_equal(listen(sc.lfd, 4), 0);
-	assert_int_equal(pthread_create(&t, NULL, scripted, &sc), 0);
-	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	script_start(&sc, &t, &b);
 	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), 0);
 	assert_int_equal(r[0], 0x1234);
 	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
