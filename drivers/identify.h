@@ -6,6 +6,7 @@
 #define WG_IDENTIFY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drivers/bus/bus.h"
 #include "drivers/profile.h"
@@ -40,5 +41,26 @@ int identify_unit(struct bus *b, int unit, const struct profile *profiles,
  */
 int identify_info(struct bus *b, int unit, const struct profile *p, size_t i,
     char *out, size_t outlen);
+
+/*
+ * What identification reads from: one device's answers, with bus_read()'s
+ * contract for its unit (count values of function code fc from addr into
+ * dst, bits one 0/1 element each; 0 or -errno).
+ */
+struct identify_src {
+	int (*read)(void *arg, int fc, int addr, int count, uint16_t *dst);
+	void *arg;
+};
+
+/*
+ * identify_unit() and identify_info() on the answers src gives: the same
+ * matching, the same requests in the same order, without a bus (the fuzzer,
+ * tests/fuzz/fuzz_scan.c).
+ */
+int identify_answers(const struct identify_src *src,
+    const struct profile *profiles, size_t n, struct identify_fit *fits,
+    size_t cap);
+int identify_read_info(const struct identify_src *src, const struct profile *p,
+    size_t i, char *out, size_t outlen);
 
 #endif

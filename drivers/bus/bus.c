@@ -21,6 +21,7 @@
 #include <modbus.h>
 
 #include "drivers/bus/bus.h"
+#include "drivers/bus/mbap.h"
 #include "firmware/base/rfile.h"
 #include "drivers/bus/rtutcp.h"
 #include "wg_config.h"
@@ -57,6 +58,7 @@ struct bus {
 	uint8_t answered[32];	/* units that answered on this link (bits) */
 	unsigned timeout_ms;	/* response timeout in force */
 	int stale;		/* TCP: a late answer may still come: flush first */
+	uint16_t tid;		/* TCP: the last request's transaction id */
 	unsigned byte_ms;	/* RTU: silence that ends a frame */
 	char name[160];
 };
@@ -387,8 +389,10 @@ disconnect(struct bus *b)
  * link as it was. Anything else may leave bytes of a late or broken answer
  * behind, which would be read as the next answer, so flush them. An error from
  * the operating system (the adapter vanished, the peer reset the connection), or
- * on TCP a mismatched answer (the stream is out of step), closes the link; the
- * next request reconnects.
+ * on TCP a mismatched answer (the stream is out of step) or one with a protocol
+ * id other than 0 (not Modbus), closes the link; the next request reconnects.
+ * A TCP answer from another unit id (EMBBADSLAVE) came in step, with the right
+ * transaction id: the link stays.
  */
 /*
  * RTU, after a garbled or mismatched answer: more bytes may be on their way
@@ -417,11 +421,14 @@ quiet(struct bus *b)
 /*
  * What a failed request got, in the words of the Modbus spec and libmodbus
  * ("Modbus exception 2 (Illegal data address)", "a garbled answer (Invalid
- * data)"): "Input/output error" told a technician nothing.
+ * data)"): "Input/output error" told a technician nothing. An answer that
+ * mbap_read() refused for its ids has its line already.
  */
 static void
-set_why(struct bus *b, int e)
+set_why(struct bus *b, int e, int unit)
 {
+	if (b->why[0] != '\0')
+		return;
 	if (e >= EMBXILFUN && e <= EMBXGTAR)
 		seterr(b->why, sizeof(b->why), "Modbus exception %d (%s)",
 		    e - MODBUS_ENOBASE, modbus_strerror(e));
@@ -429,6 +436,13 @@ set_why(struct bus *b, int e)
 		seterr(b->why, sizeof(b->why), "no answer (timeout)");
 	else if (e == EMBBADCRC)
 		seterr(b->why, sizeof(b->why), "garbled answers (CRC error)");
+	/*
+	 * RTU: libmodbus compares the frame's address before its CRC, so
+	 * this is another unit's answer or noise; it does not say which.
+	 */
+	else if (e == EMBBADSLAVE)
+		seterr(b->why, sizeof(b->why), "an answer with another RTU address "
+		    "than %d (another unit's, or noise)", unit);
 	else if (e >= MODBUS_ENOBASE)
 		seterr(b->why, sizeof(b->why), "a garbled answer (%s)",
 		    modbus_strerror(e));
@@ -437,9 +451,9 @@ set_why(struct bus *b, int e)
 }
 
 static int
-map_error(struct bus *b, int e, int *exc)
+map_error(struct bus *b, int e, int unit, int *exc)
 {
-	set_why(b, e);
+	set_why(b, e, unit);
 	if (e >= EMBXILFUN && e <= EMBXGTAR) {
 		if (exc != NULL)
 			*exc = e - MODBUS_ENOBASE;
@@ -496,6 +510,36 @@ unanswered(struct bus *b, int unit)
 	    "%d unanswered requests, reconnecting", BUS_UNANSWERED_MAX);
 }
 
+/*
+ * One read into dst, bits as one 0/1 element each (decoding treats all four
+ * function codes alike). RTU, also over TCP: libmodbus, whose RTU backend
+ * refuses an answer from another address itself. TCP: mbap_read(), which
+ * checks what libmodbus 3.1.6 does not (the protocol and unit ids). Returns
+ * the number of values or -1 with errno.
+ */
+static int
+read_values(struct bus *b, int unit, int fc, int addr, int count,
+    uint16_t *dst)
+{
+	uint8_t bits[BUS_READ_BITS_MAX];
+	int n, i;
+
+	if (b->cfg.kind == BUS_TCP)
+		return mbap_read(b->ctx, ++b->tid, unit, fc, addr, count, dst,
+		    b->why, sizeof(b->why));
+	if (fc == 3)
+		return modbus_read_registers(b->ctx, addr, count, dst);
+	if (fc == 4)
+		return modbus_read_input_registers(b->ctx, addr, count, dst);
+	if (fc == 1)
+		n = modbus_read_bits(b->ctx, addr, count, bits);
+	else
+		n = modbus_read_input_bits(b->ctx, addr, count, bits);
+	for (i = 0; i < n && i < count; i++)
+		dst[i] = bits[i] != 0;
+	return n;
+}
+
 /* unit answered (anything, an exception too) on this link. */
 static void
 answered(struct bus *b, int unit)
@@ -510,8 +554,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 {
 	int unit_max = b->cfg.kind != BUS_TCP ? 247 : 255;
 	int unit_min = b->cfg.kind != BUS_TCP ? 1 : 0;
-	uint8_t bits[BUS_READ_BITS_MAX];
-	int n, i, rc;
+	int n, rc;
 
 	if (unit < unit_min || unit > unit_max || fc < 1 || fc > 4 ||
 	    count < 1 || count > (fc <= 2 ? BUS_READ_BITS_MAX : BUS_READ_REGS_MAX) ||
@@ -537,18 +580,10 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		modbus_flush(b->ctx);
 		b->stale = 0;
 	}
-	if (fc == 1)
-		n = modbus_read_bits(b->ctx, addr, count, bits);
-	else if (fc == 2)
-		n = modbus_read_input_bits(b->ctx, addr, count, bits);
-	else if (fc == 3)
-		n = modbus_read_registers(b->ctx, addr, count, dst);
-	else
-		n = modbus_read_input_registers(b->ctx, addr, count, dst);
-	if (n < 0) {
+	if ((n = read_values(b, unit, fc, addr, count, dst)) < 0) {
 		int e = errno;
 
-		rc = map_error(b, e, exc);
+		rc = map_error(b, e, unit, exc);
 		/* No answer because the converter's link went: not the device. */
 		if (b->bridge != NULL && rc != -EPROTO &&
 		    !rtutcp_up(b->bridge, b->err, sizeof(b->err)))
@@ -565,9 +600,6 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		    n, count);
 		return -EIO;
 	}
-	/* Bits as one 0/1 register each: decoding treats all four alike. */
-	for (i = 0; fc <= 2 && i < count; i++)
-		dst[i] = bits[i] != 0;
 	return 0;
 }
 

@@ -46,7 +46,8 @@ int bus_port_check(const char *path, char *why, size_t len);
  * one dst element of 0 or 1) from unit; dst holds count elements. Connects
  * (or reconnects) as needed. Returns 0; -ETIMEDOUT (no answer, or a TCP
  * gateway's exception 10 or 11: no answer from the unit behind it), -EBADMSG
- * (an answer with a wrong CRC), -EIO (framing, a mismatched answer,
+ * (an answer with a wrong CRC), -EIO (framing, a mismatched answer, one from
+ * another unit id or address or with an MBAP protocol id other than 0,
  * connection), -EPROTO (Modbus exception; *exc gets the code if exc is not
  * NULL, for 10 and 11 too).
  */
@@ -72,7 +73,8 @@ const char *bus_error(const struct bus *b);
 /*
  * What the last failed bus_read() got from the device, in one line: "no
  * answer (timeout)", "Modbus exception 2 (Illegal data address)", "a garbled
- * answer (Invalid data)"; "" if it did not fail on the wire.
+ * answer (Invalid data)", "an answer from unit 7 (MBAP unit id), not from
+ * unit 1"; "" if it did not fail on the wire.
  */
 const char *bus_why(const struct bus *b);
 

@@ -3,14 +3,12 @@
  * of a response, as bytes off the wire, decoded for every point and info
  * string of a shipped profile. The first input byte picks the profile.
  */
-#include <dirent.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "drivers/profile.h"
 #include "drivers/regmap.h"
+#include "tests/fuzz/fuzz_profiles.h"
 
 #define PROFILES_MAX	64
 
@@ -23,33 +21,9 @@ static size_t n_profiles;
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
-	char name[64], err[512];
-	struct dirent *de;
-	size_t len;
-	DIR *d;
-
 	(void)argc;
 	(void)argv;
-	if ((d = opendir(dir)) == NULL)
-		abort();
-	while ((de = readdir(d)) != NULL && n_profiles < PROFILES_MAX) {
-		len = strlen(de->d_name);
-		if (len <= 5 || len - 5 >= sizeof(name) ||
-		    strcmp(de->d_name + len - 5, ".json") != 0)
-			continue;
-		memcpy(name, de->d_name, len - 5);
-		name[len - 5] = '\0';
-		if (profile_load_named(dir, name, &profiles[n_profiles], err,
-		    sizeof(err)) != 0) {
-			fprintf(stderr, "fuzz_point: %s\n", err);
-			abort();
-		}
-		n_profiles++;
-	}
-	closedir(d);
-	if (n_profiles == 0)
-		abort();
+	n_profiles = fuzz_profiles_load(profiles, PROFILES_MAX);
 	return 0;
 }
 

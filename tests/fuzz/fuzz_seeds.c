@@ -6,8 +6,13 @@
  *
  * And a small store as the daemon leaves it (batches, a schema, an ack).
  *
+ * And the devices wattgate scan identifies (fuzz_scan.h): each profile the
+ * scan harness tries, served by the simulator as test_scan.py and
+ * test_info.py scan them.
+ *
  *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
- *                       DIR/store/
+ *                       DIR/store/, DIR/scan/ (and DIR/scan_profiles/, the
+ *                       harness's two profiles with an info string check)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -17,10 +22,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "drivers/identify.h"
 #include "drivers/profile.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
+#include "tests/fuzz/fuzz_profiles.h"
+#include "tests/fuzz/fuzz_scan.h"
+#include "tools/sim/sim.h"
 
 #define T0	1796515200000LL	/* 2026-12-06 */
 
@@ -148,6 +157,97 @@ make_store(const uint8_t *body, size_t len, uint32_t id, const char *json)
 	unlink(path);
 }
 
+/* Ask the simulator's unit 1 for count values at (fc, addr); into in[]. */
+static void
+serve(struct sim *s, int fc, int addr, int count, uint8_t *in)
+{
+	uint8_t q[5] = { (uint8_t)fc, (uint8_t)(addr >> 8), (uint8_t)addr,
+		(uint8_t)(count >> 8), (uint8_t)count };
+	uint8_t rsp[SIM_PDU_MAX];
+	unsigned v;
+	size_t off;
+	int i;
+
+	if (sim_pdu(s, 1, q, sizeof(q), T0, rsp) < 2 || rsp[0] != fc)
+		return;		/* an exception: nothing to place */
+	for (i = 0; i < count; i++) {
+		v = fc <= 2 ? (unsigned)(rsp[2 + i / 8] >> (i % 8)) & 1 :
+		    (unsigned)rsp[2 + 2 * i] << 8 | rsp[3 + 2 * i];
+		off = scan_offset(fc, addr + i);
+		in[off] = (uint8_t)(v >> 8);
+		in[off + 1] = (uint8_t)v;
+	}
+}
+
+/*
+ * The seed of profile p (dir/NAME.json): what the simulator serves for its
+ * plan and its info strings.
+ */
+static void
+scan_seed(const char *dir, const struct profile *p)
+{
+	struct plan_req reqs[PROFILE_POINTS_MAX];
+	uint8_t in[SCAN_INPUT_MAX] = { 0 };
+	struct scan_device dev = { in, sizeof(in) };
+	struct identify_src src = { scan_answer, &dev };
+	struct identify_fit f;
+	struct sim s;
+	char err[512], file[80];
+	int n, i;
+
+	memset(&s, 0, sizeof(s));
+	if (sim_add(&s, 1, dir, p->name, 1, err, sizeof(err)) != 0 ||
+	    (n = plan_build(p, reqs, PROFILE_POINTS_MAX)) < 0) {
+		fprintf(stderr, "fuzz_seeds: scan: %s: %s\n", p->name, err);
+		exit(1);
+	}
+	for (i = 0; i < n; i++)
+		serve(&s, reqs[i].fc, reqs[i].addr, reqs[i].count, in);
+	for (i = 0; i < (int)p->n_info; i++)
+		serve(&s, p->info[i].fc, p->info[i].addr, p->info[i].len, in);
+	/* Two registers in one place of the input can spoil a seed: say so. */
+	if (identify_answers(&src, p, 1, &f, 1) != 1)
+		fprintf(stderr, "fuzz_seeds: scan: %s: the seed does not fit its "
+		    "own profile\n", p->name);
+	snprintf(file, sizeof(file), "%s.bin", p->name);
+	put("scan", file, in, sizeof(in));
+	sim_free(&s);
+}
+
+static void
+make_scan_seeds(void)
+{
+	static const char *const info[][2] = {
+		{ "sdm120i", "SDMI" }, { "sdm120x", "NOPE" },
+	};
+	static struct profile ps[64];
+	char pdir[512], file[80], err[512], *doc;
+	struct profile p;
+	size_t n, i;
+
+	n = fuzz_profiles_load(ps, sizeof(ps) / sizeof(ps[0]));
+	for (i = 0; i < n; i++) {
+		scan_seed(FUZZ_PROFILE_DIR, &ps[i]);
+		profile_free(&ps[i]);
+	}
+	/* The simulator loads profiles from files: these two get theirs. */
+	snprintf(pdir, sizeof(pdir), "%s/scan_profiles", out_dir);
+	for (i = 0; i < sizeof(info) / sizeof(info[0]); i++) {
+		if ((doc = scan_info_profile(FUZZ_PROFILE_DIR, info[i][0],
+		    info[i][1])) == NULL ||
+		    profile_parse(info[i][0], doc, strlen(doc), &p, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_seeds: scan: %s\n", info[i][0]);
+			exit(1);
+		}
+		snprintf(file, sizeof(file), "%s.json", info[i][0]);
+		put("scan_profiles", file, doc, strlen(doc));
+		scan_seed(pdir, &p);
+		profile_free(&p);
+		free(doc);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -202,6 +302,7 @@ main(int argc, char **argv)
 	/* A status message, as the gateway retains it. */
 	put("recv_mqtt", "status.bin", rec, record(rec, "wg/gw-0001/status",
 	    "{\"online\":true}", 15));
+	make_scan_seeds();
 	free(json);
 	profile_free(&ps[0]);
 	profile_free(&ps[1]);

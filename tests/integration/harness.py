@@ -254,6 +254,28 @@ def wait(cond, timeout, what, step=0.1):
         time.sleep(step)
 
 
+def device_metrics(mqtt_port, gateway="gw-test"):
+    """The "devices" of the retained metrics message (docs/bus-health.md)."""
+    r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt_port),
+                        "-t", "wg/%s/metrics" % gateway, "-C", "1", "-W", "10"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and r.stdout.strip(), "no metrics: %s", r.stderr)
+    return json.loads(r.stdout)["devices"]
+
+
+def sim_faults(sim, path, text, n):
+    """Write text to the simulator's --fault-file, SIGUSR1 it, and wait for
+    its n-th "wattgate-sim: faults from" line (the start's load is the 1st)."""
+    with open(path, "w") as f:
+        f.write(text)
+    sim.p.send_signal(signal.SIGUSR1)
+
+    def loaded():
+        with open(sim.err_path) as f:
+            return f.read().count("wattgate-sim: faults from") >= n
+    wait(loaded, 15, "fault file load #%d of %s" % (n, sim.name))
+
+
 def served_values(*logs):
     """{(unit, point, Decimal value): [t_ms, ...]} from simulator --log files."""
     served = {}

@@ -60,5 +60,8 @@ wg_integration_test(info test_info.py)
 wg_integration_test(charger_session test_charger_session.py)
 # RTU over TCP: a converter simulated, restarted mid-run; a refused port (test_rtutcp.py).
 wg_integration_test(rtutcp test_rtutcp.py)
+# The receiver against hostile batches; an independent receiver from the docs.
 wg_integration_test(recv_hostile test_recv_hostile.py)
 wg_integration_test(docrecv test_docrecv.py)
+# Answers with a wrong MBAP unit or protocol id, or RTU address (test_wrongids.py).
+wg_integration_test(wrongids test_wrongids.py)

@@ -28,13 +28,11 @@ usage: test_busfaults.py BUILD_DIR [late]
 import collections
 import json
 import os
-import signal
-import subprocess
 import time
 from decimal import Decimal
 
 from harness import (run, wait, Env, check, read_jsonl, served_values,
-                     check_served_in_cycle)
+                     check_served_in_cycle, device_metrics, sim_faults)
 
 INTERVAL_MS = 1000
 UNITS = {1: "sdm630", 2: "sdm120", 3: "sdm630", 4: "sdm72d", 5: "sdm630"}
@@ -48,15 +46,8 @@ class Faults:
 
     def set(self, text):
         """Switch the simulator's faults; returns the wall time (ms) it was done."""
-        with open(self.path, "w") as f:
-            f.write(text)
         self.n += 1
-        self.sim.p.send_signal(signal.SIGUSR1)
-
-        def loaded():
-            with open(self.sim.err_path) as f:
-                return f.read().count("wattgate-sim: faults from") >= self.n
-        wait(loaded, 15, "fault file load #%d" % self.n)
+        sim_faults(self.sim, self.path, text, self.n)
         return int(time.time() * 1000)
 
 
@@ -137,10 +128,7 @@ def main(build, scenario=None):
         wait_cycles(recv, t_ok, 3, "3 cycles after the faults")
         time.sleep(0.5)
         check(gw.stop() == 0, "gateway did not exit 0: %s", gw.tail())
-        metrics = subprocess.run(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt_port), "-t",
-             "wg/gw-test/metrics", "-C", "1", "-W", "10"],
-            capture_output=True, text=True, timeout=30)
+        m = device_metrics(mqtt_port)
         recv.stop()
         check(sim.stop() == 0, "simulator did not exit 0: %s", sim.tail())
 
@@ -203,9 +191,6 @@ def main(build, scenario=None):
                           r["value"])
 
         # 4. Health metrics.
-        check(metrics.returncode == 0 and metrics.stdout.strip(),
-              "no metrics message: %s", metrics.stderr)
-        m = json.loads(metrics.stdout)["devices"]
         check(m["m3"]["timeouts"] == len(silent),
               "m3: %s timeouts, the simulator saw %d requests", m["m3"], len(silent))
         check(m["m3"]["skipped"] > 0, "m3 never backed off: %s", m["m3"])

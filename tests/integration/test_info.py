@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 
-from harness import run, wait, Env, check, read_jsonl
+from harness import run, wait, Env, check, read_jsonl, device_metrics
 
 SHIPPED = "sdm120"
 INFO = [{"name": "serial", "fc": 3, "address": 64512, "type": "string",
@@ -55,14 +55,6 @@ def scan(env, pdir, port):
     check("fits as well" not in r.stderr, "sdm120x fitted too:\n%s", r.stderr)
 
 
-def metrics(mqtt_port):
-    r = subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mqtt_port),
-                        "-t", "wg/gw-test/metrics", "-C", "1", "-W", "10"],
-                       capture_output=True, text=True, timeout=30)
-    check(r.returncode == 0 and r.stdout.strip(), "no metrics: %s", r.stderr)
-    return json.loads(r.stdout)["devices"]
-
-
 def info_reads(env, unit):
     return [r["t_ms"] for r in read_jsonl(os.path.join(env.dir, "sim.log"))
             if r.get("unit") == unit and r.get("info") == "serial"]
@@ -98,7 +90,7 @@ def main(build):
         check(len(info_reads(env, 1)) == scanned + 1,
               "serial of unit 1 read %d times in 3 cycles, want once",
               len(info_reads(env, 1)) - scanned)
-        m = metrics(mqtt_port)
+        m = device_metrics(mqtt_port)
         for u in (1, 2):
             check(m["m%d" % u].get("info") == {"serial": "SIM%d-serial" % u,
                                                "model": "SDMI"},

@@ -11,7 +11,7 @@ import os
 import signal
 import subprocess
 
-from harness import run, wait, Env, check, read_jsonl
+from harness import run, Env, check, read_jsonl, sim_faults
 
 
 def mbpoll(tty, unit, timeout_s=0.5):
@@ -21,18 +21,6 @@ def mbpoll(tty, unit, timeout_s=0.5):
                           "-1", "-o", str(timeout_s), tty],
                          capture_output=True, text=True, timeout=30)
     return out.returncode == 0, out.stdout + out.stderr
-
-
-def switch(sim, path, text, n):
-    """Write the fault file, SIGUSR1, wait for the simulator's n-th load line."""
-    with open(path, "w") as f:
-        f.write(text)
-    sim.p.send_signal(signal.SIGUSR1)
-
-    def loaded():
-        with open(sim.err_path) as f:
-            return f.read().count("wattgate-sim: faults from") >= n
-    wait(loaded, 15, "fault file load #%d" % n)
 
 
 def main(build):
@@ -55,7 +43,7 @@ def main(build):
                  ("none", True, "")]
         for mode, answers, says in cases:
             loads += 1
-            switch(sim, ffile, "1:%s\n" % mode, loads)
+            sim_faults(sim, ffile, "1:%s\n" % mode, loads)
             ok, out = mbpoll(tty, 1, timeout_s=1)
             check(ok == answers, "%s: mbpoll %s: %s", mode,
                   "failed" if answers else "succeeded", out[-300:])
@@ -66,14 +54,14 @@ def main(build):
 
         # Every 3rd request of unit 1: exactly requests 3 and 6 of 6 fail.
         loads += 1
-        switch(sim, ffile, "1:intermittent:3\n", loads)
+        sim_faults(sim, ffile, "1:intermittent:3\n", loads)
         got = [mbpoll(tty, 1)[0] for _ in range(6)]
         check(got == [True, True, False, True, True, False],
               "intermittent:3 gave %s", got)
 
         # A bad file changes nothing: unit 1 stays as it was (none after a reset).
         loads += 1
-        switch(sim, ffile, "1:none\n", loads)
+        sim_faults(sim, ffile, "1:none\n", loads)
         with open(ffile, "w") as f:
             f.write("1:silent\n9:crc\n")
         sim.p.send_signal(signal.SIGUSR1)

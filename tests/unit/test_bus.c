@@ -3,8 +3,9 @@
  * on a port that cannot do it (a pty: no TIOCSRS485) refuses the bus; an
  * RTU-over-TCP converter that refuses, does not exist, or drops the link.
  * Reads of many bits (FC1/FC2 up to 2,000, not the registers' 125) against
- * a libmodbus server in a thread. The frames themselves are tested against
- * the simulator (test_rtutcp.py).
+ * a libmodbus server in a thread; TCP answers with a wrong unit, protocol or
+ * transaction id. The frames themselves are tested against the simulator
+ * (test_rtutcp.py, test_wrongids.py).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -373,53 +374,141 @@ test_gateway_no_answer(void **state)
 	close(lfd);
 }
 
-/* A device that answers FC3 with an FC4 frame (same transaction id). */
-static void *
-wrong_function(void *arg)
-{
-	int lfd = *(int *)arg, fd;
-	uint8_t req[12], rsp[11];
+/*
+ * A Modbus TCP peer answering one 1-register FC3 request per step of a
+ * script: '.' right (0x1234), 'u' from the next unit id, 'x' exception 2
+ * from the next unit id, 'p' protocol id 0x0001, 'P' 0x0100, 't' another
+ * transaction id, 'f' an FC4 frame. A new connection is taken when the
+ * client hangs up.
+ */
+struct script {
+	int lfd, conns;
+	const char *steps;
+};
 
-	if ((fd = accept(lfd, NULL, NULL)) < 0)
-		return NULL;
-	if (read(fd, req, sizeof(req)) == (ssize_t)sizeof(req)) {
-		memcpy(rsp, req, 4);		/* transaction, protocol */
-		rsp[4] = 0;
-		rsp[5] = 5;			/* unit, fc, count, 2 bytes */
-		rsp[6] = req[6];
-		rsp[7] = 4;
-		rsp[8] = 2;
-		rsp[9] = 0;
-		rsp[10] = 1;
-		if (write(fd, rsp, sizeof(rsp)) < 0) {
-			/* the test fails on its side */
+static void *
+scripted(void *arg)
+{
+	struct script *sc = arg;
+	const char *step = sc->steps;
+	uint8_t q[12], a[11];
+	size_t len;
+	int fd = -1;
+
+	while (*step != '\0') {
+		if (fd < 0) {
+			if ((fd = accept(sc->lfd, NULL, NULL)) < 0)
+				return NULL;
+			__atomic_add_fetch(&sc->conns, 1, __ATOMIC_SEQ_CST);
 		}
+		if (recv(fd, q, sizeof(q), MSG_WAITALL) != (ssize_t)sizeof(q)) {
+			close(fd);
+			fd = -1;
+			continue;
+		}
+		memcpy(a, q, 7);		/* transaction, protocol, -, unit */
+		a[4] = 0;
+		a[5] = 5;
+		a[7] = q[7];
+		a[8] = 2;
+		a[9] = 0x12;
+		a[10] = 0x34;
+		len = sizeof(a);
+		switch (*step++) {
+		case 'u': a[6]++; break;
+		case 'x': a[6]++; a[5] = 3; a[7] |= 0x80; len = 9; break;
+		case 'p': a[3] = 1; break;
+		case 'P': a[2] = 1; break;
+		case 't': a[1]++; break;
+		case 'f': a[7] = 4; break;
+		}
+		if (write(fd, a, len) != (ssize_t)len)
+			break;
 	}
-	close(fd);
+	while (fd >= 0 && read(fd, q, sizeof(q)) > 0)
+		;
+	if (fd >= 0)
+		close(fd);
 	return NULL;
+}
+
+/*
+ * A TCP answer is the unit's only with its MBAP protocol id 0 and its unit
+ * id (issue 13): libmodbus 3.1.6 took protocol 0x0001 and 0x0100 and any
+ * unit id. Refused as a bad answer (-EIO, io_errors, retried) with one line
+ * saying which id was wrong; an exception from another unit is not the
+ * unit's exception. A wrong unit keeps the link (the transaction id matched:
+ * the stream is in step); a wrong protocol or transaction id remakes it.
+ */
+/* scripted() on a port of its own, and a TCP bus to it. */
+static void
+script_start(struct script *sc, pthread_t *t, struct bus **b)
+{
+	struct bus_cfg c = { .kind = BUS_TCP, .host = "127.0.0.1",
+		.timeout_ms = 1000 };
+	char err[256];
+
+	sc->lfd = refusing_port(&c.port);
+	assert_true(sc->lfd >= 0);
+	assert_int_equal(listen(sc->lfd, 4), 0);
+	assert_int_equal(pthread_create(t, NULL, scripted, sc), 0);
+	assert_int_equal(bus_open(&c, b, err, sizeof(err)), 0);
 }
 
 /* A garbled answer is named as one ("Input/output error" said nothing). */
 static void
 test_garbled_answer_named(void **state)
 {
-	struct bus_cfg c = { .kind = BUS_TCP, .host = "127.0.0.1",
-		.timeout_ms = 500 };
+	struct script sc = { .steps = "f" };
 	struct bus *b;
 	pthread_t t;
-	char err[256];
 	uint16_t r[1];
-	int lfd;
 
 	(void)state;
-	c.port = serve(wrong_function, &lfd, &t);
-	assert_int_equal(bus_open(&c, &b, err, sizeof(err)), 0);
+	script_start(&sc, &t, &b);
 	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
 	must_contain(bus_why(b), "a garbled answer (");
 	assert_null(strstr(bus_why(b), "Input/output error"));
 	bus_close(b);
 	pthread_join(t, NULL);
-	close(lfd);
+	close(sc.lfd);
+}
+
+static void
+test_tcp_answer_ids(void **state)
+{
+	struct script sc = { .steps = ".uxpPt." };
+	struct bus *b;
+	pthread_t t;
+	uint16_t r[1];
+	int exc = 0;
+
+	(void)state;
+	script_start(&sc, &t, &b);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), 0);
+	assert_int_equal(r[0], 0x1234);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	assert_string_equal(bus_why(b), "an answer from unit 2 (MBAP unit id), "
+	    "not from unit 1");
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, &exc), -EIO);
+	assert_int_equal(exc, 0);
+	must_contain(bus_why(b), "from unit 2 (MBAP unit id)");
+	assert_int_equal(__atomic_load_n(&sc.conns, __ATOMIC_SEQ_CST), 1);
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	assert_string_equal(bus_why(b), "an answer with MBAP protocol id 1, not "
+	    "0 (Modbus)");
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	must_contain(bus_why(b), "MBAP protocol id 256, not 0");
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), -EIO);
+	must_contain(bus_why(b), "an answer to another request (transaction id ");
+	r[0] = 0;
+	assert_int_equal(bus_read(b, 1, 3, 0, 1, r, NULL), 0);
+	assert_int_equal(r[0], 0x1234);
+	assert_string_equal(bus_error(b), "");
+	bus_close(b);
+	pthread_join(t, NULL);
+	assert_int_equal(__atomic_load_n(&sc.conns, __ATOMIC_SEQ_CST), 4);
+	close(sc.lfd);
 }
 
 /*
@@ -590,6 +679,7 @@ main(void)
 		cmocka_unit_test(test_read_many_bits),
 		cmocka_unit_test(test_gateway_no_answer),
 		cmocka_unit_test(test_garbled_answer_named),
+		cmocka_unit_test(test_tcp_answer_ids),
 		cmocka_unit_test(test_wedged_tcp_link_remade),
 		cmocka_unit_test(test_wedged_rtutcp_link_remade),
 	};

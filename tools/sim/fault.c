@@ -16,12 +16,25 @@ static const char *const names[] = {
 	[FAULT_CRC] = "crc",
 	[FAULT_EXCEPTION] = "exception",
 	[FAULT_GARBAGE] = "garbage",
+	[FAULT_UNIT] = "unit",
+	[FAULT_PROTOCOL] = "protocol",
+};
+
+/* The argument a mode takes: its range and how the error names it. */
+static const struct {
+	unsigned lo, hi;
+	const char *what;
+} args[] = {
+	[FAULT_LATE] = { 1, FAULT_LATE_MS_MAX, "MS (1..60000)" },
+	[FAULT_EXCEPTION] = { 1, 255, "CODE (1..255)" },
+	[FAULT_UNIT] = { 0, 255, "ID (0..255)" },
+	[FAULT_PROTOCOL] = { 1, 65535, "ID (1..65535)" },
 };
 
 const char *
 fault_name(enum fault_mode m)
 {
-	return m <= FAULT_GARBAGE ? names[m] : "?";
+	return m <= FAULT_LAST ? names[m] : "?";
 }
 
 /* A decimal number lo..hi spanning exactly [s, end). */
@@ -70,7 +83,7 @@ fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
 	}
 	arg = memchr(mode, ':', (size_t)(end - mode));
 	mlen = (size_t)((arg != NULL ? arg : end) - mode);
-	for (m = FAULT_NONE; m <= FAULT_GARBAGE; m++)
+	for (m = FAULT_NONE; m <= FAULT_LAST; m++)
 		if (strlen(names[m]) == mlen && memcmp(mode, names[m], mlen) == 0)
 			break;
 	if (mlen == 12 && memcmp(mode, "intermittent", 12) == 0) {
@@ -83,18 +96,18 @@ fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
 		f->mode = FAULT_SILENT;
 		return 0;
 	}
-	if (m > FAULT_GARBAGE) {
+	if (m > FAULT_LAST) {
 		snprintf(err, errlen, "'%s': unknown mode (none, silent, late:MS, "
-		    "crc, exception:CODE, garbage, intermittent:N)", spec);
+		    "crc, exception:CODE, garbage, unit:ID, protocol:ID, "
+		    "intermittent:N)", spec);
 		return -EINVAL;
 	}
 	f->mode = (enum fault_mode)m;
-	if (m == FAULT_LATE || m == FAULT_EXCEPTION) {
-		if (arg == NULL || number(arg + 1, end, 1, m == FAULT_LATE ?
-		    FAULT_LATE_MS_MAX : 255, &f->arg) != 0) {
+	if ((size_t)m < sizeof(args) / sizeof(args[0]) && args[m].what != NULL) {
+		if (arg == NULL || number(arg + 1, end, args[m].lo, args[m].hi,
+		    &f->arg) != 0) {
 			snprintf(err, errlen, "'%s': %s needs :%s", spec,
-			    names[m], m == FAULT_LATE ? "MS (1..60000)" :
-			    "CODE (1..255)");
+			    names[m], args[m].what);
 			return -EINVAL;
 		}
 	} else if (arg != NULL) {

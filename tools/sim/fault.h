@@ -15,22 +15,27 @@ enum fault_mode {
 	FAULT_CRC,		/* the right answer with a wrong CRC */
 	FAULT_EXCEPTION,	/* exception code arg */
 	FAULT_GARBAGE,		/* noise instead of an answer */
+	FAULT_UNIT,		/* the right answer, from unit id arg */
+	FAULT_PROTOCOL,		/* TCP: the right answer, MBAP protocol id arg */
 };
+
+#define FAULT_LAST	FAULT_PROTOCOL
 
 #define FAULT_LATE_MS_MAX	60000
 #define FAULT_EVERY_MAX		1000000
 
 struct fault {
 	enum fault_mode mode;
-	unsigned arg;		/* FAULT_LATE: ms; FAULT_EXCEPTION: code */
+	unsigned arg;		/* FAULT_LATE: ms; FAULT_EXCEPTION: code;
+				   FAULT_UNIT: unit id; FAULT_PROTOCOL: id */
 	unsigned every;		/* 0 or 1: every request; N: every Nth */
 	unsigned seen;		/* requests counted towards every */
 };
 
 /*
  * Parse "UNIT:MODE[:ARG][/N]": MODE none, silent, late:MS, crc,
- * exception:CODE, garbage, or intermittent:N (silent/N). Returns 0 or -EINVAL
- * with one line in err.
+ * exception:CODE, garbage, unit:ID (0..255), protocol:ID (1..65535), or
+ * intermittent:N (silent/N). Returns 0 or -EINVAL with one line in err.
  */
 int fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
     size_t errlen);

@@ -123,7 +123,7 @@ answer(struct sim *s, int fd, const uint8_t *adu, size_t n)
 	    &how);
 	if (rlen == 0)
 		return;
-	out[0] = adu[0];
+	out[0] = how.unit >= 0 ? (uint8_t)how.unit : adu[0];
 	rlen = frame_seal(out, 1 + rlen);
 	if (how.corrupt == SIM_BAD_CRC)
 		out[rlen - 1] ^= 0xa5;

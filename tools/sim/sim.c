@@ -371,6 +371,8 @@ sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 
 	how->delay_ms = 0;
 	how->corrupt = SIM_SEND;
+	how->unit = -1;
+	how->protocol = 0;
 	if (d == NULL || len < 1)
 		return 0;
 	if (!fault_fires(&d->fault))
@@ -392,6 +394,12 @@ sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 		if (how->corrupt == SIM_GARBAGE)
 			sim_noise(rsp, n);
 		return n;
+	case FAULT_UNIT:
+		how->unit = (int)d->fault.arg;
+		return pdu(s, d, req, len, t_ms, rsp, 0);
+	case FAULT_PROTOCOL:
+		how->protocol = d->fault.arg;
+		return pdu(s, d, req, len, t_ms, rsp, 0);
 	case FAULT_NONE:
 		break;
 	}
@@ -414,17 +422,31 @@ sim_noise(uint8_t *buf, size_t n)
 }
 
 int
-sim_fault_set(struct sim *s, unsigned unit, const struct fault *f, char *err,
-    size_t errlen)
+sim_fault_check(struct sim *s, unsigned unit, const struct fault *f,
+    char *err, size_t errlen)
 {
-	struct sim_dev *d = dev_find(s, unit);
-
-	if (d == NULL) {
+	if (dev_find(s, unit) == NULL) {
 		snprintf(err, errlen, "unit %u: no such device", unit);
 		return -ENOENT;
 	}
+	if (f != NULL && f->mode == FAULT_PROTOCOL && !s->mbap) {
+		snprintf(err, errlen, "unit %u: protocol: Modbus TCP only (RTU "
+		    "frames have no protocol id)", unit);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+sim_fault_set(struct sim *s, unsigned unit, const struct fault *f, char *err,
+    size_t errlen)
+{
+	int rc;
+
+	if ((rc = sim_fault_check(s, unit, f, err, errlen)) != 0)
+		return rc;
 	if (f != NULL)
-		d->fault = *f;
+		dev_find(s, unit)->fault = *f;
 	return 0;
 }
 

@@ -26,6 +26,8 @@ enum sim_corrupt { SIM_SEND, SIM_BAD_CRC, SIM_GARBAGE };
 struct sim_reply {
 	unsigned delay_ms;	/* send this late */
 	enum sim_corrupt corrupt;
+	int unit;		/* answer as this unit id; -1: the one asked */
+	unsigned protocol;	/* TCP: the MBAP protocol id to send (0) */
 };
 
 struct sim {
@@ -35,6 +37,7 @@ struct sim {
 	unsigned invalid_every;	/* --invalid-every: 0 off, else every Nth answer */
 	int64_t charger_cycle_ms; /* --charger-cycle: 0 for the model's default */
 	int log_failed;		/* a write error was reported */
+	int mbap;		/* served over Modbus TCP: has a protocol id */
 	/* Set by SIGUSR1's handler; sim_housekeep() then calls reload(). */
 	volatile sig_atomic_t *reload_req;
 	void (*reload)(struct sim *s);
@@ -56,8 +59,16 @@ int sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
     uint64_t seed, char *err, size_t errlen);
 
 /*
+ * Whether unit may have fault f (f NULL: whether there is such a unit).
+ * Returns 0, or -ENOENT (no such unit) or -EINVAL (a protocol fault without
+ * Modbus TCP: RTU frames have no protocol id) with one line in err.
+ */
+int sim_fault_check(struct sim *s, unsigned unit, const struct fault *f,
+    char *err, size_t errlen);
+
+/*
  * Set unit's fault (replacing the one it had; f NULL only checks the unit).
- * Returns 0, or -ENOENT (no such unit) with one line in err.
+ * Returns 0 or sim_fault_check()'s error.
  */
 int sim_fault_set(struct sim *s, unsigned unit, const struct fault *f,
     char *err, size_t errlen);
@@ -77,10 +88,11 @@ size_t sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 
 /*
  * sim_pdu() with the unit's fault applied: a silent device returns 0; an
- * exception fault answers that code; late, crc and garbage answers come back
- * with *how telling the transport what to do. An answer a fault spoils (crc,
- * garbage) is not logged as served: no correct gateway can read it. A fault
- * that fires writes one {"t_ms","unit","fault"} line to the log.
+ * exception fault answers that code; late, crc, garbage, unit and protocol
+ * answers come back with *how telling the transport what to do. An answer a
+ * fault spoils (crc, garbage, from another unit id, with another protocol
+ * id) is not logged as served: no correct gateway can store it. A fault that
+ * fires writes one {"t_ms","unit","fault"} line to the log.
  */
 size_t sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
     int64_t t_ms, uint8_t *rsp, struct sim_reply *how);

@@ -164,10 +164,12 @@ client_frames(struct sim *s, struct client *c)
 		if (how.delay_ms > 0)
 			sim_sleep_ms(how.delay_ms);
 		if (rlen > 0) {
-			memcpy(out, c->buf, 4);		/* transaction, protocol */
+			memcpy(out, c->buf, 2);		/* transaction */
+			out[2] = (uint8_t)(how.protocol >> 8);
+			out[3] = (uint8_t)how.protocol;
 			out[4] = (uint8_t)((rlen + 1) >> 8);
 			out[5] = (uint8_t)(rlen + 1);
-			out[6] = c->buf[6];
+			out[6] = how.unit >= 0 ? (uint8_t)how.unit : c->buf[6];
 			if (send(c->fd, out, MBAP_LEN + rlen, MSG_NOSIGNAL) !=
 			    (ssize_t)(MBAP_LEN + rlen)) {
 				client_drop(c, "send failed or would block");

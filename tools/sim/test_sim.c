@@ -447,13 +447,22 @@ test_fault_parse(void **state)
 	assert_int_equal(f.mode, FAULT_GARBAGE);
 	assert_int_equal(fault_parse("2:none", &unit, &f, err, sizeof(err)), 0);
 	assert_int_equal(f.mode, FAULT_NONE);
+	assert_int_equal(fault_parse("2:unit:0", &unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_UNIT);
+	assert_int_equal(f.arg, 0);
+	assert_int_equal(fault_parse("2:protocol:65535/4", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(f.mode, FAULT_PROTOCOL);
+	assert_int_equal(f.arg, 65535);
+	assert_int_equal(f.every, 4);
 
 	static const char *const bad[] = {
 		"silent", "0:silent", "248:silent", "x:silent", "1:", "1:dead",
 		"1:late", "1:late:0", "1:late:60001", "1:exception",
 		"1:exception:256", "1:crc:3", "1:silent/0", "1:silent/",
 		"1:intermittent", "1:intermittent:0", "1:intermittent:2/3",
-		"1:late:1x", "-1:crc", "1:crc/99999999",
+		"1:late:1x", "-1:crc", "1:crc/99999999", "1:unit", "1:unit:256",
+		"1:protocol", "1:protocol:0", "1:protocol:65536",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -525,6 +534,28 @@ test_sim_faults(void **state)
 	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
 	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
 	assert_int_equal(how.corrupt, SIM_GARBAGE);
+	assert_int_equal(how.unit, -1);
+	assert_int_equal(how.protocol, 0);
+
+	/* The right answer with a wrong id: the PDU itself is untouched. */
+	assert_int_equal(fault_parse("1:unit:7", &unit, &f, err, sizeof(err)),
+	    0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+	assert_int_equal(rsp[0], 4);
+	assert_int_equal(how.unit, 7);
+	assert_int_equal(how.corrupt, SIM_SEND);
+	/* A protocol id only where there is one: Modbus TCP. */
+	assert_int_equal(fault_parse("1:protocol:1", &unit, &f, err,
+	    sizeof(err)), 0);
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)),
+	    -EINVAL);
+	assert_non_null(strstr(err, "Modbus TCP only"));
+	s.mbap = 1;
+	assert_int_equal(sim_fault_set(&s, unit, &f, err, sizeof(err)), 0);
+	assert_int_equal(ask_fault(&s, 1, &how, rsp), 6);
+	assert_int_equal(how.protocol, 1);
+	assert_int_equal(how.unit, -1);
 
 	/* Every 3rd of 9 requests: requests 3, 6 and 9. */
 	assert_int_equal(fault_parse("1:silent/3", &unit, &f, err, sizeof(err)),
@@ -539,7 +570,7 @@ test_sim_faults(void **state)
 	/*
 	 * Log, unit 1: served lines for the late answer, the 6 fine answers of the
 	 * /3 run and the last one; fault lines for silent, exception, late, crc,
-	 * garbage and 3 intermittent.
+	 * garbage, unit, protocol and 3 intermittent.
 	 */
 	rewind(s.log);
 	while (fgets(line, sizeof(line), s.log) != NULL) {
@@ -548,7 +579,7 @@ test_sim_faults(void **state)
 		else if (strstr(line, "\"unit\":1,") != NULL)
 			served++;
 	}
-	assert_int_equal(faults, 8);
+	assert_int_equal(faults, 10);
 	assert_int_equal(served, 1 + 6 + 1);
 	fclose(s.log);
 	unlink(path);

@@ -265,8 +265,8 @@ load_fault_file(struct sim *s, const struct opts *o)
 			goto out;
 		}
 		if (fault_parse(p, &rule[n].unit, &rule[n].f, err,
-		    sizeof(err)) != 0 || sim_fault_set(s, rule[n].unit, NULL,
-		    err, sizeof(err)) != 0) {
+		    sizeof(err)) != 0 || sim_fault_check(s, rule[n].unit,
+		    &rule[n].f, err, sizeof(err)) != 0) {
 			fprintf(stderr, "wattgate-sim: --fault-file %s:%zu: %s; "
 			    "faults unchanged\n", path, lineno, err);
 			rc = -EINVAL;
@@ -388,6 +388,7 @@ main(int argc, char **argv)
 	}
 	s.invalid_every = o.invalid_every;
 	s.charger_cycle_ms = (int64_t)o.charger_cycle_s * 1000;
+	s.mbap = o.tcp != NULL;
 	if (add_devices(&s, &o) != 0 || add_faults(&s, &o) != 0)
 		goto out;
 	if (o.fault_file != NULL) {
