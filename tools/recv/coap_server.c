@@ -2,7 +2,8 @@
  * The receiver's CoAP side (coap_server.h). libcoap reassembles Block1 bodies
  * (COAP_BLOCK_SINGLE_BODY), so a handler sees one whole batch and answers only
  * after recv_batch() has decoded and printed it: a 2.04 means "the platform has
- * it", which is what lets the gateway delete it.
+ * it", which is what lets the gateway delete it. What a path and a body mean
+ * is coap_route.c's; this file is the libcoap glue.
  */
 #include "tools/recv/coap_server.h"
 
@@ -18,6 +19,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/base/secret.h"
 #include "firmware/base/psk.h"
+#include "tools/recv/coap_route.h"
 #include "tools/recv/recv.h"
 
 
@@ -105,6 +107,7 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	return 0;
 }
 
+/* The answer's code and text, counted for the stats. */
 static void
 answer(struct coap_srv *cs, coap_pdu_t *resp, int code, const char *why)
 {
@@ -121,6 +124,17 @@ answer(struct coap_srv *cs, coap_pdu_t *resp, int code, const char *why)
 		coap_add_data(resp, strlen(why), (const uint8_t *)why);
 }
 
+/* 4.13 with Size1, the most that resource takes (RFC 7959 4). */
+static void
+too_large(struct coap_srv *cs, coap_pdu_t *resp, size_t limit)
+{
+	uint8_t buf[4];
+
+	coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf,
+	    sizeof(buf), (unsigned)limit), buf);
+	answer(cs, resp, 413, NULL);
+}
+
 /*
  * <prefix>/<gw>/b, <prefix>/<gw>/s/<id>, <prefix>/<gw>/metrics: one handler for
  * every path under the prefix (libcoap's "unknown resource"), since the
@@ -131,15 +145,12 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
     const coap_string_t *query, coap_pdu_t *resp)
 {
 	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
-	struct recv *rv = cs->rv;
-	coap_pdu_code_t method = coap_pdu_get_code(req);
-	char where[BATCH_GW_MAX + 200], gw[BATCH_GW_MAX + 1];
-	const char *p, *rest, *slash;
-	size_t plen = strlen(rv->prefix), len = 0, off, total;
+	size_t len = 0, off, total;
 	const uint8_t *data = NULL;
+	struct coap_route rt;
 	coap_string_t *path;
-	enum recv_result r;
-	uint8_t buf[4];
+	const char *why;
+	int code;
 
 	(void)res;
 	(void)query;
@@ -157,69 +168,20 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 		answer(cs, resp, 404, NULL);
 		return;
 	}
-	snprintf(where, sizeof(where), "coap:/%.*s", (int)path->length, path->s);
+	code = coap_route_parse(cs->rv, coap_pdu_get_code(req), path->s,
+	    path->length, &rt, &why);
 	coap_delete_string(path);
-	p = where + 6;
-	if (strncmp(p, rv->prefix, plen) != 0 || p[plen] != '/' ||
-	    (slash = strchr(p + plen + 1, '/')) == NULL) {
-		answer(cs, resp, 404, NULL);
-		return;
-	}
-	rest = slash + 1;
-	if ((size_t)(slash - (p + plen + 1)) > BATCH_GW_MAX || slash == p + plen + 1) {
-		answer(cs, resp, 400, "bad gateway id");
-		return;
-	}
-	memcpy(gw, p + plen + 1, (size_t)(slash - (p + plen + 1)));
-	gw[slash - (p + plen + 1)] = '\0';
-	if (!batch_gw_valid(gw)) {
-		recv_warnx("%s: not a valid gateway id in the path", where);
-		answer(cs, resp, 400, "bad gateway id");
+	if (code != 0) {
+		answer(cs, resp, code, why);
 		return;
 	}
 	if (!coap_get_data_large(req, &len, &data, &off, &total))
 		len = 0;
-	/* No body: a gateway asking whether it is still refused (docs/coap.md). */
-	if (len == 0) {
-		answer(cs, resp, 400, "empty");
-		return;
-	}
-	if (strcmp(rest, "b") == 0 && method == COAP_REQUEST_CODE_POST) {
-		if (len > cs->max_body) {
-			recv_warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
-			    len, cs->max_body);
-			coap_add_option(resp, COAP_OPTION_SIZE1,
-			    coap_encode_var_safe(buf, sizeof(buf),
-			    (unsigned)cs->max_body), buf);
-			answer(cs, resp, 413, NULL);
-			return;
-		}
-		r = recv_batch(rv, where, gw, data, len, 0);
-	} else if (strncmp(rest, "s/", 2) == 0 && method == COAP_REQUEST_CODE_PUT) {
-		r = recv_schema(rv, where, gw, rest + 2, (const char *)data, len);
-	} else if (strcmp(rest, "metrics") == 0 && method == COAP_REQUEST_CODE_PUT) {
-		if (rv->verbose)
-			recv_warnx("%s: metrics %.*s", gw, (int)(len < 512 ? len : 512),
-			    (const char *)data);
-		r = RECV_DONE;
-	} else {
-		answer(cs, resp, 404, NULL);
-		return;
-	}
-	switch (r) {
-	case RECV_DONE:
-		answer(cs, resp, 204, NULL);
-		break;
-	case RECV_BAD:
-		answer(cs, resp, 400, "undecodable");
-		break;
-	case RECV_HELD:
-		answer(cs, resp, 503, "schema unknown");
-		break;
-	case RECV_FAILED:
-		answer(cs, resp, 500, NULL);
-		break;
-	}
+	code = coap_route_body(cs->rv, &rt, data, len, cs->max_body, &why);
+	if (code == 413)
+		too_large(cs, resp, coap_route_limit(&rt, cs->max_body));
+	else
+		answer(cs, resp, code, why);
 }
 
 /* GET <prefix>/stats: what this receiver took, for people and for tests. */

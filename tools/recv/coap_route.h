@@ -1,0 +1,49 @@
+/*
+ * What a CoAP request under the receiver's prefix means (docs/coap.md), apart
+ * from libcoap so a fuzzer can drive it, as topic.c is for MQTT:
+ *   POST <prefix>/<gw>/b         a batch: recv_batch()
+ *   PUT  <prefix>/<gw>/s/<id>    a schema: recv_schema()
+ *   PUT  <prefix>/<gw>/metrics   the gateway's counters (shown with --verbose)
+ * The answers are CoAP response codes as three digits (204, 400, 413, ...).
+ */
+#ifndef WG_RECV_COAP_ROUTE_H
+#define WG_RECV_COAP_ROUTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "firmware/codec/batch.h"
+
+struct recv;
+
+#define COAP_ROUTE_POST		2	/* request codes, RFC 7252 12.1.1 */
+#define COAP_ROUTE_PUT		3
+#define COAP_ROUTE_METRICS_MAX	(64u << 10)	/* bytes of counters */
+
+enum coap_resource { COAP_RES_NONE, COAP_RES_BATCH, COAP_RES_SCHEMA,
+	COAP_RES_METRICS };
+
+struct coap_route {
+	enum coap_resource res;		/* NONE: no such method there (4.04) */
+	char where[BATCH_GW_MAX + 200];	/* "coap:/<path>", for log lines */
+	char gw[BATCH_GW_MAX + 1];
+	const char *rest;		/* in where, after "<gw>/" */
+};
+
+/*
+ * The resource of a request with this method and path (libcoap's Uri-Path
+ * joined by '/'): 0, or the code to answer at once (404 outside the prefix,
+ * 400 a bad gateway id) with *why its text or NULL.
+ */
+int coap_route_parse(const struct recv *rv, int method, const uint8_t *path,
+    size_t len, struct coap_route *rt, const char **why);
+/* The most a body of that resource may hold: batches max_body (--coap-max). */
+size_t coap_route_limit(const struct coap_route *rt, size_t max_body);
+/*
+ * A whole body for it, handed to recv_batch() or recv_schema(): the code to
+ * answer (204, 400, 404, 413, 500, 503), *why its text or NULL.
+ */
+int coap_route_body(struct recv *rv, const struct coap_route *rt,
+    const uint8_t *data, size_t len, size_t max_body, const char **why);
+
+#endif
