@@ -1,6 +1,7 @@
 /*
  * What a CoAP request under the receiver's prefix means (docs/coap.md), apart
- * from libcoap so a fuzzer can drive it, as topic.c is for MQTT:
+ * from libcoap so the fuzzer drives it (tests/fuzz/fuzz_recv_coap.c), as
+ * topic.c is for MQTT:
  *   POST <prefix>/<gw>/b         a batch: recv_batch()
  *   PUT  <prefix>/<gw>/s/<id>    a schema: recv_schema()
  *   PUT  <prefix>/<gw>/metrics   the gateway's counters (shown with --verbose)
