@@ -128,16 +128,14 @@ coap_record(uint8_t *out, uint8_t ctl, uint32_t num, uint32_t size1,
     const char *path, const void *p, size_t len)
 {
 	size_t pl = strlen(path);
+	int i;
 
 	out[0] = ctl;
-	out[1] = 0;
-	out[2] = (uint8_t)num;
-	out[3] = (uint8_t)(num >> 8);
-	out[4] = (uint8_t)(num >> 16);
-	out[5] = (uint8_t)size1;
-	out[6] = (uint8_t)(size1 >> 8);
-	out[7] = (uint8_t)(size1 >> 16);
-	out[8] = (uint8_t)(size1 >> 24);
+	out[1] = 0;		/* no time passes */
+	for (i = 0; i < 3; i++)
+		out[2 + i] = (uint8_t)(num >> 8 * i);
+	for (i = 0; i < 4; i++)
+		out[5 + i] = (uint8_t)(size1 >> 8 * i);
 	out[9] = (uint8_t)pl;
 	memcpy(out + 10, path, pl);
 	out[10 + pl] = (uint8_t)len;

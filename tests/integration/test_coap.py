@@ -705,6 +705,11 @@ def block1_hold(env):
           % st["coap_held_peak"])
 
 
+# A receiver of its own and a raw-UDP client each, no gateway.
+BLOCK1 = {"block1_size1": block1_size1, "block1_20mb": block1_20mb,
+          "block1_hold": block1_hold}
+
+
 def main(build, scenario):
     with Env(build) as env:
         if scenario in ("plain", "psk", "pki"):
@@ -726,12 +731,8 @@ def main(build, scenario):
             too_large_cycle(env)
         elif scenario == "coapclient":
             coapclient(env)
-        elif scenario == "block1_size1":
-            block1_size1(env)
-        elif scenario == "block1_20mb":
-            block1_20mb(env)
-        elif scenario == "block1_hold":
-            block1_hold(env)
+        elif scenario in BLOCK1:
+            BLOCK1[scenario](env)
         else:
             raise Fail("unknown scenario %r" % scenario)
 

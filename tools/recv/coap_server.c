@@ -33,8 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/codec/batch.h"
 #include "firmware/base/secret.h"
 #include "firmware/base/psk.h"
@@ -182,15 +182,6 @@ peer_key(coap_session_t *s, const coap_pdu_t *req, uint8_t *key)
 	return n + tl;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The Block1 and Size1 options of a request into m. 0, or -1 for a Block1
  * option libcoap finds no block in (szx 7: BERT, TCP only; a number past
@@ -259,7 +250,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	m.path_len = path->length;
 	if (!coap_get_data(req, &m.len, &m.data))
 		m.len = 0;
-	m.now_ms = now_ms();
+	m.now_ms = clock_mono_ms();
 	if (read_blocks(s, req, &m, peer) < 0) {
 		coap_delete_string(path);
 		answer(cs, resp, 400, "bad Block1 or Request-Tag");
