@@ -2,7 +2,9 @@
  * Seeds for the harnesses that take what the gateway makes: batches (live,
  * backlog spans, volatile, with and without the gateway id) and the schema
  * of two shipped profiles, as the encoder writes them. Also MQTT records
- * for fuzz_recv_mqtt: a schema then its batches, as a broker delivers them.
+ * for fuzz_recv_mqtt: a schema then its batches, as a broker delivers them;
+ * and CoAP requests for fuzz_recv_coap: the same, whole and in Block1
+ * blocks, and a Size1 too large.
  *
  * And a small store as the daemon leaves it (batches, a schema, an ack).
  *
@@ -11,8 +13,9 @@
  * test_info.py scan them.
  *
  *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
- *                       DIR/store/, DIR/scan/ (and DIR/scan_profiles/, the
- *                       harness's two profiles with an info string check)
+ *                       DIR/recv_coap/, DIR/store/, DIR/scan/ (and
+ *                       DIR/scan_profiles/, the harness's two profiles with
+ *                       an info string check)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -124,6 +127,50 @@ record(uint8_t *out, const char *topic, const void *p, size_t len)
 	out[2 + tl] = (uint8_t)(len >> 8);
 	memcpy(out + 3 + tl, p, len);
 	return 3 + tl + len;
+}
+
+/*
+ * One request record of fuzz_recv_coap.c; ctl as there (bit 0 PUT, bit 1
+ * Block1, bit 2 More, bits 3-5 szx, bit 6 Size1).
+ */
+static size_t
+coap_record(uint8_t *out, uint8_t ctl, uint32_t num, uint32_t size1,
+    const char *path, const void *p, size_t len)
+{
+	size_t pl = strlen(path);
+	int i;
+
+	out[0] = ctl;
+	out[1] = 0;		/* no time passes */
+	for (i = 0; i < 3; i++)
+		out[2 + i] = (uint8_t)(num >> 8 * i);
+	for (i = 0; i < 4; i++)
+		out[5 + i] = (uint8_t)(size1 >> 8 * i);
+	out[9] = (uint8_t)pl;
+	memcpy(out + 10, path, pl);
+	out[10 + pl] = (uint8_t)len;
+	out[11 + pl] = (uint8_t)(len >> 8);
+	memcpy(out + 12 + pl, p, len);
+	return 12 + pl + len;
+}
+
+/* A body in Block1 blocks of 2^(szx+4) bytes with Size1, as libcoap sends. */
+static size_t
+coap_blocks(uint8_t *out, uint8_t is_put, unsigned szx, const char *path,
+    const uint8_t *p, size_t len)
+{
+	size_t bs = (size_t)16 << szx, off, l, n = 0;
+	uint32_t num;
+	int more;
+
+	for (num = 0, off = 0;; num++, off += bs) {
+		l = len - off < bs ? len - off : bs;
+		more = off + l < len;
+		n += coap_record(out + n, (uint8_t)(is_put | 2 | more << 2 |
+		    szx << 3 | 0x40), num, (uint32_t)len, path, p + off, l);
+		if (!more)
+			return n;
+	}
 }
 
 /* A store of three batches, one acked, and the schema: DIR/store/small.db. */
@@ -252,7 +299,7 @@ int
 main(int argc, char **argv)
 {
 	static struct reading r[8192];
-	static uint8_t msg[1 << 16], rec[1 << 17];
+	static uint8_t msg[1 << 16], rec[1 << 17], crec[1 << 15], cblk[1 << 15];
 	static const struct { uint8_t flags; int cycles; uint64_t span; } kinds[] = {
 		{ 0, 1, 0 },
 		{ BATCH_F_GW_TRANSPORT, 1, 0 },
@@ -263,7 +310,7 @@ main(int argc, char **argv)
 	struct profile ps[2];
 	char err[512], name[64], topic[128];
 	const char *dir = WG_SOURCE_DIR "/drivers/profiles";
-	size_t n, len, rl = 0, i;
+	size_t n, len, rl = 0, cl = 0, bl = 0, i;
 	uint32_t id;
 	char *json;
 
@@ -282,6 +329,9 @@ main(int argc, char **argv)
 	put("schema", "two_devices.json", json, strlen(json));
 	snprintf(topic, sizeof(topic), "wg/gw-0001/s/%08x", id);
 	rl += record(rec + rl, topic, json, strlen(json));
+	cl += coap_record(crec + cl, 1, 0, 0, topic, json, strlen(json));
+	bl += coap_blocks(cblk + bl, 1, 2, topic, (const uint8_t *)json,
+	    strlen(json));
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		struct batch_hdr h = { .gw = "gw-0001", .schema_id = id,
 			.flags = kinds[i].flags };
@@ -295,8 +345,23 @@ main(int argc, char **argv)
 		put("batch", name, msg, len);
 		if (len <= 0xffff && rl + len + 64 < sizeof(rec))
 			rl += record(rec + rl, "wg/gw-0001/b", msg, len);
+		if (cl + len + 64 < sizeof(crec))
+			cl += coap_record(crec + cl, 0, 0, 0, "wg/gw-0001/b", msg,
+			    len);
+		if ((i == 0 || i == 2) && bl + 4 * len + 4096 < sizeof(cblk))
+			bl += coap_blocks(cblk + bl, 0, i == 0 ? 0 : 6,
+			    "wg/gw-0001/b", msg, len);
 	}
 	put("recv_mqtt", "schema_then_batches.bin", rec, rl);
+	put("recv_coap", "schema_then_batches.bin", crec, cl);
+	put("recv_coap", "blockwise.bin", cblk, bl);
+	/* Size1 2^31 at block 0; then blocks with no Size1 up to the limit. */
+	cl = coap_record(crec, 0x40 | 6 << 3 | 4 | 2, 0, 1u << 31, "wg/gw-0001/b",
+	    msg, 1024);
+	for (i = 0; i < 5; i++)
+		cl += coap_record(crec + cl, 6 << 3 | 4 | 2, (uint32_t)i, 0,
+		    "wg/gw-0001/b", msg, 1024);
+	put("recv_coap", "too_large.bin", crec, cl);
 	/* An uncompressed body: the store keeps bodies as they are. */
 	make_store((const uint8_t *)"fuzz", 4, id, json);
 	/* A status message, as the gateway retains it. */

@@ -244,3 +244,120 @@ def coap_site(env, uri, sim_port, units=(1,), interval=1, **coap):
                        "port": sim_port}],
             "devices": [{"name": "meter%d" % u, "bus": "lan", "unit": u,
                          "profile": "sdm630"} for u in units]}
+
+
+# A CoAP client of our own, for requests libcoap's client would never send
+# (a Size1 of 2 GB, a body of 20 MB in blocks, 80 peers at once): plain
+# CoAP over UDP, one confirmable request at a time.
+OPT_URI_PATH, OPT_CONTENT_FORMAT, OPT_BLOCK1, OPT_SIZE1, OPT_RTAG = 11, 12, 27, 60, 292
+GET, POST, PUT = 1, 2, 3
+
+
+def coap_uint(v):
+    """An option's uint value, shortest form (0 is no bytes)."""
+    return v.to_bytes((v.bit_length() + 7) // 8, "big")
+
+
+def coap_request(code, mid, token, options, payload=b""):
+    """A CON request; options: [(number, bytes)], any order."""
+    out = bytearray([0x40 | len(token), code, mid >> 8, mid & 0xFF]) + token
+    last = 0
+    for num, val in sorted(options, key=lambda o: o[0]):
+        head, ext = [], b""
+        for v in (num - last, len(val)):
+            if v < 13:
+                head.append(v)
+            elif v < 269:
+                head.append(13)
+                ext += bytes([v - 13])
+            else:
+                head.append(14)
+                ext += struct.pack(">H", v - 269)
+        out += bytes([head[0] << 4 | head[1]]) + ext + val
+        last = num
+    if payload:
+        out += b"\xff" + payload
+    return bytes(out)
+
+
+class CoapPeer:
+    """One UDP socket (one peer, one libcoap session at the server)."""
+
+    def __init__(self, port):
+        self.dst = ("127.0.0.1", port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.mid = random.randrange(0x10000)
+
+    def send(self, code, path, payload=b"", block1=None, size1=None, rtag=None,
+             token=None):
+        """Send one CON request, don't wait. block1: (num, more, szx)."""
+        self.mid = (self.mid + 1) & 0xFFFF
+        opts = [(OPT_URI_PATH, p.encode()) for p in path.split("/")]
+        if block1 is not None:
+            num, more, szx = block1
+            opts.append((OPT_BLOCK1, coap_uint(num << 4 | more << 3 | szx)))
+        if size1 is not None:
+            opts.append((OPT_SIZE1, coap_uint(size1)))
+        if rtag is not None:
+            opts.append((OPT_RTAG, rtag))
+        tok = token if token is not None else struct.pack(">I", self.mid)
+        self.sock.sendto(coap_request(code, self.mid, tok, opts, payload),
+                         self.dst)
+        return self.mid
+
+    def answer(self, mid, timeout=10):
+        """The ACK to mid: coap_parse's (code, path, options, payload)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r, _, _ = select.select([self.sock], [], [], deadline - time.time())
+            if not r:
+                break
+            d = self.sock.recv(65535)
+            if len(d) >= 4 and d[0] >> 4 & 3 == 2 and (d[2] << 8 | d[3]) == mid:
+                return coap_parse(d)
+        raise Fail("no answer to mid %d within %ss" % (mid, timeout))
+
+    def request(self, *args, **kw):
+        return self.answer(self.send(*args, **kw))
+
+    def close(self):
+        self.sock.close()
+
+
+def code_str(code):
+    return "%d.%02d" % (code >> 5, code & 31)
+
+
+def opt_uint(c, num):
+    """The uint value of option num in a coap_parse result, or None."""
+    v = c[2].get(num)
+    return int.from_bytes(v[0], "big") if v else None
+
+
+def post_blocks(peer, path, body, szx=6, size1=None, rtag=b"\x01", stop_after=None):
+    """body POSTed in Block1 blocks of 2^(szx+4) bytes, one after the other
+    while the answers are 2.31. Returns (the last answer, blocks sent).
+    stop_after: give up (answer None) after that many blocks answered 2.31."""
+    bs = 1 << (szx + 4)
+    n = (len(body) + bs - 1) // bs
+    for num in range(n):
+        more = int(num + 1 < n)
+        c = peer.request(POST, path, body[num * bs:(num + 1) * bs],
+                         block1=(num, more, szx), size1=size1, rtag=rtag)
+        if not (more and c[0] == 2 << 5 | 31):
+            return c, num + 1
+        if stop_after is not None and num + 1 >= stop_after:
+            return None, num + 1
+    return c, n
+
+
+def proc_kb(pid, *keys):
+    """{key: kB} from /proc/PID/status (VmPeak, VmHWM, VmRSS...)."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in keys:
+                out[k] = int(v.split()[0])
+    return out

@@ -41,7 +41,8 @@ wg_integration_test(resolve_dual_stack test_resolve.py dual_stack)
 wg_integration_test(resolve_hung test_resolve.py hung)
 # CoAP uplink (libcoap) against wattgate-recv's CoAP/CoAPS server (test_coap.py).
 foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss too_large
-    too_large_cycle set_aside link_refused link_refused_psk coapclient)
+    too_large_cycle set_aside link_refused link_refused_psk coapclient
+    block1_size1 block1_20mb block1_hold)
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
 wg_integration_test(identity test_identity.py)

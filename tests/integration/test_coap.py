@@ -35,8 +35,20 @@ the openssl CLI in the test's temp dir.
            cannot be split; each is set aside with one ALARM, counted once
   coapclient  libcoap's coap-client as the other side: GET <prefix>/stats, and
            a schema and a batch the gateway sent (captured on the wire) PUT and
-           POSTed by coap-client to a fresh receiver, which prints the same
-           readings; a garbage batch gets 4.00
+           POSTed by coap-client, block-wise (Block1 of 64 and 16 bytes), to a
+           fresh receiver, which prints the same readings; a garbage batch
+           gets 4.00
+  block1_size1  a Block1 POST whose block 0 says Size1 = 2^31 gets 4.13 at
+           once with Size1 = the receiver's limit, and so do 80 of them from
+           80 ports and tokens; the receiver's VmPeak and VmHWM hardly move
+           (libcoap 4.3.1 alone took 2 GB of address space for each)
+  block1_20mb  a 20 MB body POSTed block by block: refused with 4.13 at block
+           0 when Size1 says 20 MB, at the first block past the limit when
+           Size1 lies or is missing; the receiver's peak RSS stays far below
+           20 MB (libcoap alone held the whole body before the 4.13)
+  block1_hold  partial bodies fill the receiver's --coap-hold: the next
+           transfer gets 5.03, logged once and counted; once one ends there is
+           room again
 
 usage: test_coap.py BUILD_DIR SCENARIO
 """
@@ -49,8 +61,9 @@ import subprocess
 import time
 
 from harness import run, Env, Fail, check, read_jsonl, wait
-from coap_util import (Pki, Relay, coap_parse, coap_site, free_udp_port,
-                       psk_file, recv_coap)
+from coap_util import (GET, OPT_BLOCK1, OPT_SIZE1, POST, CoapPeer, Pki, Relay,
+                       code_str, coap_parse, coap_site, free_udp_port,
+                       opt_uint, post_blocks, proc_kb, psk_file, recv_coap)
 
 PSK_ID = "gw-test"
 PSK_KEY = b"correct horse battery staple 42"
@@ -504,14 +517,22 @@ def coapclient(env):
     open(bfile, "wb").write(batch[3])
     r2port = free_udp_port()
     recv2 = recv_coap(env, r2port, name="recv2")
-    rc, out = coap_client("-m", "put", "-f", sfile, "-t", "json",
+    # Block-wise, as a backlog batch goes: the receiver's own Block1.
+    rc, out = coap_client("-m", "put", "-b", "64", "-f", sfile, "-t", "json",
                           "coap://127.0.0.1:%d/%s" % (r2port, schema[1]))
     check(rc == 0 and "4." not in out and "5." not in out,
           "schema PUT by coap-client: %s", out)
-    rc, out = coap_client("-m", "post", "-f", bfile, "-t", "application/octet-stream",
+    rc, out = coap_client("-m", "post", "-b", "16", "-f", bfile, "-t",
+                          "application/octet-stream",
                           "coap://127.0.0.1:%d/%s" % (r2port, batch[1]))
     check(rc == 0 and "4." not in out and "5." not in out,
           "batch POST by coap-client: %s", out)
+    st2 = recv_stats(r2port)
+    want_blocks = (len(schema[3]) - 1) // 64 + (len(batch[3]) - 1) // 16
+    check(want_blocks >= 2 and st2.get("coap_blocks") == want_blocks and
+          st2.get("coap_transfers_open") == 0 and st2.get("coap_held") == 0,
+          "not %d blocks answered 2.31, or a transfer still held: %s",
+          want_blocks, st2)
     open(os.path.join(env.dir, "junk.bin"), "wb").write(b"\x00junk" * 10)
     rc, out = coap_client("-m", "post", "-f", os.path.join(env.dir, "junk.bin"),
                           "coap://127.0.0.1:%d/wg/gw-test/b" % r2port)
@@ -524,8 +545,169 @@ def coapclient(env):
     check(again and again == first, "coap-client's batch printed %d readings, "
           "not the %d the gateway's copy gave", len(again), len(first))
     print("coap coapclient: coap-client GET stats (%d readings), PUT schema and POST "
-          "batch seq %s -> the same %d readings; junk -> 4.00"
-          % (stats["readings"], again[0]["seq"], len(again)))
+          "batch seq %s in %d blocks -> the same %d readings; junk -> 4.00"
+          % (stats["readings"], again[0]["seq"], want_blocks + 2, len(again)))
+
+
+CODE_2_31, CODE_4_13, CODE_5_03 = 2 << 5 | 31, 4 << 5 | 13, 5 << 5 | 3
+
+
+def recv_stats(port):
+    """GET <prefix>/stats of a receiver, as a dict."""
+    peer = CoapPeer(port)
+    try:
+        c = peer.request(GET, "wg/stats")
+    finally:
+        peer.close()
+    check(c[0] == 2 << 5 | 5, "stats: %s", code_str(c[0]))
+    return json.loads(c[3])
+
+
+def memory(recv):
+    return proc_kb(recv.p.pid, "VmPeak", "VmHWM")
+
+
+def grew(a, b):
+    return {k: b[k] - a[k] for k in a}
+
+
+# What "bounded" means below: far from a body of 20 MB, or one allocation
+# from Size1 (2 GB), and loose enough for a receiver built with ASan.
+MEM_SLACK_KB = 8 << 10
+PEAK_SLACK_KB = 64 << 10
+
+
+def block1_size1(env):
+    """A Size1 of 2^31 on block 0: 4.13 at once, with our limit as Size1;
+    then 80 such datagrams from 80 ports (80 libcoap sessions), each with its
+    own token. Neither the address space nor the RSS grows for them."""
+    rport = free_udp_port()
+    recv = recv_coap(env, rport)
+    m0 = memory(recv)
+    peer = CoapPeer(rport)
+    c = peer.request(POST, "wg/gw-test/b", b"\x00" * 1024, block1=(0, 1, 6),
+                     size1=1 << 31, rtag=b"\x01")
+    peer.close()
+    check(c[0] == CODE_4_13 and opt_uint(c, OPT_SIZE1) == 1 << 20 and
+          OPT_BLOCK1 not in c[2],
+          "block 0 with Size1 2^31: %s, Size1 %s (want 4.13, Size1 1048576)",
+          code_str(c[0]), opt_uint(c, OPT_SIZE1))
+    m1 = memory(recv)
+    codes = collections.Counter()
+    for i in range(80):
+        peer = CoapPeer(rport)
+        c = peer.request(POST, "wg/gw-test/b", bytes([i]) * 1024,
+                         block1=(0, 1, 6), size1=1 << 31,
+                         token=os.urandom(8), rtag=bytes([i]))
+        codes[code_str(c[0])] += 1
+        peer.close()
+    m80 = memory(recv)
+    st = recv_stats(rport)
+    recv.stop()
+    check(codes == {"4.13": 80}, "80 datagrams with Size1 2^31: %s", dict(codes))
+    one, all80 = grew(m0, m1), grew(m0, m80)
+    check(one["VmPeak"] < PEAK_SLACK_KB and all80["VmPeak"] < PEAK_SLACK_KB,
+          "VmPeak grew by %d kB for one Size1 of 2^31, %d kB for 81",
+          one["VmPeak"], all80["VmPeak"])
+    check(all80["VmHWM"] < MEM_SLACK_KB, "VmHWM grew by %d kB", all80["VmHWM"])
+    check(st["coap_too_large"] == 81 and st["coap_held_peak"] == 0 and
+          st["coap_transfers_open"] == 0, "stats: %s", st)
+    check("Size1 2147483648 at block 0, more than --coap-max 1048576: 4.13" in
+          recv.stderr(), "the receiver did not say why:\n%s", recv.tail())
+    print("coap block1_size1: 4.13 (Size1 1048576) at block 0 for Size1 2^31, "
+          "81 times; VmPeak +%d kB, VmHWM +%d kB (from %d kB, %d kB)"
+          % (all80["VmPeak"], all80["VmHWM"], m0["VmPeak"], m0["VmHWM"]))
+
+
+def block1_20mb(env):
+    """20 MB POSTed block by block (1024-byte blocks) to a receiver taking
+    256 KiB: with Size1 = 20 MB (as libcoap's client sends it) refused at
+    block 0; with a Size1 that lies (1 KiB) or none, at the block that
+    reaches the limit with more to come. The receiver's peak RSS stays far
+    below 20 MB, and nothing stays held."""
+    limit = 256 << 10
+    rport = free_udp_port()
+    recv = recv_coap(env, rport, extra=["--coap-max", str(limit)])
+    m0 = memory(recv)
+    body = os.urandom(20 << 20)
+    peer = CoapPeer(rport)
+    seen = []
+    for tag, size1 in ((b"\x01", len(body)), (b"\x02", 1024), (b"\x03", None)):
+        c, n = post_blocks(peer, "wg/gw-test/b", body, size1=size1, rtag=tag,
+                           stop_after=limit // 1024 + 16)
+        want = 1 if size1 == len(body) else limit // 1024
+        check(c is not None and c[0] == CODE_4_13 and n == want and
+              opt_uint(c, OPT_SIZE1) == limit,
+              "20 MB with Size1 %s: %s after %d blocks (want 4.13 with Size1 "
+              "%d after %d)", size1, code_str(c[0]) if c else "still 2.31", n,
+              limit, want)
+        seen.append(n)
+    peer.close()
+    m1 = memory(recv)
+    st = recv_stats(rport)
+    recv.stop()
+    d = grew(m0, m1)
+    check(d["VmHWM"] < MEM_SLACK_KB, "VmHWM grew by %d kB for a 20 MB POST",
+          d["VmHWM"])
+    check(st["coap_held"] == 0 and st["coap_transfers_open"] == 0 and
+          0 < st["coap_held_peak"] <= limit, "stats: %s", st)
+    err = recv.stderr()
+    check("Size1 20971520 at block 0, more than --coap-max 262144: 4.13" in err
+          and "block 255 (of 1024 bytes, more to come) takes the body past "
+          "--coap-max 262144: 4.13" in err, "the receiver did not say why:\n%s",
+          recv.tail())
+    print("coap block1_20mb: 4.13 after %s blocks (Size1 20 MB / 1 KiB / none); "
+          "VmHWM %d -> %d kB (+%d), at most %d bytes held"
+          % ("/".join(map(str, seen)), m0["VmHWM"], m1["VmHWM"], d["VmHWM"],
+             st["coap_held_peak"]))
+
+
+def block1_hold(env):
+    """--coap-max 64 KiB, --coap-hold 1 MiB: 16 transfers of 63 blocks each
+    hold 16 x 64 KiB, all there is. A 17th transfer's block 0 gets 5.03, and
+    an 18th's: one log line for both, both counted. Once a transfer ends the
+    next one is let in (and that is logged)."""
+    rport = free_udp_port()
+    recv = recv_coap(env, rport, extra=["--coap-max", "65536", "--coap-hold",
+                                        "1048576"])
+    peers = [CoapPeer(rport) for _ in range(18)]
+    body = os.urandom(64 << 10)
+    for p in peers[:16]:
+        c, n = post_blocks(p, "wg/gw-test/b", body, stop_after=63)
+        check(c is None and n == 63, "a transfer under the limit refused: %s",
+              code_str(c[0]) if c else "")
+    st = recv_stats(rport)
+    check(st["coap_held"] == 1 << 20 and st["coap_transfers_open"] == 16,
+          "16 transfers of 63 KiB do not hold 1 MiB: %s", st)
+    for p in peers[16:]:
+        c = p.request(POST, "wg/gw-test/b", body[:1024], block1=(0, 1, 6))
+        check(c[0] == CODE_5_03, "block 0 past the hold budget: %s",
+              code_str(c[0]))
+    # The first transfer ends (its body is no batch: 4.00): room again.
+    c = peers[0].request(POST, "wg/gw-test/b", b"end", block1=(63, 0, 6),
+                         rtag=b"\x01")
+    check(c[0] == 4 << 5, "the last block: %s", code_str(c[0]))
+    c = peers[16].request(POST, "wg/gw-test/b", body[:1024], block1=(0, 1, 6))
+    check(c[0] == CODE_2_31, "no room after a transfer ended: %s",
+          code_str(c[0]))
+    st = recv_stats(rport)
+    for p in peers:
+        p.close()
+    recv.stop()
+    err = recv.stderr()
+    check(err.count("blocks refused with 5.03 until there is room") == 1 and
+          "room for Block1 transfers again (2 blocks refused with 5.03)" in err,
+          "not one line for the refusals and one for the room:\n%s", err)
+    check(st["coap_block_busy"] == 2 and st["coap_held_peak"] == 1 << 20 and
+          st["coap_hold"] == 1 << 20, "stats: %s", st)
+    print("coap block1_hold: 16 transfers held %d bytes (the whole budget); the "
+          "next 2 got 5.03, logged once; room again after one ended"
+          % st["coap_held_peak"])
+
+
+# A receiver of its own and a raw-UDP client each, no gateway.
+BLOCK1 = {"block1_size1": block1_size1, "block1_20mb": block1_20mb,
+          "block1_hold": block1_hold}
 
 
 def main(build, scenario):
@@ -549,6 +731,8 @@ def main(build, scenario):
             too_large_cycle(env)
         elif scenario == "coapclient":
             coapclient(env)
+        elif scenario in BLOCK1:
+            BLOCK1[scenario](env)
         else:
             raise Fail("unknown scenario %r" % scenario)
 

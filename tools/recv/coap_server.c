@@ -1,8 +1,27 @@
 /*
- * The receiver's CoAP side (coap_server.h). libcoap reassembles Block1 bodies
- * (COAP_BLOCK_SINGLE_BODY), so a handler sees one whole batch and answers only
- * after recv_batch() has decoded and printed it: a 2.04 means "the platform has
- * it", which is what lets the gateway delete it.
+ * The receiver's CoAP side (coap_server.h). A batch is answered only after
+ * recv_batch() has decoded and printed it: a 2.04 means "the platform has it",
+ * which is what lets the gateway delete it. What a path and a body mean is
+ * coap_route.c's; this file is the libcoap glue.
+ *
+ * Block1 bodies are put together by the receiver (coap_blk.c, through
+ * coap_route.c), not by libcoap. With COAP_BLOCK_USE_LIBCOAP |
+ * COAP_BLOCK_SINGLE_BODY, libcoap 4.3.1 (src/block.c,
+ * coap_handle_request_put_block) holds every block of a body before the
+ * handler sees any of it, so a size check in the handler comes after the
+ * whole body is in memory (a 20 MB POST peaked at 27 MB, then got its 4.13);
+ * it allocates the body at the first block from the Size1 the peer states
+ * (coap_block_build_body: Size1 2^31 is 2 GB of address space per datagram,
+ * 80 datagrams 160 GB); and a Size1 below the real size cuts the body short
+ * without a word. 4.3.1 has no hook before that and no bound to set (a
+ * maximum body size came in later releases). Without SINGLE_BODY it still
+ * keeps a record per transfer until MAX_TRANSMIT_WAIT after its last block.
+ * So libcoap's block handling is off (block mode 0: libcoap then leaves
+ * Block1 alone and every block reaches on_request as it comes), and the
+ * receiver does its side of RFC 7959 itself: each block checked against the
+ * bounds as it arrives, 2.31 Continue with the Block1 echoed, the body held
+ * in a buffer that grows with what arrived. The stats answer fits one
+ * datagram, so libcoap's Block2 is not needed either.
  */
 #include "tools/recv/coap_server.h"
 
@@ -15,9 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/codec/batch.h"
 #include "firmware/base/secret.h"
 #include "firmware/base/psk.h"
+#include "tools/recv/coap_blk.h"
+#include "tools/recv/coap_route.h"
 #include "tools/recv/recv.h"
 
 
@@ -29,7 +51,9 @@ struct coap_srv {
 	char identity[PSK_ID_MAX + 1];
 	uint8_t key[PSK_KEY_MAX];
 	coap_bin_const_t psk;
+	struct coap_blk blk;	/* Block1 bodies being put together */
 	uint64_t requests, ok, bad, too_large, unavailable, refused_psk, dtls_failed;
+	uint64_t blocks;	/* answered 2.31 Continue */
 };
 
 static volatile sig_atomic_t refuse_off;
@@ -105,6 +129,7 @@ on_event(coap_session_t *s, const coap_event_t ev)
 	return 0;
 }
 
+/* The answer's code and text, counted for the stats. */
 static void
 answer(struct coap_srv *cs, coap_pdu_t *resp, int code, const char *why)
 {
@@ -122,24 +147,86 @@ answer(struct coap_srv *cs, coap_pdu_t *resp, int code, const char *why)
 }
 
 /*
+ * Who sent a block, for the transfer it belongs to: the session's protocol
+ * and the peer's address, and its Request-Tag (RFC 9175; a libcoap client
+ * sends a new one per body, the same in every block of it, while the token
+ * changes from block to block). coap_route.c adds the path. Its length, or
+ * 0 for a Request-Tag longer than RFC 9175's 8 bytes.
+ */
+static size_t
+peer_key(coap_session_t *s, const coap_pdu_t *req, uint8_t *key)
+{
+	const coap_address_t *a = coap_session_get_addr_remote(s);
+	coap_opt_iterator_t it;
+	coap_opt_t *tag;
+	size_t n = 0, tl;
+
+	key[n++] = (uint8_t)coap_session_get_proto(s);
+	key[n++] = (uint8_t)a->addr.sa.sa_family;
+	if (a->addr.sa.sa_family == AF_INET6) {
+		memcpy(key + n, &a->addr.sin6.sin6_port, 2);
+		memcpy(key + n + 2, &a->addr.sin6.sin6_addr, 16);
+		memcpy(key + n + 18, &a->addr.sin6.sin6_scope_id, 4);
+		n += 22;
+	} else {
+		memcpy(key + n, &a->addr.sin.sin_port, 2);
+		memcpy(key + n + 2, &a->addr.sin.sin_addr, 4);
+		n += 6;
+	}
+	tag = coap_check_option(req, COAP_OPTION_RTAG, &it);
+	if ((tl = tag != NULL ? coap_opt_length(tag) : 0) > 8)
+		return 0;
+	key[n++] = (uint8_t)tl;
+	if (tl > 0)
+		memcpy(key + n, coap_opt_value(tag), tl);
+	return n + tl;
+}
+
+/*
+ * The Block1 and Size1 options of a request into m. 0, or -1 for a Block1
+ * option libcoap finds no block in (szx 7: BERT, TCP only; a number past
+ * 2^20) or a Request-Tag too long.
+ */
+static int
+read_blocks(coap_session_t *s, const coap_pdu_t *req, struct coap_msg *m,
+    uint8_t *peer)
+{
+	coap_opt_iterator_t it;
+	coap_block_b_t b;
+	coap_opt_t *o;
+
+	if (coap_check_option(req, COAP_OPTION_BLOCK1, &it) == NULL)
+		return 0;
+	if (!coap_get_block_b(s, req, COAP_OPTION_BLOCK1, &b) || b.bert ||
+	    (m->peer_len = peer_key(s, req, peer)) == 0)
+		return -1;
+	m->block1 = 1;
+	m->num = b.num;
+	m->szx = b.szx;
+	m->more = b.m;
+	m->peer = peer;
+	if ((o = coap_check_option(req, COAP_OPTION_SIZE1, &it)) != NULL) {
+		m->has_size1 = 1;
+		m->size1 = coap_opt_length(o) > 8 ? UINT64_MAX :
+		    coap_decode_var_bytes8(coap_opt_value(o), coap_opt_length(o));
+	}
+	return 0;
+}
+
+/*
  * <prefix>/<gw>/b, <prefix>/<gw>/s/<id>, <prefix>/<gw>/metrics: one handler for
  * every path under the prefix (libcoap's "unknown resource"), since the
- * gateway ids are not known in advance.
+ * gateway ids are not known in advance. What to answer is coap_route.c's.
  */
 static void
 on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
     const coap_string_t *query, coap_pdu_t *resp)
 {
 	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
-	struct recv *rv = cs->rv;
-	coap_pdu_code_t method = coap_pdu_get_code(req);
-	char where[BATCH_GW_MAX + 200], gw[BATCH_GW_MAX + 1];
-	const char *p, *rest, *slash;
-	size_t plen = strlen(rv->prefix), len = 0, off, total;
-	const uint8_t *data = NULL;
+	uint8_t peer[64], buf[4];
+	struct coap_reply r;
+	struct coap_msg m;
 	coap_string_t *path;
-	enum recv_result r;
-	uint8_t buf[4];
 
 	(void)res;
 	(void)query;
@@ -157,68 +244,35 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 		answer(cs, resp, 404, NULL);
 		return;
 	}
-	snprintf(where, sizeof(where), "coap:/%.*s", (int)path->length, path->s);
+	memset(&m, 0, sizeof(m));
+	m.method = coap_pdu_get_code(req);
+	m.path = path->s;
+	m.path_len = path->length;
+	if (!coap_get_data(req, &m.len, &m.data))
+		m.len = 0;
+	m.now_ms = clock_mono_ms();
+	if (read_blocks(s, req, &m, peer) < 0) {
+		coap_delete_string(path);
+		answer(cs, resp, 400, "bad Block1 or Request-Tag");
+		return;
+	}
+	coap_route_request(cs->rv, &cs->blk, cs->max_body, &m, &r);
 	coap_delete_string(path);
-	p = where + 6;
-	if (strncmp(p, rv->prefix, plen) != 0 || p[plen] != '/' ||
-	    (slash = strchr(p + plen + 1, '/')) == NULL) {
-		answer(cs, resp, 404, NULL);
-		return;
-	}
-	rest = slash + 1;
-	if ((size_t)(slash - (p + plen + 1)) > BATCH_GW_MAX || slash == p + plen + 1) {
-		answer(cs, resp, 400, "bad gateway id");
-		return;
-	}
-	memcpy(gw, p + plen + 1, (size_t)(slash - (p + plen + 1)));
-	gw[slash - (p + plen + 1)] = '\0';
-	if (!batch_gw_valid(gw)) {
-		recv_warnx("%s: not a valid gateway id in the path", where);
-		answer(cs, resp, 400, "bad gateway id");
-		return;
-	}
-	if (!coap_get_data_large(req, &len, &data, &off, &total))
-		len = 0;
-	/* No body: a gateway asking whether it is still refused (docs/coap.md). */
-	if (len == 0) {
-		answer(cs, resp, 400, "empty");
-		return;
-	}
-	if (strcmp(rest, "b") == 0 && method == COAP_REQUEST_CODE_POST) {
-		if (len > cs->max_body) {
-			recv_warnx("%s: %zu bytes, more than --coap-max %zu: 4.13", where,
-			    len, cs->max_body);
-			coap_add_option(resp, COAP_OPTION_SIZE1,
-			    coap_encode_var_safe(buf, sizeof(buf),
-			    (unsigned)cs->max_body), buf);
-			answer(cs, resp, 413, NULL);
-			return;
-		}
-		r = recv_batch(rv, where, gw, data, len, 0);
-	} else if (strncmp(rest, "s/", 2) == 0 && method == COAP_REQUEST_CODE_PUT) {
-		r = recv_schema(rv, where, gw, rest + 2, (const char *)data, len);
-	} else if (strcmp(rest, "metrics") == 0 && method == COAP_REQUEST_CODE_PUT) {
-		if (rv->verbose)
-			recv_warnx("%s: metrics %.*s", gw, (int)(len < 512 ? len : 512),
-			    (const char *)data);
-		r = RECV_DONE;
+	if (r.block1)
+		/* The request's block echoed (RFC 7959 2.3). */
+		coap_add_option(resp, COAP_OPTION_BLOCK1, coap_encode_var_safe(buf,
+		    sizeof(buf), m.num << 4 | (unsigned)(r.block1 - 1) << 3 | m.szx),
+		    buf);
+	if (r.code == 413)
+		coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf,
+		    sizeof(buf), (unsigned)r.size1), buf);
+	if (r.code == 231) {
+		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(231));
+		cs->blocks++;
+	} else if (r.repeat) {
+		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(r.code));
 	} else {
-		answer(cs, resp, 404, NULL);
-		return;
-	}
-	switch (r) {
-	case RECV_DONE:
-		answer(cs, resp, 204, NULL);
-		break;
-	case RECV_BAD:
-		answer(cs, resp, 400, "undecodable");
-		break;
-	case RECV_HELD:
-		answer(cs, resp, 503, "schema unknown");
-		break;
-	case RECV_FAILED:
-		answer(cs, resp, 500, NULL);
-		break;
+		answer(cs, resp, r.code, r.why);
 	}
 }
 
@@ -229,7 +283,7 @@ on_stats(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 {
 	struct coap_srv *cs = coap_get_app_data(coap_session_get_context(s));
 	struct recv *rv = cs->rv;
-	char json[512];
+	char json[768];
 	uint8_t buf[4];
 	int n;
 
@@ -240,10 +294,13 @@ on_stats(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	    PRIu64 ",\"bad_schemas\":%" PRIu64 ",\"coap_requests\":%" PRIu64
 	    ",\"coap_ok\":%" PRIu64 ",\"coap_bad\":%" PRIu64 ",\"coap_too_large\":%"
 	    PRIu64 ",\"coap_unavailable\":%" PRIu64 ",\"psk_refused\":%" PRIu64
-	    ",\"dtls_failed\":%" PRIu64 "}",
+	    ",\"dtls_failed\":%" PRIu64 ",\"coap_blocks\":%" PRIu64
+	    ",\"coap_block_busy\":%" PRIu64 ",\"coap_transfers_open\":%zu"
+	    ",\"coap_held\":%zu,\"coap_held_peak\":%zu,\"coap_hold\":%zu}",
 	    rv->printed, rv->bad_batches, rv->bad_schemas, cs->requests, cs->ok,
 	    cs->bad, cs->too_large, cs->unavailable, cs->refused_psk,
-	    cs->dtls_failed);
+	    cs->dtls_failed, cs->blocks, cs->blk.busy, coap_blk_open(&cs->blk),
+	    cs->blk.held, cs->blk.held_peak, cs->blk.budget);
 	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(205));
 	coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf,
 	    sizeof(buf), COAP_MEDIATYPE_APPLICATION_JSON), buf);
@@ -358,8 +415,9 @@ coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
 	if ((cs->ctx = coap_new_context(NULL)) == NULL)
 		return -1;
 	coap_set_app_data(cs->ctx, cs);
-	coap_context_set_block_mode(cs->ctx, COAP_BLOCK_USE_LIBCOAP |
-	    COAP_BLOCK_SINGLE_BODY);
+	/* No coap_context_set_block_mode(): Block1 is ours (see the top). */
+	if (coap_blk_init(&cs->blk, 0, o->hold) < 0)
+		return -1;
 	coap_register_event_handler(cs->ctx, on_event);
 	if (o->coaps != NULL && setup_dtls(cs, o) < 0)
 		return -1;
@@ -414,6 +472,7 @@ coap_srv_stop(struct coap_srv *cs)
 		return;
 	if (cs->ctx != NULL)
 		coap_free_context(cs->ctx);
+	coap_blk_free(&cs->blk);
 	explicit_bzero(cs->key, sizeof(cs->key));
 	free(cs);
 	coap_cleanup();

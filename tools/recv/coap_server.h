@@ -3,13 +3,16 @@
  * into the same decoding, dedupe and output as MQTT (recv.h). Resources under
  * the receiver's prefix (docs/coap.md):
  *   POST <prefix>/<gw>/b         batch: 2.04 once printed (or a duplicate),
- *                                4.00 undecodable, 4.13 over --coap-max,
+ *                                4.00 undecodable, 4.13 over --coap-max
+ *                                (at the first block that shows it),
  *                                5.03 schema unknown (the gateway resends)
  *   PUT  <prefix>/<gw>/s/<id>    schema: 2.04 once known, 4.00 if bad
  *   PUT  <prefix>/<gw>/metrics   counters: 2.04 (shown with --verbose)
  *   GET  <prefix>/stats          the receiver's counters as JSON
  * With --coap-refuse CODE every request under the prefix but stats is answered
  * CODE (a platform refusing the gateway, for tests) until SIGUSR2.
+ * Block1 bodies are bounded (coap_blk.h): each by its resource's limit, all
+ * of them together by hold bytes and COAP_BLK_SLOTS transfers.
  */
 #ifndef WG_COAP_SERVER_H
 #define WG_COAP_SERVER_H
@@ -25,6 +28,8 @@ struct coap_srv_opts {
 	const char *ca_file;		/* clients must have a certificate from it */
 	const char *cert_file, *key_file;	/* the server's own */
 	size_t max_body;		/* larger batches get 4.13 */
+	size_t hold;			/* all partial Block1 bodies together
+					 * (--coap-hold); 0: COAP_BLK_HOLD */
 	unsigned refuse;		/* e.g. 403: every request under the prefix
 					 * gets it until SIGUSR2; 0: none */
 };

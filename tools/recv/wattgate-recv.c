@@ -28,6 +28,7 @@
 
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
+#include "tools/recv/coap_blk.h"
 #include "tools/recv/dedupe.h"
 #include "tools/recv/gwtab.h"
 #include "tools/recv/output.h"
@@ -52,7 +53,8 @@ usage(FILE *f)
 	    "[--psk-file F]\n"
 	    "                     [--ca-file F --cert-file F --key-file F] "
 	    "[--coap-max BYTES]\n"
-	    "                     [--coap-refuse CODE (until SIGUSR2)]\n"
+	    "                     [--coap-hold BYTES] "
+	    "[--coap-refuse CODE (until SIGUSR2)]\n"
 	    "                     [--spool DIR] [--pending-ttl SECONDS]\n", f);
 }
 
@@ -93,6 +95,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		{ "coap-refuse", required_argument, NULL, 'r' },
 		{ "spool", required_argument, NULL, 'S' },
 		{ "pending-ttl", required_argument, NULL, 'T' },
+		{ "coap-hold", required_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -172,6 +175,17 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			}
 			co->max_body = (size_t)v;
 			break;
+		case 'B':
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < RECV_SCHEMA_MAX ||
+			    v > (1ull << 31)) {
+				recv_warnx("--coap-hold %s: want %u..%llu bytes", optarg,
+				    RECV_SCHEMA_MAX, 1ull << 31);
+				return 2;
+			}
+			co->hold = (size_t)v;
+			break;
 		case 'r':
 			errno = 0;
 			v = strtoull(optarg, &end, 10);
@@ -218,6 +232,14 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 	}
 	if (co->coaps != NULL && co->psk_file == NULL && co->cert_file == NULL) {
 		recv_warnx("--coaps needs --psk-file or --cert-file and --key-file");
+		return 2;
+	}
+	/* One body of the largest size must fit, or it could never come. */
+	if (co->hold == 0 && co->max_body > COAP_BLK_HOLD)
+		co->hold = co->max_body;
+	if (co->hold != 0 && co->hold < co->max_body) {
+		recv_warnx("--coap-hold %zu is less than --coap-max %zu", co->hold,
+		    co->max_body);
 		return 2;
 	}
 	if ((co->cert_file == NULL) != (co->key_file == NULL)) {
