@@ -59,6 +59,8 @@ void sq_take_reserve(struct sq *q);
 /* store_sqlite.c */
 /* Record what failed in s->err; -ENOSPC, -EROFS or -EIO. */
 int sq_fail(struct store *s, const char *what);
+/* The same for a failure outside SQLite's error state; err is -errno. */
+int sq_fail_errno(struct store *s, const char *what, int err);
 /* BEGIN IMMEDIATE, syncing the previous commit first under store_sync normal. */
 int sq_begin(struct store *s);
 /* The ledger, then COMMIT; the pending acks are then gone. */

@@ -40,6 +40,18 @@ sq_fail(struct store *s, const char *what)
 	return -EIO;
 }
 
+/*
+ * The same for a failure SQLite's error state does not hold (the WAL sync
+ * the store makes itself, store_durable.c), where sqlite3_errmsg() says
+ * "not an error": err is -errno.
+ */
+int
+sq_fail_errno(struct store *s, const char *what, int err)
+{
+	snprintf(s->err, sizeof(s->err), "store: %s: %s", what, strerror(-err));
+	return err == -ENOSPC || err == -EROFS ? err : -EIO;
+}
+
 
 /* The pending deletes, inside the caller's transaction. */
 int
@@ -156,9 +168,10 @@ int
 sq_begin(struct store *s)
 {
 	struct sq *q = s->priv;
+	int rc;
 
-	if (q->unsynced && durable_sync(q->db) < 0)
-		return sq_fail(s, "sync");
+	if (q->unsynced && (rc = durable_sync(q->db)) < 0)
+		return sq_fail_errno(s, "sync", rc);
 	q->unsynced = 0;
 	memset(&q->tx_drops, 0, sizeof(q->tx_drops));
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)

@@ -275,6 +275,43 @@ struct step {
 /* The seq of the first batch of the store the step under way started from. */
 static uint64_t first_seq;
 
+static int
+stay_none(uint64_t seq, int rc)
+{
+	(void)seq;
+	(void)rc;
+	return 0;
+}
+
+/* commit: the previous cycle committed (its sync still owed), an ack, a drop
+ * handed over; the cycle's append carries the delete and the ledger. */
+static void
+commit_scene(struct store *s)
+{
+	assert_int_equal(append_n(s, 5), 0);
+	assert_int_equal(store_ack(s, first_seq), 0);
+	store_count_drop(s, STORE_DROP_COLLECTOR, 0, 3);
+}
+
+static int
+commit_run(struct store **s, char *err, size_t len)
+{
+	int rc = append_n(*s, 6);
+
+	snprintf(err, len, "%s", (*s)->err);
+	return rc;
+}
+
+/* hold.c: a refused cycle is held and committed with the next one. */
+static int
+commit_next(struct store **s, int rc)
+{
+	char b0[BODY_MAX], b1[BODY_MAX];
+	struct store_batch v[2] = { batch(6, b0), batch(7, b1) };
+
+	return rc < 0 ? store_append_many(*s, v, 2) : store_append(*s, &v[1]);
+}
+
 /* close: acks pending, the last commit's sync owed; close commits both. */
 static void
 close_scene(struct store *s)
@@ -311,6 +348,8 @@ close_may_stay(uint64_t seq, int rc)
 }
 
 static const struct step steps[] = {
+	{ "commit", &small, STORE_SYNC_NORMAL, commit_scene, commit_run, commit_next,
+	    stay_none, 1 },
 	{ "close", &small, STORE_SYNC_NORMAL, close_scene, close_run, next_none,
 	    close_may_stay, 1 },
 };
