@@ -97,5 +97,7 @@ int sq_ledger_write(struct store *s);
 void sq_ledger_committed(struct store *s);
 /* Count what a rewrite of seq keeping new_n readings (-1: none) will drop. */
 int sq_ledger_rewrite(struct store *s, uint64_t seq, int64_t new_n);
+/* At a reopen: what a failed COMMIT wrote after all stops being pending. */
+int sq_ledger_reconcile(struct store *s);
 
 #endif

@@ -428,6 +428,43 @@ sq_release(struct sq *q)
 }
 
 /*
+ * A COMMIT that failed may have reached the disk all the same: in WAL mode
+ * SQLite writes a transaction's frames, commit mark last, and then (store_sync
+ * full) syncs them. A failed sync fails the COMMIT and the connection forgets
+ * the transaction, but its frames are in the WAL, and the reopen's recovery
+ * reads them back: the transaction happened after all. Its caller was told it
+ * did not.
+ *
+ * Batches numbered past last_seq can only come from such an append. Its
+ * caller holds the cycle and commits it again (hold.c), so they go here,
+ * before anything can send them: kept, they were the same readings twice
+ * under two seqs, and the next append collided with them on its seq at every
+ * cycle until a restart. Checked before deleting: a reopen on a file system
+ * gone read-only must still be able to read. What the same transaction wrote
+ * to the drop ledger stays written (sq_ledger_reconcile).
+ */
+static int
+reconcile(struct store *s)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc, rows;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM batch WHERE seq > ? LIMIT 1", -1,
+	    &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "reopen");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->last_seq);
+	rows = (rc = sqlite3_step(st)) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, "reopen");
+	if (rows && (rc = sq_range_step(s, q->del_range_any, q->last_seq + 1,
+	    INT64_MAX, "reopen: undoing a failed commit")) < 0)
+		return rc;
+	return sq_ledger_reconcile(s);
+}
+
+/*
  * After a failed write the files are closed (see store.h); each later call
  * tries to open them again. A database that has turned corrupt meanwhile is
  * not quarantined here: the next start does that.
@@ -441,7 +478,7 @@ sq_reopen(struct store *s)
 	if (q->db != NULL)
 		return 0;
 	if ((rc = open_db(s, q->path, 0, &is_corrupt)) < 0 ||
-	    (rc = prepare_all(s)) < 0) {
+	    (rc = prepare_all(s)) < 0 || (rc = reconcile(s)) < 0) {
 		sq_release(q);
 		return rc;
 	}

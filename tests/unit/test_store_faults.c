@@ -350,6 +350,8 @@ close_may_stay(uint64_t seq, int rc)
 static const struct step steps[] = {
 	{ "commit", &small, STORE_SYNC_NORMAL, commit_scene, commit_run, commit_next,
 	    stay_none, 1 },
+	{ "commit_full", &small, STORE_SYNC_FULL, commit_scene, commit_run,
+	    commit_next, stay_none, 1 },
 	{ "close", &small, STORE_SYNC_NORMAL, close_scene, close_run, next_none,
 	    close_may_stay, 1 },
 };
