@@ -322,8 +322,10 @@ sq_open(struct store *s, const char *path)
 	struct sq *q;
 	int rc, is_corrupt;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(s->err, sizeof(s->err), "store: %s: out of memory", path);
 		return -ENOMEM;
+	}
 	s->priv = q;
 	if (snprintf(q->path, sizeof(q->path), "%s", path) >= (int)sizeof(q->path)) {
 		snprintf(s->err, sizeof(s->err), "store: %s: path too long", path);

@@ -349,6 +349,8 @@ again:
 
 		if (nb == NULL) {
 			sqlite3_reset(st);
+			snprintf(s->err, sizeof(s->err), "store: peek: no memory for "
+			    "a batch of %zu bytes", len);
 			return -ENOMEM;
 		}
 		q->body = nb;

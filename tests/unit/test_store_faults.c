@@ -312,6 +312,35 @@ commit_next(struct store **s, int rc)
 	return rc < 0 ? store_append_many(*s, v, 2) : store_append(*s, &v[1]);
 }
 
+static void
+no_scene(struct store *s)
+{
+	(void)s;
+}
+
+/* peek: what the forwarder sends next. */
+static int
+peek_run(struct store **s, char *err, size_t len)
+{
+	struct store_batch b;
+	int rc = store_peek(*s, 0, &b);
+
+	snprintf(err, len, "%s", (*s)->err);
+	if (rc == 0 && (b.seq != first_seq || b.body_len != 7 ||
+	    memcmp(b.body, "batch-1", 7) != 0))
+		fail_msg("peek: batch %llu '%.*s'", (unsigned long long)b.seq,
+		    (int)b.body_len, b.body);
+	return rc;
+}
+
+static int
+peek_next(struct store **s, int rc)
+{
+	char err[256];
+
+	return rc < 0 ? peek_run(s, err, sizeof(err)) : 0;
+}
+
 /* close: acks pending, the last commit's sync owed; close commits both. */
 static void
 close_scene(struct store *s)
@@ -352,6 +381,8 @@ static const struct step steps[] = {
 	    stay_none, 1 },
 	{ "commit_full", &small, STORE_SYNC_FULL, commit_scene, commit_run,
 	    commit_next, stay_none, 1 },
+	{ "peek", &small, STORE_SYNC_NORMAL, no_scene, peek_run, peek_next, stay_none,
+	    0 },
 	{ "close", &small, STORE_SYNC_NORMAL, close_scene, close_run, next_none,
 	    close_may_stay, 1 },
 };
