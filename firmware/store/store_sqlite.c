@@ -372,9 +372,13 @@ sq_ack(struct store *s, uint64_t seq)
 
 	if (sq_is_acked(q, seq))
 		return 0;
-	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && ((rc = sq_reopen(s)) < 0 ||
-	    (rc = transaction(s, NULL, 0)) < 0))
+	/*
+	 * A long drain with no cycle in between: delete in a transaction of its
+	 * own, a write like any other (a failed one releases the files: a
+	 * ROLLBACK refused for want of memory left the connection inside the
+	 * transaction, and every later BEGIN failed).
+	 */
+	if (q->n_acked == ACKS_MAX && (rc = write_tx(s, NULL)) < 0)
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;

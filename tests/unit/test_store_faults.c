@@ -341,6 +341,42 @@ peek_next(struct store **s, int rc)
 	return rc < 0 ? peek_run(s, err, sizeof(err)) : 0;
 }
 
+/* ack: a drain that filled the ack list; the next ack deletes in its own
+ * transaction. */
+static void
+ack_scene(struct store *s)
+{
+	unsigned i;
+
+	assert_int_equal(append_n(s, 2000), 0);
+	for (i = 0; i < ACKS_FULL; i++)
+		assert_int_equal(store_ack(s, first_seq + i), 0);
+}
+
+static int
+ack_run(struct store **s, char *err, size_t len)
+{
+	int rc = store_ack(*s, first_seq + ACKS_FULL);
+
+	snprintf(err, len, "%s", (*s)->err);
+	return rc;
+}
+
+/* forward.c logs a failed ack and goes on; the next cycle commits. */
+static int
+ack_next(struct store **s, int rc)
+{
+	(void)rc;
+	return append_n(*s, 2001);
+}
+
+/* The ack that failed: its batch is sent again, the receiver drops it. */
+static int
+ack_may_stay(uint64_t seq, int rc)
+{
+	return rc < 0 && seq == first_seq + ACKS_FULL;
+}
+
 /* close: acks pending, the last commit's sync owed; close commits both. */
 static void
 close_scene(struct store *s)
@@ -383,6 +419,8 @@ static const struct step steps[] = {
 	    commit_next, stay_none, 1 },
 	{ "peek", &small, STORE_SYNC_NORMAL, no_scene, peek_run, peek_next, stay_none,
 	    0 },
+	{ "ack", &many, STORE_SYNC_NORMAL, ack_scene, ack_run, ack_next, ack_may_stay,
+	    1 },
 	{ "close", &small, STORE_SYNC_NORMAL, close_scene, close_run, next_none,
 	    close_may_stay, 1 },
 };
