@@ -412,6 +412,26 @@ close_may_stay(uint64_t seq, int rc)
 	return seq == first_seq || seq == first_seq + 1;
 }
 
+/* open: a start after a kill -9 (a WAL to recover, a run at risk). */
+static int
+open_run(struct store **s, char *err, size_t len)
+{
+	int rc = store_open("sqlite", work, s, err, len);
+
+	if (rc == 0 && (*s)->alarm[0] != '\0')
+		fail_msg("a healthy store quarantined: %s", (*s)->alarm);
+	return rc;
+}
+
+/* A failed open is fatal: the service manager starts the daemon again. */
+static int
+open_next(struct store **s, int rc)
+{
+	if (rc < 0)
+		*s = open_at(work, STORE_SYNC_NORMAL);
+	return 0;
+}
+
 static const struct step steps[] = {
 	{ "commit", &small, STORE_SYNC_NORMAL, commit_scene, commit_run, commit_next,
 	    stay_none, 1 },
@@ -423,6 +443,8 @@ static const struct step steps[] = {
 	    1 },
 	{ "close", &small, STORE_SYNC_NORMAL, close_scene, close_run, next_none,
 	    close_may_stay, 1 },
+	{ "open", &crashed, STORE_SYNC_NORMAL, NULL, open_run, open_next, stay_none,
+	    0 },
 };
 
 /* The sources of faults, as the test sweeps them. */
