@@ -33,7 +33,7 @@
  * evenly over the middle; it prints fault_injected_STEP_SOURCE=K then. The
  * two such steps are the ack (its thousand deletes are one statement run a
  * thousand times) and the open (SQLite's parser and quick_check).
- * WG_FAULT_POINTS=0 injects at every point (~35 s); under valgrind (found
+ * WG_FAULT_POINTS=0 injects at every point (~20 s); under valgrind (found
  * by its preload) the default is 8, so the valgrind stage of tools/test/run
  * stays short. WG_FAULT_STEP=NAME runs one step. docs/testing.md has the
  * counts.
