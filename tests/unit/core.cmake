@@ -49,6 +49,6 @@ endif()
 # realloc and strdup are sent to the fault library by the linker, in this
 # binary only.
 wg_unit_test(test_store_faults SOURCES unit/test_store_faults.c unit/faultinj.c
-  LIBS wg_store)
+  LIBS wg_store vfs_wrap)
 target_link_options(test_store_faults PRIVATE
   "LINKER:--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup")

@@ -1,8 +1,8 @@
 /*
  * Fault injection for the unit tests (faultinj.h): SQLite's allocator wrapped
  * through sqlite3_config, the daemon's own allocations through the linker's
- * --wrap, and a VFS around "unix". One counter, for the armed source; the
- * tests are single-threaded, and so is the store.
+ * --wrap, and a VFS around "unix" (tests/fixtures/vfs_wrap.h). One counter,
+ * for the armed source; the tests are single-threaded, and so is the store.
  */
 #include "tests/unit/faultinj.h"
 
@@ -10,6 +10,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "tests/fixtures/vfs_wrap.h"
 
 enum op {
 	OP_OPEN, OP_DELETE, OP_ACCESS, OP_READ, OP_WRITE, OP_TRUNCATE, OP_SYNC,
@@ -100,18 +102,6 @@ unsigned long
 fi_fired(void)
 {
 	return fi.fired;
-}
-
-const char *
-fi_source_name(enum fi_source src)
-{
-	static const char *const name[FI_SOURCES] = {
-		[FI_SQLITE_MALLOC] = "sqlite_malloc",
-		[FI_OWN_MALLOC] = "own_malloc",
-		[FI_VFS] = "vfs",
-	};
-
-	return (unsigned)src < FI_SOURCES ? name[src] : "?";
 }
 
 void
@@ -222,36 +212,22 @@ __wrap_strdup(const char *s)
 }
 
 /*
- * The VFS: "unix" underneath, right after our part of each file. Unlocks
- * (xUnlock, xShmLock with SQLITE_SHM_UNLOCK) are never failed: SQLite ignores
- * what they return, so a failed one leaves a lock held that SQLite believes
- * released, and the next lock waits on itself (WAL readers retry for ~10 s,
- * then SQLITE_PROTOCOL). On Linux an unlock of a valid descriptor does not
- * fail; that state tests the wrapper, not the store.
+ * The VFS: tests/fixtures/vfs_wrap.h over "unix", failing what is counted.
+ * Unlocks (xUnlock, xShmLock with SQLITE_SHM_UNLOCK) are never failed:
+ * SQLite ignores what they return, so a failed one leaves a lock held that
+ * SQLite believes released, and the next lock waits on itself (WAL readers
+ * retry for ~10 s, then SQLITE_PROTOCOL). On Linux an unlock of a valid
+ * descriptor does not fail; that state tests the wrapper, not the store.
  */
-struct fi_file {
-	sqlite3_file base;
-	sqlite3_file *real;
-};
-
-static sqlite3_vfs *real_vfs;
 static sqlite3_vfs fi_vfs;
 static sqlite3_io_methods fi_io;
-
-#define REAL(pf)	(((struct fi_file *)(pf))->real)
-
-static int
-f_close(sqlite3_file *pf)
-{
-	return REAL(pf)->pMethods->xClose(REAL(pf));
-}
 
 static int
 f_read(sqlite3_file *pf, void *buf, int n, sqlite3_int64 off)
 {
 	int rc = vfs_fail(OP_READ);
 
-	return rc ? rc : REAL(pf)->pMethods->xRead(REAL(pf), buf, n, off);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xRead(VFS_REAL(pf), buf, n, off);
 }
 
 static int
@@ -259,7 +235,7 @@ f_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off)
 {
 	int rc = vfs_fail(OP_WRITE);
 
-	return rc ? rc : REAL(pf)->pMethods->xWrite(REAL(pf), buf, n, off);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xWrite(VFS_REAL(pf), buf, n, off);
 }
 
 static int
@@ -267,7 +243,7 @@ f_truncate(sqlite3_file *pf, sqlite3_int64 size)
 {
 	int rc = vfs_fail(OP_TRUNCATE);
 
-	return rc ? rc : REAL(pf)->pMethods->xTruncate(REAL(pf), size);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xTruncate(VFS_REAL(pf), size);
 }
 
 static int
@@ -275,7 +251,7 @@ f_sync(sqlite3_file *pf, int flags)
 {
 	int rc = vfs_fail(OP_SYNC);
 
-	return rc ? rc : REAL(pf)->pMethods->xSync(REAL(pf), flags);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xSync(VFS_REAL(pf), flags);
 }
 
 static int
@@ -283,7 +259,7 @@ f_size(sqlite3_file *pf, sqlite3_int64 *size)
 {
 	int rc = vfs_fail(OP_SIZE);
 
-	return rc ? rc : REAL(pf)->pMethods->xFileSize(REAL(pf), size);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xFileSize(VFS_REAL(pf), size);
 }
 
 static int
@@ -291,13 +267,7 @@ f_lock(sqlite3_file *pf, int l)
 {
 	int rc = vfs_fail(OP_LOCK);
 
-	return rc ? rc : REAL(pf)->pMethods->xLock(REAL(pf), l);
-}
-
-static int
-f_unlock(sqlite3_file *pf, int l)
-{
-	return REAL(pf)->pMethods->xUnlock(REAL(pf), l);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xLock(VFS_REAL(pf), l);
 }
 
 static int
@@ -305,25 +275,7 @@ f_reserved(sqlite3_file *pf, int *out)
 {
 	int rc = vfs_fail(OP_RESERVED);
 
-	return rc ? rc : REAL(pf)->pMethods->xCheckReservedLock(REAL(pf), out);
-}
-
-static int
-f_fcntl(sqlite3_file *pf, int op, void *arg)
-{
-	return REAL(pf)->pMethods->xFileControl(REAL(pf), op, arg);
-}
-
-static int
-f_sector(sqlite3_file *pf)
-{
-	return REAL(pf)->pMethods->xSectorSize(REAL(pf));
-}
-
-static int
-f_devchar(sqlite3_file *pf)
-{
-	return REAL(pf)->pMethods->xDeviceCharacteristics(REAL(pf));
+	return rc ? rc : VFS_REAL(pf)->pMethods->xCheckReservedLock(VFS_REAL(pf), out);
 }
 
 static int
@@ -331,7 +283,8 @@ f_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
 {
 	int rc = vfs_fail(OP_SHM_MAP);
 
-	return rc ? rc : REAL(pf)->pMethods->xShmMap(REAL(pf), pg, pgsz, extend, p);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xShmMap(VFS_REAL(pf), pg, pgsz, extend,
+	    p);
 }
 
 static int
@@ -339,37 +292,21 @@ f_shm_lock(sqlite3_file *pf, int off, int n, int flags)
 {
 	int rc = flags & SQLITE_SHM_UNLOCK ? 0 : vfs_fail(OP_SHM_LOCK);
 
-	return rc ? rc : REAL(pf)->pMethods->xShmLock(REAL(pf), off, n, flags);
+	return rc ? rc : VFS_REAL(pf)->pMethods->xShmLock(VFS_REAL(pf), off, n, flags);
 }
 
-static void
-f_shm_barrier(sqlite3_file *pf)
-{
-	REAL(pf)->pMethods->xShmBarrier(REAL(pf));
-}
-
-static int
-f_shm_unmap(sqlite3_file *pf, int del)
-{
-	return REAL(pf)->pMethods->xShmUnmap(REAL(pf), del);
-}
-
-/* A failed open leaves pMethods NULL: SQLite then does not close the file. */
 static int
 v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags, int *oflags)
 {
-	struct fi_file *f = (struct fi_file *)pf;
 	int rc;
 
 	(void)vfs;
-	memset(f, 0, sizeof(*f));
-	if ((rc = vfs_fail(OP_OPEN)) != 0)
+	if ((rc = vfs_fail(OP_OPEN)) != 0) {
+		pf->pMethods = NULL;	/* SQLite then does not close it */
 		return rc;
-	f->real = (sqlite3_file *)(f + 1);
-	if ((rc = real_vfs->xOpen(real_vfs, name, f->real, flags, oflags)) != SQLITE_OK)
-		return rc;
-	f->base.pMethods = &fi_io;
-	return SQLITE_OK;
+	}
+	return vfs_wrap_open(name, pf, sizeof(struct vfs_wrap_file), &fi_io, flags,
+	    oflags);
 }
 
 static int
@@ -378,7 +315,7 @@ v_delete(sqlite3_vfs *vfs, const char *name, int dirsync)
 	int rc = vfs_fail(OP_DELETE);
 
 	(void)vfs;
-	return rc ? rc : real_vfs->xDelete(real_vfs, name, dirsync);
+	return rc ? rc : vfs_wrap_unix->xDelete(vfs_wrap_unix, name, dirsync);
 }
 
 static int
@@ -387,7 +324,7 @@ v_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 	int rc = vfs_fail(OP_ACCESS);
 
 	(void)vfs;
-	return rc ? rc : real_vfs->xAccess(real_vfs, name, flags, out);
+	return rc ? rc : vfs_wrap_unix->xAccess(vfs_wrap_unix, name, flags, out);
 }
 
 int
@@ -405,23 +342,12 @@ fi_install_malloc(void)
 int
 fi_install_vfs(void)
 {
-	if ((real_vfs = sqlite3_vfs_find("unix")) == NULL)
-		return -1;
-	/*
-	 * iVersion 2 methods: no xFetch, so SQLite never reads through mmap
-	 * and every byte goes through xRead and xWrite, where faults fall.
-	 */
-	fi_io = (sqlite3_io_methods){ 2, f_close, f_read, f_write, f_truncate,
-	    f_sync, f_size, f_lock, f_unlock, f_reserved, f_fcntl, f_sector,
-	    f_devchar, f_shm_map, f_shm_lock, f_shm_barrier, f_shm_unmap, NULL,
-	    NULL };
-	/* The rest (full path names, randomness, time) is unix's, with its pAppData. */
-	fi_vfs = *real_vfs;
-	fi_vfs.zName = "faultinj";
-	fi_vfs.szOsFile = (int)sizeof(struct fi_file) + real_vfs->szOsFile;
-	fi_vfs.xOpen = v_open;
-	fi_vfs.xDelete = v_delete;
-	fi_vfs.xAccess = v_access;
-	fi_vfs.pNext = NULL;
-	return sqlite3_vfs_register(&fi_vfs, 1) == SQLITE_OK ? 0 : -1;
+	fi_io = (sqlite3_io_methods){ .xRead = f_read, .xWrite = f_write,
+	    .xTruncate = f_truncate, .xSync = f_sync, .xFileSize = f_size,
+	    .xLock = f_lock, .xCheckReservedLock = f_reserved,
+	    .xShmMap = f_shm_map, .xShmLock = f_shm_lock };
+	fi_vfs = (sqlite3_vfs){ .xOpen = v_open, .xDelete = v_delete,
+	    .xAccess = v_access };
+	return vfs_wrap_register(&fi_vfs, &fi_io, "faultinj",
+	    sizeof(struct vfs_wrap_file));
 }

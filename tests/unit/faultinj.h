@@ -12,15 +12,16 @@
  *   FI_OWN_MALLOC     the daemon's own: malloc, calloc, realloc and strdup
  *                     called from any object linked statically into the test
  *                     binary (the store, base, codec), redirected here with
- *                     -Wl,--wrap (faultinj_link() in tests/unit/core.cmake);
+ *                     -Wl,--wrap (test_store_faults in tests/unit/core.cmake);
  *                     what shared libraries allocate (SQLite, libc inside
  *                     fopen) is not counted
  *   FI_VFS            every call of the VFS "faultinj", registered as the
  *                     default and wrapping "unix": file reads, writes,
  *                     truncates, syncs, sizes and locks (not unlocks: see
- *                     faultinj.c), and opens, deletes and access checks; the Nth returns SQLITE_IOERR_<OP>
- *                     (SQLITE_CANTOPEN for an open), or SQLITE_FULL for a
- *                     write or truncate with fi_arm(..., FI_DISK_FULL)
+ *                     faultinj.c), and opens, deletes and access checks;
+ *                     the Nth returns SQLITE_IOERR_<OP> (SQLITE_CANTOPEN for
+ *                     an open), or SQLITE_FULL for a write or truncate with
+ *                     fi_arm(..., FI_DISK_FULL)
  *
  * Disarmed, everything passes straight through and nothing is counted.
  */
@@ -64,8 +65,6 @@ void fi_disarm(void);
 unsigned long fi_calls(void);
 /* Faults injected since fi_arm. */
 unsigned long fi_fired(void);
-/* "sqlite_malloc", "own_malloc", "vfs". */
-const char *fi_source_name(enum fi_source src);
 /*
  * The FI_VFS calls since fi_arm by operation, "write=3 sync=1 ..." (those
  * with none left out), into buf.
