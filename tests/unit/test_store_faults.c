@@ -148,7 +148,7 @@ copy_file(const char *from, const char *to)
 static void
 copy_db(const char *from, const char *to)
 {
-	char f[340], t[340];
+	char f[400], t[400];
 
 	copy_file(from, to);
 	snprintf(f, sizeof(f), "%s-wal", from);
