@@ -59,6 +59,8 @@ void sq_take_reserve(struct sq *q);
 /* store_sqlite.c */
 /* Record what failed in s->err; -ENOSPC, -EROFS or -EIO. */
 int sq_fail(struct store *s, const char *what);
+/* The same for a failure outside SQLite's error state; err is -errno. */
+int sq_fail_errno(struct store *s, const char *what, int err);
 /* BEGIN IMMEDIATE, syncing the previous commit first under store_sync normal. */
 int sq_begin(struct store *s);
 /* The ledger, then COMMIT; the pending acks are then gone. */
@@ -95,5 +97,7 @@ int sq_ledger_write(struct store *s);
 void sq_ledger_committed(struct store *s);
 /* Count what a rewrite of seq keeping new_n readings (-1: none) will drop. */
 int sq_ledger_rewrite(struct store *s, uint64_t seq, int64_t new_n);
+/* At a reopen: what a failed COMMIT wrote after all stops being pending. */
+int sq_ledger_reconcile(struct store *s);
 
 #endif

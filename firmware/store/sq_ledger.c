@@ -134,3 +134,43 @@ sq_ledger_rewrite(struct store *s, uint64_t seq, int64_t new_n)
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "drop ledger");
 }
+
+/* a - b, or 0 if b is larger. */
+static uint64_t
+less(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * At a reopen after a failed write, whose COMMIT may have reached the disk
+ * after all (sq_open.c, reconcile): the ledger on disk is then ahead of
+ * s->drops by what that transaction wrote, its own drops (still in
+ * q->tx_drops: no transaction began since) and handed-over ones. Those
+ * handed-over drops are written; left pending, the next commit added them a
+ * second time.
+ */
+int
+sq_ledger_reconcile(struct store *s)
+{
+	struct sq *q = s->priv;
+	struct store_drops mem = s->drops;
+	int rc, i;
+
+	if ((rc = sq_ledger_load(s)) < 0) {
+		s->drops = mem;
+		return rc;
+	}
+	for (i = 0; i < STORE_DROP_CAUSES; i++) {
+		struct store_drop *p = &s->drops_pending.c[i];
+		uint64_t b = less(less(s->drops.c[i].batches, mem.c[i].batches),
+		    q->tx_drops.c[i].batches);
+		uint64_t r = less(less(s->drops.c[i].readings, mem.c[i].readings),
+		    q->tx_drops.c[i].readings);
+
+		p->batches = less(p->batches, b);
+		p->readings = less(p->readings, r);
+	}
+	memset(&q->tx_drops, 0, sizeof(q->tx_drops));
+	return 0;
+}

@@ -231,6 +231,43 @@ corrupt(sqlite3 *db)
 	return e == SQLITE_CORRUPT || e == SQLITE_NOTADB;
 }
 
+enum { CHECK_OK, CHECK_CORRUPT, CHECK_UNSURE, CHECK_FAILED };
+
+/*
+ * quick_check's verdict (its first finding into finding). Only what it finds
+ * is corruption, and not all of it: a page it could not read for another
+ * reason (no memory, an I/O error) is a finding too ("unable to get the
+ * page. error code=7"), and so is every page behind that one ("never used").
+ * Such a check proves nothing (CHECK_UNSURE), nor does one that could not run
+ * (CHECK_FAILED, SQLite's error state says why): the store is kept and the
+ * open fails, to be tried again. Moved aside, a healthy store's batches were
+ * out of the daemon's reach for good.
+ */
+static int
+quick_check(sqlite3_stmt *st, char *finding, size_t len)
+{
+	static const char unable[] = "unable to get the page. error code=";
+	const char *row, *code;
+	int rc, n = 0, unsure = 0, c;
+
+	finding[0] = '\0';
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((row = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			return CHECK_FAILED;	/* no memory for the text */
+		if (n++ == 0)
+			snprintf(finding, len, "%s", row);
+		if ((code = strstr(row, unable)) != NULL) {
+			c = atoi(code + sizeof(unable) - 1) & 0xff;
+			unsure |= c != SQLITE_CORRUPT && c != SQLITE_NOTADB;
+		}
+	}
+	if (rc != SQLITE_DONE || n == 0)
+		return CHECK_FAILED;
+	if (n == 1 && strcmp(finding, "ok") == 0)
+		return CHECK_OK;
+	return unsure ? CHECK_UNSURE : CHECK_CORRUPT;
+}
+
 /* Whether open_db() has made its process-wide SQLite settings. */
 static int sq_configured;
 
@@ -239,6 +276,7 @@ static int
 open_db(struct store *s, const char *path, int first, int *is_corrupt)
 {
 	struct sq *q = s->priv;
+	char finding[200];
 	sqlite3_stmt *st;
 	int rc;
 
@@ -269,13 +307,12 @@ open_db(struct store *s, const char *path, int first, int *is_corrupt)
 	 * not as a failed append in the middle of an outage. */
 	if (sqlite3_prepare_v2(q->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok")) {
+	if ((rc = quick_check(st, finding, sizeof(finding))) != CHECK_OK) {
 		snprintf(s->err, sizeof(s->err), "store: %s: quick_check: %s", path,
-		    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) :
-		    sqlite3_errmsg(q->db));
+		    rc == CHECK_FAILED ? sqlite3_errmsg(q->db) : finding);
+		*is_corrupt = rc == CHECK_CORRUPT ||
+		    (rc == CHECK_FAILED && corrupt(q->db));
 		sqlite3_finalize(st);
-		*is_corrupt = 1;
 		return -EIO;
 	}
 	sqlite3_finalize(st);
@@ -322,8 +359,10 @@ sq_open(struct store *s, const char *path)
 	struct sq *q;
 	int rc, is_corrupt;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(s->err, sizeof(s->err), "store: %s: out of memory", path);
 		return -ENOMEM;
+	}
 	s->priv = q;
 	if (snprintf(q->path, sizeof(q->path), "%s", path) >= (int)sizeof(q->path)) {
 		snprintf(s->err, sizeof(s->err), "store: %s: path too long", path);
@@ -428,6 +467,43 @@ sq_release(struct sq *q)
 }
 
 /*
+ * A COMMIT that failed may have reached the disk all the same: in WAL mode
+ * SQLite writes a transaction's frames, commit mark last, and then (store_sync
+ * full) syncs them. A failed sync fails the COMMIT and the connection forgets
+ * the transaction, but its frames are in the WAL, and the reopen's recovery
+ * reads them back: the transaction happened after all. Its caller was told it
+ * did not.
+ *
+ * Batches numbered past last_seq can only come from such an append. Its
+ * caller holds the cycle and commits it again (hold.c), so they go here,
+ * before anything can send them: kept, they were the same readings twice
+ * under two seqs, and the next append collided with them on its seq at every
+ * cycle until a restart. Checked before deleting: a reopen on a file system
+ * gone read-only must still be able to read. What the same transaction wrote
+ * to the drop ledger stays written (sq_ledger_reconcile).
+ */
+static int
+reconcile(struct store *s)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc, rows;
+
+	if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM batch WHERE seq > ? LIMIT 1", -1,
+	    &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "reopen");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->last_seq);
+	rows = (rc = sqlite3_step(st)) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sq_fail(s, "reopen");
+	if (rows && (rc = sq_range_step(s, q->del_range_any, q->last_seq + 1,
+	    INT64_MAX, "reopen: undoing a failed commit")) < 0)
+		return rc;
+	return sq_ledger_reconcile(s);
+}
+
+/*
  * After a failed write the files are closed (see store.h); each later call
  * tries to open them again. A database that has turned corrupt meanwhile is
  * not quarantined here: the next start does that.
@@ -441,7 +517,7 @@ sq_reopen(struct store *s)
 	if (q->db != NULL)
 		return 0;
 	if ((rc = open_db(s, q->path, 0, &is_corrupt)) < 0 ||
-	    (rc = prepare_all(s)) < 0) {
+	    (rc = prepare_all(s)) < 0 || (rc = reconcile(s)) < 0) {
 		sq_release(q);
 		return rc;
 	}

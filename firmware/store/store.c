@@ -31,8 +31,10 @@ store_open_opts(const char *name, const char *path, const struct store_opts *opt
 		snprintf(err, errlen, "store: unknown backend '%s'", name);
 		return -EINVAL;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(err, errlen, "store: %s: out of memory", path);
 		return -ENOMEM;
+	}
 	s->ops = backends[i];
 	if (opts != NULL)
 		s->opts = *opts;

@@ -156,7 +156,7 @@ durable_open(sqlite3 *db, enum store_sync sync, struct durable_open *d, char *er
 {
 	char boot[64], prev[64];
 	int64_t top, floor, old, last;
-	int have, at_risk;
+	int have, at_risk, rc;
 
 	memset(d, 0, sizeof(*d));
 	boot_id(boot, sizeof(boot));
@@ -176,8 +176,10 @@ durable_open(sqlite3 *db, enum store_sync sync, struct durable_open *d, char *er
 		goto rollback;
 	d->last_seq = (uint64_t)last;
 	/* A skip must be on the card before a batch can take the next number. */
-	if (durable_sync(db) < 0)
-		goto fail;
+	if ((rc = durable_sync(db)) < 0) {
+		snprintf(err, errlen, "store: sequence state: sync: %s", strerror(-rc));
+		return -EIO;
+	}
 	return 0;
 rollback:
 	snprintf(err, errlen, "store: sequence state: %s", sqlite3_errmsg(db));
@@ -225,11 +227,18 @@ int
 durable_sync(sqlite3 *db)
 {
 	sqlite3_file *f = NULL;
+	int e = 0;
 
 	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) !=
 	    SQLITE_OK)
 		return -EIO;
 	if (f == NULL || f->pMethods == NULL)
 		return 0;	/* no WAL open: nothing written to sync */
-	return f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK ? 0 : -EIO;
+	if (f->pMethods->xSync(f, SQLITE_SYNC_NORMAL) == SQLITE_OK)
+		return 0;
+	/* What fsync said, where the VFS keeps it (unix does): ENOSPC matters. */
+	if (f->pMethods->xFileControl(f, SQLITE_FCNTL_LAST_ERRNO, &e) != SQLITE_OK ||
+	    e <= 0)
+		e = EIO;
+	return -e;
 }

@@ -41,7 +41,10 @@ int durable_floor(sqlite3 *db, uint64_t last_seq);
 /* Inside the last transaction of a clean close: nothing at risk any more. */
 int durable_clean(sqlite3 *db, uint64_t last_seq);
 
-/* fsync the WAL now: what is committed so far survives a power cut. 0 or -EIO. */
+/*
+ * fsync the WAL now: what is committed so far survives a power cut. 0 or
+ * -errno (fsync's, -EIO if unknown); SQLite's error state does not have it.
+ */
 int durable_sync(sqlite3 *db);
 
 #endif

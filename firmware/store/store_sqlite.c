@@ -40,6 +40,18 @@ sq_fail(struct store *s, const char *what)
 	return -EIO;
 }
 
+/*
+ * The same for a failure SQLite's error state does not hold (the WAL sync
+ * the store makes itself, store_durable.c), where sqlite3_errmsg() says
+ * "not an error": err is -errno.
+ */
+int
+sq_fail_errno(struct store *s, const char *what, int err)
+{
+	snprintf(s->err, sizeof(s->err), "store: %s: %s", what, strerror(-err));
+	return err == -ENOSPC || err == -EROFS ? err : -EIO;
+}
+
 
 /* The pending deletes, inside the caller's transaction. */
 int
@@ -156,9 +168,10 @@ int
 sq_begin(struct store *s)
 {
 	struct sq *q = s->priv;
+	int rc;
 
-	if (q->unsynced && durable_sync(q->db) < 0)
-		return sq_fail(s, "sync");
+	if (q->unsynced && (rc = durable_sync(q->db)) < 0)
+		return sq_fail_errno(s, "sync", rc);
 	q->unsynced = 0;
 	memset(&q->tx_drops, 0, sizeof(q->tx_drops));
 	if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
@@ -336,6 +349,8 @@ again:
 
 		if (nb == NULL) {
 			sqlite3_reset(st);
+			snprintf(s->err, sizeof(s->err), "store: peek: no memory for "
+			    "a batch of %zu bytes", len);
 			return -ENOMEM;
 		}
 		q->body = nb;
@@ -357,9 +372,13 @@ sq_ack(struct store *s, uint64_t seq)
 
 	if (sq_is_acked(q, seq))
 		return 0;
-	/* A long drain with no cycle in between: delete in a transaction of its own. */
-	if (q->n_acked == ACKS_MAX && ((rc = sq_reopen(s)) < 0 ||
-	    (rc = transaction(s, NULL, 0)) < 0))
+	/*
+	 * A long drain with no cycle in between: delete in a transaction of its
+	 * own, a write like any other (a failed one releases the files: a
+	 * ROLLBACK refused for want of memory left the connection inside the
+	 * transaction, and every later BEGIN failed).
+	 */
+	if (q->n_acked == ACKS_MAX && (rc = write_tx(s, NULL)) < 0)
 		return rc;
 	q->acked[q->n_acked++] = seq;
 	return 0;

@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/fixtures/vfs_wrap.h"
+
 /* One write or truncate not yet synced: what was at off before it. */
 struct undo {
 	struct undo *prev;
@@ -70,13 +72,12 @@ struct track {
 	unsigned long n_pending;	/* writes and truncates since the sync */
 };
 
+/* tests/fixtures/vfs_wrap.h: the unix file right after this struct. */
 struct cut_file {
-	sqlite3_file base;
+	struct vfs_wrap_file w;
 	struct track *t;		/* NULL: temp file, not tracked */
-	sqlite3_file *real;		/* the unix file, right after this struct */
 };
 
-static sqlite3_vfs *real_vfs;
 static sqlite3_vfs cut_vfs;
 static struct sqlite3_io_methods cut_io;
 static struct track *tracks;
@@ -178,7 +179,7 @@ remember(struct cut_file *f, sqlite3_int64 off, sqlite3_int64 len)
 	int rc;
 
 	f->t->n_pending++;
-	if ((rc = f->real->pMethods->xFileSize(f->real, &size)) != SQLITE_OK)
+	if ((rc = f->w.real->pMethods->xFileSize(f->w.real, &size)) != SQLITE_OK)
 		return rc;
 	if (off >= size || len <= 0)
 		return SQLITE_OK;
@@ -186,7 +187,7 @@ remember(struct cut_file *f, sqlite3_int64 off, sqlite3_int64 len)
 		len = size - off;
 	if ((u = malloc(sizeof(*u) + (size_t)len)) == NULL)
 		return SQLITE_NOMEM;
-	if ((rc = f->real->pMethods->xRead(f->real, u->data, (int)len, off)) !=
+	if ((rc = f->w.real->pMethods->xRead(f->w.real, u->data, (int)len, off)) !=
 	    SQLITE_OK) {
 		free(u);
 		return rc;
@@ -205,10 +206,10 @@ cut_write(sqlite3_file *pf, const void *buf, int n, sqlite3_int64 off)
 	int rc;
 
 	if (f->t == NULL)
-		return f->real->pMethods->xWrite(f->real, buf, n, off);
+		return f->w.real->pMethods->xWrite(f->w.real, buf, n, off);
 	pthread_mutex_lock(&mu);
 	if ((rc = remember(f, off, n)) == SQLITE_OK)
-		rc = f->real->pMethods->xWrite(f->real, buf, n, off);
+		rc = f->w.real->pMethods->xWrite(f->w.real, buf, n, off);
 	pthread_mutex_unlock(&mu);
 	return rc;
 }
@@ -220,10 +221,10 @@ cut_truncate(sqlite3_file *pf, sqlite3_int64 size)
 	int rc;
 
 	if (f->t == NULL)
-		return f->real->pMethods->xTruncate(f->real, size);
+		return f->w.real->pMethods->xTruncate(f->w.real, size);
 	pthread_mutex_lock(&mu);
 	if ((rc = remember(f, size, INT32_MAX)) == SQLITE_OK)
-		rc = f->real->pMethods->xTruncate(f->real, size);
+		rc = f->w.real->pMethods->xTruncate(f->w.real, size);
 	pthread_mutex_unlock(&mu);
 	return rc;
 }
@@ -245,118 +246,14 @@ cut_sync(sqlite3_file *pf, int flags)
 	    "before", n_syncs, base != NULL ? base + 1 : "temp file");
 	if (n_syncs == cut_at_sync && !cut_after_sync)
 		cut(why);
-	rc = f->real->pMethods->xSync(f->real, flags);
+	rc = f->w.real->pMethods->xSync(f->w.real, flags);
 	if (rc == SQLITE_OK && f->t != NULL &&
-	    f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK)
+	    f->w.real->pMethods->xFileSize(f->w.real, &size) == SQLITE_OK)
 		forget(f->t, size);
 	if (n_syncs == cut_at_sync)
 		cut(why);
 	pthread_mutex_unlock(&mu);
 	return rc;
-}
-
-static int
-cut_close(sqlite3_file *pf)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xClose(f->real);
-}
-
-static int
-cut_read(sqlite3_file *pf, void *buf, int n, sqlite3_int64 off)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xRead(f->real, buf, n, off);
-}
-
-static int
-cut_size(sqlite3_file *pf, sqlite3_int64 *size)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xFileSize(f->real, size);
-}
-
-static int
-cut_lock(sqlite3_file *pf, int l)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xLock(f->real, l);
-}
-
-static int
-cut_unlock(sqlite3_file *pf, int l)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xUnlock(f->real, l);
-}
-
-static int
-cut_reserved(sqlite3_file *pf, int *out)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xCheckReservedLock(f->real, out);
-}
-
-static int
-cut_fcntl(sqlite3_file *pf, int op, void *arg)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xFileControl(f->real, op, arg);
-}
-
-static int
-cut_sector(sqlite3_file *pf)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xSectorSize(f->real);
-}
-
-static int
-cut_devchar(sqlite3_file *pf)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xDeviceCharacteristics(f->real);
-}
-
-static int
-cut_shm_map(sqlite3_file *pf, int pg, int pgsz, int extend, void volatile **p)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, p);
-}
-
-static int
-cut_shm_lock(sqlite3_file *pf, int off, int n, int flags)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xShmLock(f->real, off, n, flags);
-}
-
-static void
-cut_shm_barrier(sqlite3_file *pf)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	f->real->pMethods->xShmBarrier(f->real);
-}
-
-static int
-cut_shm_unmap(sqlite3_file *pf, int del)
-{
-	struct cut_file *f = (struct cut_file *)pf;
-
-	return f->real->pMethods->xShmUnmap(f->real, del);
 }
 
 static struct track *
@@ -391,11 +288,9 @@ cut_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags,
 	int rc;
 
 	(void)vfs;
-	memset(f, 0, sizeof(*f));
-	f->real = (sqlite3_file *)(f + 1);
-	if ((rc = real_vfs->xOpen(real_vfs, name, f->real, flags, oflags)) != SQLITE_OK)
+	if ((rc = vfs_wrap_open(name, pf, sizeof(*f), &cut_io, flags, oflags)) !=
+	    SQLITE_OK)
 		return rc;
-	f->base.pMethods = &cut_io;
 	if (name == NULL || (flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL |
 	    SQLITE_OPEN_MAIN_JOURNAL)) == 0)
 		return SQLITE_OK;
@@ -403,7 +298,7 @@ cut_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *pf, int flags,
 	f->t = track_find(name, (flags & SQLITE_OPEN_MAIN_DB) != 0);
 	if (f->t != NULL && f->t->synced_size < 0) {
 		f->t->synced_size = 0;
-		if (f->real->pMethods->xFileSize(f->real, &size) == SQLITE_OK)
+		if (f->w.real->pMethods->xFileSize(f->w.real, &size) == SQLITE_OK)
 			f->t->synced_size = size;
 	}
 	pthread_mutex_unlock(&mu);
@@ -422,7 +317,7 @@ cut_delete(sqlite3_vfs *vfs, const char *name, int dirsync)
 
 	(void)vfs;
 	pthread_mutex_lock(&mu);
-	rc = real_vfs->xDelete(real_vfs, name, dirsync);
+	rc = vfs_wrap_unix->xDelete(vfs_wrap_unix, name, dirsync);
 	for (t = tracks; t != NULL; t = t->next)
 		if (strcmp(t->path, name) == 0) {
 			forget(t, 0);
@@ -502,8 +397,8 @@ fopen64(const char *path, const char *mode)
 }
 
 /*
- * iVersion 2 methods: no xFetch, so SQLite never reads through mmap and every
- * byte goes through xRead/xWrite where the wrapper sees it.
+ * Through vfs_wrap's iVersion 2 methods SQLite never reads through mmap:
+ * every byte goes through xRead/xWrite, where the wrapper sees it.
  */
 __attribute__((constructor)) static void
 vfs_cut_init(void)
@@ -512,22 +407,12 @@ vfs_cut_init(void)
 	sigset_t all, old;
 	pthread_t th;
 
-	if ((real_vfs = sqlite3_vfs_find("unix")) == NULL) {
-		dprintf(2, "vfs_cut: no unix VFS\n");
-		_exit(99);
-	}
-	cut_io = (struct sqlite3_io_methods){ 2, cut_close, cut_read, cut_write,
-	    cut_truncate, cut_sync, cut_size, cut_lock, cut_unlock, cut_reserved,
-	    cut_fcntl, cut_sector, cut_devchar, cut_shm_map, cut_shm_lock,
-	    cut_shm_barrier, cut_shm_unmap, NULL, NULL };
-	/* The rest (access, pathname, randomness, time) is unix's, with its pAppData. */
-	cut_vfs = *real_vfs;
-	cut_vfs.zName = "vfs_cut";
-	cut_vfs.szOsFile = (int)sizeof(struct cut_file) + real_vfs->szOsFile;
-	cut_vfs.xOpen = cut_open;
-	cut_vfs.xDelete = cut_delete;
-	cut_vfs.pNext = NULL;
-	if (sqlite3_vfs_register(&cut_vfs, 1) != SQLITE_OK) {
+	/* Everything else passes through to unix. */
+	cut_io = (struct sqlite3_io_methods){ .xWrite = cut_write,
+	    .xTruncate = cut_truncate, .xSync = cut_sync };
+	cut_vfs = (sqlite3_vfs){ .xOpen = cut_open, .xDelete = cut_delete };
+	if (vfs_wrap_register(&cut_vfs, &cut_io, "vfs_cut", sizeof(struct cut_file)) <
+	    0) {
 		dprintf(2, "vfs_cut: cannot register the VFS\n");
 		_exit(99);
 	}
