@@ -25,11 +25,13 @@ static enum coap_blk_verdict
 put(struct coap_blk *b, const char *k, uint32_t num, unsigned szx, int more,
     size_t len, int64_t now, struct coap_xfer **x)
 {
+	size_t off = (size_t)num << (szx + 4);
 	struct coap_blk_req rq = { .key = (const uint8_t *)k,
 		.key_len = strlen(k), .num = num, .szx = szx, .more = more,
-		.data = body + ((size_t)num << (szx + 4)), .len = len,
-		.limit = LIMIT, .now_ms = now };
+		.len = len, .limit = LIMIT, .now_ms = now };
 
+	/* Blocks past the body are refused unread: any bytes will do. */
+	rq.data = off <= sizeof(body) - len ? body + off : body;
 	return coap_blk_add(b, &rq, x);
 }
 
