@@ -82,7 +82,10 @@ def main(sbom, build):
     # mbedtls (Kconfig IDENTITY) linked as the build linked it.
     with open(os.path.join(build, "CMakeCache.txt")) as f:
         cache = dict(l.split("=", 1) for l in f.read().splitlines() if "=" in l)
-    crypto = cache.get("MBEDCRYPTO_LIBRARY:FILEPATH", "")
+    # MBEDCRYPTO_SHARED since mbedtls is linked shared; MBEDCRYPTO_LIBRARY
+    # (the archive) before, and it may linger in an older build's cache.
+    crypto = cache.get("MBEDCRYPTO_SHARED:FILEPATH",
+                       cache.get("MBEDCRYPTO_LIBRARY:FILEPATH", ""))
     mbed = [c for c in loaded if props(c, "wattgate:debian-source") == ["mbedtls"]]
     if "CONFIG_IDENTITY" not in config:
         check(not mbed, "IDENTITY is off, yet bin/wattgate has mbedtls: %s", mbed)
