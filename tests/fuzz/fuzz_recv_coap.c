@@ -93,6 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rv.prefix = "wg";
 	rv.host = "fuzz";
 	rv.verbose = 1;		/* metrics are shown (and cleaned) then */
+	rv.volbudget.max = 2 * VOLKEYS_FIRST;	/* reach the bound */
 	pending_init(&rv.pending, 64, 1 << 20);
 	if (gwtab_init(&rv.gws, 16) < 0 || coap_blk_init(&blk, SLOTS, HOLD) < 0)
 		abort();
