@@ -38,9 +38,14 @@ bad() { echo "selftest: FAIL: $*" >&2; failed=1; }
 start() {
 	local name=$1 i
 	shift
+	# The files exist before the simulator does: the shell opens them in
+	# the child, after the fork, and under set -e a head that comes first
+	# on a loaded machine would end the script.
+	: >"$work/$name.out"
+	: >"$work/$name.err"
 	# shellcheck disable=SC2086
-	$wrapper "$sim" --profiles "$profiles" "$@" >"$work/$name.out" \
-		2>"$work/$name.err" &
+	$wrapper "$sim" --profiles "$profiles" "$@" >>"$work/$name.out" \
+		2>>"$work/$name.err" &
 	pid=$!
 	for i in $(seq 1 300); do
 		ready=$(head -n1 "$work/$name.out")
