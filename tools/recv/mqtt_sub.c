@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <mosquitto.h>
 #include <poll.h>
 
+#include "firmware/base/clock.h"
 #include "tools/recv/coap_server.h"
 #include "tools/recv/recv.h"
 
@@ -191,7 +191,7 @@ recv_mqtt_run(struct recv *rv)
 		}
 		if (rv->coap != NULL)
 			coap_srv_process(rv->coap);
-		recv_tick(rv, recv_now_ms());
+		recv_tick(rv, clock_mono_ms());
 		if (!rv->mqtt || recv_stop)
 			continue;
 		if (rc == MOSQ_ERR_SUCCESS && mfd >= 0) {
@@ -212,11 +212,11 @@ recv_mqtt_run(struct recv *rv)
 		/* Down: say why once, then reconnect after the backoff, polling on. */
 		if (retry_at == 0) {
 			link_down(rv, rc);
-			retry_at = recv_now_ms() + delay * 1000;
+			retry_at = clock_mono_ms() + delay * 1000;
 			if (delay < RECV_DELAY_MAX)
 				delay *= 2;
 		}
-		if (recv_now_ms() >= retry_at) {
+		if (clock_mono_ms() >= retry_at) {
 			retry_at = 0;
 			rc = mosquitto_reconnect(rv->mosq);
 		}

@@ -47,6 +47,7 @@ pending_push(struct pending *q, struct gw *g, struct pending_gw *pg,
 		return -ENOMEM;
 	it->next = NULL;
 	it->g = g;
+	it->pg = pg;
 	it->h = *h;
 	it->at_ms = now_ms;
 	it->len = len;
@@ -89,19 +90,13 @@ unlink_item(struct pending *q, struct pending_item *prev,
 	it->next = NULL;
 	q->n--;
 	q->bytes -= it->len;
+	it->pg->n--;
+	it->pg->bytes -= it->len;
 	return it;
 }
 
-void
-pending_gone(struct pending_gw *pg, const struct pending_item *it)
-{
-	pg->n--;
-	pg->bytes -= it->len;
-}
-
 struct pending_item *
-pending_take(struct pending *q, const struct gw *g, struct pending_gw *pg,
-    uint32_t schema_id)
+pending_take(struct pending *q, const struct gw *g, uint32_t schema_id)
 {
 	struct pending_item *it, *prev = NULL;
 
@@ -109,7 +104,6 @@ pending_take(struct pending *q, const struct gw *g, struct pending_gw *pg,
 		if (it->g != g ||
 		    batch_match(it->data, it->len, &it->h, &schema_id, 1) < 0)
 			continue;
-		pending_gone(pg, it);
 		return unlink_item(q, prev, it);
 	}
 	return NULL;

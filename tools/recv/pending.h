@@ -28,9 +28,15 @@
 
 struct gw;
 
+/* Per gateway, kept in its struct gw. */
+struct pending_gw {
+	size_t n, bytes;
+};
+
 struct pending_item {
 	struct pending_item *next;
 	struct gw *g;
+	struct pending_gw *pg;		/* g's counters, lowered as it leaves */
 	struct batch_hdr h;
 	int64_t at_ms;			/* arrival, monotonic */
 	size_t len;
@@ -41,11 +47,6 @@ struct pending {
 	struct pending_item *head, *tail;
 	size_t n, bytes;
 	size_t max_n, max_bytes;
-};
-
-/* Per gateway, kept in its struct gw. */
-struct pending_gw {
-	size_t n, bytes;
 };
 
 /* An empty queue; 0 for either bound means the default. */
@@ -69,16 +70,15 @@ int pending_has(const struct pending *q, const struct gw *g,
  * schema_id (batch_match()), or NULL. The caller frees it with free().
  */
 struct pending_item *pending_take(struct pending *q, const struct gw *g,
-    struct pending_gw *pg, uint32_t schema_id);
+    uint32_t schema_id);
 
 /*
  * Remove and return the oldest batch overall if it arrived at or before
  * before_ms (pending_expire), or the oldest of g (g not NULL, before_ms
- * ignored: to make room), or NULL. The caller frees it with free() and
- * lowers the counters of it->g with pending_gone().
+ * ignored: to make room), or NULL. The caller frees it with free(); the
+ * gateway's counters are lowered already.
  */
 struct pending_item *pending_expire(struct pending *q, int64_t before_ms);
 struct pending_item *pending_oldest(struct pending *q, const struct gw *g);
-void pending_gone(struct pending_gw *pg, const struct pending_item *it);
 
 #endif

@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/base/log.h"
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
@@ -49,10 +49,8 @@ static size_t
 filter_volatile(struct recv *rv, struct gw *g, const struct batch_hdr *h,
     struct reading *r, size_t n)
 {
-	int vol = (h->flags & BATCH_F_VOLATILE) != 0;
+	int vol = (h->flags & BATCH_F_VOLATILE) != 0, rc;
 	size_t i, k = 0;
-
-	int rc;
 
 	if (vol && g->vol.ring == NULL &&
 	    (rc = volkeys_init(&g->vol, 0, &rv->volbudget)) < 0 &&
@@ -78,15 +76,6 @@ filter_volatile(struct recv *rv, struct gw *g, const struct batch_hdr *h,
 		r[k++] = r[i];
 	}
 	return k;
-}
-
-int64_t
-recv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -182,7 +171,6 @@ unmatched(struct recv *rv, struct pending_item *it, const char *why)
 	char path[4096];
 	int fd = -1, ok = 0;
 
-	pending_gone(&g->held, it);
 	g->unmatched++;
 	rv->unmatched++;
 	if (rv->spool != NULL) {
@@ -218,7 +206,7 @@ static enum recv_result
 hold(struct recv *rv, struct gw *g, const struct batch_hdr *h,
     const char *where, const uint8_t *p, size_t len)
 {
-	int64_t now = recv_now_ms();
+	int64_t now = clock_mono_ms();
 	struct pending_item *old;
 	int rc;
 
@@ -393,7 +381,7 @@ recv_schema(struct recv *rv, const char *topic, const char *gw,
 	}
 	if (rc == 1 && rv->verbose)
 		recv_warnx("%s: schema %08" PRIx32 " known", topic, id);
-	while ((it = pending_take(&rv->pending, g, &g->held, id)) != NULL) {
+	while ((it = pending_take(&rv->pending, g, id)) != NULL) {
 		if ((known = gwtab_schema(&rv->gws, g, id)) != NULL)
 			deliver(rv, g, known, &it->h, topic, it->data, it->len);
 		free(it);

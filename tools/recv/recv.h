@@ -83,8 +83,6 @@ int recv_mqtt_run(struct recv *rv);
  * or so.
  */
 void recv_tick(struct recv *rv, int64_t now_ms);
-/* CLOCK_MONOTONIC in ms. */
-int64_t recv_now_ms(void);
 /* One line per gateway, then its gaps and anything left pending. */
 void recv_summary(struct recv *rv);
 

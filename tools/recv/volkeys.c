@@ -24,25 +24,21 @@ same(const struct vkey *k, uint16_t dev, uint16_t point, int64_t ts)
 	return k->ts == ts && k->dev == dev && k->point == point;
 }
 
-/* A ring of cap keys and its index; the keys of old (n of them) moved in. */
+/* A zeroed ring of cap keys and its empty index (*nslots slots). */
 static int
-alloc_ring(struct volkeys *v, size_t cap)
+alloc_ring(size_t cap, struct vkey **ring, uint32_t **slot, size_t *nslots)
 {
-	struct vkey *ring = calloc(cap, sizeof(*ring));
-	size_t nslots;
-
-	for (nslots = 2; nslots < 2 * cap; nslots *= 2)
+	for (*nslots = 2; *nslots < 2 * cap; *nslots *= 2)
 		;
-	if (ring == NULL)
-		return -ENOMEM;
-	free(v->slot);
-	if ((v->slot = calloc(nslots, sizeof(*v->slot))) == NULL) {
-		free(ring);
+	*ring = calloc(cap, sizeof(**ring));
+	*slot = calloc(*nslots, sizeof(**slot));
+	if (*ring == NULL || *slot == NULL) {
+		free(*ring);
+		free(*slot);
+		*ring = NULL;
+		*slot = NULL;
 		return -ENOMEM;
 	}
-	v->nslots = nslots;
-	v->cap = cap;
-	v->ring = ring;
 	return 0;
 }
 
@@ -60,8 +56,9 @@ volkeys_init(struct volkeys *v, size_t max, struct volbudget *budget)
 	v->slot = NULL;
 	if (budget->keys + cap > budget->max)
 		return -ENOBUFS;
-	if (alloc_ring(v, cap) < 0)
+	if (alloc_ring(cap, &v->ring, &v->slot, &v->nslots) < 0)
 		return -ENOMEM;
+	v->cap = cap;
 	budget->keys += cap;
 	return 0;
 }
@@ -136,27 +133,27 @@ link_pos(struct volkeys *v, size_t pos)
 static int
 grow(struct volkeys *v)
 {
-	struct vkey *old = v->ring;
-	uint32_t *old_slot = v->slot;
-	size_t old_cap = v->cap, cap = 2 * v->cap, i;
+	size_t old_cap = v->cap, cap = 2 * v->cap, nslots, i;
+	struct vkey *old = v->ring, *ring;
+	uint32_t *slot;
 
 	if (cap > v->max)
 		cap = v->max;
-	if (cap <= old_cap || v->budget->keys + (cap - old_cap) > v->budget->max)
+	if (cap <= old_cap || v->budget->keys + (cap - old_cap) > v->budget->max ||
+	    alloc_ring(cap, &ring, &slot, &nslots) < 0)
 		return -1;
-	v->slot = NULL;
-	if (alloc_ring(v, cap) < 0) {	/* changed nothing but v->slot */
-		v->slot = old_slot;
-		return -1;
-	}
-	for (i = 0; i < v->n; i++) {
-		v->ring[i] = old[(v->head + i) % old_cap];
-		link_pos(v, i);
-	}
-	v->head = 0;
-	v->budget->keys += cap - old_cap;
+	for (i = 0; i < v->n; i++)
+		ring[i] = old[(v->head + i) % old_cap];
 	free(old);
-	free(old_slot);
+	free(v->slot);
+	v->ring = ring;
+	v->slot = slot;
+	v->nslots = nslots;
+	v->cap = cap;
+	v->head = 0;
+	for (i = 0; i < v->n; i++)
+		link_pos(v, i);
+	v->budget->keys += cap - old_cap;
 	return 0;
 }
 
@@ -177,6 +174,6 @@ volkeys_add(struct volkeys *v, uint16_t dev, uint16_t point, int64_t ts)
 	v->ring[pos].ts = ts;
 	v->ring[pos].dev = dev;
 	v->ring[pos].point = point;
-	v->slot[find(v, dev, point, ts)] = (uint32_t)pos + 1;
+	link_pos(v, pos);
 	v->n++;
 }
