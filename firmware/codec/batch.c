@@ -628,15 +628,6 @@ batch_t_first(const struct reading *r, size_t n)
 	return t;
 }
 
-static void
-put_u32le(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 size_t
 batch_wrap_bound(size_t body_len)
 {
@@ -679,7 +670,7 @@ batch_wrap(const struct batch_hdr *h, const uint8_t *body, size_t body_len,
 	if (body_len > 0)
 		memmove(out + n, body, body_len);
 	*len = n + body_len;
-	put_u32le(out + off, batch_check(out, *len, off, h->schema_id));
+	batch_set_check(out, *len, off, h->schema_id);
 	return 0;
 }
 

@@ -179,12 +179,12 @@ int batch_peek_hdr(const uint8_t *in, size_t len, struct batch_hdr *h,
     const char **err);
 
 /*
- * The check field of a message of len bytes (len >= off + 4) whose check lies
- * at off, for schema schema_id: zlib's crc32(schema_id, the message without
- * those 4 bytes). For tools that rewrite a header.
+ * Write the check field of a message of len bytes (len >= off + 4) whose
+ * check lies at off, for schema schema_id: zlib's crc32(schema_id, the
+ * message without those 4 bytes). batch_wrap() does; so can a tool that
+ * rewrites a header.
  */
-uint32_t batch_check(const uint8_t *msg, size_t len, size_t off,
-    uint32_t schema_id);
+void batch_set_check(uint8_t *msg, size_t len, size_t off, uint32_t schema_id);
 
 /* 1 if s is a valid gateway id. */
 int batch_gw_valid(const char *s);

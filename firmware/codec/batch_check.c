@@ -10,7 +10,6 @@
 #include <zlib.h>
 
 #include "firmware/codec/batch.h"
-#include "firmware/codec/batch_layout.h"
 
 /* CRC-32 of the message without the 4 bytes at off (no prefix). */
 static uint32_t
@@ -22,11 +21,16 @@ crc_without(const uint8_t *msg, size_t len, size_t off)
 	return (uint32_t)crc32(c, msg + off + 4, (uInt)(len - off - 4));
 }
 
-uint32_t
-batch_check(const uint8_t *msg, size_t len, size_t off, uint32_t schema_id)
+void
+batch_set_check(uint8_t *msg, size_t len, size_t off, uint32_t schema_id)
 {
-	return (uint32_t)crc32_combine(schema_id, crc_without(msg, len, off),
+	uint32_t c = (uint32_t)crc32_combine(schema_id, crc_without(msg, len, off),
 	    (z_off_t)(len - 4));
+
+	msg[off] = (uint8_t)c;
+	msg[off + 1] = (uint8_t)(c >> 8);
+	msg[off + 2] = (uint8_t)(c >> 16);
+	msg[off + 3] = (uint8_t)(c >> 24);
 }
 
 int

@@ -21,7 +21,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct batch_hdr peek, h;
 	const char *err = NULL;
 	size_t n = 0;
-	uint32_t c;
 	int rp, rd;
 
 	if (size > sizeof(m))
@@ -33,13 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * (tests/unit/test_batch.c tests the check itself).
 	 */
 	memcpy(m, data, size);
-	if (rp == 0) {
-		c = batch_check(m, size, peek.check_off, SCHEMA);
-		m[peek.check_off] = (uint8_t)c;
-		m[peek.check_off + 1] = (uint8_t)(c >> 8);
-		m[peek.check_off + 2] = (uint8_t)(c >> 16);
-		m[peek.check_off + 3] = (uint8_t)(c >> 24);
-	}
+	if (rp == 0)
+		batch_set_check(m, size, peek.check_off, SCHEMA);
 	rd = batch_decode(m, size, SCHEMA, &h, out, sizeof(out) / sizeof(out[0]),
 	    &n, &err);
 	if (rd == 0) {

@@ -112,18 +112,12 @@ decode_fixed(const uint8_t *msg, size_t len, struct batch_hdr *h,
     struct reading *out, size_t cap, size_t *n, const char **err)
 {
 	uint8_t *m = malloc(len + 1);
-	uint32_t c;
 	int rc;
 
 	assert_non_null(m);
 	memcpy(m, msg, len);
-	if (batch_peek_hdr(m, len, h, NULL) == 0) {
-		c = batch_check(m, len, h->check_off, FIXED_SCHEMA);
-		m[h->check_off] = (uint8_t)c;
-		m[h->check_off + 1] = (uint8_t)(c >> 8);
-		m[h->check_off + 2] = (uint8_t)(c >> 16);
-		m[h->check_off + 3] = (uint8_t)(c >> 24);
-	}
+	if (batch_peek_hdr(m, len, h, NULL) == 0)
+		batch_set_check(m, len, h->check_off, FIXED_SCHEMA);
 	rc = batch_decode(m, len, FIXED_SCHEMA, h, out, cap, n, err);
 	free(m);
 	return rc;
