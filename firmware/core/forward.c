@@ -76,6 +76,7 @@ struct forward {
 	uint64_t aside[ASIDE_MAX];	/* ring of the seqs set aside */
 	unsigned n_aside, aside_next;
 	uint64_t sent, acked, errors, splits;
+	struct forward_control ctl;
 };
 
 /* Each connection sends a batch's schema once, before the first batch using it. */
@@ -367,6 +368,8 @@ on_up(void *arg)
 	f->tokens_at = clock_mono_ms();
 	send_metrics(f);
 	forward_kick(f);
+	if (f->ctl.up != NULL)
+		f->ctl.up(f->ctl.arg);
 }
 
 static void
@@ -380,6 +383,41 @@ on_down(void *arg)
 		loop_timer_stop(f->pace_fd, "forward: backlog pacing");
 		f->pace_armed = 0;
 	}
+	if (f->ctl.down != NULL)
+		f->ctl.down(f->ctl.arg);
+}
+
+/* The control plane's traffic passes through to it (control.c). */
+static void
+on_command(void *arg, const uint8_t *frame, size_t len)
+{
+	struct forward *f = arg;
+
+	if (f->ctl.command != NULL)
+		f->ctl.command(f->ctl.arg, frame, len);
+}
+
+static void
+on_result_acked(void *arg, uint64_t r)
+{
+	struct forward *f = arg;
+
+	if (f->ctl.result_acked != NULL)
+		f->ctl.result_acked(f->ctl.arg, r);
+}
+
+void
+forward_set_control(struct forward *f, const struct forward_control *c)
+{
+	f->ctl = *c;
+}
+
+enum uplink_result
+forward_send_result(struct forward *f, const char *json, uint64_t r)
+{
+	if (!f->connected || f->up.ops->send_result == NULL)
+		return UPLINK_RETRY;
+	return f->up.ops->send_result(&f->up, json, r);
 }
 
 /* The backlog is out when nothing of it is left to send or in flight. */
@@ -588,6 +626,8 @@ forward_start(struct loop *l, struct resolver *res,
 	f->up.ev.acked = on_acked;
 	f->up.ev.refused = on_refused;
 	f->up.ev.too_large = on_too_large;
+	f->up.ev.command = on_command;
+	f->up.ev.result_acked = on_result_acked;
 	f->up.ev.arg = f;
 	if ((f->pace_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
 		return f->pace_fd;

@@ -32,6 +32,23 @@ int forward_connected(const struct forward *f);
  */
 int forward_send_volatile(struct forward *f, const struct store_batch *b);
 
+/*
+ * The control plane's side of the uplink (control.c): the link's ups and
+ * downs, command frames as they arrive, result records acknowledged.
+ */
+struct forward_control {
+	void (*up)(void *arg);
+	void (*down)(void *arg);
+	void (*command)(void *arg, const uint8_t *frame, size_t len);
+	void (*result_acked)(void *arg, uint64_t r);
+	void *arg;
+};
+
+void forward_set_control(struct forward *f, const struct forward_control *c);
+/* A result record (its "r" is r) to the platform: UPLINK_OK, RETRY, ERROR. */
+enum uplink_result forward_send_result(struct forward *f, const char *json,
+    uint64_t r);
+
 struct forward_counts {
 	uint64_t sent, acked, errors;	/* errors: batches set aside (kept stored) */
 	uint64_t splits;	/* batches split because the platform wanted them smaller */

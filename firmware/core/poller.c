@@ -15,9 +15,10 @@
 #define QUEUE_CAP 1024
 
 struct item {
-	int done;		/* 0: reading; 1: end of a bus's cycle */
+	int done;		/* 0: reading; 1: end of a bus's cycle; 2: a job ran */
 	size_t bus;
 	struct reading r;	/* r.ts_ms is the cycle for done items too */
+	struct poller_job *job;	/* done 2 */
 };
 
 struct worker {
@@ -33,6 +34,7 @@ struct worker {
 	/* guarded by p->mu */
 	int busy;
 	int64_t ts;		/* cycle to poll when busy */
+	struct poller_job *job;	/* to run before the next cycle; NULL: none */
 };
 
 struct pollers {
@@ -274,13 +276,26 @@ worker_main(void *arg)
 	struct item done = { .done = 1, .bus = w->index };
 
 	for (;;) {
+		struct poller_job *job;
+
 		pthread_mutex_lock(&p->mu);
-		while (!w->busy && !p->stop)
+		while (!w->busy && w->job == NULL && !p->stop)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop) {
 			p->running--;
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
+		}
+		/* A job goes between cycles, never inside one: the bus has one
+		 * master, and a cycle's readings stay one cycle's. */
+		if ((job = w->job) != NULL) {
+			struct item it = { .done = 2, .bus = w->index, .job = job };
+
+			w->job = NULL;
+			pthread_mutex_unlock(&p->mu);
+			job->rc = job->run(w->bus, job->arg);
+			push(p, &it, NULL);
+			continue;
 		}
 		done.r.ts_ms = w->ts;
 		pthread_mutex_unlock(&p->mu);
@@ -324,7 +339,10 @@ on_event(struct loop *l, int fd, uint32_t events, void *arg)
 		if (k == 0)
 			return;
 		for (i = 0; i < k; i++) {
-			if (batch[i].done)
+			if (batch[i].done == 2)
+				batch[i].job->done(batch[i].job->arg,
+				    batch[i].job->rc);
+			else if (batch[i].done)
 				p->ev.done(p->ev.arg, batch[i].bus, batch[i].r.ts_ms);
 			else
 				p->ev.reading(p->ev.arg, &batch[i].r);
@@ -407,6 +425,24 @@ pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns)
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->mu);
 	return started;
+}
+
+int
+pollers_job(struct pollers *p, size_t bus, struct poller_job *j)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (bus >= p->n_w || p->stop)
+		rc = -ENODEV;
+	else if (p->w[bus].job != NULL)
+		rc = -EBUSY;
+	else {
+		p->w[bus].job = j;
+		pthread_cond_broadcast(&p->work);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
 }
 
 void

@@ -37,6 +37,21 @@ int pollers_start(struct loop *l, const struct site_config *cfg, struct device *
 size_t pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns);
 
 /*
+ * Work for a bus's worker besides polling (a charger's setpoint write and
+ * its read-back): run(bus, arg) in the worker, between two cycles, then
+ * done(arg, rc) on the loop. One job per bus at a time. A stop before it
+ * ran drops it without done: the caller's journal knows it never ran.
+ */
+struct poller_job {
+	int (*run)(struct bus *b, void *arg);
+	void (*done)(void *arg, int rc);
+	void *arg;
+	int rc;
+};
+/* 0, -EBUSY (a job waits already), -ENODEV (no such bus, or stopping). */
+int pollers_job(struct pollers *p, size_t bus, struct poller_job *j);
+
+/*
  * Each device's health as of its bus's last finished cycle: devs[i].pub,
  * pub_err, pub_fails and pub_info copied into out[i] (n entries). Safe while
  * workers run.

@@ -88,6 +88,9 @@ int sq_evict_oldest(struct store *s, uint64_t min_bytes, struct store_evicted *e
 /* store_ops.split. */
 int sq_split(struct store *s, struct store_batch *lo, struct store_batch *hi);
 
+/* sq_journal.c: the ops of store_journal.h */
+extern const struct store_journal_ops sq_journal_ops;
+
 /* sq_ledger.c */
 /* The ledger's totals into s->drops (first open). */
 int sq_ledger_load(struct store *s);

@@ -96,9 +96,11 @@ struct store_opts {
 };
 
 struct store;
+struct store_journal_ops;
 
 struct store_ops {
 	const char *name;
+	const struct store_journal_ops *journal;	/* store_journal.h */
 	int (*open)(struct store *s, const char *path);
 	int (*append)(struct store *s, struct store_batch *b, size_t n);
 	int (*evict_oldest)(struct store *s, uint64_t min_bytes,

@@ -467,6 +467,7 @@ sq_close(struct store *s)
 
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
+	.journal = &sq_journal_ops,
 	.open = sq_open,
 	.append = sq_append,
 	.evict_oldest = sq_evict_oldest,

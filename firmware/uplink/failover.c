@@ -255,6 +255,31 @@ on_child_too_large(void *arg, uint64_t seq, size_t limit)
 		fo->u->ev.too_large(fo->u->ev.arg, seq, limit);
 }
 
+/*
+ * Commands may come either way (the platform reaches the gateway however it
+ * can; the journal runs a command id once whichever way it came), and a
+ * result acknowledged either way is had by the platform.
+ */
+static void
+on_child_command(void *arg, const uint8_t *frame, size_t len)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+
+	if (!fo->stopping && fo->u->ev.command != NULL)
+		fo->u->ev.command(fo->u->ev.arg, frame, len);
+}
+
+static void
+on_child_result_acked(void *arg, uint64_t r)
+{
+	struct child *ch = arg;
+	struct failover *fo = ch->fo;
+
+	if (!fo->stopping && fo->u->ev.result_acked != NULL)
+		fo->u->ev.result_acked(fo->u->ev.arg, r);
+}
+
 static void
 on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 {
@@ -308,6 +333,8 @@ fo_start(struct uplink *u)
 		ch->u.ev.acked = on_child_acked;
 		ch->u.ev.refused = on_child_refused;
 		ch->u.ev.too_large = on_child_too_large;
+		ch->u.ev.command = on_child_command;
+		ch->u.ev.result_acked = on_child_result_acked;
 		ch->u.ev.arg = ch;
 	}
 	if ((fo->timer_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
@@ -350,6 +377,15 @@ fo_send_schema(struct uplink *u, uint32_t id, const char *json)
 	struct uplink *c = carrier(u);
 
 	return c != NULL ? c->ops->send_schema(c, id, json) : UPLINK_RETRY;
+}
+
+static enum uplink_result
+fo_send_result(struct uplink *u, const char *json, uint64_t r)
+{
+	struct uplink *c = carrier(u);
+
+	return c != NULL && c->ops->send_result != NULL ?
+	    c->ops->send_result(c, json, r) : UPLINK_RETRY;
 }
 
 static enum uplink_result
@@ -396,5 +432,6 @@ const struct uplink_ops failover_uplink_ops = {
 	.send_batch = fo_send_batch,
 	.send_schema = fo_send_schema,
 	.send_metrics = fo_send_metrics,
+	.send_result = fo_send_result,
 	.stop = fo_stop,
 };

@@ -43,10 +43,10 @@
 #include "firmware/base/log.h"
 #include "firmware/uplink/dial.h"
 #include "firmware/uplink/mqtt_config.h"
+#include "firmware/uplink/mqtt_internal.h"
 #include "firmware/uplink/mqtt_tls.h"
 #include "firmware/uplink/uplink.h"
 
-#define MQTT_WINDOW	16	/* batches in flight (awaiting PUBACK) */
 /*
  * An attempt's deadlines: the TCP connection (a SYN to an address that drops
  * it would otherwise wait the kernel's ~2 min of retries), then TLS and the
@@ -55,52 +55,6 @@
 #define MQTT_TCP_MS		5000
 #define MQTT_HANDSHAKE_MS	15000
 #define STOP_FLUSH_MS		1000	/* the goodbye's bytes, at most this */
-
-struct inflight {
-	int mid;
-	uint64_t seq;
-};
-
-struct mqtt {
-	struct uplink *u;
-	struct mosquitto *m;
-	int fd;			/* registered socket, -1 if none */
-	uint32_t fd_events;
-	int connected;
-	int misc_fd;		/* timerfd: keepalive and retries (loop_misc) */
-	struct dial dial;	/* where and when to connect (dial.h) */
-	int dialing;		/* dial_start succeeded: dial_stop at the end */
-	int stopping;
-	int bye_mid, bye_acked;	/* the goodbye's PUBLISH, and its PUBACK */
-	int tcp_up;		/* this attempt's TCP connection is made */
-	int ended;		/* this attempt's end is reported (libmosquitto
-				   reports one failure twice) */
-	char topic_batch[160];
-	char topic_status[160];
-	struct inflight inflight[MQTT_WINDOW];
-	int n_inflight;
-	char last_err[800];	/* last failure logged, to log changes only */
-	const char *fail_kind;	/* this round's refusal, for the dedupe */
-	int64_t start_boot_ms;	/* CLOCK_BOOTTIME ms at start: the "start" stamp */
-	struct mqtt_tls_diag tls;
-	/*
-	 * MQTT 5 unless the broker refused it once (then 3.1.1 for this run).
-	 * With 5, the batch topic goes once per connection with alias 1 and
-	 * after that the alias alone, if the broker takes aliases (CONNACK).
-	 */
-	int v311;
-	int alias_ok;
-	int alias_sent;
-};
-
-#define STATUS_WILL	"{\"status\":\"offline\",\"reason\":\"lost\"}"
-#define STATUS_STOP	"{\"status\":\"offline\",\"reason\":\"stop\"}"
-
-static const struct mqtt_cfg *
-cfg(const struct mqtt *q)
-{
-	return q->u->cfg;
-}
 
 /*
  * One line per distinct reason a round could not connect: a broker that
@@ -166,6 +120,7 @@ drop_client(struct mqtt *q)
 		q->m = NULL;
 	}
 	q->n_inflight = 0;
+	mqtt_results_void(q);
 }
 
 /* The link was up and is lost: the forwarder resends, the dial backs off. */
@@ -176,6 +131,7 @@ link_lost(struct mqtt *q)
 		return;
 	q->connected = 0;
 	q->n_inflight = 0;
+	mqtt_results_void(q);
 	unregister_fd(q);
 	q->u->ev.down(q->u->ev.arg);
 	dial_down(&q->dial);
@@ -276,7 +232,24 @@ on_connect(struct mosquitto *m, void *arg, int rc, int flags,
 	status_online(q, status, sizeof(status));
 	mosquitto_publish(m, NULL, q->topic_status, (int)strlen(status), status, 1,
 	    true);
+	mqtt_commands_subscribe(q);
 	q->u->ev.up(q->u->ev.arg);
+}
+
+/* A command frame (the only topic we subscribe to), passed on unchecked:
+ * the control plane judges it, and journals what it refuses. */
+static void
+on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
+{
+	struct mqtt *q = arg;
+
+	(void)m;
+	if (q->stopping || q->u->ev.command == NULL || msg->topic == NULL ||
+	    strcmp(msg->topic, q->topic_cmd) != 0)
+		return;
+	q->cmd_in++;
+	q->u->ev.command(q->u->ev.arg, msg->payload, msg->payloadlen > 0 ?
+	    (size_t)msg->payloadlen : 0);
 }
 
 static void
@@ -308,6 +281,8 @@ on_publish(struct mosquitto *m, void *arg, int mid)
 		q->bye_acked |= mid == q->bye_mid;
 		return;
 	}
+	if (mqtt_result_acked(q, mid))
+		return;
 	for (i = 0; i < q->n_inflight; i++) {
 		if (q->inflight[i].mid != mid)
 			continue;
@@ -440,12 +415,17 @@ attempt(void *arg, const struct addr *a, const char *addr)
 	q->ended = 0;
 	q->tls.cause[0] = '\0';
 	q->tls.kind = NULL;
-	if ((q->m = mosquitto_new(c->client_id, true, q)) == NULL) {
+	/* The control plane's commands wait at the broker while we are away:
+	 * a persistent session (mqtt_pub.c). */
+	if ((q->m = mosquitto_new(c->client_id, !q->u->site->commands, q)) == NULL) {
 		attempt_over(q, 1, "out of memory for a client");
 		return -ENOMEM;
 	}
 	mosquitto_int_option(q->m, MOSQ_OPT_PROTOCOL_VERSION, q->v311 ?
 	    MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5);
+	if (q->u->site->commands)
+		(void)mqtt_session_setup(q);
+	mosquitto_message_callback_set(q->m, on_message);
 	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
 	mosquitto_will_set(q->m, q->topic_status, (int)strlen(STATUS_WILL),
 	    STATUS_WILL, 1, true);
@@ -522,6 +502,10 @@ mqtt_start(struct uplink *u)
 	    u->site->gateway);
 	snprintf(q->topic_status, sizeof(q->topic_status), "%s/%s/status",
 	    c->prefix, u->site->gateway);
+	snprintf(q->topic_cmd, sizeof(q->topic_cmd), "%s/%s/c", c->prefix,
+	    u->site->gateway);
+	snprintf(q->topic_result, sizeof(q->topic_result), "%s/%s/r", c->prefix,
+	    u->site->gateway);
 	mosquitto_lib_init();
 	if ((q->misc_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
 		return q->misc_fd;
@@ -581,34 +565,6 @@ mqtt_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
 	q->inflight[q->n_inflight].seq = seq;
 	q->n_inflight++;
 	return UPLINK_OK;
-}
-
-static enum uplink_result
-mqtt_send_metrics(struct uplink *u, const char *json)
-{
-	struct mqtt *q = u->priv;
-	char topic[192];
-
-	if (!q->connected)
-		return UPLINK_RETRY;
-	snprintf(topic, sizeof(topic), "%s/%s/metrics", cfg(q)->prefix,
-	    u->site->gateway);
-	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
-	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
-}
-
-static enum uplink_result
-mqtt_send_schema(struct uplink *u, uint32_t id, const char *json)
-{
-	struct mqtt *q = u->priv;
-	char topic[192];
-
-	if (!q->connected)
-		return UPLINK_RETRY;
-	snprintf(topic, sizeof(topic), "%s/%s/s/%08x", cfg(q)->prefix,
-	    u->site->gateway, id);
-	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
-	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
 }
 
 /*
@@ -710,5 +666,6 @@ const struct uplink_ops mqtt_uplink_ops = {
 	.send_batch = mqtt_send_batch,
 	.send_schema = mqtt_send_schema,
 	.send_metrics = mqtt_send_metrics,
+	.send_result = mqtt_send_result,
 	.stop = mqtt_stop,
 };

@@ -42,6 +42,13 @@ struct uplink_events {
 	void (*acked)(void *arg, uint64_t seq);
 	void (*refused)(void *arg, uint64_t seq);
 	void (*too_large)(void *arg, uint64_t seq, size_t limit);
+	/*
+	 * The control plane's downlink (docs/commands.md): a command frame as
+	 * it came off the wire, unchecked (any length, any bytes), and the
+	 * platform's acknowledgement of result record r. NULL: not wanted.
+	 */
+	void (*command)(void *arg, const uint8_t *frame, size_t len);
+	void (*result_acked)(void *arg, uint64_t r);
 	void *arg;
 };
 
@@ -49,6 +56,13 @@ struct uplink_events {
 struct uplink_site {
 	const char *gateway;		/* batch gateway id: topics and paths */
 	const char *identity_key;	/* the device's own key file; "" if none */
+	/*
+	 * The control plane is on: take commands (MQTT: subscribe to the
+	 * command topic in a persistent session; CoAP: ask the platform's
+	 * command resource every command_poll_s seconds) and carry results.
+	 */
+	int commands;
+	unsigned command_poll_s;
 };
 
 struct uplink_ops;
@@ -86,6 +100,13 @@ struct uplink_ops {
 	/* The schema batches with this id refer to; sent before them, after each up. */
 	enum uplink_result (*send_schema)(struct uplink *u, uint32_t id,
 	    const char *json);
+	/*
+	 * A result record of the control plane: a JSON object whose "r" is r;
+	 * events.result_acked(r) when the platform has it. NULL: this uplink
+	 * carries no results (the control plane is then refused at config).
+	 */
+	enum uplink_result (*send_result)(struct uplink *u, const char *json,
+	    uint64_t r);
 	/* The gateway's counters as a JSON object (retained: the latest stands). */
 	enum uplink_result (*send_metrics)(struct uplink *u, const char *json);
 	/* Stop, flushing a clean disconnect if connected. */

@@ -1,0 +1,334 @@
+/*
+ * SQLite backend, the command journal and the result outbox
+ * (store_journal.h). Commands are rare (a few a day), so every call prepares
+ * its statement and finalizes it: nothing here sits on the per-cycle path,
+ * and a reopen after a failed write has no statements of ours to renew.
+ *
+ * A journal write always takes the pending batch deletes along (like every
+ * transaction of this backend: sq_commit forgets them) and is synced before
+ * it returns, whatever store_sync says: a result the platform may already
+ * have seen, or an accepted sequence number, must never be lost to a power
+ * cut (the command would otherwise be numbered or run again).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "firmware/store/sq_internal.h"
+#include "firmware/store/store_durable.h"
+#include "firmware/store/store_journal.h"
+
+static const char journal_sql[] =
+	"CREATE TABLE IF NOT EXISTS journal("
+	" n INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL,"
+	" verified INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" type TEXT NOT NULL,"
+	" state TEXT NOT NULL,"
+	" why TEXT NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" result TEXT NOT NULL);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS journal_id ON journal(id)"
+	" WHERE verified = 1;"
+	"CREATE TABLE IF NOT EXISTS result("
+	" r INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" json TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS control_state("
+	" k TEXT PRIMARY KEY,"
+	" v INTEGER NOT NULL);";
+
+/* Created at the first journal call, not at open: a store that never saw a
+ * command keeps the schema it had (and older builds can still open it). */
+static int
+ensure(struct store *s)
+{
+	struct sq *q = s->priv;
+	int rc;
+
+	if ((rc = sq_reopen(s)) < 0)
+		return rc;
+	if (sqlite3_exec(q->db, journal_sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, "journal schema");
+	return 0;
+}
+
+static int
+prep(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+	struct sq *q = s->priv;
+
+	if (sqlite3_prepare_v2(q->db, sql, -1, st, NULL) != SQLITE_OK)
+		return sq_fail(s, "journal");
+	return 0;
+}
+
+static void
+copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+static void
+row_to_cmd(sqlite3_stmt *st, struct store_cmd *c)
+{
+	memset(c, 0, sizeof(*c));
+	copy_text(c->id, sizeof(c->id), st, 0);
+	c->verified = sqlite3_column_int(st, 1);
+	c->seq = (uint64_t)sqlite3_column_int64(st, 2);
+	copy_text(c->type, sizeof(c->type), st, 3);
+	copy_text(c->state, sizeof(c->state), st, 4);
+	copy_text(c->why, sizeof(c->why), st, 5);
+	c->at_ms = sqlite3_column_int64(st, 6);
+}
+
+#define ROW_COLUMNS "id, verified, seq, type, state, why, at"
+
+static int
+sq_cmd_get(struct store *s, const char *id, struct store_cmd *c, char **result)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT " ROW_COLUMNS ", result"
+	    " FROM journal WHERE id = ? AND verified = 1", &st)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		row_to_cmd(st, c);
+		rc = 0;
+		if (result != NULL &&
+		    (*result = strdup((const char *)sqlite3_column_text(st, 7))) == NULL)
+			rc = -ENOMEM;
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : sq_fail(s, "journal");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, what);
+}
+
+/* The row: a verified command is one row by its id, updated at each state;
+ * an unverified frame's rejection is a row of its own. */
+static int
+put_row(struct store *s, const struct store_cmd *c, const char *result_json)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prep(s, c->verified ?
+	    "INSERT INTO journal(" ROW_COLUMNS ", result) VALUES(?,?,?,?,?,?,?,?)"
+	    " ON CONFLICT(id) WHERE verified = 1 DO UPDATE SET state = excluded.state,"
+	    " why = excluded.why, at = excluded.at, result = excluded.result" :
+	    "INSERT INTO journal(" ROW_COLUMNS ", result) VALUES(?,?,?,?,?,?,?,?)",
+	    &st)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, c->verified ? 1 : 0);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->seq);
+	sqlite3_bind_text(st, 4, c->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, c->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, c->why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, c->at_ms);
+	sqlite3_bind_text(st, 8, result_json, -1, SQLITE_STATIC);
+	return step_done(s, st, "journal");
+}
+
+/* The journal's bound: the oldest rows of c's kind beyond the limit go. */
+static int
+prune(struct store *s, int verified)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prep(s, "DELETE FROM journal WHERE verified = ?1 AND n <="
+	    " (SELECT n FROM journal WHERE verified = ?1 ORDER BY n DESC"
+	    " LIMIT 1 OFFSET ?2)", &st)) < 0)
+		return rc;
+	sqlite3_bind_int(st, 1, verified);
+	sqlite3_bind_int(st, 2, verified ? STORE_CMD_VERIFIED_MAX :
+	    STORE_CMD_UNVERIFIED_MAX);
+	return step_done(s, st, "journal bound");
+}
+
+static int
+raise_seq(struct store *s, uint64_t seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prep(s, "INSERT INTO control_state(k, v) VALUES('last_seq', ?)"
+	    " ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)", &st)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+	return step_done(s, st, "command sequence");
+}
+
+static int
+add_result(struct store *s, const char *json, uint64_t *r)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prep(s, "INSERT INTO result(json) VALUES(?)", &st)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, st, "result")) == 0 && r != NULL)
+		*r = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	return rc;
+}
+
+static int
+sq_cmd_record(struct store *s, const struct store_cmd *c, const char *result_json,
+    int accept_seq, uint64_t *r)
+{
+	struct sq *q = s->priv;
+	uint64_t rr = 0;
+	int rc;
+
+	if (result_json == NULL || result_json[0] != '{')
+		return -EINVAL;
+	if ((rc = ensure(s)) < 0 || (rc = sq_begin(s)) < 0)
+		return rc;
+	if ((rc = sq_delete_acked(s)) < 0 || (rc = put_row(s, c, result_json)) < 0 ||
+	    (rc = prune(s, c->verified)) < 0 ||
+	    (accept_seq && (rc = raise_seq(s, c->seq)) < 0) ||
+	    (rc = add_result(s, result_json, &rr)) < 0 ||
+	    (rc = sq_commit(s, "journal commit")) < 0) {
+		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (q->unsynced) {
+		if ((rc = durable_sync(q->db)) < 0)
+			return sq_fail_errno(s, "journal sync", rc);
+		q->unsynced = 0;
+	}
+	if (r != NULL)
+		*r = rr;
+	return 0;
+}
+
+static int
+sq_cmd_last_seq(struct store *s, uint64_t *seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*seq = 0;
+	if ((rc = ensure(s)) < 0 || (rc = prep(s,
+	    "SELECT v FROM control_state WHERE k = 'last_seq'", &st)) < 0)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*seq = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "command sequence");
+}
+
+static int
+sq_cmd_open(struct store *s, struct store_cmd *c, size_t n, size_t *found)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT " ROW_COLUMNS " FROM journal"
+	    " WHERE verified = 1 AND state NOT IN ('applied', 'rejected', 'expired',"
+	    " 'deviated', 'failed') ORDER BY n", &st)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*found < n)
+			row_to_cmd(st, &c[*found]);
+		(*found)++;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sq_fail(s, "journal");
+}
+
+static int
+sq_result_peek(struct store *s, uint64_t after, uint64_t *r, char **json)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT r, json FROM result"
+	    " WHERE r > ? ORDER BY r LIMIT 1", &st)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(st, 1);
+		size_t len = strlen(body) + 32;
+
+		*r = (uint64_t)sqlite3_column_int64(st, 0);
+		/* The number goes first, spliced into the object stored without it. */
+		if ((*json = malloc(len)) == NULL)
+			rc = -ENOMEM;
+		else {
+			snprintf(*json, len, "{\"r\":%" PRIu64 "%s%s", *r,
+			    strcmp(body, "{}") == 0 ? "" : ",", body + 1);
+			rc = 0;
+		}
+	} else
+		rc = rc == SQLITE_DONE ? -ENOENT : sq_fail(s, "result");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sq_result_ack(struct store *s, uint64_t r)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = sq_begin(s)) < 0)
+		return rc;
+	if ((rc = sq_delete_acked(s)) < 0 ||
+	    (rc = prep(s, "DELETE FROM result WHERE r = ?", &st)) < 0)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)r);
+	if ((rc = step_done(s, st, "result ack")) < 0 ||
+	    (rc = sq_commit(s, "result ack")) < 0)
+		goto rollback;
+	return 0;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int
+sq_result_count(struct store *s, uint64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT count(*) FROM result", &st)) < 0)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : sq_fail(s, "result");
+}
+
+const struct store_journal_ops sq_journal_ops = {
+	.cmd_get = sq_cmd_get,
+	.cmd_record = sq_cmd_record,
+	.cmd_last_seq = sq_cmd_last_seq,
+	.cmd_open = sq_cmd_open,
+	.result_peek = sq_result_peek,
+	.result_ack = sq_result_ack,
+	.result_count = sq_result_count,
+};

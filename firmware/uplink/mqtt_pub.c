@@ -1,0 +1,138 @@
+/*
+ * The MQTT uplink's other messages: schemas and metrics (retained), and the
+ * control plane (docs/commands.md): commands arrive on <prefix>/<gw>/c
+ * (QoS 1, in a persistent session), result records leave on
+ * <prefix>/<gw>/r (QoS 1), each reported acknowledged at its PUBACK.
+ */
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "firmware/base/log.h"
+#include "firmware/uplink/mqtt_internal.h"
+
+/* How long the broker keeps our session (and the commands sent to it) after
+ * the link is gone: a week of outage. */
+#define SESSION_EXPIRY_S	(7 * 86400)
+
+/*
+ * MQTT 5 ends a session with its connection unless the CONNECT says how long
+ * to keep it (Session Expiry Interval, default 0): clean start off alone is
+ * not enough (measured: commands published while away were lost). But
+ * libmosquitto 2.0 takes CONNECT properties only through the blocking
+ * mosquitto_connect_bind_v5(). That function stores the properties in the
+ * client before it checks its arguments, and mosquitto_connect_async()
+ * sends what is stored; so the properties go in through a call that is
+ * refused at the argument check (keepalive 1 < 5) and connects nowhere.
+ * Anything but that refusal means the library changed: we say so and go on
+ * without a persistent session rather than risk a blocking connect (a test,
+ * mqtt_commands' offline case, fails then).
+ */
+int
+mqtt_session_setup(struct mqtt *q)
+{
+	mosquitto_property *props = NULL;
+	int rc;
+
+	if (q->v311)
+		return 0;	/* 3.1.1: clean session off keeps it (broker's limit) */
+	if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+	    SESSION_EXPIRY_S) != MOSQ_ERR_SUCCESS)
+		return -ENOMEM;
+	rc = mosquitto_connect_bind_v5(q->m, "0.0.0.0", 1, 1, NULL, props);
+	mosquitto_property_free_all(&props);
+	if (rc != MOSQ_ERR_INVAL) {
+		log_warnx("mqtt: this libmosquitto took the session properties"
+		    " differently (%s): commands sent while offline may be lost",
+		    mosquitto_strerror(rc));
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+void
+mqtt_commands_subscribe(struct mqtt *q)
+{
+	int rc;
+
+	if (!q->u->site->commands)
+		return;
+	if ((rc = mosquitto_subscribe(q->m, NULL, q->topic_cmd, 1)) !=
+	    MOSQ_ERR_SUCCESS)
+		log_warnx("mqtt: cannot subscribe to %s: %s", q->topic_cmd,
+		    mosquitto_strerror(rc));
+}
+
+int
+mqtt_result_acked(struct mqtt *q, int mid)
+{
+	int i;
+
+	for (i = 0; i < q->n_results; i++) {
+		if (q->results[i].mid != mid)
+			continue;
+		uint64_t r = q->results[i].seq;
+
+		q->results[i] = q->results[--q->n_results];
+		if (q->u->ev.result_acked != NULL)
+			q->u->ev.result_acked(q->u->ev.arg, r);
+		return 1;
+	}
+	return 0;
+}
+
+void
+mqtt_results_void(struct mqtt *q)
+{
+	q->n_results = 0;
+}
+
+enum uplink_result
+mqtt_send_result(struct uplink *u, const char *json, uint64_t r)
+{
+	struct mqtt *q = u->priv;
+	int mid, rc;
+
+	if (!q->connected || q->n_results == MQTT_RESULTS)
+		return UPLINK_RETRY;
+	rc = mosquitto_publish(q->m, &mid, q->topic_result, (int)strlen(json), json,
+	    1, false);
+	if (rc == MOSQ_ERR_PAYLOAD_SIZE)
+		return UPLINK_ERROR;
+	if (rc != MOSQ_ERR_SUCCESS)
+		return UPLINK_RETRY;
+	q->results[q->n_results].mid = mid;
+	q->results[q->n_results].seq = r;
+	q->n_results++;
+	return UPLINK_OK;
+}
+
+enum uplink_result
+mqtt_send_metrics(struct uplink *u, const char *json)
+{
+	struct mqtt *q = u->priv;
+	char topic[192];
+
+	if (!q->connected)
+		return UPLINK_RETRY;
+	snprintf(topic, sizeof(topic), "%s/%s/metrics", cfg(q)->prefix,
+	    u->site->gateway);
+	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
+	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
+}
+
+enum uplink_result
+mqtt_send_schema(struct uplink *u, uint32_t id, const char *json)
+{
+	struct mqtt *q = u->priv;
+	char topic[192];
+
+	if (!q->connected)
+		return UPLINK_RETRY;
+	snprintf(topic, sizeof(topic), "%s/%s/s/%08x", cfg(q)->prefix,
+	    u->site->gateway, id);
+	return mosquitto_publish(q->m, NULL, topic, (int)strlen(json), json, 1, true) ==
+	    MOSQ_ERR_SUCCESS ? UPLINK_OK : UPLINK_RETRY;
+}
