@@ -184,6 +184,9 @@ parse_uplinks(struct jc *x, json_t *root, struct site_config *c)
 		    "its \"%s\" section", choice != NULL ? "" :
 		    "no broker to send readings to: ", name, name);
 	c->uplink = i;
+	if (c->control.enabled && c->uplinks[i].ops->send_result == NULL)
+		return jc_fail(x, "control", "the %s uplink carries no commands in "
+		    "this build (docs/commands.md)", c->uplinks[i].ops->name);
 	return 0;
 }
 
@@ -194,7 +197,7 @@ check_root_keys(struct jc *x, json_t *root)
 	static const char *const ours[] = { "gateway", "interval_s",
 		"backlog_rate", "store", "store_sync", "store_max_mb",
 		"store_max_days", "profiles", "buses", "devices", "uplink",
-		"identity_key" };
+		"identity_key", "control" };
 	const char *keys[sizeof(ours) / sizeof(ours[0]) + CFG_UPLINKS_MAX + 1];
 	const struct uplink_ops *ops;
 	size_t i, n = 0;
@@ -247,6 +250,7 @@ parse_root(struct jc *x, json_t *root, struct site_config *c)
 	    (rc = check_store_path(x, c)) < 0 ||
 	    (rc = parse_store_sync(x, root, &c->store_sync)) < 0 ||
 	    (rc = parse_identity(x, root, c)) < 0 ||
+	    (rc = config_parse_control(x, root, c)) < 0 ||
 	    (rc = parse_uplinks(x, root, c)) < 0)
 		return rc;
 	return config_parse_devices(x, root, c);
@@ -304,6 +308,7 @@ config_free(struct site_config *c)
 		profile_free(&c->profiles[i]);
 	for (i = 0; i < c->n_uplinks; i++)
 		free(c->uplinks[i].cfg);
+	free(c->control.key_pem);
 	free(c->profiles);
 	free(c->buses);
 	free(c->devices);
@@ -332,8 +337,11 @@ config_profiles_default(char *dst, size_t len)
 void
 config_uplink_site(const struct site_config *c, struct uplink_site *out)
 {
+	memset(out, 0, sizeof(*out));
 	out->gateway = c->gateway;
 	out->identity_key = c->identity_key;
+	out->commands = c->control.enabled;
+	out->command_poll_s = c->control.poll_s;
 }
 
 const struct uplink_conf *

@@ -43,6 +43,18 @@ struct cfg_device {
 	unsigned backoff_max;		/* most cycles skipped after a timeout */
 };
 
+/* "control": the fleet's control plane (config_control.c, docs/commands.md). */
+struct cfg_control {
+	int enabled;			/* the section is present */
+	char key_file[CFG_PATH_MAX];	/* the fleet's command public key */
+	char *key_pem;			/* its text, read and checked at load */
+	size_t key_len;
+	unsigned poll_s;		/* CoAP: seconds between asks */
+	unsigned trial_cycles;		/* config.set: cycles to prove itself */
+	unsigned failsafe_after_s;	/* link lost this long: failsafe limits */
+	char reboot_hook[CFG_PATH_MAX];	/* "": reboot is refused */
+};
+
 struct site_config {
 	char path[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
@@ -68,6 +80,7 @@ struct site_config {
 	struct cfg_device *devices;
 	size_t n_profiles;
 	struct profile *profiles;
+	struct cfg_control control;
 };
 
 /* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */

@@ -9,5 +9,7 @@
 
 /* "buses" and "devices": every bus and device checked, every bus used. */
 int config_parse_devices(struct jc *x, json_t *root, struct site_config *c);
+/* config_control.c: the "control" section, if present. */
+int config_parse_control(struct jc *x, json_t *root, struct site_config *c);
 
 #endif

@@ -1,0 +1,16 @@
+/*
+ * Which site config the daemon runs (control_config.c): the base file given
+ * with -c, or the fleet's (config.set), or one on trial.
+ */
+#ifndef WG_CONTROL_CONFIG_H
+#define WG_CONTROL_CONFIG_H
+
+#include <stddef.h>
+
+#include "firmware/core/config.h"
+
+/* config_load of base, then the fleet's choice; *trial 1 if on trial. */
+int control_config_pick(const char *base, struct site_config *cfg, int *trial,
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * The command table (docs/commands.md "Command types"): one entry per type,
+ * and the two small types, "state" (an immediate report) and "reboot"
+ * (through the board's hook). config.set is control_config.c's,
+ * charger.set_current control_charger.c's.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
+#include "firmware/core/control_internal.h"
+
+extern char **environ;
+
+static int
+no_args(struct control *c, const struct cmd *k, char *why, size_t len)
+{
+	(void)c;
+	if (json_object_size(k->args) != 0) {
+		snprintf(why, len, "args: '%s' takes no arguments", k->type);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static json_t *
+devices_state(struct control *c)
+{
+	struct gateway *g = c->g;
+	size_t i, n = g->cfg->n_devices;
+	struct health_snap *hs = calloc(n > 0 ? n : 1, sizeof(*hs));
+	json_t *a = json_array();
+
+	if (hs == NULL)
+		return a;
+	pollers_health(g->pollers, g->devs, n, hs);
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s,s:I,s:I,s:I,s:i,s:s}",
+		    "name", g->devs[i].name, "polls", (json_int_t)hs[i].h.polls,
+		    "ok", (json_int_t)hs[i].h.ok, "timeouts",
+		    (json_int_t)hs[i].h.timeouts, "fails", (int)hs[i].fails,
+		    "last", hs[i].err == 0 ? "ok" : strerror(-hs[i].err)));
+	free(hs);
+	return a;
+}
+
+/* What the platform asks most: versions, link, queue, devices. */
+static int
+apply_state(struct control *c, const struct cmd *k, struct store_cmd *sc,
+    const char **state, char *why, size_t len, json_t **result)
+{
+	struct gateway *g = c->g;
+	struct store_stats st = { 0 };
+	struct store_batch b;
+	struct clock_pair now;
+	uint64_t results = 0;
+	json_t *o;
+
+	(void)k;
+	(void)sc;
+	(void)why;
+	(void)len;
+	clock_read(&now);
+	store_stats(g->store, &st);
+	store_result_count(g->store, &results);
+	o = json_pack("{s:s,s:s,s:b,s:b,s:{s:I,s:I,s:I},s:I,s:I,s:I}",
+	    "version", WG_VERSION, "uplink", config_uplink(g->cfg)->ops->name,
+	    "connected", forward_connected(g->fwd), "clock_synced",
+	    clock_wall_valid(now.wall), "store", "batches", (json_int_t)st.batches,
+	    "readings", (json_int_t)st.readings, "results", (json_int_t)results,
+	    "last_seq", (json_int_t)st.last_seq, "commands_received",
+	    (json_int_t)c->received, "commands_flood_dropped",
+	    (json_int_t)c->flood_dropped);
+	if (store_peek(g->store, 0, &b) == 0 && clock_wall_valid(now.wall))
+		json_object_set_new(o, "oldest_unsent_s",
+		    json_integer((now.wall - b.t_first) / 1000));
+	else
+		json_object_set_new(o, "oldest_unsent_s", json_null());
+	json_object_set_new(o, "devices", devices_state(c));
+	*result = o;
+	*state = "applied";
+	return CMD_DONE;
+}
+
+/*
+ * The hook reboots the board (on "host" a script the tests provide). The
+ * command stays "rebooting" until the next start says "applied"; a hook
+ * that fails says "failed" (control.c's timer reaps it).
+ */
+static int
+check_reboot(struct control *c, const struct cmd *k, char *why, size_t len)
+{
+	const char *hook = c->g->cfg->control.reboot_hook;
+	struct stat st;
+
+	if (no_args(c, k, why, len) < 0)
+		return -EINVAL;
+	if (hook[0] == '\0') {
+		snprintf(why, len, "no reboot_hook in the site config's control section");
+		return -ENOENT;
+	}
+	if (stat(hook, &st) < 0 || !S_ISREG(st.st_mode) || access(hook, X_OK) < 0) {
+		snprintf(why, len, "reboot_hook %s is not an executable file", hook);
+		return -ENOENT;
+	}
+	if (c->reboot_pid > 0) {
+		snprintf(why, len, "a reboot is under way");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int
+apply_reboot(struct control *c, const struct cmd *k, struct store_cmd *sc,
+    const char **state, char *why, size_t len, json_t **result)
+{
+	char *argv[] = { (char *)c->g->cfg->control.reboot_hook, NULL };
+	int rc;
+
+	(void)k;
+	(void)result;
+	if (control_record(c, sc, "rebooting", NULL, NULL, 0) < 0) {
+		snprintf(why, len, "not journaled, not run");
+		*state = "failed";
+		return CMD_DONE;
+	}
+	c->reboot_sc = *sc;
+	if ((rc = posix_spawn(&c->reboot_pid, argv[0], NULL, NULL, argv,
+	    environ)) != 0) {
+		c->reboot_pid = 0;
+		snprintf(why, len, "cannot run %s: %s", argv[0], strerror(rc));
+		*state = "failed";
+		return CMD_DONE;
+	}
+	return CMD_LATER;
+}
+
+/* Found "rebooting" at start: the board (or at least we) came back. */
+static void
+resume_reboot(struct control *c, struct store_cmd *sc)
+{
+	if (strcmp(sc->state, "rebooting") == 0)
+		control_record(c, sc, "applied", "the gateway started again", NULL, 0);
+	else
+		control_record(c, sc, "failed", "interrupted before the reboot hook "
+		    "ran", NULL, 0);
+}
+
+static const struct cmd_type cmd_state = {
+	"state", no_args, apply_state, NULL,
+};
+
+static const struct cmd_type cmd_reboot = {
+	"reboot", check_reboot, apply_reboot, resume_reboot,
+};
+
+static const struct cmd_type *const table[] = {
+	&cmd_state,
+	&cmd_reboot,
+	&cmd_config_set,
+	&cmd_charger_set_current,
+};
+
+const struct cmd_type *
+control_type_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(table[i]->name, name) == 0)
+			return table[i];
+	return NULL;
+}
