@@ -9,6 +9,8 @@ wg_unit_test(test_profile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile.c
   LIBS wg_drivers)
 wg_unit_test(test_profile_info
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_info.c LIBS wg_drivers)
+wg_unit_test(test_writable SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_writable.c
+  LIBS wg_drivers m)
 wg_unit_test(test_profile_limits
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_limits.c LIBS wg_drivers)
 wg_unit_test(test_bustime SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bustime.c
