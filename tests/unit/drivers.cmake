@@ -35,4 +35,7 @@ wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
 if(CONFIG_BUS_RTU AND CONFIG_BUS_TCP)
   wg_unit_test(test_bus SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus.c
     LIBS wg_drivers wg_sim)
+  # Writes (FC6/FC16) against a scripted peer, TCP and RTU frames.
+  wg_unit_test(test_bus_write SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus_write.c
+    LIBS wg_drivers wg_sim)
 endif()
