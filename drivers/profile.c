@@ -36,7 +36,7 @@ struct defaults {
 static const char *const top_keys[] = {
 	"name", "model", "source", "note", "defaults", "max_read", "max_gap",
 	"na", "identify", "points", "max_read_bits", "turnaround_ms", "forbidden",
-	"derived", "info", NULL
+	"derived", "info", "writable", NULL
 };
 static const char *const defaults_keys[] = { "fc", "type", "order", NULL };
 static const char *const point_keys[] = {
@@ -403,7 +403,9 @@ parse_root(struct jc *c, json_t *root, struct profile *p)
 		return rc;
 	if ((rc = profile_parse_identify(c, root, p)) < 0)
 		return rc;
-	return profile_parse_derived(c, root, p);
+	if ((rc = profile_parse_derived(c, root, p)) < 0)
+		return rc;
+	return profile_parse_writable(c, root, p);
 }
 
 /* A file (text NULL) or a document in memory, named path in errors. */

@@ -27,6 +27,8 @@
 #define PROFILE_INFO_MAX 8	/* strings of the "info" section */
 #define PROFILE_INFO_REGS_MAX 32	/* registers of one info string */
 #define PROFILE_INFO_CHARS (2 * PROFILE_INFO_REGS_MAX)
+#define PROFILE_WRITABLE_MAX 4	/* entries of the "writable" section */
+#define WRITABLE_MEASURED_MAX 3	/* points that show a setpoint followed */
 
 /* One enum entry: the device's raw value and the value wattgate reports. */
 struct profile_enum {
@@ -99,6 +101,31 @@ struct profile_derived {
 	uint16_t state;			/* index into points: IEC 61851 state */
 };
 
+/*
+ * A setpoint the gateway may write (the "writable" section,
+ * drivers/profile_writable.c): a charger's current limit. Values are in
+ * unit; the register holds value / scale. The device is believed only when
+ * the read-back shows the value and the measured points follow it.
+ */
+struct writable {
+	char name[READING_NAME_MAX + 1];	/* [a-z0-9_], unique among writable */
+	char unit[READING_UNIT_MAX + 1];
+	uint8_t fc;			/* 6 (one register) or 16 */
+	uint16_t addr;
+	enum reg_type type;		/* not RT_BOOL; 16-bit for fc 6 */
+	enum reg_order order;
+	struct dec scale;
+	struct dec min, max, step;	/* min < max, (max - min) % step == 0 */
+	/* Where the set value reads back (default: addr, FC3, same type). */
+	uint8_t rb_fc;			/* 3 or 4 */
+	uint16_t rb_addr;
+	enum reg_type rb_type;
+	enum reg_order rb_order;
+	struct dec rb_scale;
+	uint8_t n_measured;		/* 0..WRITABLE_MEASURED_MAX */
+	uint16_t measured[WRITABLE_MEASURED_MAX];	/* indexes into points */
+};
+
 struct profile {
 	char name[READING_NAME_MAX + 1];	/* file name without .json */
 	char model[64];
@@ -120,6 +147,8 @@ struct profile {
 	struct profile_derived derived[PROFILE_DERIVED_MAX];
 	size_t n_info;
 	struct profile_info info[PROFILE_INFO_MAX];
+	size_t n_writable;
+	struct writable writable[PROFILE_WRITABLE_MAX];
 };
 
 /*
@@ -197,5 +226,39 @@ size_t profile_info_decode(const struct profile_info *pi, const uint16_t *regs,
 /* The inverse, for the simulator: s NUL-padded into len registers. */
 void profile_info_encode(const struct profile_info *pi, const char *s,
     uint16_t *regs);
+
+/* The writable point name of p, or NULL. */
+const struct writable *profile_writable(const struct profile *p,
+    const char *name);
+
+/*
+ * Whether v may be written to w: min <= v <= max and v - min a whole number
+ * of steps. 0, or -ERANGE with one line in why: "40 A above the maximum
+ * 32 A", "5 A below the minimum 6 A", "12.55 A is not a multiple of the
+ * 0.1 A step from 6 A".
+ */
+int writable_check(const struct writable *w, struct dec v, char *why,
+    size_t whylen);
+
+/*
+ * Check v (writable_check) and encode it into regs (4 elements are always
+ * enough), *n_regs the count to write with w->fc. 0, or -ERANGE with why.
+ * The double variant takes the shortest decimal of value first (12.5 is
+ * 12.5, 6.1 is 6.1); NaN and infinity are -EDOM.
+ */
+int writable_encode_dec(const struct writable *w, struct dec v, uint16_t *regs,
+    int *n_regs, char *why, size_t whylen);
+int writable_encode(const struct writable *w, double value, uint16_t *regs,
+    int *n_regs, char *why, size_t whylen);
+
+/*
+ * The value of w's own registers (what a write carried; the simulator), or
+ * of its read-back registers (regmap_words(w->rb_type) of them, read with
+ * w->rb_fc at w->rb_addr). 0, -EDOM (NaN/inf) or -ERANGE.
+ */
+int writable_decode(const struct writable *w, const uint16_t *regs,
+    struct dec *out);
+int writable_decode_readback(const struct writable *w, const uint16_t *regs,
+    struct dec *out);
 
 #endif

@@ -34,4 +34,7 @@ int profile_parse_derived(struct jc *c, json_t *root, struct profile *p);
 /* Top-level "info": identification strings (profile_info.c). */
 int profile_parse_info(struct jc *c, json_t *root, struct profile *p);
 
+/* Top-level "writable": setpoints (profile_writable.c); after the limits. */
+int profile_parse_writable(struct jc *c, json_t *root, struct profile *p);
+
 #endif

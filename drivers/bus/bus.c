@@ -21,6 +21,7 @@
 #include <modbus.h>
 
 #include "drivers/bus/bus.h"
+#include "drivers/bus/bus_int.h"
 #include "drivers/bus/mbap.h"
 #include "firmware/base/rfile.h"
 #include "drivers/bus/rtutcp.h"
@@ -47,21 +48,6 @@
 #define STR_(x)	#x
 #define STR(x)	STR_(x)
 
-struct bus {
-	struct bus_cfg cfg;
-	modbus_t *ctx;
-	struct rtutcp *bridge;	/* RTU over TCP: the pty libmodbus talks to */
-	char err[256];		/* bus_error() */
-	char why[96];		/* bus_why() */
-	int connected;
-	unsigned unanswered;	/* requests in a row without any answer */
-	uint8_t answered[32];	/* units that answered on this link (bits) */
-	unsigned timeout_ms;	/* response timeout in force */
-	int stale;		/* TCP: a late answer may still come: flush first */
-	uint16_t tid;		/* TCP: the last request's transaction id */
-	unsigned byte_ms;	/* RTU: silence that ends a frame */
-	char name[160];
-};
 
 /* The rates libmodbus maps to termios; anything else it would silently make 9600. */
 static const unsigned bauds[] = {
@@ -548,18 +534,21 @@ answered(struct bus *b, int unit)
 	b->answered[unit / 8] |= (uint8_t)(1u << (unit % 8));
 }
 
+/*
+ * One request to unit, the path bus_read() and bus_write() share: connect
+ * as needed, flush what may be a late answer, run op (which returns the
+ * number of values the answer carried, or -1 with errno as libmodbus sets
+ * it), and classify a failure (map_error). Returns op's count or -errno.
+ */
 int
-bus_read(struct bus *b, int unit, int fc, int addr, int count,
-    uint16_t *dst, int *exc)
+bus_request(struct bus *b, int unit, int (*op)(struct bus *, void *),
+    void *arg, int *exc)
 {
 	int unit_max = b->cfg.kind != BUS_TCP ? 247 : 255;
 	int unit_min = b->cfg.kind != BUS_TCP ? 1 : 0;
 	int n, rc;
 
-	if (unit < unit_min || unit > unit_max || fc < 1 || fc > 4 ||
-	    count < 1 || count > (fc <= 2 ? BUS_READ_BITS_MAX : BUS_READ_REGS_MAX) ||
-	    addr < 0 || addr + count - 1 > 65535 ||
-	    dst == NULL)
+	if (unit < unit_min || unit > unit_max)
 		return -EINVAL;
 	b->err[0] = '\0';
 	b->why[0] = '\0';
@@ -580,7 +569,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		modbus_flush(b->ctx);
 		b->stale = 0;
 	}
-	if ((n = read_values(b, unit, fc, addr, count, dst)) < 0) {
+	if ((n = op(b, arg)) < 0) {
 		int e = errno;
 
 		rc = map_error(b, e, unit, exc);
@@ -595,6 +584,36 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 		return rc;
 	}
 	answered(b, unit);
+	return n;
+}
+
+struct read_args {
+	int unit, fc, addr, count;
+	uint16_t *dst;
+};
+
+static int
+read_op(struct bus *b, void *arg)
+{
+	struct read_args *r = arg;
+
+	return read_values(b, r->unit, r->fc, r->addr, r->count, r->dst);
+}
+
+int
+bus_read(struct bus *b, int unit, int fc, int addr, int count,
+    uint16_t *dst, int *exc)
+{
+	struct read_args r = { unit, fc, addr, count, dst };
+	int n;
+
+	if (fc < 1 || fc > 4 ||
+	    count < 1 || count > (fc <= 2 ? BUS_READ_BITS_MAX : BUS_READ_REGS_MAX) ||
+	    addr < 0 || addr + count - 1 > 65535 ||
+	    dst == NULL)
+		return -EINVAL;
+	if ((n = bus_request(b, unit, read_op, &r, exc)) < 0)
+		return n;
 	if (n != count) {
 		seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
 		    n, count);

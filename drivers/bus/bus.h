@@ -54,6 +54,24 @@ int bus_port_check(const char *path, char *why, size_t len);
 int bus_read(struct bus *b, int unit, int fc, int addr, int count,
     uint16_t *dst, int *exc);
 
+/* The Modbus limit of one FC16 write (registers). */
+#define BUS_WRITE_REGS_MAX 123
+
+/*
+ * Write count holding registers regs[0 .. count) at addr of unit: fc 6
+ * (write single register, count 1) or 16 (write multiple registers, count
+ * <= BUS_WRITE_REGS_MAX). The same connection handling, timeout (the
+ * device's, bus_set_timeout), unit-id range and return values as bus_read(),
+ * and the same lines in bus_why()/bus_error(). 0 means the device echoed
+ * the address and the value (FC6) or count (FC16) exactly; an answer that
+ * echoes anything else is -EIO ("an answer confirming register 5005 (value
+ * 6000), not 5004 (value 6000)"). -ETIMEDOUT does not mean the value was
+ * not taken: the device may have applied it and its answer been lost; only
+ * a read-back tells. Never retried here.
+ */
+int bus_write(struct bus *b, int unit, int fc, int addr, const uint16_t *regs,
+    int count, int *exc);
+
 /*
  * The response timeout for the requests that follow (1..60000 ms): devices on
  * one bus may each have their own. 0 or -EINVAL.
@@ -67,11 +85,11 @@ int bus_set_timeout(struct bus *b, unsigned ms);
  */
 int bus_connect(struct bus *b, char *err, size_t errlen);
 
-/* Why the last bus_read() failed at the bus level, in one line; "" if not. */
+/* Why the last bus_read()/bus_write() failed at the bus level, in one line; "" if not. */
 const char *bus_error(const struct bus *b);
 
 /*
- * What the last failed bus_read() got from the device, in one line: "no
+ * What the last failed bus_read() or bus_write() got from the device, in one line: "no
  * answer (timeout)", "Modbus exception 2 (Illegal data address)", "a garbled
  * answer (Invalid data)", "an answer from unit 7 (MBAP unit id), not from
  * unit 1"; "" if it did not fail on the wire.

@@ -1,5 +1,5 @@
 /*
- * Modbus TCP reads whose answer is checked here, MBAP header and all, not by
+ * Modbus TCP requests whose answer is checked here, MBAP header and all, not by
  * libmodbus (drivers/bus/mbap.c says why). Used by the bus for "tcp" buses.
  */
 #ifndef WG_MBAP_H
@@ -21,5 +21,15 @@
  */
 int mbap_read(modbus_t *ctx, uint16_t tid, int unit, int fc, int addr,
     int count, uint16_t *dst, char *why, size_t whylen);
+
+/*
+ * Any request PDU pdu[0 .. len) (function code first) to unit as transaction
+ * tid; the answer's PDU (function code first, at most MODBUS_TCP_MAX_ADU_LENGTH
+ * bytes) into rsp. Returns its length, or -1 with errno as mbap_read() sets
+ * it, after the same checks of the header (transaction, protocol and unit
+ * ids) and of exceptions; the PDU's body is the caller's to check (bus_write).
+ */
+int mbap_pdu(modbus_t *ctx, uint16_t tid, int unit, const uint8_t *pdu,
+    size_t len, uint8_t *rsp, char *why, size_t whylen);
 
 #endif

@@ -9,6 +9,8 @@ wg_unit_test(test_profile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile.c
   LIBS wg_drivers)
 wg_unit_test(test_profile_info
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_info.c LIBS wg_drivers)
+wg_unit_test(test_writable SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_writable.c
+  LIBS wg_drivers m)
 wg_unit_test(test_profile_limits
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profile_limits.c LIBS wg_drivers)
 wg_unit_test(test_bustime SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bustime.c
@@ -32,5 +34,8 @@ wg_unit_test(test_profiles SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_profiles.c
 # tested against the simulator: test_rtutcp.py).
 if(CONFIG_BUS_RTU AND CONFIG_BUS_TCP)
   wg_unit_test(test_bus SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus.c
+    LIBS wg_drivers wg_sim)
+  # Writes (FC6/FC16) against a scripted peer, TCP and RTU frames.
+  wg_unit_test(test_bus_write SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bus_write.c
     LIBS wg_drivers wg_sim)
 endif()
