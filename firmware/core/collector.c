@@ -6,6 +6,7 @@
 #include "firmware/base/clock.h"
 #include "firmware/base/log.h"
 #include "firmware/codec/batch.h"
+#include "firmware/core/control.h"
 #include "firmware/core/gateway_internal.h"
 #include "firmware/store/merge.h"
 
@@ -161,6 +162,22 @@ flush_presync(struct gateway *g)
 	return 0;
 }
 
+/* How many devices delivered at least one good reading: a config on trial
+ * proves it polls (control_config.c). */
+static size_t
+devices_ok(const struct reading *r, size_t n)
+{
+	uint8_t seen[256 / 8] = { 0 };	/* devices are at most 247 */
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (r[i].quality == Q_OK && r[i].dev < 256 && !(seen[r[i].dev / 8] & (1u << (r[i].dev % 8)))) {
+			seen[r[i].dev / 8] |= (uint8_t)(1u << (r[i].dev % 8));
+			k++;
+		}
+	return k;
+}
+
 static void
 commit_cycle(struct gateway *g)
 {
@@ -183,8 +200,12 @@ commit_cycle(struct gateway *g)
 			log_warnx("collector: %zu readings wait behind the held ones", c->n);
 		return;
 	}
-	if (c->n > 0)
+	if (c->n > 0) {
+		size_t ok = devices_ok(c->r, c->n);
+
 		store_readings(g, c->r, c->n, c->body, c->body_cap);
+		control_cycle(g->ctl, ok);
+	}
 	c->n = 0;
 	report_health(g);
 }
@@ -213,6 +234,7 @@ collector_reading(void *arg, const struct reading *in)
 	struct reading rr = *in, *r = &rr;
 
 	r->ts_ms = repair_late(c, r->ts_ms);
+	control_reading(g->ctl, r);
 
 	if (c->n == c->cap)
 		collector_commit(g);

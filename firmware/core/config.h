@@ -41,6 +41,7 @@ struct cfg_device {
 	unsigned timeout_ms;		/* response timeout; the bus's if absent */
 	unsigned retries;		/* attempts after a garbled answer */
 	unsigned backoff_max;		/* most cycles skipped after a timeout */
+	double failsafe_a;		/* charger: limit with the link lost; < 0 none */
 };
 
 /* "control": the fleet's control plane (config_control.c, docs/commands.md). */

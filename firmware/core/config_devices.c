@@ -242,11 +242,39 @@ profile_get(struct jc *x, const char *where, struct site_config *c, const char *
 	return &c->profiles[c->n_profiles++];
 }
 
+/*
+ * "failsafe_a": the current limit a charger gets when the control link has
+ * been lost for control.failsafe_after_s (control_charger.c); within the
+ * bounds of its profile's writable current_limit.
+ */
+static int
+parse_failsafe(struct jc *x, json_t *o, const char *where, struct cfg_device *d)
+{
+	json_t *v = json_object_get(o, "failsafe_a");
+	const struct writable *w;
+	char path[JC_PATH_MAX], why[160];
+	struct dec amps;
+
+	d->failsafe_a = -1;
+	if (v == NULL)
+		return 0;
+	jc_path(path, where, "failsafe_a");
+	if (!json_is_number(v) || dec_from_f64(json_number_value(v), &amps) < 0)
+		return jc_fail(x, path, "expected a number of amperes");
+	if ((w = profile_writable(d->profile, "current_limit")) == NULL)
+		return jc_fail(x, path, "profile '%s' has no writable current_limit",
+		    d->profile->name);
+	if (writable_check(w, amps, why, sizeof(why)) < 0)
+		return jc_fail(x, path, "%s", why);
+	d->failsafe_a = json_number_value(v);
+	return 0;
+}
+
 static int
 parse_device(struct jc *x, json_t *o, size_t i, struct site_config *c)
 {
 	static const char *const keys[] = { "name", "bus", "unit", "profile", "driver",
-		"timeout_ms", "retries", "backoff_max", NULL };
+		"timeout_ms", "retries", "backoff_max", "failsafe_a", NULL };
 	struct cfg_device *d = &c->devices[i];
 	char where[JC_PATH_MAX], w[JC_PATH_MAX], bus[CFG_NAME_MAX + 1];
 	char profile[CFG_NAME_MAX + 1], driver[CFG_NAME_MAX + 1] = "regmap";
@@ -303,7 +331,7 @@ parse_device(struct jc *x, json_t *o, size_t i, struct site_config *c)
 		return jc_fail(x, w, "'%s' is not built into this image", driver);
 	if ((d->profile = profile_get(x, where, c, profile, &rc)) == NULL)
 		return rc;
-	return 0;
+	return parse_failsafe(x, o, where, d);
 }
 
 static int

@@ -84,15 +84,21 @@ static int
 read_meta(const char *path, char *id, size_t idlen, unsigned *boots, char *why,
     size_t whylen)
 {
-	char line[STORE_CMD_WHY_MAX + 2], fmt[32];
+	char line[STORE_CMD_WHY_MAX + 2], *sp, *end;
 	FILE *f = fopen(path, "re");
 	int rc = -ENOENT;
 
 	if (f == NULL)
 		return -errno;
-	snprintf(fmt, sizeof(fmt), "%%%zus %%u", idlen - 1);
-	if (fgets(line, sizeof(line), f) != NULL && sscanf(line, fmt, id, boots) == 2)
-		rc = 0;
+	if (fgets(line, sizeof(line), f) != NULL && (sp = strchr(line, ' ')) != NULL &&
+	    (size_t)(sp - line) < idlen) {
+		unsigned long b = strtoul(sp + 1, &end, 10);
+
+		memcpy(id, line, (size_t)(sp - line));
+		id[sp - line] = '\0';
+		*boots = (unsigned)b;
+		rc = end != sp + 1 && b < 1000 ? 0 : -EINVAL;
+	}
 	if (why != NULL) {
 		why[0] = '\0';
 		if (fgets(line, sizeof(line), f) != NULL) {

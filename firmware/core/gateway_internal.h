@@ -55,6 +55,7 @@ struct gateway {
 	struct resolver *resolver;	/* the uplinks' names, off the loop */
 	struct store *store;
 	struct forward *fwd;
+	struct control *ctl;	/* the fleet's commands; NULL: off */
 	struct hold *hold;	/* cycles the store refused */
 	struct pollers *pollers;
 	struct sched *sched;

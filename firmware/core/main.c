@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "firmware/core/config.h"
+#include "firmware/core/control_config.h"
 #include "firmware/core/gateway.h"
 #include "firmware/base/log.h"
 #include "firmware/core/scan.h"
@@ -68,7 +69,7 @@ main(int argc, char *argv[])
 	const char *path = NULL;
 	struct site_config cfg;
 	char err[512];
-	int ch, check = 0, identity = 0, verbose = 0;
+	int ch, check = 0, identity = 0, verbose = 0, trial = 0;
 	enum gateway_exit ex;
 
 #ifdef __GLIBC__
@@ -114,7 +115,10 @@ main(int argc, char *argv[])
 	log_init("wattgate", verbose);
 	if (!check && !identity)
 		block_signals();
-	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+	/* --check judges the file given; a run takes the fleet's config if
+	 * config.set left one (control_config.c). */
+	if ((check || identity ? config_load(path, &cfg, err, sizeof(err)) :
+	    control_config_pick(path, &cfg, &trial, err, sizeof(err))) < 0) {
 		fprintf(stderr, "wattgate: %s\n", err);
 		return 1;
 	}

@@ -38,6 +38,7 @@ gw_free(struct gw *g)
 		schema_free(&g->schemas[i].s);
 	free(g->schemas);
 	dedupe_free(&g->seqs);
+	dedupe_free(&g->results);
 	volkeys_free(&g->vol);
 	free(g);
 }
@@ -105,6 +106,7 @@ gwtab_get(struct gwtab *t, const char *name, int create)
 	}
 	strcpy(g->name, name);
 	dedupe_init(&g->seqs, 0);
+	dedupe_init(&g->results, 0);
 	if (t->n >= t->n_buckets) {
 		grow(t);
 		k = hash(name) & (t->n_buckets - 1);

@@ -37,6 +37,8 @@ struct gw {
 	struct gw *next;		/* hash chain */
 	char name[BATCH_GW_MAX + 1];
 	struct dedupe seqs;
+	struct dedupe results;		/* control plane result records (r) */
+	uint64_t results_printed, result_dups;
 	uint64_t batches, readings, duplicates, stale;
 	uint64_t overlaps;	/* spans partly seen before: a gateway bug */
 	struct volkeys vol;		/* allocated at its first volatile batch */

@@ -60,8 +60,8 @@ static void
 on_connect(struct mosquitto *m, void *arg, int rc)
 {
 	struct recv *rv = arg;
-	char b[128], s[128], st[128];
-	char *subs[] = { b, s, st };
+	char b[128], s[128], r[128], st[128];
+	char *subs[] = { b, s, r, st };
 
 	if (rc != 0) {
 		/* The broker closes the connection next: link_down() stays
@@ -79,8 +79,9 @@ on_connect(struct mosquitto *m, void *arg, int rc)
 	rv->link_up = 1;
 	snprintf(b, sizeof(b), "%s/+/b", rv->prefix);
 	snprintf(s, sizeof(s), "%s/+/s/+", rv->prefix);
+	snprintf(r, sizeof(r), "%s/+/r", rv->prefix);
 	snprintf(st, sizeof(st), "%s/+/status", rv->prefix);
-	rc = mosquitto_subscribe_multiple(m, NULL, rv->verbose ? 3 : 2, subs, 1,
+	rc = mosquitto_subscribe_multiple(m, NULL, rv->verbose ? 4 : 3, subs, 1,
 	    0, NULL);
 	if (rc != MOSQ_ERR_SUCCESS)
 		recv_warnx("subscribe: %s", mosquitto_strerror(rc));

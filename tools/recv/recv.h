@@ -70,6 +70,9 @@ enum recv_result recv_schema(struct recv *rv, const char *where, const char *gw,
     const char *idtxt, const char *p, size_t len);
 
 /* An MQTT message of topic t (NUL-terminated): dispatched on its topic. */
+/* A control plane result record from gw (results.c): printed once per r. */
+enum recv_result recv_result_record(struct recv *rv, const char *where,
+    const char *gw, const uint8_t *p, size_t len);
 void recv_topic(struct recv *rv, const char *t, const void *payload,
     size_t len);
 

@@ -1,6 +1,6 @@
 /*
  * What an MQTT message on <prefix>/<gw>/... means to the receiver (docs/
- * receiver.md): b a batch, s/<id> a schema, status the gateway's online/
+ * receiver.md): b a batch, s/<id> a schema, r a result record, status the gateway's online/
  * offline JSON (shown with --verbose). Apart from the client, so the fuzzer
  * drives it (tests/fuzz/fuzz_recv_mqtt.c).
  */
@@ -53,6 +53,8 @@ recv_topic(struct recv *rv, const char *t, const void *payload, size_t len)
 		recv_batch(rv, t, gw, payload, len, 1);
 	else if (strncmp(rest, "s/", 2) == 0)
 		recv_schema(rv, t, gw, rest + 2, payload, len);
+	else if (strcmp(rest, "r") == 0)
+		recv_result_record(rv, t, gw, payload, len);
 	else if (strcmp(rest, "status") == 0)
 		on_status(rv, gw, payload, len);
 	return;
