@@ -9,7 +9,7 @@ build=$1
 p=$(mktemp -d "${TMPDIR:-/tmp}/wg-install.XXXXXX")
 trap 'rm -rf "$p"' EXIT
 cmake --install "$build" --prefix "$p/usr" >/dev/null
-for f in bin/wattgate bin/wattgate-recv bin/wattgate-sim etc/wattgate/site.json \
+for f in bin/wattgate bin/wattgate-recv bin/wattgate-sim bin/wattgate-fleet etc/wattgate/site.json \
     share/wattgate/board.json share/wattgate/profiles/sdm630.json; do
   [ -e "$p/usr/$f" ] || { echo "FAIL: $f not installed"; find "$p" -type f; exit 1; }
 done
@@ -25,4 +25,6 @@ if out=$("$p/usr/bin/wattgate" --check "$p/usr/etc/wattgate/site.json" 2>&1); th
 fi
 grep -q "devices\[0\] (main).profile: .*/sdm630.json: No such file" <<<"$out" ||
   { echo "FAIL: the missing profile is not named: $out"; exit 1; }
+grep -q "wattgate-fleet keygen DIR" <<<"$("$p/usr/bin/wattgate-fleet" --help)" ||
+  { echo "FAIL: the installed wattgate-fleet does not run"; exit 1; }
 echo "install: $p/usr: binaries, profiles, sample config; --check ok"

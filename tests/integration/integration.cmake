@@ -66,3 +66,6 @@ wg_integration_test(recv_hostile test_recv_hostile.py)
 wg_integration_test(docrecv test_docrecv.py)
 # Answers with a wrong MBAP unit or protocol id, or RTU address (test_wrongids.py).
 wg_integration_test(wrongids test_wrongids.py)
+# Signed commands: the fleet tool's keys, frames, seq files, and sending over
+# a real mosquitto with a python gateway answering (test_fleet.py).
+wg_integration_test(fleet test_fleet.py)
