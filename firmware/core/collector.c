@@ -200,12 +200,8 @@ commit_cycle(struct gateway *g)
 			log_warnx("collector: %zu readings wait behind the held ones", c->n);
 		return;
 	}
-	if (c->n > 0) {
-		size_t ok = devices_ok(c->r, c->n);
-
+	if (c->n > 0)
 		store_readings(g, c->r, c->n, c->body, c->body_cap);
-		control_cycle(g->ctl, ok);
-	}
 	c->n = 0;
 	report_health(g);
 }
@@ -257,8 +253,13 @@ collector_done(void *arg, size_t bus, int64_t ts)
 	if (ts != c->ts || c->pending == 0)
 		return;		/* a late bus of an already committed cycle */
 	if (--c->pending == 0) {
+		size_t ok = devices_ok(c->r, c->n);
+
 		c->cycles++;
 		collector_commit(g);
+		/* Every whole cycle, also one that got nothing (a config on
+		 * trial that polls nobody must be seen failing). */
+		control_cycle(g->ctl, ok);
 	}
 }
 

@@ -69,7 +69,7 @@ apply_state(struct control *c, const struct cmd *k, struct store_cmd *sc,
 	clock_read(&now);
 	store_stats(g->store, &st);
 	store_result_count(g->store, &results);
-	o = json_pack("{s:s,s:s,s:b,s:b,s:{s:I,s:I,s:I},s:I,s:I,s:I}",
+	o = json_pack("{s:s,s:s,s:b,s:b,s:{s:I,s:I,s:I,s:I},s:I,s:I}",
 	    "version", WG_VERSION, "uplink", config_uplink(g->cfg)->ops->name,
 	    "connected", forward_connected(g->fwd), "clock_synced",
 	    clock_wall_valid(now.wall), "store", "batches", (json_int_t)st.batches,

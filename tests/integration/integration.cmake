@@ -69,3 +69,8 @@ wg_integration_test(wrongids test_wrongids.py)
 # Signed commands: the fleet tool's keys, frames, seq files, and sending over
 # a real mosquitto with a python gateway answering (test_fleet.py).
 wg_integration_test(fleet test_fleet.py)
+
+# The control plane (issue 14, docs/commands.md): signed commands end to end.
+foreach(case basic bad offline config reboot)
+  wg_integration_test(commands_${case} test_commands.py ${case})
+endforeach()

@@ -1,0 +1,87 @@
+"""The control plane's test world (docs/commands.md): a real mosquitto, the
+receiver, the simulator, the daemon with a "control" section, and
+wattgate-fleet with a key pair made by itself. Shared by test_commands.py
+and the soak (tools/soak/command-soak)."""
+import json
+import os
+import subprocess
+import time
+
+from harness import Env, Fail, check, read_jsonl, wait
+
+FINAL = ("applied", "rejected", "expired", "deviated", "failed")
+
+
+class World:
+    def __init__(self, env, chargers=False, interval=1, control=None,
+                 sim_extra=()):
+        self.env = env
+        self.broker, self.port = env.mosquitto()
+        self.keys = os.path.join(env.dir, "fleet")
+        self.fleet_bin = env.bin("tools", "fleet", "wattgate-fleet")
+        r = subprocess.run([self.fleet_bin, "keygen", self.keys],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, "keygen: %s", r.stderr)
+        devices = ["1:sdm630"] + (["2:keba_p30"] if chargers else [])
+        self.sim, sim_port = env.sim("sim", devices, "tcp", extra=sim_extra)
+        devs = [{"name": "meter", "bus": "lan", "unit": 1, "profile": "sdm630"}]
+        if chargers:
+            devs.append({"name": "wallbox", "bus": "lan", "unit": 2,
+                         "profile": "keba_p30"})
+        self.site = env.site(self.port, interval=interval,
+                             buses=[{"name": "lan", "type": "tcp",
+                                     "host": "127.0.0.1", "port": sim_port}],
+                             devices=devs)
+        self.site["control"] = dict({"key": os.path.join(self.keys, "command.pub"),
+                                     "trial_cycles": 5}, **(control or {}))
+        self.recv = env.recv(self.port)
+        self.gw = None
+
+    def start(self, name="gateway"):
+        self.gw = self.env.gateway(self.site, name=name)
+        self.gw.wait_for(self.gw.err_path, "control: commands on")
+        wait(lambda: self.connected(), 20, "gateway connected")
+        return self.gw
+
+    def connected(self):
+        with open(self.gw.err_path) as f:
+            return "mqtt: connected" in f.read()
+
+    def sign(self, ctype, args=None, extra=(), gw="gw-test"):
+        """A frame on disk; returns its path."""
+        out = os.path.join(self.env.dir, "frame-%f" % time.time())
+        argv = [self.fleet_bin, "sign", "--key", os.path.join(self.keys, "command.key"),
+                "--gw", gw, "--type", ctype, "--out", out]
+        if args is not None:
+            argv += ["--args", json.dumps(args)]
+        r = subprocess.run(argv + list(extra), capture_output=True, text=True)
+        check(r.returncode == 0, "sign: %s", r.stderr)
+        return out
+
+    def send(self, ctype=None, args=None, extra=(), frame=None, wait_s=30,
+             gw="gw-test"):
+        """Sends one command; returns (exit code, [result records])."""
+        argv = [self.fleet_bin, "send", "--mqtt", "127.0.0.1:%d" % self.port,
+                "--wait", str(wait_s)]
+        if frame is not None:
+            argv += ["--frame", frame, "--gw", gw]
+        else:
+            argv += ["--key", os.path.join(self.keys, "command.key"), "--gw", gw,
+                     "--type", ctype]
+            if args is not None:
+                argv += ["--args", json.dumps(args)]
+        r = subprocess.run(argv + list(extra), capture_output=True, text=True,
+                           timeout=wait_s + 30)
+        recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        return r.returncode, recs, r.stderr
+
+    def final(self, recs):
+        f = [x for x in recs if x["state"] in FINAL]
+        check(len(f) >= 1, "no final state in %s", recs)
+        return f[-1]
+
+    def printed_results(self):
+        return [r["result"] for r in read_jsonl(self.recv.out_path) if "result" in r]
+
+    def readings(self):
+        return [r for r in read_jsonl(self.recv.out_path) if "result" not in r]

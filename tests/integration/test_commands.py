@@ -1,0 +1,218 @@
+"""The control plane end to end (issue 14, docs/commands.md), with a real
+mosquitto, wattgate-recv, wattgate-sim, the daemon and wattgate-fleet.
+
+Scenarios (one per ctest, run in parallel):
+  basic    "state" answered; the receiver prints each result record once;
+           a command id sent again returns its recorded result, runs once
+  bad      every bad input is rejected with its reason, nothing runs, the
+           gateway keeps polling; a flood of bad frames is dropped, counted
+  offline  a command sent while the gateway is stopped runs once it is back
+  config   config.set: a bad config is rejected with the checker's line; a
+           good one is applied; one that breaks polling and one that cuts
+           the uplink roll back by themselves, no reading lost
+  reboot   "reboot" runs the board hook; "applied" after the next start
+
+usage: test_commands.py BUILD_DIR SCENARIO
+"""
+import json
+import os
+import re
+import subprocess
+import time
+
+from harness import run, Env, Fail, check, read_jsonl, wait
+from cmdworld import World, FINAL
+
+
+def states(recs):
+    return [r["state"] for r in recs]
+
+
+def basic(env):
+    w = World(env)
+    w.start()
+    rc, recs, err = w.send("state")
+    check(rc == 0, "send: exit %d %s", rc, err)
+    check(states(recs) == ["received", "applied"], "states %s", recs)
+    res = recs[-1]["result"]
+    check(res["connected"] is True and res["devices"][0]["name"] == "meter",
+          "state result: %s", res)
+    frame = w.sign("state")
+    rc, first, _ = w.send(frame=frame)
+    rc2, again, _ = w.send(frame=frame, wait_s=15)
+    check(rc2 == 0 and again[-1]["state"] == "applied", "repeat: %s", again)
+    wait(lambda: len(w.printed_results()) >= 5, 15, "results printed")
+    got = w.printed_results()
+    rs = [r["r"] for r in got]
+    check(len(rs) == len(set(rs)), "a result record printed twice: %s", rs)
+    with open(w.gw.err_path) as f:
+        log = f.read()
+    check(log.count("seen again") == 1, "the repeat was not recognised")
+    ids = [r["id"] for r in got if r["state"] == "received"]
+    check(len(ids) == len(set(ids)), "a command ran twice: %s", ids)
+
+
+def bad(env):
+    w = World(env, chargers=True)
+    w.start()
+    other = os.path.join(env.dir, "other")
+    subprocess.run([w.fleet_bin, "keygen", other], check=True)
+    rc, recs, _ = w.send("state")
+    check(rc == 0 and recs[-1]["state"] == "applied", "first state: %s", recs)
+    cases = []
+    # wrong signature: a flipped byte in the body
+    f = w.sign("state")
+    data = open(f, "rb").read()
+    check(b'"type":"state"' in data, "frame body: %r", data)
+    open(f + ".body", "wb").write(data.replace(b'"type":"state"', b'"type":"statf"'))
+    cases.append(("body changed", dict(frame=f + ".body"), "rejected", "signature"))
+    sig = bytearray(data)
+    sig[-1] ^= 0x01
+    open(f + ".sig", "wb").write(bytes(sig))
+    cases.append(("signature flipped", dict(frame=f + ".sig"), "rejected",
+                  "signature"))
+    cases.append(("wrong key", dict(ctype="state", extra=["--key", os.path.join(
+        other, "command.key")]), "rejected", "signature"))
+    # signed for another gateway, arriving on this one's topic
+    cases.append(("wrong target", dict(frame=w.sign("state", gw="gw-other")),
+                  "rejected", "addressed to"))
+    cases.append(("replay", dict(ctype="state", extra=["--seq", "1"]),
+                  "rejected", "replayed"))
+    now = int(time.time())
+    cases.append(("expired", dict(ctype="state", extra=["--nbf", str(now - 100),
+                  "--ttl", "10"]), "expired", "expired"))
+    cases.append(("not yet", dict(ctype="state", extra=["--nbf", str(now + 3600)]),
+                  "rejected", "not valid before"))
+    cases.append(("unknown type", dict(ctype="frobnicate"), "rejected",
+                  "unknown type"))
+    cases.append(("state args", dict(ctype="state", args={"x": 1}), "rejected",
+                  "takes no arguments"))
+    cases.append(("amps over", dict(ctype="charger.set_current",
+                  args={"device": "wallbox", "amps": 80}), "rejected", "maximum"))
+    cases.append(("amps under", dict(ctype="charger.set_current",
+                  args={"device": "wallbox", "amps": 2}), "rejected", "minimum"))
+    cases.append(("no charger", dict(ctype="charger.set_current",
+                  args={"device": "meter", "amps": 10}), "rejected",
+                  "not a charger"))
+    cases.append(("bad config", dict(ctype="config.set", args={"config": {}}),
+                  "rejected", "gateway"))
+    for name, kw, want, why in cases:
+        rc, recs, err = w.send(wait_s=15, **kw)
+        check(rc == 0 and recs, "%s: exit %d, %s %s", name, rc, recs, err)
+        last = recs[-1]
+        check(last["state"] == want and why in last.get("why", ""),
+              "%s: got %s", name, last)
+        check("received" not in states(recs), "%s: it was accepted: %s", name, recs)
+    # frames that are not commands at all: an oversized one, garbage
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(w.port),
+                            "-t", "wg/gw-test/r", "-C", "2", "-W", "20"],
+                           stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    for payload in (b"x" * 20000, b"{\"v\":1}\n" + b"\0" * 64):
+        p = os.path.join(env.dir, "junk")
+        open(p, "wb").write(payload)
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(w.port),
+                        "-t", "wg/gw-test/c", "-q", "1", "-f", p], check=True)
+    out, _ = sub.communicate(timeout=30)
+    junk = [json.loads(l) for l in out.splitlines()]
+    check(len(junk) == 2 and all(j["state"] == "rejected" and j["id"] is None
+          for j in junk), "junk frames: %s", junk)
+    # a flood: dropped beyond the bucket, counted, polling goes on
+    before = len(w.readings())
+    p = os.path.join(env.dir, "flood")
+    open(p, "wb").write(b"garbage")
+    subprocess.run(["sh", "-c", "for i in $(seq 1 2000); do echo x; done | "
+                    "mosquitto_pub -h 127.0.0.1 -p %d -t wg/gw-test/c -q 1 -l"
+                    % w.port], check=True)
+    time.sleep(3)
+    rc, recs, _ = w.send("state", wait_s=30)
+    check(rc == 0 and recs[-1]["result"]["commands_flood_dropped"] > 500,
+          "flood not counted: %s", recs)
+    check(len(w.readings()) > before, "polling stopped during the flood")
+    check(w.gw.p.poll() is None, "the gateway died")
+
+
+def offline(env):
+    w = World(env)
+    w.start()
+    w.gw.stop()
+    frame = w.sign("state")
+    rc, recs, _ = w.send(frame=frame, wait_s=0)
+    check(rc == 0, "send while offline failed")
+    w.start(name="gateway2")
+    wait(lambda: any(r["state"] == "applied" for r in w.printed_results()), 30,
+         "the offline command's result")
+    got = [r for r in w.printed_results() if r["state"] == "applied"]
+    check(len(got) == 1, "ran %d times: %s", len(got), got)
+
+
+def config(env):
+    w = World(env, control={"trial_cycles": 4})
+    w.start()
+    good = dict(w.site)
+    good["interval_s"] = 2
+    rc, recs, err = w.send("config.set", args={"config": good}, wait_s=60)
+    check(rc == 0 and recs[-1]["state"] == "applied", "good config: %s %s",
+          recs, err)
+    # breaks polling: the meter at a unit nobody answers
+    broken = json.loads(json.dumps(good))
+    broken["devices"][0]["unit"] = 9
+    broken["devices"][0]["timeout_ms"] = 100
+    rc, recs, err = w.send("config.set", args={"config": broken}, wait_s=90)
+    check(recs and recs[-1]["state"] == "failed" and "no device answered"
+          in recs[-1]["why"], "polling breaker: %s %s", recs, err)
+    # cuts the uplink: a port with no broker
+    cut = json.loads(json.dumps(good))
+    cut["mqtt"]["port"] = 1
+    frame = w.sign("config.set", args={"config": cut})
+    cid = json.loads(open(frame, "rb").read()[:-65])["id"]
+    w.send(frame=frame, wait_s=0)
+    wait(lambda: any(r["id"] == cid and r["state"] == "failed" for r in
+                     w.printed_results()), 120, "the uplink breaker rolled back")
+    end = [r for r in w.printed_results() if r["id"] == cid][-1]
+    check(end["why"] == "rolled back: in 4 cycles the uplink acknowledged no "
+          "batch", "uplink breaker: %s", end)
+    # and the healed gateway polls and delivers again
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 20, 30, "readings after the rollback")
+    # nothing lost: every reading a run stored (its "this run" line at each
+    # switch and rollback) arrived, none twice
+    with open(w.gw.err_path) as f:
+        stored = sum(int(m) for m in re.findall(r"this run: \d+ cycles, (\d+) "
+                                                 "readings stored", f.read()))
+    rows = w.readings()
+    keys = [(r["ts"], r["device"], r["quantity"]) for r in rows]
+    check(len(keys) == len(set(keys)), "a reading printed twice")
+    check(stored > 100 and len(rows) >= stored, "stored %d readings over the "
+          "switches, %d printed", stored, len(rows))
+
+
+def reboot(env):
+    hook = os.path.join(env.dir, "reboot-hook")
+    mark = os.path.join(env.dir, "rebooted")
+    with open(hook, "w") as f:
+        f.write("#!/bin/sh\ntouch %s\nexit 0\n" % mark)
+    os.chmod(hook, 0o755)
+    w = World(env, control={"reboot_hook": hook})
+    w.start()
+    # the hook stands in for the board: it marks, and the test restarts us
+    rc, recs, _ = w.send("reboot", wait_s=5)
+    wait(lambda: os.path.exists(mark), 10, "the reboot hook ran")
+    w.gw.stop()
+    w.start(name="gateway2")
+    wait(lambda: any(r["type"] == "reboot" and r["state"] == "applied"
+                     for r in w.printed_results()), 30, "reboot applied")
+
+
+SCENARIOS = {"basic": basic, "bad": bad, "offline": offline, "config": config,
+             "reboot": reboot}
+
+
+def main(build, scenario):
+    with Env(build) as env:
+        SCENARIOS[scenario](env)
+    print("ok: commands %s" % scenario)
+
+
+if __name__ == "__main__":
+    run(main)
