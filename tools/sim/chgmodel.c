@@ -22,7 +22,8 @@
  * Both energies are whole Wh computed from the time alone, so the session
  * register equals energy_total minus energy_total at plug-in exactly, and
  * a gateway's derived session energy (drivers/charger.c) must match it to the
- * Wh. The "error" point reads 0, or what the state's register shows through
+ * Wh. A current limit or a forced state switches to a model integrated in
+ * ticks (below, "The controlled model") that keeps the same guarantees. The "error" point reads 0, or what the state's register shows through
  * it when both points share a register (Alfen: the state letter).
  */
 #include <stdlib.h>
@@ -31,6 +32,9 @@
 #include "tools/sim/chgmodel.h"
 #include "tools/sim/model.h"
 
+struct chgmodel;
+static void chgctl_advance(struct chgmodel *c, int64_t t);
+
 #define PERMILLE_B	150
 #define PERMILLE_C	250
 #define PERMILLE_C_END	700
@@ -38,6 +42,8 @@
 #define PERMILLE_B_END	850
 #define CATCH_UP_MAX	100000	/* cycles summed one by one after a jump */
 #define WMS_PER_WH	3600000LL
+#define TICK_MS		100		/* the controlled model's step */
+#define TICKS_MAX	864000		/* a day; a longer gap is skipped */
 
 enum role {
 	R_STATE, R_ERROR, R_I1, R_I2, R_I3, R_POWER, R_TOTAL, R_SESSION, R_N
@@ -48,6 +54,23 @@ static const char *const role_names[R_N] = {
 	"energy_total", "energy_session",
 };
 
+/*
+ * Once a current limit is set or a state forced (chgmodel_set_limit,
+ * chgmodel_force_state), the closed form above no longer holds: the current
+ * follows the limit with a lag, so energy is integrated in 100 ms ticks
+ * instead (chgctl.c).
+ */
+struct chgctl {
+	int on;				/* integrating since the first control */
+	int64_t limit_ma;		/* 0: none */
+	int forced;			/* IEC state 1..6, 0: the cycle's */
+	int64_t tick;			/* last tick integrated (t / TICK_MS) */
+	int64_t ima;			/* the car's current now, mA */
+	int64_t q;			/* mA*ms charged since the plug-in */
+	int64_t plug_wh;		/* energy_total at the plug-in */
+	int64_t car_ma;			/* the car's own maximum; 0: the cycle's */
+};
+
 struct chgmodel {
 	uint64_t seed;
 	int64_t period;			/* ms */
@@ -56,6 +79,7 @@ struct chgmodel {
 	int has_e, has_f;		/* the state enum has E (5), F (6) */
 	int started;
 	int64_t last_t, k_done, base_wh, done_wh;
+	struct chgctl ctl;
 	/* The values of the last update. */
 	int64_t state, ideci, watts, total_wh, session_wh;	/* W, Wh */
 };
@@ -186,6 +210,24 @@ fault_state(const struct chgmodel *c, int64_t k)
 	return c->has_e ? 5 : 2;
 }
 
+/* The cycle's IEC state at t (cycle k = floor(t / period)). */
+static int64_t
+cycle_state(const struct chgmodel *c, int64_t t)
+{
+	int64_t k = floor_div(t, c->period), in = t - k * c->period;
+
+	if (in < c->period * PERMILLE_B / 1000 ||
+	    in >= c->period * PERMILLE_B_END / 1000)
+		return 1;
+	if (in >= c->period * PERMILLE_C / 1000 &&
+	    in < c->period * PERMILLE_C_END / 1000)
+		return 3;
+	if (in >= c->period * PERMILLE_C_END / 1000 &&
+	    in < c->period * PERMILLE_FAULT_END / 1000)
+		return fault_state(c, k);
+	return 2;
+}
+
 void
 chgmodel_update(struct chgmodel *c, int64_t t)
 {
@@ -198,6 +240,17 @@ chgmodel_update(struct chgmodel *c, int64_t t)
 	}
 	if (t < c->last_t)
 		t = c->last_t;		/* counters never go back */
+	if (c->ctl.on) {
+		if (c->ctl.tick == INT64_MIN) {
+			/* One tick at t: a plug-in at the start is a session's. */
+			c->ctl.tick = floor_div(t, TICK_MS) - 1;
+			c->state = 1;
+			c->total_wh = c->base_wh;
+		}
+		chgctl_advance(c, t);
+		c->last_t = t;
+		return;
+	}
 	c->last_t = t;
 	k = floor_div(t, c->period);
 	if (k - c->k_done > CATCH_UP_MAX) {
@@ -209,17 +262,7 @@ chgmodel_update(struct chgmodel *c, int64_t t)
 	for (; c->k_done < k; c->k_done++)
 		c->done_wh += charged_wh(c, c->k_done, c_len(c));
 	in = t - k * c->period;
-	if (in < c->period * PERMILLE_B / 1000 ||
-	    in >= c->period * PERMILLE_B_END / 1000)
-		c->state = 1;
-	else if (in >= c->period * PERMILLE_C / 1000 &&
-	    in < c->period * PERMILLE_C_END / 1000)
-		c->state = 3;
-	else if (in >= c->period * PERMILLE_C_END / 1000 &&
-	    in < c->period * PERMILLE_FAULT_END / 1000)
-		c->state = fault_state(c, k);
-	else
-		c->state = 2;
+	c->state = cycle_state(c, t);
 	tc = in - c->period * PERMILLE_C / 1000;
 	tc = tc < 0 ? 0 : tc > c_len(c) ? c_len(c) : tc;
 	c->ideci = c->state == 3 ? cycle_ideci(c, k) : 0;
@@ -262,6 +305,116 @@ chgmodel_value(const struct chgmodel *c, size_t point, struct dec *out)
 		return 0;
 	}
 	return -1;
+}
+
+/*
+ * The controlled model, from the first limit or forced state on (the
+ * closed form of the cycle cannot follow a limit that comes at any time).
+ * Time moves in ticks of 100 ms. In C the car's current moves a fifth of
+ * the way to its target each tick (at least 1 mA, so it arrives exactly):
+ * a first-order lag of about 0.45 s that is within 0.1 A of a 26 A step
+ * after 2.9 s. The target is the limit, or the car's own maximum if that is
+ * lower. Outside C the current is 0 at once (the contactor is open). Energy
+ * is the sum of 690 W per A over the ticks; a session starts at each move
+ * out of A, with energy_total at that moment as its base, so the session
+ * register stays energy_total minus its value at plug-in, to the Wh.
+ */
+
+static int64_t
+ctl_state(const struct chgmodel *c, int64_t t)
+{
+	return c->ctl.forced != 0 ? c->ctl.forced : cycle_state(c, t);
+}
+
+static void
+ctl_tick(struct chgmodel *c, int64_t t)
+{
+	struct chgctl *x = &c->ctl;
+	int64_t st = ctl_state(c, t), target, d, stepd;
+
+	if (st != 1 && c->state == 1) {		/* plugged in */
+		x->plug_wh = c->total_wh;
+		x->q = 0;
+	}
+	c->state = st;
+	if (st != 3) {
+		x->ima = 0;
+	} else {
+		target = x->car_ma > 0 ? x->car_ma :
+		    100 * cycle_ideci(c, floor_div(t, c->period));
+		if (x->limit_ma > 0 && x->limit_ma < target)
+			target = x->limit_ma;
+		d = target - x->ima;
+		stepd = d / 5;
+		if (stepd == 0 && d != 0)
+			stepd = d > 0 ? 1 : -1;
+		x->ima += stepd;
+	}
+	x->q += x->ima * TICK_MS;
+	c->session_wh = 69 * x->q / (100 * WMS_PER_WH);
+	c->total_wh = x->plug_wh + c->session_wh;
+}
+
+static void
+chgctl_advance(struct chgmodel *c, int64_t t)
+{
+	struct chgctl *x = &c->ctl;
+	int64_t to = floor_div(t, TICK_MS);
+
+	if (to - x->tick > TICKS_MAX)
+		x->tick = to - TICKS_MAX;
+	for (; x->tick < to; x->tick++)
+		ctl_tick(c, (x->tick + 1) * TICK_MS);
+	/* Shown as the registers of the chargers here show it: 0.1 A. */
+	c->ideci = (x->ima + 50) / 100;
+	c->watts = 69 * c->ideci;
+}
+
+/* Take over from the closed form at the last update's time. */
+static void
+ctl_start(struct chgmodel *c)
+{
+	struct chgctl *x = &c->ctl;
+
+	if (x->on)
+		return;
+	x->on = 1;
+	if (!c->started) {
+		x->tick = INT64_MIN;	/* the first update starts it */
+		return;
+	}
+	x->tick = floor_div(c->last_t, TICK_MS);
+	x->ima = 100 * c->ideci;
+	x->plug_wh = c->total_wh - c->session_wh;
+	/* The smallest charge that shows session_wh (Wh rounded down). */
+	x->q = (c->session_wh * 100 * WMS_PER_WH + 68) / 69;
+}
+
+void
+chgmodel_set_limit(struct chgmodel *c, int64_t limit_ma)
+{
+	ctl_start(c);
+	c->ctl.limit_ma = limit_ma > 0 ? limit_ma : 0;
+}
+
+void
+chgmodel_force_state(struct chgmodel *c, int state)
+{
+	ctl_start(c);
+	c->ctl.forced = state >= 1 && state <= 6 ? state : 0;
+}
+
+void
+chgmodel_set_car(struct chgmodel *c, int64_t max_ma)
+{
+	ctl_start(c);
+	c->ctl.car_ma = max_ma > 0 ? max_ma : 0;
+}
+
+int
+chgmodel_state(const struct chgmodel *c)
+{
+	return (int)c->state;
 }
 
 void

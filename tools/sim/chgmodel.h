@@ -35,6 +35,22 @@ void chgmodel_update(struct chgmodel *c, int64_t t);
  * charger model does not own that point (the household model does). */
 int chgmodel_value(const struct chgmodel *c, size_t point, struct dec *out);
 
+/*
+ * Control, for a charger's writable current limit and the simulator's
+ * charger faults. From the first call on the model integrates in 100 ms
+ * ticks (chgmodel.c says how): in C the current moves to min(limit, the
+ * car's own maximum) within about 3 s. Effective from the last update.
+ * set_limit: the limit the charger applies, mA (0: none). force_state: hold
+ * IEC state 1..6 instead of the cycle's (0: the cycle again). set_car: the
+ * car's own maximum, mA (0: the cycle's 6.0..15.9 A).
+ */
+void chgmodel_set_limit(struct chgmodel *c, int64_t limit_ma);
+void chgmodel_force_state(struct chgmodel *c, int state);
+void chgmodel_set_car(struct chgmodel *c, int64_t max_ma);
+
+/* The IEC state (1..6) as of the last update. */
+int chgmodel_state(const struct chgmodel *c);
+
 void chgmodel_free(struct chgmodel *c);
 
 #endif

@@ -18,6 +18,11 @@ static const char *const names[] = {
 	[FAULT_GARBAGE] = "garbage",
 	[FAULT_UNIT] = "unit",
 	[FAULT_PROTOCOL] = "protocol",
+	[FAULT_IGNORE_LIMIT] = "ignore-limit",
+	[FAULT_CLAMP] = "clamp",
+	[FAULT_REFUSE_WRITE] = "refuse-write",
+	[FAULT_STATE] = "state",
+	[FAULT_CAR] = "car",
 };
 
 /* The argument a mode takes: its range and how the error names it. */
@@ -29,6 +34,8 @@ static const struct {
 	[FAULT_EXCEPTION] = { 1, 255, "CODE (1..255)" },
 	[FAULT_UNIT] = { 0, 255, "ID (0..255)" },
 	[FAULT_PROTOCOL] = { 1, 65535, "ID (1..65535)" },
+	[FAULT_CLAMP] = { 1, FAULT_AMPS_MAX, "AMPS (1..80)" },
+	[FAULT_CAR] = { 1, FAULT_AMPS_MAX, "AMPS (1..80)" },
 };
 
 const char *
@@ -99,10 +106,26 @@ fault_parse(const char *spec, unsigned *unit, struct fault *f, char *err,
 	if (m > FAULT_LAST) {
 		snprintf(err, errlen, "'%s': unknown mode (none, silent, late:MS, "
 		    "crc, exception:CODE, garbage, unit:ID, protocol:ID, "
-		    "intermittent:N)", spec);
+		    "intermittent:N, ignore-limit, clamp:AMPS, refuse-write, "
+		    "state:A..F, car:AMPS)", spec);
 		return -EINVAL;
 	}
 	f->mode = (enum fault_mode)m;
+	if (FAULT_IS_CHARGER(m) && m != FAULT_REFUSE_WRITE && slash != NULL) {
+		snprintf(err, errlen, "'%s': %s holds until changed; no /N", spec,
+		    names[m]);
+		return -EINVAL;
+	}
+	if (m == FAULT_STATE) {
+		if (arg == NULL || end - arg != 2 || arg[1] < 'A' ||
+		    arg[1] > 'F') {
+			snprintf(err, errlen, "'%s': state needs :A..F (IEC 61851)",
+			    spec);
+			return -EINVAL;
+		}
+		f->arg = (unsigned)(arg[1] - 'A' + 1);
+		return 0;
+	}
 	if ((size_t)m < sizeof(args) / sizeof(args[0]) && args[m].what != NULL) {
 		if (arg == NULL || number(arg + 1, end, args[m].lo, args[m].hi,
 		    &f->arg) != 0) {

@@ -636,6 +636,12 @@ model_set_charger_period(struct model *m, int64_t period_ms)
 	chgmodel_set_period(m->chg, period_ms);
 }
 
+struct chgmodel *
+model_charger(struct model *m)
+{
+	return m->chg;
+}
+
 void
 model_free(struct model *m)
 {

@@ -46,6 +46,9 @@ void model_values(struct model *m, int64_t t_ms, struct dec *out);
  */
 void model_set_charger_period(struct model *m, int64_t period_ms);
 
+/* The charger model of a charger profile's model, else NULL (chgmodel.h). */
+struct chgmodel *model_charger(struct model *m);
+
 void model_free(struct model *m);
 
 /* splitmix64's finalizer: the simulator's values are pure functions of it. */

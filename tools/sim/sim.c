@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,30 +12,8 @@
 
 #include "drivers/regmap.h"
 #include "tools/sim/sim.h"
+#include "tools/sim/sim_int.h"
 
-#define EXC_ILLEGAL_FUNCTION	1
-#define EXC_ILLEGAL_ADDRESS	2
-#define EXC_ILLEGAL_VALUE	3
-
-/*
- * The registers (FC1/FC2: bits, one 0/1 per element) of one function code:
- * [lo, hi) covers every point of that fc.
- */
-struct span {
-	uint32_t lo, hi;
-	uint16_t *regs;		/* hi - lo registers, NULL if no point */
-};
-
-struct sim_dev {
-	unsigned unit;
-	struct profile prof;
-	struct model *model;
-	struct dec *vals;
-	unsigned char *warned;	/* per point: encode failure reported */
-	unsigned refreshes;	/* answers served, for invalid_every */
-	struct span span[4];	/* [fc - 1]: coils, inputs, holding, input regs */
-	struct fault fault;
-};
 
 static void
 dev_free(struct sim_dev *d)
@@ -82,6 +61,16 @@ dev_spans(struct sim_dev *d)
 		end = (uint32_t)pp->addr + regmap_words(pp->type);
 		if (pp->addr < sp->lo)
 			sp->lo = pp->addr;
+		if (end > sp->hi)
+			sp->hi = end;
+	}
+	for (i = 0; i < d->prof.n_writable; i++) {
+		const struct writable *w = &d->prof.writable[i];
+
+		sp = &d->span[w->rb_fc - 1];
+		end = (uint32_t)w->rb_addr + regmap_words(w->rb_type);
+		if (w->rb_addr < sp->lo)
+			sp->lo = w->rb_addr;
 		if (end > sp->hi)
 			sp->hi = end;
 	}
@@ -172,6 +161,7 @@ sim_add(struct sim *s, unsigned unit, const char *dir, const char *profile,
 		goto nomem;
 	}
 	dev_info(d);
+	sim_writable_init(d);
 	s->devs[s->n_devs++] = d;
 	return 0;
 nomem:
@@ -228,6 +218,7 @@ dev_refresh(struct sim *s, struct sim_dev *d, int64_t t)
 			    regmap_type_name(pp->type), strerror(-rc));
 		}
 	}
+	sim_readback(d);
 }
 
 /*
@@ -284,8 +275,8 @@ log_answer(struct sim *s, const struct sim_dev *d, int fc, uint32_t addr,
 	}
 }
 
-static size_t
-exception(uint8_t *rsp, uint8_t fc, uint8_t code)
+size_t
+sim_exception(uint8_t *rsp, uint8_t fc, uint8_t code)
 {
 	rsp[0] = fc | 0x80;
 	rsp[1] = code;
@@ -303,20 +294,23 @@ pdu(struct sim *s, struct sim_dev *d, const uint8_t *req, size_t len,
 	if (len < 1)
 		return 0;
 	fc = req[0];
+	/* Writes where the profile has writable points; meters take none. */
+	if ((fc == 6 || fc == 16) && d->prof.n_writable > 0)
+		return sim_write(s, d, req, len, t_ms, rsp);
 	if (fc < 1 || fc > 4)
-		return exception(rsp, fc, EXC_ILLEGAL_FUNCTION);
+		return sim_exception(rsp, fc, EXC_ILLEGAL_FUNCTION);
 	if (len != 5)
-		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
+		return sim_exception(rsp, fc, EXC_ILLEGAL_VALUE);
 	addr = (uint32_t)req[1] << 8 | req[2];
 	count = (uint32_t)req[3] << 8 | req[4];
 	/* 125 bits too: no profile needs more, and it keeps one buffer size. */
 	if (count < 1 || count > PROFILE_READ_MAX)
-		return exception(rsp, fc, EXC_ILLEGAL_VALUE);
+		return sim_exception(rsp, fc, EXC_ILLEGAL_VALUE);
 	sp = &d->span[fc - 1];
 	if (sp->regs == NULL || addr < sp->lo || addr + count > sp->hi ||
 	    !profile_read_allowed(&d->prof, fc, (uint16_t)addr,
 	    (uint16_t)count))
-		return exception(rsp, fc, EXC_ILLEGAL_ADDRESS);
+		return sim_exception(rsp, fc, EXC_ILLEGAL_ADDRESS);
 	dev_refresh(s, d, t_ms);
 	rsp[0] = fc;
 	if (fc <= 2) {
@@ -348,18 +342,28 @@ sim_pdu(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 	return d != NULL ? pdu(s, d, req, len, t_ms, rsp, 1) : 0;
 }
 
-static void
-log_fault(struct sim *s, const struct sim_dev *d, int64_t t)
+void
+sim_log(struct sim *s, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (s->log == NULL)
 		return;
-	fprintf(s->log, "{\"t_ms\":%" PRId64 ",\"unit\":%u,\"fault\":\"%s\"}\n",
-	    t, d->unit, fault_name(d->fault.mode));
+	va_start(ap, fmt);
+	vfprintf(s->log, fmt, ap);
+	va_end(ap);
 	if (fflush(s->log) != 0 && !s->log_failed) {
 		s->log_failed = 1;
 		fprintf(stderr, "wattgate-sim: log: write failed: %s\n",
 		    strerror(errno));
 	}
+}
+
+static void
+log_fault(struct sim *s, const struct sim_dev *d, int64_t t)
+{
+	sim_log(s, "{\"t_ms\":%" PRId64 ",\"unit\":%u,\"fault\":\"%s\"}\n",
+	    t, d->unit, fault_name(d->fault.mode));
 }
 
 size_t
@@ -382,7 +386,7 @@ sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 	case FAULT_SILENT:
 		return 0;
 	case FAULT_EXCEPTION:
-		return exception(rsp, req[0], (uint8_t)d->fault.arg);
+		return sim_exception(rsp, req[0], (uint8_t)d->fault.arg);
 	case FAULT_LATE:
 		how->delay_ms = d->fault.arg;
 		return pdu(s, d, req, len, t_ms, rsp, 1);
@@ -401,6 +405,12 @@ sim_answer(struct sim *s, uint8_t unit, const uint8_t *req, size_t len,
 		how->protocol = d->fault.arg;
 		return pdu(s, d, req, len, t_ms, rsp, 0);
 	case FAULT_NONE:
+	/* A charger's modes are never d->fault (sim_fault_set). */
+	case FAULT_IGNORE_LIMIT:
+	case FAULT_CLAMP:
+	case FAULT_REFUSE_WRITE:
+	case FAULT_STATE:
+	case FAULT_CAR:
 		break;
 	}
 	return pdu(s, d, req, len, t_ms, rsp, 1);
@@ -434,6 +444,8 @@ sim_fault_check(struct sim *s, unsigned unit, const struct fault *f,
 		    "frames have no protocol id)", unit);
 		return -EINVAL;
 	}
+	if (f != NULL && FAULT_IS_CHARGER(f->mode))
+		return sim_charger_fault(dev_find(s, unit), f, 0, err, errlen);
 	return 0;
 }
 
@@ -441,12 +453,17 @@ int
 sim_fault_set(struct sim *s, unsigned unit, const struct fault *f, char *err,
     size_t errlen)
 {
+	struct sim_dev *d;
 	int rc;
 
-	if ((rc = sim_fault_check(s, unit, f, err, errlen)) != 0)
+	if ((rc = sim_fault_check(s, unit, f, err, errlen)) != 0 || f == NULL)
 		return rc;
-	if (f != NULL)
-		dev_find(s, unit)->fault = *f;
+	d = dev_find(s, unit);
+	/* A charger's mode holds beside the transport's; none lifts both. */
+	if (FAULT_IS_CHARGER(f->mode) || f->mode == FAULT_NONE)
+		sim_charger_fault(d, f, 1, err, errlen);
+	if (!FAULT_IS_CHARGER(f->mode))
+		d->fault = *f;
 	return 0;
 }
 
@@ -473,8 +490,12 @@ sim_faults_clear(struct sim *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n_devs; i++)
+	struct fault none = { FAULT_NONE, 0, 0, 0 };
+
+	for (i = 0; i < s->n_devs; i++) {
 		memset(&s->devs[i]->fault, 0, sizeof(s->devs[i]->fault));
+		sim_charger_fault(s->devs[i], &none, 1, NULL, 0);
+	}
 }
 
 void
