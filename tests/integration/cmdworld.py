@@ -26,8 +26,10 @@ class World:
         self.sim, sim_port = env.sim("sim", devices, "tcp", extra=sim_extra)
         devs = [{"name": "meter", "bus": "lan", "unit": 1, "profile": "sdm630"}]
         if chargers:
-            devs.append({"name": "wallbox", "bus": "lan", "unit": 2,
-                         "profile": "keba_p30"})
+            devs.append(dict({"name": "wallbox", "bus": "lan", "unit": 2,
+                              "profile": "keba_p30"}, **(chargers if
+                                                         isinstance(chargers, dict)
+                                                         else {})))
         self.site = env.site(self.port, interval=interval,
                              buses=[{"name": "lan", "type": "tcp",
                                      "host": "127.0.0.1", "port": sim_port}],

@@ -14,13 +14,15 @@ Scenarios (one per ctest, run in parallel):
 
 usage: test_commands.py BUILD_DIR SCENARIO
 """
+import collections
 import json
 import os
+import random
 import re
 import subprocess
 import time
 
-from harness import run, Env, Fail, check, read_jsonl, wait
+from harness import run, Env, Fail, check, read_jsonl, wait, sim_faults
 from cmdworld import World, FINAL
 
 
@@ -204,7 +206,124 @@ def reboot(env):
                      for r in w.printed_results()), 30, "reboot applied")
 
 
-SCENARIOS = {"basic": basic, "bad": bad, "offline": offline, "config": config,
+def charger(env):
+    faults = os.path.join(env.dir, "faults")
+    open(faults, "w").write("")
+    w = World(env, chargers={"failsafe_a": 6}, control={"failsafe_after_s": 10},
+              sim_extra=["--fault-file", faults, "--fault", "2:state:C",
+                         "--fault", "2:car:32"])
+    w.start()
+
+    def setc(amps, want, why=""):
+        rc, recs, err = w.send("charger.set_current",
+                               args={"device": "wallbox", "amps": amps}, wait_s=40)
+        check(recs, "set %s: nothing back (%s)", amps, err)
+        last = recs[-1]
+        check(last["state"] == want and why in last.get("why", ""),
+              "set %s A: wanted %s (%s), got %s", amps, want, why, recs)
+        check(states(recs)[:2] == ["received", "verifying"] or want == "failed",
+              "set %s: states %s", amps, states(recs))
+        return last
+
+    last = setc(10, "applied")
+    check(abs(last["result"]["measured_a"] - 10) <= 1 and
+          last["result"]["readback_a"] == 10, "10 A: %s", last)
+    setc(16.5, "applied")
+    sim_faults(w.sim, faults, "2:ignore-limit\n", 2)
+    last = setc(8, "deviated", "above the 8 A limit")
+    sim_faults(w.sim, faults, "2:clamp:10\n", 3)
+    last = setc(16, "deviated", "of the 16 A allowed")
+    check(abs(last["result"]["measured_a"] - 10) <= 1, "clamp: %s", last)
+    sim_faults(w.sim, faults, "2:refuse-write\n", 4)
+    setc(12, "failed", "exception")
+    sim_faults(w.sim, faults, "", 5)
+    setc(12, "applied")
+    # the link lost for failsafe_after_s: 6 A; back: the fleet's 12 A again
+    port = w.port
+    w.broker.stop()
+    time.sleep(14)
+    _, w.port = env.mosquitto(port=port)
+    wait(lambda: any(r["type"] == "charger.failsafe_lift" and r["state"] in FINAL
+                     for r in w.printed_results()), 60, "the failsafe lifted")
+    got = {r["type"]: r for r in w.printed_results() if r["state"] in FINAL}
+    fs, lift = got["charger.failsafe"], got["charger.failsafe_lift"]
+    check(fs["state"] == "applied" and fs["result"]["limit_a"] == 6,
+          "failsafe: %s", fs)
+    check(lift["state"] == "applied" and lift["result"]["limit_a"] == 12,
+          "lift: %s", lift)
+
+
+def kill9(env, kills=None):
+    """kill -9 at random points while config.set and charger.set_current
+    run: every command ends in exactly one final state, none runs twice.
+    A frame the broker delivered in the moment between libmosquitto's PUBACK
+    and the journal's fsync dies with the process unjournaled: the platform
+    sends a frame it has no result for again (same id and seq), as it would
+    in the field; the journal makes that safe."""
+    kills = kills or int(os.environ.get("WG_KILLS", "50"))
+    rnd = random.Random(int(os.environ.get("WG_SEED", "14")))
+    w = World(env, chargers=True, control={"trial_cycles": 2},
+              sim_extra=["--fault", "2:state:C", "--fault", "2:car:32"])
+    w.start()
+    frames = {}
+    for i in range(kills):
+        if i % 2 == 0:
+            cfg = json.loads(json.dumps(w.site))
+            cfg["interval_s"] = 1 if i % 4 == 0 else 2
+            f = w.sign("config.set", args={"config": cfg})
+        else:
+            # a value of its own per command: the simulator's log shows
+            # how often each was written
+            f = w.sign("charger.set_current",
+                       args={"device": "wallbox", "amps": 6 + 0.1 * i})
+        cid = json.loads(open(f, "rb").read()[:-65])["id"]
+        frames[cid] = f
+        w.send(frame=f, wait_s=0)
+        time.sleep(rnd.uniform(0.05, 2.5))
+        w.gw.p.kill()
+        w.gw.p.wait()
+        w.start(name="gw%d" % i)
+
+    def unresolved():
+        done = {r["id"] for r in w.printed_results() if r["state"] in FINAL}
+        return [c for c in frames if c not in done]
+    deadline = time.time() + 120
+    resent = 0
+    while unresolved() and time.time() < deadline:
+        time.sleep(5)
+        for cid in unresolved():
+            if not any(r["id"] == cid for r in w.printed_results()):
+                w.send(frame=frames[cid], wait_s=0)
+                resent += 1
+    check(not unresolved(), "no final state for %s", unresolved())
+    res = w.printed_results()
+    rs = [r["r"] for r in res]
+    check(len(rs) == len(set(rs)), "a result record printed twice")
+    for cid in frames:
+        finals = [r for r in res if r["id"] == cid and r["state"] in FINAL]
+        check(len(finals) == 1, "%s: %d final states: %s", cid, len(finals), finals)
+        rec = [r for r in res if r["id"] == cid and r["state"] == "received"]
+        check(len(rec) <= 1, "%s: received %d times", cid, len(rec))
+    writes = collections.Counter(r["value"] for r in read_jsonl(
+        os.path.join(env.dir, "sim.log")) if r.get("write") == "current_limit")
+    twice = {v: n for v, n in writes.items() if n > 1}
+    check(not twice, "a setpoint written more than once: %s", twice)
+    trials = collections.Counter()
+    for p in w.env.procs:
+        if p.name.startswith("gw") or p.name.startswith("gateway"):
+            with open(p.err_path) as f:
+                for m in re.finditer(r"config: command (\S+): restarting on the "
+                                     "new config", f.read()):
+                    trials[m.group(1)] += 1
+    check(all(n == 1 for n in trials.values()), "a config.set ran twice: %s",
+          trials)
+    counts = collections.Counter(r["state"] for r in res
+                                 if r["state"] in FINAL and r["id"] in frames)
+    print("kill9: %d kills, %d commands, final states %s, %d frames sent again"
+          % (kills, len(frames), dict(counts), resent))
+
+
+SCENARIOS = {"kill9": kill9, "charger": charger, "basic": basic, "bad": bad, "offline": offline, "config": config,
              "reboot": reboot}
 
 
