@@ -74,7 +74,8 @@ class World:
                 argv += ["--args", json.dumps(args)]
         r = subprocess.run(argv + list(extra), capture_output=True, text=True,
                            timeout=wait_s + 30)
-        recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        self.last_raw = [l for l in r.stdout.splitlines() if l.strip()]
+        recs = [json.loads(l) for l in self.last_raw]
         return r.returncode, recs, r.stderr
 
     def final(self, recs):

@@ -282,6 +282,8 @@ def kill9(env, kills=None):
         time.sleep(rnd.uniform(0.05, 2.5))
         w.gw.p.kill()
         w.gw.p.wait()
+        w.gw.out.close()  # a thousand of them in the soak
+        w.gw.err.close()
         w.start(name="gw%d" % i)
 
     def unresolved():
