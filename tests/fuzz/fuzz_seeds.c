@@ -12,10 +12,14 @@
  * scan harness tries, served by the simulator as test_scan.py and
  * test_info.py scan them.
  *
+ * And signed commands for fuzz_command: one frame per command type, signed
+ * with the test key (tests/fixtures/cmdkey.h), so the harness reaches a
+ * signature that verifies; and one with a signature of zeros.
+ *
  *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
  *                       DIR/recv_coap/, DIR/store/, DIR/scan/ (and
  *                       DIR/scan_profiles/, the harness's two profiles with
- *                       an info string check)
+ *                       an info string check), DIR/command/
  */
 #include <errno.h>
 #include <stdint.h>
@@ -30,6 +34,8 @@
 #include "firmware/codec/batch.h"
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
+#include "firmware/codec/command.h"
+#include "tests/fixtures/cmdkey.h"
 #include "tests/fuzz/fuzz_profiles.h"
 #include "tests/fuzz/fuzz_scan.h"
 #include "tools/sim/sim.h"
@@ -295,6 +301,55 @@ make_scan_seeds(void)
 	}
 }
 
+/* One signed frame per command type the fleet sends (docs/commands.md). */
+static void
+make_command_seeds(void)
+{
+	static const char *const bodies[][2] = {
+		{ "config_set", "{\"v\":1,\"id\":\"c-1\",\"gw\":\"gw-0001\","
+		    "\"seq\":1,\"nbf\":1796515200,\"exp\":1796518800,\"type\":"
+		    "\"config.set\",\"args\":{\"interval\":30,\"devices\":[{\"name\":"
+		    "\"main\",\"unit\":1}]}}" },
+		{ "charger", "{\"v\":1,\"id\":\"fleet:2026-12-06.0002\",\"gw\":"
+		    "\"gw-0001\",\"seq\":2,\"nbf\":1796515200,\"exp\":1796515260,"
+		    "\"type\":\"charger.set_current\",\"args\":{\"device\":"
+		    "\"wallbox\",\"amps\":16.5}}" },
+		{ "state", "{\"v\":1,\"id\":\"3d032ecaf3017032\",\"gw\":\"GW_1.a\","
+		    "\"seq\":9007199254740991,\"nbf\":0,\"exp\":1099511627776,"
+		    "\"type\":\"state\"}" },
+		{ "scan", "{\"v\":1,\"id\":\"s\",\"gw\":\"g\",\"seq\":3,\"nbf\":1,"
+		    "\"exp\":2,\"type\":\"scan\",\"args\":{}}" },
+		{ "reboot", "{\"type\":\"reboot\",\"args\":{\"why\":\"\u00e9t\u00e9"
+		    "\\n\"},\"exp\":1796518800,\"nbf\":1796515200,\"seq\":4,"
+		    "\"gw\":\"gw-0001\",\"id\":\"r-4\",\"v\":1}" },
+		{ "ota_start", "{\"v\":1,\"id\":\"ota-7\",\"gw\":\"gw-0001\","
+		    "\"seq\":5,\"nbf\":1796515200,\"exp\":1796601600,\"type\":"
+		    "\"ota.start\",\"args\":{\"url\":\"https://fw.example/wg-0.2.0."
+		    "bundle\",\"sha256\":\"00112233445566778899aabbccddeeff00112233"
+		    "445566778899aabbccddeeff\",\"size\":12582912}}" },
+	};
+	static uint8_t frame[CMD_FRAME_MAX];
+	struct signer *s;
+	char err[256], name[64];
+	size_t len, i;
+
+	if ((s = cmdkey_signer()) == NULL)
+		exit(1);
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		if (signer_frame(s, (const uint8_t *)bodies[i][1],
+		    strlen(bodies[i][1]), frame, sizeof(frame), &len, err,
+		    sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_seeds: command: %s\n", err);
+			exit(1);
+		}
+		snprintf(name, sizeof(name), "%s.bin", bodies[i][0]);
+		put("command", name, frame, len);
+	}
+	memset(frame + len - CMD_SIG_LEN, 0, CMD_SIG_LEN);
+	put("command", "zero_sig.bin", frame, len);
+	signer_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -368,6 +423,7 @@ main(int argc, char **argv)
 	put("recv_mqtt", "status.bin", rec, record(rec, "wg/gw-0001/status",
 	    "{\"online\":true}", 15));
 	make_scan_seeds();
+	make_command_seeds();
 	free(json);
 	profile_free(&ps[0]);
 	profile_free(&ps[1]);

@@ -3,9 +3,10 @@
 keys       keygen writes command.key (0600) and command.pub, and refuses to
            run again over them.
 sign       sign, then verify prints the body; the seq file counts 1, 2 and
-           survives; --seq 42 overrides it without touching it; a flipped bit
+           survives; 8 signers at once get 1..8; --seq 42 overrides it
+           without touching it; a flipped bit
            in body or signature, a missing LF, another key: verify exits 1
-           with the codec's line.
+           with the codec's line. OpenSSL verifies the tool's signature too.
 send       the frame arrives byte for byte on wg/<gw>/c at QoS 1, not
            retained; a python publisher playing the gateway answers on
            wg/<gw>/r: a record of another id is not printed, a "queued" one
@@ -101,6 +102,20 @@ def sign_and_verify(env, key, pub):
     r = fleet(env, "verify", "--pub", pub, f1)
     check(r.returncode == 0 and r.stdout == frame[:-65] + b"\n", "verify: %d %r %r",
           r.returncode, r.stdout, r.stderr)
+    # Independently of mbedtls: OpenSSL checks r || s as a DER signature.
+    def der_int(b):
+        b = b.lstrip(b"\0")
+        return bytes([2, len(b) + (b[0] >> 7)]) + b"\0" * (b[0] >> 7) + b
+    seq = der_int(frame[-64:-32]) + der_int(frame[-32:])
+    with open(os.path.join(env.dir, "body"), "wb") as f:
+        f.write(frame[:-65])
+    with open(os.path.join(env.dir, "sig.der"), "wb") as f:
+        f.write(bytes([0x30, len(seq)]) + seq)
+    r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", pub, "-signature",
+                        os.path.join(env.dir, "sig.der"), os.path.join(env.dir, "body")],
+                       capture_output=True, timeout=30)
+    check(r.returncode == 0 and r.stdout == b"Verified OK\n", "openssl: %r %r",
+          r.stdout, r.stderr)
     # The next seq, written before the frame comes out; --seq leaves the file.
     r = fleet(env, "sign", "--key", key, "--gw", GW, "--type", "reboot")
     check(r.returncode == 0 and body_of(r.stdout)["seq"] == 2, "second sign: %s %r",
@@ -117,6 +132,14 @@ def sign_and_verify(env, key, pub):
     again = fleet(env, "sign", "--key", key, "--gw", GW, "--type", "reboot", "--seq",
                   "42", "--id", "replay-1", "--nbf", "1796515200", "--ttl", "60")
     check(again.stdout == r.stdout, "signing twice gave two frames")
+    # Signers side by side: flock hands out each seq once.
+    ps = [subprocess.Popen([env.bin("tools", "fleet", "wattgate-fleet"), "sign", "--key",
+                            key, "--gw", "gw-para", "--type", "state"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(8)]
+    seqs = sorted(body_of(p.communicate(timeout=60)[0])["seq"] for p in ps)
+    check(seqs == list(range(1, 9)), "parallel signers got seqs %s", seqs)
+    para = os.path.join(os.path.dirname(key), "seq", "gw-para")
+    check(open(para).read() == "8\n", "gw-para seq file %r", open(para).read())
     # A bad option burns no seq.
     r = fleet(env, "sign", "--key", key, "--gw", GW, "--type", "Bad-Type")
     check(r.returncode == 1 and b"type: not a string of 1..32" in r.stderr and
