@@ -470,6 +470,7 @@ control_stop(struct control *c)
 		forward_set_control(c->g->fwd, &(struct forward_control){ 0 });
 	charger_ctl_stop(c);
 	config_trial_stop(c);
+	scan_ctl_stop();
 	if (c->timer_fd >= 0) {
 		loop_del(c->g->loop, c->timer_fd);
 		close(c->timer_fd);

@@ -172,7 +172,7 @@ start_write(struct setpoint *sp, struct dec want, char *why, size_t len)
 		return rc;
 	sp->want = want;
 	sp->readback = (struct dec){ 0, 0 };
-	sp->job = (struct poller_job){ job_run, job_done, sp, 0 };
+	sp->job = (struct poller_job){ job_run, job_done, sp, 0, 0 };
 	if ((rc = pollers_job(sp->c->g->pollers, sp->c->g->cfg->devices[sp->dev].bus,
 	    &sp->job)) < 0) {
 		snprintf(why, len, "the bus worker cannot take it now: %s",

@@ -82,6 +82,10 @@ void charger_ctl_cycle(struct control *c);
 void charger_ctl_link(struct control *c, int up, int64_t down_ms);
 extern const struct cmd_type cmd_charger_set_current;
 
+/* control_scan.c */
+extern const struct cmd_type cmd_scan;
+void scan_ctl_stop(void);
+
 /* control_config.c */
 extern const struct cmd_type cmd_config_set;
 void config_trial_cycle(struct control *c, size_t devices_ok);

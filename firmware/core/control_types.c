@@ -165,6 +165,7 @@ static const struct cmd_type *const table[] = {
 	&cmd_reboot,
 	&cmd_config_set,
 	&cmd_charger_set_current,
+	&cmd_scan,
 };
 
 const struct cmd_type *

@@ -295,6 +295,14 @@ worker_main(void *arg)
 			pthread_mutex_unlock(&p->mu);
 			job->rc = job->run(w->bus, job->arg);
 			push(p, &it, NULL);
+			pthread_mutex_lock(&p->mu);
+			if (job->skips_cycle && w->busy) {
+				done.r.ts_ms = w->ts;
+				pthread_mutex_unlock(&p->mu);
+				push(p, &done, w);	/* that cycle, unpolled */
+				continue;
+			}
+			pthread_mutex_unlock(&p->mu);
 			continue;
 		}
 		done.r.ts_ms = w->ts;

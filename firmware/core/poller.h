@@ -47,6 +47,13 @@ struct poller_job {
 	void (*done)(void *arg, int rc);
 	void *arg;
 	int rc;
+	/*
+	 * A long job (a scan): the cycle that came while it ran is skipped,
+	 * not polled late with its old stamp; the bus's devices have no
+	 * readings for it (a gap, counted as an overrun). A short one (a
+	 * write) leaves the cycle to be polled right after it.
+	 */
+	int skips_cycle;
 };
 /* 0, -EBUSY (a job waits already), -ENODEV (no such bus, or stopping). */
 int pollers_job(struct pollers *p, size_t bus, struct poller_job *j);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,6 @@
 #include "firmware/core/scan.h"
 #include "wg_config.h"
 
-#define SCAN_PROFILES_MAX 64
 #define SCAN_TIMEOUT_DEFAULT 100	/* ms per probe; docs/scan.md */
 #define SCAN_TIMEOUT_MIN 10
 #define SCAN_TIMEOUT_MAX 10000
@@ -35,6 +35,19 @@ struct scan_opts {
 	const char *profiles;
 	char profiles_buf[256];	/* the default (config_profiles_default) */
 };
+
+/* A progress line, if there is anywhere to say it. */
+static void __attribute__((format(printf, 2, 3)))
+say(FILE *pr, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pr == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(pr, fmt, ap);
+	va_end(ap);
+}
 
 static void
 usage(FILE *f)
@@ -231,10 +244,11 @@ by_name(const void *a, const void *b)
 }
 
 /* Every PROFILE.json in dir, sorted by name. A broken profile is an error, as at start. */
-static int
-load_profiles(const char *dir, struct profile *ps, size_t *n)
+int
+scan_load_profiles(const char *dir, struct profile *ps, size_t *n, char *err,
+    size_t errlen)
 {
-	char name[READING_NAME_MAX + 8], err[512];
+	char name[READING_NAME_MAX + 8];
 	struct dirent *de;
 	size_t len;
 	DIR *d;
@@ -242,7 +256,7 @@ load_profiles(const char *dir, struct profile *ps, size_t *n)
 
 	*n = 0;
 	if ((d = opendir(dir)) == NULL) {
-		fprintf(stderr, "wattgate scan: %s: %s\n", dir, strerror(errno));
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -250,15 +264,14 @@ load_profiles(const char *dir, struct profile *ps, size_t *n)
 		if (len <= 5 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		if (len - 5 > READING_NAME_MAX || *n == SCAN_PROFILES_MAX) {
-			fprintf(stderr, "wattgate scan: %s/%s: name too long or "
-			    "too many profiles\n", dir, de->d_name);
+			snprintf(err, errlen, "%s/%s: name too long or too many "
+			    "profiles", dir, de->d_name);
 			rc = -1;
 			break;
 		}
 		memcpy(name, de->d_name, len - 5);
 		name[len - 5] = '\0';
-		if (profile_load_named(dir, name, &ps[*n], err, sizeof(err)) < 0) {
-			fprintf(stderr, "wattgate scan: %s\n", err);
+		if (profile_load_named(dir, name, &ps[*n], err, errlen) < 0) {
 			rc = -1;
 			break;
 		}
@@ -266,7 +279,7 @@ load_profiles(const char *dir, struct profile *ps, size_t *n)
 	}
 	closedir(d);
 	if (rc == 0 && *n == 0) {
-		fprintf(stderr, "wattgate scan: %s: no profiles\n", dir);
+		snprintf(err, errlen, "%s: no profiles", dir);
 		rc = -1;
 	}
 	qsort(ps, *n, sizeof(ps[0]), by_name);
@@ -296,7 +309,7 @@ bus_json(const struct bus_cfg *c)
  * reported as such and does not change the result.
  */
 static void
-print_info(struct bus *b, int unit, const struct profile *p)
+print_info(FILE *pr, struct bus *b, int unit, const struct profile *p)
 {
 	char s[PROFILE_INFO_CHARS + 1];
 	size_t i;
@@ -304,17 +317,16 @@ print_info(struct bus *b, int unit, const struct profile *p)
 
 	for (i = 0; i < p->n_info; i++) {
 		if ((rc = identify_info(b, unit, p, i, s, sizeof(s))) == 0)
-			fprintf(stderr, "scan: unit %d: %s '%s'\n", unit,
-			    p->info[i].name, s);
+			say(pr, "scan: unit %d: %s '%s'\n", unit, p->info[i].name, s);
 		else
-			fprintf(stderr, "scan: unit %d: %s: not readable (%s)\n",
-			    unit, p->info[i].name, strerror(-rc));
+			say(pr, "scan: unit %d: %s: not readable (%s)\n", unit,
+			    p->info[i].name, strerror(-rc));
 	}
 }
 
 /* Identify one unit that answered; add it to devices. 1 found, 0 not, <0. */
 static int
-identify(struct bus *b, int unit, const struct profile *ps, size_t n,
+identify(FILE *pr, struct bus *b, int unit, const struct profile *ps, size_t n,
     const char *busname, json_t *devices)
 {
 	struct identify_fit fits[4];
@@ -323,25 +335,25 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
 
 	nfit = identify_unit(b, unit, ps, n, fits, 4);
 	if (nfit < 0) {
-		fprintf(stderr, "wattgate scan: unit %d: %s\n", unit,
+		say(pr, "wattgate scan: unit %d: %s\n", unit,
 		    strerror(-nfit));
 		return nfit;
 	}
 	if (nfit == 0) {
-		fprintf(stderr, "scan: unit %d answers, but no known profile "
+		say(pr, "scan: unit %d answers, but no known profile "
 		    "fits; left out\n", unit);
 		return 0;
 	}
-	fprintf(stderr, "scan: unit %d: %s (%s), %u points valid\n", unit,
+	say(pr, "scan: unit %d: %s (%s), %u points valid\n", unit,
 	    ps[fits[0].profile].name, ps[fits[0].profile].model,
 	    fits[0].score);
 	for (i = 1; i < nfit && i < 4; i++) {
 		if (fits[i].score == fits[0].score)
-			fprintf(stderr, "scan: unit %d: %s fits as well; check "
+			say(pr, "scan: unit %d: %s fits as well; check "
 			    "the device's label\n", unit,
 			    ps[fits[i].profile].name);
 	}
-	print_info(b, unit, &ps[fits[0].profile]);
+	print_info(pr, b, unit, &ps[fits[0].profile]);
 	/* profile_unit, the profile name cut so it fits the config's limit. */
 	snprintf(name, sizeof(name), "_%d", unit);
 	snprintf(name, sizeof(name), "%.*s_%d",
@@ -354,50 +366,68 @@ identify(struct bus *b, int unit, const struct profile *ps, size_t n,
 	return 1;
 }
 
+/*
+ * Probe from..to on the open bus b and identify what answers; the config
+ * snippet ({"buses": [...], "devices": [...]}) in *out. Progress lines go
+ * to pr (NULL: none). 0 with *found identified units, or -errno.
+ */
+int
+scan_bus(struct bus *b, const struct bus_cfg *cfg, int from, int to,
+    const struct profile *ps, size_t n, FILE *pr, json_t **out, int *found)
+{
+	json_t *root, *devices;
+	int unit, rc, answered = 0;
+	unsigned total = (unsigned)(to - from + 1);
+
+	*found = 0;
+	if ((root = json_pack("{s:[o], s:[]}", "buses", bus_json(cfg),
+	    "devices")) == NULL)
+		return -ENOMEM;
+	devices = json_object_get(root, "devices");
+	say(pr, "scan: %s, units %d..%d, %u ms per probe: at most %u s for the "
+	    "ids that do not answer\n", bus_name(b), from, to, cfg->timeout_ms,
+	    (total * cfg->timeout_ms + 999) / 1000);
+	for (unit = from; unit <= to; unit++) {
+		rc = identify_probe(b, unit);
+		if (rc == 0) {
+			if ((unit - from + 1) % 32 == 0)
+				say(pr, "scan: %d/%u ids probed\n", unit - from + 1,
+				    total);
+			continue;
+		}
+		answered++;
+		if (rc < 0)
+			say(pr, "scan: unit %d: garbled answer (two devices with "
+			    "this id, or wrong line settings?)\n", unit);
+		rc = identify(pr, b, unit, ps, n, cfg->kind == BUS_TCP ? "lan" :
+		    "rs485", devices);
+		if (rc < 0) {
+			json_decref(root);
+			return rc;
+		}
+		*found += rc;
+	}
+	say(pr, "scan: done: %d unit(s) answered, %d identified\n", answered,
+	    *found);
+	*out = root;
+	return 0;
+}
+
 static int
 run(const struct scan_opts *o, const struct profile *ps, size_t n)
 {
-	json_t *root = NULL, *devices;
+	json_t *root = NULL;
 	struct bus *b = NULL;
 	char err[256], *out;
-	int unit, rc, found = 0, answered = 0, status = 1;
-	unsigned total = (unsigned)(o->to - o->from + 1);
+	int found = 0, status = 1;
 
 	if (bus_open(&o->bus, &b, err, sizeof(err)) < 0 ||
 	    bus_connect(b, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wattgate scan: %s\n", err);
 		goto out;
 	}
-	root = json_pack("{s:[o], s:[]}", "buses", bus_json(&o->bus),
-	    "devices");
-	if (root == NULL)
-		goto out;
-	devices = json_object_get(root, "devices");
-	fprintf(stderr, "scan: %s, units %d..%d, %u ms per probe: at most "
-	    "%u s for the ids that do not answer\n", bus_name(b), o->from,
-	    o->to, o->bus.timeout_ms, (total * o->bus.timeout_ms + 999) / 1000);
-	for (unit = o->from; unit <= o->to; unit++) {
-		rc = identify_probe(b, unit);
-		if (rc == 0) {
-			if ((unit - o->from + 1) % 32 == 0)
-				fprintf(stderr, "scan: %d/%u ids probed\n",
-				    unit - o->from + 1, total);
-			continue;
-		}
-		answered++;
-		if (rc < 0)
-			fprintf(stderr, "scan: unit %d: garbled answer (two "
-			    "devices with this id, or wrong line settings?)\n",
-			    unit);
-		rc = identify(b, unit, ps, n, o->bus.kind == BUS_TCP ? "lan" :
-		    "rs485", devices);
-		if (rc < 0)
-			goto out;
-		found += rc;
-	}
-	fprintf(stderr, "scan: done: %d unit(s) answered, %d identified\n",
-	    answered, found);
-	if (found == 0)
+	if (scan_bus(b, &o->bus, o->from, o->to, ps, n, stderr, &root, &found) < 0 ||
+	    found == 0)
 		goto out;
 	if ((out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
 	    NULL)
@@ -416,6 +446,7 @@ scan_main(int argc, char *argv[])
 {
 	struct profile *ps;
 	struct scan_opts o;
+	char err[512];
 	size_t n = 0, i;
 	int status = 1;
 
@@ -423,8 +454,10 @@ scan_main(int argc, char *argv[])
 		return 2;
 	if ((ps = calloc(SCAN_PROFILES_MAX, sizeof(*ps))) == NULL)
 		return 1;
-	if (load_profiles(o.profiles, ps, &n) == 0)
+	if (scan_load_profiles(o.profiles, ps, &n, err, sizeof(err)) == 0)
 		status = run(&o, ps, n);
+	else
+		fprintf(stderr, "wattgate scan: %s\n", err);
 	for (i = 0; i < n; i++)
 		profile_free(&ps[i]);
 	free(ps);

@@ -325,7 +325,24 @@ def kill9(env, kills=None):
           % (kills, len(frames), dict(counts), resent))
 
 
-SCENARIOS = {"kill9": kill9, "charger": charger, "basic": basic, "bad": bad, "offline": offline, "config": config,
+def scan(env):
+    """A bus scan through the control plane: the snippet names both devices;
+    polling on that bus resumes after it."""
+    w = World(env, chargers=True)
+    w.start()
+    rc, recs, err = w.send("scan", args={"bus": "lan", "from": 1, "to": 6},
+                           wait_s=60)
+    check(rc == 0 and recs[-1]["state"] == "applied", "scan: %s %s", recs, err)
+    devs = {(d["unit"], d["profile"]) for d in recs[-1]["result"]["devices"]}
+    check({(1, "sdm630"), (2, "keba_p30")} <= devs, "scan found %s", devs)
+    rc, recs, _ = w.send("scan", args={"bus": "nope"}, wait_s=15)
+    check(recs[-1]["state"] == "rejected" and "not a bus" in recs[-1]["why"],
+          "scan of an unknown bus: %s", recs)
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 30, 20, "polling after the scan")
+
+
+SCENARIOS = {"scan": scan, "kill9": kill9, "charger": charger, "basic": basic, "bad": bad, "offline": offline, "config": config,
              "reboot": reboot}
 
 
