@@ -102,8 +102,11 @@ read_meta(const char *path, char *id, size_t idlen, unsigned *boots, char *why,
 	if (why != NULL) {
 		why[0] = '\0';
 		if (fgets(line, sizeof(line), f) != NULL) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(why, whylen, "%s", line);
+			size_t n = strcspn(line, "\n");
+
+			n = n < whylen ? n : whylen - 1;
+			memcpy(why, line, n);
+			why[n] = '\0';
 		}
 	}
 	fclose(f);
