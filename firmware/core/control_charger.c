@@ -10,7 +10,7 @@
  *  2. In the same job the read-back register is read: it must show the
  *     value asked for, else "deviated" with what it shows.
  *  3. Then the measured currents are watched for up to VERIFY_CYCLES
- *     cycles: "applied" when the charger follows (charging within TOL_A of
+ *     polls of the charger: "applied" when it follows (charging within TOL_A of
  *     the limit, or not charging and not above it), else "deviated" with
  *     what it draws instead.
  *
@@ -46,7 +46,9 @@ struct setpoint {
 	/* the write in flight or under verification */
 	struct store_cmd sc;
 	int busy, verifying, internal;
-	unsigned cycles;
+	unsigned cycles;		/* polls judged */
+	unsigned idle_cycles;		/* committed cycles since the write */
+	int64_t poll_ts;		/* the poll being gathered */
 	struct poller_job job;
 	uint16_t regs[4];
 	int n_regs;
@@ -93,11 +95,21 @@ job_run(struct bus *b, void *arg)
 
 	sp->why[0] = '\0';
 	bus_set_timeout(b, cd->timeout_ms > 0 ? cd->timeout_ms : 1000);
+	/*
+	 * A write whose answer timed out may still have been taken: the
+	 * read-back decides (a failed read-back then keeps the write's reason).
+	 */
 	if ((rc = bus_write(b, d->unit, w->fc, w->addr, sp->regs, sp->n_regs,
 	    &exc)) < 0) {
 		snprintf(sp->why, sizeof(sp->why), "the write: %s", bus_why(b)[0] ?
 		    bus_why(b) : bus_error(b)[0] ? bus_error(b) : strerror(-rc));
-		return rc;
+		if (rc != -ETIMEDOUT)
+			return rc;
+		if (bus_read(b, d->unit, w->rb_fc, w->rb_addr,
+		    (int)regmap_words(w->rb_type), rb, &exc) < 0 ||
+		    writable_decode_readback(w, rb, &sp->readback) < 0)
+			return rc;
+		return 0;
 	}
 	if ((rc = bus_read(b, d->unit, w->rb_fc, w->rb_addr,
 	    (int)regmap_words(w->rb_type), rb, &exc)) < 0) {
@@ -157,6 +169,8 @@ job_done(void *arg, int rc)
 	}
 	sp->verifying = 1;
 	sp->cycles = 0;
+	sp->idle_cycles = 0;
+	sp->poll_ts = 0;
 	sp->have_measured = 0;
 	control_record(sp->c, &sp->sc, "verifying", NULL, NULL, 0);
 }
@@ -257,6 +271,14 @@ const struct cmd_type cmd_charger_set_current = {
 	"charger.set_current", check_set, apply_set, resume_set,
 };
 
+static void judge(struct setpoint *sp);
+
+/*
+ * The charger's polls drive the verification, not the committed cycles: a
+ * slow charger (late answers) overruns its bus's cycles, and a poll of it
+ * still shows what it does. A reading with a new stamp starts the next
+ * poll; the one before is judged then.
+ */
 void
 charger_ctl_reading(struct control *c, const struct reading *r)
 {
@@ -268,7 +290,17 @@ charger_ctl_reading(struct control *c, const struct reading *r)
 		return;
 	for (i = 0; i < c->chg->n; i++) {
 		sp = &c->chg->sp[i];
-		if (!sp->verifying || r->dev != sp->dev || r->quality != Q_OK)
+		if (!sp->verifying || r->dev != sp->dev)
+			continue;
+		if (r->ts_ms != sp->poll_ts) {
+			if (sp->poll_ts != 0)
+				judge(sp);
+			if (!sp->verifying)
+				continue;
+			sp->poll_ts = r->ts_ms;
+			sp->have_measured = 0;
+		}
+		if (r->quality != Q_OK)
 			continue;
 		v = dec_to_double(r->v);
 		if ((int)r->point == sp->state_point)
@@ -282,7 +314,7 @@ charger_ctl_reading(struct control *c, const struct reading *r)
 	}
 }
 
-/* After each cycle: judge what it showed. */
+/* A poll of the charger is over: judge what it showed. */
 static void
 judge(struct setpoint *sp)
 {
@@ -292,6 +324,7 @@ judge(struct setpoint *sp)
 
 	sp->cycles++;
 	if (sp->have_measured) {
+		sp->idle_cycles = 0;
 		if (charging && fabs(sp->measured - want) <= TOL_A) {
 			finish(sp, "applied", NULL);
 			return;
@@ -303,12 +336,10 @@ judge(struct setpoint *sp)
 			return;
 		}
 	}
-	if (sp->cycles < VERIFY_CYCLES) {
-		sp->have_measured = 0;	/* the next cycle's values, fresh */
+	if (sp->cycles < VERIFY_CYCLES)
 		return;
-	}
 	if (!sp->have_measured)
-		snprintf(why, sizeof(why), "no measured current in %u cycles",
+		snprintf(why, sizeof(why), "no measured current in %u polls",
 		    sp->cycles);
 	else if (sp->measured > want + TOL_A)
 		snprintf(why, sizeof(why), "draws %.1f A, above the %g A limit",
@@ -319,14 +350,23 @@ judge(struct setpoint *sp)
 	finish(sp, !sp->have_measured ? "failed" : "deviated", why);
 }
 
+/*
+ * A committed cycle: a charger under verification that was not polled in
+ * it (backing off, its bus busy) still counts towards the end, so a
+ * charger that stopped answering ends "failed", not never.
+ */
 void
 charger_ctl_cycle(struct control *c)
 {
 	size_t i;
 
-	for (i = 0; c->chg != NULL && i < c->chg->n; i++)
-		if (c->chg->sp[i].verifying)
-			judge(&c->chg->sp[i]);
+	for (i = 0; c->chg != NULL && i < c->chg->n; i++) {
+		struct setpoint *sp = &c->chg->sp[i];
+
+		if (sp->verifying && ++sp->idle_cycles > 4 * VERIFY_CYCLES)
+			finish(sp, "failed", "the charger was not polled after the "
+			    "write");
+	}
 }
 
 /* A write of the gateway's own, journaled like a command. */

@@ -236,7 +236,10 @@ def charger(env):
     check(abs(last["result"]["measured_a"] - 10) <= 1, "clamp: %s", last)
     sim_faults(w.sim, faults, "2:refuse-write\n", 4)
     setc(12, "failed", "exception")
-    sim_faults(w.sim, faults, "", 5)
+    # a charger that answers late, within the device's timeout
+    sim_faults(w.sim, faults, "2:late:300\n", 5)
+    setc(13, "applied")
+    sim_faults(w.sim, faults, "", 6)
     setc(12, "applied")
     # the link lost for failsafe_after_s: 6 A; back: the fleet's 12 A again
     port = w.port
