@@ -14,9 +14,9 @@ FINAL = ("applied", "rejected", "expired", "deviated", "failed")
 
 class World:
     def __init__(self, env, chargers=False, interval=1, control=None,
-                 sim_extra=()):
+                 sim_extra=(), broker_extra=""):
         self.env = env
-        self.broker, self.port = env.mosquitto()
+        self.broker, self.port = env.mosquitto(extra=broker_extra)
         self.keys = os.path.join(env.dir, "fleet")
         self.fleet_bin = env.bin("tools", "fleet", "wattgate-fleet")
         r = subprocess.run([self.fleet_bin, "keygen", self.keys],
@@ -82,6 +82,13 @@ class World:
         f = [x for x in recs if x["state"] in FINAL]
         check(len(f) >= 1, "no final state in %s", recs)
         return f[-1]
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.gw.p.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
 
     def printed_results(self):
         return [r["result"] for r in read_jsonl(self.recv.out_path) if "result" in r]
