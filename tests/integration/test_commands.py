@@ -52,6 +52,8 @@ def basic(env):
     check(log.count("seen again") == 1, "the repeat was not recognised")
     ids = [r["id"] for r in got if r["state"] == "received"]
     check(len(ids) == len(set(ids)), "a command ran twice: %s", ids)
+    rc = w.gw.stop()
+    check(rc == 0, "the gateway's stop: exit %s (valgrind: 99)", rc)
 
 
 def bad(env):
@@ -135,7 +137,11 @@ def bad(env):
     check(res["commands_flood_dropped"] > 9000, "flood not dropped: %s", res)
     check(len(w.readings()) > before, "polling stopped during the flood")
     growth = w.rss_kb() - rss0
-    check(growth < 2048, "RSS grew %d kB in the flood", growth)
+    # ASan's quarantine and valgrind hold freed memory: the figure means
+    # something only for the plain daemon
+    with open(os.path.join(env.build, "CMakeCache.txt")) as f:
+        plain = "WG_SANITIZE:BOOL=ON" not in f.read() and not env.wrap
+    check(growth < 2048 or not plain, "RSS grew %d kB in the flood", growth)
     print("flood: 10000 frames, %d dropped unread, RSS %+d kB"
           % (res["commands_flood_dropped"], growth))
     check(w.gw.p.poll() is None, "the gateway died")
@@ -261,6 +267,8 @@ def charger(env):
           "failsafe: %s", fs)
     check(lift["state"] == "applied" and lift["result"]["limit_a"] == 12,
           "lift: %s", lift)
+    rc = w.gw.stop()
+    check(rc == 0, "the gateway's stop: exit %s (valgrind: 99)", rc)
 
 
 def kill9(env, kills=None):
