@@ -192,7 +192,8 @@ run(struct control *c, const struct cmd *k, const struct cmd_type *t)
 	json_t *result = NULL;
 
 	make_sc(k, &sc);
-	if (control_record(c, &sc, "received", NULL, NULL, 1) < 0)
+	if (control_record(c, &sc, "received", NULL, t->journal_args ?
+	    json_deep_copy(k->args) : NULL, 1) < 0)
 		return;	/* not journaled: it must not run */
 	if (t->apply(c, k, &sc, &state, why, sizeof(why), &result) == CMD_DONE)
 		control_record(c, &sc, state, why, result, 0);

@@ -46,6 +46,7 @@ struct setpoint {
 	/* the write in flight or under verification */
 	struct store_cmd sc;
 	int busy, verifying, internal;
+	int readonly;			/* the job only reads back (resume) */
 	unsigned cycles;		/* polls judged */
 	unsigned idle_cycles;		/* committed cycles since the write */
 	int64_t poll_ts;		/* the poll being gathered */
@@ -95,6 +96,8 @@ job_run(struct bus *b, void *arg)
 
 	sp->why[0] = '\0';
 	bus_set_timeout(b, cd->timeout_ms > 0 ? cd->timeout_ms : 1000);
+	if (sp->readonly)
+		goto readback;
 	/*
 	 * A write whose answer timed out may still have been taken: the
 	 * read-back decides (a failed read-back then keeps the write's reason).
@@ -111,9 +114,11 @@ job_run(struct bus *b, void *arg)
 			return rc;
 		return 0;
 	}
+readback:
 	if ((rc = bus_read(b, d->unit, w->rb_fc, w->rb_addr,
 	    (int)regmap_words(w->rb_type), rb, &exc)) < 0) {
-		snprintf(sp->why, sizeof(sp->why), "written, but the read-back: %s",
+		snprintf(sp->why, sizeof(sp->why), "%s the read-back: %s",
+		    sp->readonly ? "after a restart," : "written, but",
 		    bus_why(b)[0] ? bus_why(b) : strerror(-rc));
 		return rc;
 	}
@@ -162,9 +167,11 @@ job_done(void *arg, int rc)
 		return;
 	}
 	if (fabs(dec_to_double(sp->readback) - dec_to_double(sp->want)) > 0.0005) {
-		snprintf(why, sizeof(why), "the charger reads back %g A, not the %g A "
-		    "written", dec_to_double(sp->readback), dec_to_double(sp->want));
-		finish(sp, "deviated", why);
+		snprintf(why, sizeof(why), sp->readonly ? "interrupted by a restart: "
+		    "the charger reads back %g A, not the %g A asked; not written "
+		    "again" : "the charger reads back %g A, not the %g A written",
+		    dec_to_double(sp->readback), dec_to_double(sp->want));
+		finish(sp, sp->readonly ? "failed" : "deviated", why);
 		return;
 	}
 	sp->verifying = 1;
@@ -172,18 +179,23 @@ job_done(void *arg, int rc)
 	sp->idle_cycles = 0;
 	sp->poll_ts = 0;
 	sp->have_measured = 0;
-	control_record(sp->c, &sp->sc, "verifying", NULL, NULL, 0);
+	control_record(sp->c, &sp->sc, "verifying", NULL, detail(sp), 0);
 }
 
-/* Start a write of want; 0 or -errno with why. */
+/*
+ * Start a write of want (readonly: only its read-back, for a command a
+ * restart interrupted); 0 or -errno with why.
+ */
 static int
-start_write(struct setpoint *sp, struct dec want, char *why, size_t len)
+start_write(struct setpoint *sp, struct dec want, int readonly, char *why,
+    size_t len)
 {
 	int rc;
 
 	if ((rc = writable_encode_dec(sp->w, want, sp->regs, &sp->n_regs, why,
 	    len)) < 0)
 		return rc;
+	sp->readonly = readonly;
 	sp->want = want;
 	sp->readback = (struct dec){ 0, 0 };
 	sp->job = (struct poller_job){ job_run, job_done, sp, 0, 0 };
@@ -254,21 +266,54 @@ apply_set(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		return CMD_DONE;
 	sp->sc = *sc;
 	sp->internal = 0;
-	if (start_write(sp, want, why, len) < 0)
+	if (start_write(sp, want, 0, why, len) < 0)
 		return CMD_DONE;
 	return CMD_LATER;
 }
 
-/* Found open at start: the write may or may not have reached the charger. */
+/*
+ * Found open at start ("received": the write may or may not have reached
+ * the charger; "verifying": it had). Never written again: the charger's
+ * read-back says whether it holds what was asked, and if it does the
+ * verification starts over. The device and the amperes come from the
+ * journaled record (the "received" record carries the arguments, the
+ * "verifying" one the limit).
+ */
 static void
 resume_set(struct control *c, struct store_cmd *sc)
 {
-	control_record(c, sc, "failed", "interrupted by a restart before the "
-	    "charger confirmed it; not written again", NULL, 0);
+	const char *fail = "interrupted by a restart before the charger confirmed "
+	    "it; not written again";
+	struct store_cmd row;
+	struct setpoint *sp;
+	json_t *rec = NULL, *res, *dev, *amps;
+	char *json = NULL, why[STORE_CMD_WHY_MAX + 1];
+	struct dec want;
+
+	if (store_cmd_get(c->g->store, sc->id, &row, &json) == 0)
+		rec = json_loads(json, 0, NULL);
+	free(json);
+	res = json_object_get(rec, "result");
+	dev = json_object_get(res, "device");
+	if ((amps = json_object_get(res, "amps")) == NULL)
+		amps = json_object_get(res, "limit_a");
+	if (!json_is_string(dev) || !json_is_number(amps) ||
+	    (sp = find(c, json_string_value(dev))) == NULL || sp->busy ||
+	    sp->verifying || dec_from_f64(json_number_value(amps), &want) < 0) {
+		json_decref(rec);
+		control_record(c, sc, "failed", fail, NULL, 0);
+		return;
+	}
+	json_decref(rec);
+	sp->sc = *sc;
+	sp->internal = 0;
+	if (start_write(sp, want, 1, why, sizeof(why)) < 0)
+		control_record(c, sc, "failed", fail, NULL, 0);
 }
 
 const struct cmd_type cmd_charger_set_current = {
-	"charger.set_current", check_set, apply_set, resume_set,
+	.name = "charger.set_current", .check = check_set, .apply = apply_set,
+	.resume = resume_set, .journal_args = 1,
 };
 
 static void judge(struct setpoint *sp);
@@ -385,7 +430,7 @@ own_write(struct setpoint *sp, const char *type, struct dec want)
 	sp->internal = 1;
 	if (control_record(sp->c, &sp->sc, "received", NULL, NULL, 0) < 0)
 		return;
-	if (start_write(sp, want, why, sizeof(why)) < 0)
+	if (start_write(sp, want, 0, why, sizeof(why)) < 0)
 		finish(sp, "failed", why);
 }
 

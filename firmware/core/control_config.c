@@ -396,5 +396,6 @@ resume_config(struct control *c, struct store_cmd *sc)
 }
 
 const struct cmd_type cmd_config_set = {
-	"config.set", check_config, apply_config, resume_config,
+	.name = "config.set", .check = check_config, .apply = apply_config,
+	.resume = resume_config,
 };

@@ -38,6 +38,8 @@ struct cmd_type {
 	    struct store_cmd *sc, const char **state, char *why, size_t len,
 	    json_t **result);
 	void (*resume)(struct control *c, struct store_cmd *sc);
+	/* The "received" record carries the arguments (what resume needs). */
+	int journal_args;
 };
 
 const struct cmd_type *control_type_find(const char *name);

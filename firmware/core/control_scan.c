@@ -162,5 +162,5 @@ scan_ctl_stop(void)
 }
 
 const struct cmd_type cmd_scan = {
-	"scan", check_scan, apply_scan, NULL,
+	.name = "scan", .check = check_scan, .apply = apply_scan,
 };

@@ -153,11 +153,12 @@ resume_reboot(struct control *c, struct store_cmd *sc)
 }
 
 static const struct cmd_type cmd_state = {
-	"state", no_args, apply_state, NULL,
+	.name = "state", .check = no_args, .apply = apply_state,
 };
 
 static const struct cmd_type cmd_reboot = {
-	"reboot", check_reboot, apply_reboot, resume_reboot,
+	.name = "reboot", .check = check_reboot, .apply = apply_reboot,
+	.resume = resume_reboot,
 };
 
 static const struct cmd_type *const table[] = {
