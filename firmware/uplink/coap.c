@@ -10,6 +10,8 @@
  *   POST <base>/<gw>/b            a wrapped batch, confirmable, Block1 if large
  *   PUT  <base>/<gw>/s/<id>       a schema (JSON), before the batches using it
  *   PUT  <base>/<gw>/metrics      the gateway's counters (JSON)
+ *   POST <base>/<gw>/r            a result record; GET <base>/<gw>/c?after=K
+ *                                 asks for commands (coap_cmd.c)
  *
  * A 2.xx answer acknowledges a batch (ev.acked: only then does the forwarder
  * delete it). A timeout, a 5.xx, an RST or a DTLS failure takes the link down
@@ -45,6 +47,7 @@
 #include "firmware/codec/batch.h"
 #include "firmware/uplink/dial.h"
 #include "firmware/uplink/coap_addr.h"
+#include "firmware/uplink/coap_cmd.h"
 #include "firmware/uplink/coap_config.h"
 #include "firmware/uplink/coap_dtls.h"
 #include "firmware/uplink/coap_msg.h"
@@ -76,6 +79,7 @@ struct co {
 	struct dial dial;	/* where and when to connect (dial.h) */
 	int dialing;		/* dial_start succeeded: dial_stop at the end */
 	struct coap_reqs w;	/* requests in flight (coap_req.c) */
+	struct coap_cmd cmd;	/* commands and results (coap_cmd.c) */
 	uint64_t refused;	/* single requests refused (4.xx) */
 	uint64_t refused_link;	/* refusals of the gateway (4.01/3/4/5) */
 	coap_pdu_code_t refusing;	/* the last one, 0 once accepted again */
@@ -131,6 +135,7 @@ go_down(struct co *c, int answered, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	coap_req_clear_all(&c->w);
+	coap_cmd_down(&c->cmd);
 	c->st = CO_WAIT;
 	if (was == CO_UP) {
 		co_warn(c, "%s:%u: %s; backing off", c->host, c->port, why);
@@ -167,6 +172,8 @@ go_up(struct co *c)
 	c->st = CO_UP;
 	dial_up(&c->dial);
 	c->u->ev.up(c->u->ev.arg);
+	if (c->st == CO_UP)
+		coap_cmd_up(&c->cmd, c->sess);
 }
 
 /* One confirmable request on this link's session, to <base>/<gw>/<sub>. */
@@ -272,6 +279,11 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	    (r = coap_req_by_token(&c->w, coap_pdu_get_token(rcvd))) == NULL ||
 	    (c->st == CO_CONNECTING) != (r->kind == REQ_PROBE))
 		return COAP_RESPONSE_OK;	/* late answer of a void request */
+	if (r->kind == REQ_RESULT || r->kind == REQ_COMMANDS) {
+		if (coap_cmd_response(&c->cmd, r, rcvd) < 0)
+			go_down(c, 1, "answers %u.%02u to a result", cls, detail);
+		return COAP_RESPONSE_OK;
+	}
 	done = *r;
 	done.data = NULL;
 	if (done.kind == REQ_PROBE && why == NULL && (cls == 2 || cls == 4)) {
@@ -559,8 +571,13 @@ co_start(struct uplink *u)
 	if ((c->ctx = coap_new_context(NULL)) == NULL)
 		return -ENOMEM;
 	coap_set_app_data(c->ctx, c);
-	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP |
-	    COAP_BLOCK_SINGLE_BODY);
+	/*
+	 * libcoap sends Block1 and asks for Block2 blocks; not single-body: a
+	 * Block2 answer comes block by block, bounded by us (coap_cmd.c).
+	 */
+	coap_context_set_block_mode(c->ctx, COAP_BLOCK_USE_LIBCOAP);
+	if ((rc = coap_cmd_start(&c->cmd, u, &c->w, c->base)) < 0)
+		return rc;
 	coap_register_response_handler(c->ctx, on_response);
 	coap_register_nack_handler(c->ctx, on_nack);
 	coap_register_pong_handler(c->ctx, on_pong);
@@ -654,6 +671,14 @@ co_send_metrics(struct uplink *u, const char *json)
 	return send_json(c, REQ_METRICS, "metrics", json);
 }
 
+static enum uplink_result
+co_send_result(struct uplink *u, const char *json, uint64_t r)
+{
+	struct co *c = u->priv;
+
+	return c->st == CO_UP ? coap_cmd_result(&c->cmd, json, r) : UPLINK_RETRY;
+}
+
 static void
 co_stop(struct uplink *u)
 {
@@ -665,6 +690,7 @@ co_stop(struct uplink *u)
 	    "request(s) refused", (unsigned long long)c->refused_link,
 	    c->refusing ? " (still refused)" : "", (unsigned long long)c->refused);
 	coap_req_clear_all(&c->w);
+	coap_cmd_stop(&c->cmd);
 	c->st = CO_WAIT;	/* the session's close at stop is no failure */
 	if (c->dialing)
 		dial_stop(&c->dial);
@@ -690,6 +716,7 @@ const struct uplink_ops coap_uplink_ops = {
 	.start = co_start,
 	.send_batch = co_send_batch,
 	.send_schema = co_send_schema,
+	.send_result = co_send_result,
 	.send_metrics = co_send_metrics,
 	.stop = co_stop,
 };

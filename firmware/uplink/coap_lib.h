@@ -23,10 +23,12 @@
 	X(context_get_coap_fd)						\
 	X(context_set_block_mode)					\
 	X(decode_var_bytes)						\
+	X(decode_var_bytes8)						\
 	X(delete_pdu)							\
 	X(dtls_is_supported)						\
 	X(encode_var_safe)						\
 	X(free_context)							\
+	X(get_data_large)						\
 	X(get_app_data)							\
 	X(io_prepare_epoll)						\
 	X(io_process)							\
@@ -86,10 +88,12 @@ int	coap_lib_load(int dtls);
 #define coap_context_get_coap_fd	(coap_lib.context_get_coap_fd)
 #define coap_context_set_block_mode	(coap_lib.context_set_block_mode)
 #define coap_decode_var_bytes		(coap_lib.decode_var_bytes)
+#define coap_decode_var_bytes8		(coap_lib.decode_var_bytes8)
 #define coap_delete_pdu			(coap_lib.delete_pdu)
 #define coap_dtls_is_supported		(coap_lib.dtls_is_supported)
 #define coap_encode_var_safe		(coap_lib.encode_var_safe)
 #define coap_free_context		(coap_lib.free_context)
+#define coap_get_data_large		(coap_lib.get_data_large)
 #define coap_get_app_data		(coap_lib.get_app_data)
 #define coap_io_prepare_epoll		(coap_lib.io_prepare_epoll)
 #define coap_io_process			(coap_lib.io_process)

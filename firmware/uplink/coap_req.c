@@ -23,6 +23,8 @@ coap_req_clear(struct coap_reqs *w, struct req *r)
 		w->n_batches--;
 	if (r->kind == REQ_SCHEMA)
 		w->schemas_unacked--;
+	if (r->kind == REQ_RESULT)
+		w->n_results--;
 	free(r->data);
 	memset(r, 0, sizeof(*r));
 }
@@ -48,6 +50,8 @@ coap_req_new(struct coap_reqs *w, enum req_kind kind)
 				w->n_batches++;
 			if (kind == REQ_SCHEMA)
 				w->schemas_unacked++;
+			if (kind == REQ_RESULT)
+				w->n_results++;
 			return &w->req[i];
 		}
 	return NULL;
@@ -94,7 +98,8 @@ const char *
 coap_req_kind_name(enum req_kind k)
 {
 	return k == REQ_BATCH ? "batch" : k == REQ_SCHEMA ? "schema" :
-	    k == REQ_PROBE ? "probe" : "metrics";
+	    k == REQ_PROBE ? "probe" : k == REQ_RESULT ? "result" :
+	    k == REQ_COMMANDS ? "command poll" : "metrics";
 }
 
 int

@@ -14,9 +14,12 @@
 
 #define CO_WINDOW	16	/* batches in flight: the forwarder's window */
 #define CO_SCHEMAS	8	/* schema PUTs in flight */
-#define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + 1)
+#define CO_RESULTS	8	/* result records in flight (coap_cmd.c) */
+/* The probe, the metrics and the command resource's GET: one each. */
+#define REQ_MAX		(CO_WINDOW + CO_SCHEMAS + CO_RESULTS + 3)
 
-enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS, REQ_PROBE };
+enum req_kind { REQ_FREE, REQ_BATCH, REQ_SCHEMA, REQ_METRICS, REQ_PROBE,
+	REQ_RESULT, REQ_COMMANDS };
 
 struct req {
 	enum req_kind kind;
@@ -34,6 +37,7 @@ struct coap_reqs {
 	struct req req[REQ_MAX];
 	unsigned n_batches;		/* REQ_BATCH slots in use */
 	unsigned schemas_unacked;	/* REQ_SCHEMA slots in use */
+	unsigned n_results;		/* REQ_RESULT slots in use */
 	uint64_t order;
 };
 

@@ -5,7 +5,8 @@
  * gateway, are driven across messages. Input: records of
  *   [ctl u8][dt u8][block number u24 LE][Size1 u32 LE]
  *   [path length u8][path][payload length u16 LE][payload]
- * ctl: bit 0 PUT (else POST); bit 1 a Block1 option, bit 2 its More flag,
+ * ctl: bit 0 PUT (else POST; GET if bits 0 and 6 are both set, and then
+ * the Size1 field is the query "after=N" with N that number); bit 1 a Block1 option, bit 2 its More flag,
  * bits 3-5 its szx; bit 6 a Size1 option; bit 7 the second of two peers.
  * dt: seconds since the record before (a transfer idles out after 93).
  * The receiver here takes batches of 4 KiB, 4 transfers at once, 16 KiB held
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "tools/recv/coap_blk.h"
+#include "tools/recv/coap_cmd.h"
 #include "tools/recv/coap_route.h"
 #include "tools/recv/recv.h"
 
@@ -69,6 +71,10 @@ check_reply(const struct coap_msg *m, const struct coap_reply *r)
 		if (r->size1 == 0)
 			abort();
 		break;
+	case 201: case 205:
+		if (r->body == NULL)
+			abort();
+		break;
 	case 204: case 400: case 404: case 408: case 500: case 503:
 		break;
 	default:
@@ -86,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct coap_reply r;
 	struct coap_msg m;
 	uint8_t peer;
+	char query[32];
 	size_t pos = 0, pl, bl;
 	int64_t now = 1000;
 
@@ -128,13 +135,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.peer = &peer;
 		m.peer_len = 1;
 		m.now_ms = now;
+		if ((h[0] & 0x41) == 0x41) {
+			m.method = COAP_ROUTE_GET;
+			m.has_size1 = 0;
+			m.query = (const uint8_t *)query;
+			m.query_len = (size_t)snprintf(query, sizeof(query),
+			    "after=%llu", (unsigned long long)m.size1);
+			if (h[1] == 0xff)	/* a bad one, too */
+				m.query_len = 7;
+			query[6] = h[1] == 0xff ? 'x' : query[6];
+		}
 		coap_route_request(&rv, &blk, MAX_BODY, &m, &r);
 		check_reply(&m, &r);
 		check_blk(&blk);
+		free(r.body);
 	}
 	coap_blk_free(&blk);
 	if (blk.held != 0)
 		abort();
+	coap_cmdq_free(&rv);
 	pending_free(&rv.pending);
 	gwtab_free(&rv.gws);
 	free(rv.r);

@@ -75,3 +75,9 @@ wg_integration_test(fleet test_fleet.py)
 foreach(case basic bad offline config reboot charger scan kill9)
   wg_integration_test(commands_${case} test_commands.py ${case})
 endforeach()
+
+# The control plane over CoAP (docs/coap.md "Commands and results"): the
+# receiver holds the commands, the gateway asks, wattgate-fleet send --coap.
+foreach(case basic bad offline hostile poll_bytes)
+  wg_integration_test(commands_coap_${case} test_commands_coap.py ${case})
+endforeach()

@@ -30,4 +30,12 @@ struct send_opts {
 int send_mqtt(const struct send_opts *o, const char *gw, const char *id,
     const uint8_t *frame, size_t len);
 
+/*
+ * The same over CoAP (send_coap.c) to wattgate-recv at uri (coap://HOST:PORT):
+ * POST c/<gw> with the frame, then GET r/<gw>?after=N every 200 ms, printing
+ * the records whose "id" is id, until a final state or wait_s pass.
+ */
+int send_coap(const struct send_opts *o, const char *uri, const char *gw,
+    const char *id, const uint8_t *frame, size_t len);
+
 #endif

@@ -52,8 +52,8 @@ usage(FILE *f)
 	    "[--id ID]\n"
 	    "                      [--seq N] [--nbf UNIX] [--ttl SECONDS] "
 	    "[--state DIR] [--out FILE]\n"
-	    "       wattgate-fleet send --mqtt HOST:PORT [--prefix P] "
-	    "[--wait SECONDS]\n"
+	    "       wattgate-fleet send (--mqtt HOST:PORT | --coap coap://HOST:PORT)"
+	    "\n                      [--prefix P] [--wait SECONDS]\n"
 	    "                      [--tls-ca F --cert F --key-file F]\n"
 	    "                      (--frame FILE [--gw GW] | the sign options)\n"
 	    "       wattgate-fleet verify --pub P FILE\n", f);
@@ -345,18 +345,26 @@ cmd_send(struct opts *o)
 	long long port;
 	int rc;
 
-	if (o->coap != NULL) {
-		fprintf(stderr, "wattgate-fleet: --coap: not built yet\n");
+	if ((o->coap != NULL) == (o->mqtt != NULL)) {
+		fprintf(stderr, "wattgate-fleet: --mqtt HOST:PORT or --coap "
+		    "coap://HOST:PORT needed\n");
 		return EXIT_USAGE;
 	}
-	if (o->mqtt == NULL || (colon = strrchr(o->mqtt, ':')) == NULL ||
-	    num(colon + 1, 1, 65535, &port) != 0) {
-		fprintf(stderr, "wattgate-fleet: --mqtt HOST:PORT needed\n");
+	if (o->coap != NULL && strncmp(o->coap, "coap://", 7) != 0) {
+		fprintf(stderr, "wattgate-fleet: --coap %s: want coap://HOST:PORT "
+		    "(coaps:// is not built yet)\n", o->coap);
 		return EXIT_USAGE;
 	}
-	*colon = '\0';
-	o->send.host = o->mqtt;
-	o->send.port = (int)port;
+	if (o->mqtt != NULL) {
+		if ((colon = strrchr(o->mqtt, ':')) == NULL ||
+		    num(colon + 1, 1, 65535, &port) != 0) {
+			fprintf(stderr, "wattgate-fleet: --mqtt HOST:PORT needed\n");
+			return EXIT_USAGE;
+		}
+		*colon = '\0';
+		o->send.host = o->mqtt;
+		o->send.port = (int)port;
+	}
 	if (o->frame != NULL) {
 		/*
 		 * Sent as it is, even tampered: a frame that does not parse
@@ -377,6 +385,8 @@ cmd_send(struct opts *o)
 	} else if ((rc = sign_frame(o, frame, &len, id)) != 0) {
 		return rc;
 	}
+	if (o->coap != NULL)
+		return send_coap(&o->send, o->coap, gw, id, frame, len);
 	return send_mqtt(&o->send, gw, id, frame, len);
 }
 

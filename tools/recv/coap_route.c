@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/codec/command.h"
 #include "tools/recv/coap_blk.h"
+#include "tools/recv/coap_cmd.h"
 #include "tools/recv/coap_route.h"
 #include "tools/recv/recv.h"
 
@@ -31,6 +33,21 @@ coap_route_parse(const struct recv *rv, int method, const uint8_t *path,
 	snprintf(rt->where, sizeof(rt->where), "coap:/%.*s", (int)len,
 	    (const char *)path);
 	p = rt->where + 6;
+	/* The fleet's c/<gw> and r/<gw>: two segments, no prefix. */
+	if ((p[0] == 'c' || p[0] == 'r') && p[1] == '/' &&
+	    strchr(p + 2, '/') == NULL) {
+		if (p[2] == '\0' || strlen(p + 2) > BATCH_GW_MAX ||
+		    !batch_gw_valid(p + 2)) {
+			*why = "bad gateway id";
+			return 400;
+		}
+		snprintf(rt->gw, sizeof(rt->gw), "%s", p + 2);
+		if (p[0] == 'c' && method == COAP_ROUTE_POST)
+			rt->res = COAP_RES_CMD_QUEUE;
+		else if (p[0] == 'r' && method == COAP_ROUTE_GET)
+			rt->res = COAP_RES_RESULTS_READ;
+		return 0;
+	}
 	if (strncmp(p, rv->prefix, plen) != 0 || p[plen] != '/' ||
 	    (slash = strchr(p + plen + 1, '/')) == NULL)
 		return 404;
@@ -54,6 +71,10 @@ coap_route_parse(const struct recv *rv, int method, const uint8_t *path,
 		rt->res = COAP_RES_SCHEMA;
 	else if (strcmp(rt->rest, "metrics") == 0 && method == COAP_ROUTE_PUT)
 		rt->res = COAP_RES_METRICS;
+	else if (strcmp(rt->rest, "r") == 0 && method == COAP_ROUTE_POST)
+		rt->res = COAP_RES_RESULT;
+	else if (strcmp(rt->rest, "c") == 0 && method == COAP_ROUTE_GET)
+		rt->res = COAP_RES_CMD_NEXT;
 	return 0;
 }
 
@@ -65,6 +86,13 @@ coap_route_limit(const struct coap_route *rt, size_t max_body)
 		return RECV_SCHEMA_MAX;
 	case COAP_RES_METRICS:
 		return COAP_ROUTE_METRICS_MAX;
+	case COAP_RES_RESULT:
+		return COAP_ROUTE_RESULT_MAX;
+	case COAP_RES_CMD_QUEUE:
+		return CMD_FRAME_MAX;
+	case COAP_RES_CMD_NEXT:
+	case COAP_RES_RESULTS_READ:
+		return 0;
 	default:
 		return max_body;
 	}
@@ -72,9 +100,11 @@ coap_route_limit(const struct coap_route *rt, size_t max_body)
 
 int
 coap_route_body(struct recv *rv, const struct coap_route *rt,
-    const uint8_t *data, size_t len, size_t max_body, const char **why)
+    const uint8_t *data, size_t len, size_t max_body, int64_t now_ms,
+    struct coap_reply *rp)
 {
 	size_t limit = coap_route_limit(rt, max_body);
+	const char **why = &rp->why;
 	enum recv_result r;
 
 	*why = NULL;
@@ -91,6 +121,13 @@ coap_route_body(struct recv *rv, const struct coap_route *rt,
 		return 413;
 	}
 	switch (rt->res) {
+	case COAP_RES_CMD_QUEUE:
+		return coap_cmdq_post(rv, rt->gw, data, len, now_ms, rp);
+	case COAP_RES_RESULT:
+		if ((r = recv_result_record(rv, rt->where, rt->gw, data, len)) ==
+		    RECV_DONE)
+			coap_cmdq_result(rv, rt->gw, data, len);
+		break;
 	case COAP_RES_BATCH:
 		r = recv_batch(rv, rt->where, rt->gw, data, len, 0);
 		break;
@@ -170,7 +207,7 @@ on_block(struct recv *rv, struct coap_blk *blk, size_t max_body,
 		break;
 	case COAP_BLK_BODY:
 		r->code = coap_route_body(rv, rt, x->body, x->len, max_body,
-		    &r->why);
+		    m->now_ms, r);
 		coap_blk_done(blk, x, r->code);
 		r->block1 = r->code / 100 == 2;
 		break;
@@ -230,11 +267,24 @@ coap_route_request(struct recv *rv, struct coap_blk *blk, size_t max_body,
 	    &r->why);
 	if (r->code != 0)
 		return;
+	/* The GETs: no body, whatever a hostile client puts in one. */
+	if (rt.res == COAP_RES_CMD_NEXT || rt.res == COAP_RES_RESULTS_READ) {
+		if (m->block1) {
+			r->code = 400;
+			r->why = "no body here";
+		} else if (rt.res == COAP_RES_CMD_NEXT)
+			r->code = coap_cmdq_next(rv, rt.gw, m->query, m->query_len,
+			    m->now_ms, r);
+		else
+			r->code = coap_cmdq_results(rv, rt.gw, m->query,
+			    m->query_len, r);
+		return;
+	}
 	if (m->block1)
 		on_block(rv, blk, max_body, m, &rt, r);
 	else
 		r->code = coap_route_body(rv, &rt, m->data, m->len, max_body,
-		    &r->why);
+		    m->now_ms, r);
 	if (r->code == 413)
 		r->size1 = coap_route_limit(&rt, max_body);
 }

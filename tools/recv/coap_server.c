@@ -20,8 +20,9 @@
  * Block1 alone and every block reaches on_request as it comes), and the
  * receiver does its side of RFC 7959 itself: each block checked against the
  * bounds as it arrives, 2.31 Continue with the Block1 echoed, the body held
- * in a buffer that grows with what arrived. The stats answer fits one
- * datagram, so libcoap's Block2 is not needed either.
+ * in a buffer that grows with what arrived. Block2 (a command frame or
+ * result records larger than a datagram) is libcoap's: it only sends what
+ * we hold already (coap_add_data_large_response).
  */
 #include "tools/recv/coap_server.h"
 
@@ -218,6 +219,59 @@ read_blocks(coap_session_t *s, const coap_pdu_t *req, struct coap_msg *m,
  * every path under the prefix (libcoap's "unknown resource"), since the
  * gateway ids are not known in advance. What to answer is coap_route.c's.
  */
+/*
+ * A body to answer with (a command frame, result records), in Block2 blocks
+ * of up to 1024 bytes if larger (RFC 7959), sliced here: libcoap's block
+ * handling is off in this server (see the top), and a block is asked for
+ * with the same path and query, so every block comes from the same answer
+ * (a frame by its index, results by their r) while it stands. The ETag says
+ * which answer a block belongs to: a frame's index, or a hash of the
+ * records; a client seeing it change starts over.
+ */
+static void
+answer_body(struct coap_srv *cs, coap_session_t *s, const coap_pdu_t *req,
+    coap_pdu_t *resp, const struct coap_reply *r)
+{
+	uint64_t etag = r->etag;
+	uint8_t buf[8];
+	coap_block_b_t b;
+	size_t i, start, chunk;
+	unsigned szx = 6;
+	uint32_t num = 0;
+
+	if (etag == 0) {	/* FNV-1a */
+		etag = 0xcbf29ce484222325u;
+		for (i = 0; i < r->body_len; i++)
+			etag = (etag ^ r->body[i]) * 0x100000001b3u;
+	}
+	if (coap_get_block_b(s, req, COAP_OPTION_BLOCK2, &b) && !b.bert) {
+		num = b.num;
+		szx = b.szx < 6 ? b.szx : 6;
+	}
+	start = (size_t)num << (szx + 4);
+	if (start > 0 && start >= r->body_len) {
+		answer(cs, resp, 400, "no such block");
+		return;
+	}
+	chunk = r->body_len - start < ((size_t)1 << (szx + 4)) ?
+	    r->body_len - start : ((size_t)1 << (szx + 4));
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(r->code));
+	cs->ok++;
+	coap_add_option(resp, COAP_OPTION_ETAG, coap_encode_var_safe8(buf,
+	    sizeof(buf), etag), buf);
+	coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf,
+	    sizeof(buf), (unsigned)r->format), buf);
+	if (start > 0 || chunk < r->body_len) {
+		coap_add_option(resp, COAP_OPTION_BLOCK2, coap_encode_var_safe(buf,
+		    sizeof(buf), num << 4 | (start + chunk < r->body_len) << 3 |
+		    szx), buf);
+		coap_add_option(resp, COAP_OPTION_SIZE2, coap_encode_var_safe(buf,
+		    sizeof(buf), (unsigned)r->body_len), buf);
+	}
+	if (chunk > 0 && !coap_add_data(resp, chunk, r->body + start))
+		recv_warnx("coap: cannot answer with %zu bytes", chunk);
+}
+
 static void
 on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
     const coap_string_t *query, coap_pdu_t *resp)
@@ -229,7 +283,6 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	coap_string_t *path;
 
 	(void)res;
-	(void)query;
 	cs->requests++;
 	if (cs->refuse != 0 && refuse_off) {
 		recv_warnx("coap: SIGUSR2: --coap-refuse %u off, answering normally",
@@ -248,6 +301,10 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	m.method = coap_pdu_get_code(req);
 	m.path = path->s;
 	m.path_len = path->length;
+	if (query != NULL) {
+		m.query = query->s;
+		m.query_len = query->length;
+	}
 	if (!coap_get_data(req, &m.len, &m.data))
 		m.len = 0;
 	m.now_ms = clock_mono_ms();
@@ -266,7 +323,9 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	if (r.code == 413)
 		coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf,
 		    sizeof(buf), (unsigned)r.size1), buf);
-	if (r.code == 231) {
+	if (r.body != NULL && r.code / 100 == 2) {
+		answer_body(cs, s, req, resp, &r);
+	} else if (r.code == 231) {
 		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(231));
 		cs->blocks++;
 	} else if (r.repeat) {
@@ -274,6 +333,7 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	} else {
 		answer(cs, resp, r.code, r.why);
 	}
+	free(r.body);
 }
 
 /* GET <prefix>/stats: what this receiver took, for people and for tests. */
@@ -427,6 +487,7 @@ coap_srv_start(struct recv *rv, const struct coap_srv_opts *o,
 	if ((r = coap_resource_unknown_init2(on_request, 0)) == NULL)
 		return -1;
 	coap_register_request_handler(r, COAP_REQUEST_POST, on_request);
+	coap_register_request_handler(r, COAP_REQUEST_GET, on_request);
 	coap_add_resource(cs->ctx, r);
 	snprintf(stats, sizeof(stats), "%s/stats", rv->prefix);
 	if ((r = coap_resource_init(coap_new_str_const((const uint8_t *)stats,

@@ -8,6 +8,11 @@
  *                                5.03 schema unknown (the gateway resends)
  *   PUT  <prefix>/<gw>/s/<id>    schema: 2.04 once known, 4.00 if bad
  *   PUT  <prefix>/<gw>/metrics   counters: 2.04 (shown with --verbose)
+ *   POST <prefix>/<gw>/r         a result record: 2.04, 4.00 if bad
+ *   GET  <prefix>/<gw>/c?after=K the next command frame: 2.05 (ETag: its
+ *                                index), 4.04 none
+ *   POST c/<gw>                  a command frame queued: 2.01, 5.03 full
+ *   GET  r/<gw>?after=N          result records with r > N: 2.05, JSON array
  *   GET  <prefix>/stats          the receiver's counters as JSON
  * With --coap-refuse CODE every request under the prefix but stats is answered
  * CODE (a platform refusing the gateway, for tests) until SIGUSR2.

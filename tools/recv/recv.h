@@ -23,6 +23,7 @@
 
 struct mosquitto;
 struct coap_srv;
+struct coap_cmdq;
 
 struct recv {
 	/* options */
@@ -39,6 +40,8 @@ struct recv {
 	/* state */
 	struct mosquitto *mosq;
 	struct coap_srv *coap;
+	struct coap_cmdq *cmdq;		/* commands and results over CoAP
+					 * (coap_cmd.c), made when first used */
 	struct gwtab gws;
 	struct volbudget volbudget;	/* volatile keys of all gateways */
 	struct pending pending;

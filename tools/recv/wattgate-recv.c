@@ -33,6 +33,7 @@
 #include "tools/recv/gwtab.h"
 #include "tools/recv/output.h"
 #include "tools/recv/pending.h"
+#include "tools/recv/coap_cmd.h"
 #include "tools/recv/coap_server.h"
 #include "tools/recv/recv.h"
 
@@ -295,6 +296,7 @@ out:
 	if (rv.mosq != NULL)
 		mosquitto_destroy(rv.mosq);
 	coap_srv_stop(rv.coap);
+	coap_cmdq_free(&rv);
 	mosquitto_lib_cleanup();
 	pending_free(&rv.pending);
 	gwtab_free(&rv.gws);
