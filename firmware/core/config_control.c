@@ -19,8 +19,9 @@
 #include <string.h>
 
 #include "firmware/base/rfile.h"
-#include "firmware/codec/command.h"
+#include "firmware/base/kconfig.h"
 #include "firmware/core/config_internal.h"
+#include "firmware/core/control.h"
 
 /* A PEM public key is ~180 bytes; a whole certificate chain would be a mistake. */
 #define KEY_FILE_MAX	8192
@@ -28,7 +29,6 @@
 static int
 load_key(struct jc *x, struct cfg_control *ctl)
 {
-	struct cmd_pubkey *k = NULL;
 	char err[256], *pem = NULL;
 	size_t len = 0;
 	int rc;
@@ -36,11 +36,10 @@ load_key(struct jc *x, struct cfg_control *ctl)
 	if ((rc = rfile_read(ctl->key_file, KEY_FILE_MAX, &pem, &len, NULL, err,
 	    sizeof(err))) < 0)
 		return jc_fail(x, "control.key", "%s", err);
-	if ((rc = cmd_key_load_public(pem, len, &k, err, sizeof(err))) < 0) {
+	if ((rc = control_key_check(pem, len, err, sizeof(err))) < 0) {
 		free(pem);
 		return jc_fail(x, "control.key", "%s: %s", ctl->key_file, err);
 	}
-	cmd_pubkey_free(k);
 	ctl->key_pem = pem;
 	ctl->key_len = len;
 	return 0;
@@ -57,6 +56,9 @@ config_parse_control(struct jc *x, json_t *root, struct site_config *c)
 
 	if (o == NULL)
 		return 0;
+	if (!IS_ENABLED(CONFIG_CONTROL))
+		return jc_fail(x, "control", "the control plane is not built into "
+		    "this image");
 	ctl->enabled = 1;
 	ctl->poll_s = 60;
 	ctl->trial_cycles = 3;

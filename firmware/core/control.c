@@ -380,6 +380,18 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
+int
+control_key_check(const char *pem, size_t len, char *err, size_t errlen)
+{
+	struct cmd_pubkey *k = NULL;
+	int rc;
+
+	if ((rc = cmd_key_load_public(pem, len, &k, err, errlen)) < 0)
+		return rc;
+	cmd_pubkey_free(k);
+	return 0;
+}
+
 void
 control_reading(struct control *c, const struct reading *r)
 {

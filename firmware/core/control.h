@@ -11,13 +11,21 @@
 #ifndef WG_CONTROL_H
 #define WG_CONTROL_H
 
+#include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 
+#include "firmware/base/kconfig.h"
 #include "firmware/base/reading.h"
 
 struct gateway;
 struct control;
 
+/*
+ * Compiled only with CONFIG_CONTROL, so a build without it carries no
+ * signature code (mbedtls); without it these do nothing.
+ */
+#ifdef CONFIG_CONTROL
 /* After the store and the forwarder are up. 0 (also with control off) or -errno. */
 int control_start(struct gateway *g, struct control **out);
 void control_stop(struct control *c);
@@ -25,5 +33,41 @@ void control_stop(struct control *c);
 void control_reading(struct control *c, const struct reading *r);
 /* A cycle is committed; devices_ok of its devices answered. */
 void control_cycle(struct control *c, size_t devices_ok);
+/* The fleet's key in PEM: 0, or -EINVAL with one line in err. */
+int control_key_check(const char *pem, size_t len, char *err, size_t errlen);
+#else
+static inline int
+control_start(struct gateway *g, struct control **out)
+{
+	(void)g;
+	*out = NULL;
+	return 0;
+}
+
+static inline void control_stop(struct control *c) { (void)c; }
+
+static inline void
+control_reading(struct control *c, const struct reading *r)
+{
+	(void)c;
+	(void)r;
+}
+
+static inline void
+control_cycle(struct control *c, size_t devices_ok)
+{
+	(void)c;
+	(void)devices_ok;
+}
+
+static inline int
+control_key_check(const char *pem, size_t len, char *err, size_t errlen)
+{
+	(void)pem;
+	(void)len;
+	snprintf(err, errlen, "the control plane is not built into this image");
+	return -ENOTSUP;
+}
+#endif
 
 #endif

@@ -7,10 +7,21 @@
 
 #include <stddef.h>
 
+#include "firmware/base/kconfig.h"
 #include "firmware/core/config.h"
 
+#ifdef CONFIG_CONTROL
 /* config_load of base, then the fleet's choice; *trial 1 if on trial. */
 int control_config_pick(const char *base, struct site_config *cfg, int *trial,
     char *err, size_t errlen);
+#else
+static inline int
+control_config_pick(const char *base, struct site_config *cfg, int *trial,
+    char *err, size_t errlen)
+{
+	*trial = 0;
+	return config_load(base, cfg, err, errlen);
+}
+#endif
 
 #endif
