@@ -171,7 +171,8 @@ devices_ok(const struct reading *r, size_t n)
 	size_t i, k = 0;
 
 	for (i = 0; i < n; i++)
-		if (r[i].quality == Q_OK && r[i].dev < 256 && !(seen[r[i].dev / 8] & (1u << (r[i].dev % 8)))) {
+		if (r[i].quality == Q_OK && r[i].dev < 256 &&
+		    !(seen[r[i].dev / 8] & (1u << (r[i].dev % 8)))) {
 			seen[r[i].dev / 8] |= (uint8_t)(1u << (r[i].dev % 8));
 			k++;
 		}
@@ -282,8 +283,14 @@ collector_tick(void *arg, const struct sched_wake *w)
 		c->skipped += w->skipped;
 	}
 	c->ahead += (uint64_t)w->ahead;
-	if (c->pending > 0)
+	if (c->pending > 0) {
+		/* A bus still busy: the cycle is over for the control plane too
+		 * (a trial on an overrunning bus must still end). */
+		size_t ok = devices_ok(c->r, c->n);
+
 		collector_commit(g);
+		control_cycle(g->ctl, ok);
+	}
 	c->held = w->held;
 	if (w->held)
 		c->held_last = tick;

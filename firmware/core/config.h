@@ -58,6 +58,9 @@ struct cfg_control {
 
 struct site_config {
 	char path[CFG_PATH_MAX];
+	/* The file given with -c, when path is a fleet config (config.set,
+	 * control_config.c); "" if path is that file. */
+	char base[CFG_PATH_MAX];
 	char gateway[BATCH_GW_MAX + 1];
 	unsigned interval_s;
 	unsigned backlog_rate;		/* readings/s for draining the backlog; 0: no limit */

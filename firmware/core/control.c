@@ -37,6 +37,7 @@
 #define FRAMES_PER_S	10.0
 #define FRAMES_BURST	100.0
 #define RESULTS_INFLIGHT 8
+#define REPEAT_MS	60000
 /* The fleet's clock may run ahead of ours by this much (nbf). */
 #define NBF_SKEW_S	60
 
@@ -131,15 +132,30 @@ make_sc(const struct cmd *k, struct store_cmd *sc)
 	sc->verified = 1;
 }
 
-/* The id ran before: its recorded result goes out again; nothing runs. */
+/*
+ * The id ran before: its recorded result goes out again; nothing runs. At
+ * most once a minute per id (REPEATS remembered): a frame replayed in a
+ * loop must not cost a synced transaction each time.
+ */
 static int
 repeat(struct control *c, const struct cmd *k)
 {
 	struct store_cmd sc;
 	char *prev = NULL;
+	int64_t now = clock_mono_ms();
 	uint64_t r;
+	size_t i;
 	int rc;
 
+	for (i = 0; i < REPEATS; i++)
+		if (strcmp(c->repeats[i].id, k->id) == 0 &&
+		    now - c->repeats[i].at < REPEAT_MS) {
+			c->repeats_dropped++;
+			return 0;
+		}
+	snprintf(c->repeats[c->repeat_next].id, sizeof(c->repeats[0].id), "%s", k->id);
+	c->repeats[c->repeat_next].at = now;
+	c->repeat_next = (c->repeat_next + 1) % REPEATS;
 	if ((rc = store_cmd_get(c->g->store, k->id, &sc, &prev)) < 0)
 		return rc;
 	rc = store_cmd_record(c->g->store, &sc, prev, 0, &r);
@@ -181,6 +197,26 @@ judge_time(const struct cmd *k, char *why, size_t len)
 		return "rejected";
 	}
 	return NULL;
+}
+
+/*
+ * A journal that began after the frame was signed (a new gateway, or a
+ * store quarantined and started empty) cannot know which commands ran
+ * before it, nor the last sequence: such a frame could be a replay, so it
+ * is refused; the fleet signs it anew. NBF_SKEW_S of grace for clocks.
+ */
+static const char *
+judge_birth(struct control *c, const struct cmd *k, char *why, size_t len)
+{
+	int64_t born;
+
+	if (store_ctl_get(c->g->store, "created", &born) < 0 ||
+	    k->nbf * 1000 + NBF_SKEW_S * 1000 >= born)
+		return NULL;
+	snprintf(why, len, "signed (nbf %lld) before this gateway's command "
+	    "journal began (%lld): a new or replaced store cannot tell a replay; "
+	    "sign it anew", (long long)k->nbf, (long long)(born / 1000));
+	return "rejected";
 }
 
 static void
@@ -233,7 +269,8 @@ judge(struct control *c, const struct cmd *k)
 		return;
 	}
 	/* From here on the sequence is spent, whatever the outcome. */
-	if ((state = judge_time(k, why, sizeof(why))) != NULL) {
+	if ((state = judge_time(k, why, sizeof(why))) != NULL ||
+	    (state = judge_birth(c, k, why, sizeof(why))) != NULL) {
 		control_record(c, &sc, state, why, NULL, 1);
 		return;
 	}
@@ -281,6 +318,13 @@ on_command(void *arg, const uint8_t *frame, size_t len)
 	struct cmd k;
 	char err[256];
 
+	/* A stop or reload is decided: nothing more runs in this process (the
+	 * frame is lost like one the broker delivered at a crash; the fleet
+	 * sends again what it has no result for). */
+	if (c->g->exit != GW_EXIT_ERROR) {
+		c->dropped_at_stop++;
+		return;
+	}
 	if (!admit(c))
 		return;
 	c->received++;
@@ -367,8 +411,13 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	(void)l;
 	(void)events;
 	loop_timer_ack(fd);
-	if (!c->connected)
-		charger_ctl_link(c, 0, clock_mono_ms() - c->down_since);
+	if (c->reload_pending && c->g->exit == GW_EXIT_ERROR) {
+		c->g->exit = GW_EXIT_RELOAD;
+		loop_stop(c->g->loop);
+		return;
+	}
+	charger_ctl_link(c, c->connected, c->connected ? 0 :
+	    clock_mono_ms() - c->down_since);
 	if (c->reboot_pid > 0 && waitpid(c->reboot_pid, &status, WNOHANG) ==
 	    c->reboot_pid) {
 		c->reboot_pid = 0;
@@ -483,7 +532,7 @@ control_stop(struct control *c)
 		forward_set_control(c->g->fwd, &(struct forward_control){ 0 });
 	charger_ctl_stop(c);
 	config_trial_stop(c);
-	scan_ctl_stop();
+	scan_ctl_stop(c);
 	if (c->timer_fd >= 0) {
 		loop_del(c->g->loop, c->timer_fd);
 		close(c->timer_fd);

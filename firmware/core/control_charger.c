@@ -143,6 +143,32 @@ detail(const struct setpoint *sp)
 	return o;
 }
 
+/*
+ * What must survive a restart or power cut in an outage: that the failsafe
+ * is in force (it is lifted when the link returns, whenever that is) and
+ * the fleet's last limit (what the lift goes back to: a §14a dimming is not
+ * lost). Keys "failsafe:DEVICE", "limit_ma:DEVICE" in the store.
+ */
+static void
+keep(struct setpoint *sp, const char *what, int64_t v)
+{
+	char key[READING_NAME_MAX + 16];
+
+	snprintf(key, sizeof(key), "%s:%s", what, sp->c->g->devs[sp->dev].name);
+	if (store_ctl_put(sp->c->g->store, key, v) < 0)
+		log_warnx("charger %s: cannot keep %s: %s", sp->c->g->devs[sp->dev].name,
+		    what, sp->c->g->store->err);
+}
+
+static int
+kept(struct setpoint *sp, const char *what, int64_t *v)
+{
+	char key[READING_NAME_MAX + 16];
+
+	snprintf(key, sizeof(key), "%s:%s", what, sp->c->g->devs[sp->dev].name);
+	return store_ctl_get(sp->c->g->store, key, v);
+}
+
 static void
 finish(struct setpoint *sp, const char *state, const char *why)
 {
@@ -152,6 +178,7 @@ finish(struct setpoint *sp, const char *state, const char *why)
 	if (strcmp(state, "applied") == 0 && !sp->internal) {
 		sp->fleet_limit = sp->want;
 		sp->have_fleet_limit = 1;
+		keep(sp, "limit_ma", llround(dec_to_double(sp->want) * 1000));
 	}
 	control_record(sp->c, &sc, state, why, detail(sp), 0);
 }
@@ -266,6 +293,12 @@ apply_set(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		return CMD_DONE;
 	sp->sc = *sc;
 	sp->internal = 0;
+	/* It came over the link, so the link is back: the fleet's word replaces
+	 * the failsafe (and its lift). */
+	if (sp->failsafe_on) {
+		sp->failsafe_on = 0;
+		keep(sp, "failsafe", 0);
+	}
 	if (start_write(sp, want, 0, why, len) < 0)
 		return CMD_DONE;
 	return CMD_LATER;
@@ -419,12 +452,17 @@ static void
 own_write(struct setpoint *sp, const char *type, struct dec want)
 {
 	char why[STORE_CMD_WHY_MAX + 1];
-	struct clock_pair now;
+	int64_t n;
 
-	clock_read(&now);
+	/* A number of the gateway's own, kept in the store: unique across
+	 * boots without a clock (the journal knows verified ids by id). */
+	if (store_ctl_get(sp->c->g->store, "own_seq", &n) < 0)
+		n = 0;
+	n++;
+	if (store_ctl_put(sp->c->g->store, "own_seq", n) < 0)
+		return;
 	memset(&sp->sc, 0, sizeof(sp->sc));
-	snprintf(sp->sc.id, sizeof(sp->sc.id), "%s:%s:%lld", type,
-	    sp->c->g->devs[sp->dev].name, (long long)now.wall);
+	snprintf(sp->sc.id, sizeof(sp->sc.id), "gw:%lld", (long long)n);
 	snprintf(sp->sc.type, sizeof(sp->sc.type), "%s", type);
 	sp->sc.verified = 1;
 	sp->internal = 1;
@@ -434,6 +472,12 @@ own_write(struct setpoint *sp, const char *type, struct dec want)
 		finish(sp, "failed", why);
 }
 
+/*
+ * Every second (control.c's timer), and at each up: the link down
+ * failsafe_after_s puts a charger with failsafe_a at it; the link up lifts
+ * it. A charger busy with a write or its verification is looked at again
+ * the next second, so a lift is never missed.
+ */
 void
 charger_ctl_link(struct control *c, int up, int64_t down_ms)
 {
@@ -450,9 +494,11 @@ charger_ctl_link(struct control *c, int up, int64_t down_ms)
 			if (dec_from_f64(sp->failsafe_a, &want) < 0)
 				continue;
 			sp->failsafe_on = 1;
+			keep(sp, "failsafe", 1);
 			own_write(sp, "charger.failsafe", want);
 		} else if (up && sp->failsafe_on) {
 			sp->failsafe_on = 0;
+			keep(sp, "failsafe", 0);
 			own_write(sp, "charger.failsafe_lift", sp->have_fleet_limit ?
 			    sp->fleet_limit : sp->w->max);
 		}
@@ -465,6 +511,7 @@ charger_ctl_start(struct control *c)
 	const struct site_config *cfg = c->g->cfg;
 	struct charger_ctl *cc;
 	size_t i, j;
+	int64_t v;
 
 	if ((cc = calloc(1, sizeof(*cc))) == NULL ||
 	    (cc->sp = calloc(cfg->n_devices > 0 ? cfg->n_devices : 1,
@@ -489,6 +536,11 @@ charger_ctl_start(struct control *c)
 		for (j = 0; j < p->n_points; j++)
 			if (strcmp(p->points[j].name, "state") == 0)
 				sp->state_point = (int)j;
+		if (kept(sp, "failsafe", &v) == 0)
+			sp->failsafe_on = v != 0 && sp->failsafe_a >= 0;
+		if (kept(sp, "limit_ma", &v) == 0 &&
+		    dec_from_f64((double)v / 1000.0, &sp->fleet_limit) == 0)
+			sp->have_fleet_limit = 1;
 	}
 	return 0;
 }

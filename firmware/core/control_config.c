@@ -2,21 +2,26 @@
  * config.set: a whole new site config from the fleet, on trial until it
  * proves itself, rolled back by itself when it does not (docs/commands.md).
  *
- * The files, all in the state directory (beside the store, which a fleet
- * config may not move):
- *   config.trial.json + .meta   a config on trial ("ID BOOTS\n" in .meta)
- *   config.active.json + .meta  the fleet's config in force
- *   config.failed.json + .meta  the last one rolled back ("ID BOOTS\nWHY\n")
- * The file given with -c stays the base: it is used when the state
- * directory holds no fleet config, and it names the state directory.
+ * Each fleet config is one file in the state directory (beside the store,
+ * which a fleet config may not move), so that every change of its state is
+ * one rename, synced with its directory:
+ *   config.trial    a config on trial
+ *   config.active   the fleet's config in force
+ *   config.failed   the last one rolled back
+ * A file is a few header lines ("id ID", "boots N", "why TEXT"), an empty
+ * line, then the site config's JSON. The file given with -c stays the base:
+ * used when the state directory holds no fleet config, and it names the
+ * state directory.
  *
  * A trial ends "applied" when, within trial_cycles cycles, at least one
  * device answered and the uplink acknowledged a batch; otherwise it is
- * rolled back: the files move to config.failed.*, the daemon restarts on
- * the previous config (exec, as a SIGHUP reload does) and the journal says
+ * rolled back: the file moves to config.failed, the daemon restarts on the
+ * config before (exec, as a SIGHUP reload does) and the journal says
  * "failed" with what was missing. A config that makes the daemon fail to
- * start at all is rolled back after TRIAL_BOOTS starts. Readings are never
- * lost on the way: the restart commits the open cycle, the store stays.
+ * start is rolled back after TRIAL_BOOTS starts (a reload, SIGHUP or a
+ * config.set, is not a start that counts). The file moves before the
+ * journal says so, and a start reconciles what a crash left between the two:
+ * readings are never lost on the way, the restart commits the open cycle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,16 +32,27 @@
 #include <unistd.h>
 
 #include "firmware/base/log.h"
+#include "firmware/base/rfile.h"
 #include "firmware/core/control_config.h"
 #include "firmware/core/control_internal.h"
 
 #define TRIAL_BOOTS	3	/* starts a config on trial gets */
+#define RELOAD_ENV	"WATTGATE_RELOAD"
 
 struct config_trial {
 	struct store_cmd sc;
 	unsigned cycles;
 	int polled, acked;
 	uint64_t acked_base;
+};
+
+/* A fleet config file as read: its headers and where its JSON starts. */
+struct cfgfile {
+	char id[STORE_CMD_ID_MAX + 1];
+	unsigned boots;
+	char why[STORE_CMD_WHY_MAX + 1];
+	char *text;			/* the whole file, malloc'd */
+	const char *json;		/* into text */
 };
 
 static int
@@ -49,157 +65,197 @@ state_path(const char *store, const char *name, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Write a whole file durably: temp, fsync, rename, fsync of the directory. */
-static int
-write_file(const char *path, const char *data, size_t len)
+static void
+sync_dir(const char *path)
 {
-	char tmp[PATH_MAX + 8], dir[PATH_MAX], *slash;
-	int fd, rc = 0;
+	char dir[PATH_MAX], *slash;
+	int fd;
 
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		*slash = '\0';
+	if ((fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* The whole file written durably: temp, fsync, rename, fsync of the directory. */
+static int
+write_cfgfile(const char *path, const char *id, unsigned boots, const char *why,
+    const char *json)
+{
+	char tmp[PATH_MAX + 8], head[STORE_CMD_ID_MAX + STORE_CMD_WHY_MAX + 64];
+	size_t hl, jl = strlen(json);
+	FILE *f;
+	int rc = 0;
+
+	hl = (size_t)snprintf(head, sizeof(head), "id %s\nboots %u\n%s%s%s\n", id,
+	    boots, why != NULL ? "why " : "", why != NULL ? why : "",
+	    why != NULL ? "\n" : "");
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	if ((f = fopen(tmp, "we")) == NULL)
 		return -errno;
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-		rc = -errno ? -errno : -EIO;
-	close(fd);
+	if (fwrite(head, 1, hl, f) != hl || fwrite(json, 1, jl, f) != jl ||
+	    fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = errno != 0 ? -errno : -EIO;
+	if (fclose(f) != 0 && rc == 0)
+		rc = -errno;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = -errno;
 	if (rc < 0) {
 		unlink(tmp);
 		return rc;
 	}
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		if ((fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY)) >= 0) {
-			fsync(fd);
-			close(fd);
-		}
-	}
+	sync_dir(path);
 	return 0;
 }
 
-/* A .meta file: "ID BOOTS\n[WHY\n]". 0 or -errno. */
-static int
-read_meta(const char *path, char *id, size_t idlen, unsigned *boots, char *why,
-    size_t whylen)
-{
-	char line[STORE_CMD_WHY_MAX + 2], *sp, *end;
-	FILE *f = fopen(path, "re");
-	int rc = -ENOENT;
-
-	if (f == NULL)
-		return -errno;
-	if (fgets(line, sizeof(line), f) != NULL && (sp = strchr(line, ' ')) != NULL &&
-	    (size_t)(sp - line) < idlen) {
-		unsigned long b = strtoul(sp + 1, &end, 10);
-
-		memcpy(id, line, (size_t)(sp - line));
-		id[sp - line] = '\0';
-		*boots = (unsigned)b;
-		rc = end != sp + 1 && b < 1000 ? 0 : -EINVAL;
-	}
-	if (why != NULL) {
-		why[0] = '\0';
-		if (fgets(line, sizeof(line), f) != NULL) {
-			size_t n = strcspn(line, "\n");
-
-			n = n < whylen ? n : whylen - 1;
-			memcpy(why, line, n);
-			why[n] = '\0';
-		}
-	}
-	fclose(f);
-	return rc;
-}
-
-static int
-write_meta(const char *path, const char *id, unsigned boots, const char *why)
-{
-	char buf[STORE_CMD_ID_MAX + STORE_CMD_WHY_MAX + 32];
-	int n = snprintf(buf, sizeof(buf), "%s %u\n%s%s", id, boots,
-	    why != NULL ? why : "", why != NULL ? "\n" : "");
-
-	return write_file(path, buf, (size_t)n < sizeof(buf) ? (size_t)n :
-	    sizeof(buf) - 1);
-}
-
 static void
+cfgfile_free(struct cfgfile *f)
+{
+	free(f->text);
+	f->text = NULL;
+}
+
+/* 0, -ENOENT (no such file), -EINVAL (not one of ours), -errno. */
+static int
+read_cfgfile(const char *path, struct cfgfile *f)
+{
+	char err[256], *line, *end;
+	size_t len;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	if (access(path, F_OK) < 0)
+		return -ENOENT;
+	if ((rc = rfile_read(path, CFG_FILE_MAX + 1024, &f->text, &len, NULL, err,
+	    sizeof(err))) < 0)
+		return rc;
+	for (line = f->text; *line != '\0' && *line != '\n'; line = end + 1) {
+		if ((end = strchr(line, '\n')) == NULL)
+			break;
+		*end = '\0';
+		if (strncmp(line, "id ", 3) == 0)
+			snprintf(f->id, sizeof(f->id), "%s", line + 3);
+		else if (strncmp(line, "boots ", 6) == 0)
+			f->boots = (unsigned)strtoul(line + 6, NULL, 10);
+		else if (strncmp(line, "why ", 4) == 0)
+			snprintf(f->why, sizeof(f->why), "%s", line + 4);
+	}
+	if (*line != '\n' || f->id[0] == '\0') {
+		cfgfile_free(f);
+		return -EINVAL;
+	}
+	f->json = line + 1;
+	return 0;
+}
+
+/* One rename, synced: the state a fleet config is in. */
+static int
 move(const char *store, const char *from, const char *to)
 {
-	static const char *const ext[] = { ".json", ".meta" };
-	char a[PATH_MAX], b[PATH_MAX], fa[PATH_MAX], fb[PATH_MAX];
-	size_t i;
+	char a[PATH_MAX], b[PATH_MAX];
 
-	for (i = 0; i < 2; i++) {
-		snprintf(fa, sizeof(fa), "%s%s", from, ext[i]);
-		snprintf(fb, sizeof(fb), "%s%s", to, ext[i]);
-		if (state_path(store, fa, a, sizeof(a)) < 0 ||
-		    state_path(store, fb, b, sizeof(b)) < 0)
-			return;
-		if (rename(a, b) < 0 && errno != ENOENT)
-			log_warn("config: %s -> %s", a, b);
+	if (state_path(store, from, a, sizeof(a)) < 0 ||
+	    state_path(store, to, b, sizeof(b)) < 0)
+		return -ENAMETOOLONG;
+	if (rename(a, b) < 0) {
+		log_warn("config: %s -> %s", a, b);
+		return -errno;
 	}
+	sync_dir(b);
+	return 0;
+}
+
+/* The file as it is, with why (a rollback), then moved to failed. */
+static void
+roll_back(const char *store, const char *path, struct cfgfile *f, const char *why)
+{
+	if (write_cfgfile(path, f->id, f->boots, why, f->json) < 0)
+		log_warn("config: %s", path);
+	move(store, "config.trial", "config.failed");
 }
 
 /*
  * Which config this start runs: the trial one while it has starts left,
  * else the fleet's active one, else the base. A fleet file that no longer
- * loads (a profile it names was removed) is logged and passed over.
+ * loads (a profile it names was removed) is logged and passed over. dry: a
+ * check only (SIGHUP), nothing written.
  */
 int
 control_config_pick(const char *base, struct site_config *cfg, int *trial,
-    char *err, size_t errlen)
+    int dry, char *err, size_t errlen)
 {
-	char tp[PATH_MAX], mp[PATH_MAX], ap[PATH_MAX], id[STORE_CMD_ID_MAX + 1];
-	char store[CFG_PATH_MAX], e2[512];
+	char tp[PATH_MAX], ap[PATH_MAX], store[CFG_PATH_MAX], e2[512] = "";
+	int reload = getenv(RELOAD_ENV) != NULL;
 	struct site_config next;
-	unsigned boots = 0;
+	struct cfgfile f;
 	int rc;
 
 	*trial = 0;
+	if (!dry)
+		unsetenv(RELOAD_ENV);
 	if ((rc = config_load(base, cfg, err, errlen)) < 0 || !cfg->control.enabled)
 		return rc;
 	snprintf(store, sizeof(store), "%s", cfg->store);
-	if (state_path(store, "config.trial.json", tp, sizeof(tp)) < 0 ||
-	    state_path(store, "config.trial.meta", mp, sizeof(mp)) < 0 ||
-	    state_path(store, "config.active.json", ap, sizeof(ap)) < 0)
+	if (state_path(store, "config.trial", tp, sizeof(tp)) < 0 ||
+	    state_path(store, "config.active", ap, sizeof(ap)) < 0)
 		return 0;
-	if (access(tp, F_OK) == 0) {
-		if (read_meta(mp, id, sizeof(id), &boots, NULL, 0) < 0 ||
-		    boots >= TRIAL_BOOTS) {
-			log_warnx("config: the config on trial did not start %u times; "
-			    "rolled back", TRIAL_BOOTS);
-			write_meta(mp, id, boots, "rolled back: the daemon did not "
-			    "start with it");
-			move(store, "config.trial", "config.failed");
-		} else if (write_meta(mp, id, boots + 1, NULL) == 0 &&
-		    config_load(tp, &next, e2, sizeof(e2)) == 0) {
+	if ((rc = read_cfgfile(tp, &f)) == 0) {
+		if (f.boots >= TRIAL_BOOTS) {
+			log_warnx("config: the config on trial (command %s) did not "
+			    "start %u times; rolled back", f.id, TRIAL_BOOTS);
+			if (!dry)
+				roll_back(store, tp, &f, "rolled back: the daemon did "
+				    "not start with it");
+		} else if ((dry || reload || (rc = write_cfgfile(tp, f.id, f.boots + 1,
+		    NULL, f.json)) == 0) && (rc = config_parse(tp, f.json,
+		    strlen(f.json), &next, e2, sizeof(e2))) == 0) {
 			config_free(cfg);
 			*cfg = next;
+			snprintf(cfg->base, sizeof(cfg->base), "%s", base);
 			*trial = 1;
 			log_info("config: %s on trial (command %s, start %u of %u)", tp,
-			    id, boots + 1, TRIAL_BOOTS);
+			    f.id, f.boots + (reload ? 0 : 1), TRIAL_BOOTS);
+			cfgfile_free(&f);
 			return 0;
 		} else {
-			log_warnx("config: the config on trial does not load (%s); "
-			    "rolled back", e2);
-			write_meta(mp, id, boots, "rolled back: it no longer loads");
-			move(store, "config.trial", "config.failed");
+			log_warnx("config: the config on trial (command %s) %s: %s; "
+			    "rolled back", f.id, e2[0] ? "does not load" :
+			    "cannot be counted", e2[0] ? e2 : strerror(-rc));
+			if (!dry)
+				roll_back(store, tp, &f, "rolled back: it no longer loads");
 		}
-	}
-	if (access(ap, F_OK) == 0) {
-		if (config_load(ap, &next, e2, sizeof(e2)) == 0) {
+		cfgfile_free(&f);
+	} else if (rc != -ENOENT)
+		log_warnx("config: %s: %s; not used", tp, strerror(-rc));
+	if (read_cfgfile(ap, &f) == 0) {
+		if (config_parse(ap, f.json, strlen(f.json), &next, e2, sizeof(e2)) == 0) {
 			config_free(cfg);
 			*cfg = next;
+			snprintf(cfg->base, sizeof(cfg->base), "%s", base);
 		} else
 			log_warnx("config: the fleet's config does not load (%s); "
 			    "running %s", e2, base);
+		cfgfile_free(&f);
 	}
 	return 0;
 }
 
-/* The same rules as --check, and two more: the store stays, control stays. */
+void
+control_config_reloading(void)
+{
+	setenv(RELOAD_ENV, "1", 1);
+}
+
+/*
+ * The same rules as --check, and more: the store stays, the control plane
+ * and its key stay (a config that cuts the gateway off the fleet for good
+ * would pass its trial), the gateway id stays, and one trial at a time.
+ */
 static int
 check_config(struct control *c, const struct cmd *k, char *why, size_t len)
 {
@@ -212,6 +268,10 @@ check_config(struct control *c, const struct cmd *k, char *why, size_t len)
 	if (json_object_size(k->args) != 1 || !json_is_object(doc)) {
 		snprintf(why, len, "args: exactly {\"config\": {...}}, a whole site config");
 		return -EINVAL;
+	}
+	if (c->trial != NULL) {
+		snprintf(why, len, "command %s's config is on trial", c->trial->sc.id);
+		return -EBUSY;
 	}
 	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL) {
 		snprintf(why, len, "out of memory");
@@ -231,6 +291,11 @@ check_config(struct control *c, const struct cmd *k, char *why, size_t len)
 		snprintf(why, len, "config: control: missing: the gateway would never "
 		    "hear from the fleet again");
 		rc = -EINVAL;
+	} else if (next.control.key_len != run->control.key_len ||
+	    memcmp(next.control.key_pem, run->control.key_pem, run->control.key_len)) {
+		snprintf(why, len, "config: control.key: another key than the one in "
+		    "force: the fleet's key changes by its own procedure, not here");
+		rc = -EINVAL;
 	} else if (strcmp(next.gateway, run->gateway) != 0) {
 		snprintf(why, len, "config: gateway: '%s', this is '%s'", next.gateway,
 		    run->gateway);
@@ -245,13 +310,12 @@ apply_config(struct control *c, const struct cmd *k, struct store_cmd *sc,
     const char **state, char *why, size_t len, json_t **result)
 {
 	const char *store = c->g->cfg->store;
-	char tp[PATH_MAX], mp[PATH_MAX], *text;
+	char tp[PATH_MAX], *text;
 	int rc;
 
 	(void)result;
 	*state = "failed";
-	if (state_path(store, "config.trial.json", tp, sizeof(tp)) < 0 ||
-	    state_path(store, "config.trial.meta", mp, sizeof(mp)) < 0) {
+	if (state_path(store, "config.trial", tp, sizeof(tp)) < 0) {
 		snprintf(why, len, "state directory path too long");
 		return CMD_DONE;
 	}
@@ -260,18 +324,14 @@ apply_config(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		snprintf(why, len, "out of memory");
 		return CMD_DONE;
 	}
-	/* The meta first: a trial file is never without its command's id. */
-	if ((rc = write_meta(mp, k->id, 0, NULL)) < 0 ||
-	    (rc = write_file(tp, text, strlen(text))) < 0) {
-		free(text);
+	rc = write_cfgfile(tp, k->id, 0, NULL, text);
+	free(text);
+	if (rc < 0) {
 		snprintf(why, len, "cannot write %s: %s", tp, strerror(-rc));
-		unlink(mp);
 		return CMD_DONE;
 	}
-	free(text);
 	if (control_record(c, sc, "trial", NULL, NULL, 0) < 0) {
 		unlink(tp);
-		unlink(mp);
 		snprintf(why, len, "not journaled, not applied");
 		return CMD_DONE;
 	}
@@ -287,18 +347,20 @@ static void
 trial_end(struct control *c, int ok, const char *why)
 {
 	const char *store = c->g->cfg->store;
-	char mp[PATH_MAX];
 	struct store_cmd sc = c->trial->sc;
 	json_t *res = json_pack("{s:i,s:b,s:b}", "cycles", (int)c->trial->cycles,
 	    "polled", c->trial->polled, "acknowledged", c->trial->acked);
+	struct cfgfile f;
 
 	if (ok) {
 		move(store, "config.trial", "config.active");
 		control_record(c, &sc, "applied", NULL, res, 0);
 	} else {
-		if (state_path(store, "config.trial.meta", mp, sizeof(mp)) == 0)
-			write_meta(mp, sc.id, 0, why);
-		move(store, "config.trial", "config.failed");
+		if (read_cfgfile(c->g->cfg->path, &f) == 0) {
+			roll_back(store, c->g->cfg->path, &f, why);
+			cfgfile_free(&f);
+		} else
+			move(store, "config.trial", "config.failed");
 		control_record(c, &sc, "failed", why, res, 0);
 		log_warnx("config: command %s: %s; restarting on the previous config",
 		    sc.id, why);
@@ -316,7 +378,7 @@ config_trial_cycle(struct control *c, size_t devices_ok)
 	struct forward_counts fc;
 	char why[STORE_CMD_WHY_MAX + 1];
 
-	if (t == NULL)
+	if (t == NULL || c->g->exit != GW_EXIT_ERROR)
 		return;
 	t->cycles++;
 	forward_counts(c->g->fwd, &fc);
@@ -335,29 +397,45 @@ config_trial_cycle(struct control *c, size_t devices_ok)
 	trial_end(c, 0, why);
 }
 
-/* Running on a trial config: follow its command. */
+/*
+ * Running on a trial config: follow its command. If the journal already
+ * has that command's end (a crash between the journal and the file's
+ * move, whichever came first), the file is moved as the journal says, and
+ * a rollback restarts on the previous config (at the first second of the
+ * loop: control.c's timer).
+ */
 int
 config_trial_start(struct control *c)
 {
 	const char *store = c->g->cfg->store;
-	char tp[PATH_MAX], mp[PATH_MAX], id[STORE_CMD_ID_MAX + 1];
+	char tp[PATH_MAX];
 	struct config_trial *t;
-	unsigned boots;
+	struct cfgfile f;
 
-	if (state_path(store, "config.trial.json", tp, sizeof(tp)) < 0 ||
-	    state_path(store, "config.trial.meta", mp, sizeof(mp)) < 0 ||
-	    strcmp(c->g->cfg->path, tp) != 0 ||
-	    read_meta(mp, id, sizeof(id), &boots, NULL, 0) < 0)
+	if (state_path(store, "config.trial", tp, sizeof(tp)) < 0 ||
+	    strcmp(c->g->cfg->path, tp) != 0 || read_cfgfile(tp, &f) < 0)
 		return 0;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		cfgfile_free(&f);
 		return -ENOMEM;
-	if (store_cmd_get(c->g->store, id, &t->sc, NULL) < 0) {
-		/* Journal lost with the files kept: the trial runs, reported as a
+	}
+	if (store_cmd_get(c->g->store, f.id, &t->sc, NULL) < 0) {
+		/* Journal lost with the file kept: the trial runs, reported as a
 		 * command of unknown seq. */
-		snprintf(t->sc.id, sizeof(t->sc.id), "%s", id);
+		snprintf(t->sc.id, sizeof(t->sc.id), "%s", f.id);
 		snprintf(t->sc.type, sizeof(t->sc.type), "config.set");
 		t->sc.verified = 1;
+	} else if (strcmp(t->sc.state, "applied") == 0) {
+		move(store, "config.trial", "config.active");
+		free(t);
+		t = NULL;
+	} else if (strcmp(t->sc.state, "failed") == 0) {
+		roll_back(store, tp, &f, t->sc.why);
+		c->reload_pending = 1;
+		free(t);
+		t = NULL;
 	}
+	cfgfile_free(&f);
 	c->trial = t;
 	return 0;
 }
@@ -369,30 +447,38 @@ config_trial_stop(struct control *c)
 	c->trial = NULL;
 }
 
+static int
+file_is(const char *store, const char *name, const char *id, char *why,
+    size_t len)
+{
+	char p[PATH_MAX];
+	struct cfgfile f;
+	int is;
+
+	if (state_path(store, name, p, sizeof(p)) < 0 || read_cfgfile(p, &f) < 0)
+		return 0;
+	if ((is = strcmp(f.id, id) == 0) && why != NULL)
+		snprintf(why, len, "%s", f.why[0] ? f.why : "rolled back");
+	cfgfile_free(&f);
+	return is;
+}
+
 /* A config.set found open at start (control.c's resume_open). */
 static void
 resume_config(struct control *c, struct store_cmd *sc)
 {
 	const char *store = c->g->cfg->store;
-	char p[PATH_MAX], id[STORE_CMD_ID_MAX + 1], why[STORE_CMD_WHY_MAX + 1];
-	unsigned boots;
+	char why[STORE_CMD_WHY_MAX + 1];
 
 	if (c->trial != NULL && strcmp(c->trial->sc.id, sc->id) == 0)
 		return;		/* on trial now: config_trial_cycle ends it */
-	if (state_path(store, "config.active.meta", p, sizeof(p)) == 0 &&
-	    read_meta(p, id, sizeof(id), &boots, NULL, 0) == 0 &&
-	    strcmp(id, sc->id) == 0) {
+	if (file_is(store, "config.active", sc->id, NULL, 0))
 		control_record(c, sc, "applied", NULL, NULL, 0);
-		return;
-	}
-	if (state_path(store, "config.failed.meta", p, sizeof(p)) == 0 &&
-	    read_meta(p, id, sizeof(id), &boots, why, sizeof(why)) == 0 &&
-	    strcmp(id, sc->id) == 0) {
-		control_record(c, sc, "failed", why[0] ? why : "rolled back", NULL, 0);
-		return;
-	}
-	control_record(c, sc, "failed", "interrupted by a restart before the new "
-	    "config was in place", NULL, 0);
+	else if (file_is(store, "config.failed", sc->id, why, sizeof(why)))
+		control_record(c, sc, "failed", why, NULL, 0);
+	else
+		control_record(c, sc, "failed", "interrupted by a restart before the "
+		    "new config was in place", NULL, 0);
 }
 
 const struct cmd_type cmd_config_set = {

@@ -15,6 +15,8 @@
 #include "firmware/core/gateway_internal.h"
 #include "firmware/store/store_journal.h"
 
+#define REPEATS	8
+
 /* What a type's apply says. */
 enum { CMD_DONE, CMD_LATER };
 
@@ -46,6 +48,7 @@ const struct cmd_type *control_type_find(const char *name);
 
 struct charger_ctl;
 struct config_trial;
+struct scan_job;
 
 struct control {
 	struct gateway *g;
@@ -55,6 +58,13 @@ struct control {
 	double tokens;
 	int64_t tokens_at;
 	uint64_t received, flood_dropped, flood_logged;
+	uint64_t dropped_at_stop, repeats_dropped;
+	/* the ids whose recorded result went out again lately (control.c) */
+	struct {
+		char id[CMD_ID_MAX + 1];
+		int64_t at;
+	} repeats[REPEATS];
+	size_t repeat_next;
 	int64_t flood_log_at;
 	/* outbox */
 	int connected;
@@ -63,7 +73,9 @@ struct control {
 	int64_t down_since;	/* CLOCK_MONOTONIC ms; 0: up */
 	int timer_fd;		/* 1 s: failsafe, reboot hook, trials */
 	struct charger_ctl *chg;
+	struct scan_job *scan;	/* the scan under way (one at a time) */
 	struct config_trial *trial;
+	int reload_pending;	/* a rollback found at start: reload at the timer */
 	pid_t reboot_pid;
 	struct store_cmd reboot_sc;
 };
@@ -86,7 +98,7 @@ extern const struct cmd_type cmd_charger_set_current;
 
 /* control_scan.c */
 extern const struct cmd_type cmd_scan;
-void scan_ctl_stop(void);
+void scan_ctl_stop(struct control *c);
 
 /* control_config.c */
 extern const struct cmd_type cmd_config_set;

@@ -26,7 +26,11 @@ struct scan_job {
 	char err[256];
 };
 
-static struct scan_job *running;	/* one scan at a time */
+static int
+cancelled(void *arg)
+{
+	return pollers_stopping(((struct scan_job *)arg)->c->g->pollers);
+}
 
 static int
 parse(struct control *c, const struct cmd *k, size_t *bus, int *from, int *to,
@@ -60,8 +64,8 @@ parse(struct control *c, const struct cmd *k, size_t *bus, int *from, int *to,
 		    "of this bus", *from, *to);
 		return -ERANGE;
 	}
-	if (running != NULL) {
-		snprintf(why, len, "a scan is under way (command %s)", running->sc.id);
+	if (c->scan != NULL) {
+		snprintf(why, len, "a scan is under way (command %s)", c->scan->sc.id);
 		return -EBUSY;
 	}
 	return 0;
@@ -91,9 +95,10 @@ scan_run(struct bus *b, void *arg)
 	if ((rc = scan_load_profiles(cfg->profiles_dir, ps, &n, s->err,
 	    sizeof(s->err))) < 0)
 		rc = -EINVAL;
-	else if ((rc = scan_bus(b, &cfg->buses[s->bus].bus, s->from, s->to, ps, n,
-	    NULL, &s->snippet, &s->found)) < 0)
-		snprintf(s->err, sizeof(s->err), "scan: %s", strerror(-rc));
+	else if ((rc = scan_bus_until(b, &cfg->buses[s->bus].bus, s->from, s->to,
+	    ps, n, NULL, &s->snippet, &s->found, cancelled, s)) < 0)
+		snprintf(s->err, sizeof(s->err), "scan: %s", rc == -ECANCELED ?
+		    "the daemon stopped before it was done" : strerror(-rc));
 	for (i = 0; i < n; i++)
 		profile_free(&ps[i]);
 	free(ps);
@@ -106,7 +111,7 @@ scan_done(void *arg, int rc)
 	struct scan_job *s = arg;
 	char why[64];
 
-	running = NULL;
+	s->c->scan = NULL;
 	if (rc < 0)
 		control_record(s->c, &s->sc, "failed", s->err, NULL, 0);
 	else {
@@ -144,7 +149,7 @@ apply_scan(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		free(s);
 		return CMD_DONE;
 	}
-	running = s;
+	c->scan = s;
 	log_info("scan: command %s: bus %s, units %d..%d; polling on it pauses",
 	    sc->id, c->g->cfg->buses[s->bus].name, s->from, s->to);
 	return CMD_LATER;
@@ -152,13 +157,13 @@ apply_scan(struct control *c, const struct cmd *k, struct store_cmd *sc,
 
 /* At stop, after the workers: a scan whose job never ran. */
 void
-scan_ctl_stop(void)
+scan_ctl_stop(struct control *c)
 {
-	if (running == NULL)
+	if (c->scan == NULL)
 		return;
-	json_decref(running->snippet);
-	free(running);
-	running = NULL;
+	json_decref(c->scan->snippet);
+	free(c->scan);
+	c->scan = NULL;
 }
 
 const struct cmd_type cmd_scan = {

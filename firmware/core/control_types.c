@@ -82,6 +82,12 @@ apply_state(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		    json_integer((now.wall - b.t_first) / 1000));
 	else
 		json_object_set_new(o, "oldest_unsent_s", json_null());
+	json_object_set_new(o, "commands_dropped_at_stop",
+	    json_integer((json_int_t)c->dropped_at_stop));
+	json_object_set_new(o, "repeats_dropped",
+	    json_integer((json_int_t)c->repeats_dropped));
+	json_object_set_new(o, "results_dropped",
+	    json_integer((json_int_t)g->store->results_dropped));
 	json_object_set_new(o, "devices", devices_state(c));
 	*result = o;
 	*state = "applied";
@@ -116,16 +122,34 @@ check_reboot(struct control *c, const struct cmd *k, char *why, size_t len)
 	return 0;
 }
 
+/* This boot's id (a reboot changes it; a restart of the daemon does not). */
+static void
+boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f != NULL) {
+		if (fgets(buf, (int)len, f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
 static int
 apply_reboot(struct control *c, const struct cmd *k, struct store_cmd *sc,
     const char **state, char *why, size_t len, json_t **result)
 {
 	char *argv[] = { (char *)c->g->cfg->control.reboot_hook, NULL };
+	char boot[64];
 	int rc;
 
 	(void)k;
 	(void)result;
-	if (control_record(c, sc, "rebooting", NULL, NULL, 0) < 0) {
+	boot_id(boot, sizeof(boot));
+	if (control_record(c, sc, "rebooting", NULL, json_pack("{s:s}", "boot_id",
+	    boot), 0) < 0) {
 		snprintf(why, len, "not journaled, not run");
 		*state = "failed";
 		return CMD_DONE;
@@ -141,15 +165,36 @@ apply_reboot(struct control *c, const struct cmd *k, struct store_cmd *sc,
 	return CMD_LATER;
 }
 
-/* Found "rebooting" at start: the board (or at least we) came back. */
+/*
+ * Found "rebooting" at start: "applied" if the board booted again (its boot
+ * id changed since the hook ran), "failed" if only the daemon restarted (a
+ * hook that returned without rebooting, a crash).
+ */
 static void
 resume_reboot(struct control *c, struct store_cmd *sc)
 {
-	if (strcmp(sc->state, "rebooting") == 0)
-		control_record(c, sc, "applied", "the gateway started again", NULL, 0);
-	else
+	struct store_cmd row;
+	char *json = NULL, boot[64];
+	json_t *rec = NULL;
+	const char *was;
+
+	if (strcmp(sc->state, "rebooting") != 0) {
 		control_record(c, sc, "failed", "interrupted before the reboot hook "
 		    "ran", NULL, 0);
+		return;
+	}
+	if (store_cmd_get(c->g->store, sc->id, &row, &json) == 0)
+		rec = json_loads(json, 0, NULL);
+	free(json);
+	was = json_string_value(json_object_get(json_object_get(rec, "result"),
+	    "boot_id"));
+	boot_id(boot, sizeof(boot));
+	if (was != NULL && boot[0] != '\0' && strcmp(was, boot) == 0)
+		control_record(c, sc, "failed", "the daemon started again, but the "
+		    "board did not reboot (same boot id)", NULL, 0);
+	else
+		control_record(c, sc, "applied", "the gateway booted again", NULL, 0);
+	json_decref(rec);
 }
 
 static const struct cmd_type cmd_state = {

@@ -18,6 +18,7 @@
 #include "firmware/base/log.h"
 #include "firmware/base/resolve.h"
 #include "firmware/core/control.h"
+#include "firmware/core/control_config.h"
 #include "firmware/core/gateway_internal.h"
 #include "firmware/store/store_fs.h"
 
@@ -42,12 +43,16 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 		return;
 	}
 	if (si.ssi_signo == SIGHUP) {
-		if (config_load(g->cfg->path, &next, err, sizeof(err)) < 0) {
+		/* What the restart will load: the -c file, then the fleet's. */
+		const char *base = g->cfg->base[0] ? g->cfg->base : g->cfg->path;
+		int trial;
+
+		if (control_config_pick(base, &next, &trial, 1, err, sizeof(err)) < 0) {
 			log_warnx("SIGHUP: %s; keeping the running configuration", err);
 			return;
 		}
+		log_info("SIGHUP: %s is valid; restarting with it", next.path);
 		config_free(&next);
-		log_info("SIGHUP: %s is valid; restarting with it", g->cfg->path);
 		g->exit = GW_EXIT_RELOAD;
 	} else {
 		log_info("%s: stopping", strsignal((int)si.ssi_signo));

@@ -118,7 +118,7 @@ main(int argc, char *argv[])
 	/* --check judges the file given; a run takes the fleet's config if
 	 * config.set left one (control_config.c). */
 	if ((check || identity ? config_load(path, &cfg, err, sizeof(err)) :
-	    control_config_pick(path, &cfg, &trial, err, sizeof(err))) < 0) {
+	    control_config_pick(path, &cfg, &trial, 0, err, sizeof(err))) < 0) {
 		fprintf(stderr, "wattgate: %s\n", err);
 		return 1;
 	}
@@ -145,6 +145,7 @@ main(int argc, char *argv[])
 		 * across exec, so a signal arriving now stays pending for the new image
 		 * instead of killing us with its default action.
 		 */
+		control_config_reloading();
 		execv("/proc/self/exe", argv);
 		log_warn("reload: exec");
 		return 1;

@@ -436,6 +436,12 @@ pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns)
 }
 
 int
+pollers_stopping(struct pollers *p)
+{
+	return stopping(p);
+}
+
+int
 pollers_job(struct pollers *p, size_t bus, struct poller_job *j)
 {
 	int rc = 0;

@@ -375,6 +375,14 @@ int
 scan_bus(struct bus *b, const struct bus_cfg *cfg, int from, int to,
     const struct profile *ps, size_t n, FILE *pr, json_t **out, int *found)
 {
+	return scan_bus_until(b, cfg, from, to, ps, n, pr, out, found, NULL, NULL);
+}
+
+int
+scan_bus_until(struct bus *b, const struct bus_cfg *cfg, int from, int to,
+    const struct profile *ps, size_t n, FILE *pr, json_t **out, int *found,
+    int (*cancel)(void *), void *arg)
+{
 	json_t *root, *devices;
 	int unit, rc, answered = 0;
 	unsigned total = (unsigned)(to - from + 1);
@@ -388,6 +396,10 @@ scan_bus(struct bus *b, const struct bus_cfg *cfg, int from, int to,
 	    "ids that do not answer\n", bus_name(b), from, to, cfg->timeout_ms,
 	    (total * cfg->timeout_ms + 999) / 1000);
 	for (unit = from; unit <= to; unit++) {
+		if (cancel != NULL && cancel(arg)) {
+			json_decref(root);
+			return -ECANCELED;
+		}
 		rc = identify_probe(b, unit);
 		if (rc == 0) {
 			if ((unit - from + 1) % 32 == 0)

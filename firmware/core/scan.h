@@ -25,6 +25,10 @@ int scan_load_profiles(const char *dir, struct profile *ps, size_t *n, char *err
  */
 int scan_bus(struct bus *b, const struct bus_cfg *cfg, int from, int to,
     const struct profile *ps, size_t n, FILE *pr, json_t **out, int *found);
+/* The same, giving up with -ECANCELED between two ids once cancel(arg) is 1. */
+int scan_bus_until(struct bus *b, const struct bus_cfg *cfg, int from, int to,
+    const struct profile *ps, size_t n, FILE *pr, json_t **out, int *found,
+    int (*cancel)(void *), void *arg);
 
 /* argv[0] is "scan". Returns the exit status: 0 found, 1 error/none, 2 usage. */
 int scan_main(int argc, char *argv[]);

@@ -42,6 +42,7 @@ struct sq {
 	/* What the transaction under way drops itself: sq_commit writes it to
 	 * the ledger with it (sq_ledger.c); sq_begin clears it. */
 	struct store_drops tx_drops;
+	int journal_ready;	/* sq_journal.c: its tables made in this run */
 };
 
 /* sq_open.c */

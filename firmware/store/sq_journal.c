@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/store/sq_internal.h"
 #include "firmware/store/store_durable.h"
 #include "firmware/store/store_journal.h"
@@ -35,10 +36,55 @@ static const char journal_sql[] =
 	" WHERE verified = 1;"
 	"CREATE TABLE IF NOT EXISTS result("
 	" r INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" unverified INTEGER NOT NULL DEFAULT 0,"
 	" json TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS control_state("
 	" k TEXT PRIMARY KEY,"
 	" v INTEGER NOT NULL);";
+
+/*
+ * A journal made anew (a new gateway, or a store quarantined and started
+ * empty) must not hand out record numbers the receiver has seen (it would
+ * drop them as duplicates), nor forget which commands ran: the record
+ * numbers start at the wall clock in ms (as batch numbers start at its
+ * seconds, store_sqlite.c), and the journal's birth is kept, so that the
+ * control plane refuses frames signed before it (a replay after the journal
+ * was lost). Done once, with the tables; later with a valid clock if there
+ * was none.
+ */
+static int
+seed(struct store *s)
+{
+	struct sq *q = s->priv;
+	struct clock_pair now;
+	sqlite3_stmt *st;
+	int rc;
+
+	clock_read(&now);
+	if (!clock_wall_valid(now.wall))
+		return 0;
+	if (sqlite3_prepare_v2(q->db, "INSERT INTO sqlite_sequence(name, seq)"
+	    " SELECT 'result', ?1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence"
+	    " WHERE name = 'result') AND NOT EXISTS (SELECT 1 FROM control_state"
+	    " WHERE k = 'created');"
+	    , -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "journal seed");
+	sqlite3_bind_int64(st, 1, now.wall);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "journal seed");
+	if (sqlite3_prepare_v2(q->db, "INSERT OR IGNORE INTO control_state(k, v)"
+	    " VALUES('created', ?1)", -1, &st, NULL) != SQLITE_OK)
+		return sq_fail(s, "journal seed");
+	sqlite3_bind_int64(st, 1, now.wall);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, "journal seed");
+	q->journal_ready = 1;
+	return 0;
+}
 
 /* Created at the first journal call, not at open: a store that never saw a
  * command keeps the schema it had (and older builds can still open it). */
@@ -50,9 +96,11 @@ ensure(struct store *s)
 
 	if ((rc = sq_reopen(s)) < 0)
 		return rc;
+	if (q->journal_ready)
+		return 0;
 	if (sqlite3_exec(q->db, journal_sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, "journal schema");
-	return 0;
+	return seed(s);
 }
 
 static int
@@ -176,28 +224,52 @@ raise_seq(struct store *s, uint64_t seq)
 	return step_done(s, st, "command sequence");
 }
 
+/*
+ * A record; those of frames that did not verify are bounded apart (a flood
+ * of junk, or a broker that never acknowledges, must not fill the card):
+ * beyond STORE_CMD_UNVERIFIED_MAX the oldest of them go, counted in *gone.
+ */
 static int
-add_result(struct store *s, const char *json, uint64_t *r)
+add_result(struct store *s, const char *json, int unverified, uint64_t *r,
+    int *gone)
 {
 	struct sq *q = s->priv;
 	sqlite3_stmt *st;
 	int rc;
 
-	if ((rc = prep(s, "INSERT INTO result(json) VALUES(?)", &st)) < 0)
+	if ((rc = prep(s, "INSERT INTO result(unverified, json) VALUES(?, ?)",
+	    &st)) < 0)
 		return rc;
-	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-	if ((rc = step_done(s, st, "result")) == 0 && r != NULL)
+	sqlite3_bind_int(st, 1, unverified);
+	sqlite3_bind_text(st, 2, json, -1, SQLITE_STATIC);
+	if ((rc = step_done(s, st, "result")) < 0)
+		return rc;
+	if (r != NULL)
 		*r = (uint64_t)sqlite3_last_insert_rowid(q->db);
+	if (!unverified)
+		return 0;
+	if ((rc = prep(s, "DELETE FROM result WHERE unverified = 1 AND r <= (SELECT r"
+	    " FROM result WHERE unverified = 1 ORDER BY r DESC LIMIT 1 OFFSET ?)",
+	    &st)) < 0)
+		return rc;
+	sqlite3_bind_int(st, 1, STORE_CMD_UNVERIFIED_MAX);
+	if ((rc = step_done(s, st, "result bound")) == 0)
+		*gone = sqlite3_changes(q->db);
 	return rc;
 }
 
+/*
+ * A frame that did not verify is written lazily (synced with the next
+ * commit, store_sync "normal"): a power cut may lose its rejection, which
+ * decided nothing, and a flood of them costs no fsync each.
+ */
 static int
 sq_cmd_record(struct store *s, const struct store_cmd *c, const char *result_json,
-    int accept_seq, uint64_t *r)
+    int flags, uint64_t *r)
 {
 	struct sq *q = s->priv;
 	uint64_t rr = 0;
-	int rc;
+	int rc, gone = 0;
 
 	if (result_json == NULL || result_json[0] != '{')
 		return -EINVAL;
@@ -205,15 +277,22 @@ sq_cmd_record(struct store *s, const struct store_cmd *c, const char *result_jso
 		return rc;
 	if ((rc = sq_delete_acked(s)) < 0 || (rc = put_row(s, c, result_json)) < 0 ||
 	    (rc = prune(s, c->verified)) < 0 ||
-	    (accept_seq && (rc = raise_seq(s, c->seq)) < 0) ||
-	    (rc = add_result(s, result_json, &rr)) < 0 ||
+	    ((flags & STORE_CMD_ACCEPT_SEQ) && (rc = raise_seq(s, c->seq)) < 0) ||
+	    (rc = add_result(s, result_json, !c->verified, &rr, &gone)) < 0 ||
 	    (rc = sq_commit(s, "journal commit")) < 0) {
 		sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+		sq_release_failed(q);
 		return rc;
 	}
-	if (q->unsynced) {
-		if ((rc = durable_sync(q->db)) < 0)
-			return sq_fail_errno(s, "journal sync", rc);
+	s->results_dropped += (uint64_t)gone;
+	if (q->unsynced && c->verified) {
+		if ((rc = durable_sync(q->db)) < 0) {
+			/* Committed, not known durable: the files are let go like
+			 * after any failed write; the caller runs nothing on it. */
+			rc = sq_fail_errno(s, "journal sync", rc);
+			sq_release_failed(q);
+			return rc;
+		}
 		q->unsynced = 0;
 	}
 	if (r != NULL)
@@ -305,6 +384,58 @@ sq_result_ack(struct store *s, uint64_t r)
 	return 0;
 rollback:
 	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release_failed(q);
+	return rc;
+}
+
+static int
+sq_ctl_get(struct store *s, const char *key, int64_t *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT v FROM control_state"
+	    " WHERE k = ?", &st)) < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT :
+	    sq_fail(s, "control state");
+}
+
+/* One small synced transaction: what must hold across a power cut. */
+static int
+sq_ctl_put(struct store *s, const char *key, int64_t v)
+{
+	struct sq *q = s->priv;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = sq_begin(s)) < 0)
+		return rc;
+	if ((rc = sq_delete_acked(s)) < 0 || (rc = prep(s, "INSERT INTO"
+	    " control_state(k, v) VALUES(?, ?) ON CONFLICT(k) DO UPDATE SET"
+	    " v = excluded.v", &st)) < 0)
+		goto rollback;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, v);
+	if ((rc = step_done(s, st, "control state")) < 0 ||
+	    (rc = sq_commit(s, "control state")) < 0)
+		goto rollback;
+	if (q->unsynced) {
+		if ((rc = durable_sync(q->db)) < 0) {
+			rc = sq_fail_errno(s, "control state sync", rc);
+			sq_release_failed(q);
+			return rc;
+		}
+		q->unsynced = 0;
+	}
+	return 0;
+rollback:
+	sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+	sq_release_failed(q);
 	return rc;
 }
 
@@ -331,4 +462,6 @@ const struct store_journal_ops sq_journal_ops = {
 	.result_peek = sq_result_peek,
 	.result_ack = sq_result_ack,
 	.result_count = sq_result_count,
+	.ctl_get = sq_ctl_get,
+	.ctl_put = sq_ctl_put,
 };

@@ -219,6 +219,9 @@ struct store {
 	 */
 	struct store_drops drops;
 	struct store_drops drops_pending;
+	/* Result records of unverified frames let go at their bound
+	 * (store_journal.h), this run. */
+	uint64_t results_dropped;
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -9,9 +9,21 @@ store_cmd_get(struct store *s, const char *id, struct store_cmd *c, char **resul
 
 int
 store_cmd_record(struct store *s, const struct store_cmd *c, const char *result_json,
-    int accept_seq, uint64_t *r)
+    int flags, uint64_t *r)
 {
-	return s->ops->journal->cmd_record(s, c, result_json, accept_seq, r);
+	return s->ops->journal->cmd_record(s, c, result_json, flags, r);
+}
+
+int
+store_ctl_get(struct store *s, const char *key, int64_t *v)
+{
+	return s->ops->journal->ctl_get(s, key, v);
+}
+
+int
+store_ctl_put(struct store *s, const char *key, int64_t v)
+{
+	return s->ops->journal->ctl_put(s, key, v);
 }
 
 int

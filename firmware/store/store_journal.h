@@ -48,7 +48,7 @@ struct store_journal_ops {
 	int (*cmd_get)(struct store *s, const char *id, struct store_cmd *c,
 	    char **result);
 	int (*cmd_record)(struct store *s, const struct store_cmd *c,
-	    const char *result_json, int accept_seq, uint64_t *r);
+	    const char *result_json, int flags, uint64_t *r);
 	int (*cmd_last_seq)(struct store *s, uint64_t *seq);
 	int (*cmd_open)(struct store *s, struct store_cmd *c, size_t n,
 	    size_t *found);
@@ -56,6 +56,8 @@ struct store_journal_ops {
 	    char **json);
 	int (*result_ack)(struct store *s, uint64_t r);
 	int (*result_count)(struct store *s, uint64_t *n);
+	int (*ctl_get)(struct store *s, const char *key, int64_t *v);
+	int (*ctl_put)(struct store *s, const char *key, int64_t v);
 };
 
 /*
@@ -65,15 +67,27 @@ struct store_journal_ops {
  */
 int store_cmd_get(struct store *s, const char *id, struct store_cmd *c,
     char **result);
+#define STORE_CMD_ACCEPT_SEQ	1
+
 /*
- * One transaction, fsynced before it returns: c's journal row inserted or
- * updated (verified commands by id), the result record result_json (a JSON
- * object without "r") appended to the outbox, and, with accept_seq, the
- * highest accepted sequence number raised to c->seq. *r gets the record's
- * number if r is not NULL. 0 or -errno.
+ * One transaction, fsynced before it returns if c is verified (an
+ * unverified frame's rejection rides with the next commit): c's journal
+ * row inserted or updated (verified commands by id), the result record
+ * result_json (a JSON object without "r") appended to the outbox, and, with
+ * STORE_CMD_ACCEPT_SEQ in flags, the highest accepted sequence number raised
+ * to c->seq. *r gets the record's number if r is not NULL. 0 or -errno (a
+ * failed sync too: then run nothing on it).
  */
 int store_cmd_record(struct store *s, const struct store_cmd *c,
-    const char *result_json, int accept_seq, uint64_t *r);
+    const char *result_json, int flags, uint64_t *r);
+/*
+ * The control plane's own durable values (control_state): "created" (the
+ * journal's birth, wall ms; set by the store), and what the control plane
+ * keeps across restarts (a charger's failsafe in force, the fleet's limit).
+ * get: 0, -ENOENT, -errno. put: one synced transaction.
+ */
+int store_ctl_get(struct store *s, const char *key, int64_t *v);
+int store_ctl_put(struct store *s, const char *key, int64_t v);
 /* The highest sequence number a command was accepted with; 0: none. */
 int store_cmd_last_seq(struct store *s, uint64_t *seq);
 /*

@@ -16,6 +16,8 @@
 /* How long the broker keeps our session (and the commands sent to it) after
  * the link is gone: a week of outage. */
 #define SESSION_EXPIRY_S	(7 * 86400)
+/* Largest packet we take: a command frame (16449 bytes) and room to spare. */
+#define MAX_PACKET		32768
 
 /*
  * MQTT 5 ends a session with its connection unless the CONNECT says how long
@@ -38,9 +40,15 @@ mqtt_session_setup(struct mqtt *q)
 
 	if (q->v311)
 		return 0;	/* 3.1.1: clean session off keeps it (broker's limit) */
+	/* And what the broker may send us: a command frame and its topic, not
+	 * the 256 MB libmosquitto would take from a hostile broker. */
 	if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
-	    SESSION_EXPIRY_S) != MOSQ_ERR_SUCCESS)
+	    SESSION_EXPIRY_S) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+	    MAX_PACKET) != MOSQ_ERR_SUCCESS) {
+		mosquitto_property_free_all(&props);
 		return -ENOMEM;
+	}
 	rc = mosquitto_connect_bind_v5(q->m, "0.0.0.0", 1, 1, NULL, props);
 	mosquitto_property_free_all(&props);
 	if (rc != MOSQ_ERR_INVAL) {

@@ -39,8 +39,8 @@ class World:
         self.recv = env.recv(self.port)
         self.gw = None
 
-    def start(self, name="gateway"):
-        self.gw = self.env.gateway(self.site, name=name)
+    def start(self, name="gateway", penv=None):
+        self.gw = self.env.gateway(self.site, name=name, env=penv)
         self.gw.wait_for(self.gw.err_path, "control: commands on")
         wait(lambda: self.connected(), 20, "gateway connected")
         return self.gw
