@@ -124,6 +124,38 @@ test_unverified_apart(void **state)
 		c = cmd("", 0, "rejected", 0);
 		assert_int_equal(store_cmd_record(s, &c, "{}", 0, NULL), 0);
 	}
+	/* and so are their records: 277 made, 256 kept, the verified one too */
+	assert_int_equal(s->results_dropped, 21);
+	{
+		uint64_t n;
+
+		assert_int_equal(store_result_count(s, &n), 0);
+		assert_int_equal(n, STORE_CMD_UNVERIFIED_MAX + 1);
+	}
+	store_close(s);
+}
+
+/* The control plane's own values, across a reopen; the journal's birth. */
+static void
+test_ctl_values(void **state)
+{
+	struct store *s = open_store();
+	int64_t v;
+
+	(void)state;
+	assert_int_equal(store_ctl_get(s, "failsafe:wallbox", &v), -ENOENT);
+	assert_int_equal(store_ctl_put(s, "failsafe:wallbox", 1), 0);
+	assert_int_equal(store_ctl_put(s, "limit_ma:wallbox", 16000), 0);
+	assert_int_equal(store_ctl_put(s, "failsafe:wallbox", 0), 0);
+	store_close(s);
+	s = open_store();
+	assert_int_equal(store_ctl_get(s, "failsafe:wallbox", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(store_ctl_get(s, "limit_ma:wallbox", &v), 0);
+	assert_int_equal(v, 16000);
+	/* born with a valid clock: now, and the record numbers start there */
+	assert_int_equal(store_ctl_get(s, "created", &v), 0);
+	assert_true(v > 1600000000000LL);
 	store_close(s);
 }
 
@@ -149,6 +181,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unverified_apart, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_record, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_ctl_values, setup,
 		    store_tmp_teardown),
 	};
 
