@@ -422,6 +422,16 @@ main(int argc, char **argv)
 	/* A status message, as the gateway retains it. */
 	put("recv_mqtt", "status.bin", rec, record(rec, "wg/gw-0001/status",
 	    "{\"online\":true}", 15));
+	/* A control plane result record, and the same one again (deduplicated). */
+	{
+		static const char res[] = "{\"r\":7,\"gw\":\"gw-0001\",\"id\":"
+		    "\"c1\",\"seq\":3,\"type\":\"state\",\"state\":\"applied\","
+		    "\"at\":1796556401336,\"result\":{\"connected\":true}}";
+		size_t rl2 = record(rec, "wg/gw-0001/r", res, sizeof(res) - 1);
+
+		rl2 += record(rec + rl2, "wg/gw-0001/r", res, sizeof(res) - 1);
+		put("recv_mqtt", "result.bin", rec, rl2);
+	}
 	make_scan_seeds();
 	make_command_seeds();
 	free(json);
