@@ -236,22 +236,6 @@ on_connect(struct mosquitto *m, void *arg, int rc, int flags,
 	q->u->ev.up(q->u->ev.arg);
 }
 
-/* A command frame (the only topic we subscribe to), passed on unchecked:
- * the control plane judges it, and journals what it refuses. */
-static void
-on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
-{
-	struct mqtt *q = arg;
-
-	(void)m;
-	if (q->stopping || q->u->ev.command == NULL || msg->topic == NULL ||
-	    strcmp(msg->topic, q->topic_cmd) != 0)
-		return;
-	q->cmd_in++;
-	q->u->ev.command(q->u->ev.arg, msg->payload, msg->payloadlen > 0 ?
-	    (size_t)msg->payloadlen : 0);
-}
-
 static void
 on_disconnect(struct mosquitto *m, void *arg, int rc)
 {
@@ -266,31 +250,6 @@ on_disconnect(struct mosquitto *m, void *arg, int rc)
 		link_lost(q);
 	} else {
 		attempt_failed(q, mosq_why(rc));
-	}
-}
-
-static void
-on_publish(struct mosquitto *m, void *arg, int mid)
-{
-	struct mqtt *q = arg;
-	int i;
-
-	(void)m;
-	/* Stopping: only the goodbye's ack matters; batches go again next run. */
-	if (q->stopping) {
-		q->bye_acked |= mid == q->bye_mid;
-		return;
-	}
-	if (mqtt_result_acked(q, mid))
-		return;
-	for (i = 0; i < q->n_inflight; i++) {
-		if (q->inflight[i].mid != mid)
-			continue;
-		uint64_t seq = q->inflight[i].seq;
-
-		q->inflight[i] = q->inflight[--q->n_inflight];
-		q->u->ev.acked(q->u->ev.arg, seq);
-		return;
 	}
 }
 
@@ -425,13 +384,13 @@ attempt(void *arg, const struct addr *a, const char *addr)
 	    MQTT_PROTOCOL_V311 : MQTT_PROTOCOL_V5);
 	if (q->u->site->commands)
 		(void)mqtt_session_setup(q);
-	mosquitto_message_callback_set(q->m, on_message);
+	mosquitto_message_callback_set(q->m, mqtt_on_message);
 	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
 	mosquitto_will_set(q->m, q->topic_status, (int)strlen(STATUS_WILL),
 	    STATUS_WILL, 1, true);
 	mosquitto_connect_v5_callback_set(q->m, on_connect);
 	mosquitto_disconnect_callback_set(q->m, on_disconnect);
-	mosquitto_publish_callback_set(q->m, on_publish);
+	mosquitto_publish_callback_set(q->m, mqtt_on_publish);
 	if (c->tls.enabled) {
 		mosquitto_log_callback_set(q->m, on_log);
 		if ((rc = mqtt_tls_setup(q->m, &c->tls, &q->tls, err,
@@ -519,52 +478,6 @@ mqtt_start(struct uplink *u)
 		return rc;
 	q->dialing = 1;
 	return 0;
-}
-
-/*
- * Over MQTT 5 with aliases the batch topic ("wg/gw-0001/b") is paid once per
- * connection: the first PUBLISH carries it with alias 1, every later one the
- * alias alone (4 bytes of properties for 14 of topic: 8 bytes, ~0.4 B a
- * reading of a 21-point meter). Subscribers get the full topic from the
- * broker. The client is made anew on every connection, and so is the alias.
- */
-static int
-publish_batch(struct mqtt *q, int *mid, const uint8_t *buf, size_t len)
-{
-	mosquitto_property *props = NULL;
-	int rc;
-
-	if (!q->alias_ok)
-		return mosquitto_publish(q->m, mid, q->topic_batch, (int)len, buf, 1,
-		    false);
-	if (mosquitto_property_add_int16(&props, MQTT_PROP_TOPIC_ALIAS, 1) !=
-	    MOSQ_ERR_SUCCESS)
-		return MOSQ_ERR_NOMEM;
-	rc = mosquitto_publish_v5(q->m, mid, q->alias_sent ? NULL : q->topic_batch,
-	    (int)len, buf, 1, false, props);
-	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_SUCCESS)
-		q->alias_sent = 1;
-	return rc;
-}
-
-static enum uplink_result
-mqtt_send_batch(struct uplink *u, const uint8_t *buf, size_t len, uint64_t seq)
-{
-	struct mqtt *q = u->priv;
-	int mid, rc;
-
-	if (!q->connected || q->n_inflight == MQTT_WINDOW)
-		return UPLINK_RETRY;
-	rc = publish_batch(q, &mid, buf, len);
-	if (rc == MOSQ_ERR_PAYLOAD_SIZE)
-		return UPLINK_ERROR;
-	if (rc != MOSQ_ERR_SUCCESS)
-		return UPLINK_RETRY;
-	q->inflight[q->n_inflight].mid = mid;
-	q->inflight[q->n_inflight].seq = seq;
-	q->n_inflight++;
-	return UPLINK_OK;
 }
 
 /*

@@ -84,6 +84,12 @@ int mqtt_result_acked(struct mqtt *q, int mid);
 void mqtt_results_void(struct mqtt *q);
 enum uplink_result mqtt_send_result(struct uplink *u, const char *json,
     uint64_t r);
+enum uplink_result mqtt_send_batch(struct uplink *u, const uint8_t *buf,
+    size_t len, uint64_t seq);
+/* libmosquitto's callbacks: a PUBACK (a batch's or a record's), a message. */
+void mqtt_on_publish(struct mosquitto *m, void *arg, int mid);
+void mqtt_on_message(struct mosquitto *m, void *arg,
+    const struct mosquitto_message *msg);
 enum uplink_result mqtt_send_metrics(struct uplink *u, const char *json);
 enum uplink_result mqtt_send_schema(struct uplink *u, uint32_t id,
     const char *json);
