@@ -113,6 +113,24 @@ prep(struct store *s, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/* The one integer a query gives (bound to key if not NULL): 0, -ENOENT, -errno. */
+static int
+one_value(struct store *s, const char *sql, const char *key, int64_t *v,
+    const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, sql, &st)) < 0)
+		return rc;
+	if (key != NULL)
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sq_fail(s, what);
+}
+
 static void
 copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
 {
@@ -300,20 +318,16 @@ sq_cmd_record(struct store *s, const struct store_cmd *c, const char *result_jso
 	return 0;
 }
 
+static int sq_ctl_get(struct store *s, const char *key, int64_t *v);
+
 static int
 sq_cmd_last_seq(struct store *s, uint64_t *seq)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t v = 0;
+	int rc = sq_ctl_get(s, "last_seq", &v);
 
-	*seq = 0;
-	if ((rc = ensure(s)) < 0 || (rc = prep(s,
-	    "SELECT v FROM control_state WHERE k = 'last_seq'", &st)) < 0)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*seq = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_fail(s, "command sequence");
+	*seq = rc == 0 ? (uint64_t)v : 0;
+	return rc == -ENOENT ? 0 : rc;
 }
 
 static int
@@ -391,18 +405,8 @@ rollback:
 static int
 sq_ctl_get(struct store *s, const char *key, int64_t *v)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT v FROM control_state"
-	    " WHERE k = ?", &st)) < 0)
-		return rc;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT :
-	    sq_fail(s, "control state");
+	return one_value(s, "SELECT v FROM control_state WHERE k = ?", key, v,
+	    "control state");
 }
 
 /* One small synced transaction: what must hold across a power cut. */
@@ -442,16 +446,11 @@ rollback:
 static int
 sq_result_count(struct store *s, uint64_t *n)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t v = 0;
+	int rc = one_value(s, "SELECT count(*) FROM result", NULL, &v, "result");
 
-	*n = 0;
-	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT count(*) FROM result", &st)) < 0)
-		return rc;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : sq_fail(s, "result");
+	*n = (uint64_t)v;
+	return rc;
 }
 
 const struct store_journal_ops sq_journal_ops = {
