@@ -7,21 +7,67 @@ import os
 import subprocess
 import time
 
-from harness import Env, Fail, check, read_jsonl, wait
+from harness import check, read_jsonl, wait
 
 FINAL = ("applied", "rejected", "expired", "deviated", "failed")
 
 
-class World:
-    def __init__(self, env, chargers=False, interval=1, control=None,
-                 sim_extra=(), broker_extra=""):
+class Fleet:
+    """wattgate-fleet with a key pair of its own, talking to the gateway
+    through `transport` (["--mqtt", HOST:PORT] or ["--coap", URI]); what the
+    receiver (self.recv) printed. Shared by the MQTT world below and the
+    CoAP one (test_commands_coap.py)."""
+
+    def __init__(self, env):
         self.env = env
-        self.broker, self.port = env.mosquitto(extra=broker_extra)
         self.keys = os.path.join(env.dir, "fleet")
         self.fleet_bin = env.bin("tools", "fleet", "wattgate-fleet")
         r = subprocess.run([self.fleet_bin, "keygen", self.keys],
                            capture_output=True, text=True)
         check(r.returncode == 0, "keygen: %s", r.stderr)
+        self.recv = None
+        self.transport = []
+
+    def sign(self, ctype, args=None, extra=(), gw="gw-test"):
+        """A frame on disk; returns its path."""
+        out = os.path.join(self.env.dir, "frame-%f" % time.time())
+        argv = [self.fleet_bin, "sign", "--key", os.path.join(self.keys, "command.key"),
+                "--gw", gw, "--type", ctype, "--out", out]
+        if args is not None:
+            argv += ["--args", json.dumps(args)]
+        r = subprocess.run(argv + list(extra), capture_output=True, text=True)
+        check(r.returncode == 0, "sign: %s", r.stderr)
+        return out
+
+    def send(self, ctype=None, args=None, extra=(), frame=None, wait_s=30,
+             gw="gw-test"):
+        """Sends one command; returns (exit code, [result records], stderr)."""
+        argv = [self.fleet_bin, "send"] + self.transport + ["--wait", str(wait_s)]
+        if frame is not None:
+            argv += ["--frame", frame, "--gw", gw]
+        else:
+            argv += ["--key", os.path.join(self.keys, "command.key"), "--gw", gw,
+                     "--type", ctype]
+            if args is not None:
+                argv += ["--args", json.dumps(args)]
+        r = subprocess.run(argv + list(extra), capture_output=True, text=True,
+                           timeout=wait_s + 30)
+        self.last_raw = [l for l in r.stdout.splitlines() if l.strip()]
+        recs = [json.loads(l) for l in self.last_raw]
+        return r.returncode, recs, r.stderr
+
+    def printed_results(self):
+        return [r["result"] for r in read_jsonl(self.recv.out_path) if "result" in r]
+
+
+class World(Fleet):
+    """The MQTT world."""
+
+    def __init__(self, env, chargers=False, interval=1, control=None,
+                 sim_extra=(), broker_extra=""):
+        Fleet.__init__(self, env)
+        self.broker, self.port = env.mosquitto(extra=broker_extra)
+        self.transport = ["--mqtt", "127.0.0.1:%d" % self.port]
         devices = ["1:sdm630"] + (["2:keba_p30"] if chargers else [])
         self.sim, sim_port = env.sim("sim", devices, "tcp", extra=sim_extra)
         devs = [{"name": "meter", "bus": "lan", "unit": 1, "profile": "sdm630"}]
@@ -49,35 +95,6 @@ class World:
         with open(self.gw.err_path) as f:
             return "mqtt: connected" in f.read()
 
-    def sign(self, ctype, args=None, extra=(), gw="gw-test"):
-        """A frame on disk; returns its path."""
-        out = os.path.join(self.env.dir, "frame-%f" % time.time())
-        argv = [self.fleet_bin, "sign", "--key", os.path.join(self.keys, "command.key"),
-                "--gw", gw, "--type", ctype, "--out", out]
-        if args is not None:
-            argv += ["--args", json.dumps(args)]
-        r = subprocess.run(argv + list(extra), capture_output=True, text=True)
-        check(r.returncode == 0, "sign: %s", r.stderr)
-        return out
-
-    def send(self, ctype=None, args=None, extra=(), frame=None, wait_s=30,
-             gw="gw-test"):
-        """Sends one command; returns (exit code, [result records])."""
-        argv = [self.fleet_bin, "send", "--mqtt", "127.0.0.1:%d" % self.port,
-                "--wait", str(wait_s)]
-        if frame is not None:
-            argv += ["--frame", frame, "--gw", gw]
-        else:
-            argv += ["--key", os.path.join(self.keys, "command.key"), "--gw", gw,
-                     "--type", ctype]
-            if args is not None:
-                argv += ["--args", json.dumps(args)]
-        r = subprocess.run(argv + list(extra), capture_output=True, text=True,
-                           timeout=wait_s + 30)
-        self.last_raw = [l for l in r.stdout.splitlines() if l.strip()]
-        recs = [json.loads(l) for l in self.last_raw]
-        return r.returncode, recs, r.stderr
-
     def final(self, recs):
         f = [x for x in recs if x["state"] in FINAL]
         check(len(f) >= 1, "no final state in %s", recs)
@@ -89,9 +106,6 @@ class World:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1])
         return 0
-
-    def printed_results(self):
-        return [r["result"] for r in read_jsonl(self.recv.out_path) if "result" in r]
 
     def readings(self):
         return [r for r in read_jsonl(self.recv.out_path) if "result" not in r]

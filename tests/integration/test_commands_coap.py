@@ -20,7 +20,6 @@ Scenarios (one per ctest):
 
 usage: test_commands_coap.py BUILD_DIR SCENARIO
 """
-import json
 import os
 import select
 import socket
@@ -28,21 +27,17 @@ import subprocess
 import threading
 import time
 
-from harness import run, Env, check, read_jsonl, wait
+from harness import run, Env, check, wait
+from cmdworld import Fleet
 from coap_util import (GET, POST, CoapPeer, coap_parse, coap_site,
                        free_udp_port, recv_coap)
 
 FINAL = ("applied", "rejected", "expired", "deviated", "failed")
 
 
-class World:
+class World(Fleet):
     def __init__(self, env, poll_s=5, relay=False):
-        self.env = env
-        self.keys = os.path.join(env.dir, "fleet")
-        self.fleet_bin = env.bin("tools", "fleet", "wattgate-fleet")
-        r = subprocess.run([self.fleet_bin, "keygen", self.keys],
-                           capture_output=True, text=True)
-        check(r.returncode == 0, "keygen: %s", r.stderr)
+        Fleet.__init__(self, env)
         self.sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
         self.port = free_udp_port()
         self.recv = recv_coap(env, self.port)
@@ -51,6 +46,7 @@ class World:
         self.site = coap_site(env, "coap://127.0.0.1:%d/wg" % gw_port, sim_port)
         self.site["control"] = {"key": os.path.join(self.keys, "command.pub"),
                                 "trial_cycles": 5, "poll_s": poll_s}
+        self.transport = ["--coap", "coap://127.0.0.1:%d" % self.port]
         self.gw = None
 
     def start(self, name="gateway"):
@@ -58,36 +54,6 @@ class World:
         self.gw.wait_for(self.gw.err_path, "control: commands on")
         self.gw.wait_for(self.gw.err_path, "answers (no DTLS)")
         return self.gw
-
-    def sign(self, ctype, args=None, gw="gw-test"):
-        out = os.path.join(self.env.dir, "frame-%f" % time.time())
-        argv = [self.fleet_bin, "sign", "--key",
-                os.path.join(self.keys, "command.key"), "--gw", gw,
-                "--type", ctype, "--out", out]
-        if args is not None:
-            argv += ["--args", json.dumps(args)]
-        r = subprocess.run(argv, capture_output=True, text=True)
-        check(r.returncode == 0, "sign: %s", r.stderr)
-        return out
-
-    def send(self, ctype=None, args=None, frame=None, wait_s=30, extra=()):
-        argv = [self.fleet_bin, "send", "--coap", "coap://127.0.0.1:%d" %
-                self.port, "--wait", str(wait_s)]
-        if frame is not None:
-            argv += ["--frame", frame, "--gw", "gw-test"] + list(extra)
-        else:
-            argv += ["--key", os.path.join(self.keys, "command.key"),
-                     "--gw", "gw-test", "--type", ctype]
-            if args is not None:
-                argv += ["--args", json.dumps(args)]
-        r = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=wait_s + 30)
-        recs = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
-        return r.returncode, recs, r.stderr
-
-    def printed_results(self):
-        return [r["result"] for r in read_jsonl(self.recv.out_path)
-                if "result" in r]
 
 
 class Counter:

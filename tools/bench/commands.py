@@ -28,14 +28,13 @@ poll_s (docs/commands.md).
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
-from harness import Env, Fail, wait   # noqa: E402
+from harness import Env, Fail   # noqa: E402
 from cmdworld import World           # noqa: E402
 from test_commands_coap import World as CoapWorld   # noqa: E402
 
