@@ -122,6 +122,9 @@ struct writable {
 	enum reg_type rb_type;
 	enum reg_order rb_order;
 	struct dec rb_scale;
+	/* The device falls back to its own value unless the setpoint is
+	 * written again within this many seconds; 0: it keeps it. */
+	unsigned refresh_s;
 	uint8_t n_measured;		/* 0..WRITABLE_MEASURED_MAX */
 	uint16_t measured[WRITABLE_MEASURED_MAX];	/* indexes into points */
 };

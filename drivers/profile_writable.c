@@ -27,7 +27,7 @@
 
 static const char *const writable_keys[] = {
 	"name", "address", "fc", "type", "order", "unit", "scale", "min", "max",
-	"step", "readback", "measured", "note", NULL
+	"step", "readback", "measured", "refresh_s", "note", NULL
 };
 static const char *const readback_keys[] = {
 	"address", "fc", "type", "order", "scale", "note", NULL
@@ -428,6 +428,10 @@ parse_one(struct jc *c, json_t *jw, const char *where, struct profile *p,
 	    (rc = get_dec(c, jw, where, "step", 1, &w->step)) < 0 ||
 	    (rc = check_bounds(c, where, w)) < 0 ||
 	    (rc = parse_readback(c, jw, where, p, w)) < 0)
+		return rc;
+	/* A device that forgets a setpoint not written again in time. */
+	if ((rc = jc_get_uint(c, jw, where, "refresh_s", 0, 1, 3600,
+	    &w->refresh_s)) < 0)
 		return rc;
 	return parse_measured(c, jw, where, p, w);
 }

@@ -47,6 +47,13 @@ struct setpoint {
 	struct store_cmd sc;
 	int busy, verifying, internal;
 	int readonly;			/* the job only reads back (resume) */
+	/* renewals (refresh_s) */
+	struct poller_job rjob;
+	uint16_t rregs[4];
+	int n_rregs, refreshing, refresh_failing;
+	int64_t written_at;		/* CLOCK_MONOTONIC ms of the last write */
+	uint64_t refreshes;
+	char rwhy[128];
 	unsigned cycles;		/* polls judged */
 	unsigned idle_cycles;		/* committed cycles since the write */
 	int64_t poll_ts;		/* the poll being gathered */
@@ -81,6 +88,70 @@ find(struct control *c, const char *name)
 		if (strcmp(c->g->devs[cc->sp[i].dev].name, name) == 0)
 			return &cc->sp[i];
 	return NULL;
+}
+
+/*
+ * A device that forgets its setpoint (refresh_s in the profile: Alfen falls
+ * back to its safe current) gets the limit in force written again every
+ * refresh_s seconds: the fleet's, or the failsafe's. A renewal is no
+ * command: not journaled; a failure is logged when it starts and when it
+ * ends (the next renewal or command tries again).
+ */
+static int
+refresh_run(struct bus *b, void *arg)
+{
+	struct setpoint *sp = arg;
+	const struct device *d = &sp->c->g->devs[sp->dev];
+	const struct cfg_device *cd = &sp->c->g->cfg->devices[sp->dev];
+	int exc = 0, rc;
+
+	bus_set_timeout(b, cd->timeout_ms > 0 ? cd->timeout_ms : 1000);
+	rc = bus_write(b, d->unit, sp->w->fc, sp->w->addr, sp->rregs, sp->n_rregs,
+	    &exc);
+	if (rc < 0)
+		snprintf(sp->rwhy, sizeof(sp->rwhy), "%s", bus_why(b)[0] ?
+		    bus_why(b) : bus_error(b)[0] ? bus_error(b) : strerror(-rc));
+	return rc;
+}
+
+static void
+refresh_done(void *arg, int rc)
+{
+	struct setpoint *sp = arg;
+	const char *name = sp->c->g->devs[sp->dev].name;
+
+	sp->refreshing = 0;
+	if (rc < 0 && !sp->refresh_failing)
+		log_warnx("charger %s: renewing its limit failed: %s", name, sp->rwhy);
+	else if (rc == 0 && sp->refresh_failing)
+		log_info("charger %s: its limit is renewed again", name);
+	sp->refresh_failing = rc < 0;
+	sp->refreshes++;
+}
+
+static void
+refresh(struct setpoint *sp, int64_t now)
+{
+	char why[128];
+	struct dec v;
+
+	if (sp->w->refresh_s == 0 || sp->busy || sp->verifying || sp->refreshing ||
+	    now - sp->written_at < (int64_t)sp->w->refresh_s * 1000)
+		return;
+	if (sp->failsafe_on)
+		dec_from_f64(sp->failsafe_a, &v);
+	else if (sp->have_fleet_limit)
+		v = sp->fleet_limit;
+	else
+		return;		/* nothing set: the device's own limit stands */
+	sp->written_at = now;
+	if (writable_encode_dec(sp->w, v, sp->rregs, &sp->n_rregs, why,
+	    sizeof(why)) < 0)
+		return;
+	sp->rjob = (struct poller_job){ refresh_run, refresh_done, sp, 0, 0 };
+	if (pollers_job(sp->c->g->pollers, sp->c->g->cfg->devices[sp->dev].bus,
+	    &sp->rjob) == 0)
+		sp->refreshing = 1;
 }
 
 /* In the bus worker: write, then read back. */
@@ -226,8 +297,16 @@ start_write(struct setpoint *sp, struct dec want, int readonly, char *why,
 	sp->want = want;
 	sp->readback = (struct dec){ 0, 0 };
 	sp->job = (struct poller_job){ job_run, job_done, sp, 0, 0 };
-	if ((rc = pollers_job(sp->c->g->pollers, sp->c->g->cfg->devices[sp->dev].bus,
+	sp->written_at = clock_mono_ms();
+	/* A renewal not started yet gives way to the command. */
+	if (sp->refreshing && pollers_job_cancel(sp->c->g->pollers,
+	    sp->c->g->cfg->devices[sp->dev].bus, &sp->rjob) == 0)
+		sp->refreshing = 0;
+	if (sp->refreshing ||
+	    (rc = pollers_job(sp->c->g->pollers, sp->c->g->cfg->devices[sp->dev].bus,
 	    &sp->job)) < 0) {
+		if (sp->refreshing)
+			rc = -EBUSY;
 		snprintf(why, len, "the bus worker cannot take it now: %s",
 		    strerror(-rc));
 		return rc;
@@ -487,7 +566,8 @@ charger_ctl_link(struct control *c, int up, int64_t down_ms)
 		struct setpoint *sp = &c->chg->sp[i];
 		struct dec want;
 
-		if (sp->failsafe_a < 0 || sp->busy || sp->verifying)
+		refresh(sp, clock_mono_ms());
+		if (sp->failsafe_a < 0 || sp->busy || sp->verifying || sp->refreshing)
 			continue;
 		if (!up && !sp->failsafe_on &&
 		    down_ms >= (int64_t)c->g->cfg->control.failsafe_after_s * 1000) {

@@ -436,6 +436,20 @@ pollers_trigger(struct pollers *p, int64_t ts_ms, size_t *overruns)
 }
 
 int
+pollers_job_cancel(struct pollers *p, size_t bus, struct poller_job *j)
+{
+	int rc = -EBUSY;
+
+	pthread_mutex_lock(&p->mu);
+	if (bus < p->n_w && p->w[bus].job == j) {
+		p->w[bus].job = NULL;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+int
 pollers_stopping(struct pollers *p)
 {
 	return stopping(p);

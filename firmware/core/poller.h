@@ -57,6 +57,8 @@ struct poller_job {
 };
 /* 0, -EBUSY (a job waits already), -ENODEV (no such bus, or stopping). */
 int pollers_job(struct pollers *p, size_t bus, struct poller_job *j);
+/* Take back j if its worker has not started it: 0, else -EBUSY (done() follows). */
+int pollers_job_cancel(struct pollers *p, size_t bus, struct poller_job *j);
 /* 1 once pollers_stop began: a long job gives up (safe from any thread). */
 int pollers_stopping(struct pollers *p);
 

@@ -64,22 +64,26 @@ class World(Fleet):
     """The MQTT world."""
 
     def __init__(self, env, chargers=False, interval=1, control=None,
-                 sim_extra=(), broker_extra=""):
+                 sim_extra=(), broker_extra="", charger_profile="keba_p30",
+                 profiles=None):
         Fleet.__init__(self, env)
         self.broker, self.port = env.mosquitto(extra=broker_extra)
         self.transport = ["--mqtt", "127.0.0.1:%d" % self.port]
-        devices = ["1:sdm630"] + (["2:keba_p30"] if chargers else [])
-        self.sim, sim_port = env.sim("sim", devices, "tcp", extra=sim_extra)
+        devices = ["1:sdm630"] + (["2:" + charger_profile] if chargers else [])
+        self.sim, sim_port = env.sim("sim", devices, "tcp", profiles=profiles,
+                                     extra=sim_extra)
         devs = [{"name": "meter", "bus": "lan", "unit": 1, "profile": "sdm630"}]
         if chargers:
             devs.append(dict({"name": "wallbox", "bus": "lan", "unit": 2,
-                              "profile": "keba_p30"}, **(chargers if
+                              "profile": charger_profile}, **(chargers if
                                                          isinstance(chargers, dict)
                                                          else {})))
         self.site = env.site(self.port, interval=interval,
                              buses=[{"name": "lan", "type": "tcp",
                                      "host": "127.0.0.1", "port": sim_port}],
                              devices=devs)
+        if profiles is not None:
+            self.site["profiles"] = profiles
         self.site["control"] = dict({"key": os.path.join(self.keys, "command.pub"),
                                      "trial_cycles": 5}, **(control or {}))
         self.recv = env.recv(self.port)

@@ -72,7 +72,7 @@ wg_integration_test(wrongids test_wrongids.py)
 wg_integration_test(fleet test_fleet.py)
 
 # The control plane (issue 14, docs/commands.md): signed commands end to end.
-foreach(case basic bad offline config reboot charger scan kill9 powercut)
+foreach(case basic bad offline config reboot charger refresh scan kill9 powercut)
   wg_integration_test(commands_${case} test_commands.py ${case})
 endforeach()
 

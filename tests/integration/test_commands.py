@@ -442,7 +442,42 @@ def scan(env):
     wait(lambda: len(w.readings()) > n + 30, 20, "polling after the scan")
 
 
-SCENARIOS = {"scan": scan, "kill9": kill9, "powercut": powercut, "charger": charger, "basic": basic, "bad": bad, "offline": offline, "config": config,
+def refresh(env):
+    """A charger that forgets its setpoint (Alfen: refresh_s in its profile)
+    gets the limit in force written again; here every 2 s instead of 25."""
+    profiles = os.path.join(env.dir, "profiles")
+    os.makedirs(profiles)
+    for name in ("sdm630", "alfen_ng9xx"):
+        with open(os.path.join(env.src, "drivers", "profiles", name + ".json")) as f:
+            text = f.read()
+        if name == "alfen_ng9xx":
+            check('"refresh_s": 25' in text, "alfen_ng9xx has no refresh_s 25")
+            text = text.replace('"refresh_s": 25', '"refresh_s": 2')
+        with open(os.path.join(profiles, name + ".json"), "w") as f:
+            f.write(text)
+    w = World(env, chargers=True, charger_profile="alfen_ng9xx", profiles=profiles,
+              sim_extra=["--fault", "2:state:C", "--fault", "2:car:32"])
+    w.start()
+
+    def writes(v):
+        return sum(1 for r in read_jsonl(os.path.join(env.dir, "sim.log"))
+                   if r.get("write") == "current_limit" and r["value"] == v)
+    rc, recs, err = w.send("charger.set_current",
+                           args={"device": "wallbox", "amps": 10}, wait_s=40)
+    check(recs and recs[-1]["state"] == "applied", "set 10 A: %s %s", recs, err)
+    n = writes(10)
+    time.sleep(7)
+    check(writes(10) >= n + 2, "renewed %d times in 7 s", writes(10) - n)
+    rc, recs, err = w.send("charger.set_current",
+                           args={"device": "wallbox", "amps": 12}, wait_s=40)
+    check(recs and recs[-1]["state"] == "applied", "set 12 A: %s %s", recs, err)
+    n10 = writes(10)
+    time.sleep(5)
+    check(writes(12) >= 2 and writes(10) == n10, "renewed the old limit: 10 A "
+          "%d, 12 A %d", writes(10), writes(12))
+
+
+SCENARIOS = {"refresh": refresh, "scan": scan, "kill9": kill9, "powercut": powercut, "charger": charger, "basic": basic, "bad": bad, "offline": offline, "config": config,
              "reboot": reboot}
 
 
