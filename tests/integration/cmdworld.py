@@ -86,7 +86,12 @@ class World(Fleet):
             self.site["profiles"] = profiles
         self.site["control"] = dict({"key": os.path.join(self.keys, "command.pub"),
                                      "trial_cycles": 5}, **(control or {}))
-        self.recv = env.recv(self.port)
+        # A named receiver keeps its session at the broker: what the gateway
+        # publishes while the receiver reconnects waits for it.
+        self.recv = env.start("recv", [env.bin("tools", "recv", "wattgate-recv"),
+                                       "-h", "127.0.0.1", "-p", str(self.port),
+                                       "--id", "wg-recv-commands"])
+        self.recv.wait_for(self.recv.err_path, "subscribed")
         self.gw = None
 
     def start(self, name="gateway", penv=None):

@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 
+import harness
 from harness import Fail
 
 
@@ -63,9 +64,7 @@ def psk_file(path, identity, key):
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return harness.free_udp_port()
 
 
 def coap_parse(dgram):

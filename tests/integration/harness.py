@@ -6,6 +6,7 @@ in the test's work directory and printed when a test fails.
 """
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,10 +20,34 @@ class Fail(Exception):
     pass
 
 
+# Below the kernel's ephemeral range (32768..60999 on Linux): a port the
+# kernel hands out (bind to 0, and every outgoing connection of the tests
+# running in parallel) could be taken by another test between this pick
+# and its use (seen: a receiver's CoAP bind "Address already in use").
+PORT_LO, PORT_HI = 20000, 32767
+
+
+def _pick_port(kind):
+    rnd = random.SystemRandom()
+    for _ in range(200):
+        port = rnd.randint(PORT_LO, PORT_HI)
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise Fail("no free port in %d..%d" % (PORT_LO, PORT_HI))
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    return _pick_port(socket.SOCK_STREAM)
+
+
+def free_udp_port():
+    """The same for UDP."""
+    return _pick_port(socket.SOCK_DGRAM)
 
 
 class Proc:

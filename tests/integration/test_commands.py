@@ -264,9 +264,15 @@ def reboot(env):
 def charger(env):
     faults = os.path.join(env.dir, "faults")
     open(faults, "w").write("")
+    # The broker is restarted below: it keeps its sessions (the receiver's
+    # too, and what is queued for it) as a platform's broker does; else a
+    # record the gateway had acknowledged before the receiver was back would
+    # be gone (mosquitto drops its privileges as root: "user root" keeps the
+    # work dir writable).
+    keep = "persistence true\npersistence_location %s/\nuser root\n" % env.dir
     w = World(env, chargers={"failsafe_a": 6}, control={"failsafe_after_s": 10},
               sim_extra=["--fault-file", faults, "--fault", "2:state:C",
-                         "--fault", "2:car:32"])
+                         "--fault", "2:car:32"], broker_extra=keep)
     w.start()
 
     def setc(amps, want, why=""):
@@ -300,7 +306,7 @@ def charger(env):
     port = w.port
     w.broker.stop()
     time.sleep(14)
-    _, w.port = env.mosquitto(port=port)
+    _, w.port = env.mosquitto(port=port, extra=keep)
     wait(lambda: any(r["type"] == "charger.failsafe_lift" and r["state"] in FINAL
                      for r in w.printed_results()), 60, "the failsafe lifted")
     got = {r["type"]: r for r in w.printed_results() if r["state"] in FINAL}
