@@ -12,6 +12,10 @@ from harness import check, read_jsonl, wait
 FINAL = ("applied", "rejected", "expired", "deviated", "failed")
 
 
+def states(recs):
+    return [r["state"] for r in recs]
+
+
 class Fleet:
     """wattgate-fleet with a key pair of its own, talking to the gateway
     through `transport` (["--mqtt", HOST:PORT] or ["--coap", URI]); what the

@@ -24,11 +24,7 @@ import subprocess
 import time
 
 from harness import run, Env, Fail, check, read_jsonl, wait, sim_faults
-from cmdworld import World, FINAL
-
-
-def states(recs):
-    return [r["state"] for r in recs]
+from cmdworld import World, FINAL, states
 
 
 def basic(env):

@@ -28,12 +28,9 @@ import threading
 import time
 
 from harness import run, Env, check, wait
-from cmdworld import Fleet
+from cmdworld import Fleet, states
 from coap_util import (GET, POST, CoapPeer, coap_parse, coap_site,
                        free_udp_port, recv_coap)
-
-FINAL = ("applied", "rejected", "expired", "deviated", "failed")
-
 
 class World(Fleet):
     def __init__(self, env, poll_s=5, relay=False):
@@ -93,10 +90,6 @@ class Counter:
 def cls(answer):
     """(class, detail) of coap_parse's answer."""
     return (answer[0] >> 5, answer[0] & 0x1F)
-
-
-def states(recs):
-    return [r["state"] for r in recs]
 
 
 def basic(env):
