@@ -34,16 +34,6 @@
 
 #include "drivers/charger.h"
 
-/* a - b; -ERANGE if it does not fit. */
-static int
-dec_sub(struct dec a, struct dec b, struct dec *out)
-{
-	if (b.m == INT64_MIN)
-		return -ERANGE;
-	b.m = -b.m;
-	return dec_add(a, b, out);
-}
-
 /* The counter's next value in an open session: never below the last. */
 static int
 advance(struct charger_session *s, struct dec src)

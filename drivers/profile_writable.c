@@ -202,16 +202,6 @@ parse_measured(struct jc *c, json_t *jw, const char *where,
 	return 0;
 }
 
-/* a - b exactly; -ERANGE if it does not fit. */
-static int
-dec_sub(struct dec a, struct dec b, struct dec *out)
-{
-	if (b.m == INT64_MIN)
-		return -ERANGE;
-	b.m = -b.m;
-	return dec_add(a, b, out);
-}
-
 static int
 dec_cmp(struct dec a, struct dec b)
 {

@@ -340,3 +340,12 @@ dec_to_double(struct dec v)
 	dec_format(v, buf, sizeof(buf));
 	return strtod(buf, NULL);
 }
+
+int
+dec_sub(struct dec a, struct dec b, struct dec *out)
+{
+	if (b.m == INT64_MIN)
+		return -ERANGE;
+	b.m = -b.m;
+	return dec_add(a, b, out);
+}

@@ -52,6 +52,8 @@ int dec_mul(struct dec a, struct dec b, struct dec *out);
  * smaller exponent or the result leaves the exponent range (*out untouched).
  */
 int dec_add(struct dec a, struct dec b, struct dec *out);
+/* a - b exactly; -ERANGE if it does not fit. */
+int dec_sub(struct dec a, struct dec b, struct dec *out);
 
 /* Strip trailing zeros of the mantissa (12300e-2 -> 123e0); 0 becomes 0e0. */
 struct dec dec_normalize(struct dec v);

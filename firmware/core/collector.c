@@ -254,7 +254,7 @@ collector_done(void *arg, size_t bus, int64_t ts)
 	if (ts != c->ts || c->pending == 0)
 		return;		/* a late bus of an already committed cycle */
 	if (--c->pending == 0) {
-		size_t ok = devices_ok(c->r, c->n);
+		size_t ok = g->ctl != NULL ? devices_ok(c->r, c->n) : 0;
 
 		c->cycles++;
 		collector_commit(g);
@@ -286,7 +286,7 @@ collector_tick(void *arg, const struct sched_wake *w)
 	if (c->pending > 0) {
 		/* A bus still busy: the cycle is over for the control plane too
 		 * (a trial on an overrunning bus must still end). */
-		size_t ok = devices_ok(c->r, c->n);
+		size_t ok = g->ctl != NULL ? devices_ok(c->r, c->n) : 0;
 
 		collector_commit(g);
 		control_cycle(g->ctl, ok);

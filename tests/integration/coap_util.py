@@ -143,6 +143,7 @@ class Relay:
         self.block1_more = 0
         self.capture = None     # a list: plain CoAP requests going up are kept
         self.capture_at = []    # and when (time.time()), one for each
+        self.log = None         # a list: every datagram, (way, time, data)
         # The platform refusing a batch: the refuse_nth-th single-datagram batch
         # POST (plain CoAP) is answered refuse_code (4.00 unless set; not one of
         # the codes that refuse the whole gateway) by the relay itself, not
@@ -178,6 +179,8 @@ class Relay:
                         continue
                     self.bytes[way] += len(data)
                     self.dgrams[way] += 1
+                    if self.log is not None:
+                        self.log.append((way, time.time(), data))
                     if way == "up":
                         b = coap_block1(data)
                         if b and b[1]:

@@ -21,15 +21,12 @@ Scenarios (one per ctest):
 usage: test_commands_coap.py BUILD_DIR SCENARIO
 """
 import os
-import select
-import socket
 import subprocess
-import threading
 import time
 
 from harness import run, Env, check, wait
 from cmdworld import Fleet, states
-from coap_util import (GET, POST, CoapPeer, coap_parse, coap_site,
+from coap_util import (GET, POST, CoapPeer, Relay, coap_parse, coap_site,
                        free_udp_port, recv_coap)
 
 class World(Fleet):
@@ -38,7 +35,9 @@ class World(Fleet):
         self.sim, sim_port = env.sim("sim", ["1:sdm630"], "tcp")
         self.port = free_udp_port()
         self.recv = recv_coap(env, self.port)
-        self.relay = Counter(self.port) if relay else None
+        self.relay = Relay(self.port) if relay else None
+        if relay:
+            self.relay.log = []
         gw_port = self.relay.port if relay else self.port
         self.site = coap_site(env, "coap://127.0.0.1:%d/wg" % gw_port, sim_port)
         self.site["control"] = {"key": os.path.join(self.keys, "command.pub"),
@@ -51,40 +50,6 @@ class World(Fleet):
         self.gw.wait_for(self.gw.err_path, "control: commands on")
         self.gw.wait_for(self.gw.err_path, "answers (no DTLS)")
         return self.gw
-
-
-class Counter:
-    """A UDP relay that keeps every datagram, both ways, with its direction."""
-
-    def __init__(self, target):
-        self.target = ("127.0.0.1", target)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.up.bind(("127.0.0.1", 0))
-        self.client = None
-        self.log = []
-        self.lock = threading.Lock()
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while True:
-            r, _, _ = select.select([self.sock, self.up], [], [], 0.2)
-            for s in r:
-                try:
-                    data, addr = s.recvfrom(65535)
-                except OSError:
-                    continue
-                with self.lock:
-                    self.log.append(("up" if s is self.sock else "down",
-                                     time.time(), data))
-                if s is self.sock:
-                    self.client = addr
-                    self.up.sendto(data, self.target)
-                elif self.client:
-                    self.sock.sendto(data, self.client)
 
 
 def cls(answer):
