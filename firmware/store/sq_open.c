@@ -268,6 +268,53 @@ quick_check(sqlite3_stmt *st, char *finding, size_t len)
 	return unsure ? CHECK_UNSURE : CHECK_CORRUPT;
 }
 
+/*
+ * The store's format, in SQLite's user_version: (the oldest format a reader
+ * must understand) << 16 | (the format written). Both slots of an A/B
+ * update share the store (docs/ota.md "The store across versions"): a new
+ * image may add tables and columns an old one ignores (it raises the format
+ * only), but a change an old image could not read raises the reader number,
+ * and runs only once the new image is committed. An image that finds a
+ * store it cannot read refuses it, and never quarantines it: the readings
+ * in it are another image's to send.
+ */
+#define STORE_FORMAT	1
+#define STORE_READER	1
+
+static int
+check_format(struct store *s, const char *path, int write)
+{
+	struct sq *q = s->priv;
+	unsigned format, reader;
+	sqlite3_stmt *st;
+	char sql[64];
+	int uv;
+
+	if (sqlite3_prepare_v2(q->db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return sq_fail(s, path);
+	uv = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	if (uv < 0)
+		return sq_fail(s, path);
+	format = (unsigned)uv & 0xffff;
+	reader = (unsigned)uv >> 16;
+	if (reader > STORE_FORMAT) {
+		snprintf(s->err, sizeof(s->err), "store: %.120s: format %u needs a "
+		    "reader of format %u, this image reads %u: left as it is",
+		    path, format, reader, STORE_FORMAT);
+		return -EPROTO;
+	}
+	if (!write || (format >= STORE_FORMAT && reader >= STORE_READER))
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%u", (reader >
+	    STORE_READER ? reader : STORE_READER) << 16 | (format > STORE_FORMAT ?
+	    format : STORE_FORMAT));
+	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sq_fail(s, path);
+	return 0;
+}
+
 /* Whether open_db() has made its process-wide SQLite settings. */
 static int sq_configured;
 
@@ -298,7 +345,14 @@ open_db(struct store *s, const char *path, int first, int *is_corrupt)
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(q->db, 2000);
+	/* Read before anything is written (a new file's page size is set by
+	 * schema_sql's first statement), written after. */
+	if ((rc = check_format(s, path, 0)) < 0) {
+		*is_corrupt = rc != -EPROTO && corrupt(q->db);
+		return rc;
+	}
 	if (sqlite3_exec(q->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK ||
+	    check_format(s, path, 1) < 0 ||
 	    sqlite3_exec(q->db, s->opts.sync == STORE_SYNC_FULL ?
 	    "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL,
 	    NULL) != SQLITE_OK)

@@ -262,6 +262,61 @@ assert_drop(struct store *s, enum store_drop_cause cause, uint64_t batches,
 		    (unsigned long long)batches, (unsigned long long)readings);
 }
 
+static int
+raw_user_version(void)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int v;
+
+	assert_int_equal(sqlite3_open(store_tmp_path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/*
+ * Both slots of an A/B update share the store (docs/ota.md): a store a
+ * newer image wrote in a format this one reads (only added tables) opens and
+ * keeps its format; one this image cannot read is refused and left as it is
+ * (never quarantined: its readings are the other image's to send).
+ */
+static void
+test_store_format(void **state)
+{
+	struct store *s = open_store();
+	char err[256];
+	uint64_t seq;
+
+	(void)state;
+	seq = append(s, "kept", 3);
+	store_close(s);
+	assert_int_equal(raw_user_version(), 1 << 16 | 1);
+	raw_exec("PRAGMA user_version=" "65541");	/* reader 1, format 5 */
+	s = open_store();
+	store_close(s);
+	assert_int_equal(raw_user_version(), 1 << 16 | 5);
+	raw_exec("PRAGMA user_version=131074");		/* reader 2, format 2 */
+	s = NULL;
+	assert_int_equal(store_open("sqlite", store_tmp_path, &s, err, sizeof(err)),
+	    -EPROTO);
+	assert_non_null(strstr(err, "needs a reader of format 2"));
+	assert_int_equal(raw_user_version(), 2 << 16 | 2);
+	raw_exec("PRAGMA user_version=65537");
+	s = open_store();
+	{
+		struct store_batch b;
+
+		assert_int_equal(store_peek(s, 0, &b), 0);
+		assert_int_equal(b.seq, seq);
+	}
+	store_close(s);
+}
+
 /*
  * The drop ledger: the store counts what its own drops take (a budget
  * rewrite or delete, an eviction on a full disk) from the rows themselves;
@@ -692,6 +747,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_drop_and_count_are_atomic, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_added_to_an_old_store, setup,
+		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_store_format, setup,
 		    store_tmp_teardown),
 		cmocka_unit_test(test_bad_path),
 		cmocka_unit_test(test_not_a_file),
