@@ -273,5 +273,39 @@ def main():
     srv.serve_forever()
 
 
+class Handle:
+    """The server as a test runs it (harness.Env): started, faults set
+    through its control file, bytes counted from its lines."""
+
+    def __init__(self, env, www, cert=None, faults=None, name="otaserver"):
+        self.control = os.path.join(env.dir, name + ".control.json")
+        self.set(faults or {})
+        argv = [sys.executable, os.path.abspath(__file__), "--dir", www,
+                "--control", self.control]
+        argv += ["--cert", cert[0], "--key", cert[1]] if cert else ["--plain"]
+        self.proc = env.start(name, argv)
+        line = self.proc.wait_for(self.proc.out_path, "listening on")
+        self.port = int(line.rsplit(" ", 1)[1])
+
+    def set(self, faults):
+        """{"PATH or *": "SPEC"}; read by the server at its next request."""
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(faults, f)
+        os.replace(tmp, self.control)
+
+    def url(self, path, host="127.0.0.1", scheme="https"):
+        return "%s://%s:%d%s" % (scheme, host, self.port, path)
+
+    def sent(self):
+        """Body bytes sent so far (the last line's total)."""
+        total = 0
+        with open(self.proc.out_path) as f:
+            for line in f:
+                if " total " in line:
+                    total = int(line.split(" total ", 1)[1].split()[0])
+        return total
+
+
 if __name__ == "__main__":
     main()
