@@ -365,6 +365,7 @@ configure(CURL *c, struct xfer *x, struct curl_blob *ca, char *errbuf)
 	const struct fetch_req *r = x->r;
 	long stall = r->stall_s > 0 ? r->stall_s : STALL_DEFAULT_S;
 	char range[48];
+	uint64_t buf;
 	CURLcode e = CURLE_OK;
 
 	snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, r->from,
@@ -395,10 +396,21 @@ configure(CURL *c, struct xfer *x, struct curl_blob *ca, char *errbuf)
 	/* A link that carries nothing for stall seconds is a broken link. */
 	SET(CURLOPT_CONNECTTIMEOUT, stall);
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
-	SET(CURLOPT_LOW_SPEED_TIME, stall);
-	if (r->rate_bps > 0)
+	if (r->rate_bps > 0) {
+		/*
+		 * pace() holds libcurl for a piece's worth of time: pieces of
+		 * a quarter second's bytes, and that time on top of the stall
+		 * limit, so that a slow rate is not taken for a stall.
+		 */
+		buf = r->rate_bps / 4;
+		buf = buf < 1024 ? 1024 : buf > CURL_MAX_WRITE_SIZE ?
+		    CURL_MAX_WRITE_SIZE : buf;
+		stall += (long)(buf / r->rate_bps) + 1;
+		SET(CURLOPT_BUFFERSIZE, (long)buf);
 		SET(CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)(r->rate_bps >
 		    INT64_MAX ? INT64_MAX : r->rate_bps));
+	}
+	SET(CURLOPT_LOW_SPEED_TIME, stall);
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, x);
 	SET(CURLOPT_WRITEFUNCTION, on_body);

@@ -22,7 +22,7 @@ against otaserver.py over HTTPS, with throw-away certificates (tlsworld.Pki):
   cancel       cancelled while the server stalls (libcurl's progress
                callback) and while bytes flow: -ECANCELED, promptly
   rate         --rate honoured: not faster than the rate (a wide factor, no
-               tight timing)
+               tight timing); a rate below the stall limit's bytes is no stall
   all          every one of these, one after the other
 
 usage: test_fetch.py BUILD_DIR SCENARIO
@@ -205,6 +205,11 @@ def rate(w):
     check(ms <= 5 * want_ms + 5000, "%d bytes at %d B/s took %d ms", got, bps,
           ms)
     print("rate %d B/s: %d bytes in %d ms" % (bps, got, ms))
+    # A rate far below a stall's worth: slow is not stalled.
+    got, _, ms, text = w.expect("OK", to=12000, extra=["--rate", "3000",
+                                                       "--stall", "1"])
+    check(ms >= 0.7 * 4000, "12000 bytes at 3000 B/s in %d ms", ms)
+    print("rate 3000 B/s, stall 1 s: %d bytes in %d ms" % (got, ms))
 
 
 CASES = [whole, middle, resume, status_404, status_500, overlong, norange,
