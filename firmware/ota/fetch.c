@@ -13,6 +13,7 @@
 
 #include "firmware/base/clock.h"
 #include "firmware/base/rfile.h"
+#include "firmware/ota/http_range.h"
 
 #define STALL_DEFAULT_S	30
 /* How much of the URL a why line names (the query is never shown). */
@@ -88,46 +89,6 @@ where_of(const char *url, char *out)
 	out[n] = '\0';
 }
 
-/* Decimal digits only (no sign, no space, no overflow): the number's end. */
-static const char *
-parse_u64(const char *s, uint64_t *v)
-{
-	const char *p = s;
-
-	*v = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (*v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return NULL;
-		*v = *v * 10 + (uint64_t)(*p - '0');
-	}
-	return p == s ? NULL : p;
-}
-
-/* "bytes A-B/T", T a star if unknown (RFC 9110 14.4); A <= B < T. */
-static int
-parse_content_range(const char *s, uint64_t *first, uint64_t *last,
-    uint64_t *total)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (strncasecmp(s, "bytes ", 6) != 0)
-		return -1;
-	s += 6;
-	while (*s == ' ')
-		s++;
-	if ((s = parse_u64(s, first)) == NULL || *s++ != '-' ||
-	    (s = parse_u64(s, last)) == NULL || *s++ != '/' || *last < *first)
-		return -1;
-	if (*s == '*') {
-		*total = 0;
-		s++;
-	} else if ((s = parse_u64(s, total)) == NULL || *total <= *last)
-		return -1;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	return *s == '\0' ? 0 : -1;
-}
-
 /*
  * Every header line of every response (a status line starts a new one):
  * only Content-Range is kept, for check_head. The line is not
@@ -153,7 +114,7 @@ on_header(char *buf, size_t size, size_t nitems, void *arg)
 	}
 	memcpy(line, buf + 14, n - 14);
 	line[n - 14] = '\0';
-	x->range_bad = parse_content_range(line, &x->cr_first, &x->cr_last,
+	x->range_bad = http_content_range(line, &x->cr_first, &x->cr_last,
 	    &x->cr_total) < 0;
 	return n;
 }
