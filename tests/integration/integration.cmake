@@ -81,3 +81,10 @@ endforeach()
 foreach(case basic bad offline hostile poll_bytes)
   wg_integration_test(commands_coap_${case} test_commands_coap.py ${case})
 endforeach()
+
+# The OTA download (issue 15): fetch_range through wg-fetch against
+# otaserver.py over HTTPS, its faults one by one (test_fetch.py).
+foreach(case whole middle resume status_404 status_500 overlong norange shift
+    wrong_ca wrong_name http stall cancel rate)
+  wg_integration_test(fetch_${case} test_fetch.py ${case})
+endforeach()
