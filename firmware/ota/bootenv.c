@@ -24,6 +24,7 @@
 
 struct bootenv {
 	struct uboot_ctx *ctx;
+	char path[2][BOARD_ENV_PATH_MAX + 1];
 	char where[2 * (BOARD_ENV_PATH_MAX + 1) + 2];	/* "COPY0, COPY1" for errors */
 };
 
@@ -106,6 +107,7 @@ bootenv_open(const struct board *b, struct bootenv **out, char *err,
 		snprintf(err, errlen, "bootenv: out of memory");
 		return -ENOMEM;
 	}
+	memcpy(e->path, name, sizeof(e->path));
 	snprintf(e->where, sizeof(e->where), "%s, %s", name[0], name[1]);
 	if ((rc = libuboot_initialize(&e->ctx, NULL)) < 0) {
 		snprintf(err, errlen, "bootenv: libuboot_initialize: %d", rc);
@@ -239,11 +241,33 @@ verify(struct bootenv *e, const char *const *kv, size_t n, char *err,
 	return 0;
 }
 
+/*
+ * libubootenv answers a failed write with a bare -1 or -EBADF, and errno is
+ * gone by then (its fsync and close come after the write). A copy that
+ * cannot be opened for writing is the common cause and can be named.
+ */
+static void
+why_store(struct bootenv *e, char *why, size_t len)
+{
+	int fd, i;
+
+	why[0] = '\0';
+	for (i = 0; i < 2; i++) {
+		if ((fd = open(e->path[i], O_WRONLY | O_CLOEXEC)) >= 0) {
+			close(fd);
+			continue;
+		}
+		snprintf(why, len, " (%.*s: %s)", (int)len / 2, e->path[i],
+		    strerror(errno));
+		return;
+	}
+}
+
 int
 bootenv_set(struct bootenv *e, const char *const *kv, size_t n_pairs,
     char *err, size_t errlen)
 {
-	char why[64] = "";
+	char why[BOARD_ENV_PATH_MAX + 64] = "";
 	size_t i;
 	int rc;
 
@@ -256,14 +280,8 @@ bootenv_set(struct bootenv *e, const char *const *kv, size_t n_pairs,
 			(void)reload(e, why, sizeof(why));
 			return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 		}
-	/*
-	 * libubootenv returns a bare -1 for a failed write(2) to a file; errno
-	 * still tells why (nothing between the write and the return resets it).
-	 */
-	errno = 0;
 	if ((rc = libuboot_env_store(e->ctx)) != 0) {
-		if (errno != 0)
-			snprintf(why, sizeof(why), " (%s)", strerror(errno));
+		why_store(e, why, sizeof(why));
 		snprintf(err, errlen, "bootenv: %s: libuboot_env_store %d%s",
 		    e->where, rc, why);
 		(void)reload(e, why, sizeof(why));
