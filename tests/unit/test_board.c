@@ -253,6 +253,38 @@ test_bad_whole(void **state)
 	assert_non_null(strstr(err, "board.json"));
 }
 
+/* The shipped descriptions load: every board's board.json. */
+static void
+test_shipped(void **state)
+{
+	static const char *const boards[] = { "host", "generic-arm64",
+		"generic-armhf" };
+	char path[512], want[600], real[PATH_MAX];
+	struct board b;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/board/%s/board.json",
+		    WG_SOURCE_DIR, boards[i]);
+		if (board_load(path, &b, err, sizeof(err)) != 0)
+			fail_msg("%s", err);
+		assert_string_equal(b.name, boards[i]);
+	}
+	snprintf(path, sizeof(path), "%s/board/host/board.json", WG_SOURCE_DIR);
+	assert_int_equal(board_load(path, &b, err, sizeof(err)), 0);
+	assert_string_equal(b.slot[1].path, "/tmp/wattgate/slot-b.img");
+	assert_string_equal(b.env[0].path, "/tmp/wattgate/uboot.env");
+	assert_non_null(realpath(WG_SOURCE_DIR "/board/host", real));
+	snprintf(want, sizeof(want), "%.500s/reboot-hook", real);
+	assert_string_equal(b.reboot_hook, want);
+	snprintf(path, sizeof(path), "%s/board/generic-arm64/board.json",
+	    WG_SOURCE_DIR);
+	assert_int_equal(board_load(path, &b, err, sizeof(err)), 0);
+	assert_string_equal(b.slot[0].path, "/dev/mmcblk0p2");
+	assert_true(b.env[1].offset == 0x410000);
+}
+
 int
 main(void)
 {
@@ -262,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_relative_file),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_bad_whole),
+		cmocka_unit_test(test_shipped),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
