@@ -81,3 +81,9 @@ endforeach()
 foreach(case basic bad offline hostile poll_bytes)
   wg_integration_test(commands_coap_${case} test_commands_coap.py ${case})
 endforeach()
+
+# The host board's bootloader (board/host/launcher, docs/ota-board.md):
+# bootcount/bootlimit/altbootcmd on two environment files, fake images.
+if(CONFIG_OTA)
+  wg_integration_test(launcher test_launcher.py)
+endif()
