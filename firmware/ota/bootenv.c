@@ -267,7 +267,8 @@ int
 bootenv_set(struct bootenv *e, const char *const *kv, size_t n_pairs,
     char *err, size_t errlen)
 {
-	char why[BOARD_ENV_PATH_MAX + 64] = "";
+	/* why: a cause for err; lost: reload's own error, after the first. */
+	char why[BOARD_ENV_PATH_MAX + 64] = "", lost[1024];
 	size_t i;
 	int rc;
 
@@ -277,14 +278,14 @@ bootenv_set(struct bootenv *e, const char *const *kv, size_t n_pairs,
 		if ((rc = libuboot_set_env(e->ctx, kv[2 * i], kv[2 * i + 1])) < 0) {
 			snprintf(err, errlen, "bootenv: %s: libuboot_set_env %s: "
 			    "%d (nothing written)", e->where, kv[2 * i], rc);
-			(void)reload(e, why, sizeof(why));
+			(void)reload(e, lost, sizeof(lost));
 			return rc == -ENOMEM ? -ENOMEM : -EINVAL;
 		}
 	if ((rc = libuboot_env_store(e->ctx)) != 0) {
 		why_store(e, why, sizeof(why));
 		snprintf(err, errlen, "bootenv: %s: libuboot_env_store %d%s",
 		    e->where, rc, why);
-		(void)reload(e, why, sizeof(why));
+		(void)reload(e, lost, sizeof(lost));
 		return -EIO;
 	}
 	/* Read back from the device, not from the library's memory. */

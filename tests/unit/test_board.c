@@ -68,8 +68,8 @@ put_edited(const char *from, const char *to)
 	const char *at = strstr(GOOD, from);
 
 	assert_non_null(at);
-	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - GOOD), GOOD, to,
-	    at + strlen(from));
+	assert_true(snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - GOOD),
+	    GOOD, to, at + strlen(from)) < (int)sizeof(text));
 	put(text);
 }
 
