@@ -11,7 +11,7 @@ layers_cmake=$2
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 mkdir -p "$t/firmware/base" "$t/firmware/store" "$t/firmware/core" "$t/tools/x" "$t/docs"
-printf '# x\n```\n wg_core\n wg_uplink\n wg_store\n wg_drivers\n wg_codec\n wg_base\n```\n' \
+printf '# x\n```\n wg_core\n wg_ota\n wg_uplink\n wg_store\n wg_drivers\n wg_codec\n wg_base\n```\n' \
   > "$t/docs/architecture.md"
 echo '#include "firmware/base/log.h"' > "$t/firmware/store/s.c"
 echo '#include "wg_config.h"' > "$t/firmware/base/b.c"
@@ -27,6 +27,9 @@ sed -i 's/wg_storage/wg_store/' "$t/docs/architecture.md"
 # base reaching up into core; a tool reaching into the store
 echo '#include "firmware/core/config.h"' >> "$t/firmware/base/b.c"
 echo '#include "firmware/store/store.h"' > "$t/tools/x/t.c"
+# ota sits above the store in the list but may use base and codec only
+mkdir -p "$t/firmware/ota"
+echo '#include "firmware/store/store.h"' > "$t/firmware/ota/o.c"
 if out=$("$check" "$t" 2>&1); then
   echo "FAIL: upward includes passed"; exit 1
 fi
@@ -34,6 +37,8 @@ grep -q 'firmware/base/b.c:2: base includes "firmware/core/config.h" of layer co
   { echo "FAIL: base -> core not named: $out"; exit 1; }
 grep -q 'tools/x/t.c:1: tools includes "firmware/store/store.h" of layer store' <<<"$out" ||
   { echo "FAIL: tool -> store not named: $out"; exit 1; }
+grep -q 'firmware/ota/o.c:1: ota includes "firmware/store/store.h" of layer store (ota may use base, codec only)' <<<"$out" ||
+  { echo "FAIL: ota -> store not named: $out"; exit 1; }
 
 # The link rule, at configure time.
 link() { # what the tiny project links; expect: ok or the error text

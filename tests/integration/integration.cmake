@@ -82,9 +82,17 @@ foreach(case basic bad offline hostile poll_bytes)
   wg_integration_test(commands_coap_${case} test_commands_coap.py ${case})
 endforeach()
 
-# The OTA download (issue 15): fetch_range through wg-fetch against
-# otaserver.py over HTTPS, its faults one by one (test_fetch.py).
-foreach(case whole middle resume status_404 status_500 overlong norange shift
-    wrong_ca wrong_name http stall cancel rate)
-  wg_integration_test(fetch_${case} test_fetch.py ${case})
-endforeach()
+# Updates (issue 15, docs/ota.md, Kconfig OTA). The download: fetch_range
+# through wg-fetch against otaserver.py over HTTPS, its faults one by one
+# (test_fetch.py). The host board's bootloader (board/host/launcher):
+# bootcount/bootlimit/altbootcmd on two environment files, fake images.
+if(CONFIG_OTA)
+  foreach(case whole middle resume status_404 status_500 overlong norange shift
+      wrong_ca wrong_name http stall cancel rate)
+    wg_integration_test(fetch_${case} test_fetch.py ${case})
+  endforeach()
+  wg_integration_test(launcher test_launcher.py)
+  foreach(case update bad resume)
+    wg_integration_test(ota_${case} test_ota.py ${case})
+  endforeach()
+endif()
