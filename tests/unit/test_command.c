@@ -16,7 +16,7 @@
 
 #include "firmware/codec/command.h"
 #include "tests/fixtures/cmdkey.h"
-#include "tools/fleet/signer.h"
+#include "tools/lib/signer.h"
 
 #define BODY "{\"v\":1,\"id\":\"c-0001\",\"gw\":\"gw-0001\",\"seq\":7," \
 	"\"nbf\":1796515200,\"exp\":1796518800,\"type\":\"charger.set_current\"," \

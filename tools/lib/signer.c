@@ -1,11 +1,11 @@
 /*
- * Signing with the fleet key through mbedtls 2.28 (signer.h).
+ * Signing with a fleet or release key through mbedtls 2.28 (signer.h).
  *
  * The CTR_DRBG, seeded from mbedtls_entropy (getrandom on Linux), makes keys
  * and command ids, and blinds the scalar arithmetic of signing; the
  * signature itself is RFC 6979's, a function of key and hash alone.
  */
-#include "tools/fleet/signer.h"
+#include "tools/lib/signer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -168,9 +168,9 @@ signer_random(struct signer *s, uint8_t *buf, size_t len)
 	return mbedtls_ctr_drbg_random(&s->drbg, buf, len) != 0 ? -EIO : 0;
 }
 
-/* r || s of SHA-256(body), each 32 bytes big-endian, as cmd_verify reads them. */
-static int
-sign(struct signer *s, const uint8_t *body, size_t len, uint8_t sig[64],
+/* r || s of SHA-256(body), each 32 bytes big-endian, as sig_verify reads them. */
+int
+signer_sign(struct signer *s, const uint8_t *body, size_t len, uint8_t sig[64],
     char *err, size_t errlen)
 {
 	mbedtls_ecp_keypair *ec = mbedtls_pk_ec(s->pk);
@@ -216,7 +216,8 @@ signer_frame(struct signer *s, const uint8_t *body, size_t body_len,
 		    cap, body_len + 1 + CMD_SIG_LEN);
 		return -ENOSPC;
 	}
-	if ((rc = sign(s, body, body_len, frame + body_len + 1, err, errlen)) < 0)
+	if ((rc = signer_sign(s, body, body_len, frame + body_len + 1, err,
+	    errlen)) < 0)
 		return rc;
 	memmove(frame, body, body_len);
 	frame[body_len] = '\n';
