@@ -14,7 +14,7 @@
  * 2^40), "type" (1..32 of [a-z0-9._]), "args" (an object; absent = {}).
  *
  * Signing is not here: the daemon never signs. The fleet tool does
- * (tools/fleet/signer.c).
+ * (tools/lib/signer.c).
  */
 #ifndef WG_COMMAND_H
 #define WG_COMMAND_H
