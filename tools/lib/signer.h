@@ -52,4 +52,13 @@ int signer_sign(struct signer *s, const uint8_t *msg, size_t len,
 int signer_frame(struct signer *s, const uint8_t *body, size_t body_len,
     uint8_t *frame, size_t cap, size_t *flen, char *err, size_t errlen);
 
+/*
+ * The signed manifest text of body (body LF sighex LF, docs/ota.md
+ * "Bundle") into text[cap]: *tlen = body_len + 130. The body's length and
+ * its lack of LF are checked; the caller checks what it says
+ * (manifest_parse on the text). 0, or -EINVAL/-ENOSPC with err set.
+ */
+int signer_manifest(struct signer *s, const uint8_t *body, size_t body_len,
+    uint8_t *text, size_t cap, size_t *tlen, char *err, size_t errlen);
+
 #endif

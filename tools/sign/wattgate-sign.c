@@ -106,20 +106,6 @@ read_manifest(int fd, uint8_t *text, struct manifest *m, char *err,
 	return manifest_parse(text, (size_t)n, m, err, errlen) < 0 ? -1 : 0;
 }
 
-/* The text that is signed: body LF sighex LF, into text; its length. */
-static size_t
-manifest_text(const char *body, const uint8_t sig[SIG_LEN], uint8_t *text)
-{
-	size_t blen = strlen(body), i;
-
-	memcpy(text, body, blen);
-	text[blen] = '\n';
-	for (i = 0; i < SIG_LEN; i++)
-		snprintf((char *)text + blen + 1 + 2 * i, 3, "%02x", sig[i]);
-	text[blen + 1 + MANIFEST_SIG_HEX] = '\n';
-	return blen + 1 + MANIFEST_SIG_HEX + 1;
-}
-
 /*
  * The manifest of the image in ifd, signed, into text: checked as the
  * gateway will check it (parsed, and verified with the key's public half),
@@ -132,7 +118,6 @@ make_manifest(const struct opts *o, struct signer *s, int ifd, uint64_t size,
 {
 	char pem[SIGNER_PEM_MAX], *body;
 	struct cmd_pubkey *k = NULL;
-	uint8_t sig[SIG_LEN];
 	size_t i, len;
 	int rc;
 
@@ -153,16 +138,9 @@ make_manifest(const struct opts *o, struct signer *s, int ifd, uint64_t size,
 		return -1;
 	}
 	/* A body that is not a manifest: the gateway's parser says why. */
-	if ((len = strlen(body)) > MANIFEST_BODY_MAX) {
-		snprintf(err, errlen, "manifest: body of %zu bytes, over %d", len,
-		    MANIFEST_BODY_MAX);
-		rc = -1;
-	} else if (signer_sign(s, (const uint8_t *)body, len, sig, err,
-	    errlen) < 0 || manifest_parse(text, manifest_text(body, sig, text), m,
-	    err, errlen) < 0)
-		rc = -1;
-	else
-		rc = 0;
+	rc = signer_manifest(s, (const uint8_t *)body, strlen(body), text,
+	    MANIFEST_TEXT_MAX, &len, err, errlen) < 0 ||
+	    manifest_parse(text, len, m, err, errlen) < 0 ? -1 : 0;
 	free(body);
 	if (rc == 0 && (signer_pem_public(s, pem, sizeof(pem)) != 0 ||
 	    sig_key_load_public("manifest", pem, strlen(pem), &k, err,
