@@ -7,3 +7,6 @@ wg_unit_test(test_span SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_span.c LIBS wg_cod
 # signer (tools/lib) with the test key (tests/fixtures/cmdkey.c).
 wg_unit_test(test_command SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_command.c
   ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
+# OTA manifests (firmware/codec/manifest.c), signed the same way.
+wg_unit_test(test_manifest SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_manifest.c
+  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
