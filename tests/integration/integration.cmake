@@ -81,3 +81,7 @@ endforeach()
 foreach(case basic bad offline hostile poll_bytes)
   wg_integration_test(commands_coap_${case} test_commands_coap.py ${case})
 endforeach()
+
+# OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for
+# byte, verification and every refusal (test_sign.py).
+wg_integration_test(sign test_sign.py)
