@@ -9,7 +9,8 @@ sign       an image whose size is not a multiple of the chunk: the bundle is
            the text before the image; OpenSSL verifies the signature too;
            signing twice gives the same bytes. The chunk size picked grows
            with the image (64 KiB, then 128 KiB past 8 MiB); --chunk is
-           honoured and checked.
+           honoured and checked. The recipe of docs/ota.md "Checking a
+           bundle by hand" (openssl, coreutils) runs as written.
 refused    a byte flipped in the image, in the body, in the signature; another
            public key; the bundle cut in its image and in its manifest; a byte
            too many; a 0-byte image; a bad version or board: each exits 1 with
@@ -20,6 +21,8 @@ usage: test_sign.py BUILD_DIR
 import hashlib
 import json
 import os
+import re
+import shutil
 import stat
 import subprocess
 
@@ -72,6 +75,21 @@ def openssl_verifies(env, pub, body, sighex):
           r.stdout, r.stderr)
 
 
+def doc_recipe(env, pub, bundle, body):
+    """The shell lines of docs/ota.md "Checking a bundle by hand", as written."""
+    doc = open(os.path.join(env.src, "docs", "ota.md")).read()
+    m = re.search(r"### Checking a bundle by hand\n.*?```sh\n(.*?)```", doc, re.S)
+    check(m is not None, "docs/ota.md: no recipe")
+    d = os.path.join(env.dir, "by-hand")
+    os.makedirs(d)
+    shutil.copy(pub, os.path.join(d, "release.pub"))
+    r = subprocess.run(["bash", "-eu", "-c", m.group(1)], cwd=d, capture_output=True,
+                       timeout=60, env=dict(os.environ, b=bundle))
+    want = json.loads(body)["sha256"] + "  image\n"
+    check(r.returncode == 0 and r.stdout.decode() == "Verified OK\n" + want +
+          "chunks OK\n", "recipe: %d %r %r", r.returncode, r.stdout, r.stderr)
+
+
 def make(env, key, image, bundle, *extra, version="2.0.0"):
     return sign_tool(env, "--key", key, "--version", version, "--counter", "5",
                      "--board", "host", "--board", "pi-4", "--expires", "1828103860",
@@ -101,6 +119,7 @@ def sign_and_verify(env, key, pub):
     check(body == json.dumps(b, separators=(",", ":")).encode(), "body not compact")
     check(all(c in b"0123456789abcdef" for c in sighex), "sighex %r", sighex)
     openssl_verifies(env, pub, body, sighex)
+    doc_recipe(env, pub, bundle, body)
     r = sign_tool(env, "--verify", "--pub", pub, bundle)
     check(r.returncode == 0 and r.stdout == body + b"\n", "verify: %d %r %r",
           r.returncode, r.stdout[:80], r.stderr)
