@@ -6,13 +6,12 @@
  * which image a gateway writes and boots, so the body is read as exactly
  * the documented members, each checked, and anything else is refused with
  * a line that says what. The parser never rewrites the body: the signature
- * covers its bytes as they came, and the struct points at them. Member
- * errors come from the JSON checks every parser shares (jcheck.h):
- * "manifest: PATH: WHAT".
+ * covers its bytes as they came, and the struct points at them. Errors are
+ * written by the JSON checks every parser shares (jcheck.h): "manifest:
+ * PATH: WHAT", PATH a member or the part of the text.
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,23 +28,6 @@ static const char *const members[] = {
 #define VERSION_RULE	"not MAJOR.MINOR.PATCH (each 0..999999, no leading " \
 	"zeros)"
 #define HEX64_RULE	"not 64 lowercase hex characters"
-
-__attribute__((format(printf, 3, 4)))
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (err == NULL || errlen == 0)
-		return -EBADMSG;
-	n = snprintf(err, errlen, "manifest: ");
-	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -EBADMSG;
-}
 
 static int
 hexval(char c)
@@ -217,37 +199,36 @@ get_chunks(struct jc *x, json_t *o, struct manifest *m)
  * that helps, not "foo: unknown key".
  */
 static int
-members_read(json_t *o, struct manifest *m, char *err, size_t errlen)
+members_read(struct jc *x, json_t *o, struct manifest *m)
 {
-	struct jc x = { .file = "manifest", .err = err, .errlen = errlen };
 	long long n;
 	json_t *v;
 	int rc;
 
 	if ((v = json_object_get(o, "v")) == NULL)
-		return fail(err, errlen, "v: missing");
+		return jc_fail(x, "v", "missing");
 	if (!json_is_integer(v))
-		return fail(err, errlen, "v: not an integer");
+		return jc_fail(x, "v", "expected an integer");
 	if (json_integer_value(v) != MANIFEST_VERSION)
-		return fail(err, errlen, "unsupported version %lld",
+		return jc_fail(x, "v", "unsupported version %lld",
 		    (long long)json_integer_value(v));
-	if ((rc = jc_check_keys(&x, o, "", members)) < 0 ||
-	    (rc = get_version(&x, o, m)) < 0)
+	if ((rc = jc_check_keys(x, o, "", members)) < 0 ||
+	    (rc = get_version(x, o, m)) < 0)
 		return rc;
-	if ((rc = jc_get_int(&x, o, "", "counter", 1, 0, UINT32_MAX, &n)) < 0)
+	if ((rc = jc_get_int(x, o, "", "counter", 1, 0, UINT32_MAX, &n)) < 0)
 		return rc;
 	m->counter = (uint32_t)n;
-	if ((rc = get_boards(&x, o, m)) < 0)
+	if ((rc = get_boards(x, o, m)) < 0)
 		return rc;
-	if ((rc = jc_get_int(&x, o, "", "size", 1, 1,
+	if ((rc = jc_get_int(x, o, "", "size", 1, 1,
 	    (long long)MANIFEST_SIZE_MAX, &n)) < 0)
 		return rc;
 	m->size = (uint64_t)n;
-	if ((rc = get_hash(&x, json_object_get(o, "sha256"), "sha256",
+	if ((rc = get_hash(x, json_object_get(o, "sha256"), "sha256",
 	    m->sha256)) < 0 ||
-	    (rc = get_chunks(&x, o, m)) < 0)
+	    (rc = get_chunks(x, o, m)) < 0)
 		return rc;
-	if ((rc = jc_get_int(&x, o, "", "expires", 1, 1, MANIFEST_TIME_MAX,
+	if ((rc = jc_get_int(x, o, "", "expires", 1, 1, MANIFEST_TIME_MAX,
 	    &n)) < 0)
 		return rc;
 	m->expires = n;
@@ -261,8 +242,7 @@ members_read(json_t *o, struct manifest *m, char *err, size_t errlen)
  * an LF.
  */
 static int
-frame_read(const uint8_t *text, size_t len, struct manifest *m, char *err,
-    size_t errlen)
+frame_read(struct jc *x, const uint8_t *text, size_t len, struct manifest *m)
 {
 	const uint8_t *lf, *p;
 	size_t blen, at;
@@ -270,27 +250,27 @@ frame_read(const uint8_t *text, size_t len, struct manifest *m, char *err,
 	lf = memchr(text, '\n', len < MANIFEST_BODY_MAX + 1 ? len :
 	    MANIFEST_BODY_MAX + 1);
 	if (lf == NULL && len > MANIFEST_BODY_MAX)
-		return fail(err, errlen, "body: no LF in the first %d bytes "
+		return jc_fail(x, "body", "no LF in the first %d bytes "
 		    "(over %d)", MANIFEST_BODY_MAX + 1, MANIFEST_BODY_MAX);
 	if (lf == NULL)
-		return fail(err, errlen, "truncated: no LF after the body "
+		return jc_fail(x, "truncated", "no LF after the body "
 		    "(%zu bytes)", len);
 	if ((blen = (size_t)(lf - text)) == 0)
-		return fail(err, errlen, "body: empty");
+		return jc_fail(x, "body", "empty");
 	/* jansson would stop at a NUL and blame the end of the text. */
 	if ((p = memchr(text, '\0', blen)) != NULL)
-		return fail(err, errlen, "body: NUL at byte %zu",
+		return jc_fail(x, "body", "NUL at byte %zu",
 		    (size_t)(p - text));
 	at = blen + 1;
 	if (len - at < MANIFEST_SIG_HEX)
-		return fail(err, errlen, "truncated: signature of %zu hex "
+		return jc_fail(x, "truncated", "signature of %zu hex "
 		    "characters, not %d", len - at, MANIFEST_SIG_HEX);
 	if (unhex((const char *)text + at, MANIFEST_SIG_HEX, m->sig) != 0)
-		return fail(err, errlen, "signature: not %d lowercase hex "
+		return jc_fail(x, "signature", "not %d lowercase hex "
 		    "characters", MANIFEST_SIG_HEX);
 	at += MANIFEST_SIG_HEX;
 	if (at < len && text[at] != '\n')
-		return fail(err, errlen, "signature: followed by byte 0x%02x, "
+		return jc_fail(x, "signature", "followed by byte 0x%02x, "
 		    "not LF", text[at]);
 	m->body_len = blen;
 	m->text_len = at < len ? at + 1 : at;
@@ -301,27 +281,28 @@ int
 manifest_parse(const uint8_t *text, size_t len, struct manifest *m,
     char *err, size_t errlen)
 {
+	struct jc x = { .file = "manifest", .err = err, .errlen = errlen };
 	char shown[JSON_ERROR_TEXT_LENGTH];
 	json_error_t je;
 	json_t *root;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if ((rc = frame_read(text, len, m, err, errlen)) < 0)
+	if ((rc = frame_read(&x, text, len, m)) < 0)
 		goto out;
 	root = json_loadb((const char *)text, m->body_len,
 	    JSON_REJECT_DUPLICATES, &je);
 	if (root == NULL) {
 		rc = json_error_code(&je) == json_error_out_of_memory ? -ENOMEM :
 		    -EBADMSG;
-		fail(err, errlen, "body: %s (byte %d)",
+		jc_fail(&x, "body", "%s (byte %d)",
 		    jc_shown(je.text, shown, sizeof(shown)), je.position);
 		goto out;
 	}
 	if (!json_is_object(root))
-		rc = fail(err, errlen, "body: not a JSON object");
+		rc = jc_fail(&x, "body", "not a JSON object");
 	else
-		rc = members_read(root, m, err, errlen);
+		rc = members_read(&x, root, m);
 	json_decref(root);
 out:
 	if (rc < 0) {

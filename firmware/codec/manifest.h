@@ -59,7 +59,7 @@ struct manifest {
 	int64_t expires;		/* unix seconds */
 	const uint8_t *body;		/* the signed bytes, without the LF */
 	size_t body_len;
-	size_t text_len;	/* bytes of body LF sig LF (= the image's offset in a bundle) */
+	size_t text_len;		/* body LF sig LF: a bundle's image offset */
 	uint8_t sig[SIG_LEN];		/* r || s */
 };
 
