@@ -30,10 +30,11 @@
 #include "firmware/codec/command.h"
 #include "tools/fleet/send.h"
 #include "tools/fleet/seqfile.h"
+#include "tools/lib/cli.h"
 #include "tools/lib/keyfile.h"
 #include "tools/lib/signer.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	CLI_EXIT_USAGE
 
 struct opts {
 	const char *key, *gw, *type, *args, *id, *state, *out, *frame, *pub;
@@ -61,19 +62,7 @@ usage(FILE *f)
 static int
 fail(const char *what, const char *err)
 {
-	fprintf(stderr, "wattgate-fleet: %s%s%s\n", what, err[0] ? ": " : "", err);
-	return EXIT_FAILURE;
-}
-
-static int
-num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && end != s && *end == '\0' && *out >= min &&
-	    *out <= max ? 0 : -1;
+	return cli_fail("wattgate-fleet", what, err);
 }
 
 /*
@@ -312,7 +301,7 @@ cmd_send(struct opts *o)
 	}
 	if (o->mqtt != NULL) {
 		if ((colon = strrchr(o->mqtt, ':')) == NULL ||
-		    num(colon + 1, 1, 65535, &port) != 0) {
+		    cli_num(colon + 1, 1, 65535, &port) != 0) {
 			fprintf(stderr, "wattgate-fleet: --mqtt HOST:PORT needed\n");
 			return EXIT_USAGE;
 		}
@@ -394,27 +383,25 @@ main(int argc, char **argv)
 		case 'f': o.frame = optarg; break;
 		case 'P': o.pub = optarg; break;
 		case 's':
-			bad |= num(optarg, 1, (long long)CMD_SEQ_MAX, &o.seq);
+			bad |= cli_num(optarg, 1, (long long)CMD_SEQ_MAX,
+			    &o.seq);
 			o.has_seq = 1;
 			break;
 		case 'n':
-			bad |= num(optarg, 0, CMD_TIME_MAX - 1, &o.nbf);
+			bad |= cli_num(optarg, 0, CMD_TIME_MAX - 1, &o.nbf);
 			o.has_nbf = 1;
 			break;
-		case 'T': bad |= num(optarg, 1, CMD_TIME_MAX, &o.ttl); break;
+		case 'T': bad |= cli_num(optarg, 1, CMD_TIME_MAX, &o.ttl); break;
 		case 'w':
-			bad |= num(optarg, 0, 86400, &n);
+			bad |= cli_num(optarg, 0, 86400, &n);
 			o.send.wait_s = (int)n;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: bad = 1; break;
 		}
-		if (bad) {
-			if (ch != '?')
-				fprintf(stderr, "wattgate-fleet: --%s: bad value "
-				    "'%s'\n", lo[li].name, optarg);
-			return EXIT_USAGE;
-		}
+		if (bad)
+			return cli_bad_value("wattgate-fleet", ch, lo[li].name,
+			    optarg);
 	}
 	if (strcmp(verb, "keygen") == 0 && optind == argc - 1)
 		return cmd_keygen(argv[optind]);

@@ -24,11 +24,12 @@
 #include <unistd.h>
 
 #include "firmware/codec/manifest.h"
+#include "tools/lib/cli.h"
 #include "tools/lib/keyfile.h"
 #include "tools/lib/signer.h"
 #include "tools/sign/bundle.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	CLI_EXIT_USAGE
 #define ERR_MAX		(PATH_MAX + 512)
 
 struct opts {
@@ -54,19 +55,7 @@ usage(FILE *f)
 static int
 fail(const char *what, const char *err)
 {
-	fprintf(stderr, "wattgate-sign: %s%s%s\n", what, err[0] ? ": " : "", err);
-	return EXIT_FAILURE;
-}
-
-static int
-num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && end != s && *end == '\0' && *out >= min &&
-	    *out <= max ? 0 : -1;
+	return cli_fail("wattgate-sign", what, err);
 }
 
 /* A regular file opened for reading, and its size. */
@@ -337,28 +326,25 @@ main(int argc, char **argv)
 				o.boards[o.n_boards++] = optarg;
 			break;
 		case 'c':
-			bad = num(optarg, 0, UINT32_MAX, &o.counter);
+			bad = cli_num(optarg, 0, UINT32_MAX, &o.counter);
 			o.has_counter = 1;
 			break;
 		case 'e':
-			bad = num(optarg, 1, MANIFEST_TIME_MAX, &o.expires);
+			bad = cli_num(optarg, 1, MANIFEST_TIME_MAX, &o.expires);
 			break;
 		case 'd':
-			bad = num(optarg, 1, 36500, &o.days);
+			bad = cli_num(optarg, 1, 36500, &o.days);
 			o.has_days = 1;
 			break;
 		case 'C':
-			bad = num(optarg, 1, MANIFEST_CHUNK_MAX, &o.chunk);
+			bad = cli_num(optarg, 1, MANIFEST_CHUNK_MAX, &o.chunk);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: bad = 1; break;
 		}
-		if (bad) {
-			if (ch != '?')
-				fprintf(stderr, "wattgate-sign: --%s: bad value "
-				    "'%s'\n", lo[li].name, optarg);
-			return EXIT_USAGE;
-		}
+		if (bad)
+			return cli_bad_value("wattgate-sign", ch, lo[li].name,
+			    optarg);
 	}
 	args = argc - optind;
 	if (o.keygen + o.verify + o.manifest > 1 ||
