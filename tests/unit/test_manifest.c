@@ -27,67 +27,14 @@
 #define TAIL "\"expires\":1828103860}"
 #define BODY HEAD IMAGE TAIL
 
-#define RSA_PUB_PEM \
-	"-----BEGIN PUBLIC KEY-----\n" \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC1DIVlU1Sm0pSwvitca0EhDRIO\n" \
-	"RctjLavfi+01+W6fb6f4YH48x+bTqrOd/Gfw7C0xe36n31xKmkr/CMGohWWjr1nn\n" \
-	"hBBICbgc2TXJQcCU1G6XHKNb0DnyFGEw3m8nvzxlBS//UKf/dX3+7R0UyTZO3S6K\n" \
-	"Ynq03URabcivM+vL0wIDAQAB\n" \
-	"-----END PUBLIC KEY-----\n"
-
-static struct signer *signer;
-static struct cmd_pubkey *pub;
 static uint8_t text[MANIFEST_TEXT_MAX + 4096];
 static struct manifest m;
 
-static int
-setup(void **state)
-{
-	char err[256];
-
-	(void)state;
-	if ((signer = cmdkey_signer()) == NULL)
-		return -1;
-	if (sig_key_load_public("manifest", CMDKEY_PUB_PEM,
-	    strlen(CMDKEY_PUB_PEM), &pub, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	signer_free(signer);
-	cmd_pubkey_free(pub);
-	return 0;
-}
-
 /* body signed with the test key into text[]: body LF sighex LF; its length. */
-static size_t
-sign(const char *body)
-{
-	char err[256];
-	size_t len = 0;
-
-	if (signer_manifest(signer, (const uint8_t *)body, strlen(body), text,
-	    sizeof(text), &len, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	return len;
-}
-
+#define sign(body) cmdkey_sign(CMDKEY_MANIFEST, body, text, sizeof(text))
 /* body with a signature of zeros (parse tests: parse does not verify). */
-static size_t
-unsigned_text(const char *body, size_t blen)
-{
-	memcpy(text, body, blen);
-	text[blen] = '\n';
-	memset(text + blen + 1, '0', MANIFEST_SIG_HEX);
-	text[blen + 1 + MANIFEST_SIG_HEX] = '\n';
-	return blen + 2 + MANIFEST_SIG_HEX;
-}
+#define unsigned_text(body, blen) cmdkey_unsigned(CMDKEY_MANIFEST, body, \
+	blen, text)
 
 /* The error line manifest_parse gives for len bytes of text; "" if it parses. */
 static const char *
@@ -140,16 +87,16 @@ test_round_trip(void **state)
 	assert_int_equal(manifest_chunk_len(&m, 0), 4096);
 	assert_int_equal(manifest_chunk_len(&m, 2), 10000 - 8192);
 	assert_int_equal(manifest_chunk_len(&m, 3), 0);
-	assert_int_equal(manifest_verify(pub, &m), 0);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), 0);
 	/* A bundle: the image after the LF is not read; its offset is text_len. */
 	memset(text + len, '\n', 4096);
 	assert_int_equal(manifest_parse(text, len + 4096, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.text_len, len);
-	assert_int_equal(manifest_verify(pub, &m), 0);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), 0);
 	/* Without the last LF (the text as a command argument may end so). */
 	assert_int_equal(manifest_parse(text, len - 1, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.text_len, len - 1);
-	assert_int_equal(manifest_verify(pub, &m), 0);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), 0);
 	/* RFC 6979: the same key and body, the same bytes. */
 	memcpy(again, text, len);
 	assert_int_equal(sign(BODY), len);
@@ -172,23 +119,23 @@ test_bad_signature(void **state)
 	text[at] ^= 0x01;
 	assert_int_equal(manifest_parse(text, len, &m, err, sizeof(err)), 0);
 	assert_int_equal(m.counter, 4);
-	assert_int_equal(manifest_verify(pub, &m), -EBADMSG);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), -EBADMSG);
 	text[at] ^= 0x01;
 	/* The last hex digit of s, then the first of r: 0 <-> 1 etc. */
 	at = len - 2;
 	text[at] = text[at] == '0' ? '1' : '0';
 	assert_int_equal(manifest_parse(text, len, &m, err, sizeof(err)), 0);
-	assert_int_equal(manifest_verify(pub, &m), -EBADMSG);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), -EBADMSG);
 	sign(BODY);
 	at = strlen(BODY) + 1;
 	text[at] = text[at] == '0' ? '1' : '0';
 	assert_int_equal(manifest_parse(text, len, &m, err, sizeof(err)), 0);
-	assert_int_equal(manifest_verify(pub, &m), -EBADMSG);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), -EBADMSG);
 	/* r = 0: refused before any arithmetic. */
 	sign(BODY);
 	memset(text + at, '0', 64);
 	assert_int_equal(manifest_parse(text, len, &m, err, sizeof(err)), 0);
-	assert_int_equal(manifest_verify(pub, &m), -EBADMSG);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), -EBADMSG);
 	/* Signed by another key: refused by ours, accepted by its own. */
 	assert_int_equal(signer_generate(&other, err, sizeof(err)), 0);
 	assert_int_equal(signer_pem_public(other, pem, sizeof(pem)), 0);
@@ -197,7 +144,7 @@ test_bad_signature(void **state)
 	assert_int_equal(signer_manifest(other, (const uint8_t *)BODY,
 	    strlen(BODY), text, sizeof(text), &len, err, sizeof(err)), 0);
 	assert_int_equal(manifest_parse(text, len, &m, err, sizeof(err)), 0);
-	assert_int_equal(manifest_verify(pub, &m), -EBADMSG);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), -EBADMSG);
 	assert_int_equal(manifest_verify(other_pub, &m), 0);
 	cmd_pubkey_free(other_pub);
 	signer_free(other);
@@ -248,7 +195,7 @@ test_bad_text(void **state)
 	len = sign(big);
 	assert_int_equal(len, MANIFEST_TEXT_MAX);
 	assert_string_equal(text_error(len), "");
-	assert_int_equal(manifest_verify(pub, &m), 0);
+	assert_int_equal(manifest_verify(cmdkey.pub, &m), 0);
 	memmove(big + 1, big, MANIFEST_BODY_MAX + 1);
 	big[1] = ' ';
 	assert_string_equal(text_error(unsigned_text(big, strlen(big))),
@@ -282,9 +229,9 @@ test_bad_members(void **state)
 {
 	(void)state;
 	BAD_OK(BODY);
-	BAD("{\"v\":2,\"x\":1}", "manifest: unsupported version 2");
-	BAD("{\"v\":\"1\"}", "manifest: v: not an integer");
-	BAD("{\"v\":1.0}", "manifest: v: not an integer");
+	BAD("{\"v\":2,\"x\":1}", "manifest: v: unsupported version 2");
+	BAD("{\"v\":\"1\"}", "manifest: v: expected an integer");
+	BAD("{\"v\":1.0}", "manifest: v: expected an integer");
 	BAD(HEAD IMAGE "\"expires\":1,\"extra\":1}",
 	    "manifest: extra: unknown key");
 	BAD(HEAD IMAGE "\"Expires\":1}", "manifest: Expires: unknown key");
@@ -496,12 +443,13 @@ test_keys(void **state)
 	    sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "manifest: key: not a PEM public key ("));
 	/* The signer refuses a body with an LF, or too long, before signing. */
-	assert_int_equal(signer_manifest(signer, (const uint8_t *)body,
+	assert_int_equal(signer_manifest(cmdkey.signer, (const uint8_t *)body,
 	    strlen(body), text, sizeof(text), &len, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "signer: manifest: body has an LF (not compact "
 	    "JSON)");
-	assert_int_equal(signer_manifest(signer, text, MANIFEST_BODY_MAX + 1,
-	    text, sizeof(text), &len, err, sizeof(err)), -EINVAL);
+	assert_int_equal(signer_manifest(cmdkey.signer, text,
+	    MANIFEST_BODY_MAX + 1, text, sizeof(text), &len, err, sizeof(err)),
+	    -EINVAL);
 	assert_string_equal(err, "signer: manifest: body of 10241 bytes, not "
 	    "2..10240");
 }
@@ -523,5 +471,5 @@ main(void)
 		cmocka_unit_test(test_keys),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cmdkey_setup, cmdkey_teardown);
 }
