@@ -190,7 +190,7 @@ test_bad_text(void **state)
 	n = strlen(BODY);
 	big[0] = '{';
 	memset(big + 1, ' ', MANIFEST_BODY_MAX - n);
-	memcpy(big + 1 + MANIFEST_BODY_MAX - n, BODY + 1, n);
+	memcpy(big + 1 + MANIFEST_BODY_MAX - n, &BODY[1], n);	/* and its NUL */
 	assert_int_equal(strlen(big), MANIFEST_BODY_MAX);
 	len = sign(big);
 	assert_int_equal(len, MANIFEST_TEXT_MAX);
