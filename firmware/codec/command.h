@@ -14,7 +14,7 @@
  * 2^40), "type" (1..32 of [a-z0-9._]), "args" (an object; absent = {}).
  *
  * Signing is not here: the daemon never signs. The fleet tool does
- * (tools/fleet/signer.c).
+ * (tools/lib/signer.c).
  */
 #ifndef WG_COMMAND_H
 #define WG_COMMAND_H
@@ -24,10 +24,12 @@
 
 #include <jansson.h>
 
+#include "firmware/codec/sig.h"
+
 #define CMD_VERSION	1
 #define CMD_BODY_MIN	2
 #define CMD_BODY_MAX	16384
-#define CMD_SIG_LEN	64
+#define CMD_SIG_LEN	SIG_LEN
 /* The longest frame: body, LF, signature. Longer is refused unread. */
 #define CMD_FRAME_MAX	(CMD_BODY_MAX + 1 + CMD_SIG_LEN)
 #define CMD_ID_MAX	64
@@ -53,8 +55,7 @@ struct cmd {
 	uint8_t sig[CMD_SIG_LEN];	/* r || s */
 };
 
-/* A fleet public key (EC P-256), from cmd_key_load_public. */
-struct cmd_pubkey;
+/* A fleet public key (EC P-256, sig.h), from cmd_key_load_public. */
 
 /*
  * Parse a frame of len bytes into *c. Lengths first (a frame over
@@ -76,7 +77,7 @@ void cmd_free(struct cmd *c);
  */
 int cmd_key_load_public(const char *pem, size_t len, struct cmd_pubkey **out,
     char *err, size_t errlen);
-void cmd_pubkey_free(struct cmd_pubkey *k);
+/* cmd_pubkey_free(k): sig.h. */
 
 /*
  * 0 if c->sig is k's ECDSA signature of SHA-256(c->body), else -EBADMSG

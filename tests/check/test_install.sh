@@ -9,7 +9,8 @@ build=$1
 p=$(mktemp -d "${TMPDIR:-/tmp}/wg-install.XXXXXX")
 trap 'rm -rf "$p"' EXIT
 cmake --install "$build" --prefix "$p/usr" >/dev/null
-for f in bin/wattgate bin/wattgate-recv bin/wattgate-sim bin/wattgate-fleet etc/wattgate/site.json \
+for f in bin/wattgate bin/wattgate-recv bin/wattgate-sim bin/wattgate-fleet bin/wattgate-sign \
+    etc/wattgate/site.json \
     share/wattgate/board.json share/wattgate/profiles/sdm630.json; do
   [ -e "$p/usr/$f" ] || { echo "FAIL: $f not installed"; find "$p" -type f; exit 1; }
 done
@@ -27,4 +28,6 @@ grep -q "devices\[0\] (main).profile: .*/sdm630.json: No such file" <<<"$out" ||
   { echo "FAIL: the missing profile is not named: $out"; exit 1; }
 grep -q "wattgate-fleet keygen DIR" <<<"$("$p/usr/bin/wattgate-fleet" --help)" ||
   { echo "FAIL: the installed wattgate-fleet does not run"; exit 1; }
+grep -q "wattgate-sign --keygen PRIV.pem PUB.pem" <<<"$("$p/usr/bin/wattgate-sign" --help)" ||
+  { echo "FAIL: the installed wattgate-sign does not run"; exit 1; }
 echo "install: $p/usr: binaries, profiles, sample config; --check ok"

@@ -16,10 +16,15 @@
  * with the test key (tests/fixtures/cmdkey.h), so the harness reaches a
  * signature that verifies; and one with a signature of zeros.
  *
+ * And OTA manifests for fuzz_manifest, signed the same way: one chunk, the
+ * most chunks and boards, a short last chunk, a bundle with its image
+ * behind the manifest, and a signature of zeros.
+ *
  *   fuzz_seeds DIR      writes DIR/batch/, DIR/schema/, DIR/recv_mqtt/,
  *                       DIR/recv_coap/, DIR/store/, DIR/scan/ (and
  *                       DIR/scan_profiles/, the harness's two profiles with
- *                       an info string check), DIR/command/
+ *                       an info string check), DIR/command/,
+ *                       DIR/manifest/
  */
 #include <errno.h>
 #include <stdint.h>
@@ -35,6 +40,7 @@
 #include "firmware/codec/schema.h"
 #include "firmware/store/store.h"
 #include "firmware/codec/command.h"
+#include "firmware/codec/manifest.h"
 #include "tests/fixtures/cmdkey.h"
 #include "tests/fuzz/fuzz_profiles.h"
 #include "tests/fuzz/fuzz_scan.h"
@@ -350,6 +356,51 @@ make_command_seeds(void)
 	signer_free(s);
 }
 
+static void
+make_manifest_seeds(void)
+{
+	static const struct {
+		const char *name, *boards;
+		unsigned long long size;
+		unsigned chunk;
+	} kinds[] = {
+		{ "one_chunk", "[\"host\"]", 1000, 65536 },
+		{ "most", "[\"host\",\"a\",\"b\",\"c\",\"d\",\"e\",\"f\","
+		    "\"pi-4\"]", 128ULL * 4096, 4096 },
+		{ "short_last", "[\"generic-arm64\",\"host\"]", 200000, 65536 },
+	};
+	static char body[MANIFEST_BODY_MAX + 1];
+	static uint8_t text[MANIFEST_TEXT_MAX + 64];
+	struct signer *s;
+	char err[256], name[64];
+	size_t i, c, n, len = 0;
+
+	if ((s = cmdkey_signer()) == NULL)
+		exit(1);
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		n = (size_t)snprintf(body, sizeof(body), "{\"v\":1,\"version\":"
+		    "\"2.%zu.0\",\"counter\":%zu,\"boards\":%s,\"size\":%llu,"
+		    "\"sha256\":\"%064zx\",\"chunk\":%u,\"chunks\":[", i, i,
+		    kinds[i].boards, kinds[i].size, i, kinds[i].chunk);
+		for (c = 0; c * kinds[i].chunk < kinds[i].size; c++)
+			n += (size_t)snprintf(body + n, sizeof(body) - n,
+			    "%s\"%064zx\"", c > 0 ? "," : "", c);
+		snprintf(body + n, sizeof(body) - n, "],\"expires\":1828103860}");
+		if (signer_manifest(s, (const uint8_t *)body, strlen(body), text,
+		    sizeof(text), &len, err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_seeds: manifest: %s\n", err);
+			exit(1);
+		}
+		snprintf(name, sizeof(name), "%s.bin", kinds[i].name);
+		put("manifest", name, text, len);
+	}
+	memset(text + len, 0xa5, 64);
+	put("manifest", "bundle.bin", text, len + 64);
+	memset(text + len - 1 - MANIFEST_SIG_HEX, '0', MANIFEST_SIG_HEX);
+	put("manifest", "zero_sig.bin", text, len);
+	signer_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -434,6 +485,7 @@ main(int argc, char **argv)
 	}
 	make_scan_seeds();
 	make_command_seeds();
+	make_manifest_seeds();
 	free(json);
 	profile_free(&ps[0]);
 	profile_free(&ps[1]);

@@ -96,3 +96,7 @@ if(CONFIG_OTA)
     wg_integration_test(ota_${case} test_ota.py ${case})
   endforeach()
 endif()
+
+# OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for
+# byte, verification and every refusal (test_sign.py).
+wg_integration_test(sign test_sign.py)

@@ -3,7 +3,10 @@ wg_unit_test(test_dec SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_dec.c LIBS wg_base 
 wg_unit_test(test_batch SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_batch.c LIBS wg_codec)
 wg_unit_test(test_schema SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_schema.c LIBS wg_codec)
 wg_unit_test(test_span SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_span.c LIBS wg_codec)
-# The signed command format (firmware/codec/command.c), signed by the fleet
-# tool's signer with the test key (tests/fixtures/cmdkey.c).
+# The signed command format (firmware/codec/command.c), signed by the tools'
+# signer (tools/lib) with the test key (tests/fixtures/cmdkey.c).
 wg_unit_test(test_command SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_command.c
-  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_fleet wg_codec)
+  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
+# OTA manifests (firmware/codec/manifest.c), signed the same way.
+wg_unit_test(test_manifest SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_manifest.c
+  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)

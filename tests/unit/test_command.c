@@ -16,20 +16,13 @@
 
 #include "firmware/codec/command.h"
 #include "tests/fixtures/cmdkey.h"
-#include "tools/fleet/signer.h"
+#include "tools/lib/signer.h"
 
 #define BODY "{\"v\":1,\"id\":\"c-0001\",\"gw\":\"gw-0001\",\"seq\":7," \
 	"\"nbf\":1796515200,\"exp\":1796518800,\"type\":\"charger.set_current\"," \
 	"\"args\":{\"device\":\"wallbox\",\"amps\":16}}"
 
-/* Public keys that must be refused (public halves only: nothing secret). */
-#define RSA_PUB_PEM \
-	"-----BEGIN PUBLIC KEY-----\n" \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC1DIVlU1Sm0pSwvitca0EhDRIO\n" \
-	"RctjLavfi+01+W6fb6f4YH48x+bTqrOd/Gfw7C0xe36n31xKmkr/CMGohWWjr1nn\n" \
-	"hBBICbgc2TXJQcCU1G6XHKNb0DnyFGEw3m8nvzxlBS//UKf/dX3+7R0UyTZO3S6K\n" \
-	"Ynq03URabcivM+vL0wIDAQAB\n" \
-	"-----END PUBLIC KEY-----\n"
+/* A public key that must be refused (RSA_PUB_PEM: cmdkey.h). */
 #define P384_PUB_PEM \
 	"-----BEGIN PUBLIC KEY-----\n" \
 	"MHYwEAYHKoZIzj0CAQYFK4EEACIDYgAEly95s6DPAA19Z9jZbO/oDbAwCX4aEItX\n" \
@@ -37,56 +30,16 @@
 	"xKjajbIamSSlCJapCdXDqSh7cdTCwHdr\n" \
 	"-----END PUBLIC KEY-----\n"
 
-static struct signer *signer;
-static struct cmd_pubkey *pub;
 static uint8_t frame[CMD_FRAME_MAX + 64];
-
-static int
-setup(void **state)
-{
-	char err[256];
-
-	(void)state;
-	if ((signer = cmdkey_signer()) == NULL)
-		return -1;
-	if (cmd_key_load_public(CMDKEY_PUB_PEM, strlen(CMDKEY_PUB_PEM), &pub,
-	    err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	signer_free(signer);
-	cmd_pubkey_free(pub);
-	return 0;
-}
 
 /* body signed with the test key, into frame[]; its length. */
 static size_t
 sign(const char *body)
 {
-	char err[256];
-	size_t len = 0;
+	size_t len = cmdkey_sign(CMDKEY_FRAME, body, frame, sizeof(frame));
 
-	if (signer_frame(signer, (const uint8_t *)body, strlen(body), frame,
-	    sizeof(frame), &len, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
+	assert_true(len > 0);
 	return len;
-}
-
-/* body with a signature of zeros (parse tests: parse does not verify). */
-static size_t
-unsigned_frame(const char *body, size_t blen)
-{
-	memcpy(frame, body, blen);
-	frame[blen] = '\n';
-	memset(frame + blen + 1, 0, CMD_SIG_LEN);
-	return blen + 1 + CMD_SIG_LEN;
 }
 
 /* The error line cmd_parse gives for body; "" if it parses. */
@@ -98,7 +51,8 @@ parse_error(const char *body, size_t blen)
 	int rc;
 
 	err[0] = '\0';
-	rc = cmd_parse(frame, unsigned_frame(body, blen), &c, err, sizeof(err));
+	rc = cmd_parse(frame, cmdkey_unsigned(CMDKEY_FRAME, body, blen, frame), &c,
+	    err, sizeof(err));
 	if (rc == 0) {
 		cmd_free(&c);
 		return "";
@@ -133,7 +87,7 @@ test_round_trip(void **state)
 	assert_ptr_equal(c.body, frame);
 	assert_int_equal(c.body_len, strlen(BODY));
 	assert_memory_equal(c.sig, frame + len - 64, 64);
-	assert_int_equal(cmd_verify(pub, &c), 0);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), 0);
 	cmd_free(&c);
 	assert_null(c.args);
 	/* RFC 6979: the same key and body, the same bytes. */
@@ -158,7 +112,7 @@ test_limits(void **state)
 	assert_int_equal(cmd_parse(frame, sign(body), &c, err, sizeof(err)), 0);
 	assert_true(json_is_object(c.args) && json_object_size(c.args) == 0);
 	assert_true(c.seq == CMD_SEQ_MAX && c.exp == CMD_TIME_MAX && c.nbf == 0);
-	assert_int_equal(cmd_verify(pub, &c), 0);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), 0);
 	cmd_free(&c);
 	/* A body of exactly 16384 bytes: the largest frame there is. */
 	n = (size_t)snprintf(big, sizeof(big), "{\"v\":1,\"id\":\"i\",\"gw\":\"g\","
@@ -169,7 +123,7 @@ test_limits(void **state)
 	len = sign(big);
 	assert_int_equal(len, CMD_FRAME_MAX);
 	assert_int_equal(cmd_parse(frame, len, &c, err, sizeof(err)), 0);
-	assert_int_equal(cmd_verify(pub, &c), 0);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), 0);
 	cmd_free(&c);
 }
 
@@ -196,32 +150,32 @@ test_bad_signature(void **state)
 	frame[seq_at] ^= 0x01;
 	assert_int_equal(cmd_parse(frame, len, &c, err, sizeof(err)), 0);
 	assert_true(c.seq == 6);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	cmd_free(&c);
 	frame[seq_at] ^= 0x01;
 	frame[len - 1] ^= 0x80;		/* s's last bit */
 	assert_int_equal(cmd_parse(frame, len, &c, err, sizeof(err)), 0);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	cmd_free(&c);
 	frame[len - 1] ^= 0x80;
 	frame[len - 64] ^= 0x01;	/* r's first byte */
 	assert_int_equal(cmd_parse(frame, len, &c, err, sizeof(err)), 0);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	frame[len - 64] ^= 0x01;
 	memcpy(c.sig, frame + len - 64, 64);
-	assert_int_equal(cmd_verify(pub, &c), 0);	/* back as it was */
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), 0);	/* back as it was */
 	/* r = 0, s = 0, r = n, s = n: refused before any arithmetic. */
 	memset(c.sig, 0, 32);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	memcpy(c.sig, frame + len - 64, 64);
 	memset(c.sig + 32, 0, 32);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	memcpy(c.sig, n256, 32);
 	memcpy(c.sig + 32, frame + len - 32, 32);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	memcpy(c.sig, frame + len - 64, 32);
 	memcpy(c.sig + 32, n256, 32);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	cmd_free(&c);
 	/* Signed by another key: refused by ours, accepted by its own. */
 	assert_int_equal(signer_generate(&other, err, sizeof(err)), 0);
@@ -231,7 +185,7 @@ test_bad_signature(void **state)
 	assert_int_equal(signer_frame(other, (const uint8_t *)BODY, strlen(BODY),
 	    frame, sizeof(frame), &len, err, sizeof(err)), 0);
 	assert_int_equal(cmd_parse(frame, len, &c, err, sizeof(err)), 0);
-	assert_int_equal(cmd_verify(pub, &c), -EBADMSG);
+	assert_int_equal(cmd_verify(cmdkey.pub, &c), -EBADMSG);
 	assert_int_equal(cmd_verify(other_pub, &c), 0);
 	cmd_free(&c);
 	cmd_pubkey_free(other_pub);
@@ -266,7 +220,7 @@ test_bad_frame(void **state)
 	assert_string_equal(parse_error("{\"v\":1}\0{}", 10),
 	    "command: body: NUL at byte 7");
 	/* The signer refuses such a body before signing it. */
-	assert_int_equal(signer_frame(signer, (const uint8_t *)body,
+	assert_int_equal(signer_frame(cmdkey.signer, (const uint8_t *)body,
 	    strlen(body), frame, sizeof(frame), &len, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "signer: body: has an LF (not compact JSON)");
 }
@@ -388,7 +342,7 @@ test_keys(void **state)
 	    &k, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "command: key: not an EC P-256 public key");
 	/* The private key is not a public key. */
-	assert_int_equal(signer_pem_private(signer, pem, sizeof(pem)), 0);
+	assert_int_equal(signer_pem_private(cmdkey.signer, pem, sizeof(pem)), 0);
 	assert_non_null(strstr(pem, "-----BEGIN EC PRIVATE KEY-----\n"));
 	assert_int_equal(cmd_key_load_public(pem, strlen(pem), &k, err,
 	    sizeof(err)), -EINVAL);
@@ -398,7 +352,7 @@ test_keys(void **state)
 	    -EINVAL);
 	assert_non_null(strstr(err, "command: key: not a PEM public key ("));
 	/* The signer's public PEM is the fixture's: one key pair. */
-	assert_int_equal(signer_pem_public(signer, pem, sizeof(pem)), 0);
+	assert_int_equal(signer_pem_public(cmdkey.signer, pem, sizeof(pem)), 0);
 	assert_string_equal(pem, CMDKEY_PUB_PEM);
 	/* Not NUL-terminated: the length is what counts. */
 	memcpy(pem, CMDKEY_PUB_PEM, strlen(CMDKEY_PUB_PEM));
@@ -421,5 +375,5 @@ main(void)
 		cmocka_unit_test(test_keys),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, cmdkey_setup, cmdkey_teardown);
 }

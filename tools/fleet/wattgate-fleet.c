@@ -27,14 +27,14 @@
 #include <jansson.h>
 
 #include "firmware/base/rfile.h"
-#include "firmware/base/secret.h"
 #include "firmware/codec/command.h"
 #include "tools/fleet/send.h"
 #include "tools/fleet/seqfile.h"
-#include "tools/fleet/signer.h"
+#include "tools/lib/cli.h"
+#include "tools/lib/keyfile.h"
+#include "tools/lib/signer.h"
 
-#define EXIT_USAGE	2
-#define PUB_MAX		(64 * 1024)
+#define EXIT_USAGE	CLI_EXIT_USAGE
 
 struct opts {
 	const char *key, *gw, *type, *args, *id, *state, *out, *frame, *pub;
@@ -62,36 +62,7 @@ usage(FILE *f)
 static int
 fail(const char *what, const char *err)
 {
-	fprintf(stderr, "wattgate-fleet: %s%s%s\n", what, err[0] ? ": " : "", err);
-	return EXIT_FAILURE;
-}
-
-static int
-num(const char *s, long long min, long long max, long long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && end != s && *end == '\0' && *out >= min &&
-	    *out <= max ? 0 : -1;
-}
-
-/* A file written whole, created mode, never over an existing one if excl. */
-static int
-write_file(const char *path, const void *p, size_t len, mode_t mode, int excl)
-{
-	int fd, rc = 0;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-	    (excl ? O_EXCL : O_TRUNC), mode);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, p, len) != (ssize_t)len || fsync(fd) != 0)
-		rc = errno != 0 ? -errno : -EIO;
-	if (close(fd) != 0 && rc == 0)
-		rc = -errno;
-	return rc;
+	return cli_fail("wattgate-fleet", what, err);
 }
 
 /*
@@ -101,33 +72,18 @@ write_file(const char *path, const void *p, size_t len, mode_t mode, int excl)
 static int
 cmd_keygen(const char *dir)
 {
-	char kpath[PATH_MAX], ppath[PATH_MAX], err[256];
-	char priv[SIGNER_PEM_MAX], pub[SIGNER_PEM_MAX];
-	struct signer *s;
+	char kpath[PATH_MAX], ppath[PATH_MAX], err[PATH_MAX + 256];
 	struct stat st;
-	int rc;
 
 	if ((size_t)snprintf(kpath, sizeof(kpath), "%s/command.key", dir) >=
 	    sizeof(kpath) || (size_t)snprintf(ppath, sizeof(ppath),
 	    "%s/command.pub", dir) >= sizeof(ppath))
 		return fail(dir, "path too long");
-	if (lstat(kpath, &st) == 0 || lstat(ppath, &st) == 0)
-		return fail(lstat(kpath, &st) == 0 ? kpath : ppath,
-		    "exists: refusing to replace a key");
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	if (lstat(kpath, &st) != 0 && lstat(ppath, &st) != 0 &&
+	    mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return fail(dir, strerror(errno));
-	if (signer_generate(&s, err, sizeof(err)) != 0)
-		return fail("keygen", err);
-	rc = signer_pem_private(s, priv, sizeof(priv)) == 0 &&
-	    signer_pem_public(s, pub, sizeof(pub)) == 0 ? 0 : -ENOSPC;
-	signer_free(s);
-	if (rc == 0 && (rc = write_file(kpath, priv, strlen(priv), 0600, 1)) < 0)
-		fail(kpath, strerror(-rc));
-	else if (rc == 0 && (rc = write_file(ppath, pub, strlen(pub), 0644, 1)) < 0)
-		fail(ppath, strerror(-rc));
-	memset(priv, 0, sizeof(priv));
-	if (rc < 0)
-		return EXIT_FAILURE;
+	if (keyfile_generate(kpath, ppath, err, sizeof(err)) < 0)
+		return fail(err, "");
 	fprintf(stderr, "wattgate-fleet: %s (private, 0600) and %s written\n",
 	    kpath, ppath);
 	return 0;
@@ -185,13 +141,12 @@ make_frame(struct signer *s, const char *body, uint8_t *frame, size_t *len,
 static int
 sign_frame(struct opts *o, uint8_t *frame, size_t *len, char *id)
 {
-	char err[512], dir[PATH_MAX], *key, *body, *slash;
+	char err[512], dir[PATH_MAX], *body, *slash;
 	struct signer *s = NULL;
 	json_t *args = NULL;
 	json_error_t je;
 	uint64_t seq;
 	uint8_t rnd[8];
-	size_t klen;
 	int i, rc = EXIT_FAILURE;
 
 	if (o->key == NULL || o->gw == NULL || o->type == NULL) {
@@ -205,15 +160,9 @@ sign_frame(struct opts *o, uint8_t *frame, size_t *len, char *id)
 		json_decref(args);
 		return EXIT_USAGE;
 	}
-	if (secret_read(o->key, &key, &klen, err, sizeof(err)) != 0) {
+	if (keyfile_load_signer(o->key, &s, err, sizeof(err)) != 0) {
 		json_decref(args);
 		return fail("--key", err);
-	}
-	i = signer_load(key, klen, &s, err, sizeof(err));
-	secret_free(key, klen + 1);
-	if (i != 0) {
-		fail(o->key, err);
-		goto out;
 	}
 	id[0] = '\0';
 	if (o->id != NULL)
@@ -266,7 +215,7 @@ cmd_sign(struct opts *o)
 	if ((rc = sign_frame(o, frame, &len, id)) != 0)
 		return rc;
 	if (o->out != NULL) {
-		if ((rc = write_file(o->out, frame, len, 0644, 0)) < 0)
+		if ((rc = keyfile_write(o->out, frame, len, 0644, 0)) < 0)
 			return fail(o->out, strerror(-rc));
 	} else if (fwrite(frame, 1, len, stdout) != len || fflush(stdout) != 0) {
 		return fail("stdout", strerror(errno));
@@ -303,22 +252,17 @@ cmd_verify_file(const struct opts *o, const char *file)
 {
 	static uint8_t frame[CMD_FRAME_MAX];
 	struct cmd_pubkey *k;
-	char err[512], *pem;
+	char err[512];
 	struct cmd c;
 	size_t len;
-	int rc;
+	int rc = EXIT_FAILURE;
 
 	if (o->pub == NULL || file == NULL) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (rfile_read(o->pub, PUB_MAX, &pem, &len, NULL, err, sizeof(err)) != 0)
+	if (keyfile_load_public(o->pub, "command", &k, err, sizeof(err)) != 0)
 		return fail("--pub", err);
-	rc = cmd_key_load_public(pem, len, &k, err, sizeof(err));
-	free(pem);
-	if (rc != 0)
-		return fail(o->pub, err);
-	rc = EXIT_FAILURE;
 	if (read_frame(file, frame, &len, &c, err, sizeof(err)) != 0) {
 		fail(file, err);
 	} else if (cmd_verify(k, &c) != 0) {
@@ -357,7 +301,7 @@ cmd_send(struct opts *o)
 	}
 	if (o->mqtt != NULL) {
 		if ((colon = strrchr(o->mqtt, ':')) == NULL ||
-		    num(colon + 1, 1, 65535, &port) != 0) {
+		    cli_num(colon + 1, 1, 65535, &port) != 0) {
 			fprintf(stderr, "wattgate-fleet: --mqtt HOST:PORT needed\n");
 			return EXIT_USAGE;
 		}
@@ -439,27 +383,25 @@ main(int argc, char **argv)
 		case 'f': o.frame = optarg; break;
 		case 'P': o.pub = optarg; break;
 		case 's':
-			bad |= num(optarg, 1, (long long)CMD_SEQ_MAX, &o.seq);
+			bad |= cli_num(optarg, 1, (long long)CMD_SEQ_MAX,
+			    &o.seq);
 			o.has_seq = 1;
 			break;
 		case 'n':
-			bad |= num(optarg, 0, CMD_TIME_MAX - 1, &o.nbf);
+			bad |= cli_num(optarg, 0, CMD_TIME_MAX - 1, &o.nbf);
 			o.has_nbf = 1;
 			break;
-		case 'T': bad |= num(optarg, 1, CMD_TIME_MAX, &o.ttl); break;
+		case 'T': bad |= cli_num(optarg, 1, CMD_TIME_MAX, &o.ttl); break;
 		case 'w':
-			bad |= num(optarg, 0, 86400, &n);
+			bad |= cli_num(optarg, 0, 86400, &n);
 			o.send.wait_s = (int)n;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: bad = 1; break;
 		}
-		if (bad) {
-			if (ch != '?')
-				fprintf(stderr, "wattgate-fleet: --%s: bad value "
-				    "'%s'\n", lo[li].name, optarg);
-			return EXIT_USAGE;
-		}
+		if (bad)
+			return cli_bad_value("wattgate-fleet", ch, lo[li].name,
+			    optarg);
 	}
 	if (strcmp(verb, "keygen") == 0 && optind == argc - 1)
 		return cmd_keygen(argv[optind]);

@@ -1,14 +1,15 @@
 /*
- * The fleet's side of signed commands (docs/commands.md): the private key,
- * made or loaded, and frames signed with it. Only tools link this; the
- * gateway never signs (firmware/codec/command.h checks).
+ * The signing side of wattgate's signed formats: the private key, made or
+ * loaded, and what is signed with it: command frames (docs/commands.md,
+ * wattgate-fleet) and OTA manifests (docs/ota.md, wattgate-sign). Only tools
+ * link this; the gateway never signs (firmware/codec/sig.h checks).
  *
  * Signatures are deterministic (RFC 6979): the same key and body give the
  * same frame, so a frame can be made again and compared, and no signature
  * depends on the quality of a random source at signing time.
  */
-#ifndef WG_FLEET_SIGNER_H
-#define WG_FLEET_SIGNER_H
+#ifndef WG_TOOLS_SIGNER_H
+#define WG_TOOLS_SIGNER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,11 +38,27 @@ int signer_pem_public(const struct signer *s, char *pem, size_t cap);
 int signer_random(struct signer *s, uint8_t *buf, size_t len);
 
 /*
+ * sig = r || s of SHA-256(msg[len]), as sig_verify reads it.
+ * 0, or -EINVAL/-ENOMEM with err set ("signer: signing: WHAT").
+ */
+int signer_sign(struct signer *s, const uint8_t *msg, size_t len,
+    uint8_t sig[64], char *err, size_t errlen);
+
+/*
  * The frame of body (body LF sig) into frame[cap]: *flen = body_len + 65.
  * The body's length and its lack of LF are checked; the caller checks what
  * it says (cmd_parse on the frame). 0, or -EINVAL/-ENOSPC with err set.
  */
 int signer_frame(struct signer *s, const uint8_t *body, size_t body_len,
     uint8_t *frame, size_t cap, size_t *flen, char *err, size_t errlen);
+
+/*
+ * The signed manifest text of body (body LF sighex LF, docs/ota.md
+ * "Bundle") into text[cap]: *tlen = body_len + 130. The body's length and
+ * its lack of LF are checked; the caller checks what it says
+ * (manifest_parse on the text). 0, or -EINVAL/-ENOSPC with err set.
+ */
+int signer_manifest(struct signer *s, const uint8_t *body, size_t body_len,
+    uint8_t *text, size_t cap, size_t *tlen, char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,11 @@
 /*
- * Signing with the fleet key through mbedtls 2.28 (signer.h).
+ * Signing with a fleet or release key through mbedtls 2.28 (signer.h).
  *
  * The CTR_DRBG, seeded from mbedtls_entropy (getrandom on Linux), makes keys
  * and command ids, and blinds the scalar arithmetic of signing; the
  * signature itself is RFC 6979's, a function of key and hash alone.
  */
-#include "tools/fleet/signer.h"
+#include "tools/lib/signer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "firmware/codec/command.h"
+#include "firmware/codec/manifest.h"
 
 struct signer {
 	mbedtls_pk_context pk;
@@ -168,9 +169,9 @@ signer_random(struct signer *s, uint8_t *buf, size_t len)
 	return mbedtls_ctr_drbg_random(&s->drbg, buf, len) != 0 ? -EIO : 0;
 }
 
-/* r || s of SHA-256(body), each 32 bytes big-endian, as cmd_verify reads them. */
-static int
-sign(struct signer *s, const uint8_t *body, size_t len, uint8_t sig[64],
+/* r || s of SHA-256(body), each 32 bytes big-endian, as sig_verify reads them. */
+int
+signer_sign(struct signer *s, const uint8_t *body, size_t len, uint8_t sig[64],
     char *err, size_t errlen)
 {
 	mbedtls_ecp_keypair *ec = mbedtls_pk_ec(s->pk);
@@ -216,10 +217,50 @@ signer_frame(struct signer *s, const uint8_t *body, size_t body_len,
 		    cap, body_len + 1 + CMD_SIG_LEN);
 		return -ENOSPC;
 	}
-	if ((rc = sign(s, body, body_len, frame + body_len + 1, err, errlen)) < 0)
+	if ((rc = signer_sign(s, body, body_len, frame + body_len + 1, err,
+	    errlen)) < 0)
 		return rc;
 	memmove(frame, body, body_len);
 	frame[body_len] = '\n';
 	*flen = body_len + 1 + CMD_SIG_LEN;
+	return 0;
+}
+
+/*
+ * Lengths and the LF are checked as signer_frame checks them; what differs
+ * is the signature's spelling (hex, so that the manifest is text a fleet
+ * can put in a JSON command) and the LF after it (the image's offset).
+ */
+int
+signer_manifest(struct signer *s, const uint8_t *body, size_t body_len,
+    uint8_t *text, size_t cap, size_t *tlen, char *err, size_t errlen)
+{
+	uint8_t sig[SIG_LEN];
+	size_t i;
+	int rc;
+
+	if (body_len < 2 || body_len > MANIFEST_BODY_MAX) {
+		snprintf(err, errlen, "signer: manifest: body of %zu bytes, not "
+		    "2..%d", body_len, MANIFEST_BODY_MAX);
+		return -EINVAL;
+	}
+	if (memchr(body, '\n', body_len) != NULL) {
+		snprintf(err, errlen, "signer: manifest: body has an LF (not "
+		    "compact JSON)");
+		return -EINVAL;
+	}
+	if (cap < body_len + 1 + MANIFEST_SIG_HEX + 1) {
+		snprintf(err, errlen, "signer: manifest: %zu bytes of room, %zu "
+		    "needed", cap, body_len + 1 + MANIFEST_SIG_HEX + 1);
+		return -ENOSPC;
+	}
+	if ((rc = signer_sign(s, body, body_len, sig, err, errlen)) < 0)
+		return rc;
+	memmove(text, body, body_len);
+	text[body_len] = '\n';
+	for (i = 0; i < SIG_LEN; i++)
+		snprintf((char *)text + body_len + 1 + 2 * i, 3, "%02x", sig[i]);
+	text[body_len + 1 + MANIFEST_SIG_HEX] = '\n';
+	*tlen = body_len + 1 + MANIFEST_SIG_HEX + 1;
 	return 0;
 }
