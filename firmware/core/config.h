@@ -56,6 +56,16 @@ struct cfg_control {
 	char reboot_hook[CFG_PATH_MAX];	/* "": reboot is refused */
 };
 
+/* "ota": updates from the fleet (config_ota.c, docs/ota.md). */
+struct cfg_ota {
+	int enabled;			/* the section is present */
+	char board[CFG_PATH_MAX];	/* board.json: slots, boot env, release key */
+	char ca[CFG_PATH_MAX];		/* the image server's CA; "": the system's */
+	unsigned health_s;		/* a new image has this long to prove itself */
+	unsigned rate_bps;		/* download limit (metered links); 0: none */
+	unsigned retries;		/* transient download failures in a row */
+};
+
 struct site_config {
 	char path[CFG_PATH_MAX];
 	/* The file given with -c, when path is a fleet config (config.set,
@@ -85,6 +95,7 @@ struct site_config {
 	size_t n_profiles;
 	struct profile *profiles;
 	struct cfg_control control;
+	struct cfg_ota ota;
 };
 
 /* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */

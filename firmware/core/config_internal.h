@@ -11,5 +11,6 @@
 int config_parse_devices(struct jc *x, json_t *root, struct site_config *c);
 /* config_control.c: the "control" section, if present. */
 int config_parse_control(struct jc *x, json_t *root, struct site_config *c);
+int config_parse_ota(struct jc *x, json_t *root, struct site_config *c);
 
 #endif

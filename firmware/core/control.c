@@ -418,6 +418,7 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 	charger_ctl_link(c, c->connected, c->connected ? 0 :
 	    clock_mono_ms() - c->down_since);
+	ota_trial_tick(c);
 	if (c->reboot_pid > 0 && waitpid(c->reboot_pid, &status, WNOHANG) ==
 	    c->reboot_pid) {
 		c->reboot_pid = 0;
@@ -455,6 +456,7 @@ control_cycle(struct control *c, size_t devices_ok)
 		return;
 	charger_ctl_cycle(c);
 	config_trial_cycle(c, devices_ok);
+	ota_trial_cycle(c, devices_ok);
 }
 
 /*
@@ -513,7 +515,8 @@ control_start(struct gateway *g, struct control **out)
 		return c->timer_fd;
 	if ((rc = loop_add(g->loop, c->timer_fd, EPOLLIN, on_timer, c)) < 0 ||
 	    (rc = loop_timer_after(c->timer_fd, 1000, 1000)) < 0 ||
-	    (rc = charger_ctl_start(c)) < 0 || (rc = config_trial_start(c)) < 0)
+	    (rc = charger_ctl_start(c)) < 0 || (rc = config_trial_start(c)) < 0 ||
+	    (rc = ota_ctl_start(c)) < 0)
 		return rc;
 	resume_open(c);
 	fc = (struct forward_control){ on_up, on_down, on_command, on_result_acked, c };
@@ -532,6 +535,7 @@ control_stop(struct control *c)
 		forward_set_control(c->g->fwd, &(struct forward_control){ 0 });
 	charger_ctl_stop(c);
 	config_trial_stop(c);
+	ota_ctl_stop(c);
 	scan_ctl_stop(c);
 	if (c->timer_fd >= 0) {
 		loop_del(c->g->loop, c->timer_fd);

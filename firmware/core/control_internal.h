@@ -48,6 +48,7 @@ const struct cmd_type *control_type_find(const char *name);
 
 struct charger_ctl;
 struct config_trial;
+struct ota_ctl;
 struct scan_job;
 
 struct control {
@@ -75,6 +76,7 @@ struct control {
 	struct charger_ctl *chg;
 	struct scan_job *scan;	/* the scan under way (one at a time) */
 	struct config_trial *trial;
+	struct ota_ctl *ota;	/* updates (control_ota.c); NULL: off */
 	int reload_pending;	/* a rollback found at start: reload at the timer */
 	pid_t reboot_pid;
 	struct store_cmd reboot_sc;
@@ -105,5 +107,25 @@ extern const struct cmd_type cmd_config_set;
 void config_trial_cycle(struct control *c, size_t devices_ok);
 int config_trial_start(struct control *c);
 void config_trial_stop(struct control *c);
+
+/* control_ota.c, control_ota_boot.c (Kconfig OTA) */
+#ifdef CONFIG_OTA
+extern const struct cmd_type cmd_ota_start;
+extern const struct cmd_type cmd_ota_cancel;
+int ota_ctl_start(struct control *c);
+void ota_ctl_stop(struct control *c);
+void ota_trial_cycle(struct control *c, size_t devices_ok);
+void ota_trial_tick(struct control *c);
+#else
+static inline int ota_ctl_start(struct control *c) { (void)c; return 0; }
+static inline void ota_ctl_stop(struct control *c) { (void)c; }
+static inline void
+ota_trial_cycle(struct control *c, size_t devices_ok)
+{
+	(void)c;
+	(void)devices_ok;
+}
+static inline void ota_trial_tick(struct control *c) { (void)c; }
+#endif
 
 #endif

@@ -339,7 +339,8 @@ sq_cmd_open(struct store *s, struct store_cmd *c, size_t n, size_t *found)
 	*found = 0;
 	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT " ROW_COLUMNS " FROM journal"
 	    " WHERE verified = 1 AND state NOT IN ('applied', 'rejected', 'expired',"
-	    " 'deviated', 'failed') ORDER BY n", &st)) < 0)
+	    " 'deviated', 'failed', 'committed', 'rolled-back', 'canceled')"
+	    " ORDER BY n", &st)) < 0)
 		return rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (*found < n)

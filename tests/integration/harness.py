@@ -51,14 +51,18 @@ def free_udp_port():
 
 
 class Proc:
-    def __init__(self, name, argv, workdir, stdout=None, env=None):
+    def __init__(self, name, argv, workdir, stdout=None, env=None, session=False):
         self.name = name
+        # session: its own process group, killed whole at the end (a
+        # launcher and the daemon it runs: a power cut takes both).
+        self.session = session
         self.err_path = os.path.join(workdir, name + ".stderr")
         self.out_path = stdout or os.path.join(workdir, name + ".stdout")
         self.err = open(self.err_path, "w")
         self.out = open(self.out_path, "w")
         self.p = subprocess.Popen(argv, stdout=self.out, stderr=self.err,
-                                  stdin=subprocess.DEVNULL, env=env)
+                                  stdin=subprocess.DEVNULL, env=env,
+                                  start_new_session=session)
 
     def wait_for(self, path, text, timeout=15):
         """Wait until the file (stdout or stderr) contains text; return that line."""
@@ -145,6 +149,11 @@ class Env:
     def __exit__(self, et, ev, tb):
         failed = et is not None
         for p in reversed(self.procs):
+            if p.session:
+                try:
+                    os.killpg(p.p.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             if p.p.poll() is None:
                 p.p.kill()
                 p.p.wait()
@@ -159,8 +168,8 @@ class Env:
     def bin(self, *parts):
         return os.path.join(self.build, *parts)
 
-    def start(self, name, argv, stdout=None, env=None):
-        p = Proc(name, argv, self.dir, stdout, env)
+    def start(self, name, argv, stdout=None, env=None, session=False):
+        p = Proc(name, argv, self.dir, stdout, env, session)
         self.procs.append(p)
         return p
 

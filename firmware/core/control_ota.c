@@ -1,0 +1,635 @@
+/*
+ * ota.start and ota.cancel (docs/ota.md "Commands"): the checks before an
+ * update is accepted, the download into the inactive slot (its worker is
+ * firmware/ota/install.c), and the switch of the boot environment to the new
+ * slot. What a start finds afterwards is control_ota_boot.c's.
+ *
+ * The command's journal row carries the update from "received" through
+ * "downloading" (progress), "installed", "rebooting", "booted-new" to one
+ * final state: "committed", "rolled-back", "rejected", "failed" or
+ * "canceled". Every state is a result record. The job file (ota_job.h)
+ * carries what a start needs to go on.
+ */
+#include <errno.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include <mbedtls/base64.h>
+
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
+#include "firmware/base/rfile.h"
+#include "firmware/base/wfile.h"
+#include "firmware/core/control_ota.h"
+#include "firmware/core/control_ota_int.h"
+#include "firmware/ota/bootenv.h"
+
+extern char **environ;
+
+#define KEY_FILE_MAX	8192
+#define URL_MAX		1023
+/* A "downloading" record per tenth of the image. */
+#define PROGRESS_STEPS	10
+
+void
+ota_refused_key(const char *version, char *key, size_t len)
+{
+	snprintf(key, len, "ota.refused:%s", version);
+}
+
+static int
+load_release_key(const struct board *b, struct cmd_pubkey **out, char *err,
+    size_t errlen)
+{
+	char e[256], *pem = NULL;
+	size_t len;
+	int rc;
+
+	if ((rc = rfile_read(b->release_key, KEY_FILE_MAX, &pem, &len, NULL, e,
+	    sizeof(e))) < 0) {
+		snprintf(err, errlen, "release_key: %s", e);
+		return rc;
+	}
+	rc = cmd_key_load_public(pem, len, out, e, sizeof(e));
+	free(pem);
+	if (rc < 0)
+		snprintf(err, errlen, "release_key %s: %s", b->release_key, e);
+	return rc;
+}
+
+int
+control_ota_board_check(const char *path, char *err, size_t errlen)
+{
+	struct cmd_pubkey *k = NULL;
+	struct board *b;
+	int rc;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return -ENOMEM;
+	if ((rc = board_load(path, b, err, errlen)) == 0) {
+		if (b->n_slots != 2) {
+			snprintf(err, errlen, "%s: updates need two slots, it has %zu",
+			    path, b->n_slots);
+			rc = -EINVAL;
+		} else if (b->n_env == 0) {
+			snprintf(err, errlen, "%s: updates need a boot environment", path);
+			rc = -EINVAL;
+		} else
+			rc = load_release_key(b, &k, err, errlen);
+	}
+	cmd_pubkey_free(k);
+	free(b);
+	return rc;
+}
+
+void
+ota_record(struct control *c, const char *state, const char *why, json_t *extra)
+{
+	struct ota_ctl *o = c->ota;
+	json_t *r = extra != NULL ? extra : json_object();
+
+	json_object_set_new(r, "version", json_string(o->job.version));
+	json_object_set_new(r, "slot", json_string(o->job.to));
+	control_record(c, &o->sc, state, why, r, 0);
+}
+
+int
+ota_env_get(struct control *c, const char *name, char *buf, size_t len)
+{
+	struct bootenv *e;
+	char err[256];
+	int rc;
+
+	buf[0] = '\0';
+	if ((rc = bootenv_open(&c->ota->board, &e, err, sizeof(err))) < 0) {
+		log_warnx("ota: boot environment: %s", err);
+		return rc;
+	}
+	rc = bootenv_get(e, name, buf, len);
+	bootenv_close(e);
+	return rc;
+}
+
+int
+ota_env_set(struct control *c, char *why, size_t len, ...)
+{
+	const char *kv[16];
+	struct bootenv *e;
+	size_t n = 0;
+	char err[256];
+	va_list ap;
+	int rc;
+
+	va_start(ap, len);
+	while (n + 2 <= 16 && (kv[n] = va_arg(ap, const char *)) != NULL) {
+		kv[n + 1] = va_arg(ap, const char *);
+		n += 2;
+	}
+	va_end(ap);
+	if ((rc = bootenv_open(&c->ota->board, &e, err, sizeof(err))) == 0) {
+		rc = bootenv_set(e, kv, n / 2, err, sizeof(err));
+		bootenv_close(e);
+	}
+	if (rc < 0) {
+		snprintf(why, len, "boot environment: %s", err);
+		log_warnx("ota: %s", why);
+	}
+	return rc;
+}
+
+/* The job is over: its file goes (the journal has its end). */
+void
+ota_job_end(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+
+	ota_worker_free(o->w);
+	o->w = NULL;
+	if (wfile_remove(o->job_path) < 0)
+		log_warn("ota: %s", o->job_path);
+	ota_job_free(&o->job);
+	memset(&o->job, 0, sizeof(o->job));
+	o->trial = 0;
+}
+
+/* --- the command's arguments -------------------------------------------- */
+
+struct start_args {
+	struct manifest m;
+	uint8_t text[MANIFEST_TEXT_MAX];
+	size_t text_len;
+	const char *url;
+	uint64_t offset;
+	int force;
+};
+
+static int
+parse_args(struct control *c, const struct cmd *k, struct start_args *a,
+    char *why, size_t len)
+{
+	static const char *const known[] = { "manifest", "url", "offset", "force",
+		NULL };
+	const char *key, *b64;
+	char err[200];
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(k->args, key, v) {
+		for (i = 0; known[i] != NULL && strcmp(known[i], key) != 0; i++)
+			;
+		if (known[i] == NULL) {
+			snprintf(why, len, "args: unknown member '%.40s'", key);
+			return -EINVAL;
+		}
+	}
+	if ((b64 = json_string_value(json_object_get(k->args, "manifest"))) == NULL ||
+	    mbedtls_base64_decode(a->text, sizeof(a->text), &a->text_len,
+	    (const unsigned char *)b64, strlen(b64)) != 0) {
+		snprintf(why, len, "args: manifest: not the base64 of a signed "
+		    "manifest of at most %d bytes", MANIFEST_TEXT_MAX);
+		return -EINVAL;
+	}
+	a->url = json_string_value(json_object_get(k->args, "url"));
+	if (a->url == NULL || strlen(a->url) > URL_MAX ||
+	    (strncmp(a->url, "https://", 8) != 0 && strncmp(a->url, "coap://", 7) != 0 &&
+	    strncmp(a->url, "coaps://", 8) != 0)) {
+		snprintf(why, len, "args: url: not an https://, coap:// or coaps:// URL "
+		    "of at most %d bytes", URL_MAX);
+		return -EINVAL;
+	}
+	v = json_object_get(k->args, "offset");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+		snprintf(why, len, "args: offset: not an integer >= 0");
+		return -EINVAL;
+	}
+	a->offset = v != NULL ? (uint64_t)json_integer_value(v) : 0;
+	v = json_object_get(k->args, "force");
+	if (v != NULL && !json_is_boolean(v)) {
+		snprintf(why, len, "args: force: not true or false");
+		return -EINVAL;
+	}
+	a->force = json_is_true(v);
+	if (manifest_parse(a->text, a->text_len, &a->m, err, sizeof(err)) < 0) {
+		snprintf(why, len, "%s", err);
+		return -EINVAL;
+	}
+	if (manifest_verify(c->ota->release, &a->m) < 0) {
+		snprintf(why, len, "manifest: the signature does not verify with the "
+		    "board's release key");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Everything that can be judged before a byte is fetched. */
+static int
+judge_manifest(struct control *c, const struct start_args *a, char *why,
+    size_t len)
+{
+	struct ota_ctl *o = c->ota;
+	const struct board_slot *to;
+	struct clock_pair now;
+	char key[64];
+	int64_t v;
+
+	clock_read(&now);
+	if (!manifest_board_ok(&a->m, o->board.name)) {
+		snprintf(why, len, "manifest: not for board '%s'", o->board.name);
+		return -EPERM;
+	}
+	if (clock_wall_valid(now.wall) && a->m.expires <= now.wall / 1000) {
+		snprintf(why, len, "manifest: expired at %lld", (long long)a->m.expires);
+		return -EPERM;
+	}
+	if (manifest_version_cmp(&a->m, o->version) <= 0) {
+		snprintf(why, len, "version %s is not newer than the running %s",
+		    a->m.version, o->version);
+		return -EPERM;
+	}
+	if (store_ctl_get(c->g->store, "ota.counter", &v) == 0 &&
+	    (int64_t)a->m.counter < v) {
+		snprintf(why, len, "downgrade: security counter %u is below the "
+		    "committed %lld", a->m.counter, (long long)v);
+		return -EPERM;
+	}
+	ota_refused_key(a->m.version, key, sizeof(key));
+	if (!a->force && store_ctl_get(c->g->store, key, &v) == 0) {
+		snprintf(why, len, "version %s rolled back on this gateway before; "
+		    "\"force\": true installs it again", a->m.version);
+		return -EPERM;
+	}
+	if (o->booted[0] == '\0' ||
+	    (to = board_slot_other(&o->board, o->booted)) == NULL) {
+		snprintf(why, len, "the slot this image runs from is unknown "
+		    "(WATTGATE_SLOT from the bootloader)");
+		return -ENOENT;
+	}
+	if (a->m.size > to->size) {
+		snprintf(why, len, "image of %llu bytes is bigger than slot %s (%llu)",
+		    (unsigned long long)a->m.size, to->name,
+		    (unsigned long long)to->size);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+static int
+check_start(struct control *c, const struct cmd *k, char *why, size_t len)
+{
+	struct start_args *a;
+	int rc;
+
+	if (c->ota == NULL) {
+		snprintf(why, len, "updates are off: the site config has no \"ota\" "
+		    "section");
+		return -ENOTSUP;
+	}
+	if (c->ota->job.phase[0] != '\0') {
+		snprintf(why, len, "update %s (%s) is under way", c->ota->job.id,
+		    c->ota->job.version);
+		return -EBUSY;
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -ENOMEM;
+	if ((rc = parse_args(c, k, a, why, len)) == 0)
+		rc = judge_manifest(c, a, why, len);
+	free(a);
+	return rc;
+}
+
+/* --- the download -------------------------------------------------------- */
+
+static void
+on_worker(struct loop *l, int fd, uint32_t events, void *arg);
+
+int
+ota_download(struct control *c, size_t first_chunk)
+{
+	struct ota_ctl *o = c->ota;
+	const struct board_slot *to = NULL;
+	struct ota_install_cfg *ic;
+	char err[200];
+	size_t i;
+	int rc;
+
+	if ((ic = calloc(1, sizeof(*ic))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < o->board.n_slots; i++)
+		if (strcmp(o->board.slot[i].name, o->job.to) == 0)
+			to = &o->board.slot[i];
+	if (to == NULL || manifest_parse((const uint8_t *)o->job.manifest,
+	    o->job.manifest_len, &ic->m, err, sizeof(err)) < 0) {
+		free(ic);
+		return -EINVAL;
+	}
+	snprintf(ic->url, sizeof(ic->url), "%s", o->job.url);
+	ic->offset = o->job.offset;
+	snprintf(ic->slot, sizeof(ic->slot), "%s", to->path);
+	ic->slot_size = to->size;
+	ic->first_chunk = first_chunk;
+	snprintf(ic->ca, sizeof(ic->ca), "%s", c->g->cfg->ota.ca);
+	ic->rate_bps = c->g->cfg->ota.rate_bps;
+	ic->retries = c->g->cfg->ota.retries;
+	o->reported = (uint64_t)first_chunk * ic->m.chunk;
+	rc = ota_worker_start(ic, &o->w);
+	free(ic);
+	if (rc < 0)
+		return rc;
+	if ((rc = loop_add(c->g->loop, ota_worker_fd(o->w), EPOLLIN, on_worker,
+	    c)) < 0) {
+		ota_worker_free(o->w);
+		o->w = NULL;
+	}
+	return rc;
+}
+
+static void
+download_ended(struct control *c, const struct ota_ev *ev)
+{
+	struct ota_ctl *o = c->ota;
+	char why[sizeof(ev->why) + 64];
+
+	loop_del(c->g->loop, ota_worker_fd(o->w));
+	if (ev->kind == OTA_EV_VERIFIED) {
+		ota_worker_free(o->w);
+		o->w = NULL;
+		if (ota_switch(c) < 0)
+			return;
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", ev->why);
+	ota_record(c, ev->rc == -ECANCELED ? "canceled" : ev->rc == -EPERM ?
+	    "rejected" : "failed", why, json_pack("{s:I}", "fetched",
+	    (json_int_t)(o->fetched_base + ev->fetched)));
+	ota_job_end(c);
+}
+
+static void
+on_worker(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct control *c = arg;
+	struct ota_ctl *o = c->ota;
+	struct manifest *m = NULL;
+	char why[200];
+	struct ota_ev ev;
+	uint64_t bytes, size;
+
+	(void)l;
+	(void)fd;
+	(void)events;
+	while (o->w != NULL && ota_worker_next(o->w, &ev) == 0) {
+		switch (ev.kind) {
+		case OTA_EV_RETRY:
+			log_warnx("ota: %s; trying again", ev.why);
+			break;
+		case OTA_EV_CHUNK:
+			/* The chunk is on the medium: the progress may say so. */
+			store_ctl_put(c->g->store, "ota.chunks", (int64_t)ev.chunk + 1);
+			if ((m = calloc(1, sizeof(*m))) == NULL ||
+			    manifest_parse((const uint8_t *)o->job.manifest,
+			    o->job.manifest_len, m, why, sizeof(why)) < 0) {
+				free(m);
+				m = NULL;
+				break;
+			}
+			size = m->size;
+			bytes = (uint64_t)(ev.chunk + 1) * m->chunk;
+			if (bytes > size)
+				bytes = size;
+			free(m);
+			m = NULL;
+			if (bytes < size && bytes - o->reported < size / PROGRESS_STEPS)
+				break;
+			o->reported = bytes;
+			ota_record(c, "downloading", NULL, json_pack("{s:I,s:I,s:I}",
+			    "bytes", (json_int_t)bytes, "of", (json_int_t)size,
+			    "fetched", (json_int_t)(o->fetched_base + ev.fetched)));
+			break;
+		case OTA_EV_VERIFIED:
+		case OTA_EV_FAILED:
+			download_ended(c, &ev);
+			return;
+		}
+	}
+}
+
+/* --- install: the environment points at the new slot -------------------- */
+
+int
+ota_switch(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char why[STORE_CMD_WHY_MAX + 1];
+
+	snprintf(o->job.phase, sizeof(o->job.phase), "switch");
+	if (ota_job_write(o->job_path, &o->job) < 0 ||
+	    ota_env_set(c, why, sizeof(why), "boot_slot", o->job.to,
+	    "upgrade_available", "1", "bootcount", "0", (const char *)NULL) < 0) {
+		ota_record(c, "failed", "the boot environment could not be changed; "
+		    "the board still boots the old slot", NULL);
+		ota_env_set(c, why, sizeof(why), "boot_slot", o->job.from,
+		    "upgrade_available", "0", (const char *)NULL);
+		ota_job_end(c);
+		return -EIO;
+	}
+	snprintf(o->job.phase, sizeof(o->job.phase), "switched");
+	ota_job_write(o->job_path, &o->job);
+	store_ctl_put(c->g->store, "ota.chunks", 0);
+	ota_record(c, "installed", NULL, NULL);
+	ota_reboot(c, NULL);
+	return 0;
+}
+
+/* "rebooting" (once), then the board's hook. */
+void
+ota_reboot(struct control *c, const char *why)
+{
+	struct ota_ctl *o = c->ota;
+	char *argv[] = { o->board.reboot_hook, NULL };
+	int rc;
+
+	if (strcmp(o->sc.state, "rebooting") != 0 && o->sc.id[0] != '\0' &&
+	    strcmp(o->job.phase, "switched") == 0)
+		ota_record(c, "rebooting", why, NULL);
+	if (o->reboot_pid > 0)
+		return;
+	if (o->board.reboot_hook[0] == '\0' ||
+	    (rc = posix_spawn(&o->reboot_pid, argv[0], NULL, NULL, argv,
+	    environ)) != 0) {
+		o->reboot_pid = 0;
+		log_warnx("ota: cannot run the board's reboot hook '%s': the update "
+		    "goes on at the next boot", o->board.reboot_hook);
+		return;
+	}
+	log_info("ota: rebooting into slot %s", strcmp(o->job.phase, "rollback") ==
+	    0 ? o->job.from : o->job.to);
+}
+
+static int
+apply_start(struct control *c, const struct cmd *k, struct store_cmd *sc,
+    const char **state, char *why, size_t len, json_t **result)
+{
+	struct ota_ctl *o = c->ota;
+	struct start_args *a;
+	int64_t done = 0, image = 0, mine, a_chunk, a_size;
+	int rc;
+
+	(void)result;
+	*state = "failed";
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    parse_args(c, k, a, why, len) < 0) {
+		free(a);
+		return CMD_DONE;
+	}
+	memset(&o->job, 0, sizeof(o->job));
+	o->sc = *sc;
+	snprintf(o->job.id, sizeof(o->job.id), "%s", k->id);
+	snprintf(o->job.phase, sizeof(o->job.phase), "download");
+	snprintf(o->job.from, sizeof(o->job.from), "%s", o->booted);
+	snprintf(o->job.to, sizeof(o->job.to), "%s",
+	    board_slot_other(&o->board, o->booted)->name);
+	snprintf(o->job.version, sizeof(o->job.version), "%s", a->m.version);
+	o->job.counter = a->m.counter;
+	snprintf(o->job.url, sizeof(o->job.url), "%s", a->url);
+	o->job.offset = a->offset;
+	o->job.force = a->force;
+	o->job.manifest_len = a->m.text_len;
+	o->job.manifest = strndup((const char *)a->text, a->m.text_len);
+	a_chunk = a->m.chunk;
+	a_size = (int64_t)a->m.size;
+	/* The same image again (a resent command): what is in the slot stays. */
+	memcpy(&mine, a->m.sha256, sizeof(mine));
+	if (store_ctl_get(c->g->store, "ota.image", &image) < 0 || image != mine) {
+		store_ctl_put(c->g->store, "ota.chunks", 0);
+		store_ctl_put(c->g->store, "ota.image", mine);
+	} else
+		store_ctl_get(c->g->store, "ota.chunks", &done);
+	free(a);
+	if (o->job.manifest == NULL || ota_job_write(o->job_path, &o->job) < 0) {
+		snprintf(why, len, "the job file %s could not be written", o->job_path);
+		ota_job_free(&o->job);
+		memset(&o->job, 0, sizeof(o->job));
+		return CMD_DONE;
+	}
+	o->fetched_base = 0;
+	ota_record(c, "downloading", NULL, json_pack("{s:I,s:I}", "bytes",
+	    (json_int_t)(done * a_chunk < a_size ? done * a_chunk : a_size), "of",
+	    (json_int_t)a_size));
+	if ((rc = ota_download(c, (size_t)done)) < 0) {
+		ota_record(c, "failed", "the download could not start", NULL);
+		ota_job_end(c);
+	}
+	return CMD_LATER;
+}
+
+/* Found open at start: the job file decides (ota_boot ran already). */
+static void
+resume_start(struct control *c, struct store_cmd *sc)
+{
+	if (c->ota != NULL && strcmp(c->ota->job.id, sc->id) == 0)
+		return;
+	control_record(c, sc, "failed", "interrupted, and no update job was left "
+	    "to go on with", NULL, 0);
+}
+
+const struct cmd_type cmd_ota_start = {
+	"ota.start", check_start, apply_start, resume_start, 0
+};
+
+/* ota.cancel: stops a download; past the download it is too late. */
+static int
+check_cancel(struct control *c, const struct cmd *k, char *why, size_t len)
+{
+	if (json_object_size(k->args) != 0) {
+		snprintf(why, len, "args: 'ota.cancel' takes no arguments");
+		return -EINVAL;
+	}
+	if (c->ota == NULL || c->ota->job.phase[0] == '\0') {
+		snprintf(why, len, "no update is under way");
+		return -ENOENT;
+	}
+	if (strcmp(c->ota->job.phase, "download") != 0) {
+		snprintf(why, len, "update %s is past its download (%s): it ends by "
+		    "its health check", c->ota->job.version, c->ota->job.phase);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int
+apply_cancel(struct control *c, const struct cmd *k, struct store_cmd *sc,
+    const char **state, char *why, size_t len, json_t **result)
+{
+	(void)k;
+	(void)sc;
+	(void)why;
+	(void)len;
+	*result = json_pack("{s:s}", "canceled", c->ota->job.id);
+	ota_record(c, "canceled", "ota.cancel", NULL);
+	ota_job_end(c);
+	*state = "applied";
+	return CMD_DONE;
+}
+
+const struct cmd_type cmd_ota_cancel = {
+	"ota.cancel", check_cancel, apply_cancel, NULL, 0
+};
+
+int
+ota_ctl_start(struct control *c)
+{
+	const struct cfg_ota *cfg = &c->g->cfg->ota;
+	const char *s, *slash;
+	struct ota_ctl *o;
+	char err[512];
+	int rc;
+
+	if (!cfg->enabled)
+		return 0;
+	if ((o = calloc(1, sizeof(*o))) == NULL)
+		return -ENOMEM;
+	c->ota = o;
+	if ((rc = board_load(cfg->board, &o->board, err, sizeof(err))) < 0 ||
+	    (rc = load_release_key(&o->board, &o->release, err, sizeof(err))) < 0) {
+		log_warnx("ota: %s", err);
+		return rc;
+	}
+	s = getenv("WATTGATE_SLOT");
+	if (s != NULL && board_slot_other(&o->board, s) != NULL)
+		snprintf(o->booted, sizeof(o->booted), "%s", s);
+	else
+		log_warnx("ota: the bootloader did not say which slot runs "
+		    "(WATTGATE_SLOT%s%s): updates are refused", s ? " = " : "",
+		    s ? s : "");
+	s = getenv("WATTGATE_IMAGE_VERSION");
+	snprintf(o->version, sizeof(o->version), "%s", s != NULL && *s ? s :
+	    WG_VERSION);
+	slash = strrchr(c->g->cfg->store, '/');
+	snprintf(o->job_path, sizeof(o->job_path), "%.*sota.job", slash == NULL ?
+	    0 : (int)(slash - c->g->cfg->store + 1), c->g->cfg->store);
+	log_info("ota: image %s in slot %s", o->version, o->booted[0] ? o->booted :
+	    "?");
+	ota_boot(c);
+	return 0;
+}
+
+void
+ota_ctl_stop(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+
+	if (o == NULL)
+		return;
+	if (o->w != NULL) {
+		loop_del(c->g->loop, ota_worker_fd(o->w));
+		ota_worker_free(o->w);
+	}
+	ota_job_free(&o->job);
+	cmd_pubkey_free(o->release);
+	free(o);
+	c->ota = NULL;
+}

