@@ -88,3 +88,11 @@ foreach(case whole middle resume status_404 status_500 overlong norange shift
     wrong_ca wrong_name http stall cancel rate)
   wg_integration_test(fetch_${case} test_fetch.py ${case})
 endforeach()
+# ... and over CoAP Block2 against wattgate-recv --coap-files (coap_*,
+# coaps_psk in test_fetch.py): fetch_coap.c needs the CoAP uplink's loader.
+if(CONFIG_UPLINK_COAP)
+  foreach(case coap_whole coap_middle coap_resume coap_status coap_stall
+      coap_cancel coap_rate coaps_psk)
+    wg_integration_test(fetch_${case} test_fetch.py ${case})
+  endforeach()
+endif()
