@@ -5,7 +5,9 @@
  * libcoap is the daemon's one loaded copy (firmware/base/coap_lib.c, shared
  * with the uplink), but this transfer has its own coap_context_t and
  * session, used from this thread only and freed before returning: nothing
- * of the uplink's is touched. libcoap's own block handling stays off (block
+ * of the uplink's is touched (libcoap 4.3 is not thread-safe within one
+ * context; two contexts, each used by one thread, are fine: its maintainers
+ * in obgm/libcoap#567). libcoap's own block handling stays off (block
  * mode 0, its default): the block numbers are ours, so a range from the
  * middle asks for the block that holds `from` and nothing before it, and
  * every answer is checked against what was asked before a byte of it is
