@@ -40,6 +40,7 @@
 #include "firmware/base/coap_lib.h"
 #include "firmware/base/psk.h"
 #include "firmware/base/secret.h"
+#include "firmware/ota/block2.h"
 #include "firmware/ota/fetch.h"
 
 #define STALL_DEFAULT_S	30
@@ -52,15 +53,9 @@
 struct answer {
 	int state;			/* 0 waiting, 1 answered, -errno failed */
 	int code;			/* class * 100 + detail: 205, 404 */
-	int has_block;
-	uint32_t num;
-	int more;
-	unsigned szx;
-	int has_size2;
-	uint64_t size2;
+	struct block2_answer b;		/* Block2, Size2, payload length */
 	size_t etag_len;		/* 0: none */
 	uint8_t etag[8];
-	size_t len;
 	uint8_t data[ANSWER_MAX];
 	char why[96];			/* a failure's words */
 };
@@ -135,16 +130,16 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 	a->code = COAP_RESPONSE_CLASS(coap_pdu_get_code(rcvd)) * 100 +
 	    (coap_pdu_get_code(rcvd) & 0x1f);
 	v = opt_uint(rcvd, COAP_OPTION_BLOCK2, &has);
-	a->has_block = has;
-	a->num = (uint32_t)(v >> 4);
-	a->more = (v & 0x08) != 0;
-	a->szx = (unsigned)(v & 0x07);
+	a->b.has_block = has;
+	a->b.num = (uint32_t)(v >> 4);
+	a->b.more = (v & 0x08) != 0;
+	a->b.szx = (unsigned)(v & 0x07);
 	if (has && v > 0xffffffu) {
 		snprintf(a->why, sizeof(a->why), "an unreadable Block2 option");
 		a->state = -EPERM;
 		return COAP_RESPONSE_OK;
 	}
-	a->size2 = opt_uint(rcvd, COAP_OPTION_SIZE2, &a->has_size2);
+	a->b.size2 = opt_uint(rcvd, COAP_OPTION_SIZE2, &a->b.has_size2);
 	a->etag_len = 0;
 	if ((o = coap_check_option(rcvd, COAP_OPTION_ETAG, &it)) != NULL) {
 		if ((a->etag_len = coap_opt_length(o)) > sizeof(a->etag)) {
@@ -163,7 +158,7 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		return COAP_RESPONSE_OK;
 	}
 	memcpy(a->data, p, n);
-	a->len = n;
+	a->b.len = n;
 	a->state = 1;
 	return COAP_RESPONSE_OK;
 }
@@ -374,8 +369,8 @@ status_error(struct cxfer *x, int code)
 
 /*
  * The transfer proper: block after block from the one that holds from
- * until to. *pos: the next byte wanted (absolute), moved by what data()
- * took.
+ * until to, each answer checked (block2_check, and its ETag the first
+ * one's) before a byte of it reaches data().
  */
 static int
 blocks(struct cxfer *x, coap_context_t *ctx, coap_session_t *s,
@@ -385,59 +380,29 @@ blocks(struct cxfer *x, coap_context_t *ctx, coap_session_t *s,
 	const struct fetch_req *r = x->r;
 	struct answer *a = &x->a;
 	int stall = r->stall_s > 0 ? r->stall_s : STALL_DEFAULT_S;
-	uint64_t pos = r->from, at, end, bs;
+	uint64_t pos = r->from;
 	unsigned szx = SZX_MAX;
 	uint8_t etag[8];
 	size_t etag_len = 0, skip, n;
+	char why[160];
 	int64_t t0 = 0;
 	int first = 1, rc;
+	uint32_t num;
 
 	while (pos < r->to) {
-		uint32_t num = (uint32_t)(pos >> (szx + 4));
-
-		if ((pos >> (szx + 4)) > 0xfffffu)
+		if ((pos >> (szx + 4)) > BLOCK2_NUM_MAX)
 			return say(x, -EPERM, "byte %" PRIu64 " is past what Block2 "
 			    "can number", pos);
+		num = (uint32_t)(pos >> (szx + 4));
 		if ((rc = send_get(x, s, u, num, szx)) < 0 ||
 		    (rc = await(x, ctx, cancel, clock_mono_ms() + stall * 1000LL,
 		    *got, num)) < 0)
 			return rc;
 		if (a->code != 205)
 			return status_error(x, a->code);
-		if (!a->has_block) {
-			/* The whole resource in one answer: only to block 0. */
-			if (num != 0)
-				return say(x, -EPERM, "no Block2 in the answer to "
-				    "block %" PRIu32, num);
-			a->num = 0;
-			a->more = 0;
-			a->szx = szx;
-		} else if (a->szx > szx || a->szx == 7)
-			return say(x, -EPERM, "block size %u for a request of %u",
-			    1u << (a->szx + 4), 1u << (szx + 4));
-		bs = 1u << (a->szx + 4);
-		at = (uint64_t)a->num << (a->szx + 4);
-		if (at != (uint64_t)num << (szx + 4))
-			return say(x, -EPERM, "block %" PRIu32 " of %" PRIu64
-			    " bytes (byte %" PRIu64 ") for block %" PRIu32 " of %u "
-			    "(byte %" PRIu64 ")", a->num, bs, at, num, 1u << (szx +
-			    4), (uint64_t)num << (szx + 4));
-		if ((a->more && a->len != bs) || a->len > bs)
-			return say(x, -EPERM, "block %" PRIu32 ": %zu bytes in a "
-			    "block of %" PRIu64 "%s", a->num, a->len, bs, a->more ?
-			    " with more to come" : "");
-		end = at + a->len;
-		if (a->has_size2 && a->size2 < r->to)
-			return say(x, -EPERM, "Size2 %" PRIu64 ": the resource ends "
-			    "before the range's end %" PRIu64, a->size2, r->to);
-		if (a->has_size2 && (end > a->size2 || (a->more &&
-		    end >= a->size2)))
-			return say(x, -EPERM, "sent more than the %" PRIu64 " bytes "
-			    "announced (block %" PRIu32 " ends at %" PRIu64 "%s)",
-			    a->size2, a->num, end, a->more ? ", more to come" : "");
-		if (!a->more && end < r->to)
-			return say(x, -EPERM, "the resource ends at byte %" PRIu64
-			    ", before the range's end %" PRIu64, end, r->to);
+		if (block2_check(pos, r->to, num, szx, &a->b, &skip, &n, &szx, why,
+		    sizeof(why)) < 0)
+			return say(x, -EPERM, "%s", why);
 		if (first) {
 			etag_len = a->etag_len;
 			memcpy(etag, a->etag, etag_len);
@@ -445,13 +410,7 @@ blocks(struct cxfer *x, coap_context_t *ctx, coap_session_t *s,
 		} else if (a->etag_len != etag_len ||
 		    memcmp(a->etag, etag, etag_len) != 0)
 			return say(x, -EAGAIN, "the ETag changed at block %" PRIu32
-			    ": the resource changed during the transfer", a->num);
-		/* The head before `from`, the tail past `to`: not ours. */
-		skip = (size_t)(pos - at);
-		n = (end < r->to ? end : r->to) - pos;
-		if (end <= pos)
-			return say(x, -EPERM, "block %" PRIu32 " holds no byte "
-			    "from %" PRIu64, a->num, pos);
+			    ": the resource changed during the transfer", num);
 		if (t0 == 0)
 			t0 = clock_mono_ms();
 		if ((rc = data(arg, a->data + skip, n)) < 0)
@@ -459,7 +418,6 @@ blocks(struct cxfer *x, coap_context_t *ctx, coap_session_t *s,
 			    " bytes: %s", *got, strerror(-rc));
 		*got += n;
 		pos += n;
-		szx = a->szx;
 		if (pos < r->to && (rc = pace(x, cancel, t0, *got)) < 0)
 			return rc;
 	}
