@@ -35,11 +35,12 @@ struct fetch_req {
 				 * coaps:// */
 	uint64_t from, to;	/* byte range [from, to) of the resource */
 	const char *ca_file;	/* https: PEM trust anchors; NULL: the system's */
-	const char *psk_file;	/* coaps://: PSK identity and hex key, as the
-				 * CoAP uplink's (docs/coap.md); NULL else */
 	int allow_http;
 	uint64_t rate_bps;	/* 0: unlimited */
 	int stall_s;		/* no byte for this long: -EAGAIN; 0: 30 s */
+	/* Last, so that initialisers written before it stay right. */
+	const char *psk_file;	/* coaps://: PSK identity and hex key, as the
+				 * CoAP uplink's (docs/coap.md); NULL else */
 };
 
 /*
