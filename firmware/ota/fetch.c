@@ -13,6 +13,7 @@
 
 #include "firmware/base/clock.h"
 #include "firmware/base/rfile.h"
+#include "firmware/ota/fetch_coap.h"
 #include "firmware/ota/http_range.h"
 
 #define STALL_DEFAULT_S	30
@@ -404,6 +405,13 @@ read_ca(struct xfer *x, struct curl_blob *ca)
 	return 0;
 }
 
+static int
+is_coap(const char *url)
+{
+	return strncasecmp(url, "coap://", 7) == 0 ||
+	    strncasecmp(url, "coaps://", 8) == 0;
+}
+
 /* The scheme, before libcurl sees the URL: a clear why for a wrong one. */
 static int
 check_scheme(struct xfer *x)
@@ -415,10 +423,9 @@ check_scheme(struct xfer *x)
 	if (strncasecmp(url, "http://", 7) == 0)
 		return x->r->allow_http ? 0 : say(x, -EPERM, "http:// is not "
 		    "allowed (https only)");
-	if (strncasecmp(url, "coap://", 7) == 0 ||
-	    strncasecmp(url, "coaps://", 8) == 0)
-		return say(x, -EPERM, "CoAP is not supported by this build");
-	return say(x, -EPERM, "unsupported URL scheme (https only)");
+	if (is_coap(url))
+		return 0;
+	return say(x, -EPERM, "unsupported URL scheme (https or CoAP only)");
 }
 
 int
@@ -457,6 +464,18 @@ fetch_range(const struct fetch_req *r,
 		return err;
 	if (cancel != NULL && *cancel)
 		return say(&x, -ECANCELED, "cancelled before the start");
+	if (is_coap(r->url)) {
+#ifdef WG_OTA_COAP
+		err = fetch_coap(r, x.where, data, arg, cancel, &x.got, why, len);
+		if (got != NULL)
+			*got = x.got;
+		return err;
+#else
+		/* Not linked at all: the image has no CoAP uplink either. */
+		return say(&x, -EPERM, "CoAP is not in this build "
+		    "(CONFIG_UPLINK_COAP)");
+#endif
+	}
 
 	fetch_global_init();
 	if (global_rc != CURLE_OK)

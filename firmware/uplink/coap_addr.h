@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 
 /*
  * uri into host, port and base (its path: segments, no leading or trailing

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 #include "firmware/uplink/coap_req.h"
 #include "firmware/uplink/uplink.h"
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 
 #include "firmware/uplink/coap_config.h"
 #include "firmware/base/psk.h"

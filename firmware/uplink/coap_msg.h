@@ -6,7 +6,7 @@
 #ifndef WG_COAP_MSG_H
 #define WG_COAP_MSG_H
 
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 
 /* A 4.13's Size1 (RFC 7959 4): the body size the server takes; 0 if absent. */
 unsigned coap_msg_size1(const coap_pdu_t *pdu);

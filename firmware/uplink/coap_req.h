@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 
 #define CO_WINDOW	16	/* batches in flight: the forwarder's window */
 #define CO_SCHEMAS	8	/* schema PUTs in flight */

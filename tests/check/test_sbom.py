@@ -100,7 +100,7 @@ def main(sbom, build):
               "mbedtls linked shared (%s), listed as %s", crypto, mbed)
         linked = "shared"
 
-    # libcoap is loaded, not linked (firmware/uplink/coap_lib.c).
+    # libcoap is loaded, not linked (firmware/base/coap_lib.c).
     if "CONFIG_UPLINK_COAP" in config:
         c = owner("libcoap-3-openssl.so.3")
         check("bin/wattgate" in props(c, "wattgate:dlopen-by"),

@@ -140,6 +140,9 @@ class Relay:
         self.bytes = {"up": 0, "down": 0}
         self.dgrams = {"up": 0, "down": 0}
         self.dropped = 0
+        # drop(way, data) -> True: that datagram is dropped (counted in
+        # dropped, not in bytes or dgrams), e.g. chosen answers of a transfer
+        self.drop = None
         self.block1_more = 0
         self.capture = None     # a list: plain CoAP requests going up are kept
         self.capture_at = []    # and when (time.time()), one for each
@@ -174,7 +177,8 @@ class Relay:
                 if way == "up":
                     self.client = addr
                 with self.lock:
-                    if self.loss and self.rng.random() < self.loss:
+                    if (self.loss and self.rng.random() < self.loss) or \
+                            (self.drop is not None and self.drop(way, data)):
                         self.dropped += 1
                         continue
                     self.bytes[way] += len(data)

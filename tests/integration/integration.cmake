@@ -84,13 +84,21 @@ endforeach()
 
 # Updates (issue 15, docs/ota.md, Kconfig OTA). The download: fetch_range
 # through wg-fetch against otaserver.py over HTTPS, its faults one by one
-# (test_fetch.py). The host board's bootloader (board/host/launcher):
-# bootcount/bootlimit/altbootcmd on two environment files, fake images.
+# (test_fetch.py), and over CoAP Block2 against wattgate-recv --coap-files
+# (fetch_coap.c needs the CoAP uplink's loader). The host board's
+# bootloader (board/host/launcher): bootcount/bootlimit/altbootcmd on two
+# environment files, fake images. The whole update (test_ota.py).
 if(CONFIG_OTA)
   foreach(case whole middle resume status_404 status_500 overlong norange shift
       wrong_ca wrong_name http stall cancel rate)
     wg_integration_test(fetch_${case} test_fetch.py ${case})
   endforeach()
+  if(CONFIG_UPLINK_COAP)
+    foreach(case coap_whole coap_middle coap_resume coap_status coap_stall
+        coap_cancel coap_rate coaps_psk)
+      wg_integration_test(fetch_${case} test_fetch.py ${case})
+    endforeach()
+  endif()
   wg_integration_test(launcher test_launcher.py)
   foreach(case update bad resume)
     wg_integration_test(ota_${case} test_ota.py ${case})

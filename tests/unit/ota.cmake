@@ -4,6 +4,8 @@
 if(CONFIG_OTA)
   wg_unit_test(test_http_range SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http_range.c
     LIBS wg_ota)
+  wg_unit_test(test_block2 SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_block2.c
+    LIBS wg_ota)
   wg_unit_test(test_board SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_board.c LIBS wg_ota)
   wg_unit_test(test_bootenv SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bootenv.c
     LIBS wg_ota PkgConfig::ZLIB)

@@ -11,6 +11,7 @@
 #include "firmware/codec/command.h"
 #include "tools/recv/coap_blk.h"
 #include "tools/recv/coap_cmd.h"
+#include "tools/recv/coap_files.h"
 #include "tools/recv/coap_route.h"
 #include "tools/recv/recv.h"
 
@@ -33,6 +34,13 @@ coap_route_parse(const struct recv *rv, int method, const uint8_t *path,
 	snprintf(rt->where, sizeof(rt->where), "coap:/%.*s", (int)len,
 	    (const char *)path);
 	p = rt->where + 6;
+	/* An image, fw/<name>: coap_files.c checks the name. */
+	if (strncmp(p, "fw/", 3) == 0 && strchr(p + 3, '/') == NULL) {
+		rt->rest = p + 3;
+		if (method == COAP_ROUTE_GET)
+			rt->res = COAP_RES_FILE;
+		return 0;
+	}
 	/* The fleet's c/<gw> and r/<gw>: two segments, no prefix. */
 	if ((p[0] == 'c' || p[0] == 'r') && p[1] == '/' &&
 	    strchr(p + 2, '/') == NULL) {
@@ -92,6 +100,7 @@ coap_route_limit(const struct coap_route *rt, size_t max_body)
 		return CMD_FRAME_MAX;
 	case COAP_RES_CMD_NEXT:
 	case COAP_RES_RESULTS_READ:
+	case COAP_RES_FILE:
 		return 0;
 	default:
 		return max_body;
@@ -268,11 +277,15 @@ coap_route_request(struct recv *rv, struct coap_blk *blk, size_t max_body,
 	if (r->code != 0)
 		return;
 	/* The GETs: no body, whatever a hostile client puts in one. */
-	if (rt.res == COAP_RES_CMD_NEXT || rt.res == COAP_RES_RESULTS_READ) {
+	if (rt.res == COAP_RES_CMD_NEXT || rt.res == COAP_RES_RESULTS_READ ||
+	    rt.res == COAP_RES_FILE) {
 		if (m->block1) {
 			r->code = 400;
 			r->why = "no body here";
-		} else if (rt.res == COAP_RES_CMD_NEXT)
+		} else if (rt.res == COAP_RES_FILE)
+			r->code = coap_files_get(rv, rt.rest, m->block2 ? m->num2 :
+			    0, m->block2 ? m->szx2 : COAP_FILES_SZX_MAX, r);
+		else if (rt.res == COAP_RES_CMD_NEXT)
 			r->code = coap_cmdq_next(rv, rt.gw, m->query, m->query_len,
 			    m->now_ms, r);
 		else

@@ -9,7 +9,8 @@
  *   GET  <prefix>/<gw>/c?after=K the gateway asks for its next command
  *   POST c/<gw>                  the fleet tool queues a command frame
  *   GET  r/<gw>?after=N          the fleet tool reads the results after r N
- * (the last four: coap_cmd.c; c/ and r/ are outside the prefix: the
+ *   GET  fw/<name>               an image file, in Block2 blocks (coap_files.c)
+ * (c/, r/: coap_cmd.c; c/, r/ and fw/ are outside the prefix: the
  * platform's own API, not a gateway's).
  * A body in Block1 blocks is put together first (coap_blk.h), refused as
  * soon as it is known to be too large. The answers are CoAP response codes
@@ -34,13 +35,14 @@ struct coap_blk;
 
 enum coap_resource { COAP_RES_NONE, COAP_RES_BATCH, COAP_RES_SCHEMA,
 	COAP_RES_METRICS, COAP_RES_RESULT, COAP_RES_CMD_NEXT,
-	COAP_RES_CMD_QUEUE, COAP_RES_RESULTS_READ };
+	COAP_RES_CMD_QUEUE, COAP_RES_RESULTS_READ, COAP_RES_FILE };
 
 struct coap_route {
 	enum coap_resource res;		/* NONE: no such method there (4.04) */
 	char where[BATCH_GW_MAX + 200];	/* "coap:/<path>", for log lines */
 	char gw[BATCH_GW_MAX + 1];
-	const char *rest;		/* in where, after "<gw>/" */
+	const char *rest;		/* in where, after "<gw>/" (fw/: the
+					 * file's name) */
 };
 
 /*
@@ -77,6 +79,9 @@ struct coap_msg {
 	int more;
 	int has_size1;
 	uint64_t size1;
+	int block2;			/* a Block2 option (a GET's): num2, szx2 */
+	uint32_t num2;
+	unsigned szx2;
 	const uint8_t *peer;		/* its sender: address and Request-Tag,
 					 * which with the path name the
 					 * transfer a block belongs to */
@@ -96,6 +101,11 @@ struct coap_reply {
 	size_t body_len;
 	int format;			/* its Content-Format */
 	uint64_t etag;			/* 0: no ETag; else sent as one */
+	int block2;			/* body is block num2 of a file: */
+	uint32_t num2;			/* Block2 num2, more2, szx2 and Size2 */
+	unsigned szx2;			/* size2 go with it */
+	int more2;
+	uint64_t size2;
 };
 
 /* The answer to m; a Block1 body goes through blk until it is whole. */

@@ -272,6 +272,49 @@ answer_body(struct coap_srv *cs, coap_session_t *s, const coap_pdu_t *req,
 		recv_warnx("coap: cannot answer with %zu bytes", chunk);
 }
 
+/*
+ * A block of a file (fw/<name>, coap_files.c): read for this request, so
+ * the options come with it, not from a body held for the transfer. Block2
+ * and Size2 always (a client checks the block it got against the one it
+ * asked for, and the size against the range it wants); the ETag names the
+ * file as it is.
+ */
+static void
+answer_block(struct coap_srv *cs, coap_pdu_t *resp, const struct coap_reply *r)
+{
+	uint8_t buf[8];
+
+	coap_pdu_set_code(resp, COAP_RESPONSE_CODE(r->code));
+	cs->ok++;
+	coap_add_option(resp, COAP_OPTION_ETAG, coap_encode_var_safe8(buf,
+	    sizeof(buf), r->etag), buf);
+	coap_add_option(resp, COAP_OPTION_CONTENT_FORMAT, coap_encode_var_safe(buf,
+	    sizeof(buf), (unsigned)r->format), buf);
+	coap_add_option(resp, COAP_OPTION_BLOCK2, coap_encode_var_safe(buf,
+	    sizeof(buf), r->num2 << 4 | (unsigned)r->more2 << 3 | r->szx2), buf);
+	coap_add_option(resp, COAP_OPTION_SIZE2, coap_encode_var_safe8(buf,
+	    sizeof(buf), r->size2), buf);
+	if (r->body_len > 0 && !coap_add_data(resp, r->body_len, r->body))
+		recv_warnx("coap: cannot answer with %zu bytes", r->body_len);
+}
+
+/* A GET's Block2 option into m: 0, or -1 for one libcoap reads no block in. */
+static int
+read_block2(coap_session_t *s, const coap_pdu_t *req, struct coap_msg *m)
+{
+	coap_opt_iterator_t it;
+	coap_block_b_t b;
+
+	if (coap_check_option(req, COAP_OPTION_BLOCK2, &it) == NULL)
+		return 0;
+	if (!coap_get_block_b(s, req, COAP_OPTION_BLOCK2, &b) || b.bert)
+		return -1;
+	m->block2 = 1;
+	m->num2 = b.num;
+	m->szx2 = b.szx;
+	return 0;
+}
+
 static void
 on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
     const coap_string_t *query, coap_pdu_t *resp)
@@ -308,9 +351,10 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	if (!coap_get_data(req, &m.len, &m.data))
 		m.len = 0;
 	m.now_ms = clock_mono_ms();
-	if (read_blocks(s, req, &m, peer) < 0) {
+	if (read_blocks(s, req, &m, peer) < 0 ||
+	    (m.method == COAP_ROUTE_GET && read_block2(s, req, &m) < 0)) {
 		coap_delete_string(path);
-		answer(cs, resp, 400, "bad Block1 or Request-Tag");
+		answer(cs, resp, 400, "bad Block1, Block2 or Request-Tag");
 		return;
 	}
 	coap_route_request(cs->rv, &cs->blk, cs->max_body, &m, &r);
@@ -323,7 +367,9 @@ on_request(coap_resource_t *res, coap_session_t *s, const coap_pdu_t *req,
 	if (r.code == 413)
 		coap_add_option(resp, COAP_OPTION_SIZE1, coap_encode_var_safe(buf,
 		    sizeof(buf), (unsigned)r.size1), buf);
-	if (r.body != NULL && r.code / 100 == 2) {
+	if (r.block2 && r.code == 205) {
+		answer_block(cs, resp, &r);
+	} else if (r.body != NULL && r.code / 100 == 2) {
 		answer_body(cs, s, req, resp, &r);
 	} else if (r.code == 231) {
 		coap_pdu_set_code(resp, COAP_RESPONSE_CODE(231));

@@ -32,6 +32,8 @@ struct recv {
 	uint64_t count;
 	const char *spool;		/* unmatched batches are kept here, if set */
 	int64_t pending_ttl_ms;		/* 0: RECV_PENDING_TTL_MS */
+	const char *files;		/* --coap-files DIR (coap_files.h), or NULL */
+	int files_fd;			/* ... its descriptor */
 	/*
 	 * Ask the transport for gw's schemas again (MQTT: subscribe to its
 	 * retained schema topic once more); NULL where there is nothing to ask.

@@ -34,6 +34,7 @@
 #include "tools/recv/output.h"
 #include "tools/recv/pending.h"
 #include "tools/recv/coap_cmd.h"
+#include "tools/recv/coap_files.h"
 #include "tools/recv/coap_server.h"
 #include "tools/recv/recv.h"
 
@@ -56,6 +57,7 @@ usage(FILE *f)
 	    "[--coap-max BYTES]\n"
 	    "                     [--coap-hold BYTES] "
 	    "[--coap-refuse CODE (until SIGUSR2)]\n"
+	    "                     [--coap-files DIR (GET fw/NAME)]\n"
 	    "                     [--spool DIR] [--pending-ttl SECONDS]\n", f);
 }
 
@@ -97,6 +99,7 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		{ "spool", required_argument, NULL, 'S' },
 		{ "pending-ttl", required_argument, NULL, 'T' },
 		{ "coap-hold", required_argument, NULL, 'B' },
+		{ "coap-files", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long v;
@@ -198,6 +201,13 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 			}
 			co->refuse = (unsigned)v;
 			break;
+		case 'F':
+			if (*optarg == '\0') {
+				recv_warnx("--coap-files: empty directory name");
+				return 2;
+			}
+			rv->files = optarg;
+			break;
 		case 'S':
 			if (*optarg == '\0') {
 				recv_warnx("--spool: empty directory name");
@@ -247,6 +257,10 @@ parse_args(struct recv *rv, struct coap_srv_opts *co, int argc, char **argv)
 		recv_warnx("--cert-file and --key-file go together");
 		return 2;
 	}
+	if (rv->files != NULL && co->coap == NULL && co->coaps == NULL) {
+		recv_warnx("--coap-files needs --coap or --coaps");
+		return 2;
+	}
 	if (rv->spool != NULL && !is_dir(rv->spool)) {
 		recv_warnx("--spool %s: %s", rv->spool, errno ? strerror(errno) :
 		    "not a directory");
@@ -281,6 +295,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mosquitto_lib_init();
+	/* The option named it; from here on rv.files means "open". */
+	if (rv.files != NULL && coap_files_open(&rv, rv.files) < 0) {
+		rc = 1;
+		goto out;
+	}
 	if ((co.coap != NULL || co.coaps != NULL) &&
 	    coap_srv_start(&rv, &co, &rv.coap) < 0) {
 		rc = 1;
@@ -296,6 +315,7 @@ out:
 	if (rv.mosq != NULL)
 		mosquitto_destroy(rv.mosq);
 	coap_srv_stop(rv.coap);
+	coap_files_close(&rv);
 	coap_cmdq_free(&rv);
 	mosquitto_lib_cleanup();
 	pending_free(&rv.pending);

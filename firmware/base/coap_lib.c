@@ -12,11 +12,20 @@
  *
  * The library stays loaded for the life of the process: a restarted uplink
  * (failover) finds it there, and a config reload is a new process anyway.
+ *
+ * The uplink (on the event loop) and the OTA download (in its worker
+ * thread, with its own coap_context_t) share this one copy. Linking the
+ * OpenSSL variant into the OTA layer instead would map it at every start,
+ * and a process holding a linked libcoap and a loaded one has two copies of
+ * every coap_* symbol: the loaded one's internal calls may bind to the
+ * linked one's (ELF interposition). So there is one loader, here in base,
+ * and a plain coap:// site never maps OpenSSL's libcoap at all.
  */
-#include "firmware/uplink/coap_lib.h"
+#include "firmware/base/coap_lib.h"
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "firmware/base/log.h"
@@ -24,18 +33,19 @@
 struct coap_lib coap_lib;
 
 static int loaded = -1;		/* the variant in coap_lib: 1 DTLS, 0 plain */
+static pthread_mutex_t load_mu = PTHREAD_MUTEX_INITIALIZER;
 
-int
-coap_lib_load(int dtls)
+static int
+load(int dtls)
 {
 	const char *name = dtls ? WG_COAP_LIB_DTLS : WG_COAP_LIB_PLAIN;
 	void *h, *p;
 
-	if (loaded == !!dtls)
+	if (loaded == !!dtls || (loaded == 1 && !dtls))
 		return 0;
 	if (loaded != -1) {
-		log_warnx("coap: %s: the other libcoap variant is already loaded",
-		    name);
+		log_warnx("coap: %s: libcoap without DTLS is already loaded (a "
+		    "coap:// link came first)", name);
 		return -EINVAL;
 	}
 	if ((h = dlopen(name, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -57,4 +67,15 @@ fail:
 	memset(&coap_lib, 0, sizeof(coap_lib));
 	dlclose(h);
 	return -ENOENT;
+}
+
+int
+coap_lib_load(int dtls)
+{
+	int rc;
+
+	pthread_mutex_lock(&load_mu);
+	rc = load(dtls);
+	pthread_mutex_unlock(&load_mu);
+	return rc;
 }

@@ -1,12 +1,13 @@
 /*
- * libcoap, loaded when the CoAP uplink starts (coap_lib.c says why).
+ * libcoap, loaded when the CoAP uplink starts or the OTA download fetches
+ * from a coap:// URL (coap_lib.c says why).
  *
- * Include this instead of <coap3/coap.h>. Every libcoap function the uplink
+ * Include this instead of <coap3/coap.h>. Every libcoap function the daemon
  * calls is listed in COAP_LIB_FUNCS (without its coap_ prefix) and has a macro
- * below for the pointer coap_lib_load() filled in, so coap.c and coap_dtls.c
- * keep calling libcoap by its own names. The daemon does not link libcoap: a
- * function missing here fails the build ("undefined reference"); add it to
- * both lists.
+ * below for the pointer coap_lib_load() filled in, so the uplink's files and
+ * firmware/ota/fetch_coap.c keep calling libcoap by its own names. The daemon
+ * does not link libcoap: a function missing here fails the build ("undefined
+ * reference"); add it to both lists.
  */
 #ifndef WG_COAP_LIB_H
 #define WG_COAP_LIB_H
@@ -28,6 +29,7 @@
 	X(dtls_is_supported)						\
 	X(encode_var_safe)						\
 	X(free_context)							\
+	X(get_data)							\
 	X(get_data_large)						\
 	X(get_app_data)							\
 	X(io_prepare_epoll)						\
@@ -72,9 +74,11 @@ struct coap_lib {
 extern struct coap_lib coap_lib;
 
 /*
- * Loads the libcoap variant for the link: with DTLS (OpenSSL) if dtls, the
- * one without otherwise. Once per process; asking for the other variant
- * later is refused. 0, or a negative errno after logging why.
+ * Loads the libcoap variant for a link: with DTLS (OpenSSL) if dtls, the one
+ * without otherwise. Once per process, from any thread: the first caller
+ * chooses. Later, a plain link takes whichever is loaded (the OpenSSL variant
+ * speaks coap:// too); a DTLS link when the plain one is loaded is refused
+ * (-EINVAL). 0, or a negative errno after logging why.
  */
 int	coap_lib_load(int dtls);
 
@@ -93,6 +97,7 @@ int	coap_lib_load(int dtls);
 #define coap_dtls_is_supported		(coap_lib.dtls_is_supported)
 #define coap_encode_var_safe		(coap_lib.encode_var_safe)
 #define coap_free_context		(coap_lib.free_context)
+#define coap_get_data			(coap_lib.get_data)
 #define coap_get_data_large		(coap_lib.get_data_large)
 #define coap_get_app_data		(coap_lib.get_app_data)
 #define coap_io_prepare_epoll		(coap_lib.io_prepare_epoll)
