@@ -27,6 +27,7 @@
 #include "firmware/core/control_ota.h"
 #include "firmware/core/control_ota_int.h"
 #include "firmware/ota/bootenv.h"
+#include "firmware/uplink/coap_config.h"
 
 extern char **environ;
 
@@ -311,6 +312,7 @@ ota_download(struct control *c, size_t first_chunk)
 {
 	struct ota_ctl *o = c->ota;
 	const struct board_slot *to = NULL;
+	const struct coap_cfg *coap;
 	struct ota_install_cfg *ic;
 	char err[200];
 	size_t i;
@@ -332,6 +334,9 @@ ota_download(struct control *c, size_t first_chunk)
 	ic->slot_size = to->size;
 	ic->first_chunk = first_chunk;
 	snprintf(ic->ca, sizeof(ic->ca), "%s", c->g->cfg->ota.ca);
+	/* coaps://: the platform's CoAP server, known by the uplink's key. */
+	if ((coap = config_uplink_cfg(c->g->cfg, "coap")) != NULL)
+		snprintf(ic->psk, sizeof(ic->psk), "%s", coap->psk_file);
 	ic->rate_bps = c->g->cfg->ota.rate_bps;
 	ic->retries = c->g->cfg->ota.retries;
 	o->reported = (uint64_t)first_chunk * ic->m.chunk;

@@ -109,6 +109,7 @@ fetch_chunk(struct ota_worker *w, size_t k, char *why, size_t len)
 	w->have = 0;
 	r.url = c->url;
 	r.ca_file = c->ca[0] != '\0' ? c->ca : NULL;
+	r.psk_file = c->psk[0] != '\0' ? c->psk : NULL;
 	r.allow_http = c->allow_http;
 	r.rate_bps = c->rate_bps;
 	r.stall_s = 30;

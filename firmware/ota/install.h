@@ -29,6 +29,7 @@ struct ota_install_cfg {
 	uint64_t slot_size;
 	size_t first_chunk;		/* chunks before it are in the slot already */
 	char ca[PATH_MAX];		/* the server's CA ("" : the system's) */
+	char psk[PATH_MAX];		/* coaps://: the PSK file ("" : none) */
 	uint64_t rate_bps;		/* 0: no limit */
 	int allow_http;			/* tests only */
 	unsigned retries;		/* transient failures in a row before giving up */

@@ -18,10 +18,9 @@ usage: test_ota.py BUILD_DIR SCENARIO
 """
 import json
 import os
-import random
 import re
 import sqlite3
-import time
+import subprocess
 
 from harness import run, Env, Fail, check, wait
 from otaworld import OtaWorld, OTA_FINAL, RUN
@@ -116,9 +115,186 @@ def update(env):
           "the updates, %d printed, %d still in the store", stored, len(rows), left)
 
 
+def flip(data, at):
+    b = bytearray(data)
+    b[at] ^= 0x01
+    return bytes(b)
+
+
+def bad(env):
+    w = OtaWorld(env, health_s=10, ota={"retries": 1})
+    w.flash("a", w.image("1.0.0"))
+    w.boot()
+    w.wait_log("mqtt: connected")
+    # one good update first, so that a security counter is committed (5)
+    c = send_start(w, w.bundle("v2.wgb", w.image("2.0.0"), "2.0.0", counter=5))
+    check(w.wait_ota(c, OTA_FINAL, 120)[-1]["state"] == "committed",
+          "the first update did not commit")
+    w.wait_log("ota: image 2.0.0 in slot b")
+    w.wait_log("mqtt: connected", count=2)
+    active = w.slot_sha("b")
+    other = os.path.join(env.dir, "other")
+    subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
+                   check=True, capture_output=True)
+    img = w.image("3.0.0")
+    good = w.bundle("good.wgb", img, "3.0.0", counter=6)
+    text, off = w.split(good)
+    body, sig = text.split(b"\n")[0], text.split(b"\n")[1]
+    whole = open(good, "rb").read()
+    chunk = json.loads(body)["chunk"]
+    cases = []          # (name, args, expected final state, text in why)
+
+    def case(name, args, why, state="rejected"):
+        cases.append((name, args, state, why))
+
+    def served(name, data):
+        with open(os.path.join(w.www, name), "wb") as f:
+            f.write(data)
+        return "%s/%s" % (w.https, name)
+    # the manifest itself
+    for i, at in enumerate((0, 31, 63, 64, 127)):
+        t = body + b"\n" + flip(sig, at) + b"\n"
+        case("sig flipped at %d" % at, w.start_args(good, manifest=t), "signature")
+    case("wrong key", w.start_args(w.bundle("k.wgb", img, "3.0.0", counter=6,
+                                            key=other + ".key")), "signature")
+    for old, new in ((b'"3.0.0"', b'"9.0.0"'), (b'"counter":6', b'"counter":7'),
+                     (b'"host"', b'"hosu"')):
+        check(old in body, "%r not in the manifest %r", old, body)
+        t = body.replace(old, new) + b"\n" + sig + b"\n"
+        case("manifest tampered %s" % new.decode(), w.start_args(good, manifest=t),
+             "signature")
+    case("not a manifest", dict(w.start_args(good), manifest="bm90IGEgbWFuaWZlc3Q="),
+         "manifest")
+    case("not base64", dict(w.start_args(good), manifest="*&^%"), "manifest")
+    case("http url", w.start_args(good, url="http://127.0.0.1:1/x"), "url")
+    case("unknown member", dict(w.start_args(good), speed=1), "unknown member")
+    for v in ("2.0.0", "1.9.9", "0.0.1"):
+        case("version %s" % v, w.start_args(w.bundle("v%s.wgb" % v, img, v,
+                                                     counter=6)), "not newer")
+    for n in (0, 4):
+        case("counter %d" % n, w.start_args(w.bundle("c%d.wgb" % n, img, "3.0.0",
+                                                     counter=n)), "downgrade")
+    for b in (("generic-arm64",), ("generic-armhf", "hostx")):
+        case("board %s" % (b,), w.start_args(w.bundle("b%s.wgb" % b[0], img,
+                                                      "3.0.0", counter=6,
+                                                      boards=b)), "not for board")
+    case("expired", w.start_args(w.bundle("exp.wgb", img, "3.0.0", counter=6,
+                                          extra=["--expires", "1700000000"])),
+         "expired")
+    case("oversized", w.start_args(w.bundle("big.wgb", img + os.urandom(33 << 20),
+                                            "3.0.0", counter=6)), "bigger than slot")
+    # what the server sends
+    for at in (off, off + chunk + 17, len(whole) - 1):
+        case("image byte %d flipped" % at, w.start_args(good, url=served(
+            "f%d.wgb" % at, flip(whole, at))), "SHA-256")
+    for cut in (off + 100, off + chunk, len(whole) - 1):
+        case("truncated at %d" % cut, w.start_args(good, url=served(
+            "t%d.wgb" % cut, whole[:cut])), "")
+    case("offset wrong", dict(w.start_args(good), offset=off + 1), "")
+    spec = {}
+    # a server error may pass: tried again ("retries": 1), then "failed"
+    # (the fleet may send it again; the chunks already in the slot stay)
+    for fault, why, state in (("404", "404", "rejected"), ("500", "500", "failed"),
+                              ("503", "503", "failed"),
+                              ("extra:100", "", "rejected"),
+                              ("extra_close:100", "", "rejected"),
+                              ("norange", "", "rejected")):
+        name = "fault-%s.wgb" % fault.replace(":", "-")
+        spec["/" + name] = fault
+        case("server %s" % fault, w.start_args(good, url=served(name, whole)), why,
+             state)
+    # a resent image resumes at the chunks already in the slot: this one
+    # is new, so its first range starts at 0 and can be shifted
+    fresh = w.bundle("fresh.wgb", w.image("3.0.0", pad=1000), "3.0.0", counter=6)
+    spec["/fault-shift-fresh.wgb"] = "shift"
+    case("server shift from 0", w.start_args(fresh, url=served(
+        "fault-shift-fresh.wgb", open(fresh, "rb").read())), "")
+    check(len(cases) >= 30, "only %d bad bundles", len(cases))
+    w.faults(spec)
+    for name, args, state, why in cases:
+        frame = w.sign("ota.start", args=args)
+        cid = json.loads(open(frame, "rb").read()[:-65])["id"]
+        rc, recs, err = w.send(frame=frame, wait_s=0)
+        end = w.wait_ota(cid, OTA_FINAL, 60)[-1]
+        check(end["state"] == state and why in end.get("why", ""),
+              "%s: %s (%s), want %s with %r", name, end["state"], end.get("why"),
+              state, why)
+        check(w.slot_sha("b") == active, "%s: the active slot was written", name)
+        check(w.env_get("boot_slot") == "b" and w.env_get("upgrade_available") == "0",
+              "%s: the boot environment changed", name)
+    # and the gateway still polls and delivers
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 5, 30, "readings after the bad bundles")
+    print("bad bundles: %d rejected, the active slot untouched" % len(cases))
+
+
+def resume(env):
+    w = OtaWorld(env, health_s=10)
+    w.flash("a", w.image("1.0.0"))
+    w.boot()
+    w.wait_log("mqtt: connected")
+    img = w.image("2.0.0")
+    b2 = w.bundle("v2.wgb", img, "2.0.0", counter=2)
+    text, off = w.split(b2)
+    chunk = json.loads(text.split(b"\n")[0])["chunk"]
+    size = len(img)
+    # every other request is cut in the middle of its chunk: 10 interruptions
+    n_chunks = (size + chunk - 1) // chunk
+    w.faults({"/v2.wgb": "drop:%d:2" % (chunk // 3)})
+    before = w.served()
+    cid = send_start(w, b2)
+    recs = w.wait_ota(cid, ("installed",) + OTA_FINAL, 180)
+    fetched = w.served() - before
+    with open(w.server.out_path) as f:
+        cuts = f.read().count(" dropped total ")
+    ratio = fetched / size
+    print("ota_fetch_ratio=%.4f interruptions=%d image=%d chunk=%d" % (
+        ratio, cuts, size, chunk))
+    check(cuts >= 10 or n_chunks < 10, "only %d interruptions", cuts)
+    check(ratio <= 1.05, "fetched %.3f x the image through %d interruptions",
+          ratio, cuts)
+    check(w.wait_ota(cid, OTA_FINAL, 120)[-1]["state"] == "committed", "v2")
+    # two power cuts in the middle of a download: it resumes at the last
+    # chunk recorded, and the rest is fetched once
+    w.wait_log("ota: image 2.0.0 in slot b")
+    img3 = w.image("3.0.0")
+    b3 = w.bundle("v3.wgb", img3, "3.0.0", counter=3)
+    w.faults({"/v3.wgb": "slow:%d" % (size // 4)})
+    before = w.served()
+    c3 = send_start(w, b3)
+    for k in (1, 2):
+        wait(lambda: any(r["state"] == "downloading" and
+                         r["result"].get("bytes", 0) >= k * size // 3
+                         for r in w.ota_records(c3)), 60, "progress %d/3" % k)
+        w.power_cut()
+        w.boot()
+    w.faults({})
+    end = w.wait_ota(c3, OTA_FINAL, 180)[-1]
+    check(end["state"] == "committed", "v3 through power cuts: %s", end)
+    fetched = w.served() - before
+    check(fetched <= size + 2 * chunk + 64 * 1024,
+          "fetched %d for an image of %d through 2 power cuts (chunk %d)",
+          fetched, size, chunk)
+    print("power cuts: fetched %.3f x the image through 2 cuts" % (fetched / size))
+    # ota.cancel stops a download; the fleet may then start it again
+    img4 = w.image("4.0.0")
+    b4 = w.bundle("v4.wgb", img4, "4.0.0", counter=4)
+    w.faults({"/v4.wgb": "slow:50000"})
+    w.wait_log("ota: image 3.0.0")
+    c4 = send_start(w, b4)
+    wait(lambda: "downloading" in states_of(w, c4), 30, "v4 downloading")
+    rc, recs, err = w.send("ota.cancel", wait_s=30)
+    check(recs and recs[-1]["state"] == "applied", "ota.cancel: %s %s", recs, err)
+    end = w.wait_ota(c4, OTA_FINAL, 30)[-1]
+    check(end["state"] == "canceled", "v4 after ota.cancel: %s", end)
+    rc, recs, err = w.send("ota.cancel", wait_s=30)
+    check(recs and recs[-1]["state"] == "rejected" and "no update" in
+          recs[-1]["why"], "a second ota.cancel: %s", recs)
+
+
 def main(build, scenario):
     with Env(build) as env:
-        {"update": update}[scenario](env)
+        {"update": update, "bad": bad, "resume": resume}[scenario](env)
     print("PASS ota %s" % scenario)
 
 
