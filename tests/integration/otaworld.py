@@ -39,7 +39,7 @@ def fw_env(state_dir, *args):
 
 
 class OtaWorld(World):
-    def __init__(self, env, health_s=30, ota=None, **kw):
+    def __init__(self, env, health_s=30, ota=None, slot_size=SLOT_SIZE, **kw):
         World.__init__(self, env, **kw)
         self.board = os.path.join(env.dir, "board")
         self.www = os.path.join(env.dir, "www")
@@ -60,8 +60,8 @@ class OtaWorld(World):
             "arch": "any",
             "serial_ports": [],
             "state_dir": os.path.join(env.dir, "state"),
-            "slots": [{"name": "a", "path": "slot-a.img", "size": SLOT_SIZE},
-                      {"name": "b", "path": "slot-b.img", "size": SLOT_SIZE}],
+            "slots": [{"name": "a", "path": "slot-a.img", "size": slot_size},
+                      {"name": "b", "path": "slot-b.img", "size": slot_size}],
             "bootenv": {"copies": [
                 {"path": "uboot.env", "offset": 0, "size": 16384},
                 {"path": "uboot-redund.env", "offset": 0, "size": 16384}]},
@@ -72,7 +72,7 @@ class OtaWorld(World):
             json.dump(desc, f, indent=2)
         for s in ("a", "b"):
             with open(self.slot_path(s), "wb") as f:
-                f.truncate(SLOT_SIZE)
+                f.truncate(slot_size)
         # The image server: its own CA, a certificate for 127.0.0.1.
         pki = Pki(env.dir)
         ca = pki.ca("ota-ca")
@@ -164,13 +164,15 @@ class OtaWorld(World):
             json.dump(spec, f)
         os.rename(self.ctl + ".tmp", self.ctl)
 
-    def served(self):
-        """Body bytes the server sent so far."""
+    def served(self, path=None):
+        """Body bytes the server sent so far (of path: "/NAME")."""
         total = 0
         with open(self.server.out_path) as f:
             for line in f:
-                if " total " in line:
-                    total = int(line.split(" total ")[1].split()[0])
+                w = line.split()
+                if len(w) > 3 and w[1] == "GET" and (path is None or w[2] == path) \
+                        and " sent " in line:
+                    total += int(line.split(" sent ")[1].split()[0])
         return total
 
     # --- the board -------------------------------------------------------
