@@ -134,7 +134,7 @@ fetch_chunk(struct ota_worker *w, size_t k, char *why, size_t len)
 		if (w->have > before)
 			backoff = 1;
 		if (fails > c->retries) {
-			snprintf(why, len, "gave up after %u tries without a byte: %s",
+			snprintf(why, len, "gave up after %u tries without a byte: %.250s",
 			    fails, msg);
 			return -EAGAIN;
 		}
@@ -201,7 +201,7 @@ install(struct ota_worker *w, char *why, size_t len)
 	int fd, rc;
 
 	if ((fd = open(c->slot, O_WRONLY | O_CLOEXEC)) < 0) {
-		snprintf(why, len, "slot %s: %s", c->slot, strerror(errno));
+		snprintf(why, len, "slot %.200s: %s", c->slot, strerror(errno));
 		return -EIO;
 	}
 	for (k = c->first_chunk; k < c->m.n_chunks; k++) {
@@ -218,7 +218,7 @@ install(struct ota_worker *w, char *why, size_t len)
 		}
 		if ((rc = pwrite_all(fd, w->buf, w->want, (uint64_t)k * c->m.chunk)) < 0 ||
 		    (fdatasync(fd) < 0 && (rc = -errno) < 0)) {
-			snprintf(why, len, "slot %s: writing chunk %zu: %s", c->slot, k,
+			snprintf(why, len, "slot %.200s: writing chunk %zu: %s", c->slot, k,
 			    strerror(-rc));
 			rc = -EIO;
 			goto out;
@@ -228,10 +228,10 @@ install(struct ota_worker *w, char *why, size_t len)
 	close(fd);
 	fd = -1;
 	if ((rc = ota_hash_file(c->slot, c->m.size, sum)) < 0) {
-		snprintf(why, len, "slot %s: reading back: %s", c->slot, strerror(-rc));
+		snprintf(why, len, "slot %.200s: reading back: %s", c->slot, strerror(-rc));
 		rc = -EIO;
 	} else if (memcmp(sum, c->m.sha256, 32) != 0) {
-		snprintf(why, len, "slot %s read back does not match the manifest's "
+		snprintf(why, len, "slot %.200s read back does not match the manifest's "
 		    "SHA-256", c->slot);
 		rc = -EIO;
 	}
