@@ -142,14 +142,26 @@ ota_env_set(struct control *c, char *why, size_t len, ...)
 	return rc;
 }
 
+/* The download's worker, if any: off the loop, stopped, freed. */
+static void
+worker_stop(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+
+	if (o->w == NULL)
+		return;
+	loop_del(c->g->loop, ota_worker_fd(o->w));
+	ota_worker_free(o->w);
+	o->w = NULL;
+}
+
 /* The job is over: its file goes (the journal has its end). */
 void
 ota_job_end(struct control *c)
 {
 	struct ota_ctl *o = c->ota;
 
-	ota_worker_free(o->w);
-	o->w = NULL;
+	worker_stop(c);
 	if (wfile_remove(o->job_path) < 0)
 		log_warn("ota: %s", o->job_path);
 	ota_job_free(&o->job);
@@ -346,6 +358,7 @@ ota_download(struct control *c, size_t first_chunk)
 		return rc;
 	if ((rc = loop_add(c->g->loop, ota_worker_fd(o->w), EPOLLIN, on_worker,
 	    c)) < 0) {
+		log_warnx("ota: the download's worker: %s", strerror(-rc));
 		ota_worker_free(o->w);
 		o->w = NULL;
 	}
@@ -358,12 +371,9 @@ download_ended(struct control *c, const struct ota_ev *ev)
 	struct ota_ctl *o = c->ota;
 	char why[sizeof(ev->why) + 64];
 
-	loop_del(c->g->loop, ota_worker_fd(o->w));
+	worker_stop(c);
 	if (ev->kind == OTA_EV_VERIFIED) {
-		ota_worker_free(o->w);
-		o->w = NULL;
-		if (ota_switch(c) < 0)
-			return;
+		ota_switch(c);
 		return;
 	}
 	snprintf(why, sizeof(why), "%s", ev->why);
@@ -629,10 +639,7 @@ ota_ctl_stop(struct control *c)
 
 	if (o == NULL)
 		return;
-	if (o->w != NULL) {
-		loop_del(c->g->loop, ota_worker_fd(o->w));
-		ota_worker_free(o->w);
-	}
+	worker_stop(c);
 	ota_job_free(&o->job);
 	cmd_pubkey_free(o->release);
 	free(o);

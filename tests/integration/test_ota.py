@@ -12,7 +12,8 @@ Scenarios (one per ctest, run in parallel):
   bad       bad bundles and servers: each rejected with a record that
             names why, the active slot never written
   resume    10 dropped connections and 2 power cuts during a download:
-            bytes fetched <= 1.05 x the image; ota.cancel stops a download
+            bytes fetched <= 1.05 x the image; ota.cancel stops a download;
+            an image over CoAP Block2 from wattgate-recv --coap-files
 
 usage: test_ota.py BUILD_DIR SCENARIO
 """
@@ -22,7 +23,7 @@ import re
 import sqlite3
 import subprocess
 
-from harness import run, Env, Fail, check, wait
+from harness import run, Env, Fail, check, free_udp_port, wait
 from otaworld import OtaWorld, OTA_FINAL, RUN
 
 
@@ -288,6 +289,17 @@ def resume(env):
     rc, recs, err = w.send("ota.cancel", wait_s=30)
     check(recs and recs[-1]["state"] == "rejected" and "no update" in
           recs[-1]["why"], "a second ota.cancel: %s", recs)
+    # a CoAP site's platform serves the image in Block2 blocks
+    # (wattgate-recv --coap-files, docs/coap.md "Images")
+    port = free_udp_port()
+    rc = env.start("recv-coap", [env.bin("tools", "recv", "wattgate-recv"),
+                                 "--no-mqtt", "--coap", "127.0.0.1:%d" % port,
+                                 "--coap-files", w.www])
+    rc.wait_for(rc.err_path, "listening on coap://")
+    c5 = send_start(w, w.bundle("v5.wgb", w.image("5.0.0"), "5.0.0", counter=5),
+                    url="coap://127.0.0.1:%d/fw/v5.wgb" % port)
+    end = w.wait_ota(c5, OTA_FINAL, 180)[-1]
+    check(end["state"] == "committed", "v5 over CoAP: %s", end)
 
 
 def main(build, scenario):
