@@ -155,6 +155,25 @@ worker_stop(struct control *c)
 	o->w = NULL;
 }
 
+/*
+ * The committed security counter: kept in the store and in the boot
+ * environment (set with the commit's upgrade_available=0, in one store), so
+ * that neither a replaced store nor a rewritten environment alone lowers it.
+ */
+int64_t
+ota_counter(struct control *c)
+{
+	char buf[24];
+	int64_t v = 0, e;
+
+	if (store_ctl_get(c->g->store, "ota.counter", &v) < 0)
+		v = 0;
+	if (ota_env_get(c, OTA_ENV_COUNTER, buf, sizeof(buf)) == 0 &&
+	    (e = strtoll(buf, NULL, 10)) > v)
+		v = e;
+	return v;
+}
+
 /* The job is over: its file goes (the journal has its end). */
 void
 ota_job_end(struct control *c)
@@ -263,8 +282,7 @@ judge_manifest(struct control *c, const struct start_args *a, char *why,
 		    a->m.version, o->version);
 		return -EPERM;
 	}
-	if (store_ctl_get(c->g->store, "ota.counter", &v) == 0 &&
-	    (int64_t)a->m.counter < v) {
+	if ((int64_t)a->m.counter < (v = ota_counter(c))) {
 		snprintf(why, len, "downgrade: security counter %u is below the "
 		    "committed %lld", a->m.counter, (long long)v);
 		return -EPERM;
@@ -335,8 +353,13 @@ ota_download(struct control *c, size_t first_chunk)
 	for (i = 0; i < o->board.n_slots; i++)
 		if (strcmp(o->board.slot[i].name, o->job.to) == 0)
 			to = &o->board.slot[i];
+	/* The job file is ours, but what it holds is checked like the command
+	 * it came from: a file on the state partition is not a signature. */
 	if (to == NULL || manifest_parse((const uint8_t *)o->job.manifest,
-	    o->job.manifest_len, &ic->m, err, sizeof(err)) < 0) {
+	    o->job.manifest_len, &ic->m, err, sizeof(err)) < 0 ||
+	    manifest_verify(o->release, &ic->m) < 0 ||
+	    strcmp(ic->m.version, o->job.version) != 0) {
+		log_warnx("ota: %s: the manifest does not verify", o->job_path);
 		free(ic);
 		return -EINVAL;
 	}
@@ -467,6 +490,9 @@ ota_reboot(struct control *c, const char *why)
 	char *argv[] = { o->board.reboot_hook, NULL };
 	int rc;
 
+	if (strcmp(o->sc.state, "downloading") == 0 &&
+	    strcmp(o->job.phase, "switched") == 0)
+		ota_record(c, "installed", NULL, NULL);	/* a cut took its record */
 	if (strcmp(o->sc.state, "rebooting") != 0 && o->sc.id[0] != '\0' &&
 	    strcmp(o->job.phase, "switched") == 0)
 		ota_record(c, "rebooting", why, NULL);

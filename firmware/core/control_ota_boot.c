@@ -78,12 +78,15 @@ static void
 commit(struct control *c)
 {
 	struct ota_ctl *o = c->ota;
-	char err[STORE_CMD_WHY_MAX + 1];
+	char err[STORE_CMD_WHY_MAX + 1], counter[24];
+	int64_t v = ota_counter(c);
 
+	snprintf(counter, sizeof(counter), "%lld", (long long)(v > o->job.counter ?
+	    v : (int64_t)o->job.counter));
 	snprintf(o->job.phase, sizeof(o->job.phase), "commit");
 	if (ota_job_write(o->job_path, &o->job) < 0 ||
 	    ota_env_set(c, err, sizeof(err), "upgrade_available", "0", "bootcount",
-	    "0", (const char *)NULL) < 0) {
+	    "0", OTA_ENV_COUNTER, counter, (const char *)NULL) < 0) {
 		/* Not committed: the next cycle tries again, the deadline holds. */
 		snprintf(o->job.phase, sizeof(o->job.phase), "switched");
 		return;

@@ -34,7 +34,11 @@ struct ota_ctl {
 	pid_t reboot_pid;
 };
 
+/* The boot environment's copy of the committed security counter. */
+#define OTA_ENV_COUNTER	"wg_security_counter"
+
 /* control_ota.c */
+int64_t ota_counter(struct control *c);
 int ota_switch(struct control *c);
 void ota_reboot(struct control *c, const char *why);
 int ota_download(struct control *c, size_t first_chunk);
