@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -26,9 +27,16 @@ OTA_FINAL = ("committed", "rolled-back", "rejected", "failed", "canceled")
 SLOT_SIZE = 32 << 20
 RUN = """#!/bin/sh
 # The image's entry point: the launcher runs it with the daemon's arguments.
+# WG_WRAP: valgrind or nothing (tools/test/run's valgrind stage).
 d=$(dirname "$0")
-exec "$d/bin/wattgate" "$@"
+exec ${WG_WRAP:-} "$d/bin/wattgate" "$@"
 """
+# What a sanitizer or valgrind leaves in the daemon's log (the launcher
+# reboots a daemon that died of it, so its exit status alone is not seen).
+SANITIZER = re.compile(r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+                       r"runtime error:|exited \(99\)|==\d+== (Invalid|Conditional|"
+                       r"Syscall param|Mismatched|\d+ bytes in \d+ blocks are "
+                       r"definitely)")
 
 
 def fw_env(state_dir, *args):
@@ -210,6 +218,15 @@ class OtaWorld(World):
         def seen():
             return self.gateway_log().count(text) >= count
         wait(seen, timeout, "%r in the gateway's log" % text)
+
+    def check_clean(self):
+        """No sanitizer or valgrind report in any boot of the run."""
+        for name in sorted(os.listdir(self.env.dir)):
+            if name.startswith("launcher-") and name.endswith(".stderr"):
+                with open(os.path.join(self.env.dir, name)) as f:
+                    for line in f:
+                        if SANITIZER.search(line):
+                            raise Fail("%s: %s" % (name, line.strip()))
 
     def connected_n(self):
         return self.gateway_log().count("mqtt: connected")

@@ -79,8 +79,8 @@ def update(env):
     # v3: its own config cuts the uplink (a port nobody listens on)
     bad = dict(w.site)
     bad["mqtt"] = dict(w.site["mqtt"], port=1)
-    run3 = RUN.replace('exec "$d/bin/wattgate" "$@"',
-                       'exec "$d/bin/wattgate" -c "$d/site.json"')
+    run3 = RUN.replace('"$d/bin/wattgate" "$@"', '"$d/bin/wattgate" -c "$d/site.json"')
+    check(run3 != RUN, "v3's run script is v1's")
     b3 = w.bundle("v3.wgb", w.image("3.0.0", run=run3, files={
         "site.json": json.dumps(bad)}), "3.0.0", counter=3)
     c3 = send_start(w, b3)
@@ -114,6 +114,7 @@ def update(env):
     check(len(keys) == len(set(keys)), "a reading printed twice")
     check(stored > 50 and len(rows) + left == stored, "stored %d readings over "
           "the updates, %d printed, %d still in the store", stored, len(rows), left)
+    w.check_clean()
 
 
 def flip(data, at):
@@ -227,6 +228,7 @@ def bad(env):
     n = len(w.readings())
     wait(lambda: len(w.readings()) > n + 5, 30, "readings after the bad bundles")
     print("bad bundles: %d rejected, the active slot untouched" % len(cases))
+    w.check_clean()
 
 
 def resume(env):
@@ -300,6 +302,7 @@ def resume(env):
                     url="coap://127.0.0.1:%d/fw/v5.wgb" % port)
     end = w.wait_ota(c5, OTA_FINAL, 180)[-1]
     check(end["state"] == "committed", "v5 over CoAP: %s", end)
+    w.check_clean()
 
 
 def main(build, scenario):
