@@ -1,7 +1,8 @@
 /*
- * Shared by the update's two files: control_ota.c (the commands, the
- * download, the switch to the new slot) and control_ota_boot.c (what a start
- * finds: the trial boot, its health check, commit or rollback).
+ * Shared by the update's files: control_ota_cmd.c (ota.start's checks and
+ * start, ota.cancel), control_ota.c (the download, the switch to the new
+ * slot, the reboot) and control_ota_boot.c (what a start finds: the trial
+ * boot, its health check, commit or rollback).
  */
 #ifndef WG_CONTROL_OTA_INT_H
 #define WG_CONTROL_OTA_INT_H
