@@ -8,11 +8,11 @@
 
 #include "firmware/base/wfile.h"
 
-void
+int
 wfile_sync_dir(const char *path)
 {
 	char dir[PATH_MAX], *slash;
-	int fd;
+	int fd, rc = 0;
 
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) == NULL)
@@ -21,10 +21,12 @@ wfile_sync_dir(const char *path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }
 
 static int
@@ -64,8 +66,7 @@ wfile_replace(const char *path, const void *buf, size_t len)
 		unlink(tmp);
 		return rc;
 	}
-	wfile_sync_dir(path);
-	return 0;
+	return wfile_sync_dir(path);
 }
 
 int
@@ -73,6 +74,5 @@ wfile_remove(const char *path)
 {
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
-	wfile_sync_dir(path);
-	return 0;
+	return wfile_sync_dir(path);
 }

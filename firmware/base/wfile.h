@@ -13,7 +13,7 @@
 int wfile_replace(const char *path, const void *buf, size_t len);
 /* path gone, and the directory synced: 0, also if it was not there, or -errno. */
 int wfile_remove(const char *path);
-/* The directory path is in, fsynced (a rename or unlink made durable). */
-void wfile_sync_dir(const char *path);
+/* The directory path is in, fsynced (a rename or unlink made durable): 0 or -errno. */
+int wfile_sync_dir(const char *path);
 
 #endif

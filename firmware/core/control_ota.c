@@ -91,6 +91,14 @@ ota_record(struct control *c, const char *state, const char *why, json_t *extra)
 	struct ota_ctl *o = c->ota;
 	json_t *r = extra != NULL ? extra : json_object();
 
+	if (o->sc.id[0] == '\0') {
+		/* A job whose command is not in the journal (a store replaced
+		 * under it): what it does is logged, nothing is made up. */
+		log_info("ota: %s %s%s%s", o->job.version, state, why ? ": " : "",
+		    why ? why : "");
+		json_decref(r);
+		return;
+	}
 	json_object_set_new(r, "version", json_string(o->job.version));
 	json_object_set_new(r, "slot", json_string(o->job.to));
 	control_record(c, &o->sc, state, why, r, 0);
@@ -254,6 +262,8 @@ download_ended(struct control *c, const struct ota_ev *ev)
 		return;
 	}
 	snprintf(why, sizeof(why), "%s", ev->why);
+	if (ev->rc == -EIO)	/* the slot is not what was written: all again */
+		store_ctl_put(c->g->store, "ota.chunks", 0);
 	ota_record(c, ev->rc == -ECANCELED ? "canceled" : ev->rc == -EPERM ?
 	    "rejected" : "failed", why, json_pack("{s:I}", "fetched",
 	    (json_int_t)(o->fetched_base + ev->fetched)));
@@ -329,7 +339,16 @@ ota_switch(struct control *c)
 		return -EIO;
 	}
 	snprintf(o->job.phase, sizeof(o->job.phase), "switched");
-	ota_job_write(o->job_path, &o->job);
+	if (ota_job_write(o->job_path, &o->job) < 0) {
+		/* Unrecorded, a fallback would find "switch" and try again, for
+		 * ever: the board stays on the old slot instead. */
+		ota_env_set(c, why, sizeof(why), "boot_slot", o->job.from,
+		    "upgrade_available", "0", (const char *)NULL);
+		ota_record(c, "failed", "the update's job file could not be "
+		    "written; the board still boots the old slot", NULL);
+		ota_job_end(c);
+		return -EIO;
+	}
 	store_ctl_put(c->g->store, "ota.chunks", 0);
 	ota_record(c, "installed", NULL, NULL);
 	ota_reboot(c, NULL);

@@ -16,12 +16,15 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "firmware/base/clock.h"
 #include "firmware/base/log.h"
 #include "firmware/core/control_ota_int.h"
+
+#define ENV_RETRY_MS	10000
 
 /* The old image records the end; the version is refused from now on. */
 static void
@@ -33,7 +36,10 @@ rolled_back(struct control *c, const char *why)
 
 	clock_read(&now);
 	ota_refused_key(o->job.version, key, sizeof(key));
-	store_ctl_put(c->g->store, key, now.wall);
+	if (store_ctl_put(c->g->store, key, now.wall) < 0)
+		log_warnx("ota: %s rolled back, but its refusal could not be "
+		    "stored (%s): the fleet's next ota.start of it would run",
+		    o->job.version, c->g->store->err);
 	ota_record(c, "rolled-back", why, NULL);
 	ota_job_end(c);
 }
@@ -65,9 +71,12 @@ committed(struct control *c)
 	struct ota_ctl *o = c->ota;
 	int64_t v = 0;
 
-	if (store_ctl_get(c->g->store, "ota.counter", &v) < 0 ||
-	    v < (int64_t)o->job.counter)
-		store_ctl_put(c->g->store, "ota.counter", (int64_t)o->job.counter);
+	if ((store_ctl_get(c->g->store, "ota.counter", &v) < 0 ||
+	    v < (int64_t)o->job.counter) &&
+	    store_ctl_put(c->g->store, "ota.counter", (int64_t)o->job.counter) < 0)
+		log_warnx("ota: the security counter %u is in the boot environment "
+		    "only: the store refused it (%s)", o->job.counter,
+		    c->g->store->err);
 	log_info("ota: %s in slot %s committed", o->job.version, o->job.to);
 	ota_record(c, "committed", NULL, json_pack("{s:I}", "counter",
 	    (json_int_t)o->job.counter));
@@ -108,6 +117,11 @@ trial_begin(struct control *c)
 	o->trial_end = clock_mono_ms() + (int64_t)c->g->cfg->ota.health_s * 1000;
 	log_info("ota: trial boot of %s in slot %s: %u s to prove itself",
 	    o->job.version, o->job.to, c->g->cfg->ota.health_s);
+	/* A cut between the switch and its records took them: said now. */
+	if (strcmp(o->sc.state, "downloading") == 0)
+		ota_record(c, "installed", NULL, NULL);
+	if (strcmp(o->sc.state, "installed") == 0)
+		ota_record(c, "rebooting", NULL, NULL);
 	if (strcmp(o->sc.state, "booted-new") != 0)
 		ota_record(c, "booted-new", NULL, NULL);
 }
@@ -127,6 +141,8 @@ ota_trial_cycle(struct control *c, size_t devices_ok)
 		commit(c);
 }
 
+static void after_switch(struct control *c);
+
 /* Once a second (control.c's timer): the trial's deadline, the hook's end. */
 void
 ota_trial_tick(struct control *c)
@@ -144,6 +160,8 @@ ota_trial_tick(struct control *c)
 			log_warnx("ota: the reboot hook %s failed; the update goes on "
 			    "at the next boot", o->board.reboot_hook);
 	}
+	if (o->env_retry != 0 && clock_mono_ms() >= o->env_retry)
+		after_switch(c);
 	if (!o->trial || clock_mono_ms() < o->trial_end)
 		return;
 	snprintf(why, sizeof(why), "health check: in %u s %s",
@@ -160,8 +178,15 @@ after_switch(struct control *c)
 	struct ota_ctl *o = c->ota;
 	char slot[16] = "", upa[8] = "", why[STORE_CMD_WHY_MAX + 1];
 
-	ota_env_get(c, "boot_slot", slot, sizeof(slot));
-	ota_env_get(c, "upgrade_available", upa, sizeof(upa));
+	/* Unreadable, it decides nothing: the timer asks again. */
+	if (ota_env_get(c, "boot_slot", slot, sizeof(slot)) < 0 ||
+	    ota_env_get(c, "upgrade_available", upa, sizeof(upa)) < 0) {
+		log_warnx("ota: the boot environment cannot be read: update %s "
+		    "waits until it can", o->job.version);
+		o->env_retry = clock_mono_ms() + ENV_RETRY_MS;
+		return;
+	}
+	o->env_retry = 0;
 	if (strcmp(o->booted, o->job.to) == 0) {
 		if (strcmp(upa, "1") == 0)
 			trial_begin(c);
@@ -178,6 +203,54 @@ after_switch(struct control *c)
 	rolled_back(c, why);
 }
 
+/*
+ * The job file is the daemon's own, but what it holds is checked like the
+ * command it came from: the manifest's signature, and the version, counter
+ * and slots against it and the board. 0, or -EINVAL (logged).
+ */
+static int
+job_valid(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	struct manifest *m;
+	char err[200];
+	int rc = -EINVAL;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return -ENOMEM;
+	if (manifest_parse((const uint8_t *)o->job.manifest, o->job.manifest_len,
+	    m, err, sizeof(err)) < 0)
+		log_warnx("ota: %s: %s", o->job_path, err);
+	else if (manifest_verify(o->release, m) < 0)
+		log_warnx("ota: %s: the manifest does not verify", o->job_path);
+	else if (strcmp(m->version, o->job.version) != 0 ||
+	    m->counter != o->job.counter)
+		log_warnx("ota: %s: version or counter is not the manifest's",
+		    o->job_path);
+	else if (board_slot_find(&o->board, o->job.from) == NULL ||
+	    board_slot_other(&o->board, o->job.from) == NULL ||
+	    strcmp(board_slot_other(&o->board, o->job.from)->name, o->job.to) != 0)
+		log_warnx("ota: %s: slots %s -> %s are not the board's two",
+		    o->job_path, o->job.from, o->job.to);
+	else
+		rc = 0;
+	free(m);
+	return rc;
+}
+
+static int
+final_state(const char *state)
+{
+	static const char *const fin[] = { "committed", "rolled-back", "rejected",
+		"failed", "canceled", "applied", "expired", NULL };
+	size_t i;
+
+	for (i = 0; fin[i] != NULL; i++)
+		if (strcmp(state, fin[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void
 ota_boot(struct control *c)
 {
@@ -190,11 +263,20 @@ ota_boot(struct control *c)
 		memset(&o->job, 0, sizeof(o->job));
 		return;
 	}
-	if (store_cmd_get(c->g->store, o->job.id, &o->sc, NULL) < 0) {
+	/* Only a verified command's row may carry records: none, none made up. */
+	if (store_cmd_get(c->g->store, o->job.id, &o->sc, NULL) < 0)
 		memset(&o->sc, 0, sizeof(o->sc));
-		snprintf(o->sc.id, sizeof(o->sc.id), "%s", o->job.id);
-		snprintf(o->sc.type, sizeof(o->sc.type), "ota.start");
-		o->sc.verified = 1;
+	if (o->sc.id[0] != '\0' && final_state(o->sc.state)) {
+		/* The end was journaled; a cut came before the file went. */
+		log_info("ota: update %s ended %s: its job file goes", o->job.id,
+		    o->sc.state);
+		ota_job_end(c);
+		return;
+	}
+	if (job_valid(c) < 0) {
+		ota_record(c, "failed", "the update's job file did not verify", NULL);
+		ota_job_end(c);
+		return;
 	}
 	log_info("ota: update %s to %s found in phase %s (slot %s -> %s)",
 	    o->job.id, o->job.version, o->job.phase, o->job.from, o->job.to);

@@ -60,8 +60,10 @@ parse_args(struct control *c, const struct cmd *k, struct start_args *a,
 		return -EINVAL;
 	}
 	v = json_object_get(k->args, "offset");
-	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0)) {
-		snprintf(why, len, "args: offset: not an integer >= 0");
+	if (v != NULL && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > MANIFEST_TEXT_MAX)) {
+		snprintf(why, len, "args: offset: not an integer in 0..%d (the "
+		    "image's start in a bundle)", MANIFEST_TEXT_MAX);
 		return -EINVAL;
 	}
 	a->offset = v != NULL ? (uint64_t)json_integer_value(v) : 0;

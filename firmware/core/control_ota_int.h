@@ -32,6 +32,7 @@ struct ota_ctl {
 	int64_t trial_end;		/* CLOCK_MONOTONIC ms */
 	int polled, acked;
 	uint64_t acked_base;
+	int64_t env_retry;		/* CLOCK_MONOTONIC ms; 0: none due */
 	pid_t reboot_pid;
 };
 

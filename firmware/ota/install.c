@@ -126,7 +126,7 @@ fetch_chunk(struct ota_worker *w, size_t k, char *why, size_t len)
 			return -ECANCELED;
 		if (rc == 0)
 			snprintf(msg, sizeof(msg), "%.200s: the transfer ended early", c->url);
-		if (rc == -EPERM || rc == -EMSGSIZE) {
+		if (rc == -EPERM || rc == -EMSGSIZE || rc == -EINVAL) {
 			snprintf(why, len, "%s", msg);
 			return -EPERM;
 		}

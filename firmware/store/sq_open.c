@@ -307,9 +307,11 @@ check_format(struct store *s, const char *path, int write)
 	}
 	if (!write || (format >= STORE_FORMAT && reader >= STORE_READER))
 		return 0;
-	snprintf(sql, sizeof(sql), "PRAGMA user_version=%u", (reader >
-	    STORE_READER ? reader : STORE_READER) << 16 | (format > STORE_FORMAT ?
-	    format : STORE_FORMAT));
+	/* The reader number is raised by the migration that needs it, never
+	 * here: such a migration runs only in a committed image. */
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%u", (reader > 0 ?
+	    reader : STORE_READER) << 16 | (format > STORE_FORMAT ? format :
+	    STORE_FORMAT));
 	if (sqlite3_exec(q->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sq_fail(s, path);
 	return 0;

@@ -58,8 +58,12 @@ coap_msg_refusal(coap_pdu_code_t code)
  * OpenSSL's reason for a failed handshake is among libcoap's warnings: they
  * go to our log, each distinct line once in a row.
  */
-/* libcoap's last "ICMP: ..." line since coap_msg_take_icmp (one context). */
-static char icmp[96];
+/*
+ * libcoap's last "ICMP: ..." line since coap_msg_take_icmp (one context per
+ * thread: libcoap logs in the thread that runs the context, and the OTA
+ * download's CoAP context runs in its worker, beside the uplink's).
+ */
+static _Thread_local char icmp[96];
 
 int
 coap_msg_take_icmp(char *why, size_t len)
@@ -75,7 +79,7 @@ coap_msg_take_icmp(char *why, size_t len)
 void
 coap_msg_log(coap_log_t level, const char *msg)
 {
-	static char last[192];
+	static _Thread_local char last[192];
 	char line[192];
 	const char *p;
 	size_t n;
