@@ -29,11 +29,13 @@ wfile_sync_dir(const char *path)
 	return rc;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
+int
+wfile_pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = pwrite(fd, p, len, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -41,6 +43,7 @@ write_all(int fd, const unsigned char *p, size_t len)
 			return n < 0 ? -errno : -EIO;
 		p += n;
 		len -= (size_t)n;
+		off += n;
 	}
 	return 0;
 }
@@ -55,7 +58,7 @@ wfile_replace(const char *path, const void *buf, size_t len)
 		return -ENAMETOOLONG;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		return -errno;
-	rc = write_all(fd, buf, len);
+	rc = wfile_pwrite_all(fd, buf, len, 0);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+#include <sys/types.h>
+
+/* All len bytes at off (pwrite, EINTR and short writes handled): 0 or -errno. */
+int wfile_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 /* len bytes of buf as path's new content. 0 or -errno (the old file stays). */
 int wfile_replace(const char *path, const void *buf, size_t len);
 /* path gone, and the directory synced: 0, also if it was not there, or -errno. */

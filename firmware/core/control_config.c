@@ -33,6 +33,7 @@
 
 #include "firmware/base/log.h"
 #include "firmware/base/rfile.h"
+#include "firmware/base/wfile.h"
 #include "firmware/core/control_config.h"
 #include "firmware/core/control_internal.h"
 
@@ -65,52 +66,25 @@ state_path(const char *store, const char *name, char *out, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static void
-sync_dir(const char *path)
-{
-	char dir[PATH_MAX], *slash;
-	int fd;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		*slash = '\0';
-	if ((fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
-/* The whole file written durably: temp, fsync, rename, fsync of the directory. */
+/* The whole file written durably (wfile_replace): headers, then the JSON. */
 static int
 write_cfgfile(const char *path, const char *id, unsigned boots, const char *why,
     const char *json)
 {
-	char tmp[PATH_MAX + 8], head[STORE_CMD_ID_MAX + STORE_CMD_WHY_MAX + 64];
+	char head[STORE_CMD_ID_MAX + STORE_CMD_WHY_MAX + 64], *text;
 	size_t hl, jl = strlen(json);
-	FILE *f;
-	int rc = 0;
+	int rc;
 
 	hl = (size_t)snprintf(head, sizeof(head), "id %s\nboots %u\n%s%s%s\n", id,
 	    boots, why != NULL ? "why " : "", why != NULL ? why : "",
 	    why != NULL ? "\n" : "");
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "we")) == NULL)
-		return -errno;
-	if (fwrite(head, 1, hl, f) != hl || fwrite(json, 1, jl, f) != jl ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0)
-		rc = errno != 0 ? -errno : -EIO;
-	if (fclose(f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0) {
-		unlink(tmp);
-		return rc;
-	}
-	sync_dir(path);
-	return 0;
+	if ((text = malloc(hl + jl)) == NULL)
+		return -ENOMEM;
+	memcpy(text, head, hl);
+	memcpy(text + hl, json, jl);
+	rc = wfile_replace(path, text, hl + jl);
+	free(text);
+	return rc;
 }
 
 static void
@@ -166,7 +140,7 @@ move(const char *store, const char *from, const char *to)
 		log_warn("config: %s -> %s", a, b);
 		return -errno;
 	}
-	sync_dir(b);
+	wfile_sync_dir(b);
 	return 0;
 }
 

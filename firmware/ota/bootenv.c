@@ -10,6 +10,7 @@
  * of two good ones the higher counter (255 < 0 across the wrap). Both bad:
  * libuboot_open answers -ENODATA.
  */
+#include "firmware/base/wfile.h"
 #include "firmware/ota/bootenv.h"
 
 #include <errno.h>
@@ -307,16 +308,12 @@ bootenv_close(struct bootenv *e)
 int
 bootenv_write_config(const struct board *b, const char *path)
 {
-	char tmp[PATH_MAX], text[2 * (PATH_MAX + 64) + 128];
-	size_t len = 0, off = 0;
-	ssize_t n;
-	int fd, rc = 0;
+	char text[2 * (PATH_MAX + 64) + 128];
+	size_t len;
 	size_t i;
 
 	if (b->n_env != 2)
 		return -EINVAL;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	len = (size_t)snprintf(text, sizeof(text), "# fw_env.config of board "
 	    "%s (written from its board.json)\n# device offset size\n", b->name);
 	for (i = 0; i < 2; i++)
@@ -324,24 +321,5 @@ bootenv_write_config(const struct board *b, const char *path)
 		    "%s 0x%llx 0x%llx\n", b->env[i].path,
 		    (unsigned long long)b->env[i].offset,
 		    (unsigned long long)b->env[i].size);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
-		return -errno;
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc < 0)
-		(void)unlink(tmp);
-	return rc;
+	return wfile_replace(path, text, len);
 }

@@ -57,20 +57,28 @@ fetch_global_init(void)
 	pthread_once(&global_once, global_init);
 }
 
-/* why = "WHERE: " + the message; returns err, for "return say(...)". */
+int
+fetch_vsay(char *why, size_t len, const char *where, int err, const char *fmt,
+    va_list ap)
+{
+	int n;
+
+	if (why == NULL || len == 0)
+		return err;
+	n = snprintf(why, len, "%s: ", where);
+	if (n < 0 || (size_t)n >= len)
+		return err;
+	vsnprintf(why + n, len - (size_t)n, fmt, ap);
+	return err;
+}
+
 static int __attribute__((format(printf, 3, 4)))
 say(struct xfer *x, int err, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (x->why == NULL || x->len == 0)
-		return err;
-	n = snprintf(x->why, x->len, "%s: ", x->where);
-	if (n < 0 || (size_t)n >= x->len)
-		return err;
 	va_start(ap, fmt);
-	vsnprintf(x->why + n, x->len - (size_t)n, fmt, ap);
+	err = fetch_vsay(x->why, x->len, x->where, err, fmt, ap);
 	va_end(ap);
 	return err;
 }

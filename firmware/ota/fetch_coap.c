@@ -70,20 +70,13 @@ struct cxfer {
 	struct answer a;
 };
 
-/* why = "WHERE: " + the message; returns err. */
 static int __attribute__((format(printf, 3, 4)))
 say(struct cxfer *x, int err, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
-	if (x->why == NULL || x->len == 0)
-		return err;
-	n = snprintf(x->why, x->len, "%s: ", x->where);
-	if (n < 0 || (size_t)n >= x->len)
-		return err;
 	va_start(ap, fmt);
-	vsnprintf(x->why + n, x->len - (size_t)n, fmt, ap);
+	err = fetch_vsay(x->why, x->len, x->where, err, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -23,6 +23,7 @@
 
 #include <mbedtls/sha256.h>
 
+#include "firmware/base/wfile.h"
 #include "firmware/ota/fetch.h"
 #include "firmware/ota/install.h"
 
@@ -144,23 +145,6 @@ fetch_chunk(struct ota_worker *w, size_t k, char *why, size_t len)
 	}
 }
 
-static int
-pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 int
 ota_hash_file(const char *path, uint64_t len, uint8_t out[32])
 {
@@ -216,7 +200,8 @@ install(struct ota_worker *w, char *why, size_t len)
 			rc = -EPERM;
 			goto out;
 		}
-		if ((rc = pwrite_all(fd, w->buf, w->want, (uint64_t)k * c->m.chunk)) < 0 ||
+		if ((rc = wfile_pwrite_all(fd, w->buf, w->want,
+		    (off_t)k * c->m.chunk)) < 0 ||
 		    (fdatasync(fd) < 0 && (rc = -errno) < 0)) {
 			snprintf(why, len, "slot %.200s: writing chunk %zu: %s", c->slot, k,
 			    strerror(-rc));
