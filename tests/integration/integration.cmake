@@ -103,6 +103,9 @@ if(CONFIG_OTA)
   foreach(case update bad resume)
     wg_integration_test(ota_${case} test_ota.py ${case})
   endforeach()
+  # Power cuts at every write and fsync of an update (tests/preload/cut_io.c
+  # under the launcher and all it starts; test_ota_powercut.py).
+  wg_integration_test(ota_powercut test_ota_powercut.py)
 endif()
 
 # OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for

@@ -49,6 +49,7 @@ def fw_env(state_dir, *args):
 class OtaWorld(World):
     def __init__(self, env, health_s=30, ota=None, slot_size=SLOT_SIZE, **kw):
         World.__init__(self, env, **kw)
+        self.slot_size = slot_size
         self.board = os.path.join(env.dir, "board")
         self.www = os.path.join(env.dir, "www")
         os.makedirs(self.board)
@@ -108,8 +109,13 @@ class OtaWorld(World):
     def slot_path(self, name):
         return os.path.join(self.board, "slot-%s.img" % name)
 
-    def image(self, version, run=RUN, files=None, pad=0):
-        """A host image (ustar): run, VERSION, bin/wattgate, more files."""
+    def image(self, version, run=RUN, files=None, pad=0, outside=False):
+        """A host image (ustar): run, VERSION, bin/wattgate, more files.
+        outside: no bin/wattgate; run starts the build's daemon (a small
+        image, for tests that write it many times)."""
+        if outside:
+            run = "#!/bin/sh\nexec %s \"$@\"\n" % self.env.bin("firmware", "core",
+                                                             "wattgate")
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
             def add(name, data, mode=0o644):
@@ -120,8 +126,9 @@ class OtaWorld(World):
                 t.addfile(ti, io.BytesIO(data))
             add("run", run.encode(), 0o755)
             add("VERSION", (version + "\n").encode())
-            with open(self.env.bin("firmware", "core", "wattgate"), "rb") as f:
-                add("bin/wattgate", f.read(), 0o755)
+            if not outside:
+                with open(self.env.bin("firmware", "core", "wattgate"), "rb") as f:
+                    add("bin/wattgate", f.read(), 0o755)
             for name, data in (files or {}).items():
                 add(name, data if isinstance(data, bytes) else data.encode())
             if pad:
@@ -188,16 +195,49 @@ class OtaWorld(World):
         r = fw_env(os.path.join(self.env.dir, "state"), "fw_printenv", "-n", name)
         return r.stdout.strip() if r.returncode == 0 else None
 
-    def boot(self, name="launcher"):
-        """Power on: the launcher boots the slot the environment names."""
+    def boot(self, name="launcher", penv=None, args=()):
+        """Power on: the launcher boots the slot the environment names.
+        penv: more variables in its environment (and so in everything it
+        starts); args: more daemon arguments."""
         try:
             os.unlink(os.path.join(self.board, "poweroff"))
         except FileNotFoundError:
             pass
         self.boots += 1
+        env = dict(os.environ, **penv) if penv else None
         self.launcher = self.env.start("%s-%d" % (name, self.boots), [
-            self.launcher_bin, self.board, "-c", self.site_path], session=True)
+            self.launcher_bin, self.board, "-c", self.site_path] + list(args),
+            env=env, session=True)
         return self.launcher
+
+    def poweroff(self, timeout=30):
+        """A clean shutdown: the launcher stops the daemon and boots no more."""
+        if self.launcher is None:
+            return
+        open(os.path.join(self.board, "poweroff"), "w").close()
+        self.launcher.stop(timeout=timeout)
+        self.launcher = None
+
+    def state_dir(self):
+        return os.path.join(self.env.dir, "state")
+
+    def snapshot(self, name):
+        """The board's files and its state partition (slots, environment,
+        store, job file) as they are now; the board must be off."""
+        dst = os.path.join(self.env.dir, "snap-" + name)
+        shutil.rmtree(dst, ignore_errors=True)
+        os.makedirs(dst)
+        shutil.copytree(self.board, os.path.join(dst, "board"), symlinks=True)
+        shutil.copytree(self.state_dir(), os.path.join(dst, "state"), symlinks=True,
+                        ignore=shutil.ignore_patterns("run-*"))
+        return dst
+
+    def restore(self, name):
+        """Back to snapshot(name): what a power cut or an update left is gone."""
+        src = os.path.join(self.env.dir, "snap-" + name)
+        for d, sub in ((self.board, "board"), (self.state_dir(), "state")):
+            shutil.rmtree(d, ignore_errors=True)
+            shutil.copytree(os.path.join(src, sub), d, symlinks=True)
 
     def power_cut(self):
         """Everything the launcher runs dies at once (its process group)."""
@@ -249,3 +289,106 @@ class OtaWorld(World):
         with open(self.slot_path(name), "rb") as f:
             h.update(f.read(size) if size else f.read())
         return h.hexdigest()
+
+
+def flip(data, at):
+    b = bytearray(data)
+    b[at] ^= 0x01
+    return bytes(b)
+
+
+def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
+                new="3.0.0"):
+    """Bad bundles and servers for a gateway that runs version `running`
+    with security counter `counter` committed (test_ota.py's bad scenario
+    and tools/soak/ota-soak): ([(name, ota.start args, expected final state,
+    text its why must hold)], otaserver faults to set). rng: the bytes
+    flipped and the cuts drawn at random instead of the fixed ones; tag
+    names the files (one set per call); new: the version of the good
+    bundle they are made from."""
+
+    def pick(fixed, span, base=0):
+        if rng is None:
+            return fixed
+        return sorted({base + rng.randrange(span) for _ in fixed})
+    other = os.path.join(w.env.dir, "other")
+    subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
+                   check=True, capture_output=True)
+    img = w.image(new, outside=outside)
+    good = w.bundle("good%s.wgb" % tag, img, new, counter=counter + 1)
+    text, off = w.split(good)
+    body, sig = text.split(b"\n")[0], text.split(b"\n")[1]
+    whole = open(good, "rb").read()
+    chunk = json.loads(body)["chunk"]
+    cases = []          # (name, args, expected final state, text in why)
+
+    def case(name, args, why, state="rejected"):
+        cases.append((name, args, state, why))
+
+    def served(name, data):
+        with open(os.path.join(w.www, name), "wb") as f:
+            f.write(data)
+        return "%s/%s" % (w.https, name)
+    # the manifest itself
+    for at in pick((0, 31, 63, 64, 127), 64 + 64):
+        t = body + b"\n" + flip(sig, at) + b"\n"
+        case("sig flipped at %d" % at, w.start_args(good, manifest=t), "signature")
+    case("wrong key", w.start_args(w.bundle(
+        "k%s.wgb" % tag, img, new, counter=counter + 1, key=other + ".key")),
+        "signature")
+    for was, now in ((b'"%s"' % new.encode(), b'"9.0.0"'),
+                     (b'"counter":%d' % (counter + 1), b'"counter":%d' % (counter + 9)),
+                     (b'"host"', b'"hosu"')):
+        check(was in body, "%r not in the manifest %r", was, body)
+        t = body.replace(was, now) + b"\n" + sig + b"\n"
+        case("manifest tampered %s" % now.decode(), w.start_args(good, manifest=t),
+             "signature")
+    case("not a manifest", dict(w.start_args(good), manifest="bm90IGEgbWFuaWZlc3Q="),
+         "manifest")
+    case("not base64", dict(w.start_args(good), manifest="*&^%"), "manifest")
+    case("http url", w.start_args(good, url="http://127.0.0.1:1/x"), "url")
+    case("unknown member", dict(w.start_args(good), speed=1), "unknown member")
+    for v in (running, "1.9.9", "0.0.1"):
+        case("version %s" % v, w.start_args(w.bundle(
+            "v%s%s.wgb" % (v, tag), img, v, counter=counter + 1)), "not newer")
+    for n in (0, counter - 1):
+        case("counter %d" % n, w.start_args(w.bundle(
+            "c%d%s.wgb" % (n, tag), img, new, counter=n)), "downgrade")
+    for b in (("generic-arm64",), ("generic-armhf", "hostx")):
+        case("board %s" % (b,), w.start_args(w.bundle(
+            "b%s%s.wgb" % (b[0], tag), img, new, counter=counter + 1, boards=b)),
+            "not for board")
+    case("expired", w.start_args(w.bundle(
+        "exp%s.wgb" % tag, img, new, counter=counter + 1,
+        extra=["--expires", "1700000000"])), "expired")
+    case("oversized", w.start_args(w.bundle(
+        "big%s.wgb" % tag, img + os.urandom(w.slot_size + (1 << 20)), new,
+        counter=counter + 1)), "bigger than slot")
+    # what the server sends
+    for at in pick((off, off + chunk + 17, len(whole) - 1), len(whole) - off, off):
+        case("image byte %d flipped" % at, w.start_args(good, url=served(
+            "f%d%s.wgb" % (at, tag), flip(whole, at))), "SHA-256")
+    for cut in pick((off + 100, off + chunk, len(whole) - 1), len(whole) - off, off):
+        case("truncated at %d" % cut, w.start_args(good, url=served(
+            "t%d%s.wgb" % (cut, tag), whole[:cut])), "")
+    case("offset wrong", dict(w.start_args(good), offset=off + 1), "")
+    spec = {}
+    # a server error may pass: tried again ("retries": 1), then "failed"
+    # (the fleet may send it again; the chunks already in the slot stay)
+    for fault, why, state in (("404", "404", "rejected"), ("500", "500", "failed"),
+                              ("503", "503", "failed"),
+                              ("extra:100", "", "rejected"),
+                              ("extra_close:100", "", "rejected"),
+                              ("norange", "", "rejected")):
+        name = "fault-%s%s.wgb" % (fault.replace(":", "-"), tag)
+        spec["/" + name] = fault
+        case("server %s" % fault, w.start_args(good, url=served(name, whole)), why,
+             state)
+    # a resent image resumes at the chunks already in the slot: this one
+    # is new, so its first range starts at 0 and can be shifted
+    fresh = w.bundle("fresh%s.wgb" % tag, w.image(new, pad=1000, outside=outside),
+                     new, counter=counter + 1)
+    spec["/fault-shift-fresh%s.wgb" % tag] = "shift"
+    case("server shift from 0", w.start_args(fresh, url=served(
+        "fault-shift-fresh%s.wgb" % tag, open(fresh, "rb").read())), "")
+    return cases, spec

@@ -21,10 +21,9 @@ import json
 import os
 import re
 import sqlite3
-import subprocess
 
 from harness import run, Env, Fail, check, free_udp_port, wait
-from otaworld import OtaWorld, OTA_FINAL, RUN
+from otaworld import OtaWorld, OTA_FINAL, RUN, bad_bundles
 
 
 def send_start(w, bundle, **kw):
@@ -117,12 +116,6 @@ def update(env):
     w.check_clean()
 
 
-def flip(data, at):
-    b = bytearray(data)
-    b[at] ^= 0x01
-    return bytes(b)
-
-
 def bad(env):
     w = OtaWorld(env, health_s=10, ota={"retries": 1})
     w.flash("a", w.image("1.0.0"))
@@ -135,82 +128,7 @@ def bad(env):
     w.wait_log("ota: image 2.0.0 in slot b")
     w.wait_log("mqtt: connected", count=2)
     active = w.slot_sha("b")
-    other = os.path.join(env.dir, "other")
-    subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
-                   check=True, capture_output=True)
-    img = w.image("3.0.0")
-    good = w.bundle("good.wgb", img, "3.0.0", counter=6)
-    text, off = w.split(good)
-    body, sig = text.split(b"\n")[0], text.split(b"\n")[1]
-    whole = open(good, "rb").read()
-    chunk = json.loads(body)["chunk"]
-    cases = []          # (name, args, expected final state, text in why)
-
-    def case(name, args, why, state="rejected"):
-        cases.append((name, args, state, why))
-
-    def served(name, data):
-        with open(os.path.join(w.www, name), "wb") as f:
-            f.write(data)
-        return "%s/%s" % (w.https, name)
-    # the manifest itself
-    for i, at in enumerate((0, 31, 63, 64, 127)):
-        t = body + b"\n" + flip(sig, at) + b"\n"
-        case("sig flipped at %d" % at, w.start_args(good, manifest=t), "signature")
-    case("wrong key", w.start_args(w.bundle("k.wgb", img, "3.0.0", counter=6,
-                                            key=other + ".key")), "signature")
-    for old, new in ((b'"3.0.0"', b'"9.0.0"'), (b'"counter":6', b'"counter":7'),
-                     (b'"host"', b'"hosu"')):
-        check(old in body, "%r not in the manifest %r", old, body)
-        t = body.replace(old, new) + b"\n" + sig + b"\n"
-        case("manifest tampered %s" % new.decode(), w.start_args(good, manifest=t),
-             "signature")
-    case("not a manifest", dict(w.start_args(good), manifest="bm90IGEgbWFuaWZlc3Q="),
-         "manifest")
-    case("not base64", dict(w.start_args(good), manifest="*&^%"), "manifest")
-    case("http url", w.start_args(good, url="http://127.0.0.1:1/x"), "url")
-    case("unknown member", dict(w.start_args(good), speed=1), "unknown member")
-    for v in ("2.0.0", "1.9.9", "0.0.1"):
-        case("version %s" % v, w.start_args(w.bundle("v%s.wgb" % v, img, v,
-                                                     counter=6)), "not newer")
-    for n in (0, 4):
-        case("counter %d" % n, w.start_args(w.bundle("c%d.wgb" % n, img, "3.0.0",
-                                                     counter=n)), "downgrade")
-    for b in (("generic-arm64",), ("generic-armhf", "hostx")):
-        case("board %s" % (b,), w.start_args(w.bundle("b%s.wgb" % b[0], img,
-                                                      "3.0.0", counter=6,
-                                                      boards=b)), "not for board")
-    case("expired", w.start_args(w.bundle("exp.wgb", img, "3.0.0", counter=6,
-                                          extra=["--expires", "1700000000"])),
-         "expired")
-    case("oversized", w.start_args(w.bundle("big.wgb", img + os.urandom(33 << 20),
-                                            "3.0.0", counter=6)), "bigger than slot")
-    # what the server sends
-    for at in (off, off + chunk + 17, len(whole) - 1):
-        case("image byte %d flipped" % at, w.start_args(good, url=served(
-            "f%d.wgb" % at, flip(whole, at))), "SHA-256")
-    for cut in (off + 100, off + chunk, len(whole) - 1):
-        case("truncated at %d" % cut, w.start_args(good, url=served(
-            "t%d.wgb" % cut, whole[:cut])), "")
-    case("offset wrong", dict(w.start_args(good), offset=off + 1), "")
-    spec = {}
-    # a server error may pass: tried again ("retries": 1), then "failed"
-    # (the fleet may send it again; the chunks already in the slot stay)
-    for fault, why, state in (("404", "404", "rejected"), ("500", "500", "failed"),
-                              ("503", "503", "failed"),
-                              ("extra:100", "", "rejected"),
-                              ("extra_close:100", "", "rejected"),
-                              ("norange", "", "rejected")):
-        name = "fault-%s.wgb" % fault.replace(":", "-")
-        spec["/" + name] = fault
-        case("server %s" % fault, w.start_args(good, url=served(name, whole)), why,
-             state)
-    # a resent image resumes at the chunks already in the slot: this one
-    # is new, so its first range starts at 0 and can be shifted
-    fresh = w.bundle("fresh.wgb", w.image("3.0.0", pad=1000), "3.0.0", counter=6)
-    spec["/fault-shift-fresh.wgb"] = "shift"
-    case("server shift from 0", w.start_args(fresh, url=served(
-        "fault-shift-fresh.wgb", open(fresh, "rb").read())), "")
+    cases, spec = bad_bundles(w, "2.0.0", 5)
     check(len(cases) >= 30, "only %d bad bundles", len(cases))
     w.faults(spec)
     for name, args, state, why in cases:
