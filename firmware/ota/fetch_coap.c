@@ -150,7 +150,8 @@ on_response(coap_session_t *s, const coap_pdu_t *sent, const coap_pdu_t *rcvd,
 		a->state = -EPERM;
 		return COAP_RESPONSE_OK;
 	}
-	memcpy(a->data, p, n);
+	if (n > 0)	/* no payload: p is NULL, and memcpy's must not be */
+		memcpy(a->data, p, n);
 	a->b.len = n;
 	a->state = 1;
 	return COAP_RESPONSE_OK;

@@ -9,18 +9,31 @@
 REAL(ssize_t, writev, int, const struct iovec *, int)
 REAL(int, unlinkat, int, const char *, int)
 
+/* A record and what follows it, padded so the next one is 8-byte aligned
+ * (play_back reads them in place). */
+static size_t
+rec_span(const struct rec *r)
+{
+	return (sizeof(*r) + r->path_len + r->path2_len + (size_t)r->data_len + 7) &
+	    ~(size_t)7;
+}
+
 static void
 rec_append(struct rec *r, const char *path, const char *path2, const void *data)
 {
-	struct iovec v[4] = {
+	static const uint8_t pad[8];
+	struct iovec v[5] = {
 		{ r, sizeof(*r) },
 		{ (void *)path, r->path_len },
 		{ (void *)path2, r->path2_len },
 		{ (void *)data, (size_t)r->data_len },
+		{ (void *)pad, 0 },
 	};
 
+	v[4].iov_len = rec_span(r) - (sizeof(*r) + r->path_len + r->path2_len +
+	    (size_t)r->data_len);
 	bind_writev();
-	if (real_writev(g.undo_fd, v, 4) < 0)
+	if (real_writev(g.undo_fd, v, 5) < 0)
 		dprintf(2, "cut_io: undo log: %s\n", strerror(errno));
 }
 
@@ -193,7 +206,7 @@ play_back(struct undo_stats *s)
 	for (off = 0; log != NULL && off + sizeof(struct rec) <= len; n++) {
 		const struct rec *r = (const struct rec *)(log + off);
 
-		off += sizeof(*r) + r->path_len + r->path2_len + r->data_len;
+		off += rec_span(r);
 		if (off > len)
 			break;		/* cut short: it never happened */
 		if ((n & (n - 1)) == 0) {
