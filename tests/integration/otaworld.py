@@ -290,12 +290,13 @@ def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
 
     def pick(fixed, span, base=0):
         if rng is None:
-            return fixed
+            return [min(x, base + span - 1) for x in fixed]
         return sorted({base + rng.randrange(span) for _ in fixed})
     other = os.path.join(w.env.dir, "other")
     subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
                    check=True, capture_output=True)
-    img = w.image(new, outside=outside)
+    # outside: a small image, but of a few chunks
+    img = w.image(new, outside=outside, pad=(256 << 10) if outside else 0)
     good = w.bundle("good%s.wgb" % tag, img, new, counter=counter + 1)
     text, off = w.split(good)
     body, sig = text.split(b"\n")[0], text.split(b"\n")[1]
