@@ -105,7 +105,9 @@ if(CONFIG_OTA)
   endforeach()
   # Power cuts at every write and fsync of an update (tests/preload/cut_io.c
   # under the launcher and all it starts; test_ota_powercut.py).
+  # About 150 s alone on 2 cores; room for a busy machine.
   wg_integration_test(ota_powercut test_ota_powercut.py)
+  set_tests_properties(ota_powercut PROPERTIES TIMEOUT 600)
 endif()
 
 # OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for
