@@ -292,7 +292,7 @@ def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
         if rng is None:
             return [min(x, base + span - 1) for x in fixed]
         return sorted({base + rng.randrange(span) for _ in fixed})
-    other = os.path.join(w.env.dir, "other")
+    other = os.path.join(w.env.dir, "other" + tag)
     subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
                    check=True, capture_output=True)
     # outside: a small image, but of a few chunks
@@ -368,8 +368,9 @@ def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
              state)
     # a resent image resumes at the chunks already in the slot: this one
     # is new, so its first range starts at 0 and can be shifted
-    fresh = w.bundle("fresh%s.wgb" % tag, w.image(new, pad=1000, outside=outside),
-                     new, counter=counter + 1)
+    fresh = w.bundle("fresh%s.wgb" % tag, w.image(
+        new, pad=1000 + ((256 << 10) if outside else 0), outside=outside),
+        new, counter=counter + 1)
     spec["/fault-shift-fresh%s.wgb" % tag] = "shift"
     case("server shift from 0", w.start_args(fresh, url=served(
         "fault-shift-fresh%s.wgb" % tag, open(fresh, "rb").read())), "")
