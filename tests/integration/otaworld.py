@@ -309,12 +309,13 @@ def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
 
     def pick(fixed, span, base=0):
         if rng is None:
-            return fixed
+            return [min(x, base + span - 1) for x in fixed]
         return sorted({base + rng.randrange(span) for _ in fixed})
-    other = os.path.join(w.env.dir, "other")
+    other = os.path.join(w.env.dir, "other" + tag)
     subprocess.run([w.sign_bin, "--keygen", other + ".key", other + ".pub"],
                    check=True, capture_output=True)
-    img = w.image(new, outside=outside)
+    # outside: a small image, but of a few chunks
+    img = w.image(new, outside=outside, pad=(256 << 10) if outside else 0)
     good = w.bundle("good%s.wgb" % tag, img, new, counter=counter + 1)
     text, off = w.split(good)
     body, sig = text.split(b"\n")[0], text.split(b"\n")[1]
@@ -386,8 +387,9 @@ def bad_bundles(w, running, counter, rng=None, outside=False, tag="",
              state)
     # a resent image resumes at the chunks already in the slot: this one
     # is new, so its first range starts at 0 and can be shifted
-    fresh = w.bundle("fresh%s.wgb" % tag, w.image(new, pad=1000, outside=outside),
-                     new, counter=counter + 1)
+    fresh = w.bundle("fresh%s.wgb" % tag, w.image(
+        new, pad=1000 + ((256 << 10) if outside else 0), outside=outside),
+        new, counter=counter + 1)
     spec["/fault-shift-fresh%s.wgb" % tag] = "shift"
     case("server shift from 0", w.start_args(fresh, url=served(
         "fault-shift-fresh%s.wgb" % tag, open(fresh, "rb").read())), "")

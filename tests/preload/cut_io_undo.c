@@ -87,6 +87,28 @@ put_sync(int fd, enum kind k)
 	rec_append(&r, "", NULL, NULL);
 }
 
+/*
+ * The bytes before a write: through fd, or, if fd is write-only (the slot
+ * writer's is), through a descriptor of our own on the same inode.
+ */
+static ssize_t
+read_old(int fd, const char *path, const struct stat *st, void *buf,
+    size_t len, off_t off)
+{
+	struct stat st2;
+	ssize_t n;
+	int rfd;
+
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_WRONLY)
+		return pread(fd, buf, len, off);
+	if ((rfd = sys_open(path, O_RDONLY, 0)) < 0)
+		return -1;
+	n = fstat(rfd, &st2) == 0 && st2.st_ino == st->st_ino &&
+	    st2.st_dev == st->st_dev ? pread(rfd, buf, len, off) : -1;
+	sys_close(rfd);
+	return n;
+}
+
 /* What [off, off + len) of the file holds now, and its size. */
 void
 put_data(int fd, const char *path, off_t off, uint64_t len)
@@ -105,7 +127,7 @@ put_data(int fd, const char *path, off_t off, uint64_t len)
 		r.data_len = (uint64_t)(st.st_size - off) < len ?
 		    (uint64_t)(st.st_size - off) : len;
 		if ((buf = malloc(r.data_len)) == NULL ||
-		    (n = pread(fd, buf, r.data_len, off)) < 0) {
+		    (n = read_old(fd, path, &st, buf, r.data_len, off)) < 0) {
 			dprintf(2, "cut_io: %s: cannot save what a write overwrites\n",
 			    path);
 			free(buf);
