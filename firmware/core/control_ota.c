@@ -237,6 +237,8 @@ ota_download(struct control *c, size_t first_chunk)
 	ic->rate_bps = c->g->cfg->ota.rate_bps;
 	ic->retries = c->g->cfg->ota.retries;
 	o->reported = (uint64_t)first_chunk * ic->m.chunk;
+	o->size = ic->m.size;
+	o->chunk = ic->m.chunk;
 	rc = ota_worker_start(ic, &o->w);
 	free(ic);
 	if (rc < 0)
@@ -275,8 +277,6 @@ on_worker(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct control *c = arg;
 	struct ota_ctl *o = c->ota;
-	struct manifest *m = NULL;
-	char why[200];
 	struct ota_ev ev;
 	uint64_t bytes, size;
 
@@ -291,19 +291,10 @@ on_worker(struct loop *l, int fd, uint32_t events, void *arg)
 		case OTA_EV_CHUNK:
 			/* The chunk is on the medium: the progress may say so. */
 			store_ctl_put(c->g->store, "ota.chunks", (int64_t)ev.chunk + 1);
-			if ((m = calloc(1, sizeof(*m))) == NULL ||
-			    manifest_parse((const uint8_t *)o->job.manifest,
-			    o->job.manifest_len, m, why, sizeof(why)) < 0) {
-				free(m);
-				m = NULL;
-				break;
-			}
-			size = m->size;
-			bytes = (uint64_t)(ev.chunk + 1) * m->chunk;
+			size = o->size;
+			bytes = (uint64_t)(ev.chunk + 1) * o->chunk;
 			if (bytes > size)
 				bytes = size;
-			free(m);
-			m = NULL;
 			if (bytes < size && bytes - o->reported < size / PROGRESS_STEPS)
 				break;
 			o->reported = bytes;

@@ -25,6 +25,7 @@ struct ota_ctl {
 	struct ota_job job;		/* job.phase[0] == 0: none */
 	struct store_cmd sc;		/* the ota.start's journal row */
 	struct ota_worker *w;
+	uint64_t size, chunk;		/* the image's, from its manifest */
 	uint64_t reported;		/* bytes in the last "downloading" record */
 	uint64_t fetched_base;		/* fetched by earlier runs of this job */
 	/* the trial boot */
