@@ -33,6 +33,7 @@
 #include "firmware/base/clock.h"
 #include "firmware/base/log.h"
 #include "firmware/core/control_internal.h"
+#include "firmware/core/inbox.h"
 
 #define FRAMES_PER_S	10.0
 #define FRAMES_BURST	100.0
@@ -311,20 +312,34 @@ admit(struct control *c)
 	return 0;
 }
 
+/*
+ * A frame that came while this run stops (inbox.h): kept for the next run.
+ * Also the forward's command callback after control_stop, with the gateway
+ * as arg, until the uplink has said goodbye.
+ */
 static void
-on_command(void *arg, const uint8_t *frame, size_t len)
+keep_late(void *arg, const uint8_t *frame, size_t len)
+{
+	struct gateway *g = arg;
+	int rc;
+
+	if ((rc = inbox_keep(g->cfg->store, frame, len)) < 0)
+		log_warnx("control: a command frame (%zu bytes) came while "
+		    "stopping and cannot be kept for the next run: %s; dropped",
+		    len, rc == -ENOSPC ? "the next run's inbox is full" :
+		    strerror(-rc));
+	else
+		log_info("control: a command frame (%zu bytes) came while stopping; "
+		    "kept for the next run", len);
+}
+
+static void
+intake(void *arg, const uint8_t *frame, size_t len)
 {
 	struct control *c = arg;
 	struct cmd k;
 	char err[256];
 
-	/* A stop or reload is decided: nothing more runs in this process (the
-	 * frame is lost like one the broker delivered at a crash; the fleet
-	 * sends again what it has no result for). */
-	if (c->g->exit != GW_EXIT_ERROR) {
-		c->dropped_at_stop++;
-		return;
-	}
 	if (!admit(c))
 		return;
 	c->received++;
@@ -334,6 +349,39 @@ on_command(void *arg, const uint8_t *frame, size_t len)
 	}
 	judge(c, &k);
 	cmd_free(&k);
+}
+
+/*
+ * The frames kept at the last stop, judged once the loop runs (a config.set
+ * among them restarts the gateway, which takes a running loop to stop) and
+ * before any newer frame (their sequence numbers are lower).
+ */
+static void
+take_kept(struct control *c)
+{
+	size_t held;
+
+	if (c->inbox_taken || c->g->exit != GW_EXIT_ERROR)
+		return;
+	c->inbox_taken = 1;
+	if ((held = inbox_take(c->g->cfg->store, intake, c)) > 0)
+		log_info("control: %zu command frame(s) kept at the last stop "
+		    "judged", held);
+}
+
+static void
+on_command(void *arg, const uint8_t *frame, size_t len)
+{
+	struct control *c = arg;
+
+	take_kept(c);
+	/* A stop or reload is decided: nothing more runs in this process. */
+	if (c->g->exit != GW_EXIT_ERROR) {
+		c->held_at_stop++;
+		keep_late(c->g, frame, len);
+		return;
+	}
+	intake(c, frame, len);
 }
 
 /* Records oldest first, RESULTS_INFLIGHT at a time, while the link is up. */
@@ -416,6 +464,7 @@ on_timer(struct loop *l, int fd, uint32_t events, void *arg)
 		loop_stop(c->g->loop);
 		return;
 	}
+	take_kept(c);
 	charger_ctl_link(c, c->connected, c->connected ? 0 :
 	    clock_mono_ms() - c->down_since);
 	ota_trial_tick(c);
@@ -531,8 +580,10 @@ control_stop(struct control *c)
 {
 	if (c == NULL)
 		return;
+	/* Frames the uplink still takes in while it says goodbye are kept. */
 	if (c->g->fwd != NULL)
-		forward_set_control(c->g->fwd, &(struct forward_control){ 0 });
+		forward_set_control(c->g->fwd, &(struct forward_control){
+		    .command = keep_late, .arg = c->g });
 	charger_ctl_stop(c);
 	config_trial_stop(c);
 	ota_ctl_stop(c);

@@ -59,7 +59,7 @@ struct control {
 	double tokens;
 	int64_t tokens_at;
 	uint64_t received, flood_dropped, flood_logged;
-	uint64_t dropped_at_stop, repeats_dropped;
+	uint64_t held_at_stop, repeats_dropped;
 	/* the ids whose recorded result went out again lately (control.c) */
 	struct {
 		char id[CMD_ID_MAX + 1];
@@ -77,6 +77,7 @@ struct control {
 	struct scan_job *scan;	/* the scan under way (one at a time) */
 	struct config_trial *trial;
 	struct ota_ctl *ota;	/* updates (control_ota.c); NULL: off */
+	int inbox_taken;	/* the frames kept at the last stop judged */
 	int reload_pending;	/* a rollback found at start: reload at the timer */
 	pid_t reboot_pid;
 	struct store_cmd reboot_sc;

@@ -82,8 +82,8 @@ apply_state(struct control *c, const struct cmd *k, struct store_cmd *sc,
 		    json_integer((now.wall - b.t_first) / 1000));
 	else
 		json_object_set_new(o, "oldest_unsent_s", json_null());
-	json_object_set_new(o, "commands_dropped_at_stop",
-	    json_integer((json_int_t)c->dropped_at_stop));
+	json_object_set_new(o, "commands_held_at_stop",
+	    json_integer((json_int_t)c->held_at_stop));
 	json_object_set_new(o, "repeats_dropped",
 	    json_integer((json_int_t)c->repeats_dropped));
 	json_object_set_new(o, "results_dropped",

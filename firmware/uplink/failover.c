@@ -266,7 +266,7 @@ on_child_command(void *arg, const uint8_t *frame, size_t len)
 	struct child *ch = arg;
 	struct failover *fo = ch->fo;
 
-	if (!fo->stopping && fo->u->ev.command != NULL)
+	if (fo->u->ev.command != NULL)
 		fo->u->ev.command(fo->u->ev.arg, frame, len);
 }
 

@@ -219,14 +219,16 @@ mqtt_on_publish(struct mosquitto *m, void *arg, int mid)
 }
 
 /* A command frame (the only topic we subscribe to), passed on unchecked:
- * the control plane judges it, and journals what it refuses. */
+ * the control plane judges it, and journals what it refuses. Also while
+ * stopping: libmosquitto has acknowledged it already, so the control plane
+ * keeps it for the next run (firmware/core/inbox.h). */
 void
 mqtt_on_message(struct mosquitto *m, void *arg, const struct mosquitto_message *msg)
 {
 	struct mqtt *q = arg;
 
 	(void)m;
-	if (q->stopping || q->u->ev.command == NULL || msg->topic == NULL ||
+	if (q->u->ev.command == NULL || msg->topic == NULL ||
 	    strcmp(msg->topic, q->topic_cmd) != 0)
 		return;
 	q->cmd_in++;

@@ -17,6 +17,9 @@ wg_unit_test(test_health SOURCES unit/test_health.c LIBS wg_core)
 wg_unit_test(test_poller SOURCES unit/test_poller.c LIBS wg_core)
 wg_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS wg_uplink)
 wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_store)
+if(CONFIG_CONTROL)
+  wg_unit_test(test_inbox SOURCES unit/test_inbox.c LIBS wg_core)
+endif()
 
 # The resolver (firmware/base/resolve.c) and its getaddrinfo stand-in
 # (tests/preload/slow_gai.c: sleeping names, mapped names, no DNS).
