@@ -475,6 +475,17 @@ def info(env):
         check(idn["ok"] and idn["data"]["fingerprint"].startswith("sha256:") and
               len(idn["data"]["fingerprint"]) == 71 and "BEGIN CERTIFICATE REQUEST"
               in idn["data"]["csr"], "identity: %s", idn)
+        # A long request: a second is busy, cancel ends the first.
+        first = c.request("identity")
+        r = c.call("identity")
+        check(r["error"] == "busy: request %d is still running (cancel it first)"
+              % first, "second identity: %s", r)
+        r = c.call("cancel", str(first))
+        check(r["ok"] and c.reply(first) == {"id": first, "ok": False,
+                                               "error": "canceled"}, "cancel: %s", r)
+        check(c.call("hello")["ok"], "hello after the cancel")
+        again = c.call("identity", timeout=30)
+        check(again.get("data") == idn["data"], "identity again: %s", again)
         fp = [l for l in w.log().splitlines() if "fingerprint sha256:" in l]
         check(fp and fp[0].endswith(idn["data"]["fingerprint"]),
               "identity's fingerprint is not the daemon's: %s", fp)
