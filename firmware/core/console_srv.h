@@ -79,9 +79,12 @@ void console_kick(struct console *cs);
 /* The cancel command: N of this client. */
 void console_cancel(struct console *cs, struct console_client *cl, uint64_t id,
     uint64_t n);
-/* A line about a peer, rate limited (a flood of connections). */
+/* A line about a peer, rate limited (a flood of connections); console_sock.c. */
 void console_log_peer(struct console *cs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* console_sock.c: the listening socket's callback. */
+void console_accept(struct loop *l, int fd, uint32_t events, void *arg);
 
 /* console_io.c */
 struct console_client *console_io_new(struct console *cs, int fd);
