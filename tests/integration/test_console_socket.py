@@ -486,6 +486,15 @@ def info(env):
         check(c.call("hello")["ok"], "hello after the cancel")
         again = c.call("identity", timeout=30)
         check(again.get("data") == idn["data"], "identity again: %s", again)
+        # A console killed in the middle of one: its request is canceled.
+        gone = w.console()
+        gone.request("identity")
+        gone.close()
+        def identity_ok():
+            r = c.call("identity", timeout=30)
+            check(r["ok"] or "busy with another" in r["error"], "%s", r)
+            return r["ok"]
+        wait(identity_ok, 10, "identity after a console left in the middle")
         fp = [l for l in w.log().splitlines() if "fingerprint sha256:" in l]
         check(fp and fp[0].endswith(idn["data"]["fingerprint"]),
               "identity's fingerprint is not the daemon's: %s", fp)
