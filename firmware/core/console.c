@@ -4,9 +4,10 @@
  * a separate process that can crash, hang or be unplugged without touching
  * the daemon.
  *
- * Here: the clients' slots, the dispatcher over the three command tables, the tickets
- * of requests that answer later, idle sessions, and an orderly stop. A
- * connection's bytes are console_io.c's.
+ * Here: the clients' slots, the dispatcher over the three command tables,
+ * the tickets of requests that answer later, idle sessions, and an orderly
+ * stop. A connection's bytes are console_io.c's; the listening socket,
+ * accepting and who may connect console_sock.c's.
  *
  * Nothing here waits: the socket is non-blocking, replies are queued, a
  * client that floods or never reads is bounded (console_io.c) and a silent
@@ -30,9 +31,6 @@
 #include "firmware/core/console_sock.h"
 #include "firmware/core/console_srv.h"
 #include "firmware/core/gateway_internal.h"
-
-
-/* The listening socket, accepting and who may connect: console_sock.c. */
 
 static const struct console_cmd *const tables[] = {
 	console_cmds_info, console_cmds_auth, console_cmds_act,
