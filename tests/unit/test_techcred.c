@@ -23,8 +23,7 @@
 #include "tools/lib/signer.h"
 
 /* A P-256 point: the test key's (cmdkey.h), as tech-issue writes it. */
-#define KEY "04fc1c8bebe6514f4c70fba94ba58735ec5b8d332f8aa738f0c8c8da3de25bf5" \
-	"d10b6d6dbb606406fb0622184f73bc902401b2b208e76e551d8cac61ec6b3028a4"
+#define KEY CMDKEY_POINT
 #define BODY(gws, nbf, exp) "{\"v\":1,\"tech\":\"alice\",\"key\":\"" KEY "\"," \
 	"\"gws\":" gws ",\"nbf\":" nbf ",\"exp\":" exp "}"
 #define GOOD BODY("[\"gw-0001\",\"gw-0002\"]", "1796515200", "1796544000")
