@@ -17,6 +17,18 @@ console_lock_delay_ms(int64_t k)
 	return INT64_C(1000) << (k - 1);
 }
 
+static const char *
+utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRId64, t);
+	return buf;
+}
+
 void
 console_lock_init(struct console_lock *l, unsigned after, unsigned lockout_s,
     int64_t fails, int64_t locked_wall, const struct lock_now *now)
@@ -61,8 +73,6 @@ console_lock_check(struct console_lock *l, const struct lock_now *now,
     char *why, size_t len)
 {
 	char at[32];
-	time_t t;
-	struct tm tm;
 
 	l->first_refusal = 0;
 	if (l->locked_until != 0 && now->mono >= l->locked_until) {
@@ -72,11 +82,10 @@ console_lock_check(struct console_lock *l, const struct lock_now *now,
 	}
 	if (l->locked_until != 0) {
 		refused(l, l->locked_until);
-		t = (time_t)((now->wall + (l->locked_until - now->mono)) / 1000);
-		if (now->wall_valid && gmtime_r(&t, &tm) != NULL &&
-		    strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		if (now->wall_valid)
 			snprintf(why, len, "locked out until %s (%" PRId64 " failed "
-			    "logins in a row)", at, l->fails);
+			    "logins in a row)", utc((now->wall + l->locked_until -
+			    now->mono) / 1000, at, sizeof(at)), l->fails);
 		else
 			snprintf(why, len, "locked out for %" PRId64 " s more (%"
 			    PRId64 " failed logins in a row)",
@@ -113,5 +122,32 @@ console_lock_result(struct console_lock *l, int ok, const struct lock_now *now)
 		return 1;
 	}
 	l->wait_until = now->mono + console_lock_delay_ms(l->fails);
+	return 0;
+}
+
+int
+console_cred_window(int64_t nbf, int64_t exp, const struct lock_now *now,
+    int64_t known_ms, char *why, size_t len)
+{
+	int64_t t = now->wall / 1000;
+	char a[32], b[32];
+
+	if (!now->wall_valid) {
+		if (exp * 1000 > known_ms)
+			return 0;
+		snprintf(why, len, "expired at %s, before %s, the latest time this "
+		    "gateway has known (its clock is not synchronised)",
+		    utc(exp, a, sizeof(a)), utc(known_ms / 1000, b, sizeof(b)));
+		return -EACCES;
+	}
+	if (t >= exp) {
+		snprintf(why, len, "expired at %s", utc(exp, a, sizeof(a)));
+		return -EACCES;
+	}
+	if (t + CONSOLE_NBF_SKEW_S < nbf) {
+		snprintf(why, len, "valid only from %s (the gateway's clock says %s)",
+		    utc(nbf, a, sizeof(a)), utc(t, b, sizeof(b)));
+		return -EACCES;
+	}
 	return 0;
 }

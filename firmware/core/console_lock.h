@@ -66,4 +66,16 @@ int console_lock_check(struct console_lock *l, const struct lock_now *now,
 int console_lock_result(struct console_lock *l, int ok,
     const struct lock_now *now);
 
+/*
+ * A technician credential's window [nbf, exp) (unix s) against the clock.
+ * Synchronised: now within it (nbf with 60 s of grace for the fleet's
+ * clock). Not: nbf cannot be judged at all, and exp only against known_ms,
+ * the latest wall time this gateway has known to be true (a credential
+ * that expired before it is refused; a later one is taken, and the who
+ * line says the clock was not synchronised). 0, or -EACCES with why.
+ */
+#define CONSOLE_NBF_SKEW_S	60
+int console_cred_window(int64_t nbf, int64_t exp, const struct lock_now *now,
+    int64_t known_ms, char *why, size_t len);
+
 #endif

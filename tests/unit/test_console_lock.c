@@ -18,7 +18,7 @@
 #define T0	1796515200000LL	/* 2026-12-06T00:00:00Z */
 
 static struct lock_now now;
-static char why[128];
+static char why[256];
 
 static int
 reset(void **state)
@@ -148,6 +148,34 @@ test_restart_unsynced(void **state)
 	assert_int_equal(console_lock_check(&l, &now, why, sizeof(why)), 0);
 }
 
+static void
+test_cred_window(void **state)
+{
+	struct lock_now cold = { 5000, 3600000, 0 };
+	int64_t t = T0 / 1000;
+
+	(void)state;
+	assert_int_equal(console_cred_window(t - 10, t + 10, &now, 0, why,
+	    sizeof(why)), 0);
+	assert_int_equal(console_cred_window(t + 60, t + 100, &now, 0, why,
+	    sizeof(why)), 0);
+	assert_int_equal(console_cred_window(t + 61, t + 100, &now, 0, why,
+	    sizeof(why)), -EACCES);
+	assert_string_equal(why, "valid only from 2026-12-06T00:01:01Z (the "
+	    "gateway's clock says 2026-12-06T00:00:00Z)");
+	assert_int_equal(console_cred_window(t - 100, t, &now, 0, why,
+	    sizeof(why)), -EACCES);
+	assert_string_equal(why, "expired at 2026-12-06T00:00:00Z");
+	/* Unsynchronised: only an end before the latest known time refuses. */
+	assert_int_equal(console_cred_window(t + 3600, t + 7200, &cold, T0, why,
+	    sizeof(why)), 0);
+	assert_int_equal(console_cred_window(t - 7200, t, &cold, T0, why,
+	    sizeof(why)), -EACCES);
+	assert_string_equal(why, "expired at 2026-12-06T00:00:00Z, before "
+	    "2026-12-06T00:00:00Z, the latest time this gateway has known (its "
+	    "clock is not synchronised)");
+}
+
 int
 main(void)
 {
@@ -155,6 +183,7 @@ main(void)
 		cmocka_unit_test_setup(test_delays, reset),
 		cmocka_unit_test_setup(test_lockout, reset),
 		cmocka_unit_test_setup(test_restart_unsynced, reset),
+		cmocka_unit_test_setup(test_cred_window, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
