@@ -33,8 +33,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if (cmd_key_load_public(CMDKEY_PUB_PEM, strlen(CMDKEY_PUB_PEM), &key, err,
-	    sizeof(err)) != 0)
+	if (sig_key_load_public("fuzz", CMDKEY_PUB_PEM, strlen(CMDKEY_PUB_PEM),
+	    &key, err, sizeof(err)) != 0)
 		abort();
 	return 0;
 }
