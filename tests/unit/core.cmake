@@ -19,6 +19,8 @@ wg_unit_test(test_backoff SOURCES unit/test_backoff.c LIBS wg_uplink)
 wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_store)
 if(CONFIG_CONTROL)
   wg_unit_test(test_inbox SOURCES unit/test_inbox.c LIBS wg_core)
+endif()
+if(CONFIG_CONSOLE)
   # The console's failed-login brake on a fake clock (console_lock.c).
   wg_unit_test(test_console_lock SOURCES unit/test_console_lock.c LIBS wg_core)
 endif()
