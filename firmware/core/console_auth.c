@@ -76,6 +76,9 @@ struct console_auth {
 	struct console_ticket pw_ticket;
 	uid_t pw_uid;
 	int pw_canceled;
+	/* the last refusal not reported on its own (lock.unnoted counts them) */
+	const char *unnoted_method;
+	uid_t unnoted_uid;
 };
 
 static void
@@ -170,8 +173,12 @@ attempt_begin(struct console_auth *a, struct console_client *cl, uint64_t id,
 	lock_keep(a);
 	if (rc == 0)
 		return 0;
-	if (a->lock.first_refusal)
+	if (a->lock.first_refusal) {
 		note(a, "rejected", method, NULL, console_client_uid(cl), why);
+	} else {
+		a->unnoted_method = method;
+		a->unnoted_uid = console_client_uid(cl);
+	}
 	console_err(cl, id, "login: %s", why);
 	return rc;
 }
@@ -442,9 +449,15 @@ run_password(struct console *cs, struct console_client *cl,
 	char err[300];
 	int rc;
 
+	/* Not attempts: nothing is counted or reported for these. */
 	if (a->pw != NULL) {
 		console_err(cl, rq->id, "login: another password is being checked; "
 		    "try again in a second");
+		return CCMD_DONE;
+	}
+	if (console_client_later(cl) != 0) {
+		console_err(cl, rq->id, "busy: request %llu is still running (cancel "
+		    "it first)", (unsigned long long)console_client_later(cl));
 		return CCMD_DONE;
 	}
 	if (attempt_begin(a, cl, rq->id, "password") != 0)
@@ -632,10 +645,19 @@ void
 console_auth_stop(struct console *cs)
 {
 	struct console_auth *a = cs->auth;
+	char why[128];
 
 	if (a == NULL)
 		return;
 	pw_check_abandon(a->pw);
+	/* Refusals counted but not reported yet: before the control plane stops. */
+	if (a->lock.unnoted > 0) {
+		snprintf(why, sizeof(why), "%" PRId64 " more attempt(s) refused while "
+		    "locked out or waiting, not reported one by one",
+		    a->lock.unnoted);
+		note(a, "rejected", a->unnoted_method != NULL ? a->unnoted_method :
+		    "-", NULL, a->unnoted_uid, why);
+	}
 	if (a->seen_fd >= 0) {
 		loop_del(cs->g->loop, a->seen_fd);
 		close(a->seen_fd);
