@@ -27,11 +27,7 @@ import time
 
 from harness import run, Env, check, wait
 from cmdworld import World
-
-try:
-    from consolewire import Console
-except ImportError:     # H1's client not merged yet: this copy of its API
-    from loginwire import Console
+from consolewire import Console
 
 
 class Login(World):
@@ -132,6 +128,9 @@ def key(env):
     w.start()
     c = w.console()
     check(err(c.call("status")).startswith("login required"), "status open")
+    names = [x["name"] for x in ok(c.call("help", "login"))["commands"]]
+    check(names == ["login.challenge", "login.response", "login.password"],
+          "help login: %s", names)
     alice = w.issue("alice")
     d = ok(key_login(w, c, alice))
     check(d["who"].startswith("tech alice (key, valid until ") and
