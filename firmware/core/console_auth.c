@@ -253,8 +253,16 @@ console_auth_start(struct console *cs)
 	    cfg->control.key_len, &a->fleet, err, sizeof(err)) < 0)
 		log_warnx("console: %s: %s; key logins are refused",
 		    cfg->control.key_file, err);
-	store_ctl_get(cs->g->store, "console.fails", &fails);
-	store_ctl_get(cs->g->store, "console.locked_until", &locked);
+	/* A count that cannot be read must not read as none: a whole lockout. */
+	if (((rc = store_ctl_get(cs->g->store, "console.fails", &fails)) < 0 &&
+	    rc != -ENOENT) || ((rc = store_ctl_get(cs->g->store,
+	    "console.locked_until", &locked)) < 0 && rc != -ENOENT)) {
+		log_warnx("console: the failed-login count cannot be read (%s): "
+		    "logins are locked out for %u s", cs->g->store->err,
+		    cfg->console.lockout_s);
+		fails = cfg->console.lockout_after;
+		locked = -1;
+	}
 	auth_now(&now, NULL);
 	console_lock_init(&a->lock, cfg->console.lockout_after,
 	    cfg->console.lockout_s, fails, locked, &now);
@@ -263,14 +271,14 @@ console_auth_start(struct console *cs)
 		log_info("console: %" PRId64 " failed login(s) in a row before this "
 		    "start%s", fails, a->lock.locked_until != 0 ? "; locked out" :
 		    "");
-	if ((rc = sessions_load(&a->sess, cfg->store)) < 0)
-		return rc;
-	if ((a->seen_fd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
-		return a->seen_fd;
-	if ((rc = loop_add(cs->g->loop, a->seen_fd, EPOLLIN, on_seen, a)) < 0 ||
-	    (rc = loop_timer_after(a->seen_fd, 1000, SEEN_EVERY_MS)) < 0)
-		return rc;
-	return 0;
+	rc = sessions_load(&a->sess, cfg->store);
+	if (rc == 0 && (rc = a->seen_fd = loop_timer_new(CLOCK_MONOTONIC)) >= 0 &&
+	    (rc = loop_add(cs->g->loop, a->seen_fd, EPOLLIN, on_seen, a)) == 0)
+		rc = loop_timer_after(a->seen_fd, 1000, SEEN_EVERY_MS);
+	/* The server does not stop what did not start: undone here. */
+	if (rc < 0)
+		console_auth_stop(cs);
+	return rc < 0 ? rc : 0;
 }
 
 void

@@ -108,7 +108,7 @@ cancel_password(struct console *cs, const struct console_ticket *t)
 {
 	struct console_auth *a = auth_of(cs);
 
-	if (a->pw != NULL && t->slot == a->pw_ticket.slot &&
+	if (a != NULL && a->pw != NULL && t->slot == a->pw_ticket.slot &&
 	    t->gen == a->pw_ticket.gen && t->id == a->pw_ticket.id)
 		a->pw_canceled = 1;
 }
