@@ -127,7 +127,7 @@ wg_integration_test(sign test_sign.py)
 # the lockout across a restart, sessions resumed; every attempt a
 # console.login record at the receiver (test_console_login.py).
 if(CONFIG_CONSOLE)
-  foreach(case key password lockout resume)
+  foreach(case key password lockout resume fleet)
     wg_integration_test(console_login_${case} test_console_login.py ${case})
   endforeach()
 endif()

@@ -14,10 +14,14 @@ Scenarios (one per ctest; each starts its own daemon):
   lockout   lockout_after failures lock the console for lockout_s, also for
             key logins, kept across a daemon restart; the record says so
   resume    a session taken back after a daemon restart; logout ends it
+  fleet     wattgate-fleet's side alone (no daemon): tech-keygen never
+            replaces a key, tech-issue and tech-answer refuse what would
+            fail at the gateway, password-hash derives what hashlib does
 
 usage: test_console_login.py BUILD_DIR SCENARIO
 """
 import base64
+import hashlib
 import json
 import os
 import signal
@@ -338,10 +342,89 @@ def resume(env):
     check(w.gw.stop() == 0, "the gateway's stop")
 
 
+def fleet(env):
+    fb = env.bin("tools", "fleet", "wattgate-fleet")
+
+    def tool(*argv, stdin=None):
+        return subprocess.run([fb] + list(argv), capture_output=True, text=True,
+                              input=stdin, timeout=60)
+    d = env.dir
+    check(tool("keygen", os.path.join(d, "fleet")).returncode == 0, "keygen")
+    fkey = os.path.join(d, "fleet", "command.key")
+    key = os.path.join(d, "bob.key")
+    r = tool("tech-keygen", "--out", key)
+    check(r.returncode == 0 and stat.S_IMODE(os.stat(key).st_mode) == 0o600 and
+          stat.S_IMODE(os.stat(key + ".pub").st_mode) == 0o644, "tech-keygen: %s",
+          r.stderr)
+    before = open(key).read()
+    r = tool("tech-keygen", "--out", key)
+    check(r.returncode == 1 and "exists: refusing to replace a key" in r.stderr and
+          open(key).read() == before, "a second tech-keygen: %s", r.stderr)
+    check(tool("tech-keygen", "--out", os.path.join(d, "eve.key")).returncode == 0,
+          "eve's key")
+    issue = ["tech-issue", "--key", fkey, "--tech", "bob", "--tech-pub", key + ".pub"]
+    for bad, code, why in ((["--gw", "gw-1", "--valid", "32d"], 2, "--valid: bad value"),
+                           (["--gw", "gw-1", "--valid", "0"], 2, "--valid: bad value"),
+                           (["--gw", "gw 1", "--valid", "1h"], 1, "gws[0]: not"),
+                           (["--gw", ",".join("gateway-%04d" % i for i in range(30)),
+                             "--valid", "1h"], 1, "over the 1024 a console argument"),
+                           (["--valid", "1h"], 2, "needed")):
+        r = tool(*(issue + bad))
+        check(r.returncode == code and why in r.stderr, "tech-issue %s: %d %s", bad,
+              r.returncode, r.stderr)
+    r = tool("tech-issue", "--key", fkey, "--tech", "bo b", "--tech-pub",
+             key + ".pub", "--gw", "gw-1", "--valid", "1h")
+    check(r.returncode == 1 and "credential: tech: not a string" in r.stderr,
+          "a bad name: %s", r.stderr)
+    cred = os.path.join(d, "bob.cred")
+    old = os.path.join(d, "old.cred")
+    check(tool(*(issue + ["--gw", "gw-1,gw-2", "--valid", "2h", "--out", cred]))
+          .returncode == 0, "tech-issue")
+    check(tool(*(issue + ["--gw", "*", "--valid", "1h", "--nbf",
+                          str(int(time.time()) - 7200), "--out", old]))
+          .returncode == 0, "an old credential")
+    ch = "wgc1 gw-2 000102030405060708090a0b0c0d0e0f %d" % time.time()
+    r = tool("tech-answer", "--cred", cred, "--key", key, "--challenge", ch)
+    check(r.returncode == 0 and r.stdout.startswith("wgr1.") and
+          len(r.stdout.strip().split(".")[2]) == 128 and r.stderr == "",
+          "tech-answer: %s %s", r.stdout, r.stderr)
+    with open(cred, "rb") as f:
+        check(base64.b64decode(r.stdout.split(".")[1]) == f.read(), "the credential "
+              "in the response")
+    for argv, why in (([cred, os.path.join(d, "eve.key"), ch],
+                       "certifies another key than --key's"),
+                      ([cred, key, ch.replace("gw-2", "gw-3")],
+                       "does not name gateway 'gw-3'"),
+                      ([cred, key, "wgc1 gw-2 0011 5"], "challenge: nonce:")):
+        r = tool("tech-answer", "--cred", argv[0], "--key", argv[1],
+                 "--challenge", argv[2])
+        check(r.returncode == 1 and why in r.stderr and r.stdout == "",
+              "tech-answer %s: %s", argv, r.stderr)
+    r = tool("tech-answer", "--cred", old, "--key", key, "--challenge",
+             "wgc1 gw-9 000102030405060708090a0b0c0d0e0f 5")
+    check(r.returncode == 0 and "warning: the credential expired" in r.stderr and
+          "note: the gateway's clock says 1970-01-01T00:00:05Z" in r.stderr,
+          "an old credential, a 1970 gateway: %s", r.stderr)
+    r = tool("password-hash", "--iterations", "100001", stdin="zebra crossing\r\n")
+    h = json.loads(r.stdout)
+    want = hashlib.pbkdf2_hmac("sha256", b"zebra crossing", bytes.fromhex(h["salt"]),
+                               100001, 32).hex()
+    check(r.returncode == 0 and h["iterations"] == 100001 and h["hash"] == want and
+          len(h["salt"]) == 32, "password-hash: %s %s", r.stdout, r.stderr)
+    for pw, why in (("short\n", "shorter than 8 bytes"),
+                    ("tab\there is bad\n", "control character"),
+                    ("x" * 1025 + "\n", "longer than 1024 bytes")):
+        r = tool("password-hash", stdin=pw)
+        check(r.returncode == 1 and why in r.stderr and r.stdout == "",
+              "password-hash %r: %s", pw[:20], r.stderr)
+    r = tool("password-hash", "--iterations", "99999", stdin="long enough\n")
+    check(r.returncode == 2, "iterations under the minimum: %s", r.stderr)
+
+
 def main(build, scenario):
     with Env(build) as env:
         {"key": key, "password": password, "lockout": lockout,
-         "resume": resume}[scenario](env)
+         "resume": resume, "fleet": fleet}[scenario](env)
 
 
 if __name__ == "__main__":
