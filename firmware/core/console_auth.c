@@ -96,6 +96,7 @@ auth_note(struct console_auth *a, const char *state, const char *method,
 {
 	struct control *c = a->cs->g->ctl;
 	json_t *r;
+	int rc;
 
 	log_info("console: login by %s%s%s (uid %u): %s%s%s", method,
 	    tech != NULL ? " of " : "", tech != NULL ? tech : "", (unsigned)uid,
@@ -110,8 +111,11 @@ auth_note(struct console_auth *a, const char *state, const char *method,
 		    json_integer(a->lock.unnoted));
 		a->lock.unnoted = 0;
 	}
-	if (control_note(c, "console.login", state, why, r) < 0)
-		log_warnx("console: the login attempt above is not journaled");
+	/* -EBUSY: the control plane's note bucket is empty; it logs that itself. */
+	if ((rc = control_note(c, "console.login", state, why, r)) < 0 &&
+	    rc != -EBUSY)
+		log_warnx("console: the login attempt above is not journaled: %s",
+		    strerror(-rc));
 }
 
 /*
