@@ -121,3 +121,13 @@ endif()
 # OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for
 # byte, verification and every refusal (test_sign.py).
 wg_integration_test(sign test_sign.py)
+
+# Logins at the technician console (docs/console.md "Login"), over its socket:
+# technician keys, the password set by a signed command, the growing wait,
+# the lockout across a restart, sessions resumed; every attempt a
+# console.login record at the receiver (test_console_login.py).
+if(CONFIG_CONSOLE)
+  foreach(case key password lockout resume fleet)
+    wg_integration_test(console_login_${case} test_console_login.py ${case})
+  endforeach()
+endif()
