@@ -35,6 +35,34 @@ void control_reading(struct control *c, const struct reading *r);
 void control_cycle(struct control *c, size_t devices_ok);
 /* The fleet's key in PEM: 0, or -EINVAL with one line in err. */
 int control_key_check(const char *pem, size_t len, char *err, size_t errlen);
+
+/*
+ * The technician's console (control_local.c, docs/console.md). Only the
+ * console calls these, and it is built only with the control plane, so
+ * there are no stand-ins below.
+ *
+ * control_local: runs a command type the console asked for (config.set,
+ * reboot) through the same check, journal and apply as a fleet frame,
+ * without signature or sequence (none is spent or raised); its id
+ * "console-<wall ms>-<n>" is written to id (idlen >= CMD_ID_MAX + 1, also
+ * when it is refused: the refusal is journaled). Its journal row and result
+ * records say "source": "console" and "who". 0 (its state is in the
+ * journal: store_cmd_get), or -errno with why: the type's check line
+ * (rejected), what failed (failed), or why it was not journaled at all.
+ * args (a JSON object, or NULL for none) is taken. c NULL: -ENOTSUP.
+ *
+ * control_note: a result record for something that is not a command (a
+ * console login attempt): journaled with id "<type's prefix>-<wall ms>-<n>"
+ * ("console-..." for "console.login"), type, state ("applied" success,
+ * "rejected" failure), why and result (taken, may be NULL). 0, -EBUSY (more
+ * than a burst of them: dropped and counted, so a hammering client cannot
+ * wear the card out with synced rows), or -errno.
+ */
+struct json_t;
+int control_local(struct control *c, const char *type, struct json_t *args,
+    const char *who, char *id, size_t idlen, char *why, size_t whylen);
+int control_note(struct control *c, const char *type, const char *state,
+    const char *why, struct json_t *result);
 #else
 static inline int
 control_start(struct gateway *g, struct control **out)
