@@ -63,6 +63,13 @@ int control_local(struct control *c, const char *type, struct json_t *args,
     const char *who, char *id, size_t idlen, char *why, size_t whylen);
 int control_note(struct control *c, const char *type, const char *state,
     const char *why, struct json_t *result);
+/*
+ * Only the type's check of control_local, nothing journaled or run (the
+ * console's "config check": would apply take it?). 0, or -errno with why.
+ * args is taken.
+ */
+int control_local_check(struct control *c, const char *type,
+    struct json_t *args, char *why, size_t whylen);
 #else
 static inline int
 control_start(struct gateway *g, struct control **out)

@@ -180,6 +180,32 @@ out:
 	return rc;
 }
 
+int
+control_local_check(struct control *c, const char *type, json_t *args,
+    char *why, size_t whylen)
+{
+	char w[STORE_CMD_WHY_MAX + 1] = "";
+	const struct cmd_type *t = control_type_find(type);
+	struct cmd k;
+	int rc = 0;
+
+	if (args == NULL || !json_is_object(args) || t == NULL) {
+		snprintf(why, whylen, "control: '%.32s': not a command this "
+		    "gateway knows, or no arguments", type);
+		json_decref(args);
+		return -EINVAL;
+	}
+	memset(&k, 0, sizeof(k));
+	snprintf(k.id, sizeof(k.id), "%s-check", LOCAL_SOURCE);
+	snprintf(k.gw, sizeof(k.gw), "%s", c->g->cfg->gateway);
+	snprintf(k.type, sizeof(k.type), "%s", type);
+	k.args = args;
+	if (t->check != NULL && (rc = t->check(c, &k, w, sizeof(w))) < 0)
+		snprintf(why, whylen, "%s", w);
+	json_decref(args);
+	return rc;
+}
+
 /* A token per note; NOTES_PER_S come back each second, NOTES_BURST at most. */
 static int
 note_admit(struct control *c)
