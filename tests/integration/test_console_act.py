@@ -26,7 +26,7 @@ import sys
 import time
 from decimal import Decimal
 
-from harness import run, Env, check, wait, read_jsonl, served_values, sim_faults
+from harness import run, Env, check, wait, served_values, sim_faults
 from cmdworld import World, FINAL
 
 try:
