@@ -1,7 +1,13 @@
 /*
- * STUB of H1's header (issue 16 spec, /work/spec/console.md): the console's
- * request line parser. Here only so that H3's commands build before H1's
- * branch is merged; the merge takes H1's file.
+ * A request line of the technician console (issue 16, docs/console.md
+ * "Protocol"): one JSON object per line on the control socket.
+ *
+ *   {"id": 7, "cmd": "read", "args": ["meter", "30001", "2", "f32"], "body": "..."}
+ *
+ * id: an integer 1..2^53-1 (required); cmd: 1..32 of [a-z.] (required);
+ * args: an array of at most 8 strings of at most 1024 bytes, no control
+ * characters; body: a string of at most 60000 bytes. Any other member, a
+ * duplicate key or anything but an object is an error. Pure: no I/O.
  */
 #ifndef WG_CONSOLE_REQ_H
 #define WG_CONSOLE_REQ_H
@@ -15,6 +21,9 @@
 #define CONSOLE_ARGS_MAX  8
 #define CONSOLE_ARG_MAX   1024
 #define CONSOLE_BODY_MAX  60000
+/* A line, LF included; a longer one is never parsed (the server drops it). */
+#define CONSOLE_LINE_MAX  65536
+#define CONSOLE_ID_MAX    ((UINT64_C(1) << 53) - 1)	/* exact in a double */
 
 struct console_req {
 	uint64_t id;
@@ -26,6 +35,13 @@ struct console_req {
 	json_t *root;				/* owns the strings */
 };
 
+/*
+ * line: len bytes, without the LF (a trailing CR or spaces are JSON
+ * whitespace). 0, or -EINVAL with one line in err that starts "request: "
+ * and names the member ("request: args[2]: control character at byte 5").
+ * On an error nothing is held, and rq->id is the request's id if that much
+ * was readable (so the error can carry it), else 0.
+ */
 int console_req_parse(const char *line, size_t len, struct console_req *rq,
     char *err, size_t errlen);
 void console_req_free(struct console_req *rq);
