@@ -19,7 +19,6 @@ usage: test_console_act.py BUILD_DIR SCENARIO
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -29,50 +28,7 @@ from decimal import Decimal
 from harness import run, Env, check, wait, served_values, sim_faults
 from cmdworld import World, FINAL
 
-try:
-    from consolewire import Console
-except ImportError:     # H1's client not merged yet: a minimal one
-    class Console:
-        def __init__(self, path, timeout=10):
-            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.s.settimeout(timeout)
-            self.s.connect(path)
-            self.buf = b""
-            self.next_id = 1
-            self.events = {}
-
-        def send_raw(self, data):
-            self.s.sendall(data)
-
-        def read_line(self, timeout=10):
-            self.s.settimeout(timeout)
-            while b"\n" not in self.buf:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    raise EOFError("console: connection closed")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\n", 1)
-            return json.loads(line)
-
-        def call(self, cmd, *args, body=None, timeout=10):
-            rid = self.next_id
-            self.next_id += 1
-            req = {"id": rid, "cmd": cmd}
-            if args:
-                req["args"] = list(args)
-            if body is not None:
-                req["body"] = body
-            self.send_raw(json.dumps(req).encode() + b"\n")
-            deadline = time.time() + timeout
-            while True:
-                m = self.read_line(max(0.1, deadline - time.time()))
-                if m.get("id") == rid and "event" in m:
-                    self.events.setdefault(rid, []).append(m["event"])
-                elif m.get("id") == rid:
-                    return m
-
-        def close(self):
-            self.s.close()
+from consolewire import Console
 
 SOCK = "console.sock"
 INTERVAL_MS = 1000
@@ -82,7 +38,7 @@ def world(env, hook=None):
     control = {"reboot_hook": hook} if hook else None
     w = World(env, chargers=True, control=control)
     w.sock = os.path.join(env.dir, SOCK)
-    w.site["console"] = {"socket": w.sock, "open": ["device", "watch"]}
+    w.site["console"] = {"socket": w.sock, "open": ["device", "watch", "config"]}
     w.start()
     wait(lambda: os.path.exists(w.sock), 10, "the console socket")
     return w
@@ -96,13 +52,6 @@ def connect(w):
 def ok(reply, what):
     check(reply.get("ok") is True, "%s: %s", what, reply)
     return reply["data"]
-
-
-def send_req(con, rid, cmd, *args):
-    req = {"id": rid, "cmd": cmd}
-    if args:
-        req["args"] = list(args)
-    con.send_raw(json.dumps(req).encode() + b"\n")
 
 
 # ---------------------------------------------------------------- look
@@ -133,8 +82,7 @@ def check_device(w, con):
 
 
 def check_watch(w, con):
-    rid = 900
-    send_req(con, rid, "watch", "meter")
+    rid = con.request("watch", "meter")
     evs = []
     deadline = time.time() + 15
     while len({e["ts_ms"] for e in evs}) < 3 and time.time() < deadline:
@@ -149,16 +97,11 @@ def check_watch(w, con):
         if e["value"] is not None:
             check((1, e["point"], Decimal(e["value"])) in served,
                   "watch: %s not served", e)
-    send_req(con, rid + 1, "cancel", str(rid))
-    got = {}
-    while len(got) < 2:
-        m = con.read_line(10)
-        if "event" in m:
-            continue
-        got[m["id"]] = m
-    check(got[rid]["ok"] is False and got[rid]["error"] == "canceled",
-          "watch's end: %s", got[rid])
-    check(got[rid + 1]["ok"] is True, "cancel: %s", got[rid + 1])
+    c = con.call("cancel", rid)
+    check(c["ok"] is True, "cancel: %s", c)
+    end = con.reply(rid)
+    check(end["ok"] is False and end["error"] == "canceled", "watch's end: %s",
+          end)
     print("watch: %d events, then canceled" % len(evs))
 
 
