@@ -36,7 +36,10 @@ INTERVAL_MS = 1000
 
 def world(env, hook=None):
     control = {"reboot_hook": hook} if hook else None
-    w = World(env, chargers=True, control=control)
+    faults = os.path.join(env.dir, "faults")
+    open(faults, "w").close()
+    w = World(env, chargers=True, control=control,
+              sim_extra=["--fault-file", faults])
     w.sock = os.path.join(env.dir, SOCK)
     w.site["console"] = {"socket": w.sock, "open": ["device", "watch", "config"]}
     w.start()
