@@ -66,10 +66,18 @@ act_job_cancel(struct console *cs, const struct console_ticket *t)
 	/* Not started (or no workers any more): it never runs, no done(). */
 	if (a->g->pollers == NULL ||
 	    pollers_job_cancel(a->g->pollers, j->bus, &j->job) == 0) {
+		log_info("console: %s on bus %s canceled before it ran",
+		    j->kind == JOB_SCAN ? "scan" : "read",
+		    a->g->cfg->buses[j->bus].name);
 		job_unlink(a, j);
 		job_free(j);
+		return;
 	}
-	/* Else it runs now: done() comes and throws its result away. */
+	/* It runs now: done() comes and throws its result away. */
+	log_info("console: %s on bus %s canceled while it runs; %s",
+	    j->kind == JOB_SCAN ? "scan" : "read", a->g->cfg->buses[j->bus].name,
+	    j->kind == JOB_SCAN ? "it stops at the next unit id" :
+	    "its answer is dropped");
 }
 
 static void drain(struct console_act *a);

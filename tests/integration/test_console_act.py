@@ -147,7 +147,22 @@ def check_scan(w, con):
     check(r["ok"] is False and "no bus 'nope'" in r["error"], "scan: %s", r)
     n = len(w.readings())
     wait(lambda: len(w.readings()) > n + 40, 20, "polling after the scan")
-    print("scan: found %s" % sorted(units))
+    # a long scan (each silent id costs the bus's 500 ms) canceled midway
+    rid = con.request("scan", "lan", "1", "60")
+    while not any(e.get("unit") == 2 for e in con.events.get(rid, [])):
+        con.read_line(20)       # TimeoutError if the scan says nothing
+    t0 = time.time()
+    check(con.call("cancel", rid)["ok"] is True, "cancel of the scan")
+    end = con.reply(rid)
+    check(end["ok"] is False and end["error"] == "canceled", "scan's end: %s",
+          end)
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 20, 10, "polling after the canceled "
+         "scan")
+    check("console: scan on bus lan canceled while it runs" in w.gw.stderr(),
+          "the scan was not stopped")
+    print("scan: found %s; a long one canceled, polling again after %.1f s"
+          % (sorted(units), time.time() - t0))
 
 
 def check_config(w, con):
@@ -172,26 +187,37 @@ def check_config(w, con):
     print("config: show, check good and bad")
 
 
-def killed_mid_read(w, con):
-    """A client that dies while its read waits for a slow device."""
+def killed_mid_read(w, con, session):
+    """A client that dies while its read waits for a slow device: the
+    daemon drops the job (or its late answer) and polls on."""
     faults = os.path.join(w.env.dir, "faults")
     sim_faults(w.sim, faults, "1:late:300\n", 2)
     child = subprocess.Popen([sys.executable, "-c", """
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-for i in range(3):
-    s.sendall(json.dumps({"id": i + 1, "cmd": "read", "args": ["meter", "30001", "2", "f32"]}).encode() + b"\\n")
+s.sendall(json.dumps({"id": 1, "cmd": "resume", "args": [sys.argv[2]]}).encode() + b"\\n")
+buf = b""
+while b"\\n" not in buf:
+    buf += s.recv(4096)
+assert json.loads(buf.split(b"\\n")[0])["ok"], buf
+s.sendall(json.dumps({"id": 2, "cmd": "read", "args": ["meter", "30001", "2", "f32"]}).encode() + b"\\n")
+print("sent", flush=True)
 time.sleep(30)
-""", w.sock])
-    time.sleep(0.4)
+""", w.sock, session], stdout=subprocess.PIPE, text=True)
+    check(child.stdout.readline().strip() == "sent", "the child did not send")
+    time.sleep(0.1)
     child.send_signal(signal.SIGKILL)
     child.wait()
+    wait(lambda: "console: read on bus lan canceled" in w.gw.stderr(), 10,
+         "the read canceled with its client")
     sim_faults(w.sim, faults, "", 3)
     n = len(w.readings())
     wait(lambda: len(w.readings()) > n + 40, 20, "polling after the kill")
     check(w.gw.p.poll() is None, "the daemon died")
     ok(con.call("read", "meter", "30001", "2", "f32"), "read after the kill")
-    print("killed mid-read: the daemon polls on")
+    line = [l for l in w.gw.stderr().splitlines()
+            if "console: read on bus lan canceled" in l][0]
+    print("killed mid-read: %s; the daemon polls on" % line.split(": ", 2)[2])
 
 
 def needs_login(w, con):
@@ -205,7 +231,8 @@ PASSWORD = "correct horse battery"
 
 def login(w, con, set_password=True):
     """A console password set by the fleet (console.password), then
-    login.password; False if this build has no logins (H2 not merged)."""
+    login.password: its session token; False if this build has no logins
+    (H2 not merged)."""
     r = con.call("help")
     names = {c["name"] for c in r.get("data", {}).get("commands", [])}
     if "login.password" not in names:
@@ -218,8 +245,8 @@ def login(w, con, set_password=True):
         rc, recs, err = w.send("console.password", args=json.loads(p.stdout))
         check(rc == 0 and recs[-1]["state"] == "applied",
               "console.password: %s %s", recs, err)
-    ok(con.call("login.password", PASSWORD, timeout=30), "login.password")
-    return True
+    return ok(con.call("login.password", PASSWORD, timeout=30),
+              "login.password")["session"]
 
 
 def look(env):
@@ -228,13 +255,15 @@ def look(env):
     check_device(w, con)
     check_watch(w, con)
     check_config(w, con)
-    if needs_login(w, con) and not login(w, con):
+    check(needs_login(w, con), "a read ran without a login")
+    session = login(w, con)
+    if not session:
         print("SKIPPED read, scan, killed mid-read: no login in this build "
               "(H2's console_auth.c not merged)")
         sys.exit(77)
     check_read(w, con)
     check_scan(w, con)
-    killed_mid_read(w, con)
+    killed_mid_read(w, con, session)
     con.close()
 
 
