@@ -3,7 +3,8 @@ over the daemon's socket, against wattgate-sim, with a real mosquitto and
 wattgate-recv (cmdworld.World: a meter at unit 1, a KEBA at unit 2).
 
 Scenarios (one ctest each):
-  look  device values match what the simulator served; watch streams, then
+  look  device values match what the simulator served, and a dead device
+        shows its timeouts and backoff; watch streams, then
         cancels; read matches the simulator's register (and a bad one names
         the Modbus exception); scan finds the simulator's devices; config
         show and check (a bad and a good config); a client killed mid-read
@@ -220,6 +221,25 @@ time.sleep(30)
     print("killed mid-read: %s; the daemon polls on" % line.split(": ", 2)[2])
 
 
+def check_dead(w, con):
+    """A dead device as the technician finds it: not answering, its
+    timeouts, the polls in a row without an answer, its backoff."""
+    faults = os.path.join(w.env.dir, "faults")
+    sim_faults(w.sim, faults, "2:silent\n", 4)
+    wait(lambda: ok(con.call("device", "wallbox"), "device")["errors"]
+         ["in_a_row"] >= 2, 15, "the wallbox's timeouts")
+    d = ok(con.call("device", "wallbox"), "device wallbox")
+    e = d["errors"]
+    check(d["answering"] is False and e["timeouts"] >= 2 and
+          e["last"] != "ok" and d["backoff_s"] >= 1 and
+          d["timings"]["last_cycle_ms"] is None, "a dead device: %s", d)
+    sim_faults(w.sim, faults, "", 5)
+    wait(lambda: ok(con.call("device", "wallbox"), "device")["answering"], 20,
+         "the wallbox back")
+    print("dead device: %d timeouts, %d polls in a row, backoff %d s, then "
+          "back" % (e["timeouts"], e["in_a_row"], d["backoff_s"]))
+
+
 def needs_login(w, con):
     """Without a login the write commands are refused."""
     r = con.call("read", "meter", "30001")
@@ -264,6 +284,7 @@ def look(env):
     check_read(w, con)
     check_scan(w, con)
     killed_mid_read(w, con, session)
+    check_dead(w, con)
     con.close()
 
 
