@@ -52,6 +52,18 @@ act_device(struct console_act *a, struct console_client *cl, uint64_t id,
 	return -1;
 }
 
+int
+act_busy(struct console_client *cl, uint64_t id)
+{
+	uint64_t later = console_client_later(cl);
+
+	if (later == 0)
+		return 0;
+	console_err(cl, id, "busy: request %llu is still running (cancel it "
+	    "first)", (unsigned long long)later);
+	return 1;
+}
+
 static const char *
 point_name(const struct profile *p, size_t i, const char **unit)
 {
@@ -252,8 +264,8 @@ run_watch(struct console *cs, struct console_client *cl,
 	long d = -1;
 	size_t i, k, n;
 
-	if (rq->argc > 0 && (d = act_device(a, cl, rq->id, "watch",
-	    rq->argv[0])) < 0)
+	if (act_busy(cl, rq->id) || (rq->argc > 0 && (d = act_device(a, cl,
+	    rq->id, "watch", rq->argv[0])) < 0))
 		return CCMD_DONE;
 	for (i = 0; i < ACT_WATCH_MAX && w == NULL; i++)
 		if (!a->watch[i].used)

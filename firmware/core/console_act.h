@@ -99,6 +99,8 @@ struct console_act {
 	uint64_t r_dropped;
 };
 
+/* cl has a long request under way: "busy" to id, 1; else 0. */
+int act_busy(struct console_client *cl, uint64_t id);
 int act_ticket_eq(const struct console_ticket *a, const struct console_ticket *b);
 /* The device named name: its index, or -1 with an error to cl. */
 long act_device(struct console_act *a, struct console_client *cl, uint64_t id,

@@ -173,7 +173,8 @@ act_read(struct console *cs, struct console_client *cl,
 	long d;
 	size_t i;
 
-	if ((d = act_device(a, cl, rq->id, "read", rq->argv[0])) < 0)
+	if (act_busy(cl, rq->id) ||
+	    (d = act_device(a, cl, rq->id, "read", rq->argv[0])) < 0)
 		return CCMD_DONE;
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
 		console_err(cl, rq->id, "read: out of memory");

@@ -195,6 +195,8 @@ act_scan(struct console *cs, struct console_client *cl,
 	int tcp;
 	size_t b;
 
+	if (act_busy(cl, rq->id))
+		return CCMD_DONE;
 	for (b = 0; b < cfg->n_buses; b++)
 		if (strcmp(cfg->buses[b].name, rq->argv[0]) == 0)
 			break;

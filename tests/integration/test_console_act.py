@@ -101,6 +101,11 @@ def check_watch(w, con):
         if e["value"] is not None:
             check((1, e["point"], Decimal(e["value"])) in served,
                   "watch: %s not served", e)
+    # one long request per connection; short ones still run meanwhile
+    b = con.call("watch")
+    check(b["ok"] is False and b["error"].startswith("busy: request %d" % rid),
+          "a second watch: %s", b)
+    ok(con.call("device", "meter"), "device during a watch")
     c = con.call("cancel", rid)
     check(c["ok"] is True, "cancel: %s", c)
     end = con.reply(rid)
