@@ -245,6 +245,19 @@ def check_dead(w, con):
           "back" % (e["timeouts"], e["in_a_row"], d["backoff_s"]))
 
 
+def stop(w, con):
+    """A clean stop with a console connected and a watch running: the
+    client hears "stopping", the daemon exits 0 (sanitizers: no leak)."""
+    rid = con.request("watch")
+    con.read_line(10)
+    rc = w.gw.stop()
+    check(rc == 0, "the daemon's stop: exit %s", rc)
+    check(con.closed(10) and "stopping" in con.notices and
+          con.replies.get(rid, {}).get("error") == "canceled",
+          "the console at the stop: %s %s", con.notices, con.replies)
+    con.close()
+
+
 def needs_login(w, con):
     """Without a login the write commands are refused."""
     r = con.call("read", "meter", "30001")
@@ -290,7 +303,7 @@ def look(env):
     check_scan(w, con)
     killed_mid_read(w, con, session)
     check_dead(w, con)
-    con.close()
+    stop(w, con)
 
 
 # ----------------------------------------------------------------- act
@@ -364,7 +377,7 @@ def act(env):
     check(rc == 0 and recs[-1]["state"] == "applied", "state: %s", recs)
     print("act: bad config rejected, good one applied (%s), reboot via hook, "
           "%d login note(s)" % (cid, len(notes)))
-    con.close()
+    stop(w, con)
 
 
 def main(build, scenario):
