@@ -177,7 +177,7 @@ auth_attempt_end(struct console_auth *a, int ok, const char *method,
  */
 void
 auth_session_open(struct console_auth *a, struct console_client *cl, uint64_t id,
-    const char *who, const char *pw)
+    const char *who, const char *pw, int64_t ttl_ms)
 {
 	uint8_t token[SESS_TOKEN_LEN];
 	char hex[2 * SESS_TOKEN_LEN + 1];
@@ -191,7 +191,7 @@ auth_session_open(struct console_auth *a, struct console_client *cl, uint64_t id
 		console_err(cl, id, "login: no random token: %s", strerror(errno));
 		return;
 	}
-	sessions_add(&a->sess, token, who, pw, boot, now.wall);
+	sessions_add(&a->sess, token, who, pw, boot, now.wall, ttl_ms);
 	if (slot >= 0) {
 		a->live[slot].gen = gen;
 		a->live[slot].on = 1;

@@ -75,9 +75,10 @@ int auth_attempt_begin(struct console_auth *a, struct console_client *cl,
 void auth_attempt_end(struct console_auth *a, int ok, const char *method,
     const char *tech, uid_t uid, const char *why);
 /* A session for the client: token to it, who to the server. pw: "" or the
- * password's fingerprint. */
+ * password's fingerprint. ttl_ms: how long it may last at most (the
+ * credential's time left), 0 for the usual 12 h. */
 void auth_session_open(struct console_auth *a, struct console_client *cl,
-    uint64_t id, const char *who, const char *pw);
+    uint64_t id, const char *who, const char *pw, int64_t ttl_ms);
 
 /* The commands (console_cmds_auth). */
 int run_challenge(struct console *cs, struct console_client *cl,

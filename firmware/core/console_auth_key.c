@@ -64,20 +64,23 @@ known_ms(struct console_auth *a)
 }
 
 /*
- * The response's checks, cheapest and least trusting first. 0 with who, or
- * -EACCES with why. tech gets the credential's name once it is known to be
- * the fleet's (a name from an unverified credential is not reported).
+ * The response's checks, cheapest and least trusting first. 0 with who and
+ * *left (ms the credential is still valid for: the session it opens ends
+ * then at the latest), or -EACCES with why. tech gets the credential's name
+ * once it is known to be the fleet's (a name from an unverified credential
+ * is not reported).
  */
 static int
 judge_response(struct console_auth *a, const char *challenge,
-    const char *line, char *tech, char *who, size_t wlen, char *why,
-    size_t len)
+    const char *line, char *tech, char *who, size_t wlen, int64_t *left,
+    char *why, size_t len)
 {
 	static struct techcred_response r;	/* 2 KiB; the loop is one thread */
 	static struct techcred tc;
 	const char *gw = a->cs->g->cfg->gateway;
 	struct lock_now now;
 	char err[200], until[24];
+	int64_t known;
 	time_t t;
 	struct tm tm;
 
@@ -103,7 +106,8 @@ judge_response(struct console_auth *a, const char *challenge,
 		return -EACCES;
 	}
 	auth_now(&now, NULL);
-	if (console_cred_window(tc.nbf, tc.exp, &now, known_ms(a), err,
+	known = known_ms(a);
+	if (console_cred_window(tc.nbf, tc.exp, &now, known, err,
 	    sizeof(err)) < 0) {
 		snprintf(why, len, "the credential of %s: %s", tc.tech, err);
 		return -EACCES;
@@ -117,6 +121,9 @@ judge_response(struct console_auth *a, const char *challenge,
 		    "to another challenge or gateway, or another key)");
 		return -EACCES;
 	}
+	/* Unsynchronised, the time left is judged from the latest time known
+	 * to be true: now is at least that, so this is never too long. */
+	*left = tc.exp * 1000 - (now.wall_valid ? now.wall : known);
 	t = (time_t)tc.exp;
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(until, sizeof(until), "%Y-%m-%dT%H:%MZ", &tm) == 0)
@@ -134,6 +141,7 @@ run_response(struct console *cs, struct console_client *cl,
 	char tech[TECHCRED_NAME_MAX + 1] = "", who[SESS_WHO_MAX + 1], why[300];
 	char line[TECHCRED_RESPONSE_MAX + 1];
 	const char *challenge = NULL;
+	int64_t left = 0;
 	struct challenge *ch;
 	uint32_t gen;
 	int slot = auth_slot(cl, rq->id, &gen), rc;
@@ -156,12 +164,12 @@ run_response(struct console *cs, struct console_client *cl,
 		memcpy(line, rq->argv[0], n);
 		line[n] = '\0';
 		rc = judge_response(a, challenge, line + strspn(line, " "), tech,
-		    who, sizeof(who), why, sizeof(why));
+		    who, sizeof(who), &left, why, sizeof(why));
 	}
 	if (slot >= 0)
 		memset(&a->chal[slot], 0, sizeof(a->chal[slot]));
 	if (rc == 0)
-		auth_session_open(a, cl, rq->id, who, "");
+		auth_session_open(a, cl, rq->id, who, "", left > 0 ? left : 1);
 	else
 		console_err(cl, rq->id, "login: %s", why);
 	auth_attempt_end(a, rc == 0, "key", tech[0] ? tech : NULL,

@@ -45,7 +45,7 @@ pw_done(void *arg, int rc)
 		    strerror(-rc));
 	if (rc == 0 && cl != NULL && !a->pw_canceled) {
 		auth_pw_print(&a->pw_hash, fp);
-		auth_session_open(a, cl, a->pw_ticket.id, "password", fp);
+		auth_session_open(a, cl, a->pw_ticket.id, "password", fp, 0);
 		auth_attempt_end(a, 1, "password", NULL, a->pw_uid, "logged in");
 	} else {
 		if (cl != NULL && !a->pw_canceled)

@@ -155,10 +155,14 @@ out:
 
 int
 sessions_add(struct sessions *ss, const uint8_t token[SESS_TOKEN_LEN],
-    const char *who, const char *pw, int64_t now_boot, int64_t now_wall)
+    const char *who, const char *pw, int64_t now_boot, int64_t now_wall,
+    int64_t ttl_ms)
 {
 	struct sess *s;
 	size_t i, w;
+
+	if (ttl_ms <= 0 || ttl_ms > SESS_TTL_MS)
+		ttl_ms = SESS_TTL_MS;
 
 	/* Ended ones go first; then, if still full, the oldest. */
 	for (i = w = 0; i < ss->n; i++)
@@ -174,8 +178,8 @@ sessions_add(struct sessions *ss, const uint8_t token[SESS_TOKEN_LEN],
 	sessions_hash(token, s->hash);
 	snprintf(s->who, sizeof(s->who), "%s", who);
 	snprintf(s->pw, sizeof(s->pw), "%s", pw);
-	s->exp_boot = now_boot + SESS_TTL_MS;
-	s->exp_wall = (now_wall + SESS_TTL_MS) / 1000;
+	s->exp_boot = now_boot + ttl_ms;
+	s->exp_wall = (now_wall + ttl_ms) / 1000;
 	return save(ss);
 }
 

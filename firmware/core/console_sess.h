@@ -49,11 +49,15 @@ int sessions_load(struct sessions *ss, const char *store);
 
 /*
  * A new session for who (pw: the password's fingerprint, or "") from the
- * random token, kept on disk before it returns. 0, or -errno (the file
- * could not be written: the session works until the daemon restarts).
+ * random token, kept on disk before it returns. It lasts SESS_TTL_MS, or
+ * ttl_ms if that is shorter and above 0 (a technician's credential that
+ * ends sooner: a session must not outlive what opened it). 0, or -errno
+ * (the file could not be written: the session works until the daemon
+ * restarts).
  */
 int sessions_add(struct sessions *ss, const uint8_t token[SESS_TOKEN_LEN],
-    const char *who, const char *pw, int64_t now_boot, int64_t now_wall);
+    const char *who, const char *pw, int64_t now_boot, int64_t now_wall,
+    int64_t ttl_ms);
 
 /* The session of token: its index; -ENOENT (none, or ended). */
 int sessions_find(struct sessions *ss, const uint8_t token[SESS_TOKEN_LEN],

@@ -339,6 +339,16 @@ def resume(env):
                        ("applied", "resume", "tech alice"),
                        ("rejected", "resume", "no such session"),
                        ("rejected", "resume", "no such session")])
+    # A session ends with the credential that opened it, not 12 h later:
+    # a credential for 3 s gives a token that is not resumed after them.
+    time.sleep(2.1)     # the wait after the two refused resumes above
+    short = w.issue("alice", valid="3s")
+    c = w.console()
+    token = ok(key_login(w, c, short))["session"]
+    ok(c.call("resume", token))
+    time.sleep(3.5)
+    check("no such session" in err(w.console().call("resume", token)),
+          "a session resumed after its credential expired")
     check(w.gw.stop() == 0, "the gateway's stop")
 
 
