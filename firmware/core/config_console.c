@@ -108,6 +108,11 @@ open_allowed(struct jc *x, const char *path, const char *name)
 	if (cmd->cls == CCLASS_WRITE)
 		return jc_fail(x, path, "'%s' changes the gateway: it always needs "
 		    "a login; only read commands may be open", name);
+	/* config: show prints the whole site config, check parses a caller's
+	 * text that names files the daemon's user can read. */
+	if (strcmp(name, "config") == 0)
+		return jc_fail(x, path, "'config' shows the site config and reads "
+		    "files as the daemon: it always needs a login");
 	return 0;
 #else
 	(void)name;

@@ -300,6 +300,7 @@ on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 	struct console_srv *srv = cs->srv;
 	int64_t now = clock_mono_ms(), idle = (int64_t)srv->cfg->idle_s * 1000;
 	struct console_client *cl;
+	uint64_t id;
 	unsigned i;
 
 	(void)events;
@@ -315,10 +316,14 @@ on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 				console_io_kill(cl, NULL);
 			continue;
 		}
-		/* Silence is counted in complete lines; a running request is not. */
-		if (cl->later != 0 || now - cl->last_line_ms < idle)
+		/* Silence is counted in complete lines. A running request (a
+		 * watch left streaming) is not activity: the technician may have
+		 * walked away, so it is canceled and the session ends as well. */
+		if (now - cl->last_line_ms < idle)
 			continue;
 		cl->last_line_ms = now;
+		if ((id = cancel_later(cs, cl)) != 0)
+			console_err(cl, id, "canceled");
 		if (cl->who[0] != '\0') {
 			log_info("console: uid %u pid %d: session of %s ended: idle for "
 			    "%u s", (unsigned)cl->uid, (int)cl->pid, cl->who,

@@ -239,26 +239,37 @@ def escapes(env):
 
 
 def idle(env):
-    w = ConsoleWorld(env, {"idle_s": 2})
+    w = ConsoleWorld(env, {"idle_s": 2, "open": ["watch"]})
     silent = w.console()
     dribble = w.console()
     talker = w.console()
+    # a watch left streaming is not activity: canceled, then closed
+    watcher = w.console()
+    rid = watcher.request("watch")
     t0 = time.time()
     closed = {}
-    while time.time() - t0 < 6 and len(closed) < 2:
-        dribble.send_raw(b" ") if "dribble" not in closed else None
+    while time.time() - t0 < 6 and len(closed) < 3:
+        if "dribble" not in closed:
+            try:
+                dribble.send_raw(b" ")
+            except OSError:     # closed since it was last looked at
+                closed["dribble"] = time.time() - t0
         if time.time() - t0 < 5.5:
             check(talker.call("hello")["ok"], "the talker")
-        for name, c in (("silent", silent), ("dribble", dribble)):
+        for name, c in (("silent", silent), ("dribble", dribble),
+                        ("watcher", watcher)):
             if name not in closed and c.closed(0.25):
                 closed[name] = time.time() - t0
-    check(set(closed) == {"silent", "dribble"}, "not closed: %s", closed)
+    check(set(closed) == {"silent", "dribble", "watcher"}, "not closed: %s",
+          closed)
+    check(watcher.replies.get(rid, {}).get("error") == "canceled",
+          "the idle watch: %s", watcher.replies)
     check(all(1.5 <= t <= 4.5 for t in closed.values()), "closed at %s (idle_s 2)",
           closed)
     check(silent.notices == ["closing: idle for 2 s"], "notices: %s", silent.notices)
     check(not talker.closed(0.5), "the talker was closed")
     check(talker.call("hello")["ok"], "the talker after")
-    for c in (silent, dribble, talker):
+    for c in (silent, dribble, talker, watcher):
         c.close()
     print("idle: closed after %s s" % {k: round(v, 1) for k, v in closed.items()})
     w.polls_on("idle clients")
