@@ -209,6 +209,14 @@ void
 console_client_set_who(struct console_client *cl, const char *who)
 {
 	snprintf(cl->who, sizeof(cl->who), "%s", who != NULL ? who : "");
+	cl->who_end_ms = 0;
+}
+
+void
+console_client_set_end(struct console_client *cl, int64_t ms)
+{
+	if (cl->who[0] != '\0')
+		cl->who_end_ms = clock_mono_ms() + (ms > 0 ? ms : 0);
 }
 
 const char *
@@ -315,6 +323,15 @@ on_tick(struct loop *l, int fd, uint32_t events, void *arg)
 			if (now >= cl->close_at)
 				console_io_kill(cl, NULL);
 			continue;
+		}
+		if (cl->who_end_ms != 0 && now >= cl->who_end_ms) {
+			log_info("console: uid %u pid %d: session of %s ended: its "
+			    "time is up", (unsigned)cl->uid, (int)cl->pid, cl->who);
+			if ((id = cancel_later(cs, cl)) != 0)
+				console_err(cl, id, "canceled");
+			console_notice(cl, "session ended: its time is up (the "
+			    "credential's or 12 h); log in again");
+			console_client_set_who(cl, NULL);
 		}
 		/* Silence is counted in complete lines. A running request (a
 		 * watch left streaming) is not activity: the technician may have

@@ -198,6 +198,8 @@ auth_session_open(struct console_auth *a, struct console_client *cl, uint64_t id
 		sessions_hash(token, a->live[slot].hash);
 	}
 	console_client_set_who(cl, who);
+	console_client_set_end(cl, ttl_ms > 0 && ttl_ms < SESS_TTL_MS ? ttl_ms :
+	    SESS_TTL_MS);
 	techcred_hex(token, sizeof(token), hex);
 	explicit_bzero(token, sizeof(token));
 	console_ok(cl, id, json_pack("{s:s,s:s,s:i}", "who", who, "session", hex,

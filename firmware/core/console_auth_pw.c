@@ -161,6 +161,7 @@ run_resume(struct console *cs, struct console_client *cl,
 		memcpy(a->live[slot].hash, s->hash, SESS_HASH_LEN);
 	}
 	console_client_set_who(cl, s->who);
+	console_client_set_end(cl, s->exp_boot - boot);
 	console_ok(cl, rq->id, json_pack("{s:s,s:i}", "who", s->who, "idle_s",
 	    (int)cs->g->cfg->console.idle_s));
 	/* A token is not a secret guessed: a resume does not reset the count. */

@@ -87,6 +87,9 @@ void console_ticket_done(struct console *cs, const struct console_ticket *t);
  * server itself logs a client out after idle_s of silence (it is told
  * "session ended: idle for N s"), and closes one not logged in. */
 void console_client_set_who(struct console_client *cl, const char *who);	/* NULL: logged out */
+/* The login ends by itself after ms (a session's end: a technician's
+ * credential that expires while the console stays connected). */
+void console_client_set_end(struct console_client *cl, int64_t ms);
 const char *console_client_who(const struct console_client *cl);
 uid_t console_client_uid(const struct console_client *cl);
 /* Each client, for broadcasts (watch) and logouts: fn(cl, arg). */

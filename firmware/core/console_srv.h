@@ -29,6 +29,7 @@ struct console_client {
 	gid_t gid;
 	pid_t pid;
 	char who[CONSOLE_WHO_MAX + 1];	/* "": not logged in */
+	int64_t who_end_ms;		/* CLOCK_MONOTONIC: the login ends; 0 none */
 	/* Input: bytes [in_head, in_len) of in, no LF before in_scan. */
 	char *in;
 	size_t in_head, in_len, in_cap, in_scan;

@@ -349,6 +349,11 @@ def resume(env):
     time.sleep(3.5)
     check("no such session" in err(w.console().call("resume", token)),
           "a session resumed after its credential expired")
+    # and the console that stayed connected is logged out by it too
+    r = c.call("status")
+    check(r["ok"] is False and "login required" in r["error"] and
+          any("time is up" in n for n in c.notices),
+          "still logged in after the credential expired: %s %s", r, c.notices)
     check(w.gw.stop() == 0, "the gateway's stop")
 
 
