@@ -19,6 +19,15 @@ void log_init(const char *progname, int verbose);
  * its whole message; other line writers call it. Returns the length.
  */
 size_t log_clean(char *dst, size_t cap, const char *src);
+/*
+ * The last LOG_RING_LINES lines, each as printed (without its LF, cut to
+ * LOG_RING_LINE_MAX - 1 bytes): the console's "log" (a technician at the
+ * serial port has no journalctl). fn(line, arg) for the last n of them,
+ * oldest first, under the ring's lock: fn must not log. Returns how many.
+ */
+#define LOG_RING_LINES		256
+#define LOG_RING_LINE_MAX	1100
+size_t log_recent(size_t n, void (*fn)(const char *line, void *arg), void *arg);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn appends ": strerror(errno)"; log_warnx does not. */

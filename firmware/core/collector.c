@@ -232,6 +232,7 @@ collector_reading(void *arg, const struct reading *in)
 
 	r->ts_ms = repair_late(c, r->ts_ms);
 	control_reading(g->ctl, r);
+	console_reading(g->con, r);
 
 	if (c->n == c->cap)
 		collector_commit(g);

@@ -197,7 +197,7 @@ check_root_keys(struct jc *x, json_t *root)
 	static const char *const ours[] = { "gateway", "interval_s",
 		"backlog_rate", "store", "store_sync", "store_max_mb",
 		"store_max_days", "profiles", "buses", "devices", "uplink",
-		"identity_key", "control", "ota" };
+		"identity_key", "control", "ota", "console" };
 	const char *keys[sizeof(ours) / sizeof(ours[0]) + CFG_UPLINKS_MAX + 1];
 	const struct uplink_ops *ops;
 	size_t i, n = 0;
@@ -252,6 +252,7 @@ parse_root(struct jc *x, json_t *root, struct site_config *c)
 	    (rc = parse_identity(x, root, c)) < 0 ||
 	    (rc = config_parse_control(x, root, c)) < 0 ||
 	    (rc = config_parse_ota(x, root, c)) < 0 ||
+	    (rc = config_parse_console(x, root, c)) < 0 ||
 	    (rc = parse_uplinks(x, root, c)) < 0)
 		return rc;
 	return config_parse_devices(x, root, c);

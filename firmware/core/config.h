@@ -12,6 +12,7 @@
 #define WG_CONFIG_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "drivers/bus/bus.h"
 #include "drivers/driver.h"
@@ -66,6 +67,25 @@ struct cfg_ota {
 	unsigned retries;		/* transient download failures in a row */
 };
 
+/* "console": the technician console's socket (config_console.c, docs/console.md). */
+#define CFG_CONSOLE_SOCKET_MAX	107	/* sun_path, less its NUL */
+#define CFG_CONSOLE_OPEN_MAX	32
+#define CFG_CONSOLE_NAME_MAX	32	/* CONSOLE_CMD_MAX */
+struct cfg_console {
+	int enabled;			/* the section is present */
+	char socket[CFG_CONSOLE_SOCKET_MAX + 1];
+	unsigned mode;			/* the socket file's permission bits */
+	char group[64];			/* "": none */
+	gid_t gid;			/* group's, looked up at load */
+	/* Commands that run without a login (read-only ones only). */
+	char open[CFG_CONSOLE_OPEN_MAX][CFG_CONSOLE_NAME_MAX + 1];
+	size_t n_open;
+	unsigned idle_s;		/* a session (or a silent connection) ends */
+	unsigned max_clients;
+	unsigned lockout_after;		/* failed logins in a row before a lockout */
+	unsigned lockout_s;
+};
+
 struct site_config {
 	char path[CFG_PATH_MAX];
 	/* The file given with -c, when path is a fleet config (config.set,
@@ -96,6 +116,7 @@ struct site_config {
 	struct profile *profiles;
 	struct cfg_control control;
 	struct cfg_ota ota;
+	struct cfg_console console;
 };
 
 /* 0, or -EINVAL/-errno with one line in err. On error *c holds nothing to free. */

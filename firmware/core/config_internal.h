@@ -12,5 +12,7 @@ int config_parse_devices(struct jc *x, json_t *root, struct site_config *c);
 /* config_control.c: the "control" section, if present. */
 int config_parse_control(struct jc *x, json_t *root, struct site_config *c);
 int config_parse_ota(struct jc *x, json_t *root, struct site_config *c);
+/* config_console.c: the "console" section, if present. */
+int config_parse_console(struct jc *x, json_t *root, struct site_config *c);
 
 #endif

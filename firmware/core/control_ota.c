@@ -295,6 +295,7 @@ on_worker(struct loop *l, int fd, uint32_t events, void *arg)
 			bytes = (uint64_t)(ev.chunk + 1) * o->chunk;
 			if (bytes > size)
 				bytes = size;
+			o->bytes = bytes;
 			if (bytes < size && bytes - o->reported < size / PROGRESS_STEPS)
 				break;
 			o->reported = bytes;
@@ -410,6 +411,31 @@ ota_ctl_start(struct control *c)
 	    "?");
 	ota_boot(c);
 	return 0;
+}
+
+json_t *
+control_ota_describe(struct control *c)
+{
+	struct ota_ctl *o = c != NULL ? c->ota : NULL;
+	int64_t left;
+	json_t *job;
+
+	if (o == NULL)
+		return NULL;
+	if (o->job.phase[0] == '\0')
+		job = json_null();
+	else {
+		left = o->trial ? (o->trial_end - clock_mono_ms()) / 1000 : 0;
+		job = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:b, s:I}",
+		    "id", o->job.id, "phase", o->job.phase, "version",
+		    o->job.version, "from", o->job.from, "to", o->job.to,
+		    "bytes", (json_int_t)o->bytes, "of", (json_int_t)o->size,
+		    "why", o->job.why, "trial", o->trial,
+		    "trial_left_s", (json_int_t)(left > 0 ? left : 0));
+	}
+	return json_pack("{s:o, s:s, s:o}", "slot", o->booted[0] ?
+	    json_string(o->booted) : json_null(), "image_version", o->version,
+	    "job", job);
 }
 
 void

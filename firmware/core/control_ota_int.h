@@ -27,6 +27,7 @@ struct ota_ctl {
 	struct ota_worker *w;
 	uint64_t size, chunk;		/* the image's, from its manifest */
 	uint64_t reported;		/* bytes in the last "downloading" record */
+	uint64_t bytes;			/* on the medium so far (the console) */
 	uint64_t fetched_base;		/* fetched by earlier runs of this job */
 	/* the trial boot */
 	int trial;

@@ -589,6 +589,12 @@ forward_connected(const struct forward *f)
 	return f != NULL && f->connected;
 }
 
+unsigned
+forward_inflight(const struct forward *f)
+{
+	return f != NULL ? f->inflight : 0;
+}
+
 void
 forward_counts(const struct forward *f, struct forward_counts *c)
 {

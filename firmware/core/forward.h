@@ -55,6 +55,8 @@ struct forward_counts {
 };
 
 void forward_counts(const struct forward *f, struct forward_counts *c);
+/* Batches handed to the uplink and not acknowledged yet (the console). */
+unsigned forward_inflight(const struct forward *f);
 void forward_stop(struct forward *f);
 
 #endif

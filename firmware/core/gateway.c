@@ -17,6 +17,7 @@
 
 #include "firmware/base/log.h"
 #include "firmware/base/resolve.h"
+#include "firmware/core/console.h"
 #include "firmware/core/control.h"
 #include "firmware/core/control_config.h"
 #include "firmware/core/gateway_internal.h"
@@ -139,6 +140,10 @@ teardown(struct gateway *g)
 	sched_stop(g->sched);
 	pollers_stop(g->pollers);	/* hands over what is still queued */
 	g->pollers = NULL;
+	/* After the workers (a console's bus job is then done or dropped),
+	 * before the control plane its commands go through. */
+	console_stop(g->con);
+	g->con = NULL;
 	control_stop(g->ctl);	/* after the workers: their jobs point into it */
 	g->ctl = NULL;
 	if (g->store != NULL)
@@ -197,6 +202,7 @@ gateway_run(const struct site_config *cfg)
 	    (rc = forward_start(g.loop, g.resolver, cfg, g.store, &g.fwd)) < 0 ||
 	    (rc = pollers_start(g.loop, cfg, g.devs, &pev, &g.pollers)) < 0 ||
 	    (rc = control_start(&g, &g.ctl)) < 0 ||
+	    (rc = console_start(&g, &g.con)) < 0 ||
 	    (rc = sched_start(g.loop, (int64_t)cfg->interval_s * 1000, &sev,
 	    &g.sched)) < 0) {
 		log_fatalx("startup: %s", strerror(-rc));

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "firmware/base/loop.h"
+#include "firmware/core/console.h"
 #include "firmware/core/config.h"
 #include "firmware/core/forward.h"
 #include "firmware/core/gateway.h"
@@ -56,6 +57,7 @@ struct gateway {
 	struct store *store;
 	struct forward *fwd;
 	struct control *ctl;	/* the fleet's commands; NULL: off */
+	struct console *con;	/* the technician console; NULL: off */
 	struct hold *hold;	/* cycles the store refused */
 	struct pollers *pollers;
 	struct sched *sched;

@@ -351,6 +351,26 @@ sq_cmd_open(struct store *s, struct store_cmd *c, size_t n, size_t *found)
 	return rc == SQLITE_DONE ? 0 : sq_fail(s, "journal");
 }
 
+/* Reception order: a row keeps its n through its states. */
+static int
+sq_cmd_recent(struct store *s, struct store_cmd *c, size_t n, size_t *found)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = 0;
+	if (n == 0)
+		return 0;
+	if ((rc = ensure(s)) < 0 || (rc = prep(s, "SELECT " ROW_COLUMNS " FROM journal"
+	    " ORDER BY n DESC LIMIT ?", &st)) < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)n);
+	while (*found < n && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		row_to_cmd(st, &c[(*found)++]);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_fail(s, "journal");
+}
+
 static int
 sq_result_peek(struct store *s, uint64_t after, uint64_t *r, char **json)
 {
@@ -464,4 +484,5 @@ const struct store_journal_ops sq_journal_ops = {
 	.result_count = sq_result_count,
 	.ctl_get = sq_ctl_get,
 	.ctl_put = sq_ctl_put,
+	.cmd_recent = sq_cmd_recent,
 };

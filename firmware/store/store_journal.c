@@ -55,3 +55,9 @@ store_result_count(struct store *s, uint64_t *n)
 {
 	return s->ops->journal->result_count(s, n);
 }
+
+int
+store_cmd_recent(struct store *s, struct store_cmd *c, size_t n, size_t *found)
+{
+	return s->ops->journal->cmd_recent(s, c, n, found);
+}

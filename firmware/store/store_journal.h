@@ -58,6 +58,8 @@ struct store_journal_ops {
 	int (*result_count)(struct store *s, uint64_t *n);
 	int (*ctl_get)(struct store *s, const char *key, int64_t *v);
 	int (*ctl_put)(struct store *s, const char *key, int64_t v);
+	int (*cmd_recent)(struct store *s, struct store_cmd *c, size_t n,
+	    size_t *found);
 };
 
 /*
@@ -97,6 +99,12 @@ int store_cmd_last_seq(struct store *s, uint64_t *seq);
  * them). 0 or -errno.
  */
 int store_cmd_open(struct store *s, struct store_cmd *c, size_t n, size_t *found);
+/*
+ * The newest n journal rows (verified or not), newest first, into c: for
+ * the technician's console. *found how many were filled. 0 or -errno.
+ */
+int store_cmd_recent(struct store *s, struct store_cmd *c, size_t n,
+    size_t *found);
 /*
  * The oldest result record with number > after: 0 with *r and *json
  * ("{"r":N,...}", malloc'd); -ENOENT if none; -errno.

@@ -10,3 +10,8 @@ wg_unit_test(test_command SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_command.c
 # OTA manifests (firmware/codec/manifest.c), signed the same way.
 wg_unit_test(test_manifest SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_manifest.c
   ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
+# The technician console's request line (firmware/codec/console_req.c).
+if(CONFIG_CONSOLE)
+  wg_unit_test(test_console_req SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_console_req.c
+    LIBS wg_codec)
+endif()

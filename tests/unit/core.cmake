@@ -20,6 +20,10 @@ wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_store)
 if(CONFIG_CONTROL)
   wg_unit_test(test_inbox SOURCES unit/test_inbox.c LIBS wg_core)
 endif()
+# The site config's "console" section (firmware/core/config_console.c).
+if(CONFIG_CONSOLE)
+  wg_unit_test(test_config_console SOURCES unit/test_config_console.c LIBS wg_core)
+endif()
 
 # The resolver (firmware/base/resolve.c) and its getaddrinfo stand-in
 # (tests/preload/slow_gai.c: sleeping names, mapped names, no DNS).
