@@ -93,6 +93,57 @@ cmd_pubkey_free(struct cmd_pubkey *k)
 }
 
 /*
+ * The point is checked on the curve here, once, so that a credential with
+ * a point that is not one is refused by name rather than failing every
+ * signature check later.
+ */
+int
+sig_key_from_point(const char *who, const uint8_t *pt, size_t len,
+    struct cmd_pubkey **out, char *err, size_t errlen)
+{
+	mbedtls_ecp_group grp;
+	struct cmd_pubkey *k;
+	int mrc, rc = 0;
+
+	*out = NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return -ENOMEM;
+	mbedtls_ecp_point_init(&k->Q);
+	mbedtls_ecp_group_init(&grp);
+	if ((mrc = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1)) != 0) {
+		rc = mb_rc(mrc);
+		snprintf(err, errlen, "%s: key: cannot load P-256", who);
+	} else if (len != SIG_POINT_LEN || pt[0] != 0x04 ||
+	    mbedtls_ecp_point_read_binary(&grp, &k->Q, pt, len) != 0 ||
+	    mbedtls_ecp_check_pubkey(&grp, &k->Q) != 0) {
+		rc = -EINVAL;
+		snprintf(err, errlen, "%s: key: not a P-256 point", who);
+	}
+	mbedtls_ecp_group_free(&grp);
+	if (rc < 0)
+		cmd_pubkey_free(k);
+	else
+		*out = k;
+	return rc;
+}
+
+int
+sig_key_point(const struct cmd_pubkey *k, uint8_t pt[SIG_POINT_LEN])
+{
+	mbedtls_ecp_group grp;
+	size_t olen = 0;
+	int mrc;
+
+	mbedtls_ecp_group_init(&grp);
+	mrc = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1);
+	if (mrc == 0)
+		mrc = mbedtls_ecp_point_write_binary(&grp, &k->Q,
+		    MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pt, SIG_POINT_LEN);
+	mbedtls_ecp_group_free(&grp);
+	return mrc == 0 && olen == SIG_POINT_LEN ? 0 : -EINVAL;
+}
+
+/*
  * r and s are checked against the group order here as well as inside
  * mbedtls: the range is part of the format, not of one library's version.
  * The group is loaded per call (its tables are static in mbedtls 2.28), so

@@ -32,6 +32,17 @@ int sig_key_load_public(const char *who, const char *pem, size_t len,
 void cmd_pubkey_free(struct cmd_pubkey *k);
 
 /*
+ * A public key from its uncompressed point (0x04 || X || Y, SIG_POINT_LEN
+ * bytes), as a technician credential carries it (techcred.h); the point
+ * must be on P-256: "WHO: key: not a P-256 point". 0, -EINVAL or -ENOMEM.
+ */
+#define SIG_POINT_LEN	65
+int sig_key_from_point(const char *who, const uint8_t *pt, size_t len,
+    struct cmd_pubkey **out, char *err, size_t errlen);
+/* k's uncompressed point into pt: 0, or -EINVAL. */
+int sig_key_point(const struct cmd_pubkey *k, uint8_t pt[SIG_POINT_LEN]);
+
+/*
  * 0 if sig is k's ECDSA signature of SHA-256(msg[len]), else -EBADMSG (r or
  * s of 0 or not below the group order included); -EINVAL for a NULL
  * argument; -ENOMEM if mbedtls could not allocate.

@@ -35,6 +35,17 @@ void control_reading(struct control *c, const struct reading *r);
 void control_cycle(struct control *c, size_t devices_ok);
 /* The fleet's key in PEM: 0, or -EINVAL with one line in err. */
 int control_key_check(const char *pem, size_t len, char *err, size_t errlen);
+
+/*
+ * control_note (H3's control_local.c; a stand-in on this branch,
+ * control_note_stub.c): a result record for something that is not a
+ * command (a console login attempt): journaled with id "console-<wall
+ * ms>-<n>", type, state ("applied" success, "rejected" failure), why and
+ * result (taken, may be NULL). 0 or -errno.
+ */
+struct json_t;
+int control_note(struct control *c, const char *type, const char *state,
+    const char *why, struct json_t *result);
 #else
 static inline int
 control_start(struct gateway *g, struct control **out)

@@ -103,6 +103,11 @@ extern const struct cmd_type cmd_charger_set_current;
 extern const struct cmd_type cmd_scan;
 void scan_ctl_stop(struct control *c);
 
+/* control_password.c: the console's password (console_pw.h; Kconfig CONSOLE) */
+#ifdef CONFIG_CONSOLE
+extern const struct cmd_type cmd_console_password;
+#endif
+
 /* control_config.c */
 extern const struct cmd_type cmd_config_set;
 void config_trial_cycle(struct control *c, size_t devices_ok);

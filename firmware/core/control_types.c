@@ -212,6 +212,9 @@ static const struct cmd_type *const table[] = {
 	&cmd_config_set,
 	&cmd_charger_set_current,
 	&cmd_scan,
+#ifdef CONFIG_CONSOLE
+	&cmd_console_password,
+#endif
 #ifdef CONFIG_OTA
 	&cmd_ota_start,
 	&cmd_ota_cancel,

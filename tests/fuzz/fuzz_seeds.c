@@ -16,6 +16,11 @@
  * with the test key (tests/fixtures/cmdkey.h), so the harness reaches a
  * signature that verifies; and one with a signature of zeros.
  *
+ * And login responses for fuzz_techcred: credentials signed with the test
+ * key, certifying that same key as the technician's, and its answer to the
+ * harness's challenge (fuzz_techcred.h); one for every gateway, one with a
+ * signature of zeros; and the challenge itself.
+ *
  * And OTA manifests for fuzz_manifest, signed the same way: one chunk, the
  * most chunks and boards, a short last chunk, a bundle with its image
  * behind the manifest, and a signature of zeros.
@@ -24,7 +29,7 @@
  *                       DIR/recv_coap/, DIR/store/, DIR/scan/ (and
  *                       DIR/scan_profiles/, the harness's two profiles with
  *                       an info string check), DIR/command/,
- *                       DIR/manifest/
+ *                       DIR/manifest/, DIR/techcred/
  */
 #include <errno.h>
 #include <stdint.h>
@@ -41,9 +46,11 @@
 #include "firmware/store/store.h"
 #include "firmware/codec/command.h"
 #include "firmware/codec/manifest.h"
+#include "firmware/codec/techcred.h"
 #include "tests/fixtures/cmdkey.h"
 #include "tests/fuzz/fuzz_profiles.h"
 #include "tests/fuzz/fuzz_scan.h"
+#include "tests/fuzz/fuzz_techcred.h"
 #include "tools/sim/sim.h"
 
 #define T0	1796515200000LL	/* 2026-12-06 */
@@ -356,6 +363,52 @@ make_command_seeds(void)
 	signer_free(s);
 }
 
+/* Responses as wattgate-fleet tech-answer prints them (docs/console.md). */
+static void
+make_techcred_seeds(void)
+{
+	static const char *const bodies[][2] = {
+		{ "two_gws", "{\"v\":1,\"tech\":\"alice\",\"key\":\"" CMDKEY_POINT
+		    "\",\"gws\":[\"gw-0001\",\"gw-0002\"],\"nbf\":1796515200,"
+		    "\"exp\":1796544000}" },
+		{ "star", "{\"v\":1,\"tech\":\"bob@example.org\",\"key\":\""
+		    CMDKEY_POINT "\",\"gws\":[\"*\"],\"nbf\":0,\"exp\":"
+		    "1099511627776}" },
+	};
+	static uint8_t cred[TECHCRED_MAX];
+	static char line[TECHCRED_RESPONSE_MAX + 1];
+	uint8_t sig[SIG_LEN];
+	struct signer *s;
+	char err[256], name[64];
+	size_t len = 0, i;
+	int n;
+
+	if ((s = cmdkey_signer()) == NULL)
+		exit(1);
+	if (signer_sign(s, (const uint8_t *)TECHCRED_FUZZ_CHALLENGE,
+	    strlen(TECHCRED_FUZZ_CHALLENGE), sig, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_seeds: techcred: %s\n", err);
+		exit(1);
+	}
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		if (signer_frame(s, (const uint8_t *)bodies[i][1],
+		    strlen(bodies[i][1]), cred, sizeof(cred), &len, err,
+		    sizeof(err)) != 0 || (n = techcred_response_format(cred, len,
+		    sig, line, sizeof(line))) < 0) {
+			fprintf(stderr, "fuzz_seeds: techcred: %s\n", err);
+			exit(1);
+		}
+		snprintf(name, sizeof(name), "%s.txt", bodies[i][0]);
+		put("techcred", name, line, (size_t)n);
+	}
+	memset(cred + len - SIG_LEN, 0, SIG_LEN);
+	n = techcred_response_format(cred, len, sig, line, sizeof(line));
+	put("techcred", "zero_sig.txt", line, (size_t)n);
+	put("techcred", "challenge.txt", TECHCRED_FUZZ_CHALLENGE,
+	    strlen(TECHCRED_FUZZ_CHALLENGE));
+	signer_free(s);
+}
+
 static void
 make_manifest_seeds(void)
 {
@@ -486,6 +539,7 @@ main(int argc, char **argv)
 	make_scan_seeds();
 	make_command_seeds();
 	make_manifest_seeds();
+	make_techcred_seeds();
 	free(json);
 	profile_free(&ps[0]);
 	profile_free(&ps[1]);

@@ -15,3 +15,7 @@ if(CONFIG_CONSOLE)
   wg_unit_test(test_console_req SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_console_req.c
     LIBS wg_codec)
 endif()
+# The console's login formats (firmware/codec/techcred.c, pwhash.c):
+# credentials signed by the test key, responses, challenges, PBKDF2 vectors.
+wg_unit_test(test_techcred SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_techcred.c
+  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)

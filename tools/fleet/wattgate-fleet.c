@@ -9,6 +9,8 @@
  *   wattgate-fleet send --mqtt HOST:PORT [--prefix P] [--tls-ca F --cert F
  *                  --key-file F] [--wait SECONDS] (--frame FILE | sign options)
  *   wattgate-fleet verify --pub P FILE
+ *   wattgate-fleet tech-keygen | tech-issue | tech-answer | password-hash
+ *                  (console logins: tech.c, password.c)
  *
  * Exit: 0 done, 1 error, 2 usage, 3 (send) no final result in time.
  */
@@ -30,6 +32,7 @@
 #include "firmware/codec/command.h"
 #include "tools/fleet/send.h"
 #include "tools/fleet/seqfile.h"
+#include "tools/fleet/tech.h"
 #include "tools/lib/cli.h"
 #include "tools/lib/keyfile.h"
 #include "tools/lib/signer.h"
@@ -56,7 +59,14 @@ usage(FILE *f)
 	    "\n                      [--prefix P] [--wait SECONDS]\n"
 	    "                      [--tls-ca F --cert F --key-file F]\n"
 	    "                      (--frame FILE [--gw GW] | the sign options)\n"
-	    "       wattgate-fleet verify --pub P FILE\n", f);
+	    "       wattgate-fleet verify --pub P FILE\n"
+	    "       wattgate-fleet tech-keygen --out F\n"
+	    "       wattgate-fleet tech-issue --key K --tech NAME --tech-pub F.pub"
+	    "\n                      --gw GW[,GW...|*] --valid DURATION "
+	    "[--nbf UNIX] [--out FILE]\n"
+	    "       wattgate-fleet tech-answer --cred C --key F --challenge "
+	    "'wgc1 ...'\n"
+	    "       wattgate-fleet password-hash [--iterations N]\n", f);
 }
 
 static int
@@ -364,6 +374,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if ((ch = tech_main(verb, argc, argv)) >= 0)
+		return ch;
 	optind = 2;
 	while ((ch = getopt_long(argc, argv, "h", lo, &li)) != -1) {
 		switch (ch) {
