@@ -18,27 +18,29 @@
 #include "firmware/uplink/failover_config.h"
 #include "firmware/uplink/mqtt_config.h"
 
-/* The process's start, for uptime_s: set by the first status. */
+/* Seconds since this process started (field 22 of /proc/self/stat: its
+ * start in clock ticks after boot); 0 if unknown. */
 static int64_t
 uptime_s(void)
 {
-	static int64_t started;
-	FILE *f = fopen("/proc/self/stat", "r");
-	unsigned long long ticks = 0;
-	char buf[1024], *p;
+	static int64_t started_ms = -1;
+	unsigned long long ticks;
 	long hz = sysconf(_SC_CLK_TCK);
 	struct timespec ts;
+	char buf[1024], *p;
+	FILE *f;
 
-	/* Field 22 of /proc/self/stat: the start, in ticks since boot. */
-	if (started == 0 && f != NULL && fgets(buf, sizeof(buf), f) != NULL &&
-	    (p = strrchr(buf, ')')) != NULL && hz > 0 &&
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u "
-	    "%*d %*d %*d %*d %*d %*d %llu", &ticks) == 1)
-		started = (int64_t)(ticks / (unsigned long long)hz) + 1;
-	if (f != NULL)
+	if (started_ms < 0 && hz > 0 && (f = fopen("/proc/self/stat", "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL && sscanf(p + 2, "%*c %*d %*d "
+		    "%*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		    "%*d %llu", &ticks) == 1)
+			started_ms = (int64_t)(ticks * 1000ULL / (unsigned long long)hz);
 		fclose(f);
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return started > 0 && ts.tv_sec >= started - 1 ? ts.tv_sec - (started - 1) : 0;
+	}
+	if (started_ms < 0 || clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+		return 0;
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - started_ms) / 1000;
 }
 
 static json_t *

@@ -76,6 +76,14 @@ foreach(case basic bad offline config reboot charger refresh scan kill9 powercut
   wg_integration_test(commands_${case} test_commands.py ${case})
 endforeach()
 
+# The technician console's socket (issue 16, docs/console.md): bad input of
+# every kind, a thousand connections, a peer not allowed, logins required.
+if(CONFIG_CONSOLE)
+  foreach(case oversized garbage escapes idle many peer login info)
+    wg_integration_test(console_socket_${case} test_console_socket.py ${case})
+  endforeach()
+endif()
+
 # The control plane over CoAP (docs/coap.md "Commands and results"): the
 # receiver holds the commands, the gateway asks, wattgate-fleet send --coap.
 foreach(case basic bad offline hostile poll_bytes)
