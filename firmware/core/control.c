@@ -71,6 +71,7 @@ result_json(struct control *c, const struct store_cmd *sc, json_t *result)
 	if (sc->why[0] != '\0')
 		json_object_set_new(o, "why", json_string(sc->why));
 	json_object_set_new(o, "at", json_integer(sc->at_ms));
+	control_origin(c, sc, o);
 	if (result != NULL)
 		json_object_set(o, "result", result);
 	s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -220,20 +221,27 @@ judge_birth(struct control *c, const struct cmd *k, char *why, size_t len)
 	return "rejected";
 }
 
-static void
-run(struct control *c, const struct cmd *k, const struct cmd_type *t)
+/* Also the console's way in (control_local.c): its commands have no
+ * sequence (0), so they raise none. */
+int
+control_run(struct control *c, const struct cmd *k, const struct cmd_type *t,
+    struct store_cmd *out)
 {
 	struct store_cmd sc;
 	const char *state = "failed";
 	char why[STORE_CMD_WHY_MAX + 1] = "";
 	json_t *result = NULL;
+	int rc;
 
 	make_sc(k, &sc);
-	if (control_record(c, &sc, "received", NULL, t->journal_args ?
-	    json_deep_copy(k->args) : NULL, 1) < 0)
-		return;	/* not journaled: it must not run */
+	if ((rc = control_record(c, &sc, "received", NULL, t->journal_args ?
+	    json_deep_copy(k->args) : NULL, k->seq > 0)) < 0)
+		return rc;	/* not journaled: it must not run */
 	if (t->apply(c, k, &sc, &state, why, sizeof(why), &result) == CMD_DONE)
 		control_record(c, &sc, state, why, result, 0);
+	if (out != NULL)
+		*out = sc;
+	return 0;
 }
 
 static void
@@ -285,7 +293,7 @@ judge(struct control *c, const struct cmd *k)
 		control_record(c, &sc, "rejected", why, NULL, 1);
 		return;
 	}
-	run(c, k, t);
+	control_run(c, k, t, NULL);
 }
 
 /* A token per frame; FRAMES_PER_S come back each second, FRAMES_BURST at most. */

@@ -37,15 +37,39 @@ void control_cycle(struct control *c, size_t devices_ok);
 int control_key_check(const char *pem, size_t len, char *err, size_t errlen);
 
 /*
- * control_note (H3's control_local.c; a stand-in on this branch,
- * control_note_stub.c): a result record for something that is not a
- * command (a console login attempt): journaled with id "console-<wall
- * ms>-<n>", type, state ("applied" success, "rejected" failure), why and
- * result (taken, may be NULL). 0 or -errno.
+ * The technician's console (control_local.c, docs/console.md). Only the
+ * console calls these, and it is built only with the control plane, so
+ * there are no stand-ins below.
+ *
+ * control_local: runs a command type the console asked for (config.set,
+ * reboot) through the same check, journal and apply as a fleet frame,
+ * without signature or sequence (none is spent or raised); its id
+ * "console-<wall ms>-<n>" is written to id (idlen >= CMD_ID_MAX + 1, also
+ * when it is refused: the refusal is journaled). Its journal row and result
+ * records say "source": "console" and "who". 0 (its state is in the
+ * journal: store_cmd_get), or -errno with why: the type's check line
+ * (rejected), what failed (failed), or why it was not journaled at all.
+ * args (a JSON object, or NULL for none) is taken. c NULL: -ENOTSUP.
+ *
+ * control_note: a result record for something that is not a command (a
+ * console login attempt): journaled with id "<type's prefix>-<wall ms>-<n>"
+ * ("console-..." for "console.login"), type, state ("applied" success,
+ * "rejected" failure), why and result (taken, may be NULL). 0, -EBUSY (more
+ * than a burst of them: dropped and counted, so a hammering client cannot
+ * wear the card out with synced rows), or -errno.
  */
 struct json_t;
+int control_local(struct control *c, const char *type, struct json_t *args,
+    const char *who, char *id, size_t idlen, char *why, size_t whylen);
 int control_note(struct control *c, const char *type, const char *state,
     const char *why, struct json_t *result);
+/*
+ * Only the type's check of control_local, nothing journaled or run (the
+ * console's "config check": would apply take it?). 0, or -errno with why.
+ * args is taken.
+ */
+int control_local_check(struct control *c, const char *type,
+    struct json_t *args, char *why, size_t whylen);
 #else
 static inline int
 control_start(struct gateway *g, struct control **out)

@@ -81,6 +81,13 @@ struct control {
 	int reload_pending;	/* a rollback found at start: reload at the timer */
 	pid_t reboot_pid;
 	struct store_cmd reboot_sc;
+	/* control_local.c: the console's commands and notes */
+	unsigned local_n;	/* the <n> of "console-<wall ms>-<n>" ids */
+	const char *local_who;	/* who asks, while control_local runs one */
+	double note_tokens;	/* control_note's bucket (a hammered login) */
+	int64_t note_tokens_at;
+	uint64_t notes_dropped;
+	int64_t note_log_at;
 };
 
 /*
@@ -90,6 +97,17 @@ struct control {
  */
 int control_record(struct control *c, struct store_cmd *sc, const char *state,
     const char *why, json_t *result, int accept_seq);
+/*
+ * A command that passed every check: journaled "received" (its sequence,
+ * if it has one, raised with it), then its type's apply. 0 with *out (if
+ * not NULL) its journal row as of the last state recorded, or -errno: not
+ * journaled, so not run.
+ */
+int control_run(struct control *c, const struct cmd *k,
+    const struct cmd_type *t, struct store_cmd *out);
+
+/* control_local.c: where a record says it came from (the console, who). */
+void control_origin(struct control *c, const struct store_cmd *sc, json_t *rec);
 
 /* control_charger.c */
 int charger_ctl_start(struct control *c);

@@ -121,3 +121,13 @@ endif()
 # OTA bundles (docs/ota.md "Bundle"): wattgate-sign's keys, bundles byte for
 # byte, verification and every refusal (test_sign.py).
 wg_integration_test(sign test_sign.py)
+
+# The technician console's commands that act (issue 16, docs/console.md
+# "Commands"): device, watch, read, scan, config, reboot over the socket.
+# Exit 77: a build without logins, where the write commands cannot run.
+if(CONFIG_CONSOLE)
+  foreach(case look act)
+    wg_integration_test(console_act_${case} test_console_act.py ${case})
+    set_tests_properties(console_act_${case} PROPERTIES SKIP_RETURN_CODE 77)
+  endforeach()
+endif()
