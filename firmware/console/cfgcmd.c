@@ -119,9 +119,11 @@ follow(struct app *a, const char *id)
 		if (rc < 0)
 			return 1;
 		if (strcmp(state, last) != 0 && state[0] != '\0' && !a->json) {
+			int has_why = why[0] != '\0' && strcmp(why, "-") != 0;
+
 			out_printf("%s %s%s%s\n", show_hms(app_wall_ms(), now,
-			    sizeof(now)), state, strcmp(why, "-") ? ": " : "",
-			    strcmp(why, "-") ? why : "");
+			    sizeof(now)), state, has_why ? ": " : "",
+			    has_why ? why : "");
 			snprintf(last, sizeof(last), "%s", state);
 		}
 		if (rc == 1)

@@ -25,6 +25,37 @@ num(json_t *o, const char *key, int64_t dflt)
 	return dflt;
 }
 
+/* An object's members on one line, "key value, key value", wrapped at 78. */
+static void
+show_line(const char *label, json_t *o)
+{
+	char k[64], v[128];
+	const char *key;
+	json_t *val;
+	size_t col;
+	int n = 0;
+
+	if (json_object_size(o) == 0)
+		return;
+	out_printf("%s", label);
+	col = strlen(label);
+	json_object_foreach(o, key, val) {
+		out_clean(k, sizeof(k), key);
+		show_json(val, v, sizeof(v));
+		if (n > 0 && col + strlen(k) + strlen(v) + 3 > 78) {
+			out_printf(",\n  ");
+			col = 2;
+		} else if (n > 0) {
+			out_printf(", ");
+			col += 2;
+		}
+		out_printf("%s %s", k, v);
+		col += strlen(k) + strlen(v) + 1;
+		n++;
+	}
+	out_printf("\n");
+}
+
 void
 show_status(struct app *a, json_t *d)
 {
@@ -109,9 +140,13 @@ show_device(struct app *a, json_t *d)
 		    sizeof(c[4])));
 	out_printf("\nerrors: %s timeouts, %s fails, last %s\n",
 	    V(er, "timeouts", c[0]), V(er, "fails", c[1]), V(er, "last", c[2]));
-	if (json_object_size(json_object_get(d, "timings")) > 0) {
-		out_printf("timings:\n");
-		show_kv(json_object_get(d, "timings"), "  ");
+	show_line("timings: ", json_object_get(d, "timings"));
+	json_array_foreach(vals, i, e)
+		if (strcmp(V(e, "quality", c[0]), "unread") != 0)
+			break;
+	if (i == json_array_size(vals)) {
+		out_printf("no values yet (%zu point(s) unread)\n", i);
+		return;
 	}
 	tab_init(&t, 5, 0x2);
 	tab_row(&t, "POINT", "VALUE", "UNIT", "QUALITY", "AGE");
@@ -139,12 +174,15 @@ show_watch_event(struct app *a, json_t *ev)
 	if (dropped > 0)
 		out_printf("(%" PRId64 " readings not shown: the terminal is slower "
 		    "than they come)\n", dropped);
-	out_printf("%s %s %s = %s %s%s%s\n",
-	    show_hms(num(ev, "ts_ms", 0), c[0], sizeof(c[0])),
-	    V(ev, "device", c[1]), V(ev, "point", c[2]), V(ev, "value", c[3]),
-	    json_is_string(json_object_get(ev, "unit")) ? V(ev, "unit", c[4]) :
-	    "", q && strcmp(q, "ok") != 0 ? " " : "",
-	    q && strcmp(q, "ok") != 0 ? V(ev, "quality", c[5]) : "");
+	out_printf("%s %s %s = %s", show_hms(num(ev, "ts_ms", 0), c[0],
+	    sizeof(c[0])), V(ev, "device", c[1]), V(ev, "point", c[2]),
+	    V(ev, "value", c[3]));
+	if (json_is_string(json_object_get(ev, "unit")) &&
+	    json_string_length(json_object_get(ev, "unit")) > 0)
+		out_printf(" %s", V(ev, "unit", c[4]));
+	if (q != NULL && strcmp(q, "ok") != 0)
+		out_printf(" (%s)", V(ev, "quality", c[5]));
+	out_printf("\n");
 	out_flush();
 }
 
@@ -167,7 +205,10 @@ show_read(struct app *a, json_t *d)
 			out_printf(" 0x%04" PRIx64, (uint64_t)json_integer_value(e) &
 			    0xffff);
 	}
-	out_printf("\n%s: %s\n", V(d, "type", c[6]), V(d, "value", c[7]));
+	out_printf("\n%s: %s", V(d, "type", c[6]), V(d, "value", c[7]));
+	if (json_is_string(json_object_get(d, "point")))
+		out_printf(" (%s)", V(d, "point", c[0]));
+	out_printf("\n");
 }
 
 void

@@ -331,7 +331,8 @@ term_read(struct term *t, const char *prompt, char **line)
 		n = PLAIN_MAX;
 	memcpy(t->line, s, n);
 	t->line[n] = '\0';
-	while (n > 0 && (t->line[n - 1] == '\n' || t->line[n - 1] == '\r'))
+	/* The LF, and the blank a completion leaves, are not the command. */
+	while (n > 0 && strchr("\n\r \t", t->line[n - 1]) != NULL)
 		t->line[--n] = '\0';
 	*line = t->line;
 	return 1;

@@ -121,6 +121,7 @@ class Tty:
                                dimensions=(50, 132))
         self.c.logfile_read = self.log
         self.logged_in = False
+        self.mark = 0
 
     def prompt(self, timeout=20):
         """Waits for the prompt; what came before it, as seen."""
@@ -128,12 +129,45 @@ class Tty:
         self.logged_in = i == 0
         return clean(self.c.before)
 
+    def drain(self):
+        """Drops what was shown and not yet looked at (a prompt redrawn
+        after a notice), so that the next prompt is the command's."""
+        try:
+            while True:
+                self.c.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            pass
+        # pexpect 4.8 keeps unmatched data in _before as well as buffer.
+        self.c.buffer = self.c.string_type()
+        if hasattr(self.c, "_before"):
+            self.c._before = self.c.buffer_type()
+
     def run(self, line, timeout=20):
         """Types line and Enter; the output up to the next prompt, without
         the echoed line."""
+        self.drain()
         self.c.sendline(line)
         out = self.prompt(timeout)
         return out.split("\n", 1)[1] if "\n" in out else ""
+
+    def screen(self, pattern, timeout=10):
+        """Waits until what is shown since the last call matches pattern
+        (libedit may redraw a completed word around cursor moves, so the
+        raw bytes are not the text); returns the match."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.c.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                pass
+            raw = self.seen()
+            m = re.search(pattern, clean(raw[self.mark:]))
+            if m:
+                self.mark = len(raw)
+                return m
+            if time.time() > deadline:
+                raise Fail("%s: %r not shown in %ss: %r" % (
+                    self.name, pattern, timeout, clean(raw[self.mark:])[-300:]))
 
     def seen(self):
         self.log.flush()
@@ -155,6 +189,13 @@ def login_key(w, t, cred, key):
     t.c.sendline(resp)
     out = t.prompt()
     return out, resp, m.group(1)
+
+
+def login_password(t, pw="basement-42"):
+    t.c.sendline("login password")
+    t.c.expect_exact("password: ")
+    t.c.sendline(pw)
+    return t.prompt()
 
 
 def session(env, w, st):
@@ -248,23 +289,27 @@ def password(env, w, st):
 def keys(env, w, st):
     t = st["tech"]
     # Commands: "dev" -> "device" (common start), then the two are listed.
+    t.screen(r".*")
     t.c.send("dev\t")
-    t.c.expect_exact("device")
+    t.screen(r"device$")
     t.c.send("\t")
-    t.c.expect(r"device +devices")
+    t.screen(r"device +devices\n.*device$")
     out = t.run("s")
     check("NAME" in out and "meter2" in out, "completed 'devices': %r", out)
     # Device names; bus names; config sub-commands; a file name.
+    t.screen(r".*")
     t.c.send("device me\t\t")
-    t.c.expect(r"meter +meter2")
+    t.screen(r"meter +meter2\n.*device meter$")
     out = t.run("2")
     check(out.startswith("meter2: lan unit 2"), "completed device meter2: %r", out)
+    t.screen(r".*")
     t.c.send("scan l\t")
-    t.c.expect_exact("scan lan ")
+    t.screen(r"scan lan $")
     t.c.sendintr()
     t.prompt()
+    t.screen(r".*")
     t.c.send("config ch\t%s/fix\t" % env.dir)
-    t.c.expect_exact("fixed.json ")
+    t.screen(r"config check \S+/fixed\.json $")
     out = t.run("")
     check(": ok: " in out, "completed config check: %r", out)
     # History: Up brings back the last line; the file keeps it.
@@ -273,7 +318,7 @@ def keys(env, w, st):
     out = t.prompt()
     check(out.count("log 2") >= 1 and "wattgate" in out, "Up did not run 'log 2': %r", out)
     with open(os.path.join(env.dir, ".wattgate_console_history")) as f:
-        hist = f.read()
+        hist = f.read().replace("\\040", " ")    # libedit's vis(3) encoding
     check("log 2" in hist and "config check" in hist, "history file: %r", hist)
     # Ctrl-C at the prompt drops what was typed.
     t.c.send("stat")
@@ -305,19 +350,17 @@ def restart(env, w, st):
     t.c.expect_exact("connection lost", timeout=10)
     w.start()
     t.c.expect(r"connected to gw-test \(session resumed\)", timeout=15)
+    t.prompt()              # redrawn below the notice
     out = t.run("log 3")
     check("login required" not in out and "wattgate" in out,
-          "after the restart: %r", out)
+          "after the restart: %r (%r)", out, t.c.before)
     check(t.logged_in, "the prompt says not logged in after the resume")
 
 
 def killed(env, w, st):
     t2 = Tty(env, w, "killed")
     t2.prompt()
-    t2.c.sendline("login password")
-    t2.c.expect_exact("password: ")
-    t2.c.sendline("basement-42")
-    t2.prompt()
+    login_password(t2)
     t2.c.sendline("watch")
     t2.c.expect(r"\d\d:\d\d:\d\d meter")
     n0 = len(w.readings())
@@ -361,10 +404,7 @@ def dumb(env, w, st):
         t = Tty(env, w, "dumb-%s" % term, term=term)
         t.prompt()
         t.run("status")
-        t.c.sendline("login password")
-        t.c.expect_exact("password: ")
-        t.c.sendline("basement-42")
-        out = t.prompt()
+        out = login_password(t)
         check(t.logged_in, "dumb login: %r", out)
         out = t.run("device meter")
         check("voltage_l1" in out, "dumb device: %r", out)
@@ -373,6 +413,7 @@ def dumb(env, w, st):
         t.c.send("x")
         t.prompt()
         t.c.send("dev\t")
+        time.sleep(0.3)
         t.c.sendintr()
         t.prompt()
         t.run("config show")
@@ -390,6 +431,7 @@ def dumb(env, w, st):
 def cable(env, w, st):
     t = Tty(env, w, "cable")
     t.prompt()
+    login_password(t)
     t.c.sendline("watch")
     t.c.expect(r"\d\d:\d\d:\d\d meter")
     pid = t.c.pid
@@ -415,31 +457,42 @@ def lockout(env, w, st):
     t.run("logout")
 
     def attempt(resp):
+        t.drain()
+        t.mark = len(t.seen())
         t.c.sendline("login")
         i = t.c.expect_exact(["response: ", PROMPT_OUT])
         if i == 1:
             return clean(t.c.before)
         t.c.sendline(resp)
-        return t.prompt()
+        out = t.prompt()
+        check(not t.logged_in, "logged in with %r: %r", resp[:40], out)
+        return out
     out = attempt("wgr1.garbage.00")
-    check(not t.logged_in and "login" in out, "garbage: %r", out)
-    out = attempt(st["resp"])         # a response to a used challenge
-    check(not t.logged_in and re.search(r"wait \d+ s|challenge", out),
-          "replayed response: %r", out)
-    # Refused at once while the wait runs; locked out after 3 in a row.
-    for _ in range(6):
-        out = attempt("wgr1.garbage.00")
-        if "locked" in out:
-            break
-        time.sleep(1)
-    check("locked" in out, "no lockout after repeated failures: %r", out)
-    time.sleep(4.5)
+    check("response" in out, "garbage: %r", out)
+    out = attempt(st["resp"])
+    check(re.search(r"wait 1 s", out), "no wait after a failure: %r", out)
+    time.sleep(1.1)
+    out = attempt(st["resp"])         # answers a challenge used before
+    check("challenge" in out and "wait" not in out, "replayed response: %r", out)
+    out = attempt(st["resp"])
+    check(re.search(r"wait 2 s", out), "the wait did not grow: %r", out)
+    time.sleep(2.1)
+    attempt("wgr1.garbage.00")        # the 3rd in a row: locked out
+    t.screen(r"locked out", timeout=5)
+    out = attempt("wgr1.garbage.00")
+    check("locked out" in out, "not refused while locked out: %r", out)
+    time.sleep(4.2)
+    t.drain()
     out, _, _ = login_key(w, t, st["cred"], st["key"])
     check(t.logged_in, "no login after the lockout ended: %r", out)
     t.c.sendline("quit")
     t.c.expect(pexpect.EOF)
     t.c.close()
     check(t.c.exitstatus == 0, "quit: exit %s", t.c.exitstatus)
+    notes = [r for r in w.printed_results() if r.get("type") == "console.login"]
+    check(len([r for r in notes if r["state"] == "rejected"]) >= 5 and
+          len([r for r in notes if r["state"] == "applied"]) >= 2,
+          "login records at the receiver: %s", [r["state"] for r in notes])
 
 
 SCENARIOS = [("session", session), ("password", password), ("keys", keys),
