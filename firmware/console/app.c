@@ -62,7 +62,7 @@ app_prompt(struct app *a)
 {
 	if (a->gw[0] == '\0')
 		snprintf(a->prompt, sizeof(a->prompt), "wattgate> ");
-	else if (a->conn.fd < 0)
+	else if (a->lost)
 		snprintf(a->prompt, sizeof(a->prompt), "wattgate %s (offline)> ",
 		    a->gw);
 	else
@@ -144,6 +144,7 @@ app_connect(struct app *a, char *err, size_t errlen)
 		json_decref(d);
 	}
 	a->lost = 0;
+	a->idle_closed = 0;
 	return 0;
 }
 
@@ -245,6 +246,8 @@ app_notice(void *arg, const char *text, int is_error)
 
 	if (strncmp(text, "session ended", 13) == 0)
 		forget_session(a);	/* idle: a new login, not a resume */
+	if (strncmp(text, "closing: idle", 13) == 0)
+		a->idle_closed = 1;	/* the next command connects again */
 	out_clean(shown, sizeof(shown), text);
 	if (in_tick && a->term)
 		term_say_begin(a->term);
@@ -281,7 +284,14 @@ app_tick(void *arg)
 
 	in_tick = 1;
 	if (a->conn.fd >= 0) {
-		if (conn_pump(&a->conn, err, sizeof(err)) != 0) {
+		if (conn_pump(&a->conn, err, sizeof(err)) != 0 && a->idle_closed) {
+			/*
+			 * Closed for silence, without a session: nothing is
+			 * lost, and a console left at its prompt should not
+			 * say so every idle_s. The next command connects.
+			 */
+			a->idle_closed = 0;
+		} else if (a->conn.fd < 0) {
 			term_say_begin(a->term);
 			out_printf("connection lost: %s; reconnecting every %d s\n",
 			    err, RECONNECT_MS / 1000);

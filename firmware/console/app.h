@@ -32,6 +32,7 @@ struct app {
 	json_t *devs;		/* devices' "devices", for completion */
 	int64_t devs_ms;
 	int lost;		/* the connection is gone; retried every second */
+	int idle_closed;	/* the daemon closed it for silence (no session) */
 	int64_t retry_ms;
 	char prompt[128];
 };

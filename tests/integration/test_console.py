@@ -24,7 +24,11 @@ this order:
   dumb      TERM=dumb: the same commands, and not one ESC byte written
   cable     the pty's master closed under a console: it exits 0
   lockout   wrong responses (garbage, a replayed response), the growing
-            wait, the lockout after lockout_after failures
+            wait, the lockout after lockout_after failures; login records
+            at the receiver
+  idle      idle_s 2 (applied from the console): the session ends with a
+            notice, the prompt says so; the silent connection is closed
+            and the next command simply connects again
 
 usage: test_console.py BUILD_DIR [SCENARIO,...]   (all, in order, by default)
 """
@@ -495,9 +499,39 @@ def lockout(env, w, st):
           "login records at the receiver: %s", [r["state"] for r in notes])
 
 
+def idle(env, w, st):
+    """A session ends after idle_s (2 s here, set by a config apply); a
+    connection without one is closed after it too, and the console says
+    only that: the next command connects again, nothing to retry."""
+    t = Tty(env, w, "idle")
+    t.prompt()
+    login_password(t)
+    cfg = json.loads(json.dumps(w.site))
+    cfg["devices"][1]["unit"] = 2
+    cfg["console"]["idle_s"] = 2
+    path = os.path.join(env.dir, "idle.json")
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    out = t.run("config apply " + path, timeout=90)
+    check(re.search(r"\d\d:\d\d:\d\d applied", out) and t.logged_in,
+          "apply of idle_s 2: %r", out)
+    t.c.expect_exact("notice: session ended: idle for 2 s", timeout=10)
+    t.prompt()
+    check(not t.logged_in, "the prompt still says logged in")
+    t.c.expect_exact("notice: closing: idle for 2 s", timeout=10)
+    time.sleep(1.5)
+    out = t.run("status")
+    check("devices  2 of 2 answering" in out, "status after the close: %r", out)
+    check("connection lost" not in clean(t.seen()), "an idle close was "
+          "reported as a lost connection")
+    out = t.run("log 2")
+    check("login required" in out, "log after the session ended: %r", out)
+
+
 SCENARIOS = [("session", session), ("password", password), ("keys", keys),
              ("restart", restart), ("killed", killed), ("script", script),
-             ("dumb", dumb), ("cable", cable), ("lockout", lockout)]
+             ("dumb", dumb), ("cable", cable), ("lockout", lockout),
+             ("idle", idle)]
 
 
 def main(build, which=None):
