@@ -167,7 +167,7 @@ send_file(struct app *a, const char *sub, const char *path)
 		if (rc == -EINVAL)
 			app_fail(a, "%s: not UTF-8 text", path);
 		else if (rc != -EINTR)
-			app_fail(a, "config %s %s: %s", sub, path, k.err);
+			app_fail(a, "%s: %s", path, k.err);
 		return 1;
 	}
 	if (strcmp(sub, "check") == 0) {

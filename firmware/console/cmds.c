@@ -35,8 +35,8 @@ const struct ccmd cmds_table[] = {
 	  1, 1, W_SHORT, C_DEVICE, show_device, NULL },
 	{ "watch", "watch [DEVICE]", "live readings until a key is pressed",
 	  0, 1, W_NONE, C_DEVICE, NULL, run_watch },
-	{ "read", "read DEVICE REG [COUNT] [TYPE]", "raw registers (REG 30001, "
-	  "40001, i:N, h:N; TYPE u16 s16 u32 s32 f32)",
+	{ "read", "read DEVICE REG [COUNT] [TYPE]", "raw registers through the "
+	  "bus ('help read')",
 	  2, 4, W_BUS, C_DEVICE, show_read, NULL },
 	{ "scan", "scan BUS [FROM TO]", "look for devices on a bus (Ctrl-C stops)",
 	  1, 3, W_NONE, C_BUS, NULL, run_scan },

@@ -50,6 +50,11 @@ cmds_help(struct app *a, int argc, char **argv)
 		    show_val(e, "usage", u, sizeof(u)), c ? c->help :
 		    show_val(e, "help", h, sizeof(h)), class_needs_login(a,
 		    argv[0]) ? " (needs a login)" : "");
+		if (strcmp(argv[0], "read") == 0)
+			out_printf("  REG: 30001..39999 input, 40001..49999 holding "
+			    "registers (Modbus\n  numbering), or i:N / h:N for "
+			    "address N. COUNT 1..125 (default:\n  TYPE's width). "
+			    "TYPE u16 s16 u32 s32 f32 (default u16).\n");
 		if (strcmp(argv[0], "login") == 0)
 			out_printf("  login: the console shows a challenge; answer it "
 			    "with\n    wattgate-fleet tech-answer --cred CRED --key "

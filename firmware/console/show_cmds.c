@@ -284,8 +284,11 @@ show_update(struct app *a, json_t *d)
 	char c[2][64];
 
 	(void)a;
-	out_printf("slot %s, image %s\n", V(d, "slot", c[0]),
-	    V(d, "image_version", c[1]));
+	if (json_is_string(json_object_get(d, "slot")))
+		out_printf("slot %s, image %s\n", V(d, "slot", c[0]),
+		    V(d, "image_version", c[1]));
+	else
+		out_printf("no A/B slot (not started by the bootloader)\n");
 	if (!json_is_object(job)) {
 		out_printf("no update running\n");
 		return;
