@@ -4,10 +4,10 @@
  * a separate process that can crash, hang or be unplugged without touching
  * the daemon.
  *
- * Here: the listening socket and who may connect (console_sock.c), the
- * clients' slots, the dispatcher over the three command tables, the tickets
- * of requests that answer later, idle sessions, and an orderly stop. A
- * connection's bytes are console_io.c's.
+ * Here: the clients' slots, the dispatcher over the three command tables,
+ * the tickets of requests that answer later, idle sessions, and an orderly
+ * stop. A connection's bytes are console_io.c's; the listening socket,
+ * accepting and who may connect console_sock.c's.
  *
  * Nothing here waits: the socket is non-blocking, replies are queued, a
  * client that floods or never reads is bounded (console_io.c) and a silent
@@ -17,7 +17,6 @@
 #include "firmware/core/console.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +31,6 @@
 #include "firmware/core/console_sock.h"
 #include "firmware/core/console_srv.h"
 #include "firmware/core/gateway_internal.h"
-
-#define ACCEPTS_PER_TURN	32
-#define PEER_LOG_WINDOW_MS	60000
-#define PEER_LOG_PER_WINDOW	10
 
 static const struct console_cmd *const tables[] = {
 	console_cmds_info, console_cmds_auth, console_cmds_act,
@@ -64,32 +59,6 @@ console_cmd_open(const struct console *cs, const char *name)
 		if (strcmp(cc->open[i], name) == 0)
 			return 1;
 	return 0;
-}
-
-void
-console_log_peer(struct console *cs, const char *fmt, ...)
-{
-	struct console_srv *srv = cs->srv;
-	int64_t now = clock_mono_ms();
-	char line[512];
-	va_list ap;
-
-	if (now - srv->log_from >= PEER_LOG_WINDOW_MS) {
-		if (srv->log_quiet > 0)
-			log_warnx("console: %u more such connection(s) in the last "
-			    "minute, not logged one by one", srv->log_quiet);
-		srv->log_from = now;
-		srv->log_n = srv->log_quiet = 0;
-	}
-	if (srv->log_n >= PEER_LOG_PER_WINDOW) {
-		srv->log_quiet++;	/* a flood: counted, not a line each */
-		return;
-	}
-	srv->log_n++;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_warnx("%s", line);
 }
 
 void
@@ -323,93 +292,6 @@ on_kick(struct loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
-/* A refusal is one line into a fresh socket's empty buffer, then close. */
-static void
-refuse(int fd, const char *why)
-{
-	json_t *j = json_pack("{s:i, s:b, s:s}", "id", 0, "ok", 0, "error", why);
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL, line[512];
-	int n;
-
-	if (s != NULL && (n = snprintf(line, sizeof(line), "%s\n", s)) > 0 &&
-	    (size_t)n < sizeof(line))
-		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	free(s);
-	json_decref(j);
-	close(fd);
-}
-
-static void
-take(struct console *cs, int fd)
-{
-	struct console_srv *srv = cs->srv;
-	struct console_client *cl;
-	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
-	char why[256];
-	unsigned i;
-
-	if (console_sock_peer(fd, srv->cfg, &cred, why, sizeof(why)) < 0) {
-		console_log_peer(cs, "console: pid %d: %s", (int)cred.pid, why);
-		refuse(fd, why);
-		return;
-	}
-	for (i = 0; i < srv->cfg->max_clients && srv->slots[i] != NULL; i++)
-		;
-	if (i == srv->cfg->max_clients || i >= CONSOLE_SLOTS) {
-		snprintf(why, sizeof(why), "busy: %u consoles connected", srv->n);
-		console_log_peer(cs, "console: uid %u pid %d: refused: %u consoles "
-		    "connected already", (unsigned)cred.uid, (int)cred.pid, srv->n);
-		refuse(fd, why);
-		return;
-	}
-	if ((cl = console_io_new(cs, fd)) == NULL) {
-		refuse(fd, "busy: out of memory");
-		return;
-	}
-	cl->uid = cred.uid;
-	cl->gid = cred.gid;
-	cl->pid = cred.pid;
-	cl->slot = i;
-	if (++srv->gen == 0)
-		srv->gen = 1;
-	cl->gen = srv->gen;
-	if (loop_add(cs->g->loop, fd, EPOLLIN, console_io_event, cl) < 0) {
-		console_io_free(cl);
-		refuse(fd, "busy: cannot watch the connection");
-		return;
-	}
-	cl->events = EPOLLIN;
-	srv->slots[i] = cl;
-	srv->n++;
-	log_debug("console: uid %u pid %d connected (%u of %u)", (unsigned)cl->uid,
-	    (int)cl->pid, srv->n, srv->cfg->max_clients);
-}
-
-static void
-on_accept(struct loop *l, int fd, uint32_t events, void *arg)
-{
-	struct console *cs = arg;
-	int i, c;
-
-	(void)events;
-	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
-		if ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-			take(cs, c);
-			continue;
-		}
-		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		/* Out of fds: level-triggered, it would spin; the tick resumes. */
-		console_log_peer(cs, "console: accept: %s; pausing for a second",
-		    strerror(errno));
-		if (loop_mod(l, fd, 0) == 0)
-			cs->srv->accept_paused = 1;
-		return;
-	}
-}
-
 /* Once a second: idle sessions, closing clients' grace, a paused accept. */
 static void
 on_tick(struct loop *l, int fd, uint32_t events, void *arg)
@@ -505,7 +387,7 @@ console_start(struct gateway *g, struct console **out)
 		goto fail;
 	}
 	if ((rc = loop_timer_after(srv->tfd, 1000, 1000)) < 0 ||
-	    (rc = loop_add(g->loop, srv->lfd, EPOLLIN, on_accept, cs)) < 0 ||
+	    (rc = loop_add(g->loop, srv->lfd, EPOLLIN, console_accept, cs)) < 0 ||
 	    (rc = loop_add(g->loop, srv->tfd, EPOLLIN, on_tick, cs)) < 0 ||
 	    (rc = loop_add(g->loop, srv->kfd, EPOLLIN, on_kick, cs)) < 0) {
 		snprintf(err, sizeof(err), "loop: %s", strerror(-rc));

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@ extern char **environ;
 struct console_idjob {
 	struct console_ticket t;
 	int active;		/* a client waits for the answer */
-	pid_t pid;		/* 0: reaped */
+	pid_t pid;
 	int fd;			/* the child's stdout and stderr; -1: closed */
 	char out[OUT_MAX + 1];
 	size_t len;
@@ -51,19 +52,31 @@ close_pipe(struct console *cs, struct console_idjob *j)
 	j->fd = -1;
 }
 
-/* Forget the job once the child is reaped and its pipe closed. */
+/*
+ * The job is over (answered or canceled): forgotten at once, so the next
+ * identity can start; its child, if it has not exited yet, is reaped by the
+ * tick (a child the daemon never waits for would stay a zombie).
+ */
 static void
-maybe_free(struct console *cs)
+job_free(struct console *cs)
 {
-	struct console_idjob *j = cs->srv->idjob;
+	struct console_srv *srv = cs->srv;
+	struct console_idjob *j = srv->idjob;
+	size_t i;
 	int st;
 
-	if (j->pid > 0 && waitpid(j->pid, &st, WNOHANG) == j->pid)
-		j->pid = 0;
-	if (j->pid == 0 && j->fd < 0 && !j->active) {
-		free(j);
-		cs->srv->idjob = NULL;
+	close_pipe(cs, j);
+	if (j->pid > 0 && waitpid(j->pid, &st, WNOHANG) == 0) {
+		for (i = 0; i < CONSOLE_ZOMBIES && srv->zombies[i] > 0; i++)
+			;
+		if (i < CONSOLE_ZOMBIES)
+			srv->zombies[i] = j->pid;
+		else	/* four stuck children: this one is waited for */
+			while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
+				;
 	}
+	free(j);
+	srv->idjob = NULL;
 }
 
 /* The child's output made into the answer. */
@@ -118,7 +131,7 @@ on_output(struct loop *l, int fd, uint32_t events, void *arg)
 	close_pipe(cs, j);
 	if (j->active)
 		answer(cs, j);
-	maybe_free(cs);
+	job_free(cs);
 }
 
 static int
@@ -130,7 +143,16 @@ spawn(struct console *cs, struct console_idjob *j)
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
+	char exe[PATH_MAX];
+	ssize_t n;
 	int p[2], rc;
+
+	/* The binary by its name (what valgrind, in the tests, says it is);
+	 * /proc/self/exe if it was replaced or removed since. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if (n <= 0 || strstr(exe, " (deleted)") != NULL || access(exe, X_OK) != 0)
+		snprintf(exe, sizeof(exe), "/proc/self/exe");
 
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
 		return -errno;
@@ -145,7 +167,7 @@ spawn(struct console *cs, struct console_idjob *j)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawnattr_setsigdefault(&at, &dfl);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	rc = posix_spawn(&j->pid, "/proc/self/exe", &fa, &at, argv, environ);
+	rc = posix_spawn(&j->pid, exe, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(p[1]);
@@ -181,6 +203,11 @@ console_run_identity(struct console *cs, struct console_client *cl,
 		    "identity_key");
 		return CCMD_DONE;
 	}
+	if (console_client_later(cl) != 0) {
+		console_err(cl, rq->id, "busy: request %llu is still running (cancel "
+		    "it first)", (unsigned long long)console_client_later(cl));
+		return CCMD_DONE;
+	}
 	if (cs->srv->idjob != NULL) {
 		console_err(cl, rq->id, "identity: busy with another console's; ask "
 		    "again in a moment");
@@ -211,34 +238,40 @@ console_cancel_identity(struct console *cs, const struct console_ticket *t)
 	if (j == NULL || !j->active || j->t.slot != t->slot || j->t.gen != t->gen ||
 	    j->t.id != t->id)
 		return;
-	j->active = 0;
 	if (j->pid > 0)
 		kill(j->pid, SIGKILL);
-	close_pipe(cs, j);
-	maybe_free(cs);
+	job_free(cs);
 }
 
 void
 console_identity_tick(struct console *cs)
 {
-	if (cs->srv->idjob != NULL)
-		maybe_free(cs);
+	struct console_srv *srv = cs->srv;
+	size_t i;
+	int st;
+
+	for (i = 0; i < CONSOLE_ZOMBIES; i++)
+		if (srv->zombies[i] > 0 && waitpid(srv->zombies[i], &st, WNOHANG) != 0)
+			srv->zombies[i] = 0;
 }
 
 void
 console_identity_stop(struct console *cs)
 {
-	struct console_idjob *j = cs->srv->idjob;
+	struct console_srv *srv = cs->srv;
+	size_t i;
 	int st;
 
-	if (j == NULL)
-		return;
-	if (j->pid > 0) {
-		kill(j->pid, SIGKILL);
-		while (waitpid(j->pid, &st, 0) == -1 && errno == EINTR)
-			;
+	if (srv->idjob != NULL) {
+		if (srv->idjob->pid > 0)
+			kill(srv->idjob->pid, SIGKILL);
+		job_free(cs);
 	}
-	close_pipe(cs, j);
-	free(j);
-	cs->srv->idjob = NULL;
+	for (i = 0; i < CONSOLE_ZOMBIES; i++)
+		if (srv->zombies[i] > 0) {
+			kill(srv->zombies[i], SIGKILL);
+			while (waitpid(srv->zombies[i], &st, 0) == -1 && errno == EINTR)
+				;
+			srv->zombies[i] = 0;
+		}
 }

@@ -83,7 +83,9 @@ struct console_client *console_ticket_client(struct console *cs,
     const struct console_ticket *t);
 /* The request behind t ended: the client may start another LATER one. */
 void console_ticket_done(struct console *cs, const struct console_ticket *t);
-/* Login state (set by H2's console_auth.c, read by the dispatcher). */
+/* Login state (set by H2's console_auth.c, read by the dispatcher). The
+ * server itself logs a client out after idle_s of silence (it is told
+ * "session ended: idle for N s"), and closes one not logged in. */
 void console_client_set_who(struct console_client *cl, const char *who);	/* NULL: logged out */
 const char *console_client_who(const struct console_client *cl);
 uid_t console_client_uid(const struct console_client *cl);

@@ -1,20 +1,31 @@
 /*
  * The console's socket file and who may talk on it (docs/console.md,
  * "Peers"): made with the site config's mode and group, never briefly
- * wider; and every connection's peer checked by the kernel's word
- * (SO_PEERCRED, SO_PEERGROUPS), not by anything the peer says.
+ * wider; every connection's peer checked by the kernel's word
+ * (SO_PEERCRED, SO_PEERGROUPS), not by anything the peer says; accepted
+ * into a free slot, or refused with one line (and logged, a few a minute).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "firmware/base/clock.h"
+#include "firmware/base/log.h"
 #include "firmware/core/console_sock.h"
+#include "firmware/core/console_srv.h"
+#include "firmware/core/gateway_internal.h"
+
+#define ACCEPTS_PER_TURN	32
+#define PEER_LOG_WINDOW_MS	60000
+#define PEER_LOG_PER_WINDOW	10
 
 /*
  * A socket file already there: another daemon serving it (refused: two
@@ -167,3 +178,117 @@ console_sock_peer(int fd, const struct cfg_console *cc, struct ucred *cred,
 		    "user", (unsigned)cred->uid);
 	return -EACCES;
 }
+
+void
+console_log_peer(struct console *cs, const char *fmt, ...)
+{
+	struct console_srv *srv = cs->srv;
+	int64_t now = clock_mono_ms();
+	char line[512];
+	va_list ap;
+
+	if (now - srv->log_from >= PEER_LOG_WINDOW_MS) {
+		if (srv->log_quiet > 0)
+			log_warnx("console: %u more such connection(s) in the last "
+			    "minute, not logged one by one", srv->log_quiet);
+		srv->log_from = now;
+		srv->log_n = srv->log_quiet = 0;
+	}
+	if (srv->log_n >= PEER_LOG_PER_WINDOW) {
+		srv->log_quiet++;	/* a flood: counted, not a line each */
+		return;
+	}
+	srv->log_n++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", line);
+}
+
+/* A refusal is one line into a fresh socket's empty buffer, then close. */
+static void
+refuse(int fd, const char *why)
+{
+	json_t *j = json_pack("{s:i, s:b, s:s}", "id", 0, "ok", 0, "error", why);
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL, line[512];
+	int n;
+
+	if (s != NULL && (n = snprintf(line, sizeof(line), "%s\n", s)) > 0 &&
+	    (size_t)n < sizeof(line))
+		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(s);
+	json_decref(j);
+	close(fd);
+}
+
+static void
+take(struct console *cs, int fd)
+{
+	struct console_srv *srv = cs->srv;
+	struct console_client *cl;
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char why[256];
+	unsigned i;
+
+	if (console_sock_peer(fd, srv->cfg, &cred, why, sizeof(why)) < 0) {
+		console_log_peer(cs, "console: pid %d: %s", (int)cred.pid, why);
+		refuse(fd, why);
+		return;
+	}
+	for (i = 0; i < srv->cfg->max_clients && srv->slots[i] != NULL; i++)
+		;
+	if (i == srv->cfg->max_clients || i >= CONSOLE_SLOTS) {
+		snprintf(why, sizeof(why), "busy: %u consoles connected", srv->n);
+		console_log_peer(cs, "console: uid %u pid %d: refused: %u consoles "
+		    "connected already", (unsigned)cred.uid, (int)cred.pid, srv->n);
+		refuse(fd, why);
+		return;
+	}
+	if ((cl = console_io_new(cs, fd)) == NULL) {
+		refuse(fd, "busy: out of memory");
+		return;
+	}
+	cl->uid = cred.uid;
+	cl->gid = cred.gid;
+	cl->pid = cred.pid;
+	cl->slot = i;
+	if (++srv->gen == 0)
+		srv->gen = 1;
+	cl->gen = srv->gen;
+	if (loop_add(cs->g->loop, fd, EPOLLIN, console_io_event, cl) < 0) {
+		console_io_free(cl);
+		refuse(fd, "busy: cannot watch the connection");
+		return;
+	}
+	cl->events = EPOLLIN;
+	srv->slots[i] = cl;
+	srv->n++;
+	log_debug("console: uid %u pid %d connected (%u of %u)", (unsigned)cl->uid,
+	    (int)cl->pid, srv->n, srv->cfg->max_clients);
+}
+
+void
+console_accept(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct console *cs = arg;
+	int i, c;
+
+	(void)events;
+	for (i = 0; i < ACCEPTS_PER_TURN; i++) {
+		if ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+			take(cs, c);
+			continue;
+		}
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		/* Out of fds: level-triggered, it would spin; the tick resumes. */
+		console_log_peer(cs, "console: accept: %s; pausing for a second",
+		    strerror(errno));
+		if (loop_mod(l, fd, 0) == 0)
+			cs->srv->accept_paused = 1;
+		return;
+	}
+}
+

@@ -18,6 +18,7 @@
 #define CONSOLE_BAD_LINES	16	/* bad lines in a row: the connection ends */
 #define CONSOLE_LINES_PER_TURN	16	/* a client's lines per loop turn */
 #define CONSOLE_CLOSE_GRACE_MS	2000	/* to write the last words */
+#define CONSOLE_ZOMBIES		4	/* identity's children not reaped yet */
 
 struct console_client {
 	struct console *cs;
@@ -63,6 +64,7 @@ struct console_srv {
 	unsigned n;
 	uint32_t gen;
 	struct console_idjob *idjob;	/* identity's child (console_identity.c) */
+	pid_t zombies[CONSOLE_ZOMBIES];	/* its children that exited late */
 	/* Refusals logged: a few per minute, then a count. */
 	int64_t log_from;
 	unsigned log_n, log_quiet;
@@ -77,9 +79,12 @@ void console_kick(struct console *cs);
 /* The cancel command: N of this client. */
 void console_cancel(struct console *cs, struct console_client *cl, uint64_t id,
     uint64_t n);
-/* A line about a peer, rate limited (a flood of connections). */
+/* A line about a peer, rate limited (a flood of connections); console_sock.c. */
 void console_log_peer(struct console *cs, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* console_sock.c: the listening socket's callback. */
+void console_accept(struct loop *l, int fd, uint32_t events, void *arg);
 
 /* console_io.c */
 struct console_client *console_io_new(struct console *cs, int fd);

@@ -136,6 +136,41 @@ test_unverified_apart(void **state)
 }
 
 /* The control plane's own values, across a reopen; the journal's birth. */
+/* The console's "commands": the newest rows first, a row keeping its
+ * place through its states; unverified rejections among them. */
+static void
+test_recent(void **state)
+{
+	struct store *s = open_store();
+	struct store_cmd c, rows[8];
+	size_t found;
+
+	(void)state;
+	assert_int_equal(store_cmd_recent(s, rows, 8, &found), 0);
+	assert_int_equal(found, 0);
+	c = cmd("a", 1, "received", 1);
+	assert_int_equal(store_cmd_record(s, &c, "{}", 1, NULL), 0);
+	c = cmd("b", 2, "received", 1);
+	assert_int_equal(store_cmd_record(s, &c, "{}", 1, NULL), 0);
+	c = cmd("", 0, "rejected", 0);
+	assert_int_equal(store_cmd_record(s, &c, "{}", 0, NULL), 0);
+	c = cmd("a", 1, "applied", 1);
+	assert_int_equal(store_cmd_record(s, &c, "{}", 0, NULL), 0);
+	assert_int_equal(store_cmd_recent(s, rows, 8, &found), 0);
+	assert_int_equal(found, 3);
+	assert_string_equal(rows[0].id, "");
+	assert_int_equal(rows[0].verified, 0);
+	assert_string_equal(rows[1].id, "b");
+	assert_string_equal(rows[2].id, "a");
+	assert_string_equal(rows[2].state, "applied");
+	assert_int_equal(store_cmd_recent(s, rows, 2, &found), 0);
+	assert_int_equal(found, 2);
+	assert_string_equal(rows[1].id, "b");
+	assert_int_equal(store_cmd_recent(s, rows, 0, &found), 0);
+	assert_int_equal(found, 0);
+	store_close(s);
+}
+
 static void
 test_ctl_values(void **state)
 {
@@ -182,6 +217,7 @@ main(void)
 		    store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_record, setup,
 		    store_tmp_teardown),
+		cmocka_unit_test_setup_teardown(test_recent, setup, store_tmp_teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_values, setup,
 		    store_tmp_teardown),
 	};
