@@ -142,3 +142,13 @@ endif()
 if(CONFIG_CONSOLE)
   wg_integration_test(console test_console.py)
 endif()
+
+# Logins at the technician console (docs/console.md "Login"), over its socket:
+# technician keys, the password set by a signed command, the growing wait,
+# the lockout across a restart, sessions resumed; every attempt a
+# console.login record at the receiver (test_console_login.py).
+if(CONFIG_CONSOLE)
+  foreach(case key password lockout resume fleet)
+    wg_integration_test(console_login_${case} test_console_login.py ${case})
+  endforeach()
+endif()

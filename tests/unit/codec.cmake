@@ -10,12 +10,12 @@ wg_unit_test(test_command SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_command.c
 # OTA manifests (firmware/codec/manifest.c), signed the same way.
 wg_unit_test(test_manifest SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_manifest.c
   ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
+# The console's login formats (firmware/codec/techcred.c, pwhash.c):
+# credentials signed by the test key, responses, challenges, PBKDF2 vectors.
+wg_unit_test(test_techcred SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_techcred.c
+  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)
 # The technician console's request line (firmware/codec/console_req.c).
 if(CONFIG_CONSOLE)
   wg_unit_test(test_console_req SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_console_req.c
     LIBS wg_codec)
 endif()
-# The console's login formats (firmware/codec/techcred.c, pwhash.c):
-# credentials signed by the test key, responses, challenges, PBKDF2 vectors.
-wg_unit_test(test_techcred SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_techcred.c
-  ${CMAKE_CURRENT_LIST_DIR}/../fixtures/cmdkey.c LIBS wg_toollib wg_codec)

@@ -20,10 +20,10 @@ wg_unit_test(test_store_fs SOURCES unit/test_store_fs.c LIBS wg_store)
 if(CONFIG_CONTROL)
   wg_unit_test(test_inbox SOURCES unit/test_inbox.c LIBS wg_core)
 endif()
+# The site config's "console" section (firmware/core/config_console.c), and
+# the console's failed-login brake on a fake clock (console_lock.c).
 if(CONFIG_CONSOLE)
-  # The site config's "console" section (firmware/core/config_console.c).
   wg_unit_test(test_config_console SOURCES unit/test_config_console.c LIBS wg_core)
-  # The console's failed-login brake on a fake clock (console_lock.c).
   wg_unit_test(test_console_lock SOURCES unit/test_console_lock.c LIBS wg_core)
 endif()
 

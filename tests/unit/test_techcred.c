@@ -251,15 +251,16 @@ test_answer(void **state)
 	assert_int_equal(techcred_check_answer(&tc, ch, (size_t)n, sig), 0);
 	ch[10] = '9';
 	assert_int_equal(techcred_check_answer(&tc, ch, (size_t)n, sig), -EBADMSG);
+	cmd_pubkey_free(pub);
 	/* A point off the curve is refused by name, and as an answer. */
 	memcpy(pt, tc.key, sizeof(pt));
 	pt[64] ^= 1;
 	assert_int_equal(sig_key_from_point("t", pt, sizeof(pt), &pub, err,
 	    sizeof(err)), -EINVAL);
+	assert_null(pub);
 	assert_string_equal(err, "t: key: not a P-256 point");
 	memcpy(tc.key, pt, sizeof(pt));
 	assert_int_equal(techcred_check_answer(&tc, ch, (size_t)n, sig), -EBADMSG);
-	cmd_pubkey_free(pub);
 	signer_free(tech);
 	/* Bad challenges. */
 #define BADCH(s, want) do { \

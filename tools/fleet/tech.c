@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "firmware/base/rfile.h"
+#include "firmware/codec/console_req.h"
 #include "firmware/codec/pwhash.h"
 #include "firmware/codec/techcred.h"
 #include "tools/fleet/tech.h"
@@ -166,6 +167,15 @@ tech_issue(const struct topts *o)
 	if (signer_frame(s, (const uint8_t *)body, strlen(body), cred,
 	    sizeof(cred), &len, err, sizeof(err)) < 0 ||
 	    techcred_parse(cred, len, &tc, err, sizeof(err)) < 0) {
+		fail("tech-issue", err);
+		goto out;
+	}
+	/* The response goes through the console as one request argument. */
+	if (5 + (len + 2) / 3 * 4 + 1 + 2 * SIG_LEN > CONSOLE_ARG_MAX) {
+		snprintf(err, sizeof(err), "its response line would be %zu bytes, "
+		    "over the %d a console argument takes: name fewer gateways "
+		    "(or '*')", 5 + (len + 2) / 3 * 4 + 1 + 2 * SIG_LEN,
+		    CONSOLE_ARG_MAX);
 		fail("tech-issue", err);
 		goto out;
 	}
