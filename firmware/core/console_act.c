@@ -52,6 +52,18 @@ act_device(struct console_act *a, struct console_client *cl, uint64_t id,
 	return -1;
 }
 
+int
+act_busy(struct console_client *cl, uint64_t id)
+{
+	uint64_t later = console_client_later(cl);
+
+	if (later == 0)
+		return 0;
+	console_err(cl, id, "busy: request %llu is still running (cancel it "
+	    "first)", (unsigned long long)later);
+	return 1;
+}
+
 static const char *
 point_name(const struct profile *p, size_t i, const char **unit)
 {
@@ -116,8 +128,11 @@ console_act_reading(struct console *cs, const struct reading *r)
 	each_watcher(a, r);
 }
 
+/* last_cycle_ms: how far into its last answered cycle its last reading
+ * came (the bus's time for it and the devices before it); null while it
+ * does not answer (its values' ts_ms say since when). */
 static json_t *
-timings_json(struct console_act *a, size_t d)
+timings_json(struct console_act *a, size_t d, int answering)
 {
 	const struct device *dev = &a->g->devs[d];
 	const struct cfg_device *cd = &a->g->cfg->devices[d];
@@ -126,7 +141,7 @@ timings_json(struct console_act *a, size_t d)
 
 	bustime_from_bus(&bt, &cb->bus, dev->profile->turnaround_ms);
 	return json_pack("{s:o,s:I,s:I,s:I,s:I,s:I}", "last_cycle_ms",
-	    a->tm[d].last_ms >= 0 && a->tm[d].ts_ms != 0 ?
+	    answering && a->tm[d].last_ms >= 0 && a->tm[d].ts_ms != 0 ?
 	    json_integer(a->tm[d].last_ms) : json_null(),
 	    "interval_s", (json_int_t)a->g->cfg->interval_s,
 	    "timeout_ms", (json_int_t)(cd->timeout_ms > 0 ? cd->timeout_ms :
@@ -150,6 +165,7 @@ run_device(struct console *cs, struct console_client *cl,
 	struct health_snap hs;
 	json_t *vals, *info, *o;
 	unsigned skip = 0;
+	int answering;
 	long d;
 	size_t i;
 
@@ -158,7 +174,9 @@ run_device(struct console *cs, struct console_client *cl,
 	dev = &a->g->devs[d];
 	cd = &a->g->cfg->devices[d];
 	p = dev->profile;
-	pollers_health(a->g->pollers, dev, 1, &hs);
+	memset(&hs, 0, sizeof(hs));
+	if (a->g->pollers != NULL)
+		pollers_health(a->g->pollers, dev, 1, &hs);
 	vals = json_array();
 	for (i = 0; i < p->n_points + p->n_derived; i++)
 		json_array_append_new(vals, value_json(p, i, &a->vals[a->first[d] + i]));
@@ -172,18 +190,22 @@ run_device(struct console *cs, struct console_client *cl,
 		skip = hs.fails > 31 ? dev->backoff_max : 1u << (hs.fails - 1);
 	if (skip > dev->backoff_max)
 		skip = dev->backoff_max;
+	/* As "devices" says it (console_status.c): fails are answers that
+	 * were errors, in_a_row polls without any answer. */
+	answering = hs.h.polls > 0 && hs.err == 0 && hs.fails == 0;
 	o = json_pack("{s:s,s:s,s:i,s:s,s:s,s:b,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I,"
-	    "s:I,s:I,s:I,s:I,s:I,s:i,s:s},s:I,s:i}",
+	    "s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:s},s:I,s:i}",
 	    "name", dev->name, "bus", a->g->cfg->buses[cd->bus].name,
 	    "unit", dev->unit, "profile", p->name, "model", p->model,
-	    "answering", hs.h.polls > 0 && hs.err == 0, "values", vals,
-	    "info", info, "timings", timings_json(a, (size_t)d),
+	    "answering", answering, "values", vals,
+	    "info", info, "timings", timings_json(a, (size_t)d, answering),
 	    "errors", "polls", (json_int_t)hs.h.polls, "ok", (json_int_t)hs.h.ok,
-	    "timeouts", (json_int_t)hs.h.timeouts, "crc_errors",
-	    (json_int_t)hs.h.crc_errors, "io_errors", (json_int_t)hs.h.io_errors,
-	    "exceptions", (json_int_t)hs.h.exceptions, "invalid",
-	    (json_int_t)hs.h.invalid, "retries", (json_int_t)hs.h.retries,
-	    "skipped", (json_int_t)hs.h.skipped, "fails", (int)hs.fails, "last",
+	    "timeouts", (json_int_t)hs.h.timeouts, "fails", (json_int_t)
+	    (hs.h.crc_errors + hs.h.io_errors + hs.h.exceptions), "in_a_row",
+	    (int)hs.fails, "crc_errors", (json_int_t)hs.h.crc_errors, "io_errors",
+	    (json_int_t)hs.h.io_errors, "exceptions", (json_int_t)hs.h.exceptions,
+	    "invalid", (json_int_t)hs.h.invalid, "retries",
+	    (json_int_t)hs.h.retries, "skipped", (json_int_t)hs.h.skipped, "last",
 	    hs.h.polls == 0 ? "not polled yet" : hs.err == 0 ? "ok" :
 	    strerror(-hs.err), "backoff_s",
 	    (json_int_t)skip * a->g->cfg->interval_s, "backoff_cycles", (int)skip);
@@ -242,8 +264,8 @@ run_watch(struct console *cs, struct console_client *cl,
 	long d = -1;
 	size_t i, k, n;
 
-	if (rq->argc > 0 && (d = act_device(a, cl, rq->id, "watch",
-	    rq->argv[0])) < 0)
+	if (act_busy(cl, rq->id) || (rq->argc > 0 && (d = act_device(a, cl,
+	    rq->id, "watch", rq->argv[0])) < 0))
 		return CCMD_DONE;
 	for (i = 0; i < ACT_WATCH_MAX && w == NULL; i++)
 		if (!a->watch[i].used)

@@ -1,8 +1,8 @@
 /*
  * The console's commands that act (docs/console.md "Commands"), shared by
  * their files: console_act.c (the table, device, watch, reboot, the last
- * values), console_bus.c (read and scan: jobs of a bus's worker),
- * console_conf.c (config show, check, apply).
+ * values), console_bus.c (jobs of a bus's worker), console_read.c (read),
+ * console_scan.c (scan), console_conf.c (config show, check, apply).
  */
 #ifndef WG_CONSOLE_ACT_H
 #define WG_CONSOLE_ACT_H
@@ -99,6 +99,8 @@ struct console_act {
 	uint64_t r_dropped;
 };
 
+/* cl has a long request under way: "busy" to id, 1; else 0. */
+int act_busy(struct console_client *cl, uint64_t id);
 int act_ticket_eq(const struct console_ticket *a, const struct console_ticket *b);
 /* The device named name: its index, or -1 with an error to cl. */
 long act_device(struct console_act *a, struct console_client *cl, uint64_t id,
@@ -112,14 +114,36 @@ long act_device(struct console_act *a, struct console_client *cl, uint64_t id,
 int act_control(struct console *cs, struct console_client *cl, uint64_t id,
     const char *what, const char *type, json_t *args, const char *note);
 
-/* console_bus.c */
-int act_read(struct console *cs, struct console_client *cl,
-    const struct console_req *rq);
-int act_scan(struct console *cs, struct console_client *cl,
-    const struct console_req *rq);
+/* console_bus.c: the jobs' lives */
+/* Hands j to its bus's worker: CCMD_LATER, or an error to cl (j freed) and
+ * CCMD_DONE. */
+int act_job_start(struct console_act *a, struct console_client *cl,
+    const struct console_req *rq, struct act_job *j,
+    int (*run)(struct bus *, void *), int skips_cycle);
+struct act_job *act_job_find(struct console_act *a,
+    const struct console_ticket *t);
+void act_job_free(struct act_job *j);
 void act_job_cancel(struct console *cs, const struct console_ticket *t);
 int act_bus_start(struct console_act *a);
 size_t act_bus_stop(struct console_act *a);
+
+/* console_read.c */
+int act_read(struct console *cs, struct console_client *cl,
+    const struct console_req *rq);
+void act_read_reply(struct console_act *a, struct console_client *cl,
+    struct act_job *j);
+/* Decimal 0..max, digits only: 0, -EINVAL or -ERANGE. */
+int act_parse_num(const char *s, unsigned long max, unsigned long *out);
+
+/* console_scan.c */
+int act_scan(struct console *cs, struct console_client *cl,
+    const struct console_req *rq);
+void act_scan_reply(struct console_act *a, struct console_client *cl,
+    struct act_job *j, int rc);
+/* The progress lines waiting (the eventfd's handler; and before a scan's
+ * end), as events of their scans. */
+void act_scan_drain(struct console_act *a);
+void act_scan_progress(struct loop *l, int fd, uint32_t events, void *arg);
 
 /* console_conf.c */
 int act_config(struct console *cs, struct console_client *cl,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "firmware/base/rfile.h"
 #include "firmware/core/console_act.h"
@@ -31,15 +32,25 @@ file_json(const char *text, int fleet)
 	return text[0] == '\n' ? text + 1 : NULL;
 }
 
+/*
+ * Where the config in effect is now: the file the daemon loaded, except
+ * that a trial that has been kept since moved config.trial to
+ * config.active (control_config.c) without a restart. path gets the file.
+ */
 static const char *
-source_of(const struct site_config *cfg)
+source_of(const struct site_config *cfg, char *path, size_t len)
 {
 	size_t n = strlen(cfg->path), t = strlen("config.trial");
 
+	snprintf(path, len, "%s", cfg->path);
 	if (cfg->base[0] == '\0')
 		return "site";
-	return n >= t && strcmp(cfg->path + n - t, "config.trial") == 0 ?
-	    "trial" : "fleet";
+	if (n < t || strcmp(cfg->path + n - t, "config.trial") != 0)
+		return "fleet";
+	if (access(cfg->path, F_OK) == 0)
+		return "trial";
+	snprintf(path, len, "%.*sconfig.active", (int)(n - t), cfg->path);
+	return "fleet";
 }
 
 /* The file the daemon loaded at start, as it is on disk now. */
@@ -47,13 +58,13 @@ static int
 config_show(struct console *cs, struct console_client *cl, uint64_t id)
 {
 	const struct site_config *cfg = cs->g->cfg;
-	const char *src = source_of(cfg), *json;
+	char path[CFG_PATH_MAX + 16], err[300], *text = NULL;
+	const char *src = source_of(cfg, path, sizeof(path)), *json;
 	json_error_t je;
 	json_t *doc = NULL;
-	char err[300], *text = NULL;
 	size_t len;
 
-	if (rfile_read(cfg->path, CFG_FILE_MAX + 1024, &text, &len, NULL, err,
+	if (rfile_read(path, CFG_FILE_MAX + 1024, &text, &len, NULL, err,
 	    sizeof(err)) < 0) {
 		console_err(cl, id, "config show: %s", err);
 		return CCMD_DONE;
@@ -61,14 +72,14 @@ config_show(struct console *cs, struct console_client *cl, uint64_t id)
 	if ((json = file_json(text, strcmp(src, "site") != 0)) == NULL ||
 	    (doc = json_loads(json, JSON_REJECT_DUPLICATES, &je)) == NULL) {
 		console_err(cl, id, "config show: %.200s: no longer JSON (changed "
-		    "since the daemon loaded it?): line %d: %.100s", cfg->path,
+		    "since the daemon loaded it?): line %d: %.100s", path,
 		    json != NULL ? je.line : 0, json != NULL ? je.text : "no "
 		    "header end");
 		free(text);
 		return CCMD_DONE;
 	}
 	free(text);
-	console_ok(cl, id, json_pack("{s:s,s:s,s:o,s:o}", "path", cfg->path,
+	console_ok(cl, id, json_pack("{s:s,s:s,s:o,s:o}", "path", path,
 	    "source", src, "base", cfg->base[0] ? json_string(cfg->base) :
 	    json_null(), "config", doc));
 	return CCMD_DONE;

@@ -173,8 +173,8 @@ control_local(struct control *c, const char *type, json_t *args,
 	}
 	c->local_who = NULL;
 	if (rc == 0)
-		log_info("console: %.*s asked for %s: command %s", WHO_MAX,
-		    who != NULL ? who : "unknown", type, k.id);
+		log_info("console: command %s (%s) asked for by %.*s", k.id, type,
+		    WHO_MAX, who != NULL ? who : "unknown");
 out:
 	json_decref(args);
 	return rc;

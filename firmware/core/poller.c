@@ -290,13 +290,16 @@ worker_main(void *arg)
 		 * master, and a cycle's readings stay one cycle's. */
 		if ((job = w->job) != NULL) {
 			struct item it = { .done = 2, .bus = w->index, .job = job };
+			/* Read now: once pushed, done() may free the job on the
+			 * loop before this thread looks at it again. */
+			int skips = job->skips_cycle;
 
 			w->job = NULL;
 			pthread_mutex_unlock(&p->mu);
 			job->rc = job->run(w->bus, job->arg);
 			push(p, &it, NULL);
 			pthread_mutex_lock(&p->mu);
-			if (job->skips_cycle && w->busy) {
+			if (skips && w->busy) {
 				done.r.ts_ms = w->ts;
 				pthread_mutex_unlock(&p->mu);
 				push(p, &done, w);	/* that cycle, unpolled */

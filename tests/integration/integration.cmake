@@ -122,6 +122,16 @@ endif()
 # byte, verification and every refusal (test_sign.py).
 wg_integration_test(sign test_sign.py)
 
+# Logins at the technician console (docs/console.md "Login"), over its socket:
+# technician keys, the password set by a signed command, the growing wait,
+# the lockout across a restart, sessions resumed; every attempt a
+# console.login record at the receiver (test_console_login.py).
+if(CONFIG_CONSOLE)
+  foreach(case key password lockout resume fleet)
+    wg_integration_test(console_login_${case} test_console_login.py ${case})
+  endforeach()
+endif()
+
 # The technician console's commands that act (issue 16, docs/console.md
 # "Commands"): device, watch, read, scan, config, reboot over the socket.
 # Exit 77: a build without logins, where the write commands cannot run.
@@ -138,17 +148,7 @@ endif()
 # config check and apply across the restart, the register again), password
 # login, completion, history, Ctrl-C, watch, a daemon restarted under it, a
 # console killed mid-command, -c scripts, dumb terminals, a pulled cable,
-# wrong responses and the lockout. One world, ~35 s.
+# wrong responses and the lockout, an idle session. One world, ~40 s.
 if(CONFIG_CONSOLE)
   wg_integration_test(console test_console.py)
-endif()
-
-# Logins at the technician console (docs/console.md "Login"), over its socket:
-# technician keys, the password set by a signed command, the growing wait,
-# the lockout across a restart, sessions resumed; every attempt a
-# console.login record at the receiver (test_console_login.py).
-if(CONFIG_CONSOLE)
-  foreach(case key password lockout resume fleet)
-    wg_integration_test(console_login_${case} test_console_login.py ${case})
-  endforeach()
 endif()

@@ -3,7 +3,8 @@ over the daemon's socket, against wattgate-sim, with a real mosquitto and
 wattgate-recv (cmdworld.World: a meter at unit 1, a KEBA at unit 2).
 
 Scenarios (one ctest each):
-  look  device values match what the simulator served; watch streams, then
+  look  device values match what the simulator served, and a dead device
+        shows its timeouts and backoff; watch streams, then
         cancels; read matches the simulator's register (and a bad one names
         the Modbus exception); scan finds the simulator's devices; config
         show and check (a bad and a good config); a client killed mid-read
@@ -19,7 +20,6 @@ usage: test_console_act.py BUILD_DIR SCENARIO
 import json
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -29,50 +29,7 @@ from decimal import Decimal
 from harness import run, Env, check, wait, served_values, sim_faults
 from cmdworld import World, FINAL
 
-try:
-    from consolewire import Console
-except ImportError:     # H1's client not merged yet: a minimal one
-    class Console:
-        def __init__(self, path, timeout=10):
-            self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.s.settimeout(timeout)
-            self.s.connect(path)
-            self.buf = b""
-            self.next_id = 1
-            self.events = {}
-
-        def send_raw(self, data):
-            self.s.sendall(data)
-
-        def read_line(self, timeout=10):
-            self.s.settimeout(timeout)
-            while b"\n" not in self.buf:
-                chunk = self.s.recv(65536)
-                if not chunk:
-                    raise EOFError("console: connection closed")
-                self.buf += chunk
-            line, self.buf = self.buf.split(b"\n", 1)
-            return json.loads(line)
-
-        def call(self, cmd, *args, body=None, timeout=10):
-            rid = self.next_id
-            self.next_id += 1
-            req = {"id": rid, "cmd": cmd}
-            if args:
-                req["args"] = list(args)
-            if body is not None:
-                req["body"] = body
-            self.send_raw(json.dumps(req).encode() + b"\n")
-            deadline = time.time() + timeout
-            while True:
-                m = self.read_line(max(0.1, deadline - time.time()))
-                if m.get("id") == rid and "event" in m:
-                    self.events.setdefault(rid, []).append(m["event"])
-                elif m.get("id") == rid:
-                    return m
-
-        def close(self):
-            self.s.close()
+from consolewire import Console
 
 SOCK = "console.sock"
 INTERVAL_MS = 1000
@@ -80,9 +37,12 @@ INTERVAL_MS = 1000
 
 def world(env, hook=None):
     control = {"reboot_hook": hook} if hook else None
-    w = World(env, chargers=True, control=control)
+    faults = os.path.join(env.dir, "faults")
+    open(faults, "w").close()
+    w = World(env, chargers=True, control=control,
+              sim_extra=["--fault-file", faults])
     w.sock = os.path.join(env.dir, SOCK)
-    w.site["console"] = {"socket": w.sock, "open": ["device", "watch"]}
+    w.site["console"] = {"socket": w.sock, "open": ["device", "watch", "config"]}
     w.start()
     wait(lambda: os.path.exists(w.sock), 10, "the console socket")
     return w
@@ -96,13 +56,6 @@ def connect(w):
 def ok(reply, what):
     check(reply.get("ok") is True, "%s: %s", what, reply)
     return reply["data"]
-
-
-def send_req(con, rid, cmd, *args):
-    req = {"id": rid, "cmd": cmd}
-    if args:
-        req["args"] = list(args)
-    con.send_raw(json.dumps(req).encode() + b"\n")
 
 
 # ---------------------------------------------------------------- look
@@ -133,8 +86,7 @@ def check_device(w, con):
 
 
 def check_watch(w, con):
-    rid = 900
-    send_req(con, rid, "watch", "meter")
+    rid = con.request("watch", "meter")
     evs = []
     deadline = time.time() + 15
     while len({e["ts_ms"] for e in evs}) < 3 and time.time() < deadline:
@@ -149,16 +101,16 @@ def check_watch(w, con):
         if e["value"] is not None:
             check((1, e["point"], Decimal(e["value"])) in served,
                   "watch: %s not served", e)
-    send_req(con, rid + 1, "cancel", str(rid))
-    got = {}
-    while len(got) < 2:
-        m = con.read_line(10)
-        if "event" in m:
-            continue
-        got[m["id"]] = m
-    check(got[rid]["ok"] is False and got[rid]["error"] == "canceled",
-          "watch's end: %s", got[rid])
-    check(got[rid + 1]["ok"] is True, "cancel: %s", got[rid + 1])
+    # one long request per connection; short ones still run meanwhile
+    b = con.call("watch")
+    check(b["ok"] is False and b["error"].startswith("busy: request %d" % rid),
+          "a second watch: %s", b)
+    ok(con.call("device", "meter"), "device during a watch")
+    c = con.call("cancel", rid)
+    check(c["ok"] is True, "cancel: %s", c)
+    end = con.reply(rid)
+    check(end["ok"] is False and end["error"] == "canceled", "watch's end: %s",
+          end)
     print("watch: %d events, then canceled" % len(evs))
 
 
@@ -201,7 +153,22 @@ def check_scan(w, con):
     check(r["ok"] is False and "no bus 'nope'" in r["error"], "scan: %s", r)
     n = len(w.readings())
     wait(lambda: len(w.readings()) > n + 40, 20, "polling after the scan")
-    print("scan: found %s" % sorted(units))
+    # a long scan (each silent id costs the bus's 500 ms) canceled midway
+    rid = con.request("scan", "lan", "1", "60")
+    while not any(e.get("unit") == 2 for e in con.events.get(rid, [])):
+        con.read_line(20)       # TimeoutError if the scan says nothing
+    t0 = time.time()
+    check(con.call("cancel", rid)["ok"] is True, "cancel of the scan")
+    end = con.reply(rid)
+    check(end["ok"] is False and end["error"] == "canceled", "scan's end: %s",
+          end)
+    n = len(w.readings())
+    wait(lambda: len(w.readings()) > n + 20, 10, "polling after the canceled "
+         "scan")
+    check("console: scan on bus lan canceled while it runs" in w.gw.stderr(),
+          "the scan was not stopped")
+    print("scan: found %s; a long one canceled, polling again after %.1f s"
+          % (sorted(units), time.time() - t0))
 
 
 def check_config(w, con):
@@ -226,26 +193,69 @@ def check_config(w, con):
     print("config: show, check good and bad")
 
 
-def killed_mid_read(w, con):
-    """A client that dies while its read waits for a slow device."""
+def killed_mid_read(w, con, session):
+    """A client that dies while its read waits for a slow device: the
+    daemon drops the job (or its late answer) and polls on."""
     faults = os.path.join(w.env.dir, "faults")
     sim_faults(w.sim, faults, "1:late:300\n", 2)
     child = subprocess.Popen([sys.executable, "-c", """
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-for i in range(3):
-    s.sendall(json.dumps({"id": i + 1, "cmd": "read", "args": ["meter", "30001", "2", "f32"]}).encode() + b"\\n")
+s.sendall(json.dumps({"id": 1, "cmd": "resume", "args": [sys.argv[2]]}).encode() + b"\\n")
+buf = b""
+while b"\\n" not in buf:
+    buf += s.recv(4096)
+assert json.loads(buf.split(b"\\n")[0])["ok"], buf
+s.sendall(json.dumps({"id": 2, "cmd": "read", "args": ["meter", "30001", "2", "f32"]}).encode() + b"\\n")
+print("sent", flush=True)
 time.sleep(30)
-""", w.sock])
-    time.sleep(0.4)
+""", w.sock, session], stdout=subprocess.PIPE, text=True)
+    check(child.stdout.readline().strip() == "sent", "the child did not send")
+    time.sleep(0.1)
     child.send_signal(signal.SIGKILL)
     child.wait()
+    wait(lambda: "console: read on bus lan canceled" in w.gw.stderr(), 10,
+         "the read canceled with its client")
     sim_faults(w.sim, faults, "", 3)
     n = len(w.readings())
     wait(lambda: len(w.readings()) > n + 40, 20, "polling after the kill")
     check(w.gw.p.poll() is None, "the daemon died")
     ok(con.call("read", "meter", "30001", "2", "f32"), "read after the kill")
-    print("killed mid-read: the daemon polls on")
+    line = [l for l in w.gw.stderr().splitlines()
+            if "console: read on bus lan canceled" in l][0]
+    print("killed mid-read: %s; the daemon polls on" % line.split(": ", 2)[2])
+
+
+def check_dead(w, con):
+    """A dead device as the technician finds it: not answering, its
+    timeouts, the polls in a row without an answer, its backoff."""
+    faults = os.path.join(w.env.dir, "faults")
+    sim_faults(w.sim, faults, "2:silent\n", 4)
+    wait(lambda: ok(con.call("device", "wallbox"), "device")["errors"]
+         ["in_a_row"] >= 2, 15, "the wallbox's timeouts")
+    d = ok(con.call("device", "wallbox"), "device wallbox")
+    e = d["errors"]
+    check(d["answering"] is False and e["timeouts"] >= 2 and
+          e["last"] != "ok" and d["backoff_s"] >= 1 and
+          d["timings"]["last_cycle_ms"] is None, "a dead device: %s", d)
+    sim_faults(w.sim, faults, "", 5)
+    wait(lambda: ok(con.call("device", "wallbox"), "device")["answering"], 20,
+         "the wallbox back")
+    print("dead device: %d timeouts, %d polls in a row, backoff %d s, then "
+          "back" % (e["timeouts"], e["in_a_row"], d["backoff_s"]))
+
+
+def stop(w, con):
+    """A clean stop with a console connected and a watch running: the
+    client hears "stopping", the daemon exits 0 (sanitizers: no leak)."""
+    rid = con.request("watch")
+    con.read_line(10)
+    rc = w.gw.stop()
+    check(rc == 0, "the daemon's stop: exit %s", rc)
+    check(con.closed(10) and "stopping" in con.notices and
+          con.replies.get(rid, {}).get("error") == "canceled",
+          "the console at the stop: %s %s", con.notices, con.replies)
+    con.close()
 
 
 def needs_login(w, con):
@@ -259,7 +269,8 @@ PASSWORD = "correct horse battery"
 
 def login(w, con, set_password=True):
     """A console password set by the fleet (console.password), then
-    login.password; False if this build has no logins (H2 not merged)."""
+    login.password: its session token; False if this build has no logins
+    (H2 not merged)."""
     r = con.call("help")
     names = {c["name"] for c in r.get("data", {}).get("commands", [])}
     if "login.password" not in names:
@@ -272,8 +283,8 @@ def login(w, con, set_password=True):
         rc, recs, err = w.send("console.password", args=json.loads(p.stdout))
         check(rc == 0 and recs[-1]["state"] == "applied",
               "console.password: %s %s", recs, err)
-    ok(con.call("login.password", PASSWORD, timeout=30), "login.password")
-    return True
+    return ok(con.call("login.password", PASSWORD, timeout=30),
+              "login.password")["session"]
 
 
 def look(env):
@@ -282,14 +293,17 @@ def look(env):
     check_device(w, con)
     check_watch(w, con)
     check_config(w, con)
-    if needs_login(w, con) and not login(w, con):
+    check(needs_login(w, con), "a read ran without a login")
+    session = login(w, con)
+    if not session:
         print("SKIPPED read, scan, killed mid-read: no login in this build "
               "(H2's console_auth.c not merged)")
         sys.exit(77)
     check_read(w, con)
     check_scan(w, con)
-    killed_mid_read(w, con)
-    con.close()
+    killed_mid_read(w, con, session)
+    check_dead(w, con)
+    stop(w, con)
 
 
 # ----------------------------------------------------------------- act
@@ -363,7 +377,7 @@ def act(env):
     check(rc == 0 and recs[-1]["state"] == "applied", "state: %s", recs)
     print("act: bad config rejected, good one applied (%s), reboot via hook, "
           "%d login note(s)" % (cid, len(notes)))
-    con.close()
+    stop(w, con)
 
 
 def main(build, scenario):
