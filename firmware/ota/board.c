@@ -178,6 +178,42 @@ parse_hooks(struct jc *x, json_t *o, const char *dir, struct board *b)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * "console": { "tty": "/dev/ttyS0", "baud": 9600 }: where a technician
+ * plugs in. Only data for the image (the getty line); checked like the
+ * rest, so a typo is found by `--check`, not at the basement.
+ */
+static int
+parse_console(struct jc *x, json_t *o, struct board *b)
+{
+	static const char *const keys[] = { "tty", "baud", NULL };
+	static const unsigned bauds[] = { 1200, 2400, 4800, 9600, 19200, 38400,
+		57600, 115200, 230400, 460800, 921600 };
+	long long baud = 9600;
+	size_t i;
+	int rc;
+
+	if ((rc = jc_object(x, o, "console")) < 0 ||
+	    (rc = jc_check_keys(x, o, "console", keys)) < 0 ||
+	    (rc = jc_get_str(x, o, "console", "tty", JC_REQUIRED, b->console_tty,
+	    sizeof(b->console_tty))) < 0 ||
+	    (rc = jc_get_int(x, o, "console", "baud", 0, 1200, 921600,
+	    &baud)) < 0)
+		return rc;
+	if (strncmp(b->console_tty, "/dev/", 5) != 0 ||
+	    strchr(b->console_tty + 5, ' ') != NULL)
+		return jc_fail(x, "console.tty", "'%s': a device path, /dev/...",
+		    b->console_tty);
+	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++)
+		if (bauds[i] == baud)
+			break;
+	if (i == sizeof(bauds) / sizeof(bauds[0]))
+		return jc_fail(x, "console.baud", "%lld is not a standard rate "
+		    "(9600, 115200, ...)", baud);
+	b->console_baud = (unsigned)baud;
+	return 0;
+}
+
 /* The absolute directory of path, for the relative paths inside it. */
 static int
 board_dir(const char *path, char dir[PATH_MAX], char *err, size_t errlen)
@@ -209,7 +245,7 @@ board_load(const char *path, struct board *b, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "board", "description", "arch",
 		"serial_ports", "state_dir", "state_fs", "slots", "bootenv",
-		"release_key", "hooks", NULL };
+		"release_key", "hooks", "console", NULL };
 	struct jc x = { path, err, errlen };
 	char dir[PATH_MAX], shown[40];
 	json_t *root = NULL, *v;
@@ -245,6 +281,9 @@ board_load(const char *path, struct board *b, char *err, size_t errlen)
 		goto out;
 	if ((v = json_object_get(root, "hooks")) != NULL &&
 	    (rc = parse_hooks(&x, v, dir, b)) < 0)
+		goto out;
+	if ((v = json_object_get(root, "console")) != NULL &&
+	    (rc = parse_console(&x, v, b)) < 0)
 		goto out;
 	rc = 0;
 out:

@@ -40,6 +40,8 @@ struct board_envcopy {
 	uint64_t offset, size;
 };
 
+#define BOARD_TTY_MAX	63
+
 struct board {
 	char name[BOARD_NAME_MAX + 1];
 	struct board_slot slot[2];
@@ -48,6 +50,10 @@ struct board {
 	size_t n_env;		/* 0 (no "bootenv") or 2 */
 	char release_key[PATH_MAX];	/* "" if none */
 	char reboot_hook[PATH_MAX];	/* "" if none */
+	/* The technician console's serial line (wattgate-console on it through
+	 * agetty or a systemd unit; docs/console.md): "" if the board has none. */
+	char console_tty[BOARD_TTY_MAX + 1];
+	unsigned console_baud;		/* 9600 unless said */
 };
 
 /*

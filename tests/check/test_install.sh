@@ -30,4 +30,9 @@ grep -q "wattgate-fleet keygen DIR" <<<"$("$p/usr/bin/wattgate-fleet" --help)" |
   { echo "FAIL: the installed wattgate-fleet does not run"; exit 1; }
 grep -q "wattgate-sign --keygen PRIV.pem PUB.pem" <<<"$("$p/usr/bin/wattgate-sign" --help)" ||
   { echo "FAIL: the installed wattgate-sign does not run"; exit 1; }
+# The technician console, where Kconfig CONSOLE built it.
+if grep -q '^CONFIG_CONSOLE=y' "$build/.config"; then
+  grep -q "usage: wattgate-console" <<<"$("$p/usr/bin/wattgate-console" --help)" ||
+    { echo "FAIL: the installed wattgate-console does not run"; exit 1; }
+fi
 echo "install: $p/usr: binaries, profiles, sample config; --check ok"

@@ -143,3 +143,14 @@ if(CONFIG_CONSOLE)
     set_tests_properties(console_act_${case} PROPERTIES SKIP_RETURN_CODE 77)
   endforeach()
 endif()
+
+# wattgate-console on a real terminal (pexpect on a pty, issue 16,
+# docs/console.md "Using wattgate-console"): the technician's session of the
+# issue's "Done when" (key login, status, a dead meter, its register, scan,
+# config check and apply across the restart, the register again), password
+# login, completion, history, Ctrl-C, watch, a daemon restarted under it, a
+# console killed mid-command, -c scripts, dumb terminals, a pulled cable,
+# wrong responses and the lockout, an idle session. One world, ~40 s.
+if(CONFIG_CONSOLE)
+  wg_integration_test(console test_console.py)
+endif()

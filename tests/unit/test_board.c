@@ -27,7 +27,8 @@ static char dir[256], file[300], err[512];
 	"  \"bootenv\": { \"copies\": [ { \"path\": \"uboot.env\", \"offset\": 0, \"size\": 16384 },\n" \
 	"                             { \"path\": \"uboot-redund.env\", \"offset\": 0, \"size\": 16384 } ] },\n" \
 	"  \"release_key\": \"release.pub\",\n" \
-	"  \"hooks\": { \"reboot\": \"reboot-hook\" } }\n"
+	"  \"hooks\": { \"reboot\": \"reboot-hook\" },\n" \
+	"  \"console\": { \"tty\": \"/dev/ttyUSB0\", \"baud\": 9600 } }\n"
 
 static int
 setup(void **state)
@@ -96,6 +97,8 @@ test_good(void **state)
 	assert_true(b.env[1].offset == 0 && b.env[1].size == 16384);
 	snprintf(want, sizeof(want), "%s/release.pub", dir);
 	assert_string_equal(b.release_key, want);
+	assert_string_equal(b.console_tty, "/dev/ttyUSB0");
+	assert_int_equal(b.console_baud, 9600);
 	snprintf(want, sizeof(want), "%s/reboot-hook", dir);
 	assert_string_equal(b.reboot_hook, want);
 
@@ -191,6 +194,12 @@ static const struct bad {
 	{ "\"hooks\": { \"reboot\"", "\"hooks\": { \"reboot!\"",
 	    "hooks.reboot!: unknown key" },
 	{ "\"hooks\": {", "\"hooks\": [ ], \"state_fs\": {", "hooks: expected an object" },
+	{ "\"/dev/ttyUSB0\"", "\"ttyUSB0\"",
+	    "console.tty: 'ttyUSB0': a device path, /dev/..." },
+	{ "\"baud\": 9600", "\"baud\": 9601",
+	    "console.baud: 9601 is not a standard rate (9600, 115200, ...)" },
+	{ "\"baud\": 9600", "\"bauds\": 9600", "console.bauds: unknown key" },
+	{ "\"tty\": \"/dev/ttyUSB0\", ", "", "console.tty: missing" },
 };
 
 static void
