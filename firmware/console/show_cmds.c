@@ -104,9 +104,11 @@ show_devices(struct app *a, json_t *d)
 	size_t i;
 
 	(void)a;
-	tab_init(&t, 10, 0x1e4);	/* UNIT, POLLS, OK, TIMEOUTS, FAILS */
-	tab_row(&t, "NAME", "BUS", "UNIT", "PROFILE", "ANSWERS", "POLLS", "OK",
-	    "TIMEOUTS", "FAILS", "LAST");
+	/* "polls" counts cycles, "ok" the requests answered (a profile may
+	 * take several per cycle): the headers say so. */
+	tab_init(&t, 10, 0x1e4);	/* UNIT, POLLS, READS OK, TIMEOUTS, FAILS */
+	tab_row(&t, "NAME", "BUS", "UNIT", "PROFILE", "ANSWERS", "POLLS",
+	    "READS OK", "TIMEOUTS", "FAILS", "LAST");
 	json_array_foreach(list, i, e) {
 		tab_row(&t, V(e, "name", c[0]), V(e, "bus", c[1]),
 		    V(e, "unit", c[2]), V(e, "profile", c[3]),
