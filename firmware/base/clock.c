@@ -1,5 +1,7 @@
 #include "firmware/base/clock.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 /* 2020-01-01T00:00:00Z */
@@ -61,4 +63,18 @@ clock_watch(struct clock_watch *w, const struct clock_pair *p)
 	w->offset = off;
 	w->primed = 1;
 	return step;
+}
+
+void
+clock_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	buf[0] = '\0';
+	if (f != NULL) {
+		if (fgets(buf, (int)len, f) == NULL)
+			buf[0] = '\0';
+		fclose(f);
+	}
+	buf[strcspn(buf, "\n")] = '\0';
 }

@@ -11,6 +11,7 @@
 #ifndef WG_CLOCK_H
 #define WG_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* An offset change smaller than this is read jitter or a slew, not a step. */
@@ -29,6 +30,9 @@ void clock_read(struct clock_pair *p);
  * measuring how long something lasted against them.
  */
 int64_t clock_mono_ms(void);
+/* This boot's id (the kernel's boot_id: a reboot changes it, a restart of
+ * the daemon does not) into buf; "" if it cannot be read. */
+void clock_boot_id(char *buf, size_t len);
 
 /*
  * The earliest wall time that can be true: 2020-01-01 or the build date,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "firmware/base/jcheck.h"
+#include "firmware/codec/codec_err.h"
 #include "firmware/codec/command.h"
 
 static const char *const members[] = {
@@ -27,30 +28,12 @@ static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
-	if (err == NULL || errlen == 0)
-		return -EBADMSG;
-	n = snprintf(err, errlen, "command: ");
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	rc = codec_vfail(err, errlen, "command", -EBADMSG, fmt, ap);
 	va_end(ap);
-	return -EBADMSG;
-}
-
-/* 1 if s is 1..max bytes, each in the set (and only ASCII). */
-static int
-in_set(const char *s, size_t n, size_t max, const char *set)
-{
-	size_t i;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
-			return 0;
-	return 1;
+	return rc;
 }
 
 #define ID_SET	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
@@ -69,7 +52,7 @@ get_name(json_t *o, const char *key, char *dst, size_t max, const char *set,
 
 	if (v == NULL)
 		return fail(err, errlen, "%s: missing", key);
-	if (!json_is_string(v) || !in_set(json_string_value(v),
+	if (!json_is_string(v) || !codec_in_set(json_string_value(v),
 	    json_string_length(v), max, set))
 		return fail(err, errlen, "%s: not a string of 1..%zu characters of "
 		    "%s", key, max, shown_set);

@@ -16,6 +16,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "firmware/base/jcheck.h"
+#include "firmware/codec/codec_err.h"
 #include "firmware/codec/pwhash.h"
 #include "firmware/codec/techcred.h"
 
@@ -58,14 +59,12 @@ static int
 fail(char *err, size_t errlen, const char *who, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
-	n = snprintf(err, errlen, "%s: ", who);
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	rc = codec_vfail(err, errlen, who, -EINVAL, fmt, ap);
 	va_end(ap);
-	return -EINVAL;
+	return rc;
 }
 
 /* A hex member of min..max bytes into p; *n its length. */

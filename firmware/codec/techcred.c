@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "firmware/base/jcheck.h"
+#include "firmware/codec/codec_err.h"
 #include "firmware/codec/techcred.h"
 
 static const char *const members[] = {
@@ -34,29 +35,12 @@ static int
 fail(char *err, size_t errlen, const char *who, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
-	if (err == NULL || errlen == 0)
-		return -EBADMSG;
-	n = snprintf(err, errlen, "%s: ", who);
 	va_start(ap, fmt);
-	if (n >= 0 && (size_t)n < errlen)
-		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	rc = codec_vfail(err, errlen, who, -EBADMSG, fmt, ap);
 	va_end(ap);
-	return -EBADMSG;
-}
-
-static int
-in_set(const char *s, size_t n, size_t max, const char *set)
-{
-	size_t i;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] == '\0' || strchr(set, s[i]) == NULL)
-			return 0;
-	return 1;
+	return rc;
 }
 
 void
@@ -131,7 +115,7 @@ get_gws(json_t *o, struct techcred *tc, char *err, size_t errlen)
 		size_t n = json_string_length(v);
 
 		if (!json_is_string(v) || (!(n == 1 && s[0] == '*') &&
-		    !in_set(s, n, TECHCRED_GW_MAX, GW_SET)))
+		    !codec_in_set(s, n, TECHCRED_GW_MAX, GW_SET)))
 			return fail(err, errlen, "credential", "gws[%zu]: not \"*\" "
 			    "or a string of 1..%d characters of [A-Za-z0-9._:-]",
 			    i, TECHCRED_GW_MAX);
@@ -173,7 +157,7 @@ members_read(json_t *o, struct techcred *tc, char *err, size_t errlen)
 	v = json_object_get(o, "tech");
 	if (v == NULL)
 		return fail(err, errlen, "credential", "tech: missing");
-	if (!json_is_string(v) || !in_set(json_string_value(v),
+	if (!json_is_string(v) || !codec_in_set(json_string_value(v),
 	    json_string_length(v), TECHCRED_NAME_MAX, NAME_SET))
 		return fail(err, errlen, "credential", "tech: not a string of 1..%d "
 		    "characters of [A-Za-z0-9._@:-]", TECHCRED_NAME_MAX);
@@ -387,7 +371,7 @@ techcred_challenge_format(const char *gw, const uint8_t nonce[TECHCRED_NONCE_LEN
 	char hex[2 * TECHCRED_NONCE_LEN + 1];
 	int n;
 
-	if (!in_set(gw, strlen(gw), TECHCRED_GW_MAX, GW_SET) || t < 0 ||
+	if (!codec_in_set(gw, strlen(gw), TECHCRED_GW_MAX, GW_SET) || t < 0 ||
 	    t > TECHCRED_TIME_MAX)
 		return -EINVAL;
 	techcred_hex(nonce, TECHCRED_NONCE_LEN, hex);
@@ -409,7 +393,7 @@ techcred_challenge_parse(const char *s, size_t len, char *gw, int64_t *t,
 		    "of at most %d characters", TECHCRED_CHALLENGE_MAX);
 	p = s + 5;
 	if ((sp = memchr(p, ' ', len - 5)) == NULL ||
-	    !in_set(p, (size_t)(sp - p), TECHCRED_GW_MAX, GW_SET))
+	    !codec_in_set(p, (size_t)(sp - p), TECHCRED_GW_MAX, GW_SET))
 		return fail(err, errlen, "challenge", "gateway: not 1..%d characters "
 		    "of [A-Za-z0-9._:-]", TECHCRED_GW_MAX);
 	memcpy(gw, p, (size_t)(sp - p));

@@ -16,6 +16,7 @@
 #include <mbedtls/constant_time.h>
 #include <mbedtls/md.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/base/jcheck.h"
 #include "firmware/base/log.h"
 #include "firmware/base/wfile.h"
@@ -30,20 +31,6 @@ sessions_hash(const uint8_t token[SESS_TOKEN_LEN], uint8_t hash[SESS_HASH_LEN])
 {
 	mbedtls_md(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), token,
 	    SESS_TOKEN_LEN, hash);
-}
-
-static void
-boot_id(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-
-	buf[0] = '\0';
-	if (f != NULL) {
-		if (fgets(buf, (int)len, f) == NULL)
-			buf[0] = '\0';
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
 }
 
 static int
@@ -118,7 +105,7 @@ sessions_load(struct sessions *ss, const char *store)
 	int rc;
 
 	memset(ss, 0, sizeof(*ss));
-	boot_id(ss->boot, sizeof(ss->boot));
+	clock_boot_id(ss->boot, sizeof(ss->boot));
 	if ((rc = console_state_path(store, CONSOLE_SESSIONS_FILE, ss->path,
 	    sizeof(ss->path))) < 0)
 		return rc;

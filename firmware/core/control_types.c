@@ -122,21 +122,6 @@ check_reboot(struct control *c, const struct cmd *k, char *why, size_t len)
 	return 0;
 }
 
-/* This boot's id (a reboot changes it; a restart of the daemon does not). */
-static void
-boot_id(char *buf, size_t len)
-{
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
-
-	buf[0] = '\0';
-	if (f != NULL) {
-		if (fgets(buf, (int)len, f) == NULL)
-			buf[0] = '\0';
-		fclose(f);
-	}
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 static int
 apply_reboot(struct control *c, const struct cmd *k, struct store_cmd *sc,
     const char **state, char *why, size_t len, json_t **result)
@@ -147,7 +132,7 @@ apply_reboot(struct control *c, const struct cmd *k, struct store_cmd *sc,
 
 	(void)k;
 	(void)result;
-	boot_id(boot, sizeof(boot));
+	clock_boot_id(boot, sizeof(boot));
 	if (control_record(c, sc, "rebooting", NULL, json_pack("{s:s}", "boot_id",
 	    boot), 0) < 0) {
 		snprintf(why, len, "not journaled, not run");
@@ -188,7 +173,7 @@ resume_reboot(struct control *c, struct store_cmd *sc)
 	free(json);
 	was = json_string_value(json_object_get(json_object_get(rec, "result"),
 	    "boot_id"));
-	boot_id(boot, sizeof(boot));
+	clock_boot_id(boot, sizeof(boot));
 	if (was != NULL && boot[0] != '\0' && strcmp(was, boot) == 0)
 		control_record(c, sc, "failed", "the daemon started again, but the "
 		    "board did not reboot (same boot id)", NULL, 0);
