@@ -138,6 +138,15 @@ cmds_split(char *line, char **w, int max)
 	}
 }
 
+static void
+print_json(json_t *d)
+{
+	char *s = json_dumps(d, JSON_COMPACT | JSON_ENSURE_ASCII);
+
+	out_printf("%s\n", s ? s : "{}");
+	free(s);
+}
+
 static int
 timeout_of(struct app *a, enum wait w)
 {
@@ -151,7 +160,6 @@ simple(struct app *a, const char *cmd, enum wait w,
     void (*show)(struct app *, json_t *), int argc, char **argv)
 {
 	struct call k;
-	char *s;
 	int i, rc;
 
 	memset(&k, 0, sizeof(k));
@@ -162,13 +170,10 @@ simple(struct app *a, const char *cmd, enum wait w,
 	k.timeout_ms = timeout_of(a, w);
 	if ((rc = app_call(a, &k, 0)) != 0)
 		return 1;
-	if (a->json) {
-		s = json_dumps(k.data, JSON_COMPACT | JSON_ENSURE_ASCII);
-		out_printf("%s\n", s ? s : "{}");
-		free(s);
-	} else {
+	if (a->json)
+		print_json(k.data);
+	else
 		show(a, k.data);
-	}
 	json_decref(k.data);
 	return 0;
 }
@@ -233,7 +238,6 @@ static int
 run_scan(struct app *a, int argc, char **argv)
 {
 	struct call k;
-	char *s;
 	int i, rc;
 
 	if (argc == 2) {
@@ -252,24 +256,12 @@ run_scan(struct app *a, int argc, char **argv)
 		out_printf("scanning %s (Ctrl-C stops)\n", argv[0]);
 	if ((rc = app_call(a, &k, 0)) != 0)
 		return 1;
-	if (a->json) {
-		s = json_dumps(k.data, JSON_COMPACT | JSON_ENSURE_ASCII);
-		out_printf("%s\n", s ? s : "{}");
-		free(s);
-	} else {
+	if (a->json)
+		print_json(k.data);
+	else
 		show_scan(a, k.data);
-	}
 	json_decref(k.data);
 	return 0;
-}
-
-static void
-print_json(json_t *d)
-{
-	char *s = json_dumps(d, JSON_COMPACT | JSON_ENSURE_ASCII);
-
-	out_printf("%s\n", s ? s : "{}");
-	free(s);
 }
 
 static int
