@@ -138,8 +138,11 @@ static int
 spawn(struct console *cs, struct console_idjob *j)
 {
 	const struct site_config *cfg = cs->g->cfg;
-	char *const argv[] = { "wattgate", "--identity", "-c", (char *)cfg->path,
-		NULL };
+	/* The site file the daemon was started with: a fleet's config in
+	 * effect (config.active, config.trial) is a state file with headers,
+	 * which --identity does not read, and the trial one moves at commit. */
+	char *const argv[] = { "wattgate", "--identity", "-c",
+		(char *)(cfg->base[0] != '\0' ? cfg->base : cfg->path), NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;

@@ -355,6 +355,11 @@ def act(env):
     d = ok(con.call("config", "show"), "config show")
     check(d["source"] == "fleet" and d["config"]["interval_s"] == 2,
           "config show after apply: %s", d)
+    # identity still answers with the fleet's config in effect (it reads
+    # the site file the daemon was started with)
+    idn = con.call("identity", timeout=30)
+    check(idn["ok"] and idn["data"]["fingerprint"].startswith("sha256:"),
+          "identity after a config apply: %s", idn)
     # reboot through the hook
     d = ok(con.call("reboot"), "reboot")
     check(d["state"] == "rebooting" and d["command"].startswith("console-"),
