@@ -12,12 +12,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "firmware/codec/console_req.h"
+#include "firmware/codec/pwhash.h"
 #include "firmware/console/app.h"
 #include "firmware/console/out.h"
 #include "firmware/console/show.h"
 
-#define RESPONSE_MAX	4096	/* the daemon takes no longer one */
-#define PASSWORD_MAX	256
+/* The daemon takes no longer argument (a response or a password). */
+#define RESPONSE_MAX	CONSOLE_ARG_MAX
+/* As long as wattgate-fleet password-hash lets the fleet set one. */
+#define PASSWORD_MAX	PWHASH_PASSWORD_MAX
 
 static void
 wipe(void *p, size_t n)
