@@ -1,5 +1,6 @@
 #include "firmware/base/clock.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,4 +78,16 @@ clock_boot_id(char *buf, size_t len)
 		fclose(f);
 	}
 	buf[strcspn(buf, "\n")] = '\0';
+}
+
+const char *
+clock_utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "%" PRId64, t);
+	return buf;
 }

@@ -33,6 +33,9 @@ int64_t clock_mono_ms(void);
 /* This boot's id (the kernel's boot_id: a reboot changes it, a restart of
  * the daemon does not) into buf; "" if it cannot be read. */
 void clock_boot_id(char *buf, size_t len);
+/* Unix time t as "YYYY-MM-DDTHH:MM:SSZ" in buf (the number if it cannot be
+ * written so); returns buf. */
+const char *clock_utc(int64_t t, char *buf, size_t len);
 
 /*
  * The earliest wall time that can be true: 2020-01-01 or the build date,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/core/console_lock.h"
 
 int64_t
@@ -17,17 +18,6 @@ console_lock_delay_ms(int64_t k)
 	return INT64_C(1000) << (k - 1);
 }
 
-static const char *
-utc(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%" PRId64, t);
-	return buf;
-}
 
 void
 console_lock_init(struct console_lock *l, unsigned after, unsigned lockout_s,
@@ -84,7 +74,7 @@ console_lock_check(struct console_lock *l, const struct lock_now *now,
 		refused(l, l->locked_until);
 		if (now->wall_valid)
 			snprintf(why, len, "locked out until %s (%" PRId64 " failed "
-			    "logins in a row)", utc((now->wall + l->locked_until -
+			    "logins in a row)", clock_utc((now->wall + l->locked_until -
 			    now->mono) / 1000, at, sizeof(at)), l->fails);
 		else
 			snprintf(why, len, "locked out for %" PRId64 " s more (%"
@@ -137,16 +127,16 @@ console_cred_window(int64_t nbf, int64_t exp, const struct lock_now *now,
 			return 0;
 		snprintf(why, len, "expired at %s, before %s, the latest time this "
 		    "gateway has known (its clock is not synchronised)",
-		    utc(exp, a, sizeof(a)), utc(known_ms / 1000, b, sizeof(b)));
+		    clock_utc(exp, a, sizeof(a)), clock_utc(known_ms / 1000, b, sizeof(b)));
 		return -EACCES;
 	}
 	if (t >= exp) {
-		snprintf(why, len, "expired at %s", utc(exp, a, sizeof(a)));
+		snprintf(why, len, "expired at %s", clock_utc(exp, a, sizeof(a)));
 		return -EACCES;
 	}
 	if (t + CONSOLE_NBF_SKEW_S < nbf) {
 		snprintf(why, len, "valid only from %s (the gateway's clock says %s)",
-		    utc(nbf, a, sizeof(a)), utc(t, b, sizeof(b)));
+		    clock_utc(nbf, a, sizeof(a)), clock_utc(t, b, sizeof(b)));
 		return -EACCES;
 	}
 	return 0;

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include "firmware/base/clock.h"
 #include "firmware/base/rfile.h"
 #include "firmware/codec/console_req.h"
 #include "firmware/codec/pwhash.h"
@@ -51,17 +52,6 @@ fail(const char *what, const char *err)
 	return cli_fail(PROG, what, err);
 }
 
-static const char *
-utc(int64_t t, char *buf, size_t len)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "%" PRId64, t);
-	return buf;
-}
 
 /* "8h", "30m", "2d", "90s" or seconds: 1 s .. VALID_MAX_S. */
 static int
@@ -188,8 +178,8 @@ tech_issue(const struct topts *o)
 		goto out;
 	}
 	fprintf(stderr, PROG ": %s: technician %s, gateway(s) %s, valid %s to %s\n",
-	    path, o->tech, o->gw, utc(tc.nbf, from, sizeof(from)),
-	    utc(tc.exp, to, sizeof(to)));
+	    path, o->tech, o->gw, clock_utc(tc.nbf, from, sizeof(from)),
+	    clock_utc(tc.exp, to, sizeof(to)));
 	rc = 0;
 out:
 	signer_free(s);
@@ -224,14 +214,14 @@ warn_times(const struct techcred *tc, int64_t t)
 	if (now >= tc->exp)
 		fprintf(stderr, PROG ": warning: the credential expired at %s; a "
 		    "gateway with a synchronised clock refuses it\n",
-		    utc(tc->exp, a, sizeof(a)));
+		    clock_utc(tc->exp, a, sizeof(a)));
 	else if (now < tc->nbf)
 		fprintf(stderr, PROG ": warning: the credential is valid only from "
-		    "%s\n", utc(tc->nbf, a, sizeof(a)));
+		    "%s\n", clock_utc(tc->nbf, a, sizeof(a)));
 	if (t > now + 300 || t < now - 300)
 		fprintf(stderr, PROG ": note: the gateway's clock says %s, this "
-		    "computer's %s (is it synchronised?)\n", utc(t, a, sizeof(a)),
-		    utc(now, b, sizeof(b)));
+		    "computer's %s (is it synchronised?)\n", clock_utc(t, a, sizeof(a)),
+		    clock_utc(now, b, sizeof(b)));
 }
 
 static int
