@@ -385,6 +385,7 @@ attempt(void *arg, const struct addr *a, const char *addr)
 	if (q->u->site->commands)
 		(void)mqtt_session_setup(q);
 	mosquitto_message_callback_set(q->m, mqtt_on_message);
+	mosquitto_subscribe_callback_set(q->m, mqtt_on_subscribe);
 	mosquitto_max_inflight_messages_set(q->m, MQTT_WINDOW + 4);
 	mosquitto_will_set(q->m, q->topic_status, (int)strlen(STATUS_WILL),
 	    STATUS_WILL, 1, true);

@@ -88,6 +88,8 @@ enum uplink_result mqtt_send_batch(struct uplink *u, const uint8_t *buf,
     size_t len, uint64_t seq);
 /* libmosquitto's callbacks: a PUBACK (a batch's or a record's), a message. */
 void mqtt_on_publish(struct mosquitto *m, void *arg, int mid);
+void mqtt_on_subscribe(struct mosquitto *m, void *arg, int mid, int n,
+    const int *granted);
 void mqtt_on_message(struct mosquitto *m, void *arg,
     const struct mosquitto_message *msg);
 enum uplink_result mqtt_send_metrics(struct uplink *u, const char *json);

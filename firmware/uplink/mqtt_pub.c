@@ -75,6 +75,29 @@ mqtt_commands_subscribe(struct mqtt *q)
 		    mosquitto_strerror(rc));
 }
 
+/*
+ * The broker's answer to that subscription: only from now on does a
+ * command published for this gateway reach it (on a first connection the
+ * persistent session has no subscription yet), and a broker whose ACL
+ * refuses the topic answers 0x80: the gateway would never hear the fleet.
+ */
+void
+mqtt_on_subscribe(struct mosquitto *m, void *arg, int mid, int n,
+    const int *granted)
+{
+	struct mqtt *q = arg;
+
+	(void)m;
+	(void)mid;
+	if (n >= 1 && granted != NULL && granted[0] >= 0 && granted[0] <= 2)
+		log_info("mqtt: subscribed to %s (commands)", q->topic_cmd);
+	else
+		log_warnx("mqtt: the broker refused the subscription to %s "
+		    "(granted %d): no command from the fleet can reach this "
+		    "gateway (the broker's ACL?)", q->topic_cmd,
+		    n >= 1 && granted != NULL ? granted[0] : -1);
+}
+
 int
 mqtt_result_acked(struct mqtt *q, int mid)
 {

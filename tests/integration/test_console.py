@@ -96,7 +96,8 @@ class ConsoleWorld(Fleet):
         self.gw = self.env.gateway(self.site, name="gateway%d" % self.starts)
         self.gw.wait_for(self.gw.err_path, "control: commands on")
         wait(lambda: os.path.exists(self.sock), 20, "the console socket")
-        wait(lambda: "mqtt: connected" in self.gw.stderr(), 20, "connected")
+        wait(lambda: "mqtt: subscribed to" in self.gw.stderr(), 20,
+             "connected and subscribed")
         return self.gw
 
     def readings(self):
