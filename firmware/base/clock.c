@@ -1,6 +1,7 @@
 #include "firmware/base/clock.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,11 +22,30 @@ ms_of(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The two clocks are read one after the other, so a thread preempted in
+ * between (a loaded board, or a wall clock that is slow to read) pairs a
+ * wall time with a boot time taken milliseconds later, and every stamp
+ * repaired by that pair (presync.c) is off by as much. So the wall clock is
+ * read between two boot clock reads, up to 3 times, and the tightest
+ * bracket is kept, with the boot time at its middle.
+ */
 void
 clock_read(struct clock_pair *p)
 {
-	p->wall = ms_of(CLOCK_REALTIME);
-	p->boot = ms_of(CLOCK_BOOTTIME);
+	int64_t b0, w, b1, best = INT64_MAX;
+	int i;
+
+	for (i = 0; i < 3 && best > 0; i++) {
+		b0 = ms_of(CLOCK_BOOTTIME);
+		w = ms_of(CLOCK_REALTIME);
+		b1 = ms_of(CLOCK_BOOTTIME);
+		if (b1 - b0 < best) {
+			best = b1 - b0;
+			p->wall = w;
+			p->boot = b0 + (b1 - b0) / 2;
+		}
+	}
 }
 
 int64_t
