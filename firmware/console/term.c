@@ -167,7 +167,7 @@ open_edit(struct term *t, const char *hfile)
 	el_set(t->el, EL_PROMPT, prompt_fn);
 	el_set(t->el, EL_GETCFN, getc_fn);
 	/* The wide call: libedit's narrow EL_ADDFN copies both strings and
-	 * never frees them (eln.c: "XXX: The two strdup's leak"); this one
+	 * never frees them (eln.c says so beside its two strdups); this one
 	 * keeps our literals. */
 	el_wset(t->el, EL_ADDFN, L"wg-complete", L"complete the word", complete_el);
 	el_set(t->el, EL_BIND, "^I", "wg-complete", NULL);

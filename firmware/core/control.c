@@ -328,17 +328,7 @@ admit(struct control *c)
 static void
 keep_late(void *arg, const uint8_t *frame, size_t len)
 {
-	struct gateway *g = arg;
-	int rc;
-
-	if ((rc = inbox_keep(g->cfg->store, frame, len)) < 0)
-		log_warnx("control: a command frame (%zu bytes) came while "
-		    "stopping and cannot be kept for the next run: %s; dropped",
-		    len, rc == -ENOSPC ? "the next run's inbox is full" :
-		    strerror(-rc));
-	else
-		log_info("control: a command frame (%zu bytes) came while stopping; "
-		    "kept for the next run", len);
+	inbox_keep_said(((struct gateway *)arg)->cfg->store, frame, len);
 }
 
 static void

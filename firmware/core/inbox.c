@@ -45,6 +45,21 @@ inbox_keep(const char *store, const uint8_t *frame, size_t len)
 	return wfile_replace(path, frame, len);
 }
 
+void
+inbox_keep_said(const char *store, const uint8_t *frame, size_t len)
+{
+	int rc;
+
+	if ((rc = inbox_keep(store, frame, len)) < 0)
+		log_warnx("control: a command frame (%zu bytes) came while "
+		    "stopping and cannot be kept for the next run: %s; dropped",
+		    len, rc == -ENOSPC ? "the next run's inbox is full" :
+		    strerror(-rc));
+	else
+		log_info("control: a command frame (%zu bytes) came while stopping; "
+		    "kept for the next run", len);
+}
+
 size_t
 inbox_take(const char *store,
     void (*fn)(void *arg, const uint8_t *frame, size_t len), void *arg)

@@ -21,6 +21,9 @@
  * -EMSGSIZE (larger than any command frame) or -errno. */
 int inbox_keep(const char *store, const uint8_t *frame, size_t len);
 
+/* inbox_keep, and a log line that says what became of the frame. */
+void inbox_keep_said(const char *store, const uint8_t *frame, size_t len);
+
 /* Each kept frame, oldest first, to fn, then removed. The number handed. */
 size_t inbox_take(const char *store,
     void (*fn)(void *arg, const uint8_t *frame, size_t len), void *arg);
