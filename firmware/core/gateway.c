@@ -13,9 +13,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "firmware/base/log.h"
+#include "firmware/base/notify.h"
 #include "firmware/base/resolve.h"
 #include "firmware/core/console.h"
 #include "firmware/core/control.h"
@@ -60,6 +63,52 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 		g->exit = GW_EXIT_STOP;
 	}
 	loop_stop(l);
+}
+
+/*
+ * The store's directory (the unit's StateDirectory=, board.json's
+ * state_dir, often a partition of its own), said plainly before the
+ * identity key's or SQLite's own words ("unable to open database file"):
+ * missing (a line, then the store makes it), or there but not writable for
+ * us (a state partition that did not mount leaves its mount point on a
+ * read-only root; the wrong owner). With nowhere to keep readings the
+ * daemon stops (exit 1) and its supervisor starts it again until the
+ * directory is fit.
+ */
+int
+gateway_check_state_dir(const char *store)
+{
+	char dir[CFG_PATH_MAX];
+	const char *slash = strrchr(store, '/');
+	struct stat st;
+
+	/* config.c refuses a store without a directory of its own. */
+	if (slash == NULL || slash == store ||
+	    (size_t)(slash - store) >= sizeof(dir))
+		return 0;
+	memcpy(dir, store, (size_t)(slash - store));
+	dir[slash - store] = '\0';
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT) {
+			log_fatalx("state directory %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+		log_warnx("state directory %s is missing; making it", dir);
+		return 0;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		log_fatalx("state directory %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (access(dir, W_OK | X_OK) == -1) {
+		int e = errno;
+
+		log_fatalx("state directory %s is not writable for uid %u: %s; "
+		    "readings cannot be stored", dir, (unsigned)getuid(),
+		    strerror(e));
+		return -e;
+	}
+	return 0;
 }
 
 static int
@@ -133,6 +182,76 @@ setup_signals(struct gateway *g)
 }
 
 static void
+on_watchdog(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	(void)l;
+	(void)events;
+	(void)arg;
+	loop_timer_ack(fd);
+	notify_send("WATCHDOG=1");
+}
+
+/*
+ * systemd's WatchdogSec=: fed from a timer on this loop at half the period
+ * systemd asks for (its own advice), so a loop that stops turning (a
+ * callback stuck in a system call, a deadlock) stops the pings and systemd
+ * restarts us. Not from a thread of its own: that would ping for a dead
+ * loop. WATCHDOG_PID names the process the watchdog is for; a child that
+ * inherited the variables is not it.
+ */
+static int
+start_watchdog(struct gateway *g)
+{
+	uint64_t usec;
+	int64_t ms;
+	int rc;
+
+	rc = notify_watchdog(getenv("WATCHDOG_USEC"), getenv("WATCHDOG_PID"),
+	    getpid(), &usec);
+	if (rc == -EINVAL)
+		log_warnx("WATCHDOG_USEC=%s WATCHDOG_PID=%s: not a number; no "
+		    "watchdog pings", getenv("WATCHDOG_USEC"),
+		    getenv("WATCHDOG_PID") ? getenv("WATCHDOG_PID") : "");
+	if (rc <= 0)
+		return 0;
+	ms = (int64_t)(usec / 2000);
+	if (ms < 1)
+		ms = 1;
+	if ((g->wdfd = loop_timer_new(CLOCK_MONOTONIC)) < 0)
+		return g->wdfd;
+	if ((rc = loop_add(g->loop, g->wdfd, EPOLLIN, on_watchdog, g)) < 0 ||
+	    (rc = loop_timer_after(g->wdfd, ms, ms)) < 0)
+		return rc;
+	log_info("systemd watchdog: WATCHDOG=1 every %lld ms",
+	    (long long)ms);
+	return 0;
+}
+
+/*
+ * The service manager is told what the loop's end means before teardown
+ * starts (a commit, the workers joined: seconds on a slow card), so
+ * "systemctl reload/stop" shows it from the start. RELOADING=1 carries the
+ * time it began (sd_notify(3), systemd 253); the re-executed daemon says
+ * READY=1 again when it is up.
+ */
+static void
+tell_exit(enum gateway_exit ex)
+{
+	struct timespec ts;
+	char msg[64];
+
+	if (ex == GW_EXIT_RELOAD) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		    (unsigned long long)ts.tv_sec * 1000000ULL +
+		    (unsigned long long)ts.tv_nsec / 1000);
+		notify_send(msg);
+	} else if (ex == GW_EXIT_STOP) {
+		notify_send("STOPPING=1");
+	}
+}
+
+static void
 teardown(struct gateway *g)
 {
 	size_t i;
@@ -162,13 +281,17 @@ teardown(struct gateway *g)
 	collector_free(&g->col);
 	if (g->sigfd >= 0)
 		close(g->sigfd);
+	if (g->wdfd >= 0)
+		close(g->wdfd);
 	loop_free(g->loop);
+	notify_close();
 }
 
 enum gateway_exit
 gateway_run(const struct site_config *cfg)
 {
-	struct gateway g = { .cfg = cfg, .exit = GW_EXIT_ERROR, .sigfd = -1 };
+	struct gateway g = { .cfg = cfg, .exit = GW_EXIT_ERROR, .sigfd = -1,
+	    .wdfd = -1 };
 	struct poller_events pev = { collector_reading, collector_done, &g };
 	struct sched_events sev = { collector_tick, collector_clock_valid, &g };
 	char err[512];
@@ -176,6 +299,7 @@ gateway_run(const struct site_config *cfg)
 
 	if ((g.loop = loop_new()) == NULL)
 		fatal("event loop");
+	notify_init();
 	presync_init(&g.col.presync, 0);
 	if ((rc = setup_signals(&g)) < 0) {
 		log_fatalx("signals: %s", strerror(-rc));
@@ -210,10 +334,19 @@ gateway_run(const struct site_config *cfg)
 	}
 	log_info("gateway %s: %zu device(s) on %zu bus(es), every %u s, store %s",
 	    cfg->gateway, cfg->n_devices, cfg->n_buses, cfg->interval_s, cfg->store);
+	/* The store is open and the first tick armed (sched_start). */
+	if ((rc = start_watchdog(&g)) < 0) {
+		log_fatalx("systemd watchdog: %s", strerror(-rc));
+		goto out;
+	}
+	snprintf(err, sizeof(err), "READY=1\nSTATUS=gateway %s: %zu device(s), "
+	    "every %u s", cfg->gateway, cfg->n_devices, cfg->interval_s);
+	notify_send(err);
 	if ((rc = loop_run(g.loop)) < 0) {
 		log_fatalx("event loop: %s", strerror(-rc));
 		g.exit = GW_EXIT_ERROR;
 	}
+	tell_exit(g.exit);
 out:
 	teardown(&g);
 	return g.exit;

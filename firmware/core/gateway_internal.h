@@ -68,6 +68,7 @@ struct gateway {
 	struct collector col;
 	enum gateway_exit exit;
 	int sigfd;
+	int wdfd;	/* the service manager's watchdog timer; -1: none */
 };
 
 /* collector.c: the poller's and the scheduler's events. */

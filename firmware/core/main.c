@@ -135,6 +135,10 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return ch < 0;
 	}
+	if (gateway_check_state_dir(cfg.store) < 0) {
+		config_free(&cfg);
+		return 1;
+	}
 	/* Before any uplink connects; a broken key is logged, not fatal. */
 	identity_start(&cfg);
 	ex = gateway_run(&cfg);

@@ -46,6 +46,16 @@ foreach(_s plain psk pki bad_psk bad_psk_id bad_ca unknown_client expired loss t
   wg_integration_test(coap_${_s} test_coap.py ${_s})
 endforeach()
 wg_integration_test(identity test_identity.py)
+# Under a service manager (sd_notify's protocol, firmware/base/notify.c): the
+# test plays systemd's side of NOTIFY_SOCKET. hang_loop (an LD_PRELOAD,
+# tests/preload/hang_loop.c) hangs the main loop on cue: the watchdog pings
+# must stop. A module: built with the daemon's sanitizers.
+add_library(hang_loop MODULE preload/hang_loop.c)
+set_target_properties(hang_loop PROPERTIES POSITION_INDEPENDENT_CODE ON PREFIX lib)
+target_link_libraries(hang_loop PRIVATE ${CMAKE_DL_LIBS})
+foreach(case lifecycle hang state_dir)
+  wg_integration_test(notify_${case} test_notify.py ${case})
+endforeach()
 wg_integration_test(no_secrets test_no_secrets.py)
 # Failover: MQTT primary, CoAP fallback; the broker stopped mid-run (test_failover.py).
 wg_integration_test(failover test_failover.py)

@@ -3,6 +3,9 @@
 wg_unit_test(test_psk SOURCES unit/test_psk.c LIBS wg_base)
 wg_unit_test(test_jcheck SOURCES unit/test_jcheck.c LIBS wg_base)
 wg_unit_test(test_loop SOURCES unit/test_loop.c LIBS wg_base)
+# sd_notify's protocol (firmware/base/notify.c): addresses, the watchdog's
+# variables, sends on real datagram sockets.
+wg_unit_test(test_notify SOURCES unit/test_notify.c LIBS wg_base)
 wg_unit_test(test_sched SOURCES unit/test_sched.c LIBS wg_core)
 wg_unit_test(test_config SOURCES unit/test_config.c LIBS wg_core)
 wg_unit_test(test_store SOURCES unit/test_store.c LIBS wg_store)
