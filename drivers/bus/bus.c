@@ -159,7 +159,10 @@ check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
 		return seterr(err, errlen, "Modbus RTU is not built into this image");
 	if (!terminated(cfg->device, sizeof(cfg->device)))
 		return seterr(err, errlen, "serial device: empty or too long");
-	if ((rc = bus_port_check(cfg->device, why, sizeof(why))) < 0) {
+	/* A port not there (yet: an adapter not plugged in) is a link that is
+	 * down: each connect tries it, and fails with its name. */
+	if ((rc = bus_port_check(cfg->device, why, sizeof(why))) < 0 &&
+	    rc != -ENOENT) {
 		seterr(err, errlen, "%s: %s", cfg->device, why);
 		return rc;
 	}

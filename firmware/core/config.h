@@ -130,6 +130,17 @@ int config_parse(const char *name, const char *text, size_t len,
 void config_free(struct site_config *c);
 
 /*
+ * A serial port that does not exist is an error (a typo) for --check and
+ * in every load, unless ok: then it loads, as a link that is down (a USB
+ * adapter not plugged in yet), so its bus waits for it and the others run.
+ * Process-wide: the running daemon's rule for each config it loads (at
+ * start, on SIGHUP, from the fleet or the console), which a missing
+ * adapter must not make it refuse. A path that is there but not a serial
+ * port stays an error.
+ */
+void config_missing_ports_ok(int ok);
+
+/*
  * Where the profiles are when the site config does not say: beside the
  * running binary as `cmake --install` lays them out (PREFIX/bin/wattgate,
  * PREFIX/share/wattgate/profiles), whatever the prefix; else the configured

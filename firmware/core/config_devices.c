@@ -104,6 +104,15 @@ refuse_keys(struct jc *x, json_t *o, const char *where, const char *const *keys,
 	return 0;
 }
 
+/* config_missing_ports_ok(): the running daemon's rule. */
+static int missing_ports_ok;
+
+void
+config_missing_ports_ok(int ok)
+{
+	missing_ports_ok = ok;
+}
+
 static int
 parse_rtu(struct jc *x, const char *where, json_t *o, size_t i,
     struct site_config *c)
@@ -124,7 +133,8 @@ parse_rtu(struct jc *x, const char *where, json_t *o, size_t i,
 	    (rc = parse_line(x, where, o, b)) < 0)
 		return rc;
 	jc_path(w, where, "device");
-	if (bus_port_check(b->bus.device, why, sizeof(why)) < 0)
+	if ((rc = bus_port_check(b->bus.device, why, sizeof(why))) < 0 &&
+	    !(rc == -ENOENT && missing_ports_ok))
 		return jc_fail(x, w, "serial port %s: %s", b->bus.device, why);
 	/* Two workers on one RS-485 line would garble each other's frames. */
 	for (j = 0; j < i; j++)

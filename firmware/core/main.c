@@ -113,8 +113,10 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	log_init("wattgate", verbose);
-	if (!check && !identity)
+	if (!check && !identity) {
 		block_signals();
+		config_missing_ports_ok(1);
+	}
 	/* --check judges the file given; a run takes the fleet's config if
 	 * config.set left one (control_config.c). */
 	if ((check || identity ? config_load(path, &cfg, err, sizeof(err)) :

@@ -404,6 +404,12 @@ pollers_start(struct loop *l, const struct site_config *cfg, struct device *devs
 			log_warnx("bus %s: %s", w->cfg->name, err);
 			return rc;
 		}
+		/* Said at the start, not only at the first cycle's connect. */
+		if (w->cfg->bus.kind == BUS_RTU && bus_port_check(
+		    w->cfg->bus.device, err, sizeof(err)) == -ENOENT)
+			log_warnx("bus %s: serial port %s: %s; its devices are "
+			    "polled once it is there, the other buses run",
+			    w->cfg->name, w->cfg->bus.device, err);
 		p->n_w++;
 	}
 	for (i = 0; i < p->n_w; i++) {

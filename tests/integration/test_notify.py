@@ -16,6 +16,9 @@ hang: the socket by an abstract name ("@..."); pings at the period, then
 state_dir: a missing state directory is said and made (READY=1); one that is
     there but read-only (a bind mount in a mount namespace of the daemon's
     own) is said in one line, exit 1, and no READY=1.
+missing_port: an RS-485 bus whose port is not there: READY=1, one line at
+    the start naming it, the TCP bus polled all along; then the port
+    appears and its meter is read.
 
 usage: test_notify.py BUILD_DIR SCENARIO
 """
@@ -247,9 +250,43 @@ def state_dir(env):
     print("notify state_dir: %s | %s; exit 1, no READY=1" % (missing, lines[0]))
 
 
+def missing_port(env):
+    """An RS-485 adapter not plugged in: READY=1 all the same, a line at the
+    start naming the port, the TCP meter polled every cycle; the port
+    appears (the simulator's pty linked at its path) and its meter answers."""
+    mgr = Manager(os.path.join(env.dir, "notify.sock"))
+    link = os.path.join(env.dir, "ttyWG-rs485")
+    sim_tcp, tcp_port = env.sim("sim-tcp", ["1:sdm630"], "tcp")
+    site = env.site(free_port(), interval=1, buses=[
+        {"name": "rs485", "type": "rtu", "device": link},
+        {"name": "lan", "type": "tcp", "host": "127.0.0.1", "port": tcp_port}],
+        devices=[{"name": "m1", "bus": "rs485", "unit": 1, "profile": "sdm120"},
+                 {"name": "m2", "bus": "lan", "unit": 1, "profile": "sdm630"}])
+    gw = env.gateway(site, env=daemon_env(env, mgr))
+    mgr.wait("READY", 30, "a missing serial port")
+    start = gw.wait_for(gw.err_path, "bus rs485: serial port %s: no such "
+                        "serial port" % link)
+
+    def cycles(log):
+        return len({r["t_ms"] // 1000 for r in read_jsonl(log) if "point" in r})
+    tcp_log = os.path.join(env.dir, "sim-tcp.log")
+    wait(lambda: cycles(tcp_log) >= 3, 30, "3 cycles of the TCP meter")
+    check(gw.p.poll() is None, "the daemon exited: %s", gw.tail())
+
+    env.sim("sim-rtu", ["1:sdm120"], link)
+    gw.wait_for(gw.err_path, "bus rs485: %s is up again" % link, 30)
+    rtu_log = os.path.join(env.dir, "sim-rtu.log")
+    wait(lambda: cycles(rtu_log) >= 2, 30, "2 cycles of the RS-485 meter")
+    n_tcp = cycles(tcp_log)
+    check(gw.stop() == 0, "exit after SIGTERM: %s", gw.tail())
+    print("notify missing_port: %s | READY=1; the TCP meter polled in %d "
+          "cycles; the port appeared, its meter answered" % (start, n_tcp))
+
+
 def main(build, scenario):
     with Env(build) as env:
-        {"lifecycle": lifecycle, "hang": hang, "state_dir": state_dir}[scenario](env)
+        {"lifecycle": lifecycle, "hang": hang, "state_dir": state_dir,
+         "missing_port": missing_port}[scenario](env)
 
 
 if __name__ == "__main__":
