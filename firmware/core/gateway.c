@@ -89,9 +89,11 @@ gateway_check_state_dir(const char *store)
 	memcpy(dir, store, (size_t)(slash - store));
 	dir[slash - store] = '\0';
 	if (stat(dir, &st) == -1) {
-		if (errno != ENOENT) {
-			log_fatalx("state directory %s: %s", dir, strerror(errno));
-			return -errno;
+		int e = errno;
+
+		if (e != ENOENT) {
+			log_fatalx("state directory %s: %s", dir, strerror(e));
+			return -e;
 		}
 		log_warnx("state directory %s is missing; making it", dir);
 		return 0;
@@ -231,22 +233,24 @@ start_watchdog(struct gateway *g)
  * The service manager is told what the loop's end means before teardown
  * starts (a commit, the workers joined: seconds on a slow card), so
  * "systemctl reload/stop" shows it from the start. RELOADING=1 carries the
- * time it began (sd_notify(3), systemd 253); the re-executed daemon says
- * READY=1 again when it is up.
+ * time it began (sd_notify(3), systemd 253) and, if the watchdog is ours,
+ * a last ping: the re-executed daemon has a whole period to open its store
+ * and say READY=1 again.
  */
 static void
-tell_exit(enum gateway_exit ex)
+tell_exit(const struct gateway *g)
 {
 	struct timespec ts;
-	char msg[64];
+	char msg[80];
 
-	if (ex == GW_EXIT_RELOAD) {
+	if (g->exit == GW_EXIT_RELOAD) {
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu",
+		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu%s",
 		    (unsigned long long)ts.tv_sec * 1000000ULL +
-		    (unsigned long long)ts.tv_nsec / 1000);
+		    (unsigned long long)ts.tv_nsec / 1000,
+		    g->wdfd >= 0 ? "\nWATCHDOG=1" : "");
 		notify_send(msg);
-	} else if (ex == GW_EXIT_STOP) {
+	} else if (g->exit == GW_EXIT_STOP) {
 		notify_send("STOPPING=1");
 	}
 }
@@ -339,14 +343,16 @@ gateway_run(const struct site_config *cfg)
 		log_fatalx("systemd watchdog: %s", strerror(-rc));
 		goto out;
 	}
+	/* With the first ping: the watchdog's period starts now. */
 	snprintf(err, sizeof(err), "READY=1\nSTATUS=gateway %s: %zu device(s), "
-	    "every %u s", cfg->gateway, cfg->n_devices, cfg->interval_s);
+	    "every %u s%s", cfg->gateway, cfg->n_devices, cfg->interval_s,
+	    g.wdfd >= 0 ? "\nWATCHDOG=1" : "");
 	notify_send(err);
 	if ((rc = loop_run(g.loop)) < 0) {
 		log_fatalx("event loop: %s", strerror(-rc));
 		g.exit = GW_EXIT_ERROR;
 	}
-	tell_exit(g.exit);
+	tell_exit(&g);
 out:
 	teardown(&g);
 	return g.exit;

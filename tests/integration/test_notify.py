@@ -3,11 +3,11 @@ plays systemd's side on a datagram socket named by NOTIFY_SOCKET, reading
 each message with the sender's pid (SO_PASSCRED, as systemd checks
 NotifyAccess=) and the kernel's arrival time (SO_TIMESTAMP).
 
-lifecycle: READY=1 arrives once the store file exists and before the first
-    reading is served; WATCHDOG=1 at half of WATCHDOG_USEC; SIGHUP gives
-    RELOADING=1 (with MONOTONIC_USEC=) then READY=1 again from the same pid
-    (the re-executed daemon), and the pings go on; SIGTERM gives STOPPING=1
-    and exit 0. Then a daemon told WATCHDOG_PID of another process: READY=1,
+lifecycle: READY=1 (with a first WATCHDOG=1) arrives once the store file
+    exists and before the first reading is served; WATCHDOG=1 at half of
+    WATCHDOG_USEC; SIGHUP gives RELOADING=1 (with MONOTONIC_USEC= and a
+    last ping) then READY=1 again from the same pid (the re-executed
+    daemon), and the pings go on; SIGTERM gives STOPPING=1 and exit 0. Then a daemon told WATCHDOG_PID of another process: READY=1,
     no pings (the watchdog is that process's, not ours).
 hang: the socket by an abstract name ("@..."); pings at the period, then
     tests/preload/hang_loop.c hangs the main loop: no WATCHDOG=1 for more
@@ -127,6 +127,7 @@ def lifecycle(env):
           "WATCHDOG=1 before READY=1: %s", mgr.got)
     check("STATUS" in kv and "gw-test" in kv["STATUS"], "READY=1 without "
           "STATUS naming the gateway: %s", kv)
+    check(kv.get("WATCHDOG") == "1", "READY=1 without the first ping: %s", kv)
     sim_log = os.path.join(env.dir, "sim.log")
     wait(lambda: any("point" in r for r in read_jsonl(sim_log)), 30,
          "a first reading served")
@@ -143,6 +144,8 @@ def lifecycle(env):
     now = time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6
     check(0 < now - mono < 30e6, "RELOADING=1 with MONOTONIC_USEC=%s, now %d",
           kv.get("MONOTONIC_USEC"), now)
+    check(kv.get("WATCHDOG") == "1", "RELOADING=1 without a last ping (the "
+          "re-exec gets a whole period): %s", kv)
     _, pid, kv = mgr.wait("READY", 30, "after the SIGHUP re-exec")
     check(pid == gw.p.pid, "READY=1 after reload from pid %s, the daemon is %d",
           pid, gw.p.pid)
@@ -159,8 +162,9 @@ def lifecycle(env):
     # service that inherited them must not ping for it).
     mgr.drain()
     gw2 = env.gateway(site, "gw2", env=daemon_env(env, mgr, WATCHDOG_PID="1"))
-    mgr.wait("READY", 30, "WATCHDOG_PID of another process")
+    _, _, kv = mgr.wait("READY", 30, "WATCHDOG_PID of another process")
     pings = [m for m in mgr.collect(1.5) if "WATCHDOG" in m[2]]
+    check("WATCHDOG" not in kv, "READY=1 with a ping, WATCHDOG_PID=1: %s", kv)
     check(not pings, "WATCHDOG=1 with WATCHDOG_PID=1: %s", pings)
     check(gw2.stop() == 0, "gw2 exit: %s", gw2.tail())
     print("notify lifecycle: READY=1 %.0f ms before the first reading; "
