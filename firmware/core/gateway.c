@@ -27,9 +27,30 @@
 #include "firmware/store/store_fs.h"
 
 /*
+ * RELOADING=1 with the time it began (sd_notify(3), systemd 253) and, if
+ * the watchdog is ours, a last ping: a re-executed daemon has a whole
+ * period to open its store and say READY=1 again.
+ */
+static void
+tell_reloading(const struct gateway *g)
+{
+	struct timespec ts;
+	char msg[80];
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu%s",
+	    (unsigned long long)ts.tv_sec * 1000000ULL +
+	    (unsigned long long)ts.tv_nsec / 1000,
+	    g->wdfd >= 0 ? "\nWATCHDOG=1" : "");
+	notify_send(msg);
+}
+
+/*
  * SIGHUP re-reads the config: if it is valid the loop ends with RELOAD and main()
  * re-executes the daemon with it (everything stored survives, nothing in memory is
- * lost: the collector commits first); if not, the error is logged and we go on.
+ * lost: the collector commits first); if not, the error is logged and we go on,
+ * and the service manager hears of a reload that is over at once
+ * (Type=notify-reload waits for RELOADING=1 and READY=1 after its SIGHUP).
  */
 static void
 on_signal(struct loop *l, int fd, uint32_t events, void *arg)
@@ -53,6 +74,9 @@ on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 
 		if (control_config_pick(base, &next, &trial, 1, err, sizeof(err)) < 0) {
 			log_warnx("SIGHUP: %s; keeping the running configuration", err);
+			tell_reloading(g);
+			notify_send("READY=1\nSTATUS=SIGHUP: the new configuration "
+			    "is not valid; kept the running one (see the log)");
 			return;
 		}
 		log_info("SIGHUP: %s is valid; restarting with it", next.path);
@@ -232,27 +256,15 @@ start_watchdog(struct gateway *g)
 /*
  * The service manager is told what the loop's end means before teardown
  * starts (a commit, the workers joined: seconds on a slow card), so
- * "systemctl reload/stop" shows it from the start. RELOADING=1 carries the
- * time it began (sd_notify(3), systemd 253) and, if the watchdog is ours,
- * a last ping: the re-executed daemon has a whole period to open its store
- * and say READY=1 again.
+ * "systemctl reload/stop" shows it from the start.
  */
 static void
 tell_exit(const struct gateway *g)
 {
-	struct timespec ts;
-	char msg[80];
-
-	if (g->exit == GW_EXIT_RELOAD) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%llu%s",
-		    (unsigned long long)ts.tv_sec * 1000000ULL +
-		    (unsigned long long)ts.tv_nsec / 1000,
-		    g->wdfd >= 0 ? "\nWATCHDOG=1" : "");
-		notify_send(msg);
-	} else if (g->exit == GW_EXIT_STOP) {
+	if (g->exit == GW_EXIT_RELOAD)
+		tell_reloading(g);
+	else if (g->exit == GW_EXIT_STOP)
 		notify_send("STOPPING=1");
-	}
 }
 
 static void

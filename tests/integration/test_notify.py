@@ -7,8 +7,10 @@ lifecycle: READY=1 (with a first WATCHDOG=1) arrives once the store file
     exists and before the first reading is served; WATCHDOG=1 at half of
     WATCHDOG_USEC; SIGHUP gives RELOADING=1 (with MONOTONIC_USEC= and a
     last ping) then READY=1 again from the same pid (the re-executed
-    daemon), and the pings go on; SIGTERM gives STOPPING=1 and exit 0. Then a daemon told WATCHDOG_PID of another process: READY=1,
-    no pings (the watchdog is that process's, not ours).
+    daemon), and the pings go on; a SIGHUP with a config that is not valid
+    gives RELOADING=1 and READY=1 at once, nothing re-executed; SIGTERM
+    gives STOPPING=1 and exit 0. Then a daemon told WATCHDOG_PID of another
+    process: READY=1, no pings (the watchdog is that process's, not ours).
 hang: the socket by an abstract name ("@..."); pings at the period, then
     tests/preload/hang_loop.c hangs the main loop: no WATCHDOG=1 for more
     than two watchdog periods while the process is still alive (systemd
@@ -152,6 +154,23 @@ def lifecycle(env):
     check(gw.p.poll() is None and gw.stderr().count("device(s) on") == 2,
           "not one re-exec: %s", gw.tail())
     check_pings(mgr.collect(3.0), gw.p.pid, "after reload")
+
+    # A config that is not valid: nothing reloads, and the manager hears
+    # of a reload that is over at once (Type=notify-reload waits for it).
+    cfg = os.path.join(env.dir, "gateway.json")
+    good = open(cfg).read()
+    with open(cfg, "w") as f:
+        f.write(good.replace('"unit": 1', '"unit": 999'))
+    mgr.drain()
+    gw.p.send_signal(signal.SIGHUP)
+    mgr.wait("RELOADING", 20, "SIGHUP, bad config")
+    _, pid, kv = mgr.wait("READY", 5, "SIGHUP, bad config")
+    check(pid == gw.p.pid and "not valid" in kv.get("STATUS", ""),
+          "READY=1 after a refused reload: pid %s, %s", pid, kv)
+    with open(cfg, "w") as f:
+        f.write(good)
+    check(gw.stderr().count("device(s) on") == 2, "a refused reload "
+          "re-executed: %s", gw.tail())
 
     gw.p.send_signal(signal.SIGTERM)
     _, pid, _ = mgr.wait("STOPPING", 20, "SIGTERM")
