@@ -1,8 +1,15 @@
-# Cross builds with Debian's cross compilers and multiarch -dev packages:
-#   cmake -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=toolchain.cmake -DWG_ARCH=arm64 \
+# Cross builds with Debian's cross compilers against a sysroot of Debian's
+# packages for the target (tools/setup/sysroot):
+#   tools/setup/sysroot arm64
+#   cmake -B build/arm64 -DCMAKE_TOOLCHAIN_FILE=toolchain.cmake -DWG_ARCH=arm64 \
 #         -DBOARD=generic-arm64
 # WG_ARCH is arm64 (aarch64-linux-gnu) or armhf (arm-linux-gnueabihf).
-# Needs: tools/setup/install-deps --cross. Tests run under qemu-user.
+# WG_SYSROOT defaults to build/sysroot/<WG_ARCH> in this tree, where
+# tools/setup/sysroot puts it. Tests run under qemu-user with -L WG_SYSROOT.
+#
+# No multiarch fallback: the host's /usr/lib/<triplet> is never searched, so
+# a machine that still has arm64 multiarch -dev packages links exactly what
+# one without them links.
 
 set(WG_ARCH arm64 CACHE STRING "arm64 or armhf")
 if(WG_ARCH STREQUAL "arm64")
@@ -17,23 +24,51 @@ else()
   message(FATAL_ERROR "WG_ARCH must be arm64 or armhf, not '${WG_ARCH}'")
 endif()
 
+set(WG_SYSROOT ${CMAKE_CURRENT_LIST_DIR}/build/sysroot/${WG_ARCH} CACHE PATH
+  "Target sysroot (tools/setup/sysroot ${WG_ARCH} DIR)")
+if(NOT EXISTS ${WG_SYSROOT}/.wattgate-sysroot)
+  message(FATAL_ERROR "no sysroot at ${WG_SYSROOT}: run tools/setup/sysroot "
+    "${WG_ARCH} (or pass -DWG_SYSROOT=DIR)")
+endif()
+# try_compile projects read this file again: the same arch and sysroot there.
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES WG_ARCH WG_SYSROOT)
+
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_C_COMPILER ${WG_TRIPLET}-gcc)
 set(CMAKE_STRIP ${WG_TRIPLET}-strip CACHE FILEPATH "")
+set(CMAKE_SYSROOT ${WG_SYSROOT})
 
-# Multiarch: headers in /usr/include (+ /usr/include/<triplet>), libraries in
-# /usr/lib/<triplet>; the cross gcc already searches both. pkg-config must see only
-# the target's .pc files.
-set(ENV{PKG_CONFIG_LIBDIR} "/usr/lib/${WG_TRIPLET}/pkgconfig:/usr/share/pkgconfig")
+# Debian's cross gcc searches its own libc6-dev-<arch>-cross
+# (/usr/<triplet>/include and lib, glibc 2.36-8cross1) before any sysroot:
+# glibc's headers, crt*.o, libc.so and libm.so would come from there, not
+# from the sysroot's libc6-dev that dpkg-shlibdeps reads. -nostdinc keeps
+# only gcc's own headers; -B and -L put the sysroot's startup files and
+# libraries first (crtbegin*.o and libgcc stay the compiler's).
+execute_process(COMMAND ${WG_TRIPLET}-gcc -print-file-name=include
+  OUTPUT_VARIABLE _gcc_include OUTPUT_STRIP_TRAILING_WHITESPACE)
+set(CMAKE_C_FLAGS_INIT "-nostdinc -isystem ${_gcc_include} \
+-isystem ${WG_SYSROOT}/usr/include/${WG_TRIPLET} -isystem ${WG_SYSROOT}/usr/include \
+-B${WG_SYSROOT}/usr/lib/${WG_TRIPLET}/")
+foreach(_kind EXE SHARED MODULE)
+  set(CMAKE_${_kind}_LINKER_FLAGS_INIT
+    "-L${WG_SYSROOT}/lib/${WG_TRIPLET} -L${WG_SYSROOT}/usr/lib/${WG_TRIPLET}")
+endforeach()
+
+# pkg-config sees only the sysroot's .pc files, and prefixes their -I and -L
+# with it.
+set(ENV{PKG_CONFIG_SYSROOT_DIR} ${WG_SYSROOT})
+set(ENV{PKG_CONFIG_LIBDIR}
+  "${WG_SYSROOT}/usr/lib/${WG_TRIPLET}/pkgconfig:${WG_SYSROOT}/usr/lib/pkgconfig:${WG_SYSROOT}/usr/share/pkgconfig")
 set(ENV{PKG_CONFIG_PATH} "")
-set(CMAKE_FIND_ROOT_PATH /usr/${WG_TRIPLET} /usr/lib/${WG_TRIPLET})
+set(CMAKE_FIND_ROOT_PATH ${WG_SYSROOT})
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# The target's loader and libraries come from the multiarch packages
-# (/lib/ld-linux-*.so, /usr/lib/<triplet>), so qemu-user needs no -L.
-find_program(WG_QEMU ${_qemu})
+# The target's loader and every library it opens (dlopen too: libcoap)
+# come from the sysroot.
+find_program(WG_QEMU NAMES ${_qemu} ${_qemu}-static)
 if(WG_QEMU)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${WG_QEMU})
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${WG_QEMU} -L ${WG_SYSROOT})
 endif()
