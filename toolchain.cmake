@@ -49,6 +49,15 @@ execute_process(COMMAND ${WG_TRIPLET}-gcc -print-file-name=include
 set(CMAKE_C_FLAGS_INIT "-nostdinc -isystem ${_gcc_include} \
 -isystem ${WG_SYSROOT}/usr/include/${WG_TRIPLET} -isystem ${WG_SYSROOT}/usr/include \
 -B${WG_SYSROOT}/usr/lib/${WG_TRIPLET}/")
+# 32-bit: 64-bit off_t and inode numbers. Under qemu-user the host kernel
+# hands out ext4's 64-bit directory offsets, which the 32-bit readdir()
+# refuses (EOVERFLOW: no profile found, tests/unit/test_profiles.c); on the
+# board it keeps files and inodes past 2^31 readable. None of the libraries
+# linked has off_t in its interface but zlib, which follows the macro.
+# (64-bit time_t, _TIME_BITS=64, would not match bookworm's armhf libraries.)
+if(WG_ARCH STREQUAL "armhf")
+  string(APPEND CMAKE_C_FLAGS_INIT " -D_FILE_OFFSET_BITS=64")
+endif()
 foreach(_kind EXE SHARED MODULE)
   set(CMAKE_${_kind}_LINKER_FLAGS_INIT
     "-L${WG_SYSROOT}/lib/${WG_TRIPLET} -L${WG_SYSROOT}/usr/lib/${WG_TRIPLET}")
