@@ -64,11 +64,15 @@ def main(sbom, build):
     with open(os.path.join(build, ".config")) as f:
         config = set(re.findall(r"^(CONFIG_\w+)=y$", f.read(), re.M))
     mqtt = "CONFIG_UPLINK_MQTT" in config
+    # A cross build's packages are in its sysroot's dpkg database.
+    with open(os.path.join(build, "CMakeCache.txt")) as f:
+        root = re.search(r"^WG_SYSROOT:\w+=(.+)$", f.read(), re.M)
+    admin = [f"--admindir={root.group(1)}/var/lib/dpkg"] if root else []
     for soname, package in [("libsqlite3.so.0", "libsqlite3-0"), ("libz.so.1", "zlib1g")] + \
             [("libmosquitto.so.1", "libmosquitto1")] * mqtt:
         c = owner(soname)
         arch = c["purl"].split("?arch=")[1].split("&")[0]
-        q = run("dpkg-query", "-W", "-f", "${Version}", f"{package}:{arch}")
+        q = run("dpkg-query", *admin, "-W", "-f", "${Version}", f"{package}:{arch}")
         check(c["name"] == package and c["version"] == q.stdout and q.returncode == 0,
               "%s: %s %s, dpkg-query says %s %s", soname, c["name"], c["version"],
               package, q.stdout or q.stderr)
