@@ -3,7 +3,7 @@
 #
 # It does what board/host/launcher does for the host board
 # (docs/ota-board.md), on U-Boot's own commands:
-#   1. read the environment (two copies in NOR flash); neither valid:
+#   1. read the environment (two copies on partition 5); neither valid:
 #      boot_slot=a bootlimit=3 upgrade_available=0 bootcount=0, stored
 #   2. upgrade_available=1: bootcount+1 and stored; past bootlimit,
 #      altbootcmd: the other slot, upgrade_available=0, bootcount=0 (one store)
@@ -11,67 +11,73 @@
 #      wattgate.slot=SLOT on the command line; a slot that does not load or
 #      boot is a failed boot: reset, and step 2 counts it.
 #
-# Why not saveenv: Debian's U-Boot keeps ONE 256 KiB copy (no
-# CONFIG_ENV_ADDR_REDUND, no bootcount driver), and on Debian 12's QEMU
-# (7.2 with the pflash write-buffer change, QEMU #2343) its saveenv fails
-# after the first 4 KiB. So the environment is two 4 KiB copies in the
-# format libubootenv reads on NOR (CRC32 of the data, a flags byte:
-# 1 active, 0 obsolete, then name=value NULs), each at the start of its
-# own 256 KiB erase block of the second flash bank, written here with
-# erase + cp.b (which stays inside one write buffer) and read back.
-# Linux reads and writes the same bytes with libubootenv through MTD.
+# Where the environment is: Debian's U-Boot keeps its own in the virt
+# board's CFI flash, ONE 256 KiB copy (no CONFIG_ENV_ADDR_REDUND, no
+# bootcount driver; its saveenv also fails on Debian 12's QEMU, #2343), and
+# Linux cannot reach that flash at all: Debian's arm64 kernel has no
+# CONFIG_MTD_PHYSMAP (nor the CFI command sets). So the environment is
+# where an SD-card board keeps it (U-Boot's CONFIG_ENV_IS_IN_MMC with an
+# offset and a redundant offset): two 16 KiB copies on the disk, at the
+# start of partition 5 (wg-env), in the format of U-Boot's redundant
+# environment on a block device, which libubootenv reads and writes: CRC32
+# of the data (LE), a flags byte that counts up (the higher is newer, 0
+# after 255), then name=value NULs. Here with virtio read/write; in Linux
+# with libubootenv (/dev/disk/by-partlabel/wg-env, board.json).
 
-# Layout (bank 2 of the virt board's flash is at 0x04000000): copy 0 in
-# the second erase block, copy 1 in the third (the first is U-Boot's own).
-setenv wg_env0 0x04040000
-setenv wg_env1 0x04080000
-# Data bytes after CRC (4) and flags (1): 0x1000 - 5; env export -c -s
-# counts its own 4-byte CRC, hence 0xfff.
+# Partition 5's first block; copy 0 there, copy 1 16 KiB (0x20 blocks) on.
+part start virtio 0 5 wg_es
+setexpr wg_b0 ${wg_es} + 0
+setexpr wg_b1 ${wg_es} + 0x20
 setenv wg_vars "boot_slot upgrade_available bootcount bootlimit wg_security_counter"
-setenv wg_buf 0x5c000000
-setenv wg_img 0x5c100000
-setenv wg_one 0x5c200000
-# hush does no arithmetic in arguments: the +4 and +5 addresses spelled out.
-setenv wg_buf4 0x5c000004
-setenv wg_img4 0x5c100004
-setenv wg_img5 0x5c100005
+# RAM: the two copies as read, the one to write, and the CRC + data of one
+# put together for env import -c (which wants no flags byte). Data bytes:
+# 0x4000 - 5 = 0x3ffb; env export/import -c count their CRC too: 0x3fff.
+setenv wg_c0 0x5c000000
+setenv wg_c1 0x5c100000
+setenv wg_new 0x5c200000
+setenv wg_imp 0x5c300000
+setenv wg_imp4 0x5c300004
 
-# wg_chk: is copy ${wg_at} whole? Its CRC and data put together as
-# env import -c wants them (no flags byte), which checks the CRC; the
-# variable list names one that is never set, so nothing is imported yet.
-# Sets wg_ok (1 or 0) and wg_fl (the flags byte, hex).
-setenv wg_chk 'setexpr wg_p ${wg_at} + 5; setexpr wg_f ${wg_at} + 4; cp.b ${wg_at} ${wg_buf} 4; cp.b ${wg_p} ${wg_buf4} 0xffb; setexpr.b wg_fl *${wg_f}; if env import -c ${wg_buf} 0xfff wg_none; then setenv wg_ok 1; else setenv wg_ok 0; fi'
+# wg_chk: is the copy at ${wg_at} whole (env import -c checks the CRC; the
+# variable list names one never set, so nothing is imported)? Sets wg_ok
+# and wg_fl (its flags byte, hex). hush does no arithmetic in arguments:
+# the +4 and +5 addresses through setexpr.
+setenv wg_chk 'setexpr wg_p ${wg_at} + 5; setexpr wg_f ${wg_at} + 4; cp.b ${wg_at} ${wg_imp} 4; cp.b ${wg_p} ${wg_imp4} 0x3ffb; setexpr.b wg_fl *${wg_f}; if env import -c ${wg_imp} 0x3fff wg_none; then setenv wg_ok 1; else setenv wg_ok 0; fi'
 
 # wg_load: the current copy's variables into the environment.
-setenv wg_load 'setexpr wg_p ${wg_cur} + 5; cp.b ${wg_cur} ${wg_buf} 4; cp.b ${wg_p} ${wg_buf4} 0xffb; env import -c ${wg_buf} 0xfff ${wg_vars}'
+setenv wg_load 'setexpr wg_p ${wg_cur} + 5; cp.b ${wg_cur} ${wg_imp} 4; cp.b ${wg_p} ${wg_imp4} 0x3ffb; env import -c ${wg_imp} 0x3fff ${wg_vars}'
 
-# wg_store: the variables into the copy that is not current (erased, then
-# written, then compared), flags 1; then the old copy's flags byte to 0
-# (NOR: bits only cleared, no erase). The old copy stays whole until the
-# new one is: a cut leaves one good copy.
-setenv wg_store 'env export -c -s 0xfff ${wg_buf} ${wg_vars}; cp.b ${wg_buf} ${wg_img} 4; mw.b ${wg_img4} 1 1; cp.b ${wg_buf4} ${wg_img5} 0xffb; if test "${wg_cur}" = "${wg_env0}"; then setenv wg_new ${wg_env1}; else setenv wg_new ${wg_env0}; fi; protect off ${wg_new} +0x1000; erase ${wg_new} +0x1000; cp.b ${wg_img} ${wg_new} 0x1000; if cmp.b ${wg_img} ${wg_new} 0x1000; then if test -n "${wg_cur}"; then setexpr wg_f ${wg_cur} + 4; mw.b ${wg_one} 0 1; protect off ${wg_cur} +0x1000; cp.b ${wg_one} ${wg_f} 1; fi; setenv wg_cur ${wg_new}; setenv wg_stored 1; else echo "wattgate: environment write to ${wg_new} failed"; setenv wg_stored 0; fi'
+# wg_store: the variables into the copy that is not current, flags = the
+# current one's + 1, written and read back. The current copy is not
+# touched: a cut leaves it whole, and still the newer good one.
+setenv wg_store 'env export -c -s 0x3fff ${wg_imp} ${wg_vars}; cp.b ${wg_imp} ${wg_new} 4; cp.b ${wg_imp4} 0x5c200005 0x3ffb; setexpr wg_nf 0x${wg_flc} + 1; if itest ${wg_nf} == 100; then setenv wg_nf 0; fi; mw.b 0x5c200004 ${wg_nf} 1; if test "${wg_curn}" = 0; then setenv wg_wb ${wg_b1}; setenv wg_wn 1; else setenv wg_wb ${wg_b0}; setenv wg_wn 0; fi; setenv wg_stored 0; if virtio write ${wg_new} ${wg_wb} 0x20 && virtio read ${wg_c1} ${wg_wb} 0x20 && cmp.b ${wg_new} ${wg_c1} 0x4000; then setenv wg_stored 1; setenv wg_curn ${wg_wn}; setenv wg_flc ${wg_nf}; else echo "wattgate: environment write to block ${wg_wb} failed"; fi'
 
-# 1. Which copy: a good CRC; of two, libubootenv's rule for NOR flags
-#    (0xff wins, then the higher; equal: copy 0).
-setenv wg_at ${wg_env0}; run wg_chk; setenv wg_ok0 ${wg_ok}; setenv wg_fl0 ${wg_fl}
-setenv wg_at ${wg_env1}; run wg_chk; setenv wg_ok1 ${wg_ok}; setenv wg_fl1 ${wg_fl}
-setenv wg_cur
+# 1. Which copy: a good CRC; of two, the higher counter (255 < 0).
+virtio read ${wg_c0} ${wg_b0} 0x20
+virtio read ${wg_c1} ${wg_b1} 0x20
+setenv wg_at ${wg_c0}; run wg_chk; setenv wg_ok0 ${wg_ok}; setenv wg_fl0 ${wg_fl}
+setenv wg_at ${wg_c1}; run wg_chk; setenv wg_ok1 ${wg_ok}; setenv wg_fl1 ${wg_fl}
+setenv wg_curn
 if test "${wg_ok0}" = 1 && test "${wg_ok1}" = 1; then
-	setenv wg_cur ${wg_env0}
-	if itest.b 0x${wg_fl1} > 0x${wg_fl0}; then setenv wg_cur ${wg_env1}; fi
-	if itest.b 0x${wg_fl1} == 0xff; then setenv wg_cur ${wg_env1}; elif itest.b 0x${wg_fl0} == 0xff; then setenv wg_cur ${wg_env0}; fi
+	setenv wg_curn 0
+	if itest.b 0x${wg_fl1} > 0x${wg_fl0}; then setenv wg_curn 1; fi
+	if itest.b 0x${wg_fl0} == 0xff && itest.b 0x${wg_fl1} == 0; then setenv wg_curn 1; fi
+	if itest.b 0x${wg_fl1} == 0xff && itest.b 0x${wg_fl0} == 0; then setenv wg_curn 0; fi
 elif test "${wg_ok0}" = 1; then
-	setenv wg_cur ${wg_env0}
+	setenv wg_curn 0
 elif test "${wg_ok1}" = 1; then
-	setenv wg_cur ${wg_env1}
+	setenv wg_curn 1
 fi
 
-if test -n "${wg_cur}"; then
+if test -n "${wg_curn}"; then
+	if test "${wg_curn}" = 0; then setenv wg_cur ${wg_c0}; setenv wg_flc ${wg_fl0}; else setenv wg_cur ${wg_c1}; setenv wg_flc ${wg_fl1}; fi
 	run wg_load
 else
 	echo "wattgate: no valid environment: creating the default one"
 	setenv boot_slot a; setenv bootlimit 3; setenv upgrade_available 0; setenv bootcount 0
 	setenv wg_security_counter
+	# As if copy 1 were current with flags 0: copy 0 gets flags 1.
+	setenv wg_curn 1; setenv wg_flc 0
 	run wg_store
 fi
 
@@ -103,9 +109,6 @@ fi
 if test "${boot_slot}" = a; then setenv wg_part 2; else setenv wg_part 3; fi
 echo "wattgate: boot slot ${boot_slot} (virtio 0:${wg_part}) bootcount ${bootcount}/${bootlimit} upgrade_available ${upgrade_available}"
 if part uuid virtio 0:${wg_part} wg_uuid && load virtio 0:${wg_part} ${kernel_addr_r} /boot/vmlinuz; then
-	# Debian's arm64 vmlinuz is gzip: booti unpacks it there.
-	setenv kernel_comp_addr_r 0x50000000
-	setenv kernel_comp_size ${filesize}
 	if load virtio 0:${wg_part} ${ramdisk_addr_r} /boot/initrd.img; then
 		setenv bootargs "root=PARTUUID=${wg_uuid} ro rootwait console=ttyAMA0,115200 panic=10 wattgate.slot=${boot_slot}"
 		booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}
