@@ -25,9 +25,17 @@
 # with libubootenv (/dev/disk/by-partlabel/wg-env, board.json).
 
 # Partition 5's first block; copy 0 there, copy 1 16 KiB (0x20 blocks) on.
-part start virtio 0 5 wg_es
-setexpr wg_b0 ${wg_es} + 0
-setexpr wg_b1 ${wg_es} + 0x20
+# No partition 5: nothing is read or written (never a guessed block), slot
+# a boots uncounted.
+setenv wg_es
+setenv wg_envok 0
+if part start virtio 0 5 wg_es; then
+	setenv wg_envok 1
+	setexpr wg_b0 ${wg_es} + 0
+	setexpr wg_b1 ${wg_es} + 0x20
+else
+	echo "wattgate: no partition 5 (wg-env): no boot environment"
+fi
 setenv wg_vars "boot_slot upgrade_available bootcount bootlimit wg_security_counter"
 # RAM: the two copies as read, the one to write, and the CRC + data of one
 # put together for env import -c (which wants no flags byte). Data bytes:
@@ -50,13 +58,16 @@ setenv wg_load 'setexpr wg_p ${wg_cur} + 5; cp.b ${wg_cur} ${wg_imp} 4; cp.b ${w
 # wg_store: the variables into the copy that is not current, flags = the
 # current one's + 1, written and read back. The current copy is not
 # touched: a cut leaves it whole, and still the newer good one.
-setenv wg_store 'env export -c -s 0x3fff ${wg_imp} ${wg_vars}; cp.b ${wg_imp} ${wg_new} 4; cp.b ${wg_imp4} 0x5c200005 0x3ffb; setexpr wg_nf 0x${wg_flc} + 1; if itest ${wg_nf} == 100; then setenv wg_nf 0; fi; mw.b 0x5c200004 ${wg_nf} 1; if test "${wg_curn}" = 0; then setenv wg_wb ${wg_b1}; setenv wg_wn 1; else setenv wg_wb ${wg_b0}; setenv wg_wn 0; fi; setenv wg_stored 0; if virtio write ${wg_new} ${wg_wb} 0x20 && virtio read ${wg_c1} ${wg_wb} 0x20 && cmp.b ${wg_new} ${wg_c1} 0x4000; then setenv wg_stored 1; setenv wg_curn ${wg_wn}; setenv wg_flc ${wg_nf}; else echo "wattgate: environment write to block ${wg_wb} failed"; fi'
+setenv wg_store 'setenv wg_stored 0; if test "${wg_envok}" = 1; then env export -c -s 0x3fff ${wg_imp} ${wg_vars}; cp.b ${wg_imp} ${wg_new} 4; cp.b ${wg_imp4} 0x5c200005 0x3ffb; setexpr wg_nf 0x${wg_flc} + 1; if itest ${wg_nf} == 100; then setenv wg_nf 0; fi; mw.b 0x5c200004 ${wg_nf} 1; if test "${wg_curn}" = 0; then setenv wg_wb ${wg_b1}; setenv wg_wn 1; else setenv wg_wb ${wg_b0}; setenv wg_wn 0; fi; if virtio write ${wg_new} ${wg_wb} 0x20 && virtio read ${wg_c1} ${wg_wb} 0x20 && cmp.b ${wg_new} ${wg_c1} 0x4000; then setenv wg_stored 1; setenv wg_curn ${wg_wn}; setenv wg_flc ${wg_nf}; else echo "wattgate: environment write to block ${wg_wb} failed"; fi; fi'
 
 # 1. Which copy: a good CRC; of two, the higher counter (255 < 0).
-virtio read ${wg_c0} ${wg_b0} 0x20
-virtio read ${wg_c1} ${wg_b1} 0x20
-setenv wg_at ${wg_c0}; run wg_chk; setenv wg_ok0 ${wg_ok}; setenv wg_fl0 ${wg_fl}
-setenv wg_at ${wg_c1}; run wg_chk; setenv wg_ok1 ${wg_ok}; setenv wg_fl1 ${wg_fl}
+setenv wg_ok0 0; setenv wg_ok1 0
+if test "${wg_envok}" = 1; then
+	virtio read ${wg_c0} ${wg_b0} 0x20
+	virtio read ${wg_c1} ${wg_b1} 0x20
+	setenv wg_at ${wg_c0}; run wg_chk; setenv wg_ok0 ${wg_ok}; setenv wg_fl0 ${wg_fl}
+	setenv wg_at ${wg_c1}; run wg_chk; setenv wg_ok1 ${wg_ok}; setenv wg_fl1 ${wg_fl}
+fi
 setenv wg_curn
 if test "${wg_ok0}" = 1 && test "${wg_ok1}" = 1; then
 	setenv wg_curn 0
