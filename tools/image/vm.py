@@ -33,6 +33,10 @@ class VM:
     def expect(self, pat, timeout=600):
         return self.p.expect(pat, timeout=timeout)
 
+    def drain(self, seconds=0.5):
+        """Reads the console for a while: qemu stops when nobody reads it."""
+        self.p.expect([pexpect.TIMEOUT, pexpect.EOF], timeout=seconds)
+
     def login(self, timeout=600):
         """Waits for the autologin shell; sets a prompt that is easy to find."""
         self.expect(r"root@wattgate:~# ", timeout)
