@@ -290,8 +290,9 @@ test_shipped(void **state)
 	snprintf(path, sizeof(path), "%s/board/generic-arm64/board.json",
 	    WG_SOURCE_DIR);
 	assert_int_equal(board_load(path, &b, err, sizeof(err)), 0);
-	assert_string_equal(b.slot[0].path, "/dev/mmcblk0p2");
-	assert_true(b.env[1].offset == 0x410000);
+	assert_string_equal(b.slot[0].path, "/dev/disk/by-partlabel/wg-slot-a");
+	assert_string_equal(b.env[1].path, "/dev/disk/by-partlabel/wg-env");
+	assert_true(b.env[1].offset == 0x4000 && b.env[1].size == 0x4000);
 }
 
 int
