@@ -565,7 +565,10 @@ test_stop_while_hanging(void **state)
 	c->r = NULL;
 	t = clock_mono_ms() - t;
 	assert_true(t >= RESOLVE_STOP_WAIT_MS - 10);
-	assert_true(t < RESOLVE_STOP_WAIT_MS + 200);
+	/* It did not wait for the lookup, which ends SLEEP_MS after the ask
+	 * (900 ms after the stop began); not "within 200 ms of its bound": an
+	 * ASan build next to an image build took longer than that (CI load). */
+	assert_true(t < SLEEP_MS - 100);
 	assert_int_equal(c->got.n, 0);
 	settle(c);
 }
