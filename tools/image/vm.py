@@ -51,6 +51,8 @@ class VM:
         out = self.p.before
         rc = int(self.p.match.group(1))
         self.expect(PROMPT)
+        # Without the shell's own escapes (bracketed paste on and off).
+        out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out)
         return re.sub(r"\r", "", out).strip(), rc
 
     def kill(self):
