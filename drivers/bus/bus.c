@@ -9,13 +9,10 @@
  * re-plugged or a TCP gateway that rebooted comes back without a restart.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <modbus.h>
@@ -23,22 +20,8 @@
 #include "drivers/bus/bus.h"
 #include "drivers/bus/bus_int.h"
 #include "drivers/bus/mbap.h"
-#include "firmware/base/rfile.h"
 #include "drivers/bus/rtutcp.h"
-#include "wg_config.h"
 
-#ifdef CONFIG_BUS_RTU
-#define HAVE_RTU 1
-#else
-#define HAVE_RTU 0
-#endif
-#ifdef CONFIG_BUS_TCP
-#define HAVE_TCP 1
-#else
-#define HAVE_TCP 0
-#endif
-
-#define TIMEOUT_MS_MAX 60000
 #define BYTE_TIMEOUT_MS_MIN 50
 /* RTU over TCP: one frame may come in two TCP segments, a Wi-Fi hop apart. */
 #define NET_BYTE_TIMEOUT_MS_MIN 150
@@ -48,185 +31,11 @@
 #define STR_(x)	#x
 #define STR(x)	STR_(x)
 
-
-/* The rates libmodbus maps to termios; anything else it would silently make 9600. */
-static const unsigned bauds[] = {
-	1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800,
-	921600,
-};
-
-__attribute__((format(printf, 3, 4)))
-static int
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
-static int
-terminated(const char *s, size_t n)
-{
-	return memchr(s, '\0', n) != NULL && s[0] != '\0';
-}
-
 static void
 set_timeout(modbus_t *ctx, unsigned ms,
     int (*set)(modbus_t *, uint32_t, uint32_t))
 {
 	set(ctx, ms / 1000, (ms % 1000) * 1000);
-}
-
-/*
- * Refuse at open what would only fail later, or worse, work wrongly: a serial
- * path that does not exist (a typo in the site config) and a baud rate libmodbus
- * would silently replace by 9600.
- */
-static int check_line(const struct bus_cfg *, const char *, char *, size_t);
-
-/*
- * 1 if the character device dev belongs to a tty driver (a UART, a USB
- * serial adapter, a pty), 0 if not, -1 if /proc/tty/drivers cannot be read.
- * Lines: NAME PATH MAJOR MINORS TYPE, MINORS "N" or "LO-HI".
- */
-static int
-tty_driver(dev_t dev)
-{
-	char line[256], range[64];
-	unsigned maj, lo, hi;
-	int found = 0;
-	FILE *f;
-
-	if ((f = fopen("/proc/tty/drivers", "re")) == NULL)
-		return -1;
-	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%*s %*s %u %63s", &maj, range) != 2)
-			continue;
-		if (sscanf(range, "%u-%u", &lo, &hi) != 2) {
-			if (sscanf(range, "%u", &lo) != 1)
-				continue;
-			hi = lo;
-		}
-		found = major(dev) == maj && minor(dev) >= lo && minor(dev) <= hi;
-	}
-	fclose(f);
-	return found;
-}
-
-int
-bus_port_check(const char *path, char *why, size_t len)
-{
-	struct stat st;
-	int rc;
-
-	if (stat(path, &st) < 0) {
-		rc = -errno;
-		seterr(why, len, "%s", rc == -ENOENT ? "no such serial port" :
-		    strerror(-rc));
-		return rc;
-	}
-	if (!S_ISCHR(st.st_mode)) {
-		seterr(why, len, "%s, not a serial port", rfile_kind(st.st_mode));
-		return -ENOTTY;
-	}
-	/*
-	 * /dev/null and /dev/zero are character devices too: only a tty
-	 * driver's device is a serial port. Asked of the kernel's driver
-	 * table, not by opening the port: an open toggles DTR and RTS (which
-	 * may key a transceiver or reset a device), needs the port's group,
-	 * and would make --check depend on who runs it.
-	 */
-	if (tty_driver(st.st_rdev) == 0) {
-		seterr(why, len, "a character device but not a terminal, not a "
-		    "serial port");
-		return -ENOTTY;
-	}
-	return 0;
-}
-
-static int
-check_rtu(const struct bus_cfg *cfg, char *err, size_t errlen)
-{
-	char why[128];
-	int rc;
-
-	if (!HAVE_RTU)
-		return seterr(err, errlen, "Modbus RTU is not built into this image");
-	if (!terminated(cfg->device, sizeof(cfg->device)))
-		return seterr(err, errlen, "serial device: empty or too long");
-	/* A port not there (yet: an adapter not plugged in) is a link that is
-	 * down: each connect tries it, and fails with its name. */
-	if ((rc = bus_port_check(cfg->device, why, sizeof(why))) < 0 &&
-	    rc != -ENOENT) {
-		seterr(err, errlen, "%s: %s", cfg->device, why);
-		return rc;
-	}
-	return check_line(cfg, cfg->device, err, errlen);
-}
-
-/* The serial line's settings: a port's own, or a converter's (for timing). */
-static int
-check_line(const struct bus_cfg *cfg, const char *name, char *err,
-    size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(bauds) / sizeof(bauds[0]); i++) {
-		if (bauds[i] == cfg->baud)
-			break;
-	}
-	if (i == sizeof(bauds) / sizeof(bauds[0]))
-		return seterr(err, errlen, "%s: unsupported baud rate %u",
-		    name, cfg->baud);
-	if (cfg->parity != 'N' && cfg->parity != 'E' && cfg->parity != 'O')
-		return seterr(err, errlen, "%s: parity must be N, E or O", name);
-	if (cfg->data_bits != 7 && cfg->data_bits != 8)
-		return seterr(err, errlen, "%s: data bits must be 7 or 8", name);
-	if (cfg->stop_bits != 1 && cfg->stop_bits != 2)
-		return seterr(err, errlen, "%s: stop bits must be 1 or 2", name);
-	return 0;
-}
-
-static int
-check_endpoint(const struct bus_cfg *cfg, char *err, size_t errlen)
-{
-	if (cfg->rs485)
-		return seterr(err, errlen, "RS-485 mode is for serial ports");
-	if (!terminated(cfg->host, sizeof(cfg->host)))
-		return seterr(err, errlen, "TCP host: empty or too long");
-	if (cfg->port < 1 || cfg->port > 65535)
-		return seterr(err, errlen, "%s: port %u out of range 1..65535",
-		    cfg->host, cfg->port);
-	return 0;
-}
-
-static int
-check_tcp(const struct bus_cfg *cfg, char *err, size_t errlen)
-{
-	if (!HAVE_TCP)
-		return seterr(err, errlen, "Modbus TCP is not built into this image");
-	return check_endpoint(cfg, err, errlen);
-}
-
-/*
- * The converter's host and port, and its line's settings for the timing. Only
- * RTU needs to be built in: the TCP side is the bridge's, not libmodbus's.
- */
-static int
-check_rtutcp(const struct bus_cfg *cfg, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!HAVE_RTU)
-		return seterr(err, errlen, "Modbus RTU is not built into this image");
-	if ((rc = check_endpoint(cfg, err, errlen)) < 0)
-		return rc;
-	return check_line(cfg, cfg->host, err, errlen);
 }
 
 int
@@ -238,22 +47,11 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 	int rc;
 
 	*out = NULL;
-	if (cfg->kind == BUS_RTU)
-		rc = check_rtu(cfg, err, errlen);
-	else if (cfg->kind == BUS_TCP)
-		rc = check_tcp(cfg, err, errlen);
-	else if (cfg->kind == BUS_RTU_TCP)
-		rc = check_rtutcp(cfg, err, errlen);
-	else
-		rc = seterr(err, errlen, "unknown bus kind %d", (int)cfg->kind);
-	if (rc < 0)
+	if ((rc = bus_check_cfg(cfg, err, errlen)) < 0)
 		return rc;
-	if (cfg->timeout_ms < 1 || cfg->timeout_ms > TIMEOUT_MS_MAX)
-		return seterr(err, errlen, "timeout_ms %u out of range 1..%d",
-		    cfg->timeout_ms, TIMEOUT_MS_MAX);
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		seterr(err, errlen, "out of memory");
+		bus_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	b->cfg = *cfg;
@@ -280,7 +78,7 @@ bus_open(const struct bus_cfg *cfg, struct bus **out, char *err, size_t errlen)
 	}
 	if (b->ctx == NULL) {
 		rc = -errno;
-		seterr(err, errlen, "%s: %s", b->name, modbus_strerror(errno));
+		bus_seterr(err, errlen, "%s: %s", b->name, modbus_strerror(errno));
 		goto out;
 	}
 	set_timeout(b->ctx, cfg->timeout_ms, modbus_set_response_timeout);
@@ -333,7 +131,7 @@ serial_mode(struct bus *b)
 	if (modbus_rtu_set_serial_mode(b->ctx, MODBUS_RTU_RS485) == 0)
 		return 0;
 	e = errno;
-	seterr(b->err, sizeof(b->err), "%s: RS-485 mode (\"rs485\": true) not "
+	bus_seterr(b->err, sizeof(b->err), "%s: RS-485 mode (\"rs485\": true) not "
 	    "supported by this port: %s; bus not used", b->name,
 	    e == ENOTTY || e == EINVAL ? "no TIOCSRS485" : strerror(e));
 	modbus_close(b->ctx);
@@ -353,7 +151,7 @@ link_up(struct bus *b)
 		return 0;
 	if (modbus_connect(b->ctx) < 0) {
 		e = errno;
-		seterr(b->err, sizeof(b->err), "%s: %s", b->name,
+		bus_seterr(b->err, sizeof(b->err), "%s: %s", b->name,
 		    modbus_strerror(e));
 		return e == ETIMEDOUT ? -ETIMEDOUT : -EIO;
 	}
@@ -419,24 +217,24 @@ set_why(struct bus *b, int e, int unit)
 	if (b->why[0] != '\0')
 		return;
 	if (e >= EMBXILFUN && e <= EMBXGTAR)
-		seterr(b->why, sizeof(b->why), "Modbus exception %d (%s)",
+		bus_seterr(b->why, sizeof(b->why), "Modbus exception %d (%s)",
 		    e - MODBUS_ENOBASE, modbus_strerror(e));
 	else if (e == ETIMEDOUT)
-		seterr(b->why, sizeof(b->why), "no answer (timeout)");
+		bus_seterr(b->why, sizeof(b->why), "no answer (timeout)");
 	else if (e == EMBBADCRC)
-		seterr(b->why, sizeof(b->why), "garbled answers (CRC error)");
+		bus_seterr(b->why, sizeof(b->why), "garbled answers (CRC error)");
 	/*
 	 * RTU: libmodbus compares the frame's address before its CRC, so
 	 * this is another unit's answer or noise; it does not say which.
 	 */
 	else if (e == EMBBADSLAVE)
-		seterr(b->why, sizeof(b->why), "an answer with another RTU address "
+		bus_seterr(b->why, sizeof(b->why), "an answer with another RTU address "
 		    "than %d (another unit's, or noise)", unit);
 	else if (e >= MODBUS_ENOBASE)
-		seterr(b->why, sizeof(b->why), "a garbled answer (%s)",
+		bus_seterr(b->why, sizeof(b->why), "a garbled answer (%s)",
 		    modbus_strerror(e));
 	else
-		seterr(b->why, sizeof(b->why), "%s", strerror(e));
+		bus_seterr(b->why, sizeof(b->why), "%s", strerror(e));
 }
 
 static int
@@ -495,7 +293,7 @@ unanswered(struct bus *b, int unit)
 		    " requests in a row");
 	else
 		disconnect(b);
-	seterr(b->why, sizeof(b->why), "no answer (timeout); link closed after "
+	bus_seterr(b->why, sizeof(b->why), "no answer (timeout); link closed after "
 	    "%d unanswered requests, reconnecting", BUS_UNANSWERED_MAX);
 }
 
@@ -618,7 +416,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 	if ((n = bus_request(b, unit, read_op, &r, exc)) < 0)
 		return n;
 	if (n != count) {
-		seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
+		bus_seterr(b->why, sizeof(b->why), "an answer with %d values for %d",
 		    n, count);
 		return -EIO;
 	}
@@ -628,7 +426,7 @@ bus_read(struct bus *b, int unit, int fc, int addr, int count,
 int
 bus_set_timeout(struct bus *b, unsigned ms)
 {
-	if (ms < 1 || ms > TIMEOUT_MS_MAX)
+	if (ms < 1 || ms > BUS_TIMEOUT_MS_MAX)
 		return -EINVAL;
 	if (ms != b->timeout_ms) {
 		set_timeout(b->ctx, ms, modbus_set_response_timeout);
@@ -643,7 +441,7 @@ bus_connect(struct bus *b, char *err, size_t errlen)
 	int rc;
 
 	if ((rc = link_up(b)) < 0)
-		seterr(err, errlen, "%s", b->err);
+		bus_seterr(err, errlen, "%s", b->err);
 	return rc;
 }
 

@@ -11,6 +11,8 @@
 
 #include "drivers/bus/bus.h"
 
+#define BUS_TIMEOUT_MS_MAX	60000
+
 struct bus {
 	struct bus_cfg cfg;
 	modbus_t *ctx;
@@ -36,5 +38,11 @@ struct bus {
  */
 int bus_request(struct bus *b, int unit, int (*op)(struct bus *, void *),
     void *arg, int *exc);
+
+/* bus_check.c: the configuration's checks at bus_open(); -EINVAL and err
+ * set (printf-like), or the port's own error. */
+int bus_check_cfg(const struct bus_cfg *cfg, char *err, size_t errlen);
+__attribute__((format(printf, 3, 4)))
+int bus_seterr(char *err, size_t errlen, const char *fmt, ...);
 
 #endif
