@@ -1,5 +1,6 @@
 #include "firmware/base/clock.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,14 +101,65 @@ clock_boot_id(char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = '\0';
 }
 
+/*
+ * The civil date of a day count from 1970-01-01 (H. Hinnant's
+ * civil_from_days), in int64_t: gmtime_r's time_t is 32 bits on Debian 12's
+ * armhf, where every time after 2038 would not be written.
+ */
+static void
+civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int
+clock_utc_ms(int64_t ts_ms, char *buf, size_t len)
+{
+	int64_t sec = ts_ms / 1000, ms = ts_ms % 1000, days, sod, y;
+	int m, d;
+
+	/* Floor division: -1 ms is 1969-12-31T23:59:59.999Z. */
+	if (ms < 0) {
+		ms += 1000;
+		sec--;
+	}
+	/* Years 0..9999 keep the fixed-width format. */
+	if (sec < -62167219200LL || sec > 253402300799LL)
+		return -ERANGE;
+	days = sec / 86400;
+	sod = sec % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	if (snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, m,
+	    d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60),
+	    (int)ms) >= (int)len)
+		return -ERANGE;
+	return 0;
+}
+
 const char *
 clock_utc(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char ms[32];
 
-	if (gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* The same text without its milliseconds (".000"). */
+	if (t < INT64_MIN / 1000 || t > INT64_MAX / 1000 ||
+	    clock_utc_ms(t * 1000, ms, sizeof(ms)) < 0 || len < 21)
 		snprintf(buf, len, "%" PRId64, t);
+	else
+		snprintf(buf, len, "%.19sZ", ms);
 	return buf;
 }

@@ -36,6 +36,10 @@ void clock_boot_id(char *buf, size_t len);
 /* Unix time t as "YYYY-MM-DDTHH:MM:SSZ" in buf (the number if it cannot be
  * written so); returns buf. */
 const char *clock_utc(int64_t t, char *buf, size_t len);
+/* Unix time in ms as "YYYY-MM-DDTHH:MM:SS.mmmZ" (floor: -1 is
+ * 1969-12-31T23:59:59.999Z), in int64_t whatever time_t is; 0, or -ERANGE
+ * outside the years 0..9999 or if buf is too short. */
+int clock_utc_ms(int64_t ts_ms, char *buf, size_t len);
 
 /*
  * The earliest wall time that can be true: 2020-01-01 or the build date,
