@@ -118,29 +118,34 @@ notify_send(const char *msg)
 	return -e;
 }
 
+/* A decimal number, digits only: strtoull would take " 5", "+5" and "-5". */
+static int
+digits(const char *s, unsigned long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return isdigit((unsigned char)s[0]) && errno == 0 && *end == '\0' ?
+	    0 : -EINVAL;
+}
+
 int
 notify_watchdog(const char *usec_env, const char *pid_env, pid_t self,
     uint64_t *usec)
 {
 	unsigned long long v;
-	char *end;
 
 	*usec = 0;
 	if (usec_env == NULL || usec_env[0] == '\0')
 		return 0;
 	if (pid_env != NULL && pid_env[0] != '\0') {
-		errno = 0;
-		v = strtoull(pid_env, &end, 10);
-		if (!isdigit((unsigned char)pid_env[0]) || errno != 0 ||
-		    *end != '\0' || v == 0)
+		if (digits(pid_env, &v) < 0 || v == 0)
 			return -EINVAL;
 		if (v != (unsigned long long)self)
 			return 0;
 	}
-	errno = 0;
-	v = strtoull(usec_env, &end, 10);
-	/* Digits only: strtoull would take " 5", "+5" and "-5". */
-	if (!isdigit((unsigned char)usec_env[0]) || errno != 0 || *end != '\0')
+	if (digits(usec_env, &v) < 0)
 		return -EINVAL;
 	if (v == 0)
 		return 0;
