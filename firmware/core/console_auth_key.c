@@ -6,11 +6,9 @@
  * which is used up whatever comes of it.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "firmware/base/clock.h"
 #include "firmware/core/console_auth_int.h"
@@ -81,8 +79,6 @@ judge_response(struct console_auth *a, const char *challenge,
 	struct lock_now now;
 	char err[200], until[24];
 	int64_t known;
-	time_t t;
-	struct tm tm;
 
 	if (techcred_response_parse(line, strlen(line), &r, err, sizeof(err)) < 0 ||
 	    techcred_parse(r.cred, r.cred_len, &tc, err, sizeof(err)) < 0) {
@@ -124,10 +120,10 @@ judge_response(struct console_auth *a, const char *challenge,
 	/* Unsynchronised, the time left is judged from the latest time known
 	 * to be true: now is at least that, so this is never too long. */
 	*left = tc.exp * 1000 - (now.wall_valid ? now.wall : known);
-	t = (time_t)tc.exp;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(until, sizeof(until), "%Y-%m-%dT%H:%MZ", &tm) == 0)
-		snprintf(until, sizeof(until), "%" PRId64, tc.exp);
+	/* To the minute: clock_utc's text without its seconds. */
+	clock_utc(tc.exp, until, sizeof(until));
+	if (strlen(until) == 20)
+		snprintf(until + 16, sizeof(until) - 16, "Z");
 	snprintf(who, wlen, "tech %s (key, valid until %s%s)", tc.tech, until,
 	    now.wall_valid ? "" : "; the gateway's clock is not synchronised");
 	return 0;
