@@ -7,7 +7,7 @@
 #     the package build only when someone runs it);
 #   - the man pages render without a warning;
 #   - systemd-analyze rates board/systemd's services (the daemon's, the
-#     console's, the reboot's) at most 2.0.
+#     console's, the reboot's, the trial watch's) at most 2.0.
 #
 #   tests/check/test_package.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
@@ -23,7 +23,9 @@ DESTDIR=$t/root cmake --install "$build" --prefix /usr >/dev/null
 (cd "$t/root" && find . -type f -printf '%P\n') | sed 's|^usr/etc/|etc/|' > "$t/files"
 printf '%s\n' lib/systemd/system/wattgate.service lib/systemd/system/wattgate-console@.service \
   lib/systemd/system/wattgate-reboot.path lib/systemd/system/wattgate-reboot.service \
-  usr/lib/wattgate/reboot usr/lib/sysusers.d/wattgate.conf usr/lib/tmpfiles.d/wattgate.conf \
+  lib/systemd/system/wattgate-slot.service lib/systemd/system/wattgate-trial.service \
+  usr/lib/wattgate/reboot usr/lib/wattgate/slot-env usr/lib/wattgate/trial-watch \
+  usr/lib/sysusers.d/wattgate.conf usr/lib/tmpfiles.d/wattgate.conf \
   >> "$t/files"
 grep -hv '^#' "$src/tools/package/debian/wattgate.install" \
   "$src/tools/package/debian/wattgate-tools.install" > "$t/claims"
@@ -49,7 +51,8 @@ if command -v man >/dev/null; then
 fi
 
 if systemd-analyze --help 2>/dev/null | grep -q -- '--offline'; then
-  for u in wattgate.service wattgate-console@.service wattgate-reboot.service; do
+  for u in wattgate.service wattgate-console@.service wattgate-reboot.service \
+      wattgate-trial.service; do
     out=$(cd "$src/board/systemd" && systemd-analyze security --offline=true "$u" 2>&1 | tail -1)
     x=$(sed -nE 's/.*exposure level for [^:]*: ([0-9.]+).*/\1/p' <<<"$out")
     awk -v x="${x:-99}" 'BEGIN { exit !(x <= 2.0) }' ||
