@@ -83,12 +83,32 @@ committed(struct control *c)
 	ota_job_end(c);
 }
 
+/* A healthy orphan trial (orphan_trial below): the trial flag cleared. */
+static void
+orphan_commit(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char err[STORE_CMD_WHY_MAX + 1];
+
+	if (ota_env_set(c, err, sizeof(err), "upgrade_available", "0",
+	    "bootcount", "0", (const char *)NULL) < 0)
+		return;		/* the next cycle tries again */
+	o->trial = o->orphan = 0;
+	log_info("ota: slot %s is healthy: its trial flag cleared "
+	    "(upgrade_available=0)", o->booted);
+}
+
 static void
 commit(struct control *c)
 {
 	struct ota_ctl *o = c->ota;
 	char err[STORE_CMD_WHY_MAX + 1], counter[24];
 	int64_t v = ota_counter(c);
+
+	if (o->orphan) {
+		orphan_commit(c);
+		return;
+	}
 
 	snprintf(counter, sizeof(counter), "%lld", (long long)(v > o->job.counter ?
 	    v : (int64_t)o->job.counter));
@@ -105,7 +125,7 @@ commit(struct control *c)
 }
 
 static void
-trial_begin(struct control *c)
+trial_arm(struct control *c)
 {
 	struct ota_ctl *o = c->ota;
 	struct forward_counts fc;
@@ -115,6 +135,40 @@ trial_begin(struct control *c)
 	o->polled = o->acked = 0;
 	o->acked_base = fc.acked;
 	o->trial_end = clock_mono_ms() + (int64_t)c->g->cfg->ota.health_s * 1000;
+}
+
+/*
+ * upgrade_available=1 for the slot this image runs from, and no update under
+ * way: the environment went back to its older copy (the newest one torn:
+ * docs/image.md) or was set by hand. Left alone, the bootloader would count
+ * this boot and, past bootlimit, boot the other slot, an older image, for no
+ * reason. So this image proves itself as on a trial boot and, healthy,
+ * clears the flag: no records (no command asked), the counter untouched.
+ * Unhealthy, the bootloader decides, as for any trial.
+ */
+static void
+orphan_trial(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+	char slot[16] = "", upa[8] = "";
+
+	if (ota_env_get(c, "boot_slot", slot, sizeof(slot)) < 0 ||
+	    ota_env_get(c, "upgrade_available", upa, sizeof(upa)) < 0 ||
+	    strcmp(upa, "1") != 0 || strcmp(slot, o->booted) != 0)
+		return;
+	log_warnx("ota: slot %s boots on trial (upgrade_available=1) with no "
+	    "update under way (an older copy of the boot environment?): its "
+	    "health check decides, %u s", o->booted, c->g->cfg->ota.health_s);
+	trial_arm(c);
+	o->orphan = 1;
+}
+
+static void
+trial_begin(struct control *c)
+{
+	struct ota_ctl *o = c->ota;
+
+	trial_arm(c);
 	log_info("ota: trial boot of %s in slot %s: %u s to prove itself",
 	    o->job.version, o->job.to, c->g->cfg->ota.health_s);
 	/* A cut between the switch and its records took them: said now. */
@@ -168,6 +222,12 @@ ota_trial_tick(struct control *c)
 	    c->g->cfg->ota.health_s, !o->polled && !o->acked ? "no device "
 	    "answered and the uplink acknowledged no batch" : !o->polled ?
 	    "no device answered" : "the uplink acknowledged no batch");
+	if (o->orphan) {
+		log_warnx("ota: slot %s stays on trial: %s; the bootloader "
+		    "decides at the next boot", o->booted, why);
+		o->trial = o->orphan = 0;
+		return;
+	}
 	roll_back(c, why);
 }
 
@@ -261,6 +321,8 @@ ota_boot(struct control *c)
 
 	if ((rc = ota_job_read(o->job_path, &o->job)) < 0) {
 		memset(&o->job, 0, sizeof(o->job));
+		if (rc == -ENOENT)
+			orphan_trial(c);
 		return;
 	}
 	/* Only a verified command's row may carry records: none, none made up. */

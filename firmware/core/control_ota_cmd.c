@@ -152,6 +152,12 @@ check_start(struct control *c, const struct cmd *k, char *why, size_t len)
 		    c->ota->job.version);
 		return -EBUSY;
 	}
+	/* Its end would clear the new update's upgrade_available=1. */
+	if (c->ota->orphan) {
+		snprintf(why, len, "slot %s is on trial (upgrade_available=1) until "
+		    "its health check decides", c->ota->booted);
+		return -EBUSY;
+	}
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return -ENOMEM;
 	if ((rc = parse_args(c, k, a, why, len)) == 0)

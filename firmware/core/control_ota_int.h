@@ -31,6 +31,7 @@ struct ota_ctl {
 	uint64_t fetched_base;		/* fetched by earlier runs of this job */
 	/* the trial boot */
 	int trial;
+	int orphan;			/* a trial with no update under way */
 	int64_t trial_end;		/* CLOCK_MONOTONIC ms */
 	int polled, acked;
 	uint64_t acked_base;

@@ -120,7 +120,7 @@ if(CONFIG_OTA)
     endforeach()
   endif()
   wg_integration_test(launcher test_launcher.py)
-  foreach(case update bad resume)
+  foreach(case update bad resume orphan)
     wg_integration_test(ota_${case} test_ota.py ${case})
   endforeach()
   # Power cuts at every write and fsync of an update (tests/preload/cut_io.c

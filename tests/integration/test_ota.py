@@ -11,6 +11,9 @@ Scenarios (one per ctest, run in parallel):
             reading of the whole run reaches the receiver exactly once
   bad       bad bundles and servers: each rejected with a record that
             names why, the active slot never written
+  orphan    upgrade_available=1 with no update under way (an older copy of
+            the environment): the running image clears it once healthy,
+            and refuses an ota.start until then
   resume    10 dropped connections and 2 power cuts during a download:
             bytes fetched <= 1.05 x the image; ota.cancel stops a download;
             an image over CoAP Block2 from wattgate-recv --coap-files
@@ -23,7 +26,7 @@ import re
 import sqlite3
 
 from harness import run, Env, Fail, check, free_udp_port, wait
-from otaworld import OtaWorld, OTA_FINAL, RUN, bad_bundles
+from otaworld import OtaWorld, OTA_FINAL, RUN, bad_bundles, fw_env
 
 
 def send_start(w, bundle, **kw):
@@ -223,9 +226,40 @@ def resume(env):
     w.check_clean()
 
 
+def orphan(env):
+    """upgrade_available=1 with no update under way (the environment's
+    newest copy torn, the older one from a trial boot; docs/image.md): the
+    image proves itself and clears the flag, so the bootloader does not
+    take the board back to the other, older slot at bootlimit."""
+    w = OtaWorld(env, health_s=20)
+    w.flash("a", w.image("1.0.0"))
+    w.boot()
+    w.wait_log("mqtt: connected")
+    w.poweroff()
+    for name, value in (("upgrade_available", "1"), ("bootcount", "1")):
+        r = fw_env(w.state_dir(), "fw_setenv", name, value)
+        check(r.returncode == 0, "fw_setenv %s: %s", name, r.stderr)
+    w.boot()
+    w.wait_log("slot a boots on trial (upgrade_available=1) with no update under way")
+    # an update would have its trial flag cleared by this one's end: refused
+    b2 = w.bundle("v2.wgb", w.image("2.0.0"), "2.0.0", counter=2)
+    c2 = send_start(w, b2)
+    recs = w.wait_ota(c2, OTA_FINAL, 30)
+    check(recs[-1]["state"] == "rejected" and "on trial" in recs[-1].get("why", ""),
+          "ota.start during the trial: %s", recs[-1])
+    w.wait_log("ota: slot a is healthy: its trial flag cleared", timeout=60)
+    check(w.env_get("upgrade_available") == "0" and w.env_get("bootcount") == "0" and
+          w.env_get("boot_slot") == "a", "after the trial: upgrade_available %s "
+          "bootcount %s boot_slot %s", w.env_get("upgrade_available"),
+          w.env_get("bootcount"), w.env_get("boot_slot"))
+    w.poweroff()
+    w.check_clean()
+
+
 def main(build, scenario):
     with Env(build) as env:
-        {"update": update, "bad": bad, "resume": resume}[scenario](env)
+        {"update": update, "bad": bad, "resume": resume,
+         "orphan": orphan}[scenario](env)
     print("PASS ota %s" % scenario)
 
 
