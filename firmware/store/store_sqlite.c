@@ -31,8 +31,12 @@ sq_fail(struct store *s, const char *what)
 	int e = q && q->db ? sqlite3_errcode(q->db) : SQLITE_NOMEM;
 	int x = q && q->db ? sqlite3_system_errno(q->db) : 0;
 
-	snprintf(s->err, sizeof(s->err), "store: %s: %s", what,
-	    q && q->db ? sqlite3_errmsg(q->db) : "out of memory");
+	/* SQLite says "disk I/O error" for a full disk too: errno says which. */
+	int io = ((e & 0xff) == SQLITE_IOERR || (e & 0xff) == SQLITE_FULL) && x != 0;
+
+	snprintf(s->err, sizeof(s->err), "store: %s: %s%s%s%s", what,
+	    q && q->db ? sqlite3_errmsg(q->db) : "out of memory", io ? " (" : "",
+	    io ? strerror(x) : "", io ? ")" : "");
 	if (e == SQLITE_FULL || x == ENOSPC)
 		return -ENOSPC;
 	if (e == SQLITE_READONLY || x == EROFS)
