@@ -83,6 +83,13 @@ fi
 if test -n "${wg_curn}"; then
 	if test "${wg_curn}" = 0; then setenv wg_cur ${wg_c0}; setenv wg_flc ${wg_fl0}; else setenv wg_cur ${wg_c1}; setenv wg_flc ${wg_fl1}; fi
 	run wg_load
+	# One copy torn (a cut write, a bad block): said, and rewritten from
+	# the good one at once, so the next store has a copy to fall back on.
+	if test "${wg_ok0}" != 1 || test "${wg_ok1}" != 1; then
+		if test "${wg_curn}" = 0; then setenv wg_bad 1; else setenv wg_bad 0; fi
+		echo "wattgate: environment copy ${wg_bad} is damaged (bad CRC): using copy ${wg_curn}, rewriting ${wg_bad}"
+		run wg_store
+	fi
 else
 	echo "wattgate: no valid environment: creating the default one"
 	setenv boot_slot a; setenv bootlimit 3; setenv upgrade_available 0; setenv bootcount 0
