@@ -93,6 +93,15 @@ if test -n "${wg_curn}"; then
 else
 	echo "wattgate: no valid environment: creating the default one"
 	setenv boot_slot a; setenv bootlimit 3; setenv upgrade_available 0; setenv bootcount 0
+	# Slot a unless it has no kernel to load (an update was being written
+	# to it when the environment was lost): then b. Nothing would count
+	# the boots of a slot that never loads (upgrade_available=0).
+	setenv wg_ka 0
+	if load virtio 0:2 ${kernel_addr_r} /boot/vmlinuz; then setenv wg_ka 1; fi
+	if test "${wg_ka}" = 0 && load virtio 0:3 ${kernel_addr_r} /boot/vmlinuz; then
+		echo "wattgate: slot a has no kernel to load: the default environment boots b"
+		setenv boot_slot b
+	fi
 	setenv wg_security_counter
 	# As if copy 1 were current with flags 0: copy 0 gets flags 1.
 	setenv wg_curn 1; setenv wg_flc 0
