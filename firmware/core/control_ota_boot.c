@@ -103,13 +103,13 @@ commit(struct control *c)
 {
 	struct ota_ctl *o = c->ota;
 	char err[STORE_CMD_WHY_MAX + 1], counter[24];
-	int64_t v = ota_counter(c);
+	int64_t v;
 
 	if (o->orphan) {
 		orphan_commit(c);
 		return;
 	}
-
+	v = ota_counter(c);
 	snprintf(counter, sizeof(counter), "%lld", (long long)(v > o->job.counter ?
 	    v : (int64_t)o->job.counter));
 	snprintf(o->job.phase, sizeof(o->job.phase), "commit");
