@@ -15,6 +15,7 @@ import time
 import harness
 from cmdworld import Fleet
 from harness import Fail, check
+from otaworld import OtaWorld
 from tlsworld import Pki
 import vm as vmmod
 
@@ -141,11 +142,9 @@ class ImageWorld(Fleet):
     # --- commands and what the receiver printed ----------------------------
     def start_ota(self, bundle):
         """Signs an ota.start for bundle; returns (command id, frame path)."""
-        with open(bundle, "rb") as f:
-            head = f.read(20000)
-        end = head.index(b"\n", head.index(b"\n") + 1) + 1
+        text, end = OtaWorld.split(bundle)
         frame = self.sign("ota.start", args={
-            "manifest": base64.b64encode(head[:end]).decode(),
+            "manifest": base64.b64encode(text).decode(),
             "url": "%s/%s" % (self.https, os.path.basename(bundle)),
             "offset": end}, gw=GW)
         with open(frame, "rb") as f:
